@@ -1,0 +1,46 @@
+# Two commands from a fresh clone: `make run` and `make test`.
+# Needs only Python 3.11+ and make: uv is installed into .tools/ when it is not on PATH,
+# and it uses the system Python (never downloads one).
+
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON_PREFERENCE := only-system
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
+RUN := $(UV) run --no-sync
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint typecheck pytest bench sync clean
+
+help:
+	@echo "make run    start Temporal dev server, worker, API and dashboard"
+	@echo "make test   ruff, mypy and every test"
+	@echo "make bench  run the benchmarks and regenerate docs/benchmarks.md"
+
+$(CURDIR)/.tools/bin/uv:
+	$(PYTHON) -m venv $(CURDIR)/.tools
+	$(CURDIR)/.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked
+	@touch $@
+
+sync: .venv/.synced
+
+run: sync
+	$(RUN) opsdesk dev
+
+lint: sync
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+typecheck: sync
+	$(RUN) mypy
+
+pytest: sync
+	$(RUN) pytest
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf .venv .tools .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Benchmarks: not tests. Each module runs with ``python -m bench.<name>``."""

@@ -1,0 +1,187 @@
+"""The ``opsdesk`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from opsdesk.settings import Settings
+
+app = typer.Typer(
+    help="Ops Desk: business operations as durable Temporal workflows.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
+)
+err = Console(stderr=True)
+
+PortOption = Annotated[
+    int | None,
+    typer.Option(
+        "--port",
+        min=1,
+        max=65535,
+        envvar="OPSDESK_PORT",
+        help="API and dashboard port (default 8000).",
+    ),
+]
+HostOption = Annotated[
+    str | None,
+    typer.Option("--host", envvar="OPSDESK_HOST", help="Interface to bind (default 127.0.0.1)."),
+]
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"[red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment, with the command line's explicit flags on top."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"OPSDESK_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in exc.errors()
+        )
+        fail(f"invalid settings: {problems}", code=2)
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # Alembic narrates every no-op upgrade at INFO.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Probes poll every few seconds; their access lines drown everything else.
+    logging.getLogger("uvicorn.access").addFilter(
+        lambda record: (
+            not any(path in record.getMessage() for path in ('"GET /healthz', '"GET /readyz'))
+        )
+    )
+
+
+@app.command()
+def dev(
+    port: PortOption = None,
+    temporal_port: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=65535,
+            envvar="OPSDESK_TEMPORAL_PORT",
+            help="Embedded Temporal gRPC port (default 7233).",
+        ),
+    ] = None,
+    ui_port: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=65535,
+            envvar="OPSDESK_UI_PORT",
+            help="Embedded Temporal web UI port (default 8233).",
+        ),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(envvar="OPSDESK_DATA_DIR", help="Where state is kept (default ./.opsdesk)."),
+    ] = None,
+    host: HostOption = None,
+) -> None:
+    """Run the whole stack on this machine: Temporal dev server, worker, API and dashboard.
+
+    State persists under the data directory, so a restart finds every workflow where it
+    was. If TEMPORAL_ADDRESS (or a Temporal env-config profile) is set, the stack uses that
+    server instead of starting one. Ctrl-C stops everything.
+    """
+    from opsdesk.devstack import DevStack
+
+    settings = load_settings(
+        port=port, temporal_port=temporal_port, ui_port=ui_port, data_dir=data_dir, host=host
+    )
+    raise typer.Exit(DevStack(settings).run())
+
+
+@app.command()
+def worker() -> None:
+    """Run a worker for every task queue (scale out by running more)."""
+    from opsdesk.temporal import worker as temporal_worker
+
+    settings = load_settings()
+    _configure_logging(settings)
+    try:
+        asyncio.run(temporal_worker.run(settings))
+    except (ConnectionError, RuntimeError) as exc:
+        fail(f"worker could not start: {exc}")
+
+
+@app.command()
+def api(port: PortOption = None, host: HostOption = None) -> None:
+    """Serve the JSON API and the dashboard (run several behind a load balancer)."""
+    import uvicorn
+
+    from opsdesk.devstack import port_in_use
+    from opsdesk.web.app import create_app
+
+    settings = load_settings(port=port, host=host)
+    _configure_logging(settings)
+    if port_in_use(settings.host, settings.port):
+        fail(
+            f"port {settings.port} on {settings.host} is already in use; "
+            "choose another with --port or OPSDESK_PORT",
+            2,
+        )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=10,
+    )
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations (every process also does this when it starts)."""
+    from opsdesk.db.migrate import upgrade
+
+    settings = load_settings()
+    upgrade(settings.resolved_database_url)
+    err.print("database is up to date")
+
+
+@app.command("setup-temporal")
+def setup_temporal() -> None:
+    """Register Ops Desk's search attributes on a self-hosted Temporal cluster.
+
+    The embedded dev server needs no setup. On Temporal Cloud, add them with tcld or the
+    Cloud UI instead (see docs/operations.md).
+    """
+    from opsdesk.temporal.client import connect, register_search_attributes
+
+    settings = load_settings()
+
+    async def run() -> list[str]:
+        client = await connect(settings)
+        return await register_search_attributes(client)
+
+    try:
+        added = asyncio.run(run())
+    except Exception as exc:
+        fail(f"could not register search attributes: {exc}")
+    err.print(
+        f"added: {', '.join(added)}" if added else "all search attributes were already registered"
+    )
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,263 @@
+"""``opsdesk dev``: the Temporal dev server, the worker and the API as one supervised group.
+
+Each child runs in a session of its own, so a Ctrl-C in the terminal reaches only this
+supervisor, which then stops the children in order (API, worker, Temporal) and waits for
+them. On Linux each child also asks the kernel to send it SIGTERM if the supervisor dies
+without that chance (``PR_SET_PDEATHSIG``), so even a SIGKILL leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+import httpx
+from rich.console import Console
+
+from opsdesk.db.migrate import upgrade
+from opsdesk.settings import Settings
+from opsdesk.temporal import devserver
+from opsdesk.temporal.client import connect, uses_external_temporal
+
+STOP_TIMEOUT = 15.0
+TEMPORAL_START_TIMEOUT = 60.0
+READY_TIMEOUT = 90.0
+
+
+class StartupFailed(Exception):
+    pass
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+
+    @property
+    def running(self) -> bool:
+        return self.process.poll() is None
+
+    def signal_group(self, sig: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, sig)
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # The servers we start set SO_REUSEADDR, so a port in TIME_WAIT is not "in use".
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def _die_with_parent() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_pdeathsig = 1
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+class DevStack:
+    def __init__(self, settings: Settings, console: Console | None = None) -> None:
+        self.settings = settings
+        self.console = console or Console()
+        self.embedded = not uses_external_temporal()
+        self.children: list[Child] = []
+        self._stop = threading.Event()
+        self._log_files: list[IO[bytes]] = []
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def run(self) -> int:
+        busy = self._busy_ports()
+        if busy:
+            for message in busy:
+                self.console.print(f"[red]error:[/] {message}")
+            return 2
+        previous = {
+            sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            started = time.monotonic()
+            self._start()
+            self._announce(time.monotonic() - started)
+            return self._supervise()
+        except StartupFailed as exc:
+            self.console.print(f"[red]error:[/] {exc}")
+            return 1
+        finally:
+            self._stop_children()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            for f in self._log_files:
+                f.close()
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self._stop.set()
+
+    def _busy_ports(self) -> list[str]:
+        s = self.settings
+        wanted = [(s.port, "the API and dashboard", "--port", "OPSDESK_PORT")]
+        if self.embedded:
+            wanted += [
+                (
+                    s.temporal_port,
+                    "the Temporal server",
+                    "--temporal-port",
+                    "OPSDESK_TEMPORAL_PORT",
+                ),
+                (s.ui_port, "the Temporal web UI", "--ui-port", "OPSDESK_UI_PORT"),
+            ]
+        return [
+            f"port {port} on {s.host} (for {what}) is already in use; "
+            f"choose another with {flag} or {env}"
+            for port, what, flag, env in wanted
+            if port_in_use(s.host, port)
+        ]
+
+    def _start(self) -> None:
+        s = self.settings
+        s.data_dir.mkdir(parents=True, exist_ok=True)
+        upgrade(s.resolved_database_url)
+        if self.embedded:
+            self._spawn("temporal", devserver.command(s), log_to=s.data_dir / "temporal.log")
+            self._wait("the Temporal dev server", TEMPORAL_START_TIMEOUT, self._temporal_ready)
+        python = [sys.executable, "-m", "opsdesk"]
+        self._spawn("worker", [*python, "worker"])
+        self._spawn("api", [*python, "api"])
+        self._wait("the stack to become ready (/readyz)", READY_TIMEOUT, self._api_ready)
+
+    def _supervise(self) -> int:
+        while not self._stop.wait(0.2):
+            for child in self.children:
+                if not child.running:
+                    self.console.print(
+                        f"[red]error:[/] {child.name} exited with code {child.process.returncode}; "
+                        "stopping the stack"
+                    )
+                    return 1
+        self.console.print("Stopping…")
+        return 0
+
+    # -- children ------------------------------------------------------------------------
+
+    def _child_env(self) -> dict[str, str]:
+        s = self.settings
+        env = dict(os.environ)
+        env.update(
+            OPSDESK_DATA_DIR=str(s.data_dir.resolve()),
+            OPSDESK_DATABASE_URL=s.resolved_database_url,
+            OPSDESK_HOST=s.host,
+            OPSDESK_PORT=str(s.port),
+            OPSDESK_TEMPORAL_PORT=str(s.temporal_port),
+            OPSDESK_UI_PORT=str(s.ui_port),
+            OPSDESK_TEMPORAL_UI_URL=s.resolved_temporal_ui_url,
+        )
+        if self.embedded:
+            env["TEMPORAL_ADDRESS"] = f"{s.host}:{s.temporal_port}"
+            env["TEMPORAL_NAMESPACE"] = "default"
+        return env
+
+    def _spawn(self, name: str, argv: list[str], log_to: Path | None = None) -> None:
+        output: IO[bytes] | None = None
+        if log_to is not None:
+            output = open(log_to, "ab")  # noqa: SIM115 - closed when the stack stops
+            self._log_files.append(output)
+        process = subprocess.Popen(
+            argv,
+            env=self._child_env(),
+            stdout=output,
+            stderr=subprocess.STDOUT if output else None,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
+        )
+        self.children.append(Child(name, process))
+
+    def _stop_children(self) -> None:
+        # API first (stop taking requests), then the worker (drain tasks), then Temporal.
+        waves = [
+            [c for c in self.children if c.name != "temporal"],
+            [c for c in self.children if c.name == "temporal"],
+        ]
+        for wave in waves:
+            for child in wave:
+                if child.running:
+                    child.signal_group(signal.SIGTERM)
+            deadline = time.monotonic() + STOP_TIMEOUT
+            for child in wave:
+                try:
+                    child.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    self.console.print(f"[yellow]{child.name} did not stop in time; killing it[/]")
+                    child.signal_group(signal.SIGKILL)
+                    child.process.wait()
+                # The group may hold processes the child started; none may outlive the stack.
+                child.signal_group(signal.SIGKILL)
+        self.children.clear()
+
+    # -- readiness -----------------------------------------------------------------------
+
+    def _wait(self, what: str, timeout: float, ready: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + timeout
+        while not self._stop.is_set():
+            for child in self.children:
+                if not child.running:
+                    hint = (
+                        f" (see {self.settings.data_dir / 'temporal.log'})"
+                        if child.name == "temporal"
+                        else ""
+                    )
+                    raise StartupFailed(
+                        f"{child.name} exited with code {child.process.returncode} "
+                        f"while waiting for {what}{hint}"
+                    )
+            if ready():
+                return
+            if time.monotonic() > deadline:
+                raise StartupFailed(f"timed out after {timeout:.0f}s waiting for {what}")
+            time.sleep(0.2)
+        raise StartupFailed(f"interrupted while waiting for {what}")
+
+    def _temporal_ready(self) -> bool:
+        async def probe() -> bool:
+            try:
+                client = await connect(self.settings)
+                await client.service_client.check_health()
+            except Exception:
+                return False
+            return True
+
+        return asyncio.run(probe())
+
+    def _api_ready(self) -> bool:
+        try:
+            response = httpx.get(f"{self.settings.dashboard_url}/readyz", timeout=2.0)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200
+
+    def _announce(self, elapsed: float) -> None:
+        s = self.settings
+        self.console.print(f"\n[bold green]Ops Desk is ready[/] ({elapsed:.1f}s)")
+        self.console.print(f"  Dashboard    {s.dashboard_url}/")
+        self.console.print(f"  API docs     {s.dashboard_url}/docs")
+        self.console.print(f"  Temporal UI  {s.resolved_temporal_ui_url}")
+        where = f"{s.data_dir.resolve()}" if self.embedded else "external Temporal cluster"
+        self.console.print(f"  Data         {where}")
+        self.console.print("Press Ctrl-C to stop.\n")

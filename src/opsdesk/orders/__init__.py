@@ -1,0 +1,3 @@
+"""The Order Ops desk."""
+
+TASK_QUEUE = "orders"

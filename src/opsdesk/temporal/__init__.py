@@ -1,0 +1,1 @@
+"""Temporal plumbing shared by both desks: connection, dev server, search attributes, worker."""

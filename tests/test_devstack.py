@@ -1,0 +1,65 @@
+"""``opsdesk dev`` as a user runs it: ready, stops cleanly, and finds its workflows again."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+from pathlib import Path
+
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from opsdesk import orders
+from opsdesk.orders.workflows import OrderWorkflow
+from tests.processes import DevStackProcess, alive
+
+
+async def _ready(stack: DevStackProcess) -> None:
+    await asyncio.to_thread(stack.wait_ready)
+
+
+async def test_stack_stops_cleanly_and_restarts_with_its_workflows(tmp_path: Path) -> None:
+    stack = DevStackProcess(data_dir=tmp_path / "state")
+    stack.start()
+    await _ready(stack)
+    children = stack.descendants()
+    assert {p.name() for p in children} >= {"temporal"}
+    assert len(children) >= 3  # temporal, worker, api
+
+    client = await Client.connect(stack.temporal_address, data_converter=pydantic_data_converter)
+    handle = await client.start_workflow(
+        OrderWorkflow.run, "devstack-1", id="order-devstack-1", task_queue=orders.TASK_QUEUE
+    )
+    before = await handle.query(OrderWorkflow.get_state)
+
+    assert await asyncio.to_thread(stack.stop, signal.SIGTERM) == 0
+    assert alive(children) == []
+
+    stack.start()
+    await _ready(stack)
+    client = await Client.connect(stack.temporal_address, data_converter=pydantic_data_converter)
+    handle = client.get_workflow_handle("order-devstack-1")
+    assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+    assert await handle.query(OrderWorkflow.get_state) == before
+
+    children = stack.descendants()
+    # Ctrl-C in a terminal is SIGINT to the supervisor alone.
+    assert await asyncio.to_thread(stack.stop, signal.SIGINT) == 0
+    assert alive(children) == []
+
+
+async def test_a_taken_port_is_named_and_nothing_starts(tmp_path: Path) -> None:
+    stack = DevStackProcess(data_dir=tmp_path / "state")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as squatter:
+        squatter.bind(("127.0.0.1", stack.temporal_port))
+        squatter.listen()
+        stack.start()
+        assert stack.process is not None
+        code = await asyncio.to_thread(stack.process.wait, 30)
+    output = stack.output()
+    assert code != 0
+    assert f"port {stack.temporal_port}" in output
+    assert "already in use" in output
+    assert "Traceback" not in output
+    assert not (tmp_path / "state" / "temporal.db").exists()
