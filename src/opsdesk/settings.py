@@ -8,13 +8,17 @@ Temporal CLI. See ``opsdesk.temporal.client``.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from opsdesk.orders.models import Email, OrderPolicy
+
 Port = Annotated[int, Field(ge=1, le=65535)]
+Score = Annotated[int, Field(ge=0, le=101)]
 
 
 class Settings(BaseSettings):
@@ -41,7 +45,57 @@ class Settings(BaseSettings):
     """Base URL of the Temporal web UI, for links from the dashboard. Defaults to the
     embedded server's UI."""
 
+    public_url: str | None = None
+    """How people reach the dashboard, for links in emails. Defaults to the dashboard URL."""
+
     log_level: str = "info"
+
+    orders_task_queue: str = "orders"
+
+    # -- order policy: deadlines (ISO 8601 durations or seconds) and risk thresholds -------
+    review_timeout: timedelta = timedelta(hours=48)
+    stock_timeout: timedelta = timedelta(hours=72)
+    shipment_escalation: timedelta = timedelta(days=7)
+    risk_review_from: Score = 40
+    """Risk scores from here up wait for a person (REVIEW)."""
+    risk_reject_from: Score = 80
+    """Risk scores from here up are rejected outright (REJECTED)."""
+
+    # -- who is told what -----------------------------------------------------------------
+    ops_email: Email = "ops@opsdesk.local"
+    support_email: Email = "support@opsdesk.local"
+    mail_from: str = "Ops Desk <orders@opsdesk.local>"
+
+    # -- SMTP: without a host, email stays in the outbox marked not sent --------------------
+    smtp_host: str | None = None
+    smtp_port: Port = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    """Upgrade the connection with STARTTLS when the server offers it."""
+    smtp_tls: bool = False
+    """Connect with implicit TLS (usually port 465)."""
+    smtp_timeout: float = 20.0
+
+    @model_validator(mode="after")
+    def _thresholds_in_order(self) -> Settings:
+        if self.risk_review_from > self.risk_reject_from:
+            raise ValueError(
+                "risk_review_from must not exceed risk_reject_from "
+                f"({self.risk_review_from} > {self.risk_reject_from})"
+            )
+        return self
+
+    def order_policy(self) -> OrderPolicy:
+        return OrderPolicy(
+            review_timeout=self.review_timeout,
+            stock_timeout=self.stock_timeout,
+            shipment_escalation=self.shipment_escalation,
+            review_from=self.risk_review_from,
+            reject_from=self.risk_reject_from,
+            ops_email=self.ops_email,
+            support_email=self.support_email,
+        )
 
     @property
     def resolved_database_url(self) -> str:
@@ -56,3 +110,7 @@ class Settings(BaseSettings):
     @property
     def dashboard_url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def resolved_public_url(self) -> str:
+        return self.public_url or self.dashboard_url

@@ -1,3 +1,1 @@
 """The Order Ops desk."""
-
-TASK_QUEUE = "orders"

@@ -1,30 +1,657 @@
-"""Order workflows. Deterministic: models and constants only, no I/O."""
+"""Order workflows. Deterministic: they import models and constants only, and reach every
+side effect through an activity named in ``opsdesk.orders.models``.
+
+``OrderWorkflow`` is the order saga (DESIGN.md, "Order lifecycle"). Each step that changes
+the world pushes its undo onto a stack; a cancel, a final failure after payment or an
+expired deadline runs the stack in reverse and then tells the customer.
+
+People act through two doors onto one mechanism:
+- signals ``request_advance`` / ``request_cancel`` (fire and forget: the Temporal CLI,
+  other systems), ignored when the order's status does not allow them;
+- updates ``advance`` / ``cancel`` (the API), whose validators refuse what the status does
+  not allow, with the reason, and which return the state once the order has settled again.
+Every request may carry a request id; a repeated id is a no-op.
+"""
 
 from __future__ import annotations
 
-from temporalio import workflow
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import Enum
+from typing import Any, TypeVar
 
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    FailureError,
+    WorkflowAlreadyStartedError,
+)
+
+from opsdesk.errors import NON_RETRYABLE
+from opsdesk.notify.models import Notification
+from opsdesk.notify.workflows import NotificationWorkflow
+from opsdesk.orders import models as m
 from opsdesk.temporal import search_attributes as sa
+
+T = TypeVar("T")
+
+SEEN_REQUESTS_KEPT = 200
+
+
+@dataclass(frozen=True)
+class Step:
+    """Timeouts and retries of one kind of activity."""
+
+    start_to_close: timedelta
+    schedule_to_close: timedelta | None
+    max_interval: timedelta
+    heartbeat: timedelta | None = None
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            initial_interval=timedelta(seconds=1),
+            backoff_coefficient=2.0,
+            maximum_interval=self.max_interval,
+            non_retryable_error_types=list(NON_RETRYABLE),
+        )
+
+
+# A store step gives up after five minutes of failures (the database is down); the order
+# then fails, with compensation.
+STORE = Step(timedelta(seconds=15), timedelta(minutes=5), timedelta(seconds=30))
+RISK = Step(timedelta(seconds=60), timedelta(minutes=5), timedelta(seconds=30))
+PAYMENT = Step(
+    timedelta(seconds=30),
+    timedelta(minutes=10),
+    timedelta(minutes=1),
+    heartbeat=timedelta(seconds=5),
+)
+# Undoing must not give up: it retries until it succeeds or is refused outright.
+COMPENSATION = Step(
+    timedelta(seconds=30), None, timedelta(minutes=10), heartbeat=timedelta(seconds=5)
+)
+
+
+class Outcome(Enum):
+    ADVANCE = "advance"
+    CANCEL = "cancel"
+    STOCK = "stock"
+    TIMEOUT = "timeout"
+
+
+class Undo(Enum):
+    REFUND = "refund"
+    RELEASE_STOCK = "release stock"
+    CANCEL_FULFILMENT = "cancel fulfilment"
+
+
+def describe_failure(err: BaseException) -> str:
+    """The innermost cause of a failed step, as a person reads it."""
+    cause: BaseException | None = err
+    while isinstance(cause, FailureError) and cause.cause is not None:
+        cause = cause.cause
+    if isinstance(cause, ApplicationError):
+        return cause.message
+    return str(cause) or type(cause).__name__
+
+
+def _humanize(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    if hours > 72 and hours % 24 == 0:  # "48 hours", "72 hours", but "7 days"
+        return f"{int(hours // 24)} days"
+    if hours >= 1:
+        return f"{hours:g} hours"
+    return f"{delta.total_seconds():g} seconds"
 
 
 @workflow.defn
 class OrderWorkflow:
-    """First cut: holds an order open until it is cancelled. The lifecycle comes next."""
+    @workflow.init
+    def __init__(self, input: m.OrderInput) -> None:
+        self._request = input.request
+        self._policy = input.policy
+        now = workflow.now()
+        self._state = m.OrderState(
+            order_id=input.request.order_id,
+            status=m.OrderStatus.PENDING,
+            customer=input.request.customer,
+            shipping_address=input.request.shipping_address,
+            created_at=now,
+            updated_at=now,
+            history=[
+                m.Transition(at=now, status=m.OrderStatus.PENDING, actor="system", note="received")
+            ],
+        )
+        self._advance: m.AdvanceRequest | None = None
+        self._cancel: m.CancelRequest | None = None
+        self._stock_arrived = False
+        # True while the order waits for a person or has finished: updates answer then.
+        self._settled = False
+        self._seen_requests: list[str] = []
+        self._undo: list[Undo] = []
+        self._notices = 0
 
-    def __init__(self) -> None:
-        self._status = "PENDING"
+    # -- the lifecycle -------------------------------------------------------------------
 
     @workflow.run
-    async def run(self, order_id: str) -> str:
-        workflow.upsert_search_attributes([sa.ORDER_STATUS.value_set(self._status)])
-        await workflow.wait_condition(lambda: self._status == "CANCELLED")
-        workflow.upsert_search_attributes([sa.ORDER_STATUS.value_set(self._status)])
-        return self._status
+    async def run(self, input: m.OrderInput) -> m.OrderState:
+        self._publish()
+        await self._lifecycle()
+        self._settled = True
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._state
+
+    async def _lifecycle(self) -> None:
+        request = self._request
+        try:
+            validated = await self._execute(m.VALIDATE_ORDER, request, m.ValidatedOrder, STORE)
+        except ActivityError as err:
+            return await self._finish(m.OrderStatus.FAILED, error=describe_failure(err))
+        self._state.lines = validated.lines
+        self._state.total_cents = validated.total_cents
+        self._state.currency = validated.currency
+        self._publish()
+        if self._cancel:
+            return await self._cancel_now()
+
+        decision = await self._assess_risk(validated)
+        if self._cancel:
+            return await self._cancel_now()
+        if decision == "reject":
+            assert self._state.risk is not None
+            return await self._finish(
+                m.OrderStatus.REJECTED,
+                note=f"risk {self._state.risk.score}: {self._state.risk.reason}",
+            )
+        if decision == "review" and not await self._review():
+            return
+
+        self._transition(m.OrderStatus.PAYMENT)
+        try:
+            charge = await self._execute(
+                m.CHARGE_PAYMENT,
+                m.ChargeInput(
+                    idempotency_key=self._key("charge"),
+                    order_id=request.order_id,
+                    customer_id=request.customer.id,
+                    payment_token=request.payment_token,
+                    amount_cents=validated.total_cents,
+                    currency=validated.currency,
+                ),
+                m.Charge,
+                PAYMENT,
+            )
+        except ActivityError as err:
+            return await self._finish(m.OrderStatus.FAILED, error=describe_failure(err))
+        self._state.charge = charge
+        self._undo.append(Undo.REFUND)
+        if self._cancel:
+            return await self._cancel_now()
+
+        if not await self._allocate():
+            return
+
+        self._transition(m.OrderStatus.CONFIRMED)
+        try:
+            await self._execute(
+                m.REQUEST_FULFILMENT,
+                m.FulfilmentInput(
+                    order_id=request.order_id,
+                    lines=validated.lines,
+                    ship_to=request.shipping_address,
+                ),
+                None,
+                STORE,
+            )
+        except ActivityError as err:
+            return await self._fail_with_compensation(describe_failure(err))
+        self._undo.append(Undo.CANCEL_FULFILMENT)
+        await self._notify("confirmation", to=request.customer.email)
+        await self._await_shipment()
+
+    async def _assess_risk(self, validated: m.ValidatedOrder) -> m.RiskAction:
+        try:
+            risk = await self._execute(
+                m.SCORE_ORDER_RISK,
+                m.RiskRequest(request=self._request, validated=validated),
+                m.RiskAssessment,
+                RISK,
+            )
+        except ActivityError as err:
+            # Without a score nobody may wave the order through: a person decides.
+            self._state.last_error = f"risk scoring failed: {describe_failure(err)}"
+            return "review"
+        self._state.risk = risk
+        self._publish()
+        return m.route(risk, self._policy)
+
+    async def _review(self) -> bool:
+        """REVIEW: a person approves (True) or rejects; nobody within the deadline cancels."""
+        risk = self._state.risk
+        self._transition(
+            m.OrderStatus.REVIEW,
+            note=f"risk {risk.score}: {risk.reason}" if risk else "risk could not be scored",
+        )
+        await self._notify(
+            "review_needed",
+            to=self._policy.ops_email,
+            deadline=_humanize(self._policy.review_timeout),
+        )
+        outcome = await self._wait_for_person(self._policy.review_timeout)
+        if outcome is Outcome.TIMEOUT:
+            await self._finish(
+                m.OrderStatus.CANCELLED,
+                note=f"not reviewed within {_humanize(self._policy.review_timeout)}",
+            )
+            return False
+        if outcome is Outcome.CANCEL:
+            cancel = self._take_cancel()
+            await self._finish(
+                m.OrderStatus.REJECTED,
+                actor=cancel.actor,
+                note=cancel.reason or "rejected in review",
+            )
+            return False
+        advance = self._take_advance()
+        self._record(m.OrderStatus.REVIEW, actor=advance.actor, note=advance.note or "approved")
+        return True
+
+    async def _allocate(self) -> bool:
+        """ALLOCATING, and AWAITING_STOCK until stock arrives, a person gives up, or the
+        stock deadline passes. True when every line is reserved."""
+        deadline = None
+        told_ops = False
+        while True:
+            if self._state.status is not m.OrderStatus.ALLOCATING:
+                self._transition(m.OrderStatus.ALLOCATING)
+            self._stock_arrived = False  # this attempt sees any stock that arrived before it
+            try:
+                result = await self._execute(
+                    m.RESERVE_STOCK,
+                    m.ReserveInput(order_id=self._state.order_id, lines=self._request.lines),
+                    m.ReserveResult,
+                    STORE,
+                )
+            except ActivityError as err:
+                await self._fail_with_compensation(describe_failure(err))
+                return False
+            if Undo.RELEASE_STOCK not in self._undo:
+                # Releasing also forgets a wait for stock, so it is owed even when short.
+                self._undo.append(Undo.RELEASE_STOCK)
+            if result.reserved:
+                return True
+            if self._cancel:
+                await self._cancel_now()
+                return False
+
+            if deadline is None:
+                deadline = workflow.now() + self._policy.stock_timeout
+            short = ", ".join(f"{s.sku} ({s.available} of {s.wanted})" for s in result.shortfalls)
+            self._transition(m.OrderStatus.AWAITING_STOCK, note=f"short: {short}")
+            if not told_ops:
+                told_ops = True
+                await self._notify(
+                    "out_of_stock",
+                    to=self._policy.ops_email,
+                    shortfalls=[s.model_dump() for s in result.shortfalls],
+                    deadline=_humanize(self._policy.stock_timeout),
+                )
+            outcome = await self._wait_for_person(deadline - workflow.now(), stock=True)
+            if outcome is Outcome.TIMEOUT:
+                await self._compensate()
+                await self._finish(
+                    m.OrderStatus.CANCELLED,
+                    note=f"no stock within {_humanize(self._policy.stock_timeout)}",
+                )
+                return False
+            if outcome is Outcome.CANCEL:
+                await self._cancel_now()
+                return False
+            if outcome is Outcome.ADVANCE:
+                advance = self._take_advance()
+                self._record(
+                    m.OrderStatus.AWAITING_STOCK, actor=advance.actor, note="retry allocation"
+                )
+            else:
+                self._record(m.OrderStatus.AWAITING_STOCK, actor="system", note="restocked")
+
+    async def _await_shipment(self) -> None:
+        """CONFIRMED until shipped (escalating once after the deadline), then SHIPPED until
+        delivered."""
+        outcome = await self._wait_for_person(self._policy.shipment_escalation)
+        if outcome is Outcome.TIMEOUT:
+            self._state.escalated = True
+            deadline = _humanize(self._policy.shipment_escalation)
+            self._record(
+                m.OrderStatus.CONFIRMED,
+                actor="system",
+                note=f"not shipped within {deadline}; escalated",
+            )
+            await self._notify("escalation", to=self._policy.support_email, deadline=deadline)
+            outcome = await self._wait_for_person(None)
+        if outcome is Outcome.CANCEL:
+            return await self._cancel_now()
+
+        shipped = self._take_advance()
+        self._state.tracking_number = shipped.tracking_number
+        note = f"tracking {shipped.tracking_number}" if shipped.tracking_number else shipped.note
+        self._transition(m.OrderStatus.SHIPPED, actor=shipped.actor, note=note)
+        await self._notify("shipped", to=self._request.customer.email)
+
+        await self._wait_for_person(None)
+        delivered = self._take_advance()
+        await self._finish(
+            m.OrderStatus.DELIVERED, actor=delivered.actor, note=delivered.note, tell=False
+        )
+
+    # -- ending ----------------------------------------------------------------------------
+
+    async def _cancel_now(self) -> None:
+        cancel = self._take_cancel()
+        await self._compensate()
+        await self._finish(m.OrderStatus.CANCELLED, actor=cancel.actor, note=cancel.reason)
+
+    async def _fail_with_compensation(self, error: str) -> None:
+        await self._compensate()
+        await self._finish(m.OrderStatus.FAILED, error=error)
+
+    async def _compensate(self) -> None:
+        """Undo what was done, newest first. A refused undo is recorded and the rest still
+        run: a failed warehouse cancellation must not keep the customer's money."""
+        while self._undo:
+            undo = self._undo.pop()
+            try:
+                await self._undo_one(undo)
+            except ActivityError as err:
+                self._state.last_error = f"could not {undo.value}: {describe_failure(err)}"
+                self._record(self._state.status, actor="system", note=self._state.last_error)
+
+    async def _undo_one(self, undo: Undo) -> None:
+        order_id = self._state.order_id
+        if undo is Undo.CANCEL_FULFILMENT:
+            await self._execute(m.CANCEL_FULFILMENT, order_id, bool, COMPENSATION)
+        elif undo is Undo.RELEASE_STOCK:
+            await self._execute(m.RELEASE_STOCK, order_id, int, COMPENSATION)
+        elif undo is Undo.REFUND:
+            charge = self._state.charge
+            assert charge is not None
+            refund = await self._execute(
+                m.REFUND_PAYMENT,
+                m.RefundInput(
+                    idempotency_key=self._key("refund"),
+                    charge_id=charge.charge_id,
+                    amount_cents=charge.amount_cents,
+                    reason="order cancelled",
+                ),
+                m.Refund,
+                COMPENSATION,
+            )
+            self._state.refunds.append(refund)
+            self._publish()
+
+    async def _finish(
+        self,
+        status: m.OrderStatus,
+        *,
+        actor: str = "system",
+        note: str = "",
+        error: str | None = None,
+        tell: bool = True,
+    ) -> None:
+        if error is not None:
+            self._state.last_error = error
+        self._transition(status, actor=actor, note=note or error or "")
+        if tell:
+            refunded = sum(r.amount_cents for r in self._state.refunds)
+            await self._notify(
+                "cancelled",
+                to=self._request.customer.email,
+                reason=note or error or "",
+                refunded=m.format_money(refunded, self._state.currency) if refunded else "",
+            )
+        self._settled = True
+
+    # -- waiting for people ------------------------------------------------------------------
+
+    async def _wait_for_person(self, limit: timedelta | None, *, stock: bool = False) -> Outcome:
+        if limit is not None and limit <= timedelta(0):
+            return Outcome.TIMEOUT
+        self._settled = True
+        try:
+            await workflow.wait_condition(
+                lambda: (
+                    self._advance is not None
+                    or self._cancel is not None
+                    or (stock and self._stock_arrived)
+                ),
+                timeout=limit,
+            )
+        except TimeoutError:
+            return Outcome.TIMEOUT
+        finally:
+            self._settled = False
+        if self._cancel is not None:
+            return Outcome.CANCEL
+        if self._advance is not None:
+            return Outcome.ADVANCE
+        return Outcome.STOCK
+
+    def _take_advance(self) -> m.AdvanceRequest:
+        advance = self._advance
+        assert advance is not None
+        self._advance = None
+        return advance
+
+    def _take_cancel(self) -> m.CancelRequest:
+        cancel = self._cancel
+        assert cancel is not None
+        return cancel
+
+    # -- messages ----------------------------------------------------------------------------
 
     @workflow.signal
-    def request_cancel(self) -> None:
-        self._status = "CANCELLED"
+    def request_advance(self, request: m.AdvanceRequest | None = None) -> None:
+        request = request or m.AdvanceRequest()
+        if self._is_repeat(request.request_id):
+            return
+        problem = self._why_not_advance(request)
+        if problem:
+            workflow.logger.info("advance ignored: %s", problem)
+            return
+        self._accept(request)
+
+    @workflow.signal
+    def request_cancel(self, request: m.CancelRequest | None = None) -> None:
+        request = request or m.CancelRequest()
+        if self._is_repeat(request.request_id):
+            return
+        problem = self._why_not_cancel()
+        if problem:
+            workflow.logger.info("cancel ignored: %s", problem)
+            return
+        self._accept(request)
+
+    @workflow.signal
+    def stock_available(self, sku: str) -> None:
+        """A restock of ``sku``: an order waiting for stock tries again. Heard while still
+        ALLOCATING too, since a restock can land between a short reservation and the wait."""
+        if self._state.status in (m.OrderStatus.ALLOCATING, m.OrderStatus.AWAITING_STOCK):
+            self._stock_arrived = True
+
+    @workflow.update
+    async def advance(self, request: m.AdvanceRequest) -> m.OrderState:
+        if not self._is_repeat(request.request_id):
+            self._accept(request)
+        await workflow.wait_condition(lambda: self._advance is None and self._settled)
+        return self._state
+
+    @advance.validator
+    def _validate_advance(self, request: m.AdvanceRequest) -> None:
+        if self._is_repeat(request.request_id):
+            return
+        problem = self._why_not_advance(request)
+        if problem:
+            raise ApplicationError(problem, type="ActionNotAllowed", non_retryable=True)
+
+    @workflow.update
+    async def cancel(self, request: m.CancelRequest) -> m.OrderState:
+        if not self._is_repeat(request.request_id):
+            self._accept(request)
+        await workflow.wait_condition(lambda: self._state.status.terminal and self._settled)
+        return self._state
+
+    @cancel.validator
+    def _validate_cancel(self, request: m.CancelRequest) -> None:
+        if self._is_repeat(request.request_id):
+            return
+        problem = self._why_not_cancel()
+        if problem:
+            raise ApplicationError(problem, type="ActionNotAllowed", non_retryable=True)
 
     @workflow.query
-    def get_state(self) -> dict[str, str]:
-        return {"status": self._status}
+    def get_state(self) -> m.OrderState:
+        return self._state
+
+    def _why_not_advance(self, request: m.AdvanceRequest) -> str | None:
+        if self._cancel is not None:
+            return "the order is being cancelled"
+        if self._advance is not None:
+            return "the order is already being advanced"
+        return m.why_not_advance(self._state.status, request.expected_status)
+
+    def _why_not_cancel(self) -> str | None:
+        if self._cancel is not None:
+            return None  # a second cancel asks for what is already happening
+        return m.why_not_cancel(self._state.status)
+
+    def _accept(self, request: m.AdvanceRequest | m.CancelRequest) -> None:
+        if request.request_id:
+            self._seen_requests.append(request.request_id)
+            del self._seen_requests[:-SEEN_REQUESTS_KEPT]
+        if isinstance(request, m.CancelRequest):
+            self._cancel = self._cancel or request
+        else:
+            self._advance = request
+
+    def _is_repeat(self, request_id: str | None) -> bool:
+        return request_id is not None and request_id in self._seen_requests
+
+    # -- bookkeeping -------------------------------------------------------------------------
+
+    def _key(self, step: str) -> str:
+        """Idempotency key of a side effect: the workflow id (stable across runs) and step."""
+        return f"{workflow.info().workflow_id}:{step}"
+
+    async def _execute(self, activity: str, arg: Any, result_type: type[T] | None, step: Step) -> T:
+        result: T = await workflow.execute_activity(
+            activity,
+            arg,
+            result_type=result_type,
+            start_to_close_timeout=step.start_to_close,
+            schedule_to_close_timeout=step.schedule_to_close,
+            heartbeat_timeout=step.heartbeat,
+            retry_policy=step.retry_policy,
+        )
+        return result
+
+    async def _notify(self, template: str, *, to: str, **facts: Any) -> None:
+        """Start the notification as a child that outlives this workflow if it must."""
+        self._notices += 1
+        key = f"{workflow.info().workflow_id}:notify:{self._notices}:{template}"
+        try:
+            await self._start_notification(template, to, key, facts)
+        except WorkflowAlreadyStartedError:
+            # Only after a reset replays past a notice that was already started: it stands.
+            workflow.logger.info("notification %s was already started", key)
+
+    async def _start_notification(
+        self, template: str, to: str, key: str, facts: dict[str, Any]
+    ) -> None:
+        state = self._state
+        await workflow.start_child_workflow(
+            NotificationWorkflow.run,
+            Notification(
+                key=key,
+                template=f"orders/{template}",
+                to=to,
+                reference=workflow.info().workflow_id,
+                facts={
+                    "order_id": state.order_id,
+                    "status": state.status.value,
+                    "customer_name": state.customer.name,
+                    "customer_email": state.customer.email,
+                    "lines": [
+                        {
+                            "sku": line.sku,
+                            "name": line.name,
+                            "quantity": line.quantity,
+                            "line_total": m.format_money(line.total_cents, state.currency),
+                        }
+                        for line in state.lines
+                    ],
+                    "total": m.format_money(state.total_cents, state.currency),
+                    "tracking_number": state.tracking_number,
+                    "risk_score": state.risk.score if state.risk else None,
+                    "risk_reason": state.risk.reason if state.risk else "risk could not be scored",
+                    **facts,
+                },
+            ),
+            id=key.replace(":", "-"),
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+        )
+
+    def _transition(self, status: m.OrderStatus, *, actor: str = "system", note: str = "") -> None:
+        self._state.status = status
+        self._record(status, actor=actor, note=note)
+
+    def _record(self, status: m.OrderStatus, *, actor: str, note: str) -> None:
+        now = workflow.now()
+        self._state.history.append(m.Transition(at=now, status=status, actor=actor, note=note))
+        self._state.updated_at = now
+        self._publish()
+
+    def _publish(self) -> None:
+        """Search attributes and memo: what lists, filters and counts read."""
+        state = self._state
+        updates: list[SearchAttributeUpdate[Any]] = [
+            sa.ORDER_STATUS.value_set(state.status.value),
+            sa.ORDER_CUSTOMER.value_set(state.customer.id),
+            sa.ORDER_TOTAL.value_set(state.total_cents / 100),
+            sa.ORDER_ESCALATED.value_set(state.escalated),
+            sa.ORDER_CREATED.value_set(state.created_at),
+        ]
+        if state.risk is not None:
+            updates.append(sa.ORDER_RISK.value_set(state.risk.score))
+        workflow.upsert_search_attributes(updates)
+        workflow.upsert_memo({"row": state.row()})
+
+
+@workflow.defn
+class RestockWorkflow:
+    """Add stock, then wake every order that was waiting for it. A workflow rather than a
+    plain API call so that the wake-ups happen even if the caller dies after the stock
+    went up."""
+
+    @workflow.run
+    async def run(self, restock: m.RestockInput) -> m.RestockResult:
+        result: m.RestockResult = await workflow.execute_activity(
+            m.RESTOCK,
+            restock,
+            result_type=m.RestockResult,
+            start_to_close_timeout=STORE.start_to_close,
+            schedule_to_close_timeout=STORE.schedule_to_close,
+            retry_policy=STORE.retry_policy,
+        )
+        signals = [
+            workflow.get_external_workflow_handle(m.order_workflow_id(order_id)).signal(
+                OrderWorkflow.stock_available, restock.sku
+            )
+            for order_id in result.waiting_orders
+        ]
+        # An order that finished meanwhile cannot be signalled; that is fine.
+        await asyncio.gather(*signals, return_exceptions=True)
+        return result

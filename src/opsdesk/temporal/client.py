@@ -17,6 +17,7 @@ from temporalio.api.operatorservice.v1 import (
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfigProfile
+from temporalio.service import RPCError, RPCStatusCode
 
 from opsdesk.settings import Settings
 from opsdesk.temporal import search_attributes
@@ -50,15 +51,22 @@ async def register_search_attributes(client: Client) -> list[str]:
     """Add the search attributes that are missing on a self-hosted cluster.
 
     The dev server gets them from its command line; this is for clusters whose operator
-    API we may call. Returns the names that were added.
+    API we may call, and for the time-skipping test server. Returns the names added.
     """
-    existing = await client.operator_service.list_search_attributes(
-        ListSearchAttributesRequest(namespace=client.namespace)
-    )
+    try:
+        listed = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=client.namespace)
+        )
+        existing = set(listed.custom_attributes)
+    except RPCError as exc:
+        # The time-skipping test server can add search attributes but not list them.
+        if exc.status is not RPCStatusCode.UNIMPLEMENTED:
+            raise
+        existing = set()
     missing = {
         key.name: IndexedValueType.ValueType(int(key.indexed_value_type))
         for key in search_attributes.ALL_KEYS
-        if key.name not in existing.custom_attributes
+        if key.name not in existing
     }
     if missing:
         await client.operator_service.add_search_attributes(

@@ -13,25 +13,39 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from opsdesk import orders
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
-from opsdesk.orders.workflows import OrderWorkflow
+from opsdesk.notify.activities import NotifyActivities
+from opsdesk.notify.compose import TemplateComposer
+from opsdesk.notify.email import Mailer
+from opsdesk.notify.outbox import Outbox
+from opsdesk.notify.workflows import NotificationWorkflow
+from opsdesk.orders.activities import OrderActivities
+from opsdesk.orders.inventory import Inventory
+from opsdesk.orders.payments import LedgerGateway
+from opsdesk.orders.risk import RulesRiskScorer
+from opsdesk.orders.warehouse import Warehouse
+from opsdesk.orders.workflows import OrderWorkflow, RestockWorkflow
 from opsdesk.settings import Settings
 from opsdesk.temporal.client import connect
 
 log = logging.getLogger(__name__)
 
-TASK_QUEUES: tuple[str, ...] = (orders.TASK_QUEUE,)
-
 # Modules workflows import that are safe to share with the sandbox: loading them once
-# outside it instead of re-importing them for every workflow run is the cheapest speed-up.
+# outside it, instead of re-importing them for every workflow run, is the cheapest speed-up.
 PASSTHROUGH_MODULES = (
     "pydantic",
     "pydantic_core",
     "annotated_types",
+    "opsdesk.errors",
+    "opsdesk.orders.models",
+    "opsdesk.notify.models",
     "opsdesk.temporal.search_attributes",
 )
+
+
+def task_queues(settings: Settings) -> tuple[str, ...]:
+    return (settings.orders_task_queue,)
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
@@ -40,17 +54,53 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     )
 
 
-def build_workers(client: Client, db: Database, settings: Settings) -> list[Worker]:
+def order_activities(db: Database) -> OrderActivities:
+    inventory = Inventory(db)
+    return OrderActivities(
+        db=db,
+        inventory=inventory,
+        gateway=LedgerGateway(db),
+        warehouse=Warehouse(db),
+        scorer=RulesRiskScorer(),
+    )
+
+
+def notify_activities(db: Database, settings: Settings) -> NotifyActivities:
+    return NotifyActivities(
+        outbox=Outbox(db),
+        mailer=Mailer(settings),
+        composer=TemplateComposer(settings.resolved_public_url),
+    )
+
+
+def build_workers(
+    client: Client,
+    db: Database,
+    settings: Settings,
+    *,
+    orders: OrderActivities | None = None,
+) -> list[Worker]:
+    """The workers of every task queue. Tests pass their own ``orders`` activities when
+    they need a different scorer or a gateway with a test clock."""
+    orders = orders or order_activities(db)
     return [
         Worker(
             client,
-            task_queue=orders.TASK_QUEUE,
-            workflows=[OrderWorkflow],
-            activities=[],
+            task_queue=settings.orders_task_queue,
+            workflows=[OrderWorkflow, RestockWorkflow, NotificationWorkflow],
+            activities=[*orders.all(), *notify_activities(db, settings).all()],
             workflow_runner=workflow_runner(),
             graceful_shutdown_timeout=timedelta(seconds=10),
         )
     ]
+
+
+@asynccontextmanager
+async def running(workers: Sequence[Worker]) -> AsyncIterator[None]:
+    async with AsyncExitStack() as stack:
+        for worker in workers:
+            await stack.enter_async_context(worker)
+        yield
 
 
 async def run(settings: Settings) -> None:
@@ -66,17 +116,9 @@ async def run(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
 
     try:
-        async with _running(workers):
-            log.info("worker polling %s", ", ".join(TASK_QUEUES))
+        async with running(workers):
+            log.info("worker polling %s", ", ".join(task_queues(settings)))
             await stop.wait()
             log.info("worker stopping")
     finally:
         await db.dispose()
-
-
-@asynccontextmanager
-async def _running(workers: Sequence[Worker]) -> AsyncIterator[None]:
-    async with AsyncExitStack() as stack:
-        for worker in workers:
-            await stack.enter_async_context(worker)
-        yield

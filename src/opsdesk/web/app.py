@@ -13,7 +13,7 @@ from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
 from opsdesk.settings import Settings
 from opsdesk.temporal.client import connect
-from opsdesk.temporal.worker import TASK_QUEUES
+from opsdesk.temporal.worker import task_queues
 from opsdesk.web import errors, health
 
 
@@ -28,7 +28,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         app.state.db = db
         # Lazy: the API starts (and says why it is not ready) while Temporal is down.
         app.state.temporal = temporal or await connect(settings, lazy=True)
-        app.state.task_queues = TASK_QUEUES
+        app.state.task_queues = task_queues(settings)
         try:
             yield
         finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any, Literal
 
 from alembic import context
 from sqlalchemy import text
@@ -10,16 +11,24 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.pool import NullPool
 
 from opsdesk.db.engine import Database
-from opsdesk.db.tables import metadata
+from opsdesk.db.tables import UtcDateTime, metadata
 
 # Any constant works; it only has to be the same in every process that migrates.
 _POSTGRES_MIGRATION_LOCK = 0x0D5D35C
+
+
+def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
+    # Revisions must not import application types that may change after they are written.
+    if type_ == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
+        render_item=_render_item,
         render_as_batch=True,  # SQLite can only ALTER through table rebuilds
         compare_type=True,
     )

@@ -1,0 +1,1 @@
+"""Notifications: the outbox, email over SMTP, and the child workflow that sends them."""

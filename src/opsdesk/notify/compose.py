@@ -1,0 +1,56 @@
+"""Turn a notification's facts into an email from the desk's Jinja templates.
+
+Each template is one file, ``<desk>/emails/<name>.j2``, with ``subject``, ``text`` and
+``html`` blocks. The html block is rendered by an environment that escapes everything it
+prints, the other two by one that does not (plain text must not show ``&amp;``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, PrefixLoader, StrictUndefined
+
+from opsdesk.notify.models import EmailContent, Notification
+
+_LOADER = PrefixLoader({"orders": PackageLoader("opsdesk.orders", "emails")})
+
+
+def _environment(*, html: bool) -> Environment:
+    # Plain text is never HTML, so only the html environment escapes.
+    return Environment(
+        loader=_LOADER,
+        undefined=StrictUndefined,
+        autoescape=html,  # noqa: S701
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+_PLAIN = _environment(html=False)
+_HTML = _environment(html=True)
+
+
+def render_template(template: str, facts: dict[str, Any], public_url: str) -> EmailContent:
+    """Render ``subject``, ``text`` and ``html`` from one template."""
+    values = {**facts, "public_url": public_url.rstrip("/")}
+
+    def block(environment: Environment, name: str) -> str:
+        compiled = environment.get_template(f"{template}.j2")
+        return "".join(compiled.blocks[name](compiled.new_context(values))).strip()
+
+    return EmailContent(
+        subject=" ".join(block(_PLAIN, "subject").split()),
+        text=block(_PLAIN, "text") + "\n",
+        html=block(_HTML, "html"),
+    )
+
+
+class TemplateComposer:
+    """Writes every email from its template."""
+
+    def __init__(self, public_url: str) -> None:
+        self.public_url = public_url
+
+    async def compose(self, notification: Notification) -> EmailContent:
+        return render_template(notification.template, notification.facts, self.public_url)

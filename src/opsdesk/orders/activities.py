@@ -1,0 +1,97 @@
+"""Order activities: each step's side effect against the stores, idempotent by its key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from temporalio import activity
+
+from opsdesk.db import Database
+from opsdesk.orders import models as m
+from opsdesk.orders.inventory import Inventory
+from opsdesk.orders.payments import PaymentGateway, previous_orders
+from opsdesk.orders.risk import RiskScorer
+from opsdesk.orders.warehouse import Warehouse
+from opsdesk.temporal.heartbeat import heartbeating
+
+
+class OrderActivities:
+    def __init__(
+        self,
+        db: Database,
+        inventory: Inventory,
+        gateway: PaymentGateway,
+        warehouse: Warehouse,
+        scorer: RiskScorer,
+    ) -> None:
+        self.db = db
+        self.inventory = inventory
+        self.gateway = gateway
+        self.warehouse = warehouse
+        self.scorer = scorer
+
+    @activity.defn(name=m.VALIDATE_ORDER)
+    async def validate_order(self, request: m.OrderRequest) -> m.ValidatedOrder:
+        return await self.inventory.price(request.lines)
+
+    @activity.defn(name=m.SCORE_ORDER_RISK)
+    async def score_order_risk(self, risk: m.RiskRequest) -> m.RiskAssessment:
+        request, validated = risk.request, risk.validated
+        facts = m.RiskInput(
+            order_id=request.order_id,
+            customer=request.customer,
+            lines=validated.lines,
+            total_cents=validated.total_cents,
+            currency=validated.currency,
+            shipping_address=request.shipping_address,
+            billing_country=request.billing_country,
+            previous_orders=await previous_orders(
+                self.db, request.customer.id, excluding_order=request.order_id
+            ),
+            note=request.note,
+        )
+        return await self.scorer.score(facts)
+
+    @activity.defn(name=m.CHARGE_PAYMENT)
+    async def charge_payment(self, charge: m.ChargeInput) -> m.Charge:
+        async with heartbeating():
+            return await self.gateway.charge(charge)
+
+    @activity.defn(name=m.REFUND_PAYMENT)
+    async def refund_payment(self, refund: m.RefundInput) -> m.Refund:
+        async with heartbeating():
+            return await self.gateway.refund(refund)
+
+    @activity.defn(name=m.RESERVE_STOCK)
+    async def reserve_stock(self, reserve: m.ReserveInput) -> m.ReserveResult:
+        return await self.inventory.reserve(reserve.order_id, reserve.lines)
+
+    @activity.defn(name=m.RELEASE_STOCK)
+    async def release_stock(self, order_id: str) -> int:
+        return await self.inventory.release(order_id)
+
+    @activity.defn(name=m.REQUEST_FULFILMENT)
+    async def request_fulfilment(self, fulfilment: m.FulfilmentInput) -> None:
+        await self.warehouse.request(fulfilment)
+
+    @activity.defn(name=m.CANCEL_FULFILMENT)
+    async def cancel_fulfilment(self, order_id: str) -> bool:
+        return await self.warehouse.cancel(order_id)
+
+    @activity.defn(name=m.RESTOCK)
+    async def restock(self, restock: m.RestockInput) -> m.RestockResult:
+        return await self.inventory.restock(restock)
+
+    def all(self) -> list[Callable[..., Any]]:
+        return [
+            self.validate_order,
+            self.score_order_risk,
+            self.charge_payment,
+            self.refund_payment,
+            self.reserve_stock,
+            self.release_stock,
+            self.request_fulfilment,
+            self.cancel_fulfilment,
+            self.restock,
+        ]
