@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.conftest import free_port
 
@@ -54,3 +56,38 @@ def test_api_on_a_taken_port_says_so() -> None:
     assert f"port {port}" in result.stderr
     assert "already in use" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_catalog_import_and_list(tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text('[{"sku": "CUP-9", "name": "Cup", "price_cents": 900, "stock": 4}]')
+    env = {"OPSDESK_DATA_DIR": str(tmp_path / "state")}
+    imported = _opsdesk("catalog", "import", str(catalog), **env)
+    assert imported.returncode == 0, imported.stderr
+    assert "imported 1 products" in imported.stderr
+    listed = _opsdesk("catalog", "list", "--json", **env)
+    assert json.loads(listed.stdout) == [
+        {
+            "sku": "CUP-9",
+            "name": "Cup",
+            "description": "",
+            "price_cents": 900,
+            "currency": "USD",
+            "stock": 4,
+            "active": True,
+        }
+    ]
+
+
+def test_catalog_import_names_what_is_wrong(tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text('[{"sku": "cup 9", "name": "Cup", "price_cents": 900}]')
+    bad = _opsdesk("catalog", "import", str(catalog), OPSDESK_DATA_DIR=str(tmp_path))
+    assert bad.returncode == 2
+    assert "0.sku" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    missing = _opsdesk(
+        "catalog", "import", str(tmp_path / "nope.json"), OPSDESK_DATA_DIR=str(tmp_path)
+    )
+    assert missing.returncode == 2
+    assert "cannot read" in missing.stderr

@@ -1,0 +1,83 @@
+"""The built-in gateway's ledger: exactly once per key, test tokens like a processor's."""
+
+from __future__ import annotations
+
+import pytest
+
+from opsdesk.db import Database
+from opsdesk.errors import PaymentDeclined, RefundRefused
+from opsdesk.orders.models import ChargeInput, RefundInput
+from opsdesk.orders.payments import LedgerGateway, PaymentProcessorError, previous_orders
+from tests.orders.records import Records
+
+
+def charge(token: str = "tok_visa", order_id: str = "p1", customer_id: str = "c1") -> ChargeInput:
+    return ChargeInput(
+        idempotency_key=f"order-{order_id}:charge",
+        order_id=order_id,
+        customer_id=customer_id,
+        payment_token=token,
+        amount_cents=2500,
+        currency="USD",
+    )
+
+
+async def test_a_charge_happens_once_per_key(db: Database) -> None:
+    gateway = LedgerGateway(db)
+    first = await gateway.charge(charge())
+    again = await gateway.charge(charge())
+    assert again == first
+    assert len(await Records(db).charges("p1")) == 1
+
+
+async def test_a_decline_is_final_and_charges_nothing(db: Database) -> None:
+    gateway = LedgerGateway(db)
+    with pytest.raises(PaymentDeclined, match="insufficient funds"):
+        await gateway.charge(charge("tok_insufficientFunds"))
+    with pytest.raises(PaymentDeclined, match="unknown payment token"):
+        await gateway.charge(charge("tok_madeUp", order_id="p2"))
+    assert await Records(db).charges("p1") == []
+    assert await Records(db).payment_attempts("p1") == ["declined"]
+
+
+async def test_flaky_token_fails_twice_then_captures(db: Database) -> None:
+    gateway = LedgerGateway(db)
+    for _ in range(2):
+        with pytest.raises(PaymentProcessorError):
+            await gateway.charge(charge("tok_flaky"))
+    await gateway.charge(charge("tok_flaky"))
+    assert await Records(db).payment_attempts("p1") == ["error", "error", "captured"]
+
+
+async def test_slow_token_answers_late(db: Database) -> None:
+    waited: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waited.append(seconds)
+
+    await LedgerGateway(db, sleep=sleep).charge(charge("tok_slow"))
+    assert waited == [3.0]
+
+
+async def test_refunds_are_once_per_key_and_never_exceed_the_charge(db: Database) -> None:
+    gateway = LedgerGateway(db)
+    captured = await gateway.charge(charge())
+    refund = RefundInput(
+        idempotency_key="k1", charge_id=captured.charge_id, amount_cents=2000, reason=""
+    )
+    assert await gateway.refund(refund) == await gateway.refund(refund)
+    with pytest.raises(RefundRefused, match="500 cents left"):
+        await gateway.refund(refund.model_copy(update={"idempotency_key": "k2"}))
+    with pytest.raises(RefundRefused, match="no charge"):
+        await gateway.refund(
+            refund.model_copy(update={"idempotency_key": "k3", "charge_id": "ch_x"})
+        )
+
+
+async def test_previous_orders_counts_other_paid_orders(db: Database) -> None:
+    gateway = LedgerGateway(db)
+    assert await previous_orders(db, "c1", excluding_order="p1") == 0
+    await gateway.charge(charge(order_id="p1"))
+    await gateway.charge(charge(order_id="p2"))
+    assert await previous_orders(db, "c1", excluding_order="p3") == 2
+    assert await previous_orders(db, "c1", excluding_order="p2") == 1
