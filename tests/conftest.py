@@ -1,8 +1,10 @@
-"""Shared fixtures: the two Temporal test servers from their wheels, and a real database."""
+"""Shared fixtures: the two Temporal test servers from their wheels, a real database with a
+stocked catalog, and settings of the test's own."""
 
 from __future__ import annotations
 
 import socket
+import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -13,9 +15,12 @@ from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
+from opsdesk.orders.inventory import Inventory
+from opsdesk.settings import Settings
 from opsdesk.temporal import search_attributes
 from opsdesk.temporal.client import register_search_attributes
 from opsdesk.temporal.devserver import find_binary
+from tests.orders.factory import CATALOG
 
 
 def free_port() -> int:
@@ -62,3 +67,21 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
     database = Database(url)
     yield database
     await database.dispose()
+
+
+@pytest.fixture
+async def catalog(db: Database) -> Inventory:
+    inventory = Inventory(db)
+    await inventory.import_catalog(CATALOG, set_stock=True)
+    return inventory
+
+
+@pytest.fixture
+def settings(db: Database, tmp_path: Path) -> Settings:
+    # A task queue per test: a workflow a test leaves behind can never run another test's
+    # activities against that test's database, and lists filter on it.
+    return Settings(
+        data_dir=tmp_path,
+        database_url=db.url.render_as_string(hide_password=False),
+        orders_task_queue=f"orders-{uuid.uuid4().hex[:8]}",
+    )

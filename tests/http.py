@@ -1,16 +1,21 @@
-"""Serve the FastAPI app in-process over real HTTP semantics (httpx's ASGI transport)."""
+"""Serve the FastAPI app for tests: in-process over ASGI, or on a real loopback port."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+import uvicorn
 from fastapi import FastAPI
+
+from tests.conftest import free_port
 
 
 @asynccontextmanager
 async def serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """In-process: quick, for routes that answer with one body."""
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(
@@ -18,3 +23,25 @@ async def serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         ) as http,
     ):
         yield http
+
+
+@asynccontextmanager
+async def serve_http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Uvicorn on a loopback port: real HTTP, streaming (server-sent events) included."""
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=free_port(), log_level="warning", timeout_graceful_shutdown=1
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    try:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{config.port}", timeout=30
+        ) as http:
+            yield http
+    finally:
+        server.should_exit = True
+        await task

@@ -14,8 +14,8 @@ from opsdesk.orders.client import order_handle, start_order
 from opsdesk.orders.models import LineItem, OrderStatus
 from opsdesk.orders.workflows import OrderWorkflow
 from opsdesk.settings import Settings
-from tests.orders.conftest import wait_for_status
 from tests.orders.factory import order_request
+from tests.orders.helpers import wait_for_status
 from tests.processes import DevStackProcess, alive
 
 

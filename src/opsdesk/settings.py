@@ -52,6 +52,15 @@ class Settings(BaseSettings):
 
     orders_task_queue: str = "orders"
 
+    # -- API -------------------------------------------------------------------------------
+    webhook_secret: SecretStr | None = None
+    """Shared secret for HMAC-SHA256 signatures on ``POST /api/webhooks/orders``."""
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024
+    action_wait: timedelta = timedelta(seconds=10)
+    """How long an advance or cancel waits for the order to settle before answering 202."""
+    events_interval: Annotated[float, Field(gt=0)] = 1.0
+    """Seconds between the change feed's visibility polls (only while someone listens)."""
+
     # -- order policy: deadlines (ISO 8601 durations or seconds) and risk thresholds -------
     review_timeout: timedelta = timedelta(hours=48)
     stock_timeout: timedelta = timedelta(hours=72)

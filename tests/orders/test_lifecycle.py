@@ -15,8 +15,8 @@ from opsdesk.orders.inventory import Inventory
 from opsdesk.orders.models import OrderStatus as S
 from opsdesk.orders.workflows import OrderWorkflow
 from opsdesk.settings import Settings
-from tests.orders.conftest import order_worker, wait_for_status
 from tests.orders.factory import GREY_RISK, HIGH_RISK, OUT_OF_STOCK, order_request
+from tests.orders.helpers import order_worker, wait_for_status
 from tests.orders.records import Records
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from temporalio.client import WorkflowExecution, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
@@ -9,16 +11,18 @@ from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.db import Database
 from opsdesk.orders import models as m
-from opsdesk.orders.client import start_order
+from opsdesk.orders.client import ActionRefused, advance_order, cancel_order, start_order
 from opsdesk.orders.inventory import Inventory
 from opsdesk.orders.models import OrderStatus as S
 from opsdesk.orders.workflows import OrderWorkflow
 from opsdesk.settings import Settings
 from opsdesk.temporal import search_attributes as sa
-from tests.orders.conftest import order_worker, wait_for_status
 from tests.orders.factory import GREY_RISK, order_request
+from tests.orders.helpers import order_worker, wait_for_status
 from tests.orders.records import Records
 from tests.waiting import eventually
+
+WAIT = timedelta(seconds=20)
 
 
 def refusal(err: pytest.ExceptionInfo[WorkflowUpdateFailedError]) -> str:
@@ -63,22 +67,32 @@ async def test_refused_actions_say_why(
             )
         assert refusal(stale) == "the order is CONFIRMED now, not SHIPPED; refresh and try again"
 
-        shipped = await handle.execute_update(
-            OrderWorkflow.advance,
+        # From here through the client module, as the API does it.
+        shipped, settled = await advance_order(
+            dev_env.client,
+            request.order_id,
             m.AdvanceRequest(tracking_number="1Z1", expected_status=S.CONFIRMED),
+            wait=WAIT,
         )
+        assert settled
         assert shipped.status is S.SHIPPED
         assert shipped.tracking_number == "1Z1"
 
-        with pytest.raises(WorkflowUpdateFailedError) as late:
-            await handle.execute_update(OrderWorkflow.cancel, m.CancelRequest(reason="too late"))
-        assert refusal(late) == (
+        with pytest.raises(ActionRefused) as late:
+            await cancel_order(dev_env.client, request.order_id, m.CancelRequest(), wait=WAIT)
+        assert late.value.reason == (
             "the order has already shipped; it can no longer be cancelled (arrange a return)"
         )
 
-        delivered = await handle.execute_update(OrderWorkflow.advance, m.AdvanceRequest())
+        delivered, _ = await advance_order(
+            dev_env.client, request.order_id, m.AdvanceRequest(), wait=WAIT
+        )
         assert delivered.status is S.DELIVERED
         assert (await handle.result()).status is S.DELIVERED
+
+        with pytest.raises(ActionRefused) as finished:
+            await advance_order(dev_env.client, request.order_id, m.AdvanceRequest(), wait=WAIT)
+        assert finished.value.reason == "the order is already DELIVERED"
 
     assert await Records(db).refunds(request.order_id) == []
 

@@ -22,8 +22,8 @@ from opsdesk.orders.inventory import Inventory
 from opsdesk.orders.models import OrderStatus as S
 from opsdesk.orders.workflows import OrderWorkflow
 from opsdesk.settings import Settings
-from tests.orders.conftest import wait_for_status
 from tests.orders.factory import order_request
+from tests.orders.helpers import wait_for_status
 from tests.orders.records import Records
 from tests.waiting import eventually
 

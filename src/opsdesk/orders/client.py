@@ -1,30 +1,77 @@
 """What a Temporal client does with orders: start them, steer them, restock for them.
 
-The API, the load generator and the tests all go through here, so an order is started
-one way only.
+The API, the dashboard, the load generator and the tests all go through here, so each of
+these is done one way only.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import (
+    Client,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateHandle,
+    WorkflowUpdateStage,
+)
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from opsdesk.orders import models as m
 from opsdesk.orders.workflows import OrderWorkflow, RestockWorkflow
 from opsdesk.settings import Settings
 from opsdesk.temporal import search_attributes as sa
 
+OrderHandle = WorkflowHandle[OrderWorkflow, m.OrderState]
 
-async def start_order(
-    client: Client, settings: Settings, request: m.OrderRequest
-) -> WorkflowHandle[OrderWorkflow, m.OrderState]:
+QUERY_TIMEOUT = timedelta(seconds=5)
+NOT_READY_RETRY_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
+
+
+class OrderNotFound(LookupError):
+    pass
+
+
+class ActionRefused(Exception):
+    """The order's status does not allow the action; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class IntakeConflict(Exception):
+    """An order id (or idempotency key) already names a different order."""
+
+
+def fingerprint(request: m.OrderRequest) -> str:
+    """What makes two submissions the same order, whatever id they carry."""
+    body = request.model_dump_json(exclude={"order_id"})
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def order_id_for_key(idempotency_key: str) -> str:
+    """The order id an ``Idempotency-Key`` stands for: the same key, the same order."""
+    return "k" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:20]
+
+
+def order_handle(client: Client, order_id: str) -> OrderHandle:
+    return client.get_workflow_handle_for(OrderWorkflow.run, m.order_workflow_id(order_id))
+
+
+async def start_order(client: Client, settings: Settings, request: m.OrderRequest) -> OrderHandle:
     """Start the order's workflow. Raises ``WorkflowAlreadyStartedError`` if an order
     with this id exists, running or finished: an order id is used once."""
     return await client.start_workflow(
@@ -33,6 +80,7 @@ async def start_order(
         id=m.order_workflow_id(request.order_id),
         task_queue=settings.orders_task_queue,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        memo={"intake": fingerprint(request)},
         # Set at start too, so the order is listed before its first workflow task runs.
         search_attributes=TypedSearchAttributes(
             [
@@ -44,15 +92,135 @@ async def start_order(
     )
 
 
-def order_handle(client: Client, order_id: str) -> WorkflowHandle[OrderWorkflow, m.OrderState]:
-    return client.get_workflow_handle_for(OrderWorkflow.run, m.order_workflow_id(order_id))
+async def submit_order(
+    client: Client, settings: Settings, request: m.OrderRequest
+) -> tuple[m.OrderState, bool]:
+    """Start the order, or find it if this very order was submitted before.
+
+    Returns the state and whether this call created it. The same id with a different
+    body raises ``IntakeConflict``: nothing is started and nothing is changed.
+    """
+    try:
+        handle = await start_order(client, settings, request)
+        created = True
+    except WorkflowAlreadyStartedError:
+        handle = order_handle(client, request.order_id)
+        description = await handle.describe()
+        if (await description.memo()).get("intake") != fingerprint(request):
+            raise IntakeConflict(
+                f"order {request.order_id} already exists with different contents"
+            ) from None
+        created = False
+    try:
+        state = await handle.query(OrderWorkflow.get_state, rpc_timeout=QUERY_TIMEOUT)
+    except (RPCError, WorkflowQueryFailedError):
+        # Started, but no worker has picked it up yet: it is exactly as it arrived.
+        state = m.OrderState.received(request, datetime.now(UTC))
+    return state, created
+
+
+async def get_order(client: Client, order_id: str) -> m.OrderState:
+    try:
+        return await order_handle(client, order_id).query(
+            OrderWorkflow.get_state, rpc_timeout=QUERY_TIMEOUT
+        )
+    except RPCError as exc:
+        if exc.status is RPCStatusCode.NOT_FOUND:
+            raise OrderNotFound(f"no order {order_id}") from None
+        raise
+
+
+async def advance_order(
+    client: Client, order_id: str, request: m.AdvanceRequest, *, wait: timedelta
+) -> tuple[m.OrderState, bool]:
+    return await _act(client, order_id, OrderWorkflow.advance, request, wait)
+
+
+async def cancel_order(
+    client: Client, order_id: str, request: m.CancelRequest, *, wait: timedelta
+) -> tuple[m.OrderState, bool]:
+    return await _act(client, order_id, OrderWorkflow.cancel, request, wait)
+
+
+async def _act(
+    client: Client,
+    order_id: str,
+    update: Any,
+    request: m.AdvanceRequest | m.CancelRequest,
+    wait: timedelta,
+) -> tuple[m.OrderState, bool]:
+    """Send the update and return ``(state, settled)``.
+
+    ``settled`` is False when the order accepted the action but had not finished what it
+    set off within ``wait`` (a payment still retrying, say); the state is then the
+    current one. The request id doubles as the update id, so Temporal itself answers a
+    repeat with the first answer.
+    """
+    handle = order_handle(client, order_id)
+    update_id = request.request_id or uuid.uuid4().hex
+    try:
+        pending = await _start_update(handle, update, request, update_id)
+        state: m.OrderState = await asyncio.wait_for(pending.result(), wait.total_seconds())
+    except WorkflowUpdateFailedError as exc:
+        raise ActionRefused(_reason(exc)) from None
+    except RPCError as exc:
+        if exc.status is not RPCStatusCode.NOT_FOUND:
+            raise
+        raise await _why_closed(handle, order_id) from None
+    except TimeoutError:
+        return await handle.query(OrderWorkflow.get_state, rpc_timeout=QUERY_TIMEOUT), False
+    return state, True
+
+
+async def _start_update(
+    handle: OrderHandle, update: Any, request: Any, update_id: str
+) -> WorkflowUpdateHandle[m.OrderState]:
+    """Deliver the update, retrying while the server says the workflow is not ready.
+
+    That answer is transient: it comes when the update lands on a workflow task the
+    server had to throw away (one that tried to complete as a child workflow finished,
+    say). The update id is the same on every try, so a retry cannot act twice.
+    """
+    for delay in (*NOT_READY_RETRY_DELAYS, None):
+        try:
+            pending: WorkflowUpdateHandle[m.OrderState] = await handle.start_update(
+                update, request, id=update_id, wait_for_stage=WorkflowUpdateStage.ACCEPTED
+            )
+        except RPCError as exc:
+            if exc.status is not RPCStatusCode.FAILED_PRECONDITION or delay is None:
+                raise
+            await asyncio.sleep(delay)
+        else:
+            return pending
+    raise AssertionError("unreachable: the last try returns or raises")
+
+
+def _reason(exc: WorkflowUpdateFailedError) -> str:
+    cause = exc.cause
+    return cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
+
+
+async def _why_closed(handle: OrderHandle, order_id: str) -> Exception:
+    """An update found no running workflow: the order never existed, or it has finished."""
+    try:
+        description = await handle.describe()
+    except RPCError as exc:
+        if exc.status is RPCStatusCode.NOT_FOUND:
+            return OrderNotFound(f"no order {order_id}")
+        return exc
+    row = (await description.memo()).get("row")
+    status = row["status"] if isinstance(row, dict) else description.status
+    return ActionRefused(f"the order is already {status}")
 
 
 async def restock(
     client: Client, settings: Settings, sku: str, quantity: int, request_id: str | None = None
 ) -> m.RestockResult:
     """Add stock and wake the orders waiting for it; a repeated ``request_id`` adds once."""
-    workflow_id = f"restock-{sku}-{request_id or uuid.uuid4().hex}"
+    suffix = (
+        hashlib.sha256(request_id.encode()).hexdigest()[:20] if request_id else uuid.uuid4().hex
+    )
+    workflow_id = f"restock-{sku}-{suffix}"
     return await client.execute_workflow(
         RestockWorkflow.run,
         m.RestockInput(idempotency_key=workflow_id, sku=sku, quantity=quantity),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -66,6 +66,42 @@ CANCELLABLE = frozenset(
 )
 
 
+class Action(BaseModel):
+    """A button: what a person may do to an order now."""
+
+    kind: Literal["advance", "cancel"]
+    label: str
+    wants_tracking_number: bool = False
+
+
+_ADVANCE_LABELS = {
+    OrderStatus.REVIEW: "Approve",
+    OrderStatus.AWAITING_STOCK: "Retry after restock",
+    OrderStatus.CONFIRMED: "Mark shipped",
+    OrderStatus.SHIPPED: "Mark delivered",
+}
+
+
+def actions_for(status: OrderStatus) -> list[Action]:
+    """The actions the workflow's validators accept in ``status``, labelled for people."""
+    actions = []
+    if status in _ADVANCE_LABELS:
+        actions.append(
+            Action(
+                kind="advance",
+                label=_ADVANCE_LABELS[status],
+                wants_tracking_number=status is OrderStatus.CONFIRMED,
+            )
+        )
+    if status in CANCELLABLE:
+        actions.append(
+            Action(
+                kind="cancel", label="Reject" if status is OrderStatus.REVIEW else "Cancel order"
+            )
+        )
+    return actions
+
+
 def why_not_advance(status: OrderStatus, expected: OrderStatus | None = None) -> str | None:
     """None when a person may advance an order in ``status``; otherwise the reason why not."""
     if expected is not None and expected is not status:
@@ -115,10 +151,9 @@ class LineItem(BaseModel):
     quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY)]
 
 
-class OrderRequest(BaseModel):
-    """An order as a shop, the API or the dashboard submits it."""
+class OrderFields(BaseModel):
+    """An order's contents, however it arrives (API, dashboard, shop webhook)."""
 
-    order_id: OrderId
     customer: Customer
     lines: Annotated[list[LineItem], Field(min_length=1, max_length=MAX_LINES)]
     shipping_address: Address
@@ -129,12 +164,18 @@ class OrderRequest(BaseModel):
     """Free text from the customer: data, never instructions."""
 
     @model_validator(mode="after")
-    def _one_line_per_sku(self) -> OrderRequest:
+    def _one_line_per_sku(self) -> Self:
         skus = [line.sku for line in self.lines]
         duplicates = sorted({s for s in skus if skus.count(s) > 1})
         if duplicates:
             raise ValueError(f"each sku may appear on one line only: {', '.join(duplicates)}")
         return self
+
+
+class OrderRequest(OrderFields):
+    """An order with its id: what the workflow is started with."""
+
+    order_id: OrderId
 
 
 class OrderPolicy(BaseModel):
@@ -332,6 +373,21 @@ class OrderState(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    @classmethod
+    def received(cls, request: OrderRequest, at: datetime) -> OrderState:
+        """The state of an order the moment it arrives, before any step has run."""
+        return cls(
+            order_id=request.order_id,
+            status=OrderStatus.PENDING,
+            customer=request.customer,
+            shipping_address=request.shipping_address,
+            created_at=at,
+            updated_at=at,
+            history=[
+                Transition(at=at, status=OrderStatus.PENDING, actor="system", note="received")
+            ],
+        )
+
     @property
     def waiting_for(self) -> str | None:
         """What a person may do now, in the words of the dashboard button."""
@@ -378,6 +434,10 @@ class OrderRow(BaseModel):
 
 def order_workflow_id(order_id: str) -> str:
     return f"order-{order_id}"
+
+
+def order_id_of(workflow_id: str) -> str:
+    return workflow_id.removeprefix("order-")
 
 
 def format_money(cents: int, currency: str) -> str:

@@ -114,18 +114,7 @@ class OrderWorkflow:
     def __init__(self, input: m.OrderInput) -> None:
         self._request = input.request
         self._policy = input.policy
-        now = workflow.now()
-        self._state = m.OrderState(
-            order_id=input.request.order_id,
-            status=m.OrderStatus.PENDING,
-            customer=input.request.customer,
-            shipping_address=input.request.shipping_address,
-            created_at=now,
-            updated_at=now,
-            history=[
-                m.Transition(at=now, status=m.OrderStatus.PENDING, actor="system", note="received")
-            ],
-        )
+        self._state = m.OrderState.received(input.request, workflow.now())
         self._advance: m.AdvanceRequest | None = None
         self._cancel: m.CancelRequest | None = None
         self._stock_arrived = False
@@ -623,6 +612,7 @@ class OrderWorkflow:
             sa.ORDER_TOTAL.value_set(state.total_cents / 100),
             sa.ORDER_ESCALATED.value_set(state.escalated),
             sa.ORDER_CREATED.value_set(state.created_at),
+            sa.ORDER_UPDATED.value_set(state.updated_at),
         ]
         if state.risk is not None:
             updates.append(sa.ORDER_RISK.value_set(state.risk.score))

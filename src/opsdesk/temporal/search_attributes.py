@@ -18,6 +18,8 @@ ORDER_TOTAL = SearchAttributeKey.for_float("OrderTotal")
 ORDER_RISK = SearchAttributeKey.for_int("OrderRisk")
 ORDER_ESCALATED = SearchAttributeKey.for_bool("OrderEscalated")
 ORDER_CREATED = SearchAttributeKey.for_datetime("OrderCreatedAt")
+ORDER_UPDATED = SearchAttributeKey.for_datetime("OrderUpdatedAt")
+"""When the order last changed: the dashboard's change feed asks for what is newer."""
 
 ALL_KEYS: tuple[SearchAttributeKey, ...] = (  # type: ignore[type-arg]
     ORDER_STATUS,
@@ -26,6 +28,7 @@ ALL_KEYS: tuple[SearchAttributeKey, ...] = (  # type: ignore[type-arg]
     ORDER_RISK,
     ORDER_ESCALATED,
     ORDER_CREATED,
+    ORDER_UPDATED,
 )
 
 # The names the Temporal CLI and the operator service use for each indexed type.

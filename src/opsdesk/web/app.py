@@ -7,14 +7,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from temporalio.client import Client
 
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
+from opsdesk.orders import api as orders_api
+from opsdesk.orders import pages as orders_pages
+from opsdesk.orders.queries import visibility_query
 from opsdesk.settings import Settings
 from opsdesk.temporal.client import connect
 from opsdesk.temporal.worker import task_queues
 from opsdesk.web import errors, health
+from opsdesk.web.events import ChangeFeed
+from opsdesk.web.limits import BodyLimit
+from opsdesk.web.pages import STATIC_DIR
 
 
 def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
@@ -24,17 +31,29 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await upgrade_async(settings.resolved_database_url)
         db = Database(settings.resolved_database_url)
+        # Lazy: the API starts (and says why it is not ready) while Temporal is down.
+        client = temporal or await connect(settings, lazy=True)
+        feed = ChangeFeed(client, visibility_query(settings), interval=settings.events_interval)
         app.state.settings = settings
         app.state.db = db
-        # Lazy: the API starts (and says why it is not ready) while Temporal is down.
-        app.state.temporal = temporal or await connect(settings, lazy=True)
+        app.state.temporal = client
         app.state.task_queues = task_queues(settings)
+        app.state.change_feed = feed
         try:
             yield
         finally:
+            await feed.close()
             await db.dispose()
 
-    app = FastAPI(title="Ops Desk", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="Ops Desk",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)
     app.include_router(health.router)
+    app.include_router(orders_api.router)
+    app.include_router(orders_pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -1,0 +1,372 @@
+"""The Order Ops JSON API.
+
+The five routes of the original dashboard keep their paths and verbs (create, advance,
+cancel, list, metrics); the rest serve the live dashboard and other systems.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Query, Request, Response
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import BaseModel, Field, ValidationError
+
+from opsdesk.errors import InvalidOrder, UnknownProduct
+from opsdesk.notify.models import OutboxEntry
+from opsdesk.notify.outbox import Outbox
+from opsdesk.orders import client as orders
+from opsdesk.orders import models as m
+from opsdesk.orders.inventory import Inventory, ProductSpec
+from opsdesk.orders.queries import (
+    BadPageToken,
+    OrderFilter,
+    OrderMetrics,
+    OrderPage,
+    list_orders,
+    order_metrics,
+)
+from opsdesk.settings import Settings
+from opsdesk.web.deps import client_of, db_of, feed_of, settings_of
+from opsdesk.web.errors import ApiError
+from opsdesk.web.events import Change
+
+router = APIRouter(prefix="/api", tags=["orders"])
+
+_ORDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="Repeating a request with the same key acts once and answers the same.",
+    ),
+]
+
+
+# -- bodies and answers ------------------------------------------------------------------
+
+
+class OrderCreate(m.OrderFields):
+    order_id: m.OrderId | None = None
+    """Your id for the order; generated when absent (or derived from Idempotency-Key)."""
+
+
+class ShopOrder(m.OrderFields):
+    """An order as a shop's webhook delivers it."""
+
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,57}$")]
+    """The shop's order id: a second delivery of the same id starts nothing new."""
+
+
+class AdvanceBody(BaseModel):
+    tracking_number: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,64}$")] | None = None
+    note: Annotated[str, Field(max_length=500)] = ""
+    expected_status: m.OrderStatus | None = None
+    """The status you saw; if the order has moved on, the advance is refused (409)."""
+    actor: Annotated[str, Field(max_length=100)] = "ops"
+
+
+class CancelBody(BaseModel):
+    reason: Annotated[str, Field(max_length=500)] = ""
+    actor: Annotated[str, Field(max_length=100)] = "ops"
+
+
+class RestockBody(BaseModel):
+    quantity: Annotated[int, Field(ge=1, le=100_000)]
+
+
+class OrderOut(m.OrderState):
+    """An order's full state, what may be done to it now, and where its history is."""
+
+    actions: list[m.Action]
+    temporal_url: str
+
+
+class ProductsOut(BaseModel):
+    items: list[ProductSpec]
+
+
+class OutboxPage(BaseModel):
+    items: list[OutboxEntry]
+    next_before: int | None
+
+
+class WebhookAnswer(BaseModel):
+    order_id: str
+    created: bool
+    status: m.OrderStatus
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def temporal_url(settings: Settings, namespace: str, order_id: str) -> str:
+    base = settings.resolved_temporal_ui_url.rstrip("/")
+    return f"{base}/namespaces/{namespace}/workflows/{m.order_workflow_id(order_id)}"
+
+
+def order_out(request: Request, state: m.OrderState) -> OrderOut:
+    return OrderOut(
+        **state.model_dump(),
+        actions=m.actions_for(state.status),
+        temporal_url=temporal_url(
+            settings_of(request), client_of(request).namespace, state.order_id
+        ),
+    )
+
+
+def known_id(order_id: str) -> str:
+    if not _ORDER_ID.match(order_id):
+        raise ApiError(404, "not_found", f"no order {order_id!r}")
+    return order_id
+
+
+async def _check_catalog(request: Request, lines: list[m.LineItem]) -> None:
+    """Refuse an order for what cannot be sold before anything is started."""
+    try:
+        await Inventory(db_of(request)).price(lines)
+    except InvalidOrder as exc:
+        raise ApiError(422, "invalid_input", str(exc)) from None
+
+
+async def _submit(request: Request, order: m.OrderRequest) -> tuple[m.OrderState, bool]:
+    await _check_catalog(request, order.lines)
+    try:
+        state, created = await orders.submit_order(client_of(request), settings_of(request), order)
+    except orders.IntakeConflict as exc:
+        raise ApiError(409, "conflict", str(exc)) from None
+    feed_of(request).publish(Change(kind="orders", ids=[order.order_id]))
+    return state, created
+
+
+async def _act_answer(
+    request: Request, response: Response, order_id: str, outcome: tuple[m.OrderState, bool]
+) -> OrderOut:
+    state, settled = outcome
+    if not settled:
+        response.status_code = 202  # accepted; the order is still working on it
+    feed_of(request).publish(Change(kind="orders", ids=[order_id]))
+    return order_out(request, state)
+
+
+def _refusals() -> dict[int | str, dict[str, Any]]:
+    return {
+        404: {"description": "No such order"},
+        409: {"description": "The order's status does not allow this; the message says why"},
+    }
+
+
+# -- the original routes -------------------------------------------------------------------
+
+
+@router.post("/orders", status_code=201, responses={200: {"description": "Already submitted"}})
+async def create_order(
+    request: Request, response: Response, body: OrderCreate, idempotency_key: IdempotencyKey = None
+) -> OrderOut:
+    """Start an order. With an ``Idempotency-Key`` (or your own ``order_id``) a repeat
+    returns the same order (200) instead of starting another."""
+    if body.order_id:
+        order_id = body.order_id
+    elif idempotency_key:
+        order_id = orders.order_id_for_key(idempotency_key)
+    else:
+        order_id = uuid.uuid4().hex[:16]
+    order = m.OrderRequest(**body.model_dump(exclude={"order_id"}), order_id=order_id)
+    state, created = await _submit(request, order)
+    if not created:
+        response.status_code = 200
+    return order_out(request, state)
+
+
+@router.post("/orders/{order_id}/advance", responses=_refusals())
+async def advance(
+    request: Request,
+    response: Response,
+    order_id: str,
+    body: Annotated[AdvanceBody | None, Body()] = None,
+    idempotency_key: IdempotencyKey = None,
+) -> OrderOut:
+    """Take the next step: approve a review, retry allocation, mark shipped (with a
+    tracking number), mark delivered. Returns the state once the order has settled
+    (202 if it is still working after ``OPSDESK_ACTION_WAIT``)."""
+    body = body or AdvanceBody()
+    advance = m.AdvanceRequest(
+        request_id=idempotency_key,
+        expected_status=body.expected_status,
+        actor=body.actor,
+        tracking_number=body.tracking_number,
+        note=body.note,
+    )
+    try:
+        outcome = await orders.advance_order(
+            client_of(request), known_id(order_id), advance, wait=settings_of(request).action_wait
+        )
+    except orders.OrderNotFound as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    except orders.ActionRefused as exc:
+        raise ApiError(409, "not_allowed", exc.reason) from None
+    return await _act_answer(request, response, order_id, outcome)
+
+
+@router.post("/orders/{order_id}/cancel", responses=_refusals())
+async def cancel(
+    request: Request,
+    response: Response,
+    order_id: str,
+    body: Annotated[CancelBody | None, Body()] = None,
+    idempotency_key: IdempotencyKey = None,
+) -> OrderOut:
+    """Cancel the order (reject it, in review). Refunds, releases stock and withdraws the
+    warehouse request as needed, then returns the final state."""
+    body = body or CancelBody()
+    cancel = m.CancelRequest(request_id=idempotency_key, actor=body.actor, reason=body.reason)
+    try:
+        outcome = await orders.cancel_order(
+            client_of(request), known_id(order_id), cancel, wait=settings_of(request).action_wait
+        )
+    except orders.OrderNotFound as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    except orders.ActionRefused as exc:
+        raise ApiError(409, "not_allowed", exc.reason) from None
+    return await _act_answer(request, response, order_id, outcome)
+
+
+@router.get("/orders")
+async def orders_page(
+    request: Request,
+    status: m.OrderStatus | None = None,
+    customer: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$")] = None,
+    escalated: bool | None = None,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 25,
+    page_token: Annotated[str | None, Query(max_length=2000)] = None,
+) -> OrderPage:
+    """Orders from Temporal visibility, one call per page: open orders newest first, then
+    finished ones most recently finished first."""
+    try:
+        return await list_orders(
+            client_of(request),
+            settings_of(request),
+            OrderFilter(status=status, customer=customer, escalated=escalated),
+            page_size=page_size,
+            page_token=page_token,
+        )
+    except BadPageToken as exc:
+        raise ApiError(422, "invalid_input", str(exc)) from None
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> OrderMetrics:
+    """Counts per status, orders created today (UTC), open escalations, orders waiting for
+    a person, and revenue and refunds from the payments ledger."""
+    return await order_metrics(client_of(request), settings_of(request), db_of(request))
+
+
+# -- more ------------------------------------------------------------------------------------
+
+
+@router.get("/orders/{order_id}", responses={404: {"description": "No such order"}})
+async def order_detail(request: Request, order_id: str) -> OrderOut:
+    """One order's full state and timeline."""
+    try:
+        state = await orders.get_order(client_of(request), known_id(order_id))
+    except orders.OrderNotFound as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    return order_out(request, state)
+
+
+@router.get("/products")
+async def products(request: Request) -> ProductsOut:
+    return ProductsOut(items=await Inventory(db_of(request)).products())
+
+
+@router.post("/inventory/{sku}/restock", responses={404: {"description": "No such sku"}})
+async def restock(
+    request: Request, sku: str, body: RestockBody, idempotency_key: IdempotencyKey = None
+) -> m.RestockResult:
+    """Add stock and wake every order waiting for it."""
+    if await Inventory(db_of(request)).product(sku) is None:
+        raise ApiError(404, "not_found", f"no product {sku!r}")
+    try:
+        result = await orders.restock(
+            client_of(request), settings_of(request), sku, body.quantity, idempotency_key
+        )
+    except UnknownProduct as exc:  # removed between the check and the restock
+        raise ApiError(404, "not_found", str(exc)) from None
+    feed_of(request).publish(Change(kind="orders", ids=result.waiting_orders))
+    return result
+
+
+@router.get("/outbox")
+async def outbox(
+    request: Request,
+    reference: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    before: Annotated[int | None, Query(ge=1)] = None,
+) -> OutboxPage:
+    """Messages recorded for sending, newest first, with their delivery status."""
+    items = await Outbox(db_of(request)).recent(reference=reference, limit=limit, before_id=before)
+    return OutboxPage(items=items, next_before=items[-1].id if len(items) == limit else None)
+
+
+@router.get("/events", response_class=EventSourceResponse)
+async def events(request: Request) -> AsyncIterator[ServerSentEvent]:
+    """Server-sent events: ``orders`` with the ids that changed, whenever orders change."""
+    async with feed_of(request).listen() as changes:
+        yield ServerSentEvent(event="ready", data={})
+        while True:
+            change = await changes.get()
+            yield ServerSentEvent(event=change.kind, data=change.model_dump())
+
+
+@router.post(
+    "/webhooks/orders",
+    status_code=201,
+    responses={
+        200: {"description": "A repeated delivery: nothing new started"},
+        401: {"description": "Missing or wrong signature"},
+    },
+)
+async def shop_webhook(
+    request: Request,
+    response: Response,
+    signature: Annotated[
+        str | None,
+        Header(alias="X-Opsdesk-Signature", description="sha256=<hex HMAC-SHA256 of the body>"),
+    ] = None,
+) -> WebhookAnswer:
+    """A shop's order webhook, signed with the shared secret ``OPSDESK_WEBHOOK_SECRET``."""
+    secret = settings_of(request).webhook_secret
+    if secret is None:
+        raise ApiError(
+            503, "unavailable", "the order webhook is not configured (OPSDESK_WEBHOOK_SECRET)"
+        )
+    raw = await request.body()
+    if not verify_signature(secret.get_secret_value(), raw, signature):
+        raise ApiError(401, "unauthorized", "missing or invalid X-Opsdesk-Signature")
+    try:
+        shop = ShopOrder.model_validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ApiError(
+            422, "invalid_input", f"{where}: {first['msg']}" if where else first["msg"]
+        ) from None
+    order = m.OrderRequest(**shop.model_dump(exclude={"id"}), order_id=f"shop-{shop.id}")
+    state, created = await _submit(request, order)
+    if not created:
+        response.status_code = 200
+    return WebhookAnswer(order_id=order.order_id, created=created, status=state.status)
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify_signature(secret: str, body: bytes, signature: str | None) -> bool:
+    return signature is not None and hmac.compare_digest(sign(secret, body), signature.strip())

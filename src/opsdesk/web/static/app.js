@@ -1,0 +1,165 @@
+// Ops Desk dashboard: live refresh over server-sent events, and actions in place.
+// Pages work without this script; it only saves reloads.
+"use strict";
+
+const REFRESH_DELAY_MS = 250;
+
+// -- fragments -------------------------------------------------------------------------
+
+function isBusy(section) {
+  // Never swap out what someone is typing into.
+  const active = document.activeElement;
+  if (active && section.contains(active) && active.matches("input, select, textarea")) return true;
+  return [...section.querySelectorAll("input, textarea")].some(
+    (el) => el.type !== "hidden" && el.value !== el.defaultValue
+  );
+}
+
+async function refresh(section, force = false) {
+  if (!force && isBusy(section)) return;
+  const response = await fetch(section.dataset.fragment, { headers: { Accept: "text/html" } });
+  if (response.ok) section.innerHTML = await response.text();
+}
+
+let pending = null;
+function refreshAll() {
+  clearTimeout(pending);
+  pending = setTimeout(() => {
+    document.querySelectorAll("[data-fragment]").forEach((section) => refresh(section).catch(() => {}));
+  }, REFRESH_DELAY_MS);
+}
+
+function listen() {
+  const live = document.querySelector("[data-live]");
+  const events = new EventSource("/api/events");
+  events.addEventListener("ready", () => live && live.classList.add("on"));
+  events.addEventListener("orders", refreshAll);
+  events.onerror = () => live && live.classList.remove("on");
+}
+
+// -- forms that call the JSON API ----------------------------------------------------------
+
+function setPath(target, path, value) {
+  const keys = path.split(".");
+  let node = target;
+  keys.slice(0, -1).forEach((key, i) => {
+    const nextIsIndex = /^\d+$/.test(keys[i + 1]);
+    if (node[key] === undefined) node[key] = nextIsIndex ? [] : {};
+    node = node[key];
+  });
+  node[keys[keys.length - 1]] = value;
+}
+
+function formBody(form) {
+  const body = {};
+  form.querySelectorAll("input[name], select[name], textarea[name]").forEach((el) => {
+    if (el.type === "checkbox" && !el.checked) return;
+    let value = el.value.trim();
+    if (value === "") return;
+    if (el.dataset.type === "int") value = Number(value);
+    if (el.name.endsWith("country")) value = value.toUpperCase();
+    setPath(body, el.name, value);
+  });
+  if (body.lines) body.lines = body.lines.filter(Boolean);
+  if (body.customer && body.customer.email && !body.customer.id) body.customer.id = body.customer.email;
+  if (body.customer && body.shipping_address) body.shipping_address.name = body.customer.name;
+  return body;
+}
+
+function message(problem) {
+  if (problem && problem.error) return problem.error.message;
+  return "Something went wrong; try again.";
+}
+
+async function submitAction(form) {
+  const error = form.querySelector("[data-error]") || form.parentElement.querySelector("[data-error]");
+  const ok = form.querySelector("[data-ok]");
+  if (error) error.hidden = true;
+  // One key per intended action: a double click or a retry acts once.
+  form.dataset.key = form.dataset.key || crypto.randomUUID();
+  const buttons = form.querySelectorAll("button");
+  buttons.forEach((b) => (b.disabled = true));
+  try {
+    const response = await fetch(form.dataset.action, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Idempotency-Key": form.dataset.key },
+      body: JSON.stringify(formBody(form)),
+    });
+    const answer = await response.json().catch(() => null);
+    if (!response.ok) {
+      if (error) {
+        error.textContent = message(answer);
+        error.hidden = false;
+      }
+      if (response.status !== 409) delete form.dataset.key;
+      return;
+    }
+    delete form.dataset.key;
+    if (form.dataset.kind === "create" && ok) {
+      ok.innerHTML = "";
+      const link = document.createElement("a");
+      link.href = "/orders/" + answer.order_id;
+      link.textContent = "Order " + answer.order_id;
+      ok.append(link, " is " + answer.status.replace("_", " ") + ".");
+      ok.hidden = false;
+      form.reset();
+    }
+    document.querySelectorAll("[data-fragment]").forEach((section) => {
+      if (!section.contains(form)) refresh(section, true).catch(() => {});
+    });
+    const own = form.closest("[data-fragment]");
+    if (own) refresh(own, true).catch(() => {});
+  } catch (e) {
+    if (error) {
+      error.textContent = "The server could not be reached; try again.";
+      error.hidden = false;
+    }
+  } finally {
+    buttons.forEach((b) => (b.disabled = false));
+  }
+}
+
+function addLine(button) {
+  const lines = button.closest("form").querySelector("[data-lines]");
+  const template = lines.querySelector("[data-line]");
+  const copy = template.cloneNode(true);
+  const index = lines.querySelectorAll("[data-line]").length;
+  copy.querySelectorAll("[name]").forEach((el) => {
+    el.name = el.name.replace(/\.\d+\./, "." + index + ".");
+    if (el.type === "number") el.value = el.defaultValue = "1";
+  });
+  lines.append(copy);
+}
+
+// -- filters and paging without a reload -------------------------------------------------------
+
+function showOrders(query) {
+  const section = document.querySelector("[data-orders]");
+  if (!section) return false;
+  section.dataset.fragment = "/fragments/orders" + (query ? "?" + query : "");
+  history.replaceState(null, "", "/" + (query ? "?" + query : ""));
+  refresh(section, true).catch(() => {});
+  return true;
+}
+
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (form.matches("[data-action]")) {
+    event.preventDefault();
+    submitAction(form);
+  } else if (form.matches("[data-filter]")) {
+    const query = new URLSearchParams(
+      [...new FormData(form)].filter(([, value]) => value !== "")
+    ).toString();
+    if (showOrders(query)) event.preventDefault();
+  }
+});
+
+document.addEventListener("click", (event) => {
+  const target = event.target;
+  if (target.matches("[data-add-line]")) addLine(target);
+  const link = target.closest("a[data-page], a[data-reset]");
+  if (link && showOrders(new URL(link.href).search.slice(1))) event.preventDefault();
+});
+
+listen();

@@ -1,0 +1,106 @@
+"""Running and talking to the order desk in tests: the real worker assembly, the API
+served on loopback, request bodies, and waits for what visibility shows a moment later."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from opsdesk.db import Database
+from opsdesk.orders import models as m
+from opsdesk.orders.workflows import OrderWorkflow
+from opsdesk.settings import Settings
+from opsdesk.temporal.worker import build_workers, running
+from opsdesk.web.app import create_app
+from tests.http import serve_http
+from tests.waiting import eventually
+
+SECRET = "whsec-test"
+
+
+@asynccontextmanager
+async def order_worker(
+    env: WorkflowEnvironment, db: Database, settings: Settings
+) -> AsyncIterator[None]:
+    async with running(build_workers(env.client, db, settings)):
+        yield
+
+
+async def wait_for_status(
+    handle: WorkflowHandle[OrderWorkflow, m.OrderState],
+    *statuses: m.OrderStatus,
+    timeout: float = 60.0,
+) -> m.OrderState:
+    return await eventually(
+        lambda: handle.query(OrderWorkflow.get_state),
+        lambda state: state.status in statuses,
+        timeout=timeout,
+    )
+
+
+@asynccontextmanager
+async def served_api(
+    env: WorkflowEnvironment, db: Database, settings: Settings
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app on a loopback port with a worker behind it, as `opsdesk dev` runs them."""
+    settings = settings.model_copy(
+        update={"webhook_secret": SecretStr(SECRET), "events_interval": 0.2}
+    )
+    async with (
+        order_worker(env, db, settings),
+        serve_http(create_app(settings, env.client)) as http,
+    ):
+        yield http
+
+
+def body(
+    sku: str = "MUG-01", quantity: int = 1, customer: str = "cus-api", **extra: Any
+) -> dict[str, Any]:
+    return {
+        "customer": {"id": customer, "name": "Ada Lovelace", "email": "ada@example.com"},
+        "lines": [{"sku": sku, "quantity": quantity}],
+        "shipping_address": {
+            "name": "Ada",
+            "line1": "12 St James's Square",
+            "city": "London",
+            "country": "GB",
+        },
+        "payment_token": "tok_visa",
+        **extra,
+    }
+
+
+def error_of(response: httpx.Response, status: int) -> str:
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["status"] == status
+    message: str = error["message"]
+    return message
+
+
+async def until_status(api: httpx.AsyncClient, order_id: str, status: str) -> dict[str, Any]:
+    async def state() -> dict[str, Any]:
+        response = await api.get(f"/api/orders/{order_id}")
+        assert response.status_code == 200, response.text
+        found: dict[str, Any] = response.json()
+        return found
+
+    return await eventually(state, lambda s: s["status"] == status, timeout=30)
+
+
+async def listed(api: httpx.AsyncClient, query: str, count: int) -> list[dict[str, Any]]:
+    """Visibility is eventually consistent: ask until the list has caught up."""
+
+    async def page() -> list[dict[str, Any]]:
+        response = await api.get(f"/api/orders?{query}")
+        assert response.status_code == 200, response.text
+        items: list[dict[str, Any]] = response.json()["items"]
+        return items
+
+    return await eventually(page, lambda items: len(items) == count, timeout=30)

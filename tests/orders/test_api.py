@@ -1,0 +1,362 @@
+"""The Order Ops API over real HTTP (uvicorn on loopback), with a real worker on the dev
+server and a real SQLite database."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import httpx
+from temporalio.testing import WorkflowEnvironment
+
+from opsdesk.db import Database
+from opsdesk.orders.api import sign
+from opsdesk.orders.inventory import Inventory
+from opsdesk.settings import Settings
+from opsdesk.web.app import create_app
+from tests.http import serve_http
+from tests.orders.helpers import SECRET, body, error_of, listed, until_status
+from tests.orders.records import Records
+from tests.waiting import eventually
+
+# -- intake -----------------------------------------------------------------------------------
+
+
+async def test_create_returns_the_order(api: httpx.AsyncClient) -> None:
+    response = await api.post("/api/orders", json=body(quantity=2))
+    assert response.status_code == 201, response.text
+    order = response.json()
+    assert order["status"] in {"PENDING", "CONFIRMED", "PAYMENT", "ALLOCATING"}
+    assert order["customer"]["id"] == "cus-api"
+    assert order["temporal_url"].endswith(f"/workflows/order-{order['order_id']}")
+    confirmed = await until_status(api, order["order_id"], "CONFIRMED")
+    assert confirmed["total_cents"] == 3600
+    assert [a["label"] for a in confirmed["actions"]] == ["Mark shipped", "Cancel order"]
+
+
+async def test_an_idempotency_key_returns_the_same_order(
+    api: httpx.AsyncClient, db: Database
+) -> None:
+    headers = {"Idempotency-Key": "checkout-42"}
+    first = await api.post("/api/orders", json=body(customer="cus-idem"), headers=headers)
+    again = await api.post("/api/orders", json=body(customer="cus-idem"), headers=headers)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["order_id"] == again.json()["order_id"]
+
+    different = await api.post(
+        "/api/orders", json=body(customer="cus-idem", quantity=3), headers=headers
+    )
+    assert "already exists with different contents" in error_of(different, 409)
+
+    await until_status(api, first.json()["order_id"], "CONFIRMED")
+    assert len(await listed(api, "customer=cus-idem", 1)) == 1
+    assert len(await Records(db).charges(first.json()["order_id"])) == 1
+
+
+async def test_bad_input_is_refused_and_starts_nothing(api: httpx.AsyncClient) -> None:
+    bad_json = await api.post(
+        "/api/orders", content=b'{"customer": ', headers={"Content-Type": "application/json"}
+    )
+    assert error_of(bad_json, 422) == "the request body is not valid JSON"
+    assert "unknown sku: NOPE-1" in error_of(
+        await api.post("/api/orders", json=body(sku="NOPE-1", customer="cus-bad")), 422
+    )
+    assert "lines.0.quantity" in error_of(
+        await api.post("/api/orders", json=body(quantity=-2, customer="cus-bad")), 422
+    )
+    assert "lines.0.quantity" in error_of(
+        await api.post("/api/orders", json=body(quantity=10**9, customer="cus-bad")), 422
+    )
+    assert "lines.0.sku" in error_of(
+        await api.post("/api/orders", json=body(sku="mug 01", customer="cus-bad")), 422
+    )
+    too_many = body(customer="cus-bad")
+    too_many["lines"] = [{"sku": f"SKU-{i}", "quantity": 1} for i in range(60)]
+    assert "lines" in error_of(await api.post("/api/orders", json=too_many), 422)
+    huge = body(customer="cus-bad", note="x" * 200_000)
+    assert error_of(await api.post("/api/orders", json=huge), 413)
+    missing = body(customer="cus-bad")
+    del missing["payment_token"]
+    assert "payment_token" in error_of(await api.post("/api/orders", json=missing), 422)
+
+    await asyncio.sleep(1.5)  # anything started would be visible by now
+    assert (await api.get("/api/orders?customer=cus-bad")).json()["items"] == []
+
+
+# -- advance and cancel ---------------------------------------------------------------------
+
+
+async def test_advance_walks_an_order_through_review_to_delivered(api: httpx.AsyncClient) -> None:
+    order = (
+        await api.post("/api/orders", json=body(sku="LAMP-DESK", quantity=4, customer="cus-walk"))
+    ).json()
+    order_id = order["order_id"]
+    review = await until_status(api, order_id, "REVIEW")
+    assert [a["label"] for a in review["actions"]] == ["Approve", "Reject"]
+
+    approved = await api.post(f"/api/orders/{order_id}/advance", json={"expected_status": "REVIEW"})
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["status"] == "CONFIRMED"
+
+    stale = await api.post(f"/api/orders/{order_id}/advance", json={"expected_status": "REVIEW"})
+    assert error_of(stale, 409) == "the order is CONFIRMED now, not REVIEW; refresh and try again"
+
+    shipped = await api.post(f"/api/orders/{order_id}/advance", json={"tracking_number": "1Z9"})
+    assert shipped.json()["status"] == "SHIPPED"
+    assert shipped.json()["tracking_number"] == "1Z9"
+    late_cancel = await api.post(f"/api/orders/{order_id}/cancel")
+    assert "already shipped" in error_of(late_cancel, 409)
+
+    delivered = await api.post(f"/api/orders/{order_id}/advance")
+    assert delivered.json()["status"] == "DELIVERED"
+    after = await api.post(f"/api/orders/{order_id}/advance")
+    assert error_of(after, 409) == "the order is already DELIVERED"
+
+
+async def test_a_repeated_action_acts_once(api: httpx.AsyncClient) -> None:
+    order_id = (await api.post("/api/orders", json=body(customer="cus-rep"))).json()["order_id"]
+    await until_status(api, order_id, "CONFIRMED")
+    headers = {"Idempotency-Key": "ship-click-1"}
+    first, second = await asyncio.gather(
+        api.post(
+            f"/api/orders/{order_id}/advance", json={"tracking_number": "T1"}, headers=headers
+        ),
+        api.post(
+            f"/api/orders/{order_id}/advance", json={"tracking_number": "T1"}, headers=headers
+        ),
+    )
+    assert first.status_code == second.status_code == 200
+    assert first.json()["status"] == second.json()["status"] == "SHIPPED"
+    history = (await api.get(f"/api/orders/{order_id}")).json()["history"]
+    assert [t["status"] for t in history].count("SHIPPED") == 1
+
+
+async def test_cancel_compensates_and_answers_with_the_final_state(
+    api: httpx.AsyncClient, db: Database
+) -> None:
+    order_id = (await api.post("/api/orders", json=body(quantity=3, customer="cus-cancel"))).json()[
+        "order_id"
+    ]
+    await until_status(api, order_id, "CONFIRMED")
+    response = await api.post(f"/api/orders/{order_id}/cancel", json={"reason": "changed mind"})
+    assert response.status_code == 200, response.text
+    state = response.json()
+    assert state["status"] == "CANCELLED"
+    assert [r["amount_cents"] for r in state["refunds"]] == [5400]
+    assert state["actions"] == []
+    assert await Records(db).stock("MUG-01") == 100
+
+
+async def test_unknown_orders_are_404(api: httpx.AsyncClient) -> None:
+    for path in ("/api/orders/nope-123", "/api/orders/bad%20id"):
+        assert "no order" in error_of(await api.get(path), 404)
+    assert "no order" in error_of(await api.post("/api/orders/nope-123/advance"), 404)
+    assert "no order" in error_of(await api.post("/api/orders/nope-123/cancel", json={}), 404)
+    malformed = await api.post(
+        "/api/orders/nope-123/advance", content=b"{", headers={"Content-Type": "application/json"}
+    )
+    assert error_of(malformed, 422) == "the request body is not valid JSON"
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+async def test_list_filters_and_pages_from_visibility(api: httpx.AsyncClient) -> None:
+    ids = []
+    for _ in range(3):
+        ids.append(
+            (await api.post("/api/orders", json=body(customer="cus-list"))).json()["order_id"]
+        )
+    grey = (
+        await api.post("/api/orders", json=body(sku="LAMP-DESK", quantity=4, customer="cus-list-2"))
+    ).json()
+    for order_id in ids:
+        await until_status(api, order_id, "CONFIRMED")
+    await until_status(api, grey["order_id"], "REVIEW")
+
+    everything = await listed(api, "customer=cus-list", 3)
+    assert {row["order_id"] for row in everything} == set(ids)
+    assert all(row["status"] == "CONFIRMED" for row in everything)
+    in_review = await listed(api, "status=REVIEW&customer=cus-list-2", 1)
+    assert in_review[0]["risk_score"] == 40
+    assert (await api.get("/api/orders?status=REVIEW&customer=cus-list")).json()["items"] == []
+    assert (await api.get("/api/orders?escalated=true")).json()["items"] == []
+
+    first = (await api.get("/api/orders?customer=cus-list&page_size=2")).json()
+    assert len(first["items"]) == 2
+    rest = (
+        await api.get(
+            f"/api/orders?customer=cus-list&page_size=2&page_token={first['next_page_token']}"
+        )
+    ).json()
+    assert {r["order_id"] for r in first["items"] + rest["items"]} == set(ids)
+    assert rest["next_page_token"] is None
+
+    assert "status" in error_of(await api.get("/api/orders?status=LOST"), 422)
+    assert "page_token" in error_of(await api.get("/api/orders?page_token=%%%"), 422)
+    assert "page_token" in error_of(await api.get("/api/orders?page_token=bm90LWEtdG9rZW4="), 422)
+    assert "customer" in error_of(await api.get("/api/orders?customer=x' OR 1=1"), 422)
+    assert error_of(await api.get("/api/orders?page_size=1000"), 422)
+
+
+async def test_metrics_count_statuses_and_read_the_ledger(api: httpx.AsyncClient) -> None:
+    confirmed = (await api.post("/api/orders", json=body(quantity=2, customer="cus-m1"))).json()[
+        "order_id"
+    ]
+    review = (
+        await api.post("/api/orders", json=body(sku="LAMP-DESK", quantity=4, customer="cus-m2"))
+    ).json()["order_id"]
+    waiting = (await api.post("/api/orders", json=body(sku="KETTLE-01", customer="cus-m3"))).json()[
+        "order_id"
+    ]
+    cancelled = (await api.post("/api/orders", json=body(customer="cus-m4"))).json()["order_id"]
+    await until_status(api, cancelled, "CONFIRMED")
+    await api.post(f"/api/orders/{cancelled}/cancel")
+    for order_id, status in (
+        (confirmed, "CONFIRMED"),
+        (review, "REVIEW"),
+        (waiting, "AWAITING_STOCK"),
+    ):
+        await until_status(api, order_id, status)
+
+    async def metrics() -> dict[str, Any]:
+        found: dict[str, Any] = (await api.get("/api/metrics")).json()
+        return found
+
+    result = await eventually(
+        metrics, lambda m: m["total"] == 4 and m["counts"]["CANCELLED"] == 1, timeout=30
+    )
+    assert result["counts"]["CONFIRMED"] == 1
+    assert result["counts"]["REVIEW"] == 1
+    assert result["counts"]["AWAITING_STOCK"] == 1
+    assert result["created_today"] == 4
+    assert result["waiting_for_a_person"] == 2
+    assert result["open_escalations"] == 0
+    assert result["revenue_cents"] == {"USD": 3600 + 5400 + 1800}
+    assert result["refunds_cents"] == {"USD": 1800}
+
+
+async def test_products_restock_and_wake_waiting_orders(api: httpx.AsyncClient) -> None:
+    products = (await api.get("/api/products")).json()["items"]
+    assert {p["sku"] for p in products} >= {"MUG-01", "KETTLE-01"}
+    order_id = (
+        await api.post("/api/orders", json=body(sku="KETTLE-01", customer="cus-stock"))
+    ).json()["order_id"]
+    await until_status(api, order_id, "AWAITING_STOCK")
+
+    headers = {"Idempotency-Key": "delivery-77"}
+    restocked = await api.post(
+        "/api/inventory/KETTLE-01/restock", json={"quantity": 5}, headers=headers
+    )
+    assert restocked.status_code == 200, restocked.text
+    assert restocked.json()["waiting_orders"] == [order_id]
+    repeat = await api.post(
+        "/api/inventory/KETTLE-01/restock", json={"quantity": 5}, headers=headers
+    )
+    assert repeat.json()["stock"] == restocked.json()["stock"] == 5
+    await until_status(api, order_id, "CONFIRMED")
+    kettle = [
+        p for p in (await api.get("/api/products")).json()["items"] if p["sku"] == "KETTLE-01"
+    ]
+    assert kettle[0]["stock"] == 4
+
+    assert "no product" in error_of(
+        await api.post("/api/inventory/NOPE-1/restock", json={"quantity": 1}), 404
+    )
+    assert "quantity" in error_of(
+        await api.post("/api/inventory/MUG-01/restock", json={"quantity": 0}), 422
+    )
+
+
+async def test_outbox_lists_messages_with_their_delivery_status(api: httpx.AsyncClient) -> None:
+    order_id = (await api.post("/api/orders", json=body(customer="cus-outbox"))).json()["order_id"]
+
+    async def messages() -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = (
+            await api.get(f"/api/outbox?reference=order-{order_id}")
+        ).json()["items"]
+        return found
+
+    [message] = await eventually(
+        messages, lambda items: len(items) == 1 and items[0]["status"] != "queued"
+    )
+    assert message["template"] == "orders/confirmation"
+    assert message["status"] == "not_sent"
+    assert message["to"] == "ada@example.com"
+
+
+async def test_events_announce_changed_orders(api: httpx.AsyncClient) -> None:
+    async with api.stream("GET", "/api/events") as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        lines = stream.aiter_lines()
+        assert await anext(lines) == "event: ready"
+        order_id = (await api.post("/api/orders", json=body(customer="cus-sse"))).json()["order_id"]
+
+        async def next_orders_event() -> list[str]:
+            event = None
+            async for line in lines:
+                if line.startswith("event: "):
+                    event = line.removeprefix("event: ")
+                elif line.startswith("data: ") and event == "orders":
+                    ids: list[str] = json.loads(line.removeprefix("data: "))["ids"]
+                    return ids
+            return []
+
+        seen: set[str] = set()
+        while order_id not in seen:
+            seen.update(await asyncio.wait_for(next_orders_event(), 20))
+
+
+# -- the shop webhook --------------------------------------------------------------------------
+
+
+async def test_webhook_is_signed_and_a_repeated_delivery_starts_nothing(
+    api: httpx.AsyncClient, db: Database
+) -> None:
+    payload = json.dumps(body(customer="cus-shop", id="5001")).encode()
+    headers = {"Content-Type": "application/json", "X-Opsdesk-Signature": sign(SECRET, payload)}
+
+    first = await api.post("/api/webhooks/orders", content=payload, headers=headers)
+    assert first.status_code == 201, first.text
+    assert first.json()["order_id"] == "shop-5001"
+    assert first.json()["created"] is True
+    again = await api.post("/api/webhooks/orders", content=payload, headers=headers)
+    assert again.status_code == 200
+    assert again.json() == {**again.json(), "order_id": "shop-5001", "created": False}
+
+    forged = await api.post(
+        "/api/webhooks/orders",
+        content=payload,
+        headers={**headers, "X-Opsdesk-Signature": sign("wrong", payload)},
+    )
+    assert "X-Opsdesk-Signature" in error_of(forged, 401)
+    unsigned = await api.post(
+        "/api/webhooks/orders", content=payload, headers={"Content-Type": "application/json"}
+    )
+    assert error_of(unsigned, 401)
+    tampered = payload.replace(b'"quantity": 1', b'"quantity": 9')
+    assert error_of(await api.post("/api/webhooks/orders", content=tampered, headers=headers), 401)
+
+    invalid = json.dumps(body(customer="cus-shop", id="5002", sku="bad sku")).encode()
+    signed = {"Content-Type": "application/json", "X-Opsdesk-Signature": sign(SECRET, invalid)}
+    assert "lines.0.sku" in error_of(
+        await api.post("/api/webhooks/orders", content=invalid, headers=signed), 422
+    )
+
+    await until_status(api, "shop-5001", "CONFIRMED")
+    assert len(await listed(api, "customer=cus-shop", 1)) == 1
+    assert len(await Records(db).charges("shop-5001")) == 1
+
+
+async def test_webhook_without_a_secret_is_unavailable(
+    dev_env: WorkflowEnvironment, db: Database, catalog: Inventory, settings: Settings
+) -> None:
+    async with serve_http(create_app(settings, dev_env.client)) as http:
+        payload = json.dumps(body(id="1")).encode()
+        response = await http.post(
+            "/api/webhooks/orders",
+            content=payload,
+            headers={"X-Opsdesk-Signature": sign("", payload)},
+        )
+    assert "OPSDESK_WEBHOOK_SECRET" in error_of(response, 503)
