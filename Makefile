@@ -42,5 +42,9 @@ pytest: sync
 
 test: lint typecheck pytest
 
+bench: sync
+	$(RUN) python -m bench.dashboard
+	$(RUN) python -m bench.report
+
 clean:
 	rm -rf .venv .tools .mypy_cache .ruff_cache .pytest_cache

@@ -17,7 +17,7 @@ from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
 from opsdesk.orders.inventory import Inventory
 from opsdesk.settings import Settings
-from opsdesk.temporal import search_attributes
+from opsdesk.temporal import devserver, search_attributes
 from opsdesk.temporal.client import register_search_attributes
 from opsdesk.temporal.devserver import find_binary
 from tests.orders.factory import CATALOG
@@ -53,6 +53,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=pydantic_data_converter,
         search_attributes=search_attributes.ALL_KEYS,
         dev_server_existing_path=str(find_binary("temporal")),
+        dev_server_extra_args=devserver.dynamic_config_args(),
         dev_server_startup_timeout=timedelta(seconds=60),
     )
     yield env

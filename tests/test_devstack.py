@@ -7,6 +7,7 @@ import signal
 import socket
 from pathlib import Path
 
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
 
@@ -36,6 +37,11 @@ async def test_stack_stops_cleanly_and_restarts_with_its_workflows(tmp_path: Pat
     request = order_request([LineItem(sku="MUG-01", quantity=1)], order_id="devstack-1")
     handle = await start_order(client, Settings(), request)
     before = await wait_for_status(handle, OrderStatus.CONFIRMED)
+    namespace = await client.workflow_service.describe_namespace(
+        DescribeNamespaceRequest(namespace="default")
+    )
+    # Finished orders stay listed for a month, not the dev server's default day.
+    assert namespace.config.workflow_execution_retention_ttl.seconds == 30 * 24 * 3600
 
     assert await asyncio.to_thread(stack.stop, signal.SIGTERM) == 0
     assert alive(children) == []

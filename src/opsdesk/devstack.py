@@ -142,6 +142,7 @@ class DevStack:
         if self.embedded:
             self._spawn("temporal", devserver.command(s), log_to=s.data_dir / "temporal.log")
             self._wait("the Temporal dev server", TEMPORAL_START_TIMEOUT, self._temporal_ready)
+            asyncio.run(self._keep_history())
         python = [sys.executable, "-m", "opsdesk"]
         self._spawn("worker", [*python, "worker"])
         self._spawn("api", [*python, "api"])
@@ -245,6 +246,9 @@ class DevStack:
             return await seed_sample_catalog(db)
         finally:
             await db.dispose()
+
+    async def _keep_history(self) -> None:
+        await devserver.keep_history(await connect(self.settings), self.settings.dev_retention)
 
     def _temporal_ready(self) -> bool:
         async def probe() -> bool:

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     ui_port: Port = 8233
     """Web UI port of the embedded dev server."""
 
+    dev_retention: timedelta = timedelta(days=30)
+    """How long the embedded dev server keeps finished workflows (it defaults to a day)."""
+
     temporal_ui_url: str | None = None
     """Base URL of the Temporal web UI, for links from the dashboard. Defaults to the
     embedded server's UI."""
@@ -58,6 +61,9 @@ class Settings(BaseSettings):
     max_body_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024
     action_wait: timedelta = timedelta(seconds=10)
     """How long an advance or cancel waits for the order to settle before answering 202."""
+    metrics_ttl: Annotated[float, Field(ge=0)] = 1.0
+    """Seconds one computation of the metrics serves every dashboard (visibility is rate
+    limited per namespace, and metrics are one count per status)."""
     events_interval: Annotated[float, Field(gt=0)] = 1.0
     """Seconds between the change feed's visibility polls (only while someone listens)."""
 

@@ -32,7 +32,13 @@ from opsdesk.orders.queries import (
     order_metrics,
 )
 from opsdesk.settings import Settings
-from opsdesk.web.deps import client_of, db_of, feed_of, settings_of
+from opsdesk.web.deps import (
+    client_of,
+    db_of,
+    feed_of,
+    metrics_of,
+    settings_of,
+)
 from opsdesk.web.errors import ApiError
 from opsdesk.web.events import Change
 
@@ -118,6 +124,13 @@ def order_out(request: Request, state: m.OrderState) -> OrderOut:
         temporal_url=temporal_url(
             settings_of(request), client_of(request).namespace, state.order_id
         ),
+    )
+
+
+async def cached_metrics(request: Request) -> OrderMetrics:
+    """Metrics as of at most ``OPSDESK_METRICS_TTL`` ago, computed once for every viewer."""
+    return await metrics_of(request).get(
+        lambda: order_metrics(client_of(request), settings_of(request), db_of(request))
     )
 
 
@@ -264,7 +277,7 @@ async def orders_page(
 async def metrics(request: Request) -> OrderMetrics:
     """Counts per status, orders created today (UTC), open escalations, orders waiting for
     a person, and revenue and refunds from the payments ledger."""
-    return await order_metrics(client_of(request), settings_of(request), db_of(request))
+    return await cached_metrics(request)
 
 
 # -- more ------------------------------------------------------------------------------------

@@ -17,10 +17,10 @@ from pydantic import ValidationError
 from opsdesk.notify.outbox import Outbox
 from opsdesk.orders import client as orders
 from opsdesk.orders import models as m
-from opsdesk.orders.api import known_id, temporal_url
+from opsdesk.orders.api import cached_metrics, known_id, temporal_url
 from opsdesk.orders.inventory import Inventory
 from opsdesk.orders.payments import TEST_TOKENS
-from opsdesk.orders.queries import BadPageToken, OrderFilter, list_orders, order_metrics
+from opsdesk.orders.queries import BadPageToken, OrderFilter, list_orders
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.errors import ApiError
 from opsdesk.web.pages import templates
@@ -65,7 +65,7 @@ def _render(request: Request, template: str, **context: Any) -> HTMLResponse:
 
 async def _metrics(request: Request) -> dict[str, Any]:
     return {
-        "metrics": await order_metrics(client_of(request), settings_of(request), db_of(request)),
+        "metrics": await cached_metrics(request),
         "needs_a_person": [m.OrderStatus.REVIEW, m.OrderStatus.AWAITING_STOCK],
     }
 

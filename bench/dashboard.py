@@ -1,0 +1,300 @@
+"""Dashboard at scale: ``GET /api/orders`` (first page) and ``GET /api/metrics`` at growing
+numbers of orders, against the source document's way of building the same page (list every
+order workflow, then query each one for its state), in the same run on the same server.
+
+    uv run python -m bench.dashboard [--sizes 1000,10000] [--requests 100]
+
+How the orders are made: each is started with exactly the search attributes and memo a real
+order carries, on the real task queue and under the real workflow type, by a stand-in
+workflow that holds the order's state in memory and answers ``get_state``. The API's list
+and metrics read visibility only, so what runs inside the workflow cannot change their cost;
+the baseline pays one query per order, which a stand-in answers at least as fast as a real
+order would. Running 10,000 real sagas first would take this 2-core machine most of an hour.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import insert
+from temporalio import workflow
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from bench.harness import save, stack, summary_ms
+from opsdesk.db import Database
+from opsdesk.db.tables import ChargeRow, RefundRow
+from opsdesk.orders import models as m
+from opsdesk.settings import Settings
+from opsdesk.temporal import search_attributes as sa
+
+SEED_CONCURRENCY = 64
+QUERY_CONCURRENCY = 32
+S = m.OrderStatus
+# A desk some months old: most orders finished, a few dozen in flight per thousand.
+STATUSES = [S.DELIVERED] * 11 + [
+    S.CANCELLED, S.CANCELLED, S.REJECTED, S.FAILED,
+    S.SHIPPED, S.SHIPPED, S.CONFIRMED, S.REVIEW, S.AWAITING_STOCK,
+]  # fmt: skip
+# One order every four minutes: 360 a day, and the 10,000th is four weeks old.
+SPACING = timedelta(minutes=4)
+
+
+@workflow.defn(name="OrderWorkflow", sandboxed=False)
+class StandInOrder:
+    """Holds an order's state and answers ``get_state`` like the real workflow."""
+
+    @workflow.init
+    def __init__(self, state: m.OrderState) -> None:
+        self._state = state
+
+    @workflow.run
+    async def run(self, state: m.OrderState) -> None:
+        # A finished order's workflow has closed; an open one waits, as a real one does.
+        if not state.status.terminal:
+            await workflow.wait_condition(lambda: False)
+
+    @workflow.query
+    def get_state(self) -> m.OrderState:
+        return self._state
+
+
+def order_state(n: int, now: datetime) -> m.OrderState:
+    status = STATUSES[n % len(STATUSES)]
+    customer = m.Customer(
+        id=f"cus-{n % 500}", name=f"Customer {n % 500}", email=f"c{n % 500}@example.com"
+    )
+    address = m.Address(name=customer.name, line1="1 Main St", city="Springfield", country="US")
+    lines = [
+        m.PricedLine(
+            sku="MUG-01", name="Enamel camp mug", quantity=1 + n % 3, unit_price_cents=1800
+        )
+    ]
+    total = sum(line.total_cents for line in lines)
+    at = now - n * SPACING
+    return m.OrderState(
+        order_id=f"b{n:06d}",
+        status=status,
+        customer=customer,
+        shipping_address=address,
+        lines=lines,
+        total_cents=total,
+        risk=m.RiskAssessment(score=n % 60, reason="seeded", action="approve"),
+        charge=m.Charge(
+            charge_id=f"ch_b{n:06d}", amount_cents=total, currency="USD", created_at=at
+        ),
+        created_at=at,
+        updated_at=at,
+        history=[m.Transition(at=at, status=status, actor="bench")],
+    )
+
+
+async def seed(client: Client, settings: Settings, start: int, end: int) -> float:
+    """Start orders ``start..end-1``; returns orders started per second."""
+    now = datetime.now(UTC)
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for n in range(start, end):
+        queue.put_nowait(n)
+
+    async def starter() -> None:
+        while not queue.empty():
+            state = order_state(queue.get_nowait(), now)
+            await client.start_workflow(
+                StandInOrder.run,
+                state,
+                id=m.order_workflow_id(state.order_id),
+                task_queue=settings.orders_task_queue,
+                memo={"row": state.row()},
+                search_attributes=TypedSearchAttributes(
+                    [
+                        SearchAttributePair(sa.ORDER_STATUS, state.status.value),
+                        SearchAttributePair(sa.ORDER_CUSTOMER, state.customer.id),
+                        SearchAttributePair(sa.ORDER_TOTAL, state.total_cents / 100),
+                        SearchAttributePair(sa.ORDER_RISK, state.risk.score if state.risk else 0),
+                        SearchAttributePair(sa.ORDER_ESCALATED, False),
+                        SearchAttributePair(sa.ORDER_CREATED, state.created_at),
+                        SearchAttributePair(sa.ORDER_UPDATED, state.updated_at),
+                    ]
+                ),
+            )
+
+    began = time.perf_counter()
+    await asyncio.gather(*(starter() for _ in range(SEED_CONCURRENCY)))
+    return (end - start) / (time.perf_counter() - began)
+
+
+async def record_payments(db: Database, start: int, end: int) -> None:
+    """The ledger rows those orders would have left: metrics read revenue from them."""
+    now = datetime.now(UTC)
+    charges, refunds = [], []
+    for n in range(start, end):
+        state = order_state(n, now)
+        if state.charge is None or state.status in (S.REVIEW, S.REJECTED, S.FAILED):
+            continue
+        charges.append(
+            {
+                "id": state.charge.charge_id,
+                "idempotency_key": f"{m.order_workflow_id(state.order_id)}:charge",
+                "order_id": state.order_id,
+                "customer_id": state.customer.id,
+                "amount_cents": state.total_cents,
+                "currency": "USD",
+                "payment_token": "tok_visa",
+                "created_at": state.created_at,
+            }
+        )
+        if state.status is S.CANCELLED:
+            refunds.append(
+                {
+                    "id": f"re_b{n:06d}",
+                    "idempotency_key": f"{m.order_workflow_id(state.order_id)}:refund",
+                    "charge_id": state.charge.charge_id,
+                    "amount_cents": state.total_cents,
+                    "created_at": state.created_at,
+                }
+            )
+    async with db.transaction() as session:
+        if charges:
+            await session.execute(insert(ChargeRow), charges)
+        if refunds:
+            await session.execute(insert(RefundRow), refunds)
+
+
+async def wait_until_visible(client: Client, settings: Settings, count: int) -> None:
+    query = f"WorkflowType = 'OrderWorkflow' AND TaskQueue = '{settings.orders_task_queue}'"
+    while (await client.count_workflows(query)).count < count:  # noqa: ASYNC110 - polling the server
+        await asyncio.sleep(0.5)
+
+
+async def drain(client: Client, settings: Settings) -> None:
+    """Wait until the worker has run every order's first workflow task."""
+    request = DescribeTaskQueueRequest(
+        namespace=client.namespace,
+        task_queue=TaskQueue(name=settings.orders_task_queue),
+        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        report_stats=True,
+    )
+    while True:
+        response = await client.workflow_service.describe_task_queue(request)
+        if response.stats.approximate_backlog_count == 0:
+            return
+        await asyncio.sleep(1)
+
+
+async def measure(http: httpx.AsyncClient, path: str, requests: int) -> dict[str, float]:
+    await http.get(path)  # warm: connection, caches
+    samples = []
+    for _ in range(requests):
+        began = time.perf_counter()
+        response = await http.get(path)
+        samples.append(time.perf_counter() - began)
+        response.raise_for_status()
+    return summary_ms(samples)
+
+
+async def baseline_page(
+    client: Client, settings: Settings
+) -> tuple[list[m.OrderState], dict[str, int]]:
+    """The source's dashboard: every order workflow listed, each queried for its state, the
+    page and the metrics built from the answers."""
+    query = f"WorkflowType = 'OrderWorkflow' AND TaskQueue = '{settings.orders_task_queue}'"
+    ids = [execution.id async for execution in client.list_workflows(query)]
+    gate = asyncio.Semaphore(QUERY_CONCURRENCY)
+
+    async def state_of(workflow_id: str) -> m.OrderState:
+        async with gate:
+            result: m.OrderState = await client.get_workflow_handle(workflow_id).query(
+                "get_state", result_type=m.OrderState
+            )
+            return result
+
+    states = await asyncio.gather(*(state_of(i) for i in ids))
+    counts: dict[str, int] = {}
+    for state in states:
+        counts[state.status.value] = counts.get(state.status.value, 0) + 1
+    newest = sorted(states, key=lambda s: s.created_at, reverse=True)[:25]
+    return newest, counts
+
+
+async def measure_baseline(client: Client, settings: Settings, repeats: int) -> dict[str, float]:
+    samples = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        await baseline_page(client, settings)
+        samples.append(time.perf_counter() - began)
+    return summary_ms(samples)
+
+
+async def run(sizes: list[int], requests: int) -> dict[str, Any]:
+    settings_queue = f"bench-{uuid.uuid4().hex[:6]}"
+    rows: list[dict[str, Any]] = []
+    # Metrics uncached: what is measured is the cost of computing them, not of the
+    # one-second cache that shares them between dashboards.
+    with stack(orders_task_queue=settings_queue, api_env={"OPSDESK_METRICS_TTL": "0"}) as running:
+        settings = running.settings
+        client = await Client.connect(
+            running.temporal_address, data_converter=pydantic_data_converter
+        )
+        db = Database(settings.resolved_database_url)
+
+        def stand_ins() -> Worker:
+            return Worker(
+                client,
+                task_queue=settings.orders_task_queue,
+                workflows=[StandInOrder],
+                max_cached_workflows=2000,
+            )
+
+        async with httpx.AsyncClient(base_url=running.api_url, timeout=120) as http:
+            seeded = 0
+            for size in sizes:
+                rate = await seed(client, settings, seeded, size)
+                await record_payments(db, seeded, size)
+                # Finished orders' workflows close and open ones settle into their wait.
+                async with stand_ins():
+                    await drain(client, settings)
+                seeded = size
+                await wait_until_visible(client, settings, size)
+                print(f"{size:>6} orders (seeded at {rate:,.0f}/s)", flush=True)
+                # Nothing else runs while the API is measured.
+                page = await measure(http, "/api/orders?page_size=25", requests)
+                metrics = await measure(http, "/api/metrics", requests)
+                async with stand_ins():
+                    # Unmeasured pass to warm the worker's cache, as on a server that has
+                    # been up a while; then the measured ones.
+                    await baseline_page(client, settings)
+                    baseline = await measure_baseline(client, settings, 3 if size <= 1_000 else 1)
+                row = {"orders": size, "list": page, "metrics": metrics, "baseline": baseline}
+                rows.append(row)
+                print(
+                    f"        list p95 {page['p95_ms']} ms · metrics p95 {metrics['p95_ms']} ms · "
+                    f"query-every-workflow {baseline['p50_ms']:,.0f} ms",
+                    flush=True,
+                )
+        await db.dispose()
+    return {"requests_per_point": requests, "rows": rows}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1000,10000", help="comma-separated order counts")
+    parser.add_argument("--requests", type=int, default=100, help="requests per endpoint and size")
+    args = parser.parse_args()
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    result = asyncio.run(run(sizes, args.requests))
+    print(f"saved {save('dashboard', result)}")
+
+
+if __name__ == "__main__":
+    main()

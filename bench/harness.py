@@ -1,0 +1,166 @@
+"""What every benchmark needs: a Temporal dev server configured as `opsdesk dev` runs it, the
+API as its own process, latency percentiles, and a place to put results.
+
+Benchmarks are not tests: they assert nothing and print what they measured. Results go to
+``bench/results/<name>.json``; ``python -m bench.report`` turns them into
+``docs/benchmarks.md``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from opsdesk.settings import Settings
+from opsdesk.temporal import devserver
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def percentile(samples: list[float], pct: float) -> float:
+    ordered = sorted(samples)
+    index = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def summary_ms(samples_s: list[float]) -> dict[str, float]:
+    ms = [s * 1000 for s in samples_s]
+    return {
+        "n": len(ms),
+        "p50_ms": round(percentile(ms, 50), 2),
+        "p95_ms": round(percentile(ms, 95), 2),
+        "p99_ms": round(percentile(ms, 99), 2),
+        "mean_ms": round(statistics.fmean(ms), 2),
+    }
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+    }
+
+
+def save(name: str, result: dict[str, Any]) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    payload = {
+        "benchmark": name,
+        "machine": machine(),
+        "recorded": time.strftime("%Y-%m-%d"),
+        **result,
+    }
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+    return path
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    env: dict[str, str]
+
+    @property
+    def temporal_address(self) -> str:
+        return f"127.0.0.1:{self.settings.temporal_port}"
+
+    @property
+    def api_url(self) -> str:
+        return self.settings.dashboard_url
+
+
+def _wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer within {timeout}s")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextlib.contextmanager
+def temporal_server(data_dir: Path, **overrides: Any) -> Iterator[Settings]:
+    """The dev server exactly as `opsdesk dev` starts it: SQLite file, WAL, our attributes."""
+    settings = Settings(
+        data_dir=data_dir,
+        temporal_port=free_port(),
+        ui_port=free_port(),
+        port=free_port(),
+        **overrides,
+    )
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = open(data_dir / "temporal.log", "ab")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(devserver.command(settings), stdout=log, stderr=log)
+    try:
+        _wait_for(f"http://127.0.0.1:{settings.ui_port}/", process)
+        yield settings
+    finally:
+        _stop(process)
+        log.close()
+
+
+@contextlib.contextmanager
+def stack(
+    *, api: bool = True, api_env: dict[str, str] | None = None, **overrides: Any
+) -> Iterator[Stack]:
+    """A dev server, and the API as its own process (so that the benchmark's own work is
+    not in the API's event loop). ``api_env`` adds ``OPSDESK_*`` settings for the API."""
+    with (
+        tempfile.TemporaryDirectory(prefix="opsdesk-bench-") as tmp,
+        temporal_server(Path(tmp), **overrides) as settings,
+    ):
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("OPSDESK_", "TEMPORAL_"))}
+        env |= {
+            "TEMPORAL_ADDRESS": f"127.0.0.1:{settings.temporal_port}",
+            "OPSDESK_DATA_DIR": str(settings.data_dir),
+            "OPSDESK_PORT": str(settings.port),
+            "OPSDESK_ORDERS_TASK_QUEUE": settings.orders_task_queue,
+            "OPSDESK_LOG_LEVEL": "warning",
+            **(api_env or {}),
+        }
+        processes = []
+        try:
+            if api:
+                api_process = subprocess.Popen([sys.executable, "-m", "opsdesk", "api"], env=env)
+                processes.append(api_process)
+                _wait_for(f"{settings.dashboard_url}/healthz", api_process)
+            yield Stack(settings=settings, env=env)
+        finally:
+            for process in processes:
+                _stop(process)
