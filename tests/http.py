@@ -26,8 +26,8 @@ async def serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @asynccontextmanager
-async def serve_http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """Uvicorn on a loopback port: real HTTP, streaming (server-sent events) included."""
+async def served(app: FastAPI) -> AsyncIterator[str]:
+    """Uvicorn on a loopback port; yields the base URL."""
     config = uvicorn.Config(
         app, host="127.0.0.1", port=free_port(), log_level="warning", timeout_graceful_shutdown=1
     )
@@ -38,10 +38,14 @@ async def serve_http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
             task.result()
         await asyncio.sleep(0.02)
     try:
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{config.port}", timeout=30
-        ) as http:
-            yield http
+        yield f"http://127.0.0.1:{config.port}"
     finally:
         server.should_exit = True
         await task
+
+
+@asynccontextmanager
+async def serve_http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Real HTTP, streaming (server-sent events) included."""
+    async with served(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+        yield http

@@ -13,7 +13,11 @@ from tests.conftest import free_port
 
 
 def _opsdesk(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OPSDESK_", "TEMPORAL_"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OPSDESK_", "TEMPORAL_", "ANTHROPIC_", "OPENAI_"))
+    }
     return subprocess.run(
         [sys.executable, "-m", "opsdesk", *args],
         env=clean | env,
@@ -43,6 +47,13 @@ def test_invalid_setting_from_the_environment_is_named() -> None:
     result = _opsdesk("migrate", OPSDESK_PORT="not-a-number")
     assert result.returncode == 2
     assert "OPSDESK_PORT" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_chosen_ai_provider_without_its_key_is_named() -> None:
+    result = _opsdesk("worker", OPSDESK_AI_PROVIDER="anthropic")
+    assert result.returncode == 2
+    assert "OPSDESK_AI_PROVIDER=anthropic needs ANTHROPIC_API_KEY" in result.stderr
     assert "Traceback" not in result.stderr
 
 

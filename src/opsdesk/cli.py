@@ -49,7 +49,10 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
         problems = "; ".join(
+            # A rule across several settings has no single variable to name.
             f"OPSDESK_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            if e["loc"]
+            else e["msg"].removeprefix("Value error, ")
             for e in exc.errors()
         )
         fail(f"invalid settings: {problems}", code=2)

@@ -37,5 +37,10 @@ class EmailRejected(NonRetryableError):
     """The mail server refused the message or its recipient permanently (5xx)."""
 
 
+class AiRequestRejected(NonRetryableError):
+    """The AI provider refused the request itself (400, 401, 403, 404, 422): a key, model
+    name or request that is wrong stays wrong."""
+
+
 _CLASSES: list[type[NonRetryableError]] = [NonRetryableError, *NonRetryableError.__subclasses__()]
 NON_RETRYABLE: tuple[str, ...] = tuple(cls.__name__ for cls in _CLASSES)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from opsdesk.orders.models import Email, OrderPolicy
@@ -76,6 +76,30 @@ class Settings(BaseSettings):
     risk_reject_from: Score = 80
     """Risk scores from here up are rejected outright (REJECTED)."""
 
+    # -- AI: Anthropic or OpenAI when a key is set, offline rules otherwise ----------------
+    ai_provider: Literal["auto", "anthropic", "openai", "rules"] = "auto"
+    """``auto`` uses Anthropic if ANTHROPIC_API_KEY is set, else OpenAI if OPENAI_API_KEY
+    is, else the offline rules."""
+    anthropic_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OPSDESK_ANTHROPIC_API_KEY", "ANTHROPIC_API_KEY"),
+    )
+    anthropic_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OPSDESK_ANTHROPIC_BASE_URL", "ANTHROPIC_BASE_URL"),
+    )
+    openai_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("OPSDESK_OPENAI_API_KEY", "OPENAI_API_KEY")
+    )
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPSDESK_OPENAI_BASE_URL", "OPENAI_BASE_URL")
+    )
+    ai_fast_model: str | None = None
+    """Scores risk and triages requests (default claude-haiku-4-5 / gpt-5-mini)."""
+    ai_strong_model: str | None = None
+    """Writes to customers (default claude-sonnet-4-6 / gpt-5)."""
+    ai_timeout: Annotated[float, Field(gt=0)] = 30.0
+
     # -- who is told what -----------------------------------------------------------------
     ops_email: Email = "ops@opsdesk.local"
     support_email: Email = "support@opsdesk.local"
@@ -101,6 +125,27 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _chosen_provider_has_a_key(self) -> Settings:
+        keys = {"anthropic": self.anthropic_api_key, "openai": self.openai_api_key}
+        if self.ai_provider in keys and not keys[self.ai_provider]:
+            raise ValueError(
+                f"OPSDESK_AI_PROVIDER={self.ai_provider} needs "
+                f"{self.ai_provider.upper()}_API_KEY (or OPSDESK_AI_PROVIDER=rules to run offline)"
+            )
+        return self
+
+    @property
+    def resolved_ai_provider(self) -> str:
+        """``anthropic``, ``openai`` or ``rules``: ``auto`` picks the first with a key."""
+        if self.ai_provider != "auto":
+            return self.ai_provider
+        if self.anthropic_api_key:
+            return "anthropic"
+        if self.openai_api_key:
+            return "openai"
+        return "rules"
+
     def order_policy(self) -> OrderPolicy:
         return OrderPolicy(
             review_timeout=self.review_timeout,
@@ -110,6 +155,7 @@ class Settings(BaseSettings):
             reject_from=self.risk_reject_from,
             ops_email=self.ops_email,
             support_email=self.support_email,
+            ai_emails=self.resolved_ai_provider != "rules",
         )
 
     @property

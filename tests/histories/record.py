@@ -3,19 +3,23 @@
     uv run python -m tests.histories.record
 
 Run it when a workflow change is released, commit the new files next to the old ones, and
-keep the old ones: they are what running orders' histories look like.
+keep the old ones: they are what running orders' histories look like. It records only the
+scenarios that have no file yet, so the old histories stay as the old code wrote them; add
+a scenario (with a new order id) for each new path worth guarding.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tempfile
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowHandle, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -29,6 +33,7 @@ from opsdesk.settings import Settings
 from opsdesk.temporal.client import register_search_attributes
 from opsdesk.temporal.devserver import find_binary
 from opsdesk.temporal.worker import build_workers, running
+from tests.ai.fake_llm import FakeLLM, Reply, anthropic_tool, fake_llm, with_claude
 from tests.orders.factory import CATALOG, GREY_RISK, OUT_OF_STOCK, order_request
 
 HERE = Path(__file__).parent
@@ -82,12 +87,78 @@ async def escalated(env: WorkflowEnvironment, settings: Settings) -> Handle:
     return handle
 
 
-SCENARIOS: dict[str, Callable[[WorkflowEnvironment, Settings], Awaitable[Handle]]] = {
-    "delivered": delivered,
-    "rejected in review": rejected_in_review,
-    "restocked then cancelled": restocked_then_cancelled,
-    "escalated": escalated,
+async def claude_approved(env: WorkflowEnvironment, settings: Settings) -> Handle:
+    handle = await start_order(env.client, settings, order_request(order_id="claude-approved"))
+    await _until(handle, m.OrderStatus.CONFIRMED)
+    await handle.signal(OrderWorkflow.request_cancel, m.CancelRequest(reason="changed mind"))
+    return handle
+
+
+async def claude_unusable(env: WorkflowEnvironment, settings: Settings) -> Handle:
+    handle = await start_order(env.client, settings, order_request(order_id="claude-unusable"))
+    await _until(handle, m.OrderStatus.REVIEW)
+    await handle.signal(OrderWorkflow.request_advance, m.AdvanceRequest(request_id="approve"))
+    await _until(handle, m.OrderStatus.CONFIRMED)
+    await handle.signal(OrderWorkflow.request_cancel, m.CancelRequest(reason="changed mind"))
+    return handle
+
+
+@dataclass(frozen=True)
+class Scenario:
+    run: Callable[[WorkflowEnvironment, Settings], Awaitable[Handle]]
+    workflow_id: str
+    claude_answers: tuple[Reply, ...] | None = None
+    """With answers, Claude (a fake on loopback giving these answers) is the provider."""
+
+
+_LOW = {"risk_score": 12, "reason": "Ordinary basket.", "recommended_action": "approve"}
+_PROSE = {
+    "subject": "Thank you for your order",
+    "opening": "Hi Ada, thank you for shopping with us.",
+    "closing": "Your parcel will be on its way shortly.",
 }
+_UNUSABLE = {"risk_score": "low", "reason": "?", "recommended_action": "ship it"}
+
+SCENARIOS = {
+    "delivered": Scenario(delivered, "order-delivered"),
+    "rejected in review": Scenario(rejected_in_review, "order-rejected"),
+    "restocked then cancelled": Scenario(restocked_then_cancelled, "order-restocked"),
+    "escalated": Scenario(escalated, "order-escalated"),
+    "scored and written by Claude": Scenario(
+        claude_approved,
+        "order-claude-approved",
+        (
+            anthropic_tool("record_risk_assessment", _LOW),
+            anthropic_tool("write_email_prose", _PROSE),
+        ),
+    ),
+    "Claude unusable, the rules and a person decide": Scenario(
+        claude_unusable,
+        "order-claude-unusable",
+        # Four unusable scores, then the email's prose is unusable too: the template writes it.
+        (anthropic_tool("record_risk_assessment", _UNUSABLE),) * 4
+        + (anthropic_tool("write_email_prose", {"subject": "Hi"}),) * 4,
+    ),
+}
+
+
+def _children(history: WorkflowHistory) -> list[str]:
+    return [
+        event.start_child_workflow_execution_initiated_event_attributes.workflow_id
+        for event in history.events
+        if event.HasField("start_child_workflow_execution_initiated_event_attributes")
+    ]
+
+
+@contextlib.asynccontextmanager
+async def provider_for(scenario: Scenario, settings: Settings) -> AsyncIterator[Settings]:
+    if scenario.claude_answers is None:
+        yield settings
+        return
+    llm: FakeLLM
+    async with fake_llm() as llm:
+        llm.queue(*scenario.claude_answers)
+        yield with_claude(settings, llm)
 
 
 async def main() -> None:
@@ -101,6 +172,9 @@ async def main() -> None:
         )
         try:
             for name, scenario in SCENARIOS.items():
+                target = HERE / f"{scenario.workflow_id}.json"
+                if target.exists():
+                    continue
                 # A server per scenario: one scenario's timers never move another's clock.
                 env = await WorkflowEnvironment.start_time_skipping(
                     data_converter=pydantic_data_converter,
@@ -108,15 +182,32 @@ async def main() -> None:
                 )
                 await register_search_attributes(env.client)
                 try:
-                    async with running(build_workers(env.client, db, settings)):
-                        handle = await scenario(env, settings)
+                    async with (
+                        provider_for(scenario, settings) as with_provider,
+                        running(build_workers(env.client, db, with_provider)),
+                    ):
+                        handle = await scenario.run(env, with_provider)
                         await handle.result()
                         history = await handle.fetch_history()
+                        # The emails' own workflows hold the model's part of an AI email.
+                        children = (
+                            [
+                                await env.client.get_workflow_handle(child_id).fetch_history()
+                                for child_id in _children(history)
+                            ]
+                            if scenario.claude_answers
+                            else []
+                        )
                 finally:
                     await env.shutdown()
                 # Named by workflow id: replay needs it (child ids and keys derive from it).
-                (HERE / f"{handle.id}.json").write_text(history.to_json())
-                print(f"recorded {name}: {len(history.events)} events")
+                assert handle.id == scenario.workflow_id
+                target.write_text(history.to_json())
+                for child in children:
+                    await asyncio.to_thread(
+                        (HERE / f"{child.workflow_id}.json").write_text, child.to_json()
+                    )
+                print(f"recorded {name}: {len(history.events)} events, {len(children)} children")
         finally:
             await db.dispose()
 

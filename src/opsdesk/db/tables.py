@@ -197,3 +197,25 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+# -- AI ------------------------------------------------------------------------------------
+
+
+class AiCall(Base):
+    """Every model call, answered or not: what it cost and how it ended."""
+
+    __tablename__ = "ai_calls"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    reference: Mapped[str] = mapped_column(String(100), index=True)
+    """The workflow the call served, e.g. ``order-1001``."""
+    task: Mapped[str] = mapped_column(String(50))
+    provider: Mapped[str] = mapped_column(String(20))
+    model: Mapped[str] = mapped_column(String(100))
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    latency_ms: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[str] = mapped_column(String(20))  # ok | invalid_output | error
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

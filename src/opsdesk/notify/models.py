@@ -23,6 +23,8 @@ class Notification(BaseModel):
     """The workflow the message is about, e.g. ``order-1001``."""
     facts: dict[str, Any]
     """What the message may say, taken from data (never invented by a model)."""
+    ai_written: bool = False
+    """Ask a model for the prose around the facts, falling back to the plain template."""
 
 
 class EmailContent(BaseModel):

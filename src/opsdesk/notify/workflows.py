@@ -9,6 +9,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
+from opsdesk.ai.models import WRITE_ORDER_EMAIL
 from opsdesk.errors import NON_RETRYABLE
 from opsdesk.notify.models import (
     COMPOSE_EMAIL,
@@ -20,10 +21,21 @@ from opsdesk.notify.models import (
     OutboxRecord,
 )
 
+# Model output that does not fit is retried at most three times; so is a busy provider.
+AI_ATTEMPTS = 4
+AI_WRITTEN_EMAIL = "ai-written-email"
+
 _RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=10),
+    non_retryable_error_types=list(NON_RETRYABLE),
+)
+_AI_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=AI_ATTEMPTS,
     non_retryable_error_types=list(NON_RETRYABLE),
 )
 
@@ -32,14 +44,18 @@ _RETRY = RetryPolicy(
 class NotificationWorkflow:
     @workflow.run
     async def run(self, notification: Notification) -> DeliveryOutcome:
-        content = await workflow.execute_activity(
-            COMPOSE_EMAIL,
-            notification,
-            result_type=EmailContent,
-            start_to_close_timeout=timedelta(seconds=60),
-            schedule_to_close_timeout=timedelta(minutes=30),
-            retry_policy=_RETRY,
-        )
+        content = None
+        if notification.ai_written and workflow.patched(AI_WRITTEN_EMAIL):
+            content = await self._ai_written(notification)
+        if content is None:
+            content = await workflow.execute_activity(
+                COMPOSE_EMAIL,
+                notification,
+                result_type=EmailContent,
+                start_to_close_timeout=timedelta(seconds=60),
+                schedule_to_close_timeout=timedelta(minutes=30),
+                retry_policy=_RETRY,
+            )
         await workflow.execute_activity(
             RECORD_EMAIL,
             OutboxRecord(notification=notification, content=content),
@@ -61,3 +77,19 @@ class NotificationWorkflow:
             detail = str(err.cause) if err.cause else str(err)
             return DeliveryOutcome(key=notification.key, status="failed", detail=detail)
         return outcome
+
+    async def _ai_written(self, notification: Notification) -> EmailContent | None:
+        """The model's prose around the facts, or None: the template then writes it all."""
+        try:
+            content: EmailContent = await workflow.execute_activity(
+                WRITE_ORDER_EMAIL,
+                notification,
+                result_type=EmailContent,
+                start_to_close_timeout=timedelta(seconds=60),
+                schedule_to_close_timeout=timedelta(minutes=5),
+                retry_policy=_AI_RETRY,
+            )
+        except ActivityError as err:
+            workflow.logger.warning("the email falls back to its template: %s", err.cause or err)
+            return None
+        return content

@@ -11,7 +11,7 @@ from opsdesk.db import Database
 from opsdesk.orders import models as m
 from opsdesk.orders.inventory import Inventory
 from opsdesk.orders.payments import PaymentGateway, previous_orders
-from opsdesk.orders.risk import RiskScorer
+from opsdesk.orders.risk import RiskScorer, RulesRiskScorer
 from opsdesk.orders.warehouse import Warehouse
 from opsdesk.temporal.heartbeat import heartbeating
 
@@ -30,6 +30,7 @@ class OrderActivities:
         self.gateway = gateway
         self.warehouse = warehouse
         self.scorer = scorer
+        self.rules = RulesRiskScorer()
 
     @activity.defn(name=m.VALIDATE_ORDER)
     async def validate_order(self, request: m.OrderRequest) -> m.ValidatedOrder:
@@ -51,6 +52,14 @@ class OrderActivities:
             ),
             note=request.note,
         )
+        if risk.fallback_reason:
+            assessment = await self.rules.score(facts)
+            return assessment.model_copy(
+                update={
+                    "fallback": True,
+                    "reason": f"{assessment.reason} (rules, after: {risk.fallback_reason})",
+                }
+            )
         return await self.scorer.score(facts)
 
     @activity.defn(name=m.CHARGE_PAYMENT)

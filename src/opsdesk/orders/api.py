@@ -128,9 +128,11 @@ def order_out(request: Request, state: m.OrderState) -> OrderOut:
 
 
 async def cached_metrics(request: Request) -> OrderMetrics:
-    """Metrics as of at most ``OPSDESK_METRICS_TTL`` ago, computed once for every viewer."""
+    """Metrics as of at most ``OPSDESK_METRICS_TTL`` ago and the latest change this process
+    heard of, computed once for every viewer."""
     return await metrics_of(request).get(
-        lambda: order_metrics(client_of(request), settings_of(request), db_of(request))
+        lambda: order_metrics(client_of(request), settings_of(request), db_of(request)),
+        version=feed_of(request).version,
     )
 
 

@@ -12,6 +12,8 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from opsdesk.ai.models import AiUsage
+
 MAX_LINES = 50
 MAX_QUANTITY = 1000
 
@@ -191,6 +193,8 @@ class OrderPolicy(BaseModel):
     """Risk scores from here up are rejected outright."""
     ops_email: Email = "ops@opsdesk.local"
     support_email: Email = "support@opsdesk.local"
+    ai_emails: bool = False
+    """Have a model write the confirmation's prose (the template is the fallback)."""
 
 
 class OrderInput(BaseModel):
@@ -246,6 +250,10 @@ class RiskAssessment(BaseModel):
     reason: str
     action: RiskAction
     provider: str = "rules"
+    usage: AiUsage | None = None
+    """The model call that produced it, when a model did."""
+    fallback: bool = False
+    """The configured scorer failed and the rules answered instead."""
 
 
 class RiskRequest(BaseModel):
@@ -253,6 +261,8 @@ class RiskRequest(BaseModel):
 
     request: OrderRequest
     validated: ValidatedOrder
+    fallback_reason: str | None = None
+    """Set when the configured scorer failed: score with the offline rules instead."""
 
 
 class RiskInput(BaseModel):
@@ -370,6 +380,8 @@ class OrderState(BaseModel):
     escalated: bool = False
     last_error: str | None = None
     history: list[Transition] = []
+    ai_calls: list[AiUsage] = []
+    """Model calls the order's own steps made, with their cost."""
     created_at: datetime
     updated_at: datetime
 

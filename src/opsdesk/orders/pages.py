@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
+from opsdesk.ai.usage import UsageLog
 from opsdesk.notify.outbox import Outbox
 from opsdesk.orders import client as orders
 from opsdesk.orders import models as m
@@ -129,6 +130,7 @@ async def _order(request: Request, order_id: str) -> dict[str, Any]:
             settings_of(request), client_of(request).namespace, state.order_id
         ),
         "emails": await Outbox(db_of(request)).recent(reference=reference, limit=50),
+        "ai_calls": await UsageLog(db_of(request)).for_reference(reference),
     }
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from temporalio.client import Client, WorkflowExecution
 from temporalio.service import RPCError, RPCStatusCode
 
+from opsdesk.ai.usage import AiTotals, UsageLog
 from opsdesk.db import Database
 from opsdesk.db.tables import ChargeRow, RefundRow
 from opsdesk.orders.models import OrderRow, OrderStatus
@@ -54,6 +55,8 @@ class OrderMetrics(BaseModel):
     revenue_cents: dict[str, int]
     """Captured charges per currency, from the payments ledger."""
     refunds_cents: dict[str, int]
+    ai: AiTotals
+    """Model calls, failures and tokens, from the log of every call."""
 
 
 class BadPageToken(ValueError):
@@ -159,11 +162,12 @@ async def order_metrics(
     base = visibility_query(settings)
     midnight = datetime.combine((now or datetime.now(UTC)).date(), time.min, tzinfo=UTC)
     statuses = list(OrderStatus)
-    per_status, created_today, open_escalations, (revenue, refunds) = await asyncio.gather(
+    per_status, created_today, open_escalations, (revenue, refunds), ai = await asyncio.gather(
         asyncio.gather(*(_count(client, f"{base} AND OrderStatus = '{s}'") for s in statuses)),
         _count(client, f"{base} AND OrderCreatedAt >= '{midnight.isoformat()}'"),
         _count(client, f"{base} AND OrderEscalated = true AND ExecutionStatus = 'Running'"),
         _ledger_totals(db),
+        UsageLog(db).totals(),
     )
     counts = dict(zip(statuses, per_status, strict=True))
     return OrderMetrics(
@@ -174,4 +178,5 @@ async def order_metrics(
         waiting_for_a_person=sum(counts[s] for s in NEEDS_A_PERSON),
         revenue_cents=revenue,
         refunds_cents=refunds,
+        ai=ai,
     )

@@ -30,15 +30,20 @@ from temporalio.exceptions import (
     WorkflowAlreadyStartedError,
 )
 
+from opsdesk.ai.models import AiUsage
 from opsdesk.errors import NON_RETRYABLE
 from opsdesk.notify.models import Notification
-from opsdesk.notify.workflows import NotificationWorkflow
+from opsdesk.notify.workflows import AI_ATTEMPTS, NotificationWorkflow
 from opsdesk.orders import models as m
 from opsdesk.temporal import search_attributes as sa
 
 T = TypeVar("T")
 
 SEEN_REQUESTS_KEPT = 200
+
+# Patches: each names a change to what the workflow does, so that histories recorded
+# before it replay as they ran (see tests/test_replay.py).
+RISK_RULES_FALLBACK = "risk-rules-fallback"
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,7 @@ class Step:
     schedule_to_close: timedelta | None
     max_interval: timedelta
     heartbeat: timedelta | None = None
+    maximum_attempts: int = 0  # unlimited within schedule_to_close
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -56,6 +62,7 @@ class Step:
             initial_interval=timedelta(seconds=1),
             backoff_coefficient=2.0,
             maximum_interval=self.max_interval,
+            maximum_attempts=self.maximum_attempts,
             non_retryable_error_types=list(NON_RETRYABLE),
         )
 
@@ -63,7 +70,11 @@ class Step:
 # A store step gives up after five minutes of failures (the database is down); the order
 # then fails, with compensation.
 STORE = Step(timedelta(seconds=15), timedelta(minutes=5), timedelta(seconds=30))
-RISK = Step(timedelta(seconds=60), timedelta(minutes=5), timedelta(seconds=30))
+# Scoring may be a model call: a busy provider or an answer that does not fit is retried
+# at most three times, then the rules score the order and a person reviews it.
+RISK = Step(
+    timedelta(seconds=60), timedelta(minutes=5), timedelta(seconds=30), maximum_attempts=AI_ATTEMPTS
+)
 PAYMENT = Step(
     timedelta(seconds=30),
     timedelta(minutes=10),
@@ -90,9 +101,14 @@ class Undo(Enum):
 
 
 def describe_failure(err: BaseException) -> str:
-    """The innermost cause of a failed step, as a person reads it."""
+    """What the failed step said, as a person reads it: the error the activity raised (not
+    the library error beneath it), or the innermost cause of a timeout."""
     cause: BaseException | None = err
-    while isinstance(cause, FailureError) and cause.cause is not None:
+    while (
+        isinstance(cause, FailureError)
+        and not isinstance(cause, ApplicationError)
+        and cause.cause is not None
+    ):
         cause = cause.cause
     if isinstance(cause, ApplicationError):
         return cause.message
@@ -199,24 +215,57 @@ class OrderWorkflow:
         except ActivityError as err:
             return await self._fail_with_compensation(describe_failure(err))
         self._undo.append(Undo.CANCEL_FULFILMENT)
-        await self._notify("confirmation", to=request.customer.email)
+        await self._notify(
+            "confirmation", to=request.customer.email, ai_written=self._policy.ai_emails
+        )
         await self._await_shipment()
 
     async def _assess_risk(self, validated: m.ValidatedOrder) -> m.RiskAction:
+        request = m.RiskRequest(request=self._request, validated=validated)
+        try:
+            risk = await self._execute(m.SCORE_ORDER_RISK, request, m.RiskAssessment, RISK)
+        except ActivityError as err:
+            error = describe_failure(err)
+            if not workflow.patched(RISK_RULES_FALLBACK):
+                self._state.last_error = f"risk scoring failed: {error}"
+                return "review"
+            return await self._score_by_rules(request, error)
+        self._state.risk = risk
+        if risk.usage is not None:
+            self._note_ai_call(risk.usage, f"risk {risk.score}")
+        self._publish()
+        return m.route(risk, self._policy)
+
+    async def _score_by_rules(self, request: m.RiskRequest, error: str) -> m.RiskAction:
+        """The configured scorer failed: the offline rules score the order, and a person
+        reviews it whatever they say. An AI failure never approves an order silently."""
+        self._state.last_error = f"risk scoring failed ({error}); scored by the rules"
         try:
             risk = await self._execute(
                 m.SCORE_ORDER_RISK,
-                m.RiskRequest(request=self._request, validated=validated),
+                request.model_copy(update={"fallback_reason": error}),
                 m.RiskAssessment,
-                RISK,
+                STORE,
             )
-        except ActivityError as err:
-            # Without a score nobody may wave the order through: a person decides.
-            self._state.last_error = f"risk scoring failed: {describe_failure(err)}"
+        except ActivityError:
             return "review"
         self._state.risk = risk
         self._publish()
-        return m.route(risk, self._policy)
+        return "review"
+
+    def _note_ai_call(self, usage: AiUsage, outcome: str) -> None:
+        self._state.ai_calls.append(usage)
+        self._state.history.append(
+            m.Transition(
+                at=workflow.now(),
+                status=self._state.status,
+                actor=usage.provider,
+                note=(
+                    f"{outcome} by {usage.model}: {usage.input_tokens} tokens in, "
+                    f"{usage.output_tokens} out, {usage.latency_ms} ms"
+                ),
+            )
+        )
 
     async def _review(self) -> bool:
         """REVIEW: a person approves (True) or rejects; nobody within the deadline cancels."""
@@ -547,18 +596,20 @@ class OrderWorkflow:
         )
         return result
 
-    async def _notify(self, template: str, *, to: str, **facts: Any) -> None:
+    async def _notify(
+        self, template: str, *, to: str, ai_written: bool = False, **facts: Any
+    ) -> None:
         """Start the notification as a child that outlives this workflow if it must."""
         self._notices += 1
         key = f"{workflow.info().workflow_id}:notify:{self._notices}:{template}"
         try:
-            await self._start_notification(template, to, key, facts)
+            await self._start_notification(template, to, key, facts, ai_written)
         except WorkflowAlreadyStartedError:
             # Only after a reset replays past a notice that was already started: it stands.
             workflow.logger.info("notification %s was already started", key)
 
     async def _start_notification(
-        self, template: str, to: str, key: str, facts: dict[str, Any]
+        self, template: str, to: str, key: str, facts: dict[str, Any], ai_written: bool
     ) -> None:
         state = self._state
         await workflow.start_child_workflow(
@@ -568,6 +619,7 @@ class OrderWorkflow:
                 template=f"orders/{template}",
                 to=to,
                 reference=workflow.info().workflow_id,
+                ai_written=ai_written,
                 facts={
                     "order_id": state.order_id,
                     "status": state.status.value,

@@ -13,6 +13,11 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from opsdesk.ai.activities import AiActivities
+from opsdesk.ai.providers import Provider
+from opsdesk.ai.select import build_provider
+from opsdesk.ai.tasks import AiRiskScorer, OrderEmailWriter, Triager
+from opsdesk.ai.usage import UsageLog
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
 from opsdesk.notify.activities import NotifyActivities
@@ -23,7 +28,7 @@ from opsdesk.notify.workflows import NotificationWorkflow
 from opsdesk.orders.activities import OrderActivities
 from opsdesk.orders.inventory import Inventory
 from opsdesk.orders.payments import LedgerGateway
-from opsdesk.orders.risk import RulesRiskScorer
+from opsdesk.orders.risk import RiskScorer, RulesRiskScorer
 from opsdesk.orders.warehouse import Warehouse
 from opsdesk.orders.workflows import OrderWorkflow, RestockWorkflow
 from opsdesk.settings import Settings
@@ -38,6 +43,7 @@ PASSTHROUGH_MODULES = (
     "pydantic_core",
     "annotated_types",
     "opsdesk.errors",
+    "opsdesk.ai.models",
     "opsdesk.orders.models",
     "opsdesk.notify.models",
     "opsdesk.temporal.search_attributes",
@@ -54,14 +60,24 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     )
 
 
-def order_activities(db: Database) -> OrderActivities:
-    inventory = Inventory(db)
+def order_activities(db: Database, provider: Provider | None) -> OrderActivities:
+    scorer: RiskScorer = (
+        RulesRiskScorer() if provider is None else AiRiskScorer(provider, UsageLog(db))
+    )
     return OrderActivities(
         db=db,
-        inventory=inventory,
+        inventory=Inventory(db),
         gateway=LedgerGateway(db),
         warehouse=Warehouse(db),
-        scorer=RulesRiskScorer(),
+        scorer=scorer,
+    )
+
+
+def ai_activities(db: Database, settings: Settings, provider: Provider | None) -> AiActivities:
+    log = UsageLog(db)
+    return AiActivities(
+        writer=OrderEmailWriter(provider, log, settings.resolved_public_url),
+        triager=Triager(provider, log),
     )
 
 
@@ -73,22 +89,20 @@ def notify_activities(db: Database, settings: Settings) -> NotifyActivities:
     )
 
 
-def build_workers(
-    client: Client,
-    db: Database,
-    settings: Settings,
-    *,
-    orders: OrderActivities | None = None,
-) -> list[Worker]:
-    """The workers of every task queue. Tests pass their own ``orders`` activities when
-    they need a different scorer or a gateway with a test clock."""
-    orders = orders or order_activities(db)
+def build_workers(client: Client, db: Database, settings: Settings) -> list[Worker]:
+    """The workers of every task queue, with the model provider the settings ask for."""
+    provider = build_provider(settings)
+    orders = order_activities(db, provider)
     return [
         Worker(
             client,
             task_queue=settings.orders_task_queue,
             workflows=[OrderWorkflow, RestockWorkflow, NotificationWorkflow],
-            activities=[*orders.all(), *notify_activities(db, settings).all()],
+            activities=[
+                *orders.all(),
+                *notify_activities(db, settings).all(),
+                *ai_activities(db, settings, provider).all(),
+            ],
             workflow_runner=workflow_runner(),
             graceful_shutdown_timeout=timedelta(seconds=10),
         )

@@ -1,0 +1,85 @@
+"""What the AI tasks return, as the model must produce it. No I/O: workflows import this."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+WRITE_ORDER_EMAIL = "write_order_email"
+TRIAGE_MAINTENANCE_REQUEST = "triage_maintenance_request"
+
+
+class AiUsage(BaseModel):
+    """Cost and audit of one model call."""
+
+    provider: str
+    model: str
+    task: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    latency_ms: int = 0
+
+
+class RiskVerdict(BaseModel):
+    """A model's fraud assessment. Extra keys, or values outside these, are invalid output."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    risk_score: Annotated[
+        int, Field(ge=0, le=100, description="0 = certainly fine, 100 = certainly fraud")
+    ]
+    reason: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300)
+    ] = Field(description="One sentence an ops person can act on, naming the signals.")
+    recommended_action: Literal["approve", "review", "reject"]
+
+
+class EmailProse(BaseModel):
+    """The words a model may write in a customer email. The order's facts (items, amounts,
+    ids) are not among them: the template fills those in from data."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=120)]
+    opening: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=10, max_length=600)
+    ] = Field(description="One or two warm sentences before the order summary.")
+    closing: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=5, max_length=400)
+    ] = Field(description="One or two sentences after it: what happens next.")
+
+
+Category = Literal[
+    "plumbing",
+    "electrical",
+    "heating_cooling",
+    "appliance",
+    "pest",
+    "structural",
+    "locks_security",
+    "other",
+]
+
+
+class MaintenanceTriage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    category: Category
+    priority: Literal["low", "normal", "high", "urgent"]
+    emergency: bool = Field(description="Danger to people or property right now.")
+    summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=140)]
+
+
+class TriageRequest(BaseModel):
+    request_id: str
+    description: Annotated[str, StringConstraints(max_length=4000)]
+    """What the tenant wrote: data, never instructions."""
+    unit: str = ""
+
+
+class TriageResult(BaseModel):
+    triage: MaintenanceTriage
+    provider: str
+    usage: AiUsage | None = None
+    fallback: bool = False

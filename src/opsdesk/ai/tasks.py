@@ -1,0 +1,251 @@
+"""The structured tasks: each asks a provider for one tool call, checks the answer against
+its pydantic model, and logs what the call cost. Without a provider each task answers from
+deterministic rules instead.
+
+An answer that does not fit raises ``AiOutputInvalid``, which the activity's retry policy
+retries a bounded number of times; then the caller falls back (the rules scorer and a
+person's review for risk, the plain template for an email).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from opsdesk.ai import prompts
+from opsdesk.ai.models import (
+    AiUsage,
+    Category,
+    EmailProse,
+    MaintenanceTriage,
+    RiskVerdict,
+    TriageRequest,
+    TriageResult,
+)
+from opsdesk.ai.providers import Provider, StructuredCall
+from opsdesk.ai.usage import UsageLog
+from opsdesk.notify.compose import render_template
+from opsdesk.notify.models import EmailContent, Notification
+from opsdesk.orders.models import RiskAssessment, RiskInput, format_money, order_workflow_id
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class AiOutputInvalid(Exception):
+    """The model answered, but not with what was asked for. Retried a few times."""
+
+
+def _schema(model: type[BaseModel]) -> dict[str, object]:
+    schema = model.model_json_schema()
+    schema.pop("title", None)
+    return schema
+
+
+async def ask(
+    provider: Provider,
+    call: StructuredCall,
+    result_type: type[T],
+    log: UsageLog,
+    reference: str,
+    check: Callable[[T], str | None] | None = None,
+) -> tuple[T, AiUsage]:
+    """One model call: its answer validated, and the call logged however it ended."""
+    started = time.perf_counter()
+    try:
+        reply = await provider.call(call)
+    except Exception as exc:
+        spent = AiUsage(
+            provider=provider.name,
+            model=call.model,
+            task=call.task,
+            latency_ms=round((time.perf_counter() - started) * 1000),
+        )
+        await log.record(reference, spent, "error", str(exc))
+        raise
+    problem = reply.problem if reply.data is None else ""
+    result = None
+    if reply.data is not None:
+        try:
+            result = result_type.model_validate(reply.data)
+        except ValidationError as exc:
+            problem = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'answer'}: {e['msg']}"
+                for e in exc.errors()
+            )
+    if result is not None and check is not None:
+        problem = check(result) or ""
+    if result is None or problem:
+        await log.record(reference, reply.usage, "invalid_output", problem)
+        raise AiOutputInvalid(f"{provider.name} gave an unusable answer: {problem}")
+    await log.record(reference, reply.usage, "ok")
+    return result, reply.usage
+
+
+# -- risk --------------------------------------------------------------------------------------
+
+
+class AiRiskScorer:
+    """A ``RiskScorer`` that asks the provider's fast model."""
+
+    def __init__(self, provider: Provider, log: UsageLog) -> None:
+        self.provider = provider
+        self.log = log
+        self.name = provider.name
+
+    async def score(self, facts: RiskInput) -> RiskAssessment:
+        order = {
+            "order_id": facts.order_id,
+            "customer_email_domain": facts.customer.email.rsplit("@", 1)[-1],
+            "previous_paid_orders": facts.previous_orders,
+            "total": format_money(facts.total_cents, facts.currency),
+            "lines": [
+                {
+                    "product": line.name,
+                    "sku": line.sku,
+                    "quantity": line.quantity,
+                    "unit_price": format_money(line.unit_price_cents, facts.currency),
+                }
+                for line in facts.lines
+            ],
+            "shipping_country": facts.shipping_address.country,
+            "billing_country": facts.billing_country,
+            "customer_note": facts.note,
+        }
+        call = StructuredCall(
+            task="score_order_risk",
+            system=prompts.RISK_SYSTEM,
+            user="Assess this order.\n\n" + prompts.data_block("order", order),
+            tool_name="record_risk_assessment",
+            tool_description="Record the fraud risk assessment of the order.",
+            schema=_schema(RiskVerdict),
+            model=self.provider.fast_model,
+            max_tokens=400,
+        )
+        verdict, usage = await ask(
+            self.provider, call, RiskVerdict, self.log, order_workflow_id(facts.order_id)
+        )
+        return RiskAssessment(
+            score=verdict.risk_score,
+            reason=verdict.reason,
+            action=verdict.recommended_action,
+            provider=self.provider.name,
+            usage=usage,
+        )
+
+
+# -- customer emails ---------------------------------------------------------------------------
+
+# Facts the template owns: a model must not state amounts, numbers, links or addresses.
+_INVENTED = [
+    (re.compile(r"\d"), "a number"),
+    (re.compile(r"[$€£¥]|\b(USD|EUR|GBP)\b"), "an amount"),
+    (re.compile(r"https?://|www\.", re.IGNORECASE), "a link"),
+    (re.compile(r"@"), "an address"),
+]
+
+
+def invented_facts(prose: EmailProse) -> str | None:
+    for text in (prose.subject, prose.opening, prose.closing):
+        for pattern, what in _INVENTED:
+            if pattern.search(text):
+                return f"the prose states {what}, which only the order's data may supply"
+    return None
+
+
+class OrderEmailWriter:
+    """Writes a customer email: the model's prose around facts the template takes from the
+    order's data; the template alone without a provider."""
+
+    def __init__(self, provider: Provider | None, log: UsageLog, public_url: str) -> None:
+        self.provider = provider
+        self.log = log
+        self.public_url = public_url
+
+    async def write(self, notification: Notification) -> EmailContent:
+        facts = notification.facts
+        if self.provider is None:
+            return render_template(notification.template, facts, self.public_url)
+        order = {
+            "customer_first_name": str(facts.get("customer_name", "")).split(" ")[0],
+            "items": [line["name"] for line in facts.get("lines", [])],
+        }
+        call = StructuredCall(
+            task="write_order_email",
+            system=prompts.EMAIL_SYSTEM,
+            user="Write the confirmation for this order.\n\n" + prompts.data_block("order", order),
+            tool_name="write_email_prose",
+            tool_description="Give the subject, opening and closing of the email.",
+            schema=_schema(EmailProse),
+            model=self.provider.strong_model,
+            max_tokens=500,
+        )
+        prose, usage = await ask(
+            self.provider, call, EmailProse, self.log, notification.reference, invented_facts
+        )
+        content = render_template(
+            notification.template, {**facts, "prose": prose.model_dump()}, self.public_url
+        )
+        return content.model_copy(update={"author": f"{usage.provider}/{usage.model}"})
+
+
+# -- maintenance triage ------------------------------------------------------------------------
+
+_EMERGENCY = re.compile(
+    r"\b(gas|smoke|fire|sparks?|flood(ing|ed)?|burst|no heat|carbon monoxide|co alarm|"
+    r"exposed wir\w*|electrocut\w*|collaps\w*|can'?t lock|won'?t lock|break-?in)\b",
+    re.IGNORECASE,
+)
+_CATEGORIES: list[tuple[Category, re.Pattern[str]]] = [
+    ("plumbing", re.compile(r"leak|drip|toilet|sink|drain|pipe|faucet|tap|shower|water", re.I)),
+    ("electrical", re.compile(r"electric|outlet|socket|wir|breaker|fuse|light|power|spark", re.I)),
+    ("heating_cooling", re.compile(r"heat|boiler|radiator|furnace|air ?con|a/?c\b|cool", re.I)),
+    ("appliance", re.compile(r"fridge|oven|stove|dishwasher|washer|dryer|microwave", re.I)),
+    ("pest", re.compile(r"mice|mouse|rat|roach|cockroach|ant|bug|pest|termite", re.I)),
+    ("locks_security", re.compile(r"lock|key|door won|window latch|break-?in", re.I)),
+    ("structural", re.compile(r"crack|ceiling|wall|roof|floor|stair|mould|mold", re.I)),
+]
+
+
+def rules_triage(description: str) -> MaintenanceTriage:
+    """Keyword rules: the offline triage."""
+    category: Category = next(
+        (name for name, pattern in _CATEGORIES if pattern.search(description)), "other"
+    )
+    emergency = bool(_EMERGENCY.search(description))
+    first_line = description.strip().splitlines()[0] if description.strip() else "Repair request"
+    summary = first_line if len(first_line) <= 140 else first_line[:137] + "..."
+    return MaintenanceTriage(
+        category=category,
+        priority="urgent" if emergency else "normal",
+        emergency=emergency,
+        summary=summary if len(summary) >= 3 else "Repair request",
+    )
+
+
+class Triager:
+    def __init__(self, provider: Provider | None, log: UsageLog) -> None:
+        self.provider = provider
+        self.log = log
+
+    async def triage(self, request: TriageRequest) -> TriageResult:
+        if self.provider is None:
+            return TriageResult(triage=rules_triage(request.description), provider="rules")
+        data = {"unit": request.unit, "tenant_description": request.description}
+        call = StructuredCall(
+            task="triage_maintenance_request",
+            system=prompts.TRIAGE_SYSTEM,
+            user="Triage this repair request.\n\n" + prompts.data_block("request", data),
+            tool_name="record_triage",
+            tool_description="Record the triage of the repair request.",
+            schema=_schema(MaintenanceTriage),
+            model=self.provider.fast_model,
+            max_tokens=300,
+        )
+        triage, usage = await ask(
+            self.provider, call, MaintenanceTriage, self.log, f"maintenance-{request.request_id}"
+        )
+        return TriageResult(triage=triage, provider=self.provider.name, usage=usage)

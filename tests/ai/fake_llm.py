@@ -1,0 +1,167 @@
+"""A stand-in for the Anthropic and OpenAI APIs on a loopback port.
+
+The real SDK clients talk to it over real HTTP; each test queues the answers it wants
+(a tool call, a malformed one, a 429 with ``retry-after``, a 529, a 401) and reads back the
+requests the SDKs sent.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import SecretStr
+
+from opsdesk.settings import Settings
+from tests.http import served
+
+_ids = itertools.count(1)
+
+
+@dataclass
+class Reply:
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def anthropic_tool(
+    name: str, arguments: dict[str, Any], tokens: tuple[int, int] = (812, 64)
+) -> Reply:
+    return Reply(
+        200,
+        {
+            "id": f"msg_{next(_ids)}",
+            "type": "message",
+            "role": "assistant",
+            "model": "claude-haiku-4-5",
+            "content": [
+                {"type": "tool_use", "id": f"toolu_{next(_ids)}", "name": name, "input": arguments}
+            ],
+            "stop_reason": "tool_use",
+            "stop_sequence": None,
+            "usage": {"input_tokens": tokens[0], "output_tokens": tokens[1]},
+        },
+    )
+
+
+def anthropic_text(text: str) -> Reply:
+    return Reply(
+        200,
+        {
+            "id": f"msg_{next(_ids)}",
+            "type": "message",
+            "role": "assistant",
+            "model": "claude-haiku-4-5",
+            "content": [{"type": "text", "text": text}],
+            "stop_reason": "end_turn",
+            "stop_sequence": None,
+            "usage": {"input_tokens": 700, "output_tokens": 30},
+        },
+    )
+
+
+def anthropic_error(status: int, kind: str, message: str, **headers: str) -> Reply:
+    return Reply(status, {"type": "error", "error": {"type": kind, "message": message}}, headers)
+
+
+def openai_tool(
+    name: str, arguments: dict[str, Any] | str, tokens: tuple[int, int] = (640, 48)
+) -> Reply:
+    encoded = arguments if isinstance(arguments, str) else json.dumps(arguments)
+    return Reply(
+        200,
+        {
+            "id": f"chatcmpl-{next(_ids)}",
+            "object": "chat.completion",
+            "created": 1_700_000_000,
+            "model": "gpt-5-mini",
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "tool_calls",
+                    "message": {
+                        "role": "assistant",
+                        "content": None,
+                        "tool_calls": [
+                            {
+                                "id": f"call_{next(_ids)}",
+                                "type": "function",
+                                "function": {"name": name, "arguments": encoded},
+                            }
+                        ],
+                    },
+                }
+            ],
+            "usage": {
+                "prompt_tokens": tokens[0],
+                "completion_tokens": tokens[1],
+                "total_tokens": sum(tokens),
+            },
+        },
+    )
+
+
+def openai_error(status: int, message: str, code: str) -> Reply:
+    return Reply(
+        status, {"error": {"message": message, "type": "invalid_request_error", "code": code}}
+    )
+
+
+class FakeLLM:
+    def __init__(self) -> None:
+        self.replies: deque[Reply] = deque()
+        self.requests: list[dict[str, Any]] = []
+        self.url = ""
+        self.app = FastAPI()
+        self.app.post("/v1/messages")(self._answer)
+        self.app.post("/v1/chat/completions")(self._answer)
+
+    def queue(self, *replies: Reply) -> None:
+        self.replies.extend(replies)
+
+    def requests_for(self, tool: str) -> list[dict[str, Any]]:
+        """The requests that asked for ``tool``, in the order they came."""
+        found = []
+        for request in self.requests:
+            names = [
+                t.get("name") or t.get("function", {}).get("name") for t in request.get("tools", [])
+            ]
+            if tool in names:
+                found.append(request)
+        return found
+
+    async def _answer(self, request: Request) -> JSONResponse:
+        self.requests.append(await request.json())
+        if not self.replies:
+            return JSONResponse(
+                {"error": {"message": "the test queued no answer"}}, status_code=500
+            )
+        reply = self.replies.popleft()
+        return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
+
+
+@asynccontextmanager
+async def fake_llm() -> AsyncIterator[FakeLLM]:
+    fake = FakeLLM()
+    async with served(fake.app) as url:
+        fake.url = url
+        yield fake
+
+
+def with_claude(settings: Settings, llm: FakeLLM) -> Settings:
+    """``settings`` with Claude as the provider, answered by ``llm``."""
+    return settings.model_copy(
+        update={
+            "ai_provider": "anthropic",
+            "anthropic_api_key": SecretStr("sk-ant-test"),
+            "anthropic_base_url": llm.url,
+        }
+    )
