@@ -32,11 +32,12 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
-from bench.harness import save, stack, summary_ms
+from bench.harness import save, stack
 from opsdesk.db import Database
 from opsdesk.db.tables import ChargeRow, RefundRow
 from opsdesk.orders import models as m
 from opsdesk.settings import Settings
+from opsdesk.stats import summary_ms
 from opsdesk.temporal import search_attributes as sa
 
 SEED_CONCURRENCY = 64

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import enum
 import logging
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 
 from opsdesk.settings import Settings
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from opsdesk.orders.load import LoadReport
 
 app = typer.Typer(
     help="Ops Desk: business operations as durable Temporal workflows.",
@@ -184,6 +191,115 @@ def setup_temporal() -> None:
     err.print(
         f"added: {', '.join(added)}" if added else "all search attributes were already registered"
     )
+
+
+class Via(enum.StrEnum):
+    api = "api"
+    temporal = "temporal"
+
+
+@app.command()
+def load(
+    orders: Annotated[
+        int, typer.Option("--orders", "-n", min=1, max=1_000_000, help="How many orders.")
+    ] = 100,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", min=1, max=2_000, help="Orders in flight at once.")
+    ] = 10,
+    seed: Annotated[int, typer.Option(help="Same seed, same catalog: the same orders.")] = 1,
+    via: Annotated[
+        Via, typer.Option(help="Through the HTTP API, or straight through Temporal.")
+    ] = Via.api,
+    api_url: Annotated[
+        str | None,
+        typer.Option(help="The API to load (default: this machine's, from OPSDESK_PORT)."),
+    ] = None,
+    poll: Annotated[
+        float, typer.Option(min=0.01, max=10, help="Seconds between looks at a busy order.")
+    ] = 0.25,
+) -> None:
+    """Create orders against a running stack and drive each to a final status.
+
+    The mix: 55% delivered, 10% approved after review, 5% rejected in review, 10% card
+    declined, 10% out of stock then restocked, 10% cancelled once confirmed. Ends with
+    orders/s, end-to-end latency percentiles and the outcomes.
+    """
+    import httpx
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from opsdesk.db import Database
+    from opsdesk.orders import load as generator
+    from opsdesk.temporal.client import connect
+
+    settings = load_settings()
+    console = Console()
+
+    async def run() -> generator.LoadReport:
+        async with contextlib.AsyncExitStack() as stack:
+            target: generator.Target
+            if via is Via.api:
+                url = api_url or settings.dashboard_url
+                http = await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=60))
+                try:
+                    await http.get("/healthz")
+                except httpx.HTTPError as exc:
+                    raise generator.LoadError(
+                        f"cannot reach the API at {url} ({exc}); is `opsdesk dev` running?"
+                    ) from None
+                target = generator.ApiTarget(http)
+            else:
+                try:
+                    client = await connect(settings)
+                except RuntimeError as exc:
+                    raise generator.LoadError(f"cannot reach Temporal: {exc}") from None
+                db = Database(settings.resolved_database_url)
+                stack.push_async_callback(db.dispose)
+                target = generator.TemporalTarget(client, settings, db)
+            planned = await generator.prepare(target, orders, seed)
+            with Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+            ) as progress:
+                task = progress.add_task("orders", total=len(planned))
+                return await generator.run_load(
+                    target,
+                    planned,
+                    concurrency,
+                    poll,
+                    on_result=lambda _: progress.advance(task),
+                )
+
+    try:
+        report = asyncio.run(run())
+    except generator.LoadError as exc:
+        fail(str(exc))
+    console.print(load_summary(report))
+    if report.errors():
+        for error in report.errors()[:5]:
+            err.print(f"[red]failed:[/] {error}")
+        fail(f"{len(report.errors())} of {len(report.results)} orders did not finish")
+
+
+def load_summary(report: LoadReport) -> Table:
+    """The table ``opsdesk load`` ends with."""
+    from rich.table import Table
+
+    from opsdesk.stats import percentile
+
+    latencies = report.latencies_s
+    table = Table(title="load", show_header=False)
+    table.add_row("orders finished", f"{len(report.finished)} of {len(report.results)}")
+    table.add_row("elapsed", f"{report.elapsed_s:,.1f} s")
+    table.add_row("orders/s", f"{report.orders_per_second:,.2f}")
+    if latencies:
+        for pct in (50, 95, 99):
+            table.add_row(f"p{pct} end to end", f"{percentile(latencies, pct) * 1000:,.0f} ms")
+    for (plan, status), count in sorted(report.outcomes().items()):
+        table.add_row(f"{plan} → {status}", str(count))
+    return table
 
 
 catalog_app = typer.Typer(help="Products, prices and stock.", no_args_is_help=True)
