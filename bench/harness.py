@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,15 @@ def machine() -> dict[str, Any]:
     }
 
 
+def save_row(name: str, key: str, row: dict[str, Any]) -> Path:
+    """Keep ``row`` under ``key`` in ``<name>.json`` next to the rows other runs left (a long
+    run's 10,000-order row survives a short run's 1,000-order one)."""
+    path = RESULTS / f"{name}.json"
+    rows: dict[str, Any] = json.loads(path.read_text())["rows"] if path.exists() else {}
+    rows[key] = {**row, "recorded": time.strftime("%Y-%m-%d")}
+    return save(name, {"rows": rows})
+
+
 def save(name: str, result: dict[str, Any]) -> Path:
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}.json"
@@ -64,6 +73,8 @@ def save(name: str, result: dict[str, Any]) -> Path:
 class Stack:
     settings: Settings
     env: dict[str, str]
+    processes: list[subprocess.Popen[bytes]]
+    """The worker (when asked for) and then the API."""
 
     @property
     def temporal_address(self) -> str:
@@ -119,10 +130,17 @@ def temporal_server(data_dir: Path, **overrides: Any) -> Iterator[Settings]:
 
 @contextlib.contextmanager
 def stack(
-    *, api: bool = True, api_env: dict[str, str] | None = None, **overrides: Any
+    *,
+    api: bool = True,
+    worker: bool = False,
+    api_env: dict[str, str] | None = None,
+    prepare: Callable[[Settings], None] | None = None,
+    **overrides: Any,
 ) -> Iterator[Stack]:
-    """A dev server, and the API as its own process (so that the benchmark's own work is
-    not in the API's event loop). ``api_env`` adds ``OPSDESK_*`` settings for the API."""
+    """A dev server, the API as its own process (so that the benchmark's own work is not in
+    the API's event loop) and, with ``worker``, `opsdesk worker` as another, as in
+    production. ``api_env`` adds ``OPSDESK_*`` settings for both; ``prepare`` runs before
+    they start (to migrate and fill the database, say)."""
     with (
         tempfile.TemporaryDirectory(prefix="opsdesk-bench-") as tmp,
         temporal_server(Path(tmp), **overrides) as settings,
@@ -137,12 +155,19 @@ def stack(
             **(api_env or {}),
         }
         processes = []
+        if prepare is not None:
+            prepare(settings)
         try:
+            if worker:
+                # The worker migrates the database at start; the API waits for it.
+                processes.append(
+                    subprocess.Popen([sys.executable, "-m", "opsdesk", "worker"], env=env)
+                )
             if api:
                 api_process = subprocess.Popen([sys.executable, "-m", "opsdesk", "api"], env=env)
                 processes.append(api_process)
                 _wait_for(f"{settings.dashboard_url}/healthz", api_process)
-            yield Stack(settings=settings, env=env)
+            yield Stack(settings=settings, env=env, processes=processes)
         finally:
             for process in processes:
                 _stop(process)

@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     risk_reject_from: Score = 80
     """Risk scores from here up are rejected outright (REJECTED)."""
 
+    # -- worker ------------------------------------------------------------------------
+    worker_cache: Annotated[int, Field(ge=0)] = 1000
+    """Workflows a worker keeps in memory between tasks (the sticky cache). An open order
+    outside it costs no memory; touching it again replays its history."""
+
     # -- AI: Anthropic or OpenAI when a key is set, offline rules otherwise ----------------
     ai_provider: Literal["auto", "anthropic", "openai", "rules"] = "auto"
     """``auto`` uses Anthropic if ANTHROPIC_API_KEY is set, else OpenAI if OPENAI_API_KEY

@@ -104,6 +104,7 @@ def build_workers(client: Client, db: Database, settings: Settings) -> list[Work
                 *ai_activities(db, settings, provider).all(),
             ],
             workflow_runner=workflow_runner(),
+            max_cached_workflows=settings.worker_cache,
             graceful_shutdown_timeout=timedelta(seconds=10),
         )
     ]

@@ -1,0 +1,154 @@
+"""Worker memory with many open orders: `opsdesk worker` as its own process, orders started
+straight through Temporal until N of them wait for shipment (CONFIRMED), the worker's
+resident memory sampled along the way.
+
+    uv run python -m bench.memory [--orders 1000] [--concurrency 40]
+
+An open order costs the worker memory only while it sits in the sticky cache
+(``OPSDESK_WORKER_CACHE`` workflows, default 1,000); past that the worker evicts the
+least recently used and replays it from history when it is next touched. So memory grows
+until the cache is full and then stays flat, however many orders are open.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import psutil
+from temporalio.client import Client
+
+from bench.harness import save_row, stack
+from opsdesk.db import Database
+from opsdesk.db.migrate import upgrade
+from opsdesk.orders import client as orders
+from opsdesk.orders import load
+from opsdesk.orders import models as m
+from opsdesk.orders.catalog import sample_catalog
+from opsdesk.orders.inventory import Inventory
+from opsdesk.settings import Settings
+from opsdesk.temporal.client import connect
+
+SAMPLE_EVERY = 2.0
+
+
+def fill_catalog(settings: Settings) -> None:
+    """The sample catalog with stock for every order the run will place."""
+
+    def fill() -> None:
+        # Its own thread: migrations and this run their own event loops.
+        upgrade(settings.resolved_database_url)
+
+        async def products() -> None:
+            db = Database(settings.resolved_database_url)
+            plenty = [p.model_copy(update={"stock": 10_000_000}) for p in sample_catalog()]
+            await Inventory(db).import_catalog(plenty, set_stock=True)
+            await db.dispose()
+
+        asyncio.run(products())
+
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(fill).result()
+
+
+async def confirmed(client: Client, settings: Settings) -> int:
+    query = (
+        f"WorkflowType = 'OrderWorkflow' AND TaskQueue = '{settings.orders_task_queue}' "
+        f"AND OrderStatus = '{m.OrderStatus.CONFIRMED.value}'"
+    )
+    return (await client.count_workflows(query)).count
+
+
+def rss_mib(process: psutil.Process) -> float:
+    return process.memory_info().rss / 2**20
+
+
+async def run(count: int, concurrency: int) -> dict[str, Any]:
+    with stack(api=False, worker=True, prepare=fill_catalog) as running:
+        settings = running.settings
+        worker = psutil.Process(running.processes[0].pid)
+        client = await connect(settings)
+        planned = [
+            order
+            for order in load.plan_orders(count * 2, seed=1, catalog=sample_catalog())
+            if order.plan == "delivered"
+        ][:count]
+        await asyncio.sleep(5)  # the worker's imports and first polls
+        idle = rss_mib(worker)
+        samples: list[tuple[float, int, float]] = []
+        began = time.perf_counter()
+
+        async def sampler() -> None:
+            while True:
+                open_orders = await confirmed(client, settings)
+                samples.append((time.perf_counter() - began, open_orders, rss_mib(worker)))
+                print(f"  {open_orders:>6} open · worker {samples[-1][2]:,.0f} MiB", flush=True)
+                if open_orders >= count:
+                    done.set()
+                await asyncio.sleep(SAMPLE_EVERY)
+
+        queue: asyncio.Queue[load.PlannedOrder] = asyncio.Queue()
+        for order in planned:
+            queue.put_nowait(order)
+
+        async def starter() -> None:
+            while not queue.empty():
+                await orders.start_order(client, settings, queue.get_nowait().request)
+
+        done = asyncio.Event()
+        watching = asyncio.create_task(sampler())
+        await asyncio.gather(*(starter() for _ in range(concurrency)))
+        await done.wait()
+        await asyncio.sleep(10)  # settled: nothing left for the worker to do
+        settled = rss_mib(worker)
+        watching.cancel()
+        elapsed = time.perf_counter() - began
+    return {
+        "orders": count,
+        "idle_mib": round(idle, 1),
+        "peak_mib": round(max(s[2] for s in samples), 1),
+        "settled_mib": round(settled, 1),
+        "minutes_to_create": round(elapsed / 60, 1),
+        "samples": [[round(t, 1), n, round(r, 1)] for t, n, r in samples],
+    }
+
+
+def plot(rows: dict[str, Any], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    for key, row in sorted(rows.items(), key=lambda kv: int(kv[0])):
+        ax.plot(
+            [s[1] for s in row["samples"]], [s[2] for s in row["samples"]], label=f"{key} orders"
+        )
+    ax.set_xlabel("orders waiting for shipment")
+    ax.set_ylabel("worker RSS (MiB)")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--orders", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=40)
+    args = parser.parse_args()
+    row = asyncio.run(run(args.orders, args.concurrency))
+    path = save_row("memory", str(args.orders), row)
+    plot(json.loads(path.read_text())["rows"], Path(__file__).parents[1] / "docs" / "memory.png")
+    print(f"{args.orders} open orders: worker {row['settled_mib']} MiB (idle {row['idle_mib']})")
+    print(f"saved {path}")
+
+
+if __name__ == "__main__":
+    main()
