@@ -8,6 +8,7 @@ Benchmarks are not tests: they assert nothing and print what they measured. Resu
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -19,12 +20,17 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from opsdesk.db import Database
+from opsdesk.db.migrate import upgrade
+from opsdesk.orders.catalog import sample_catalog
+from opsdesk.orders.inventory import Inventory
 from opsdesk.settings import Settings
 from opsdesk.temporal import devserver
 
@@ -171,3 +177,22 @@ def stack(
         finally:
             for process in processes:
                 _stop(process)
+
+
+def fill_catalog(settings: Settings) -> None:
+    """The sample catalog with stock for every order the run will place."""
+
+    def fill() -> None:
+        # Its own thread: migrations and this run their own event loops.
+        upgrade(settings.resolved_database_url)
+
+        async def products() -> None:
+            db = Database(settings.resolved_database_url)
+            plenty = [p.model_copy(update={"stock": 10_000_000}) for p in sample_catalog()]
+            await Inventory(db).import_catalog(plenty, set_stock=True)
+            await db.dispose()
+
+        asyncio.run(products())
+
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(fill).result()

@@ -16,44 +16,21 @@ import argparse
 import asyncio
 import json
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import psutil
 from temporalio.client import Client
 
-from bench.harness import save_row, stack
-from opsdesk.db import Database
-from opsdesk.db.migrate import upgrade
+from bench.harness import fill_catalog, save_row, stack
 from opsdesk.orders import client as orders
 from opsdesk.orders import load
 from opsdesk.orders import models as m
 from opsdesk.orders.catalog import sample_catalog
-from opsdesk.orders.inventory import Inventory
 from opsdesk.settings import Settings
 from opsdesk.temporal.client import connect
 
 SAMPLE_EVERY = 2.0
-
-
-def fill_catalog(settings: Settings) -> None:
-    """The sample catalog with stock for every order the run will place."""
-
-    def fill() -> None:
-        # Its own thread: migrations and this run their own event loops.
-        upgrade(settings.resolved_database_url)
-
-        async def products() -> None:
-            db = Database(settings.resolved_database_url)
-            plenty = [p.model_copy(update={"stock": 10_000_000}) for p in sample_catalog()]
-            await Inventory(db).import_catalog(plenty, set_stock=True)
-            await db.dispose()
-
-        asyncio.run(products())
-
-    with ThreadPoolExecutor(1) as thread:
-        thread.submit(fill).result()
 
 
 async def confirmed(client: Client, settings: Settings) -> int:

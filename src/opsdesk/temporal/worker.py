@@ -10,7 +10,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from opsdesk.ai.activities import AiActivities
@@ -89,8 +89,11 @@ def notify_activities(db: Database, settings: Settings) -> NotifyActivities:
     )
 
 
-def build_workers(client: Client, db: Database, settings: Settings) -> list[Worker]:
-    """The workers of every task queue, with the model provider the settings ask for."""
+def build_workers(
+    client: Client, db: Database, settings: Settings, runner: WorkflowRunner | None = None
+) -> list[Worker]:
+    """The workers of every task queue, with the model provider the settings ask for.
+    ``runner`` replaces the sandbox as configured here (the benchmarks compare them)."""
     provider = build_provider(settings)
     orders = order_activities(db, provider)
     return [
@@ -103,7 +106,7 @@ def build_workers(client: Client, db: Database, settings: Settings) -> list[Work
                 *notify_activities(db, settings).all(),
                 *ai_activities(db, settings, provider).all(),
             ],
-            workflow_runner=workflow_runner(),
+            workflow_runner=runner or workflow_runner(),
             max_cached_workflows=settings.worker_cache,
             graceful_shutdown_timeout=timedelta(seconds=10),
         )
@@ -118,12 +121,12 @@ async def running(workers: Sequence[Worker]) -> AsyncIterator[None]:
         yield
 
 
-async def run(settings: Settings) -> None:
+async def run(settings: Settings, runner: WorkflowRunner | None = None) -> None:
     """Run every task queue's worker until SIGINT or SIGTERM, then drain and stop."""
     await upgrade_async(settings.resolved_database_url)
     client = await connect(settings)
     db = Database(settings.resolved_database_url)
-    workers = build_workers(client, db, settings)
+    workers = build_workers(client, db, settings, runner)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

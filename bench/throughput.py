@@ -1,0 +1,249 @@
+"""Throughput against bare Temporal: orders driven from start to DELIVERED per second, next
+to a baseline workflow with the same shape and nothing inside, on the same dev server in
+the same run.
+
+    uv run python -m bench.throughput [--orders 60] [--rounds 2] [--concurrency 20]
+
+Both sides are driven by the load generator's own driver (``opsdesk.orders.load.drive``):
+start, look at the state until it waits for shipment, the ``advance`` update to ship, the
+``advance`` update to deliver. Each side's worker is its own process, as in production.
+
+The baseline is a real order's history with the work taken out: five activities
+(validate, score, charge, reserve, fulfil), a confirmation email as a child workflow with
+three activities, a shipment timer, two updates, a shipped email as another child; every
+activity body returns at once, and nothing is upserted to visibility. The ratio says what
+Ops Desk's own work costs on top of Temporal's.
+
+Rounds alternate baseline and real so that drift on the machine falls on both sides. Extra
+variants of the real worker show what two worker choices buy: the sandbox's passthrough of
+our model modules, and the sandbox itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import Client, WorkflowQueryFailedError
+from temporalio.service import RPCError
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from bench.baseline import BaselineEmail, BaselineOrder, noop
+from bench.harness import fill_catalog, save, stack
+from opsdesk.db import Database
+from opsdesk.orders import load
+from opsdesk.orders import models as m
+from opsdesk.orders.catalog import sample_catalog
+from opsdesk.settings import Settings
+from opsdesk.stats import summary_ms
+from opsdesk.temporal.client import connect
+from opsdesk.temporal.worker import run as run_worker
+from opsdesk.temporal.worker import workflow_runner
+
+BASELINE_QUEUE_PREFIX = "baseline"
+
+
+class BaselineTarget:
+    """The load generator's ``Target`` for the baseline: the same calls, the bare workflow."""
+
+    def __init__(self, client: Client, task_queue: str) -> None:
+        self.client = client
+        self.task_queue = task_queue
+
+    async def _status(self, workflow_id: str) -> m.OrderStatus:
+        state = await self.client.get_workflow_handle(workflow_id).query(
+            BaselineOrder.get_state, rpc_timeout=timedelta(seconds=5)
+        )
+        return m.OrderStatus(state["status"])
+
+    async def products(self) -> list[Any]:
+        raise NotImplementedError
+
+    async def create(self, request: m.OrderRequest) -> m.OrderStatus:
+        handle = await self.client.start_workflow(
+            BaselineOrder.run,
+            request.order_id,
+            id=f"baseline-{request.order_id}",
+            task_queue=self.task_queue,
+        )
+        # As ``submit_order`` does: read the state back, PENDING if no worker has it yet.
+        try:
+            return await self._status(handle.id)
+        except (RPCError, WorkflowQueryFailedError):
+            return m.OrderStatus.PENDING
+
+    async def status(self, order_id: str) -> m.OrderStatus:
+        return await self._status(f"baseline-{order_id}")
+
+    async def advance(self, order_id: str, tracking_number: str | None) -> m.OrderStatus:
+        try:
+            state = await self.client.get_workflow_handle(f"baseline-{order_id}").execute_update(
+                BaselineOrder.advance, m.AdvanceRequest(tracking_number=tracking_number)
+            )
+        except Exception as exc:
+            raise load.Refused(str(exc)) from None
+        return m.OrderStatus(state["status"])
+
+    async def cancel(self, order_id: str, reason: str) -> m.OrderStatus:
+        raise NotImplementedError
+
+    async def restock(self, sku: str, quantity: int) -> None:
+        raise NotImplementedError
+
+
+# -- the workers, each in its own process ------------------------------------------------------
+
+VARIANTS = {
+    "shipped": "as shipped: sandbox, our models passed through",
+    "no-passthrough": "sandbox passing through only pydantic",
+    "unsandboxed": "no sandbox",
+}
+
+
+def variant_runner(variant: str) -> Any:
+    if variant == "shipped":
+        return workflow_runner()
+    if variant == "no-passthrough":
+        return SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules(
+                "pydantic", "pydantic_core", "annotated_types"
+            )
+        )
+    return UnsandboxedWorkflowRunner()
+
+
+async def serve_baseline(task_queue: str) -> None:
+    client = await connect(Settings())
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    async with Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[BaselineOrder, BaselineEmail],
+        activities=[noop],
+        workflow_runner=workflow_runner(),
+    ):
+        await stop.wait()
+
+
+def spawn(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "bench.throughput", *args], env=env)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+# -- the measurement -----------------------------------------------------------------------
+
+
+async def one_round(
+    target: load.Target, planned: list[load.PlannedOrder], concurrency: int
+) -> load.LoadReport:
+    report = await load.run_load(target, planned, concurrency, poll=0.1)
+    if report.errors():
+        raise RuntimeError(f"{len(report.errors())} orders failed: {report.errors()[:3]}")
+    return report
+
+
+async def measure(orders: int, rounds: int, concurrency: int, variants: list[str]) -> Any:
+    with stack(api=False, prepare=fill_catalog) as running:
+        settings = running.settings
+        env = running.env | {"PYTHONPATH": os.getcwd()}
+        client = await connect(settings)
+        db = Database(settings.resolved_database_url)
+        catalog = sample_catalog()
+        sides: dict[str, list[load.LoadReport]] = {}
+
+        def plan() -> list[load.PlannedOrder]:
+            seed = uuid.uuid4().int % 10_000
+            planned = load.plan_orders(orders * 3, seed, catalog)
+            return [o for o in planned if o.plan == "delivered"][:orders]
+
+        async def run_side(name: str, target: load.Target, worker: list[str]) -> None:
+            process = spawn(env, *worker)
+            try:
+                await asyncio.sleep(3)  # imports and first polls
+                report = await one_round(target, plan(), concurrency)
+            finally:
+                stop(process)
+            sides.setdefault(name, []).append(report)
+            print(
+                f"  {name:<15} {report.orders_per_second:5.2f} orders/s  "
+                f"p50 {summary_ms(report.latencies_s)['p50_ms']:,.0f} ms",
+                flush=True,
+            )
+
+        real = load.TemporalTarget(client, settings, db)
+        for _ in range(rounds):
+            queue = f"{BASELINE_QUEUE_PREFIX}-{uuid.uuid4().hex[:6]}"
+            await run_side("baseline", BaselineTarget(client, queue), ["serve-baseline", queue])
+            await run_side("shipped", real, ["serve-real", "shipped"])
+        for variant in variants:
+            await run_side(variant, real, ["serve-real", variant])
+        await db.dispose()
+
+    def summary(reports: list[load.LoadReport]) -> dict[str, Any]:
+        done = sum(len(r.finished) for r in reports)
+        seconds = sum(r.elapsed_s for r in reports)
+        latencies = [x for r in reports for x in r.latencies_s]
+        return {"orders": done, "orders_per_s": round(done / seconds, 3), **summary_ms(latencies)}
+
+    rows = {name: summary(reports) for name, reports in sides.items()}
+    return {
+        "orders_per_round": orders,
+        "rounds": rounds,
+        "concurrency": concurrency,
+        "variants": {name: VARIANTS.get(name, "bare Temporal, same shape") for name in rows},
+        "rows": rows,
+        "ratio": round(rows["shipped"]["orders_per_s"] / rows["baseline"]["orders_per_s"], 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command")
+    real = sub.add_parser("serve-real", help="(internal) run the real worker")
+    real.add_argument("variant", choices=list(VARIANTS))
+    baseline = sub.add_parser("serve-baseline", help="(internal) run the baseline worker")
+    baseline.add_argument("task_queue")
+    parser.add_argument("--orders", type=int, default=60, help="orders per side and round")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument(
+        "--variants", default="no-passthrough,unsandboxed", help="extra real-worker variants"
+    )
+    args = parser.parse_args()
+    if args.command == "serve-real":
+        asyncio.run(run_worker(Settings(), variant_runner(args.variant)))
+        return
+    if args.command == "serve-baseline":
+        asyncio.run(serve_baseline(args.task_queue))
+        return
+    variants = [v for v in args.variants.split(",") if v]
+    began = time.perf_counter()
+    result = asyncio.run(measure(args.orders, args.rounds, args.concurrency, variants))
+    print(
+        f"real {result['rows']['shipped']['orders_per_s']} orders/s vs baseline "
+        f"{result['rows']['baseline']['orders_per_s']}: ratio {result['ratio']} "
+        f"({time.perf_counter() - began:.0f} s)"
+    )
+    print(f"saved {save('throughput', result)}")
+
+
+if __name__ == "__main__":
+    main()
