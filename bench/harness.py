@@ -26,9 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from temporalio.client import Client
 
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade
+from opsdesk.orders import models as m
 from opsdesk.orders.catalog import sample_catalog
 from opsdesk.orders.inventory import Inventory
 from opsdesk.settings import Settings
@@ -196,3 +198,11 @@ def fill_catalog(settings: Settings) -> None:
 
     with ThreadPoolExecutor(1) as thread:
         thread.submit(fill).result()
+
+
+async def confirmed(client: Client, settings: Settings) -> int:
+    query = (
+        f"WorkflowType = 'OrderWorkflow' AND TaskQueue = '{settings.orders_task_queue}' "
+        f"AND OrderStatus = '{m.OrderStatus.CONFIRMED.value}'"
+    )
+    return (await client.count_workflows(query)).count

@@ -2,7 +2,7 @@
 straight through Temporal until N of them wait for shipment (CONFIRMED), the worker's
 resident memory sampled along the way.
 
-    uv run python -m bench.memory [--orders 1000] [--concurrency 40]
+    uv run python -m bench.memory [--orders 1200] [--concurrency 40]
 
 An open order costs the worker memory only while it sits in the sticky cache
 (``OPSDESK_WORKER_CACHE`` workflows, default 1,000); past that the worker evicts the
@@ -14,31 +14,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import contextlib
 import time
-from pathlib import Path
 from typing import Any
 
 import psutil
-from temporalio.client import Client
+from temporalio.client import WorkflowQueryFailedError
+from temporalio.service import RPCError
 
-from bench.harness import fill_catalog, save_row, stack
+from bench.harness import confirmed, fill_catalog, save_row, stack
 from opsdesk.orders import client as orders
 from opsdesk.orders import load
 from opsdesk.orders import models as m
 from opsdesk.orders.catalog import sample_catalog
-from opsdesk.settings import Settings
 from opsdesk.temporal.client import connect
 
 SAMPLE_EVERY = 2.0
-
-
-async def confirmed(client: Client, settings: Settings) -> int:
-    query = (
-        f"WorkflowType = 'OrderWorkflow' AND TaskQueue = '{settings.orders_task_queue}' "
-        f"AND OrderStatus = '{m.OrderStatus.CONFIRMED.value}'"
-    )
-    return (await client.count_workflows(query)).count
 
 
 def rss_mib(process: psutil.Process) -> float:
@@ -74,8 +65,17 @@ async def run(count: int, concurrency: int) -> dict[str, Any]:
             queue.put_nowait(order)
 
         async def starter() -> None:
+            # Closed loop: the next order starts when this one waits for shipment. Starting
+            # them all at once buries the dev server under first tasks and nothing finishes.
             while not queue.empty():
-                await orders.start_order(client, settings, queue.get_nowait().request)
+                request = queue.get_nowait().request
+                await orders.start_order(client, settings, request)
+                while True:
+                    await asyncio.sleep(1)
+                    with contextlib.suppress(RPCError, WorkflowQueryFailedError):
+                        state = await orders.get_order(client, request.order_id)
+                        if state.status is m.OrderStatus.CONFIRMED:
+                            break
 
         done = asyncio.Event()
         watching = asyncio.create_task(sampler())
@@ -95,34 +95,13 @@ async def run(count: int, concurrency: int) -> dict[str, Any]:
     }
 
 
-def plot(rows: dict[str, Any], out: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 3.6))
-    for key, row in sorted(rows.items(), key=lambda kv: int(kv[0])):
-        ax.plot(
-            [s[1] for s in row["samples"]], [s[2] for s in row["samples"]], label=f"{key} orders"
-        )
-    ax.set_xlabel("orders waiting for shipment")
-    ax.set_ylabel("worker RSS (MiB)")
-    ax.set_ylim(bottom=0)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--orders", type=int, default=1000)
+    parser.add_argument("--orders", type=int, default=1200)
     parser.add_argument("--concurrency", type=int, default=40)
     args = parser.parse_args()
     row = asyncio.run(run(args.orders, args.concurrency))
     path = save_row("memory", str(args.orders), row)
-    plot(json.loads(path.read_text())["rows"], Path(__file__).parents[1] / "docs" / "memory.png")
     print(f"{args.orders} open orders: worker {row['settled_mib']} MiB (idle {row['idle_mib']})")
     print(f"saved {path}")
 

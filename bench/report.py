@@ -16,6 +16,7 @@ from typing import Any
 from bench.harness import RESULTS
 
 DOC = Path(__file__).parents[1] / "docs" / "benchmarks.md"
+IMG = DOC.parent / "img"
 
 
 def _ms(value: float) -> str:
@@ -26,25 +27,36 @@ def _triple(summary: dict[str, float]) -> str:
     return " / ".join(_ms(summary[k]) for k in ("p50_ms", "p95_ms", "p99_ms"))
 
 
+def _rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    return sorted(result["rows"].values(), key=lambda row: int(row["orders"]))
+
+
 def dashboard(result: dict[str, Any]) -> str:
-    rows = result["rows"]
+    rows = _rows(result)
     lines = [
         "## Dashboard at scale",
         "",
         "`GET /api/orders` (first page of 25) and `GET /api/metrics`, each requested "
-        f"{result['requests_per_point']} times one after another through the API process, "
-        "against building the same page the source document's way: list every order "
-        "workflow, query each for its state, sort and count in the API. Same server, same run.",
+        f"{rows[0]['requests']} times one after another through the API process (metrics "
+        "uncached), against building the same page the source document's way: list every "
+        "order workflow, query each for its state, sort and count in the API. Same server, "
+        "same run.",
+        "",
+        "![dashboard latency against orders](img/dashboard.png)",
         "",
         "| orders | list p50 / p95 / p99 (ms) | metrics p50 / p95 / p99 (ms) "
-        "| query every workflow (ms) | list vs baseline |",
-        "|---:|---:|---:|---:|---:|",
+        "| query every workflow (ms) | list vs baseline | recorded |",
+        "|---:|---:|---:|---:|---:|---|",
     ]
     for row in rows:
         ratio = row["baseline"]["p50_ms"] / row["list"]["p50_ms"]
+        sampled = row.get("baseline_sampled")
+        baseline = _ms(row["baseline"]["p50_ms"]) + (
+            f" (from {sampled:,} queried)" if sampled else ""
+        )
         lines.append(
             f"| {row['orders']:,} | {_triple(row['list'])} | {_triple(row['metrics'])} "
-            f"| {_ms(row['baseline']['p50_ms'])} | {ratio:,.0f} times faster |"
+            f"| {baseline} | {ratio:,.0f} times faster | {row['recorded']} |"
         )
     first, last = rows[0], rows[-1]
     lines += [
@@ -55,13 +67,12 @@ def dashboard(result: dict[str, Any]) -> str:
         f"querying every workflow went from {_ms(first['baseline']['p50_ms'])} to "
         f"{_ms(last['baseline']['p50_ms'])} ms.",
         "",
-        "**Target: p95 under 100 ms at 10,000 orders, flat from 1,000 to 10,000.** The list "
-        "meets it. The metrics do not: they grow with the number of orders.",
+        "**Target: p95 under 100 ms at 10,000 orders, flat from 1,000 to 10,000.** See the "
+        "table for where the list and the metrics stand; what follows explains it.",
         "",
         "- **The list** is one `ListWorkflowExecutions` call with `page_size=25`, each row read "
-        "from the order's memo. What growth there is comes from the dev server's SQLite "
-        "visibility store, which answers even an unfiltered first page in about 29 ms at "
-        "10,000 executions (measured directly, without the API).",
+        "from the order's memo: its cost does not depend on how many orders exist beyond what "
+        "the dev server's SQLite visibility store pays to find the first page.",
         "- **The metrics** are one `CountWorkflowExecutions` call per status (visibility "
         "counts can only group by execution status), plus orders created today, open "
         "escalations and two `SUM`s over the ledger. On the dev server's SQLite store a count "
@@ -80,22 +91,225 @@ def dashboard(result: dict[str, Any]) -> str:
         "every dashboard for `OPSDESK_METRICS_TTL` (1 s), so dashboards never multiply the "
         "cost; these numbers are measured uncached.",
         "- **The server's own limit.** The dev server allows a namespace 10 visibility calls a "
-        "second unless told otherwise and makes clients back off for about a second past "
-        "that; one metrics computation is 13 calls. `opsdesk dev` raises the limit for its "
-        "embedded server; a production cluster must be sized for its dashboards.",
+        "second unless told otherwise; one metrics computation is 13 calls. `opsdesk dev` "
+        "raises the limit for its embedded server; a production cluster must be sized for "
+        "its dashboards.",
         "- **How the orders are made.** Each is started with exactly the search attributes "
         "and memo a real order carries, under the real workflow type and task queue, by a "
         "stand-in workflow that holds the order's state and answers `get_state` (finished "
         "ones close). Status mix: 55% delivered, 20% otherwise finished, 25% open; one order "
-        "every four minutes, so 360 were created today. Ledger rows are written for every "
-        "paid order. Running 10,000 real sagas first would take this machine most of an hour; "
-        "the list and the metrics read only visibility and the ledger, so what ran inside "
-        "the workflows cannot change their cost.",
+        "every four minutes. Ledger rows are written for every paid order. Real sagas run at "
+        "a few per second on this machine (see throughput), so 50,000 of them would take "
+        "hours; the list and the metrics read only visibility and the ledger, so what ran "
+        "inside the workflows cannot change their cost.",
+        "- **The 50,000 row** comes from the long run (`uv run python -m bench.dashboard "
+        "--sizes 1000,10000,50000`, about 15 minutes here: the dev server starts about 100 "
+        "workflows a second, so seeding alone takes eight), not from `make bench`; past 2,000 "
+        "orders the baseline queries a random 2,000 and scales that time to every order.",
     ]
     return "\n".join(lines)
 
 
-SECTIONS: dict[str, Callable[[dict[str, Any]], str]] = {"dashboard": dashboard}
+def throughput(result: dict[str, Any]) -> str:
+    rows = result["rows"]
+    base = rows["baseline"]["orders_per_s"]
+    lines = [
+        "## Throughput against bare Temporal",
+        "",
+        f"Orders driven from start to DELIVERED, {result['orders_per_round']} per side per "
+        f"round, {result['rounds']} rounds alternating, {result['concurrency']} in flight, by "
+        "the load generator's own driver straight through Temporal (start, look until it "
+        "waits for shipment, `advance` update to ship, `advance` update to deliver). Each "
+        "side's worker is its own process. The baseline workflow has a real order's shape "
+        "(five activities, two child workflows of three activities each, the shipment timer, "
+        "two updates) with no-op bodies and no visibility upserts, on the same server in the "
+        "same run.",
+        "",
+        "| worker | orders/s | end-to-end p50 / p95 / p99 (ms) | vs baseline |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, row in rows.items():
+        lines.append(
+            f"| {result['variants'][name]} | {row['orders_per_s']:.2f} | {_triple(row)} "
+            f"| {row['orders_per_s'] / base:.2f} |"
+        )
+    ratio = result["ratio"]
+    lines += [
+        "",
+        f"**Target: ratio ≥ 0.7. Measured: {ratio:.2f}** "
+        + ("(met)." if ratio >= 0.7 else "(not met)."),
+        "",
+        "- **Where the time goes.** Both sides are bound by the dev server: its SQLite "
+        "persistence takes one core at full load while the worker takes most of the other. "
+        "Profiling the worker under load (`py-spy record -p <worker pid>`) showed the largest "
+        "single cost in the sandbox creating each new workflow instance (re-importing the "
+        "workflow module, about 15% of samples), then the SQLite connection thread of the "
+        "activities, then payload conversion.",
+        "- **Passthrough of our model modules** (`opsdesk.orders.models`, "
+        "`opsdesk.notify.models`, `opsdesk.ai.models`, `opsdesk.errors`, the search "
+        "attributes) is what the shipped worker does; the row without it shows what it buys. "
+        "**No sandbox at all** is shown as a reference point only: the sandbox stays on, "
+        "because it is what catches a non-deterministic import before it reaches production.",
+        "- **Worker slots and the sticky cache.** With 20 orders in flight neither the "
+        "default 100 task slots nor the 1,000-workflow cache (`OPSDESK_WORKER_CACHE`) is "
+        "ever full, so tuning them changes nothing here; the cache matters for memory (below).",
+        "- **Local activities** were not adopted: every step writes to the database under an "
+        "idempotency key and several wait on other systems; as local activities they would "
+        "hold the workflow task open and retry inside it, which the saga's compensation and "
+        "the crash tests rely on not happening. The baseline's ratio shows the remaining "
+        "overhead is Ops Desk's real work (visibility upserts at every transition, "
+        "database writes), not the shape of the workflow.",
+    ]
+    return "\n".join(lines)
+
+
+def actions(result: dict[str, Any]) -> str:
+    rows = result["rows"]
+    lines = [
+        "## Action latency",
+        "",
+        f"Marking an order shipped, one action at a time, {result['orders_per_way']} orders "
+        "each way, all waiting for shipment on the same server in the same run. A read is "
+        "stale when the state that comes back is not SHIPPED.",
+        "",
+        "| way | p50 / p95 / p99 (ms) | stale reads |",
+        "|---|---:|---:|",
+    ]
+    for name, row in rows.items():
+        lines.append(f"| {name} | {_triple(row)} | {row['stale']} of {row['n']} |")
+    api = rows["POST /advance (update)"]
+    signal = rows["signal, then query"]
+    lines += [
+        "",
+        f"**Target: p50 under 50 ms, zero stale reads.** `POST /advance` p50 "
+        f"{_ms(api['p50_ms'])} ms with {api['stale']} stale; signal-then-query p50 "
+        f"{_ms(signal['p50_ms'])} ms with {signal['stale']} stale. "
+        f"{signal['p50_ms'] / api['p50_ms']:.2f} times the update's p50.",
+        "",
+        "- The update answers with the state after the transition and everything it set off "
+        "(the shipped email's child workflow started, the escalation timer cancelled): the "
+        "person who clicked sees what they did, by construction.",
+        "- Signal-then-query's stale count depends on the server: today's Temporal holds a "
+        "query while a workflow task is outstanding and answers after it, so on this server "
+        "the query sees the signal's effect whenever the workflow changes status in the same "
+        "task that handles the signal, as `request_advance` does for shipping. It cannot see "
+        "anything the workflow does later (an approval's payment, a cancellation's refund), "
+        "and it costs a second round trip; an update does both in one.",
+        "- Most of the time is the dev server persisting the workflow task that runs the "
+        "update (SQLite with `synchronous=NORMAL`).",
+    ]
+    return "\n".join(lines)
+
+
+def memory(result: dict[str, Any]) -> str:
+    rows = _rows(result)
+    lines = [
+        "## Worker memory",
+        "",
+        "`opsdesk worker` as its own process; orders started straight through Temporal, 40 at "
+        "a time, each next one when the last waits for shipment (CONFIRMED); the worker's "
+        "resident memory sampled every two seconds.",
+        "",
+        "![worker memory against open orders](img/memory.png)",
+        "",
+        "| open orders | worker idle (MiB) | peak (MiB) | settled (MiB) | minutes to create |"
+        " recorded |",
+        "|---:|---:|---:|---:|---:|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['orders']:,} | {row['idle_mib']:.0f} | {row['peak_mib']:.0f} "
+            f"| {row['settled_mib']:.0f} | {row['minutes_to_create']} | {row['recorded']} |"
+        )
+    lines += [
+        "",
+        "- An open order costs the worker memory only while it is in the sticky cache "
+        "(`OPSDESK_WORKER_CACHE`, default 1,000 workflows); past that the least recently used "
+        "is evicted and replayed from its history when next touched. So the curve rises until "
+        "the cache is full and then flattens: 10,000 open orders cost a worker what 1,000 do, "
+        "and a smaller cache trades memory for replays.",
+        "- **10,000 open orders were not measured on this machine.** The dev server's SQLite "
+        "store moves about five orders a second to CONFIRMED here, so 10,000 would take "
+        "over half an hour with nothing else running; an attempt that started all 10,000 at "
+        "once buried the server under first workflow tasks (145 confirmed after 20 minutes) "
+        "and was stopped. `uv run python -m bench.memory --orders 10000` runs it where there "
+        "is time; its row joins this table.",
+    ]
+    return "\n".join(lines)
+
+
+def coldstart(result: dict[str, Any]) -> str:
+    return "\n".join(
+        [
+            "## Cold start",
+            "",
+            "Seconds from running `opsdesk dev` to `/readyz` answering 200 (Temporal up, "
+            "database migrated, sample catalog loaded, a worker polling), "
+            f"{result['runs']} times on a fresh data directory and then restarting on it.",
+            "",
+            "| start | median (s) | runs (s) |",
+            "|---|---:|---|",
+            f"| fresh data directory | {result['fresh_median_s']:.1f} "
+            f"| {', '.join(f'{s:.1f}' for s in result['fresh_s'])} |",
+            f"| restart on the same data | {result['restart_median_s']:.1f} "
+            f"| {', '.join(f'{s:.1f}' for s in result['restart_s'])} |",
+            "",
+            "Issue 2's bar is 15 s. Most of it is the worker and the API importing their "
+            "libraries and the dev server opening its SQLite file.",
+        ]
+    )
+
+
+def plots(results: dict[str, dict[str, Any]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    IMG.mkdir(exist_ok=True)
+    if "dashboard" in results:
+        rows = _rows(results["dashboard"])
+        sizes = [row["orders"] for row in rows]
+        fig, ax = plt.subplots(figsize=(7, 3.8))
+        for label, key, field in (
+            ("list p95", "list", "p95_ms"),
+            ("metrics p95", "metrics", "p95_ms"),
+            ("query every workflow", "baseline", "p50_ms"),
+        ):
+            ax.plot(sizes, [row[key][field] for row in rows], marker="o", label=label)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("orders")
+        ax.set_ylabel("ms")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(IMG / "dashboard.png", dpi=100)
+        plt.close(fig)
+    if "memory" in results:
+        fig, ax = plt.subplots(figsize=(7, 3.6))
+        for row in _rows(results["memory"]):
+            samples = row["samples"]
+            ax.plot(
+                [s[1] for s in samples], [s[2] for s in samples], label=f"{row['orders']:,} orders"
+            )
+        ax.set_xlabel("orders waiting for shipment")
+        ax.set_ylabel("worker RSS (MiB)")
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(IMG / "memory.png", dpi=100)
+        plt.close(fig)
+
+
+SECTIONS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "throughput": throughput,
+    "actions": actions,
+    "dashboard": dashboard,
+    "memory": memory,
+    "coldstart": coldstart,
+}
 
 
 def main() -> None:
@@ -115,7 +329,8 @@ def main() -> None:
     ]
     for name, section in SECTIONS.items():
         if name in results:
-            parts += ["", f"_Recorded {results[name]['recorded']}._", "", section(results[name])]
+            parts += ["", section(results[name]), "", f"_Recorded {results[name]['recorded']}._"]
+    plots(results)
     DOC.write_text("\n".join(parts) + "\n")
     print(f"wrote {DOC}")
 
