@@ -43,13 +43,14 @@ pytest: sync
 test: lint typecheck pytest
 
 # Under 15 minutes on 2 cores. The long rows (50,000 orders on the dashboard) come from
-# `$(RUN) python -m bench.dashboard --sizes 1000,10000,50000`; see docs/benchmarks.md.
+# `$(RUN) python -m bench.dashboard --sizes 1000,10000,50000` and the 1,200-order memory row
+# from `$(RUN) python -m bench.memory --orders 1200`; see docs/benchmarks.md.
 bench: sync
 	$(RUN) python -m bench.coldstart
 	$(RUN) python -m bench.throughput
 	$(RUN) python -m bench.actions
 	$(RUN) python -m bench.dashboard
-	$(RUN) python -m bench.memory
+	$(RUN) python -m bench.memory --orders 600
 	$(RUN) python -m bench.report
 
 clean:

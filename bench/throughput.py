@@ -32,7 +32,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from temporalio.client import Client, WorkflowQueryFailedError
+from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -89,8 +89,8 @@ class BaselineTarget:
             state = await self.client.get_workflow_handle(f"baseline-{order_id}").execute_update(
                 BaselineOrder.advance, m.AdvanceRequest(tracking_number=tracking_number)
             )
-        except Exception as exc:
-            raise load.Refused(str(exc)) from None
+        except WorkflowUpdateFailedError as exc:
+            raise load.Refused(str(exc.cause or exc)) from None
         return m.OrderStatus(state["status"])
 
     async def cancel(self, order_id: str, reason: str) -> m.OrderStatus:
