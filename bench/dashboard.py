@@ -286,7 +286,7 @@ async def run(sizes: list[int], requests: int, sample: int) -> None:
                     sampled = sample if size > sample else None
                     await baseline_page(client, settings, sampled)
                     baseline = await measure_baseline(
-                        client, settings, 3 if size <= 1_000 else 1, sampled
+                        client, settings, 2 if size <= 1_000 else 1, sampled
                     )
                 row = {
                     "orders": size,

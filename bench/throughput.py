@@ -2,7 +2,7 @@
 to a baseline workflow with the same shape and nothing inside, on the same dev server in
 the same run.
 
-    uv run python -m bench.throughput [--orders 60] [--rounds 2] [--concurrency 20]
+    uv run python -m bench.throughput [--orders 50] [--rounds 2] [--concurrency 20]
 
 Both sides are driven by the load generator's own driver (``opsdesk.orders.load.drive``):
 start, look at the state until it waits for shipment, the ``advance`` update to ship, the
@@ -221,7 +221,7 @@ def main() -> None:
     real.add_argument("variant", choices=list(VARIANTS))
     baseline = sub.add_parser("serve-baseline", help="(internal) run the baseline worker")
     baseline.add_argument("task_queue")
-    parser.add_argument("--orders", type=int, default=60, help="orders per side and round")
+    parser.add_argument("--orders", type=int, default=50, help="orders per side and round")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument(
