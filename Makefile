@@ -50,7 +50,7 @@ bench: sync
 	$(RUN) python -m bench.throughput
 	$(RUN) python -m bench.actions
 	$(RUN) python -m bench.dashboard
-	$(RUN) python -m bench.memory --orders 500
+	$(RUN) python -m bench.memory --orders 400
 	$(RUN) python -m bench.report
 
 clean:

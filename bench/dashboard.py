@@ -308,7 +308,7 @@ async def run(sizes: list[int], requests: int, sample: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="1000,10000", help="comma-separated order counts")
-    parser.add_argument("--requests", type=int, default=100, help="requests per endpoint and size")
+    parser.add_argument("--requests", type=int, default=50, help="requests per endpoint and size")
     parser.add_argument(
         "--sample", type=int, default=2000, help="past this many orders, the baseline samples"
     )

@@ -247,7 +247,7 @@ def memory(result: dict[str, Any]) -> str:
         "rises by about a third of a MiB per open order until about 1,000 and then stays "
         "flat: 10,000 open orders cost a worker what 1,000 do, and a smaller cache trades "
         "memory for replays.",
-        "- `make bench` measures 500 open orders; the 1,200-order row is the longer run "
+        "- `make bench` adds a short row (`--orders 400`); the 1,200-order row is the longer run "
         "`uv run python -m bench.memory --orders 1200` (7 minutes here).",
         "- **10,000 open orders were not measured on this machine.** The dev server's SQLite "
         "store moves about four orders a second to CONFIRMED here, so 10,000 would take "
