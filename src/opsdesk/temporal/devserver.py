@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import socket
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -69,7 +70,22 @@ def database_path(settings: Settings) -> Path:
     return settings.data_dir.resolve() / "temporal.db"
 
 
+def spare_port(*taken: int) -> int:
+    """A port free now that is none of ``taken``."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port: int = sock.getsockname()[1]
+        if port not in taken:
+            return port
+
+
 def command(settings: Settings) -> list[str]:
+    # The server's HTTP API and metrics ports are chosen here, not left to the server: it
+    # picks them before binding its own ports, and may pick the gRPC port it is about to
+    # bind when that port was freed a moment ago (a restart), then fail to start.
+    reserved = (settings.temporal_port, settings.ui_port)
+    http_port = spare_port(*reserved)
     args = [
         str(find_binary("temporal")),
         "server",
@@ -77,6 +93,8 @@ def command(settings: Settings) -> list[str]:
         "--ip", settings.host,
         "--port", str(settings.temporal_port),
         "--ui-port", str(settings.ui_port),
+        "--http-port", str(http_port),
+        "--metrics-port", str(spare_port(*reserved, http_port)),
         "--db-filename", str(database_path(settings)),
         "--ui-disable-news-fetch",
         "--log-level", "warn",
