@@ -15,6 +15,8 @@ from opsdesk.orders.client import order_handle, start_order
 from opsdesk.orders.models import LineItem, OrderStatus
 from opsdesk.orders.workflows import OrderWorkflow
 from opsdesk.settings import Settings
+from opsdesk.temporal.devserver import command
+from tests.conftest import free_port
 from tests.orders.factory import order_request
 from tests.orders.helpers import wait_for_status
 from tests.processes import DevStackProcess, alive
@@ -73,3 +75,12 @@ async def test_a_taken_port_is_named_and_nothing_starts(tmp_path: Path) -> None:
     assert "already in use" in output
     assert "Traceback" not in output
     assert not (tmp_path / "state" / "temporal.db").exists()
+
+
+def test_the_dev_server_gets_ports_of_its_own_for_http_and_metrics() -> None:
+    # Left to itself the server may pick its own just-freed gRPC port for HTTP on a restart.
+    settings = Settings(temporal_port=free_port(), ui_port=free_port())
+    args = command(settings)
+    http = int(args[args.index("--http-port") + 1])
+    metrics = int(args[args.index("--metrics-port") + 1])
+    assert len({settings.temporal_port, settings.ui_port, http, metrics}) == 4

@@ -17,7 +17,7 @@ import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -239,20 +239,21 @@ class TemporalTarget:
 
     async def advance(self, order_id: str, tracking_number: str | None) -> m.OrderStatus:
         request = m.AdvanceRequest(tracking_number=tracking_number, actor="load")
-        try:
-            state, _ = await orders.advance_order(
-                self.client, order_id, request, wait=self.settings.action_wait
-            )
-        except orders.ActionRefused as exc:
-            raise Refused(exc.reason) from None
-        return state.status
+        return await self._act(orders.advance_order, order_id, request)
 
     async def cancel(self, order_id: str, reason: str) -> m.OrderStatus:
-        request = m.CancelRequest(reason=reason, actor="load")
+        return await self._act(
+            orders.cancel_order, order_id, m.CancelRequest(reason=reason, actor="load")
+        )
+
+    async def _act(
+        self,
+        action: Callable[..., Awaitable[tuple[m.OrderState, bool]]],
+        order_id: str,
+        request: object,
+    ) -> m.OrderStatus:
         try:
-            state, _ = await orders.cancel_order(
-                self.client, order_id, request, wait=self.settings.action_wait
-            )
+            state, _ = await action(self.client, order_id, request, wait=self.settings.action_wait)
         except orders.ActionRefused as exc:
             raise Refused(exc.reason) from None
         return state.status
