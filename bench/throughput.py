@@ -43,6 +43,7 @@ from opsdesk.db import Database
 from opsdesk.orders import load
 from opsdesk.orders import models as m
 from opsdesk.orders.catalog import sample_catalog
+from opsdesk.orders.client import start_update_when_ready
 from opsdesk.settings import Settings
 from opsdesk.stats import summary_ms
 from opsdesk.temporal.client import connect
@@ -85,10 +86,15 @@ class BaselineTarget:
         return await self._status(f"baseline-{order_id}")
 
     async def advance(self, order_id: str, tracking_number: str | None) -> m.OrderStatus:
+        handle = self.client.get_workflow_handle(f"baseline-{order_id}")
+        request = m.AdvanceRequest(tracking_number=tracking_number)
         try:
-            state = await self.client.get_workflow_handle(f"baseline-{order_id}").execute_update(
-                BaselineOrder.advance, m.AdvanceRequest(tracking_number=tracking_number)
+            # Delivered as the real orders' updates are, retried while the workflow is not
+            # ready, so that neither side loses an order to that transient answer.
+            pending = await start_update_when_ready(
+                handle, BaselineOrder.advance, request, uuid.uuid4().hex
             )
+            state = await pending.result()
         except WorkflowUpdateFailedError as exc:
             raise load.Refused(str(exc.cause or exc)) from None
         return m.OrderStatus(state["status"])

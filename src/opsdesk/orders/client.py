@@ -159,7 +159,7 @@ async def _act(
     handle = order_handle(client, order_id)
     update_id = request.request_id or uuid.uuid4().hex
     try:
-        pending = await _start_update(handle, update, request, update_id)
+        pending = await start_update_when_ready(handle, update, request, update_id)
         state: m.OrderState = await asyncio.wait_for(pending.result(), wait.total_seconds())
     except WorkflowUpdateFailedError as exc:
         raise ActionRefused(_reason(exc)) from None
@@ -172,9 +172,9 @@ async def _act(
     return state, True
 
 
-async def _start_update(
-    handle: OrderHandle, update: Any, request: Any, update_id: str
-) -> WorkflowUpdateHandle[m.OrderState]:
+async def start_update_when_ready(
+    handle: WorkflowHandle[Any, Any], update: Any, request: Any, update_id: str
+) -> WorkflowUpdateHandle[Any]:
     """Deliver the update, retrying while the server says the workflow is not ready.
 
     That answer is transient: it comes when the update lands on a workflow task the
@@ -183,7 +183,7 @@ async def _start_update(
     """
     for delay in (*NOT_READY_RETRY_DELAYS, None):
         try:
-            pending: WorkflowUpdateHandle[m.OrderState] = await handle.start_update(
+            pending: WorkflowUpdateHandle[Any] = await handle.start_update(
                 update, request, id=update_id, wait_for_stage=WorkflowUpdateStage.ACCEPTED
             )
         except RPCError as exc:
