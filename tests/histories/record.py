@@ -59,6 +59,17 @@ async def delivered(env: WorkflowEnvironment, settings: Settings) -> Handle:
     return handle
 
 
+async def delivered_by_updates(env: WorkflowEnvironment, settings: Settings) -> Handle:
+    """As the API does it; recorded after notices stopped waiting for their child's start."""
+    handle = await start_order(env.client, settings, order_request(order_id="updated"))
+    await _until(handle, m.OrderStatus.CONFIRMED)
+    await handle.execute_update(
+        OrderWorkflow.advance, m.AdvanceRequest(request_id="s", tracking_number="1Z"), id="s"
+    )
+    await handle.execute_update(OrderWorkflow.advance, m.AdvanceRequest(request_id="d"), id="d")
+    return handle
+
+
 async def rejected_in_review(env: WorkflowEnvironment, settings: Settings) -> Handle:
     handle = await start_order(env.client, settings, order_request(GREY_RISK, order_id="rejected"))
     await _until(handle, m.OrderStatus.REVIEW)
@@ -121,6 +132,7 @@ _UNUSABLE = {"risk_score": "low", "reason": "?", "recommended_action": "ship it"
 
 SCENARIOS = {
     "delivered": Scenario(delivered, "order-delivered"),
+    "delivered by updates": Scenario(delivered_by_updates, "order-updated"),
     "rejected in review": Scenario(rejected_in_review, "order-rejected"),
     "restocked then cancelled": Scenario(restocked_then_cancelled, "order-restocked"),
     "escalated": Scenario(escalated, "order-escalated"),

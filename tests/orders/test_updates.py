@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from temporalio.client import WorkflowExecution, WorkflowUpdateFailedError
@@ -114,6 +116,45 @@ async def test_cancel_returns_the_state_after_compensation(
     assert [r.amount_cents for r in state.refunds] == [6800]
     assert await records.fulfilment(request.order_id) == "cancelled"
     assert await records.stock("MUG-01") == 100
+
+
+async def test_shipping_answers_without_waiting_for_the_email_to_start(
+    dev_env: WorkflowEnvironment, db: Database, catalog: Inventory, settings: Settings
+) -> None:
+    request = order_request()
+    async with order_worker(dev_env, db, settings):
+        handle = await start_order(dev_env.client, settings, request)
+        await wait_for_status(handle, S.CONFIRMED)
+        shipped = await handle.execute_update(
+            OrderWorkflow.advance,
+            m.AdvanceRequest(request_id="ship-1", tracking_number="1Z9"),
+            id="ship-1",
+        )
+        await Records(db).wait_for_email(request.order_id, "shipped")
+        events = (await handle.fetch_history()).events
+
+    assert shipped.status is S.SHIPPED
+
+    def position(kind: str, matches: Callable[[Any], bool]) -> int:
+        found = [
+            i
+            for i, e in enumerate(events)
+            if e.WhichOneof("attributes") == kind and matches(getattr(e, kind))
+        ]
+        assert len(found) == 1, (kind, found)
+        return found[0]
+
+    answered = position(
+        "workflow_execution_update_completed_event_attributes",
+        lambda a: a.meta.update_id == "ship-1",
+    )
+    email_started = position(
+        "child_workflow_execution_started_event_attributes",
+        lambda a: a.workflow_execution.workflow_id.endswith("-shipped"),
+    )
+    # The start command went out with the answer; the server's word that the child
+    # started came after it, and the answer did not wait for it.
+    assert answered < email_started
 
 
 async def test_search_attributes_and_memo_follow_every_transition(
