@@ -42,9 +42,9 @@ pytest: sync
 
 test: lint typecheck pytest
 
-# Under 15 minutes on 2 cores. The long rows (50,000 orders on the dashboard) come from
-# `$(RUN) python -m bench.dashboard --sizes 1000,10000,50000` and the 1,200-order memory row
-# from `$(RUN) python -m bench.memory --orders 1200`; see docs/benchmarks.md.
+# Under 15 minutes on 2 cores. The long rows come from their own runs and stay in
+# bench/results/: `$(RUN) python -m bench.dashboard --sizes 50000` and
+# `$(RUN) python -m bench.memory --orders 10000`; see docs/benchmarks.md.
 bench: sync
 	$(RUN) python -m bench.coldstart
 	$(RUN) python -m bench.throughput

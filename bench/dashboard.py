@@ -3,7 +3,7 @@ numbers of orders, against the source document's way of building the same page (
 order workflow, then query each one for its state), in the same run on the same server.
 
     uv run python -m bench.dashboard [--sizes 1000,10000] [--requests 100]
-    uv run python -m bench.dashboard --sizes 1000,10000,50000      # the long run
+    uv run python -m bench.dashboard --sizes 50000                 # the long run
 
 Each size's row is kept in ``bench/results/dashboard.json`` until a run measures that size
 again, so the long run's 50,000 row stands next to ``make bench``'s shorter ones. Past

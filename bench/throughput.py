@@ -2,7 +2,7 @@
 to a baseline workflow with the same shape and nothing inside, on the same dev server in
 the same run.
 
-    uv run python -m bench.throughput [--orders 50] [--rounds 2] [--concurrency 20]
+    uv run python -m bench.throughput [--orders 50] [--rounds 2] [--concurrency 20] [--poll 0.25]
 
 Both sides are driven by the load generator's own driver (``opsdesk.orders.load.drive``):
 start, look at the state until it waits for shipment, the ``advance`` update to ship, the
@@ -158,15 +158,17 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 async def one_round(
-    target: load.Target, planned: list[load.PlannedOrder], concurrency: int
+    target: load.Target, planned: list[load.PlannedOrder], concurrency: int, poll: float
 ) -> load.LoadReport:
-    report = await load.run_load(target, planned, concurrency, poll=0.1)
+    report = await load.run_load(target, planned, concurrency, poll=poll)
     if report.errors():
         raise RuntimeError(f"{len(report.errors())} orders failed: {report.errors()[:3]}")
     return report
 
 
-async def measure(orders: int, rounds: int, concurrency: int, variants: list[str]) -> Any:
+async def measure(
+    orders: int, rounds: int, concurrency: int, poll: float, variants: list[str]
+) -> Any:
     with stack(api=False, prepare=fill_catalog) as running:
         settings = running.settings
         env = running.env | {"PYTHONPATH": os.getcwd()}
@@ -184,7 +186,7 @@ async def measure(orders: int, rounds: int, concurrency: int, variants: list[str
             process = spawn(env, *worker)
             try:
                 await asyncio.sleep(3)  # imports and first polls
-                report = await one_round(target, plan(), concurrency)
+                report = await one_round(target, plan(), concurrency, poll)
             finally:
                 stop(process)
             sides.setdefault(name, []).append(report)
@@ -214,6 +216,7 @@ async def measure(orders: int, rounds: int, concurrency: int, variants: list[str
         "orders_per_round": orders,
         "rounds": rounds,
         "concurrency": concurrency,
+        "poll_s": poll,
         "variants": {name: VARIANTS.get(name, "bare Temporal, same shape") for name in rows},
         "rows": rows,
         "ratio": round(rows["shipped"]["orders_per_s"] / rows["baseline"]["orders_per_s"], 3),
@@ -231,6 +234,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument(
+        "--poll",
+        type=float,
+        default=0.25,
+        help="seconds between looks at an order that is not waiting for a person yet",
+    )
+    parser.add_argument(
         "--variants", default="no-passthrough,unsandboxed", help="extra real-worker variants"
     )
     args = parser.parse_args()
@@ -242,7 +251,7 @@ def main() -> None:
         return
     variants = [v for v in args.variants.split(",") if v]
     began = time.perf_counter()
-    result = asyncio.run(measure(args.orders, args.rounds, args.concurrency, variants))
+    result = asyncio.run(measure(args.orders, args.rounds, args.concurrency, args.poll, variants))
     print(
         f"real {result['rows']['shipped']['orders_per_s']} orders/s vs baseline "
         f"{result['rows']['baseline']['orders_per_s']}: ratio {result['ratio']} "
