@@ -46,11 +46,11 @@ test: lint typecheck pytest
 # bench/results/: `$(RUN) python -m bench.dashboard --sizes 50000` and
 # `$(RUN) python -m bench.memory --orders 10000`; see docs/benchmarks.md.
 bench: sync
-	$(RUN) python -m bench.coldstart
-	$(RUN) python -m bench.throughput
+	$(RUN) python -m bench.coldstart --runs 1
+	$(RUN) python -m bench.throughput --orders 40
 	$(RUN) python -m bench.actions
-	$(RUN) python -m bench.dashboard
-	$(RUN) python -m bench.memory --orders 400
+	$(RUN) python -m bench.dashboard --sample 1000
+	$(RUN) python -m bench.memory --orders 300
 	$(RUN) python -m bench.report
 
 clean:
