@@ -111,9 +111,9 @@ def dashboard(result: dict[str, Any]) -> str:
             "(`uv run python -m bench.dashboard --sizes 50000`), which does not fit in "
             "`make bench`'s 15 minutes next to the others; its row joins this table when run"
         )
-        + ": the dev server starts about 100 workflows a second, so seeding 50,000 alone "
-        "takes eight minutes. Past 2,000 orders the baseline queries a random 2,000 and "
-        "scales that time to every order.",
+        + ": it takes about 35 minutes here, as the dev server starts about 100 workflows a "
+        "second and then runs each one's first workflow task at about 30 a second. Where the table says so, the baseline queried a random sample "
+        "and its time is scaled to every order.",
     ]
     return "\n".join(lines)
 
@@ -182,11 +182,12 @@ def throughput(result: dict[str, Any]) -> str:
         "measured 0.53 to 0.57 (2026-11-21). (4) The baseline's updates are delivered as "
         "the real orders' are, retried while the server says the workflow is not ready, so "
         "neither side loses orders to that transient answer.",
-        "- **What stands in the way of 0.7.** A real order asks the server for more than the "
+        "- **What the rest of the gap is.** A real order asks the server for more than the "
         "baseline does: eight search-attribute and memo upserts (one per transition, so "
         "lists and counts are live) and bigger payloads, and its activities write to a "
         "database that on SQLite takes one writer at a time. The rounds scatter by about "
-        "0.05 either side of the ratio on this machine. Each of these shrinks on "
+        "0.05 either side of the ratio on this machine, so a run near 0.7 can land on "
+        "either side of it (0.67 and 0.70 in two runs on 2026-11-21). Each of these shrinks on "
         "PostgreSQL and a production Temporal cluster, where the server is not one SQLite "
         "file sharing two cores with everything else.",
         "- **Passthrough of our model modules** (`opsdesk.orders.models`, "
