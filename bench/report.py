@@ -112,8 +112,9 @@ def dashboard(result: dict[str, Any]) -> str:
             "`make bench`'s 15 minutes next to the others; its row joins this table when run"
         )
         + ": it takes about 35 minutes here, as the dev server starts about 100 workflows a "
-        "second and then runs each one's first workflow task at about 30 a second. Where the table says so, the baseline queried a random sample "
-        "and its time is scaled to every order.",
+        "second and then runs each one's first workflow task at about 30 a second. Where "
+        "the table says so, the baseline queried a random sample and its time is scaled to "
+        "every order.",
     ]
     return "\n".join(lines)
 
