@@ -124,9 +124,9 @@ def _dashboard_verdict(rows: list[dict[str, Any]]) -> str:
     if at_10k is None:
         return "No 10,000-order row yet."
     parts = []
-    for name in ("list", "metrics"):
+    for name, owner in (("list", "the list's"), ("metrics", "the metrics'")):
         p95 = at_10k[name]["p95_ms"]
-        parts.append(f"the {name}'s p95 {_ms(p95)} ms ({'met' if p95 < 100 else 'not met'})")
+        parts.append(f"{owner} p95 {_ms(p95)} ms ({'met' if p95 < 100 else 'not met'})")
     return f"At 10,000 orders: {parts[0]}; {parts[1]}. What follows explains it."
 
 
