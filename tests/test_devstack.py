@@ -45,7 +45,7 @@ async def test_stack_stops_cleanly_and_restarts_with_its_workflows(tmp_path: Pat
     # Finished orders stay listed for a month, not the dev server's default day.
     assert namespace.config.workflow_execution_retention_ttl.seconds == 30 * 24 * 3600
 
-    assert await asyncio.to_thread(stack.stop, signal.SIGTERM) == 0
+    assert await asyncio.to_thread(stack.stop, signal.SIGTERM) == 0, stack.output()
     assert alive(children) == []
 
     stack.start()
@@ -57,7 +57,7 @@ async def test_stack_stops_cleanly_and_restarts_with_its_workflows(tmp_path: Pat
 
     children = stack.descendants()
     # Ctrl-C in a terminal is SIGINT to the supervisor alone.
-    assert await asyncio.to_thread(stack.stop, signal.SIGINT) == 0
+    assert await asyncio.to_thread(stack.stop, signal.SIGINT) == 0, stack.output()
     assert alive(children) == []
 
 
