@@ -30,10 +30,39 @@ from opsdesk.orders.catalog import sample_catalog
 from opsdesk.temporal.client import connect
 
 SAMPLE_EVERY = 2.0
+# A 10,000-order run takes an hour here; its row is saved along the way so that a run cut
+# short still leaves what it measured.
+SAVE_EVERY = 30
 
 
 def rss_mib(process: psutil.Process) -> float:
     return process.memory_info().rss / 2**20
+
+
+def summary(
+    count: int,
+    idle: float,
+    samples: list[tuple[float, int, float]],
+    settled: float | None,
+) -> dict[str, Any]:
+    """The row for ``count`` asked orders; without a settled reading it is a run still going,
+    saved with how far it got."""
+    reached = samples[-1][1] if samples else 0
+    row: dict[str, Any] = {
+        "orders": count if settled is not None else reached,
+        "asked": count,
+        "idle_mib": round(idle, 1),
+        "peak_mib": round(max(s[2] for s in samples), 1) if samples else None,
+        "settled_mib": None if settled is None else round(settled, 1),
+        "minutes_to_create": round(samples[-1][0] / 60, 1) if samples else 0.0,
+        "samples": [[round(t, 1), n, round(r, 1)] for t, n, r in samples],
+    }
+    if settled is None:
+        row["note"] = (
+            f"had reached {reached:,} of {count:,} when this row was last saved, "
+            "before its settled reading"
+        )
+    return row
 
 
 async def run(count: int, concurrency: int) -> dict[str, Any]:
@@ -56,6 +85,8 @@ async def run(count: int, concurrency: int) -> dict[str, Any]:
                 open_orders = await confirmed(client, settings)
                 samples.append((time.perf_counter() - began, open_orders, rss_mib(worker)))
                 print(f"  {open_orders:>6} open · worker {samples[-1][2]:,.0f} MiB", flush=True)
+                if len(samples) % SAVE_EVERY == 0:
+                    save_row("memory", str(count), summary(count, idle, samples, None))
                 if open_orders >= count:
                     done.set()
                 await asyncio.sleep(SAMPLE_EVERY)
@@ -84,15 +115,7 @@ async def run(count: int, concurrency: int) -> dict[str, Any]:
         await asyncio.sleep(10)  # settled: nothing left for the worker to do
         settled = rss_mib(worker)
         watching.cancel()
-        elapsed = time.perf_counter() - began
-    return {
-        "orders": count,
-        "idle_mib": round(idle, 1),
-        "peak_mib": round(max(s[2] for s in samples), 1),
-        "settled_mib": round(settled, 1),
-        "minutes_to_create": round(elapsed / 60, 1),
-        "samples": [[round(t, 1), n, round(r, 1)] for t, n, r in samples],
-    }
+    return summary(count, idle, samples, settled)
 
 
 def main() -> None:

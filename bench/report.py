@@ -292,9 +292,9 @@ def memory(result: dict[str, Any]) -> str:
         "- `make bench` adds a short row (`--orders 300`); the longer rows come from "
         "`uv run python -m bench.memory --orders N`.",
     ]
-    largest = max(rows, key=lambda row: row["orders"])
-    if largest.get("asked", largest["orders"]) >= 10_000:
-        past_cache = [s[2] for s in largest["samples"] if s[1] >= 1_000]
+    largest = max(rows, key=lambda row: row.get("asked", row["orders"]))
+    past_cache = [s[2] for s in largest["samples"] if s[1] >= 1_000]
+    if largest.get("asked", largest["orders"]) >= 10_000 and past_cache:
         lines.append(
             f"- **{largest['orders']:,} open orders** took {largest['minutes_to_create']} "
             "minutes to create here (the dev server's SQLite store moves a few orders a "
