@@ -20,6 +20,7 @@ from tests.conftest import free_port
 from tests.orders.factory import order_request
 from tests.orders.helpers import wait_for_status
 from tests.processes import DevStackProcess, alive
+from tests.waiting import eventually
 
 
 async def _ready(stack: DevStackProcess) -> None:
@@ -59,6 +60,21 @@ async def test_stack_stops_cleanly_and_restarts_with_its_workflows(tmp_path: Pat
     # Ctrl-C in a terminal is SIGINT to the supervisor alone.
     assert await asyncio.to_thread(stack.stop, signal.SIGINT) == 0, stack.output()
     assert alive(children) == []
+
+
+async def test_ctrl_c_while_starting_stops_cleanly(tmp_path: Path) -> None:
+    stack = DevStackProcess(data_dir=tmp_path / "state")
+    stack.start()
+    children = await eventually(
+        lambda: asyncio.to_thread(stack.descendants),
+        lambda found: any(p.name() == "temporal" for p in found),
+    )
+    # The dev server is up but the worker and the API are not ready yet.
+    assert await asyncio.to_thread(stack.stop, signal.SIGINT) == 0, stack.output()
+    assert alive(children) == []
+    output = stack.output()
+    assert "Stopping before the stack was ready" in output
+    assert "Traceback" not in output
 
 
 async def test_a_taken_port_is_named_and_nothing_starts(tmp_path: Path) -> None:

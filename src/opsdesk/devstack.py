@@ -43,6 +43,10 @@ class StartupFailed(Exception):
     pass
 
 
+class StoppedWhileStarting(Exception):
+    """Ctrl-C or SIGTERM before the stack was ready: a stop asked for, not a failure."""
+
+
 @dataclass
 class Child:
     name: str
@@ -102,6 +106,9 @@ class DevStack:
         except StartupFailed as exc:
             self.console.print(f"[red]error:[/] {exc}")
             return 1
+        except StoppedWhileStarting:
+            self.console.print("Stopping before the stack was ready…")
+            return 0
         finally:
             self._stop_children()
             for sig, handler in previous.items():
@@ -238,7 +245,7 @@ class DevStack:
             if time.monotonic() > deadline:
                 raise StartupFailed(f"timed out after {timeout:.0f}s waiting for {what}")
             time.sleep(0.2)
-        raise StartupFailed(f"interrupted while waiting for {what}")
+        raise StoppedWhileStarting
 
     async def _seed_catalog(self) -> int:
         db = Database(self.settings.resolved_database_url)
