@@ -24,6 +24,8 @@ class DevStackProcess:
     port: int = field(default_factory=free_port)
     temporal_port: int = field(default_factory=free_port)
     ui_port: int = field(default_factory=free_port)
+    # Set on top of the test's environment, from which TEMPORAL_* and OPSDESK_* are removed.
+    env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -36,6 +38,7 @@ class DevStackProcess:
 
     def start(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "OPSDESK_"))}
+        env.update(self.env)
         self.process = subprocess.Popen(
             [
                 sys.executable, "-m", "opsdesk", "dev",

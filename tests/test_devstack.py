@@ -10,12 +10,14 @@ from pathlib import Path
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.orders.client import order_handle, start_order
 from opsdesk.orders.models import LineItem, OrderStatus
 from opsdesk.orders.workflows import OrderWorkflow
 from opsdesk.settings import Settings
-from opsdesk.temporal.devserver import command
+from opsdesk.temporal import search_attributes
+from opsdesk.temporal.devserver import command, find_binary
 from tests.conftest import free_port
 from tests.orders.factory import order_request
 from tests.orders.helpers import wait_for_status
@@ -75,6 +77,33 @@ async def test_ctrl_c_while_starting_stops_cleanly(tmp_path: Path) -> None:
     output = stack.output()
     assert "Stopping before the stack was ready" in output
     assert "Traceback" not in output
+
+
+async def test_a_configured_temporal_address_is_used_instead_of_a_server_of_its_own(
+    tmp_path: Path,
+) -> None:
+    # A server of the test's own: the stack's worker must not poll the shared one's queues.
+    async with await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter,
+        search_attributes=search_attributes.ALL_KEYS,
+        dev_server_existing_path=str(find_binary("temporal")),
+    ) as cluster:
+        address = cluster.client.service_client.config.target_host
+        stack = DevStackProcess(data_dir=tmp_path / "state", env={"TEMPORAL_ADDRESS": address})
+        stack.start()
+        await _ready(stack)  # /readyz: Temporal at `address` answers and our worker polls it
+        names = {p.name() for p in stack.descendants()}
+
+        request = order_request([LineItem(sku="MUG-01", quantity=1)], order_id="external-1")
+        await wait_for_status(
+            await start_order(cluster.client, Settings(), request), OrderStatus.CONFIRMED
+        )
+        assert await asyncio.to_thread(stack.stop, signal.SIGTERM) == 0, stack.output()
+        await cluster.client.service_client.check_health()  # not ours to stop
+
+    assert "temporal" not in names
+    assert "external Temporal cluster" in stack.output()
+    assert not (tmp_path / "state" / "temporal.db").exists()
 
 
 async def test_a_taken_port_is_named_and_nothing_starts(tmp_path: Path) -> None:
