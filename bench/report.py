@@ -290,7 +290,8 @@ def memory(result: dict[str, Any]) -> str:
         "until about 1,000 open orders and then stays flat, and a smaller cache trades "
         "memory for replays.",
         "- `make bench` adds a short row (`--orders 300`); the longer rows come from "
-        "`uv run python -m bench.memory --orders N`.",
+        "`uv run python -m bench.memory --orders N`, which saves its row every minute, so a "
+        "run cut short keeps what it measured.",
     ]
     largest = max(rows, key=lambda row: row.get("asked", row["orders"]))
     past_cache = [s[2] for s in largest["samples"] if s[1] >= 1_000]
