@@ -84,6 +84,22 @@ async def test_bad_input_is_refused_and_starts_nothing(api: httpx.AsyncClient) -
     assert (await api.get("/api/orders?customer=cus-bad")).json()["items"] == []
 
 
+async def test_out_of_range_headers_and_cursors_are_refused(api: httpx.AsyncClient) -> None:
+    order_id = (await api.post("/api/orders", json=body(customer="cus-range"))).json()["order_id"]
+    await until_status(api, order_id, "CONFIRMED")
+    long_key = {"Idempotency-Key": "k" * 101}
+    for action, payload in (("advance", {"tracking_number": "T1"}), ("cancel", {})):
+        refused = await api.post(f"/api/orders/{order_id}/{action}", json=payload, headers=long_key)
+        assert "Idempotency-Key" in error_of(refused, 422)
+    restock = await api.post(
+        "/api/inventory/MUG-01/restock", json={"quantity": 1}, headers=long_key
+    )
+    assert "Idempotency-Key" in error_of(restock, 422)
+    assert "before" in error_of(await api.get(f"/api/outbox?before={10**40}"), 422)
+    # Nothing was done: the order still waits for shipment.
+    assert (await api.get(f"/api/orders/{order_id}")).json()["status"] == "CONFIRMED"
+
+
 # -- advance and cancel ---------------------------------------------------------------------
 
 

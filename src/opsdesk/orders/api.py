@@ -49,7 +49,7 @@ IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
-        max_length=200,
+        max_length=m.REQUEST_ID_MAX_LENGTH,
         description="Repeating a request with the same key acts once and answers the same.",
     ),
 ]
@@ -322,7 +322,8 @@ async def outbox(
     request: Request,
     reference: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    # Ids are 64-bit in the database: a bigger cursor is refused, not overflowed.
+    before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
 ) -> OutboxPage:
     """Messages recorded for sending, newest first, with their delivery status."""
     items = await Outbox(db_of(request)).recent(reference=reference, limit=limit, before_id=before)

@@ -23,6 +23,9 @@ Email = Annotated[
     str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254, to_lower=True)
 ]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$", to_upper=True)]
+# A client's id for one action (the API's Idempotency-Key); the API refuses a longer one.
+REQUEST_ID_MAX_LENGTH = 100
+RequestId = Annotated[str, StringConstraints(max_length=REQUEST_ID_MAX_LENGTH)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
@@ -203,7 +206,7 @@ class OrderInput(BaseModel):
 
 
 class AdvanceRequest(BaseModel):
-    request_id: Annotated[str, StringConstraints(max_length=100)] | None = None
+    request_id: RequestId | None = None
     """Repeating a request id is a no-op: a retried click acts once."""
     expected_status: OrderStatus | None = None
     """The status the person saw. If the order has moved on since, the advance is refused
@@ -217,7 +220,7 @@ class AdvanceRequest(BaseModel):
 
 
 class CancelRequest(BaseModel):
-    request_id: Annotated[str, StringConstraints(max_length=100)] | None = None
+    request_id: RequestId | None = None
     actor: Annotated[str, StringConstraints(max_length=100)] = "ops"
     reason: Annotated[str, StringConstraints(max_length=500)] = ""
 
