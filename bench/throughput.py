@@ -92,7 +92,7 @@ class BaselineTarget:
             # Delivered as the real orders' updates are, retried while the workflow is not
             # ready, so that neither side loses an order to that transient answer.
             pending = await start_update_when_ready(
-                handle, BaselineOrder.advance, request, uuid.uuid4().hex
+                handle, BaselineOrder.advance, [request], uuid.uuid4().hex
             )
             state = await pending.result()
         except WorkflowUpdateFailedError as exc:

@@ -12,21 +12,44 @@ from __future__ import annotations
 class NonRetryableError(Exception):
     """Base class: the same input will fail the same way every time."""
 
+    benign = False
+    """An expected business outcome (a declined card, an unknown sku), not a fault: the
+    worker logs it as one line, without a traceback, and no failure metric counts it."""
+
 
 class InvalidOrder(NonRetryableError):
     """The order refers to something that does not exist or cannot be sold."""
+
+    benign = True
 
 
 class UnknownProduct(NonRetryableError):
     """No product has this sku."""
 
+    benign = True
+
 
 class ProductUnavailable(NonRetryableError):
     """A product was withdrawn from sale after the order was validated."""
 
+    benign = True
+
 
 class PaymentDeclined(NonRetryableError):
     """The payment method was declined; retrying would only be declined again."""
+
+    benign = True
+
+
+class OrderIdReused(NonRetryableError):
+    """An order id that an earlier order already used: its charges, reservations and
+    messages are keyed by that id, so a second order under it must not run."""
+
+
+class EffectUndone(NonRetryableError):
+    """A step asked for an effect that compensation has already undone (a refunded charge,
+    released stock, a withdrawn warehouse request): only a reset of a finished order asks
+    for that, and redoing it under the same key would pretend the undo never happened."""
 
 
 class RefundRefused(NonRetryableError):

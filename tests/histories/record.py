@@ -18,15 +18,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-from temporalio.client import WorkflowHandle, WorkflowHistory
+from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
 from opsdesk.orders import models as m
-from opsdesk.orders.client import restock, start_order
+from opsdesk.orders.client import restock, restock_workflow_id, start_order
 from opsdesk.orders.inventory import Inventory
 from opsdesk.orders.workflows import OrderWorkflow
 from opsdesk.settings import Settings
@@ -34,6 +35,7 @@ from opsdesk.temporal.client import register_search_attributes
 from opsdesk.temporal.devserver import find_binary
 from opsdesk.temporal.worker import build_workers, running
 from tests.ai.fake_llm import FakeLLM, Reply, anthropic_tool, fake_llm, with_claude
+from tests.orders.contention import write_lock_held
 from tests.orders.factory import CATALOG, GREY_RISK, OUT_OF_STOCK, order_request
 
 HERE = Path(__file__).parent
@@ -114,9 +116,56 @@ async def claude_unusable(env: WorkflowEnvironment, settings: Settings) -> Handl
     return handle
 
 
+async def cancelled_while_allocating(
+    env: WorkflowEnvironment, settings: Settings, db: Database, order_id: str
+) -> Handle:
+    """The cancel lands while the reservation waits on a busy database."""
+    handle = await start_order(
+        env.client, settings, order_request(order_id=order_id, token="tok_slow")
+    )
+    await _until(handle, m.OrderStatus.PAYMENT)
+    async with write_lock_held(db):
+        await _until(handle, m.OrderStatus.ALLOCATING)
+        await handle.signal(OrderWorkflow.request_cancel, m.CancelRequest(reason="changed mind"))
+    return handle
+
+
+async def cancelled_in_temporal(
+    env: WorkflowEnvironment, settings: Settings, db: Database, order_id: str
+) -> Handle:
+    """What `temporal workflow cancel` does to a confirmed order."""
+    handle = await start_order(env.client, settings, order_request(order_id=order_id))
+    await _until(handle, m.OrderStatus.CONFIRMED)
+    await handle.cancel()
+    return handle
+
+
+async def restock_waking_an_order(
+    env: WorkflowEnvironment, settings: Settings, db: Database, order_id: str
+) -> WorkflowHandle[Any, Any]:
+    """The restock workflow itself, waking an order that waits for the kettle."""
+    order = await start_order(env.client, settings, order_request(OUT_OF_STOCK, order_id=order_id))
+    await _until(order, m.OrderStatus.AWAITING_STOCK)
+    await restock(env.client, settings, "KETTLE-01", 1, request_id=order_id)
+    await _until(order, m.OrderStatus.CONFIRMED)
+    return env.client.get_workflow_handle(restock_workflow_id("KETTLE-01", order_id))
+
+
+def _by_id(
+    run: Callable[[WorkflowEnvironment, Settings, Database, str], Awaitable[Any]], order_id: str
+) -> Callable[[WorkflowEnvironment, Settings, Database], Awaitable[Any]]:
+    return lambda env, settings, db: run(env, settings, db, order_id)
+
+
+def _plain(
+    run: Callable[[WorkflowEnvironment, Settings], Awaitable[Handle]],
+) -> Callable[[WorkflowEnvironment, Settings, Database], Awaitable[Any]]:
+    return lambda env, settings, _db: run(env, settings)
+
+
 @dataclass(frozen=True)
 class Scenario:
-    run: Callable[[WorkflowEnvironment, Settings], Awaitable[Handle]]
+    run: Callable[[WorkflowEnvironment, Settings, Database], Awaitable[Any]]
     workflow_id: str
     claude_answers: tuple[Reply, ...] | None = None
     """With answers, Claude (a fake on loopback giving these answers) is the provider."""
@@ -131,13 +180,13 @@ _PROSE = {
 _UNUSABLE = {"risk_score": "low", "reason": "?", "recommended_action": "ship it"}
 
 SCENARIOS = {
-    "delivered": Scenario(delivered, "order-delivered"),
-    "delivered by updates": Scenario(delivered_by_updates, "order-updated"),
-    "rejected in review": Scenario(rejected_in_review, "order-rejected"),
-    "restocked then cancelled": Scenario(restocked_then_cancelled, "order-restocked"),
-    "escalated": Scenario(escalated, "order-escalated"),
+    "delivered": Scenario(_plain(delivered), "order-delivered"),
+    "delivered by updates": Scenario(_plain(delivered_by_updates), "order-updated"),
+    "rejected in review": Scenario(_plain(rejected_in_review), "order-rejected"),
+    "restocked then cancelled": Scenario(_plain(restocked_then_cancelled), "order-restocked"),
+    "escalated": Scenario(_plain(escalated), "order-escalated"),
     "scored and written by Claude": Scenario(
-        claude_approved,
+        _plain(claude_approved),
         "order-claude-approved",
         (
             anthropic_tool("record_risk_assessment", _LOW),
@@ -145,11 +194,29 @@ SCENARIOS = {
         ),
     ),
     "Claude unusable, the rules and a person decide": Scenario(
-        claude_unusable,
+        _plain(claude_unusable),
         "order-claude-unusable",
         # Four unusable scores, then the email's prose is unusable too: the template writes it.
         (anthropic_tool("record_risk_assessment", _UNUSABLE),) * 4
         + (anthropic_tool("write_email_prose", {"subject": "Hi"}),) * 4,
+    ),
+    # Recorded before and after the patches of 2026-11-22: each path on both sides.
+    "cancelled while allocating (confirmed first, as before)": Scenario(
+        _by_id(cancelled_while_allocating, "cancelled-allocating"), "order-cancelled-allocating"
+    ),
+    "cancelled while allocating": Scenario(
+        _by_id(cancelled_while_allocating, "cancelled-allocating-2"),
+        "order-cancelled-allocating-2",
+    ),
+    "cancelled in Temporal (no compensation, as before)": Scenario(
+        _by_id(cancelled_in_temporal, "cancelled-in-temporal"), "order-cancelled-in-temporal"
+    ),
+    "cancelled in Temporal": Scenario(
+        _by_id(cancelled_in_temporal, "cancelled-in-temporal-2"),
+        "order-cancelled-in-temporal-2",
+    ),
+    "a restock waking an order": Scenario(
+        _by_id(restock_waking_an_order, "woken"), restock_workflow_id("KETTLE-01", "woken")
     ),
 }
 
@@ -198,8 +265,9 @@ async def main() -> None:
                         provider_for(scenario, settings) as with_provider,
                         running(build_workers(env.client, db, with_provider)),
                     ):
-                        handle = await scenario.run(env, with_provider)
-                        await handle.result()
+                        handle = await scenario.run(env, with_provider, db)
+                        with contextlib.suppress(WorkflowFailureError):  # cancelled ones
+                            await handle.result()
                         history = await handle.fetch_history()
                         # The emails' own workflows hold the model's part of an AI email.
                         children = (

@@ -39,11 +39,14 @@ async def test_the_original_routes_keep_working(
     assert cancelled.json()["status"] == "CANCELLED"
 
     # GET /api/orders lists them; GET /api/metrics counts them.
-    rows = await listed(api, "customer=cus-contract", 2)
-    assert {row["order_id"]: row["status"] for row in rows} == {
-        first: "DELIVERED",
-        second: "CANCELLED",
-    }
+    # Visibility catches up within a second or so: wait for the last statuses to show.
+    async def listed_statuses() -> dict[str, str]:
+        rows = await listed(api, "customer=cus-contract", 2)
+        return {row["order_id"]: row["status"] for row in rows}
+
+    await eventually(
+        listed_statuses, lambda found: found == {first: "DELIVERED", second: "CANCELLED"}
+    )
 
     async def metrics() -> dict[str, Any]:
         found: dict[str, Any] = (await api.get("/api/metrics")).json()

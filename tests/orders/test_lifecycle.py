@@ -4,11 +4,15 @@ of days pass in milliseconds."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
+import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.db import Database
+from opsdesk.db.tables import FulfilmentRequest
 from opsdesk.orders import models as m
 from opsdesk.orders.client import order_handle, restock, start_order
 from opsdesk.orders.inventory import Inventory
@@ -67,7 +71,8 @@ async def test_happy_path_to_delivered(
         ("TEE-M", 1),
     }
     assert await records.stock("MUG-01") == 98
-    assert await records.fulfilment(request.order_id) == "requested"
+    # The warehouse request followed the order to the door (it stayed "requested" before).
+    assert await records.fulfilment(request.order_id) == "delivered"
     confirmation = await records.wait_for_email(request.order_id, "confirmation")
     assert confirmation.to_address == "ada@example.com"
     assert "68.00 USD" in confirmation.body_text
@@ -166,6 +171,72 @@ async def test_declined_payment_fails_with_nothing_charged_or_reserved(
     assert await records.reservations(request.order_id) == []
     assert await records.stock("MUG-01") == 100
     assert "could not complete" in told.subject
+
+
+async def test_a_declined_card_is_one_line_in_the_log_not_a_traceback(
+    time_env: WorkflowEnvironment,
+    db: Database,
+    catalog: Inventory,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A decline is a business outcome, not a fault of the system."""
+    request = order_request(token="tok_chargeDeclined")
+    with caplog.at_level(logging.INFO):
+        async with order_worker(time_env, db, settings):
+            handle = await start_order(time_env.client, settings, request)
+            assert (await handle.result()).status is S.FAILED
+
+    about_it = [r for r in caplog.records if request.order_id in r.getMessage()]
+    assert [(r.levelno, r.exc_info) for r in about_it if r.levelno >= logging.WARNING] == []
+    [line] = [r for r in about_it if r.name == "opsdesk.activities"]
+    assert line.levelno == logging.INFO
+    assert "charge_payment" in line.getMessage()
+    assert "declined" in line.getMessage()
+
+
+async def test_a_processor_error_that_outlasts_its_retries_fails_the_order(
+    time_env: WorkflowEnvironment, db: Database, catalog: Inventory, settings: Settings
+) -> None:
+    records = Records(db)
+    request = order_request(token="tok_processingError")
+    async with order_worker(time_env, db, settings):
+        handle = await start_order(time_env.client, settings, request)
+        final = await handle.result()  # ten minutes of retries, skipped through
+
+    assert final.status is S.FAILED
+    assert final.last_error is not None
+    assert "payment processor had an error" in final.last_error
+    attempts = await records.payment_attempts(request.order_id)
+    assert len(attempts) > 3
+    assert set(attempts) == {"error"}
+    assert await records.charges(request.order_id) == []
+    assert await records.reservations(request.order_id) == []
+
+
+async def test_a_refused_warehouse_request_refunds_and_releases(
+    time_env: WorkflowEnvironment, db: Database, catalog: Inventory, settings: Settings
+) -> None:
+    records = Records(db)
+    request = order_request()
+    # The warehouse already holds a withdrawn request under this order id: it refuses.
+    async with db.transaction() as session:
+        session.add(
+            FulfilmentRequest(order_id=request.order_id, lines=[], ship_to={}, status="cancelled")
+        )
+    async with order_worker(time_env, db, settings):
+        handle = await start_order(time_env.client, settings, request)
+        final = await handle.result()
+        told = await records.wait_for_email(request.order_id, "cancelled")
+
+    assert final.status is S.FAILED
+    assert final.last_error == f"the warehouse request for order {request.order_id} was withdrawn"
+    assert S.CONFIRMED in statuses(final)
+    assert await records.stock("MUG-01") == 100
+    [refund] = await records.refunds(request.order_id)
+    assert refund.amount_cents == 6800
+    assert await records.emails(request.order_id, "confirmation") == []
+    assert "refunded 68.00 USD" in told.body_text
 
 
 async def test_transient_payment_failures_are_retried_to_success(
@@ -269,6 +340,13 @@ async def test_cancel_while_confirmed_compensates_in_reverse(
     assert refund.amount_cents == 6800
     assert "customer asked" in told.body_text
     assert "refunded 68.00 USD" in told.body_text
+    # Undone newest first: the warehouse request, then the stock, then the charge.
+    scheduled = [
+        event.activity_task_scheduled_event_attributes.activity_type.name
+        async for event in handle.fetch_history_events()
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+    assert scheduled[-3:] == [m.CANCEL_FULFILMENT, m.RELEASE_STOCK, m.REFUND_PAYMENT]
 
 
 async def test_cancel_after_shipped_is_ignored(

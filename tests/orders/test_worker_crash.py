@@ -108,7 +108,7 @@ async def test_killed_worker_finishes_the_order_with_each_effect_once(
     reservations = await records.reservations(request.order_id)
     assert sorted((r.sku, r.quantity) for r in reservations) == [("MUG-01", 2), ("TEE-M", 1)]
     assert await records.stock("MUG-01") == 98
-    assert await records.fulfilment(request.order_id) == "requested"
+    assert await records.fulfilment(request.order_id) == "delivered"
     assert len(confirmation) == 1
     assert [e.template for e in await records.emails(request.order_id)] == [
         "orders/confirmation",

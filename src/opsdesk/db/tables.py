@@ -170,9 +170,28 @@ class FulfilmentRequest(Base):
     order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     lines: Mapped[list[Any]] = mapped_column()
     ship_to: Mapped[dict[str, Any]] = mapped_column()
-    status: Mapped[str] = mapped_column(String(20), default="requested")  # requested | cancelled
+    status: Mapped[str] = mapped_column(String(20), default="requested")
+    """requested | shipped | delivered | cancelled"""
+    tracking_number: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(default=None)
     cancelled_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+# -- order ids -----------------------------------------------------------------------------
+
+
+class OrderIdClaim(Base):
+    """An order id and the workflow chain that runs it. Side effects are keyed by the
+    order's workflow id, so an id may serve one order only, however long ago that order
+    ended and whatever Temporal still remembers of it."""
+
+    __tablename__ = "order_id_claims"
+
+    order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    stamp: Mapped[str | None] = mapped_column(String(64))
+    """The first run id of the workflow chain; NULL for orders from before claims existed."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 # -- outbox --------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from temporalio import activity
 
 from opsdesk.db import Database
 from opsdesk.orders import models as m
+from opsdesk.orders.claims import OrderIds
 from opsdesk.orders.inventory import Inventory
 from opsdesk.orders.payments import PaymentGateway, previous_orders
 from opsdesk.orders.risk import RiskScorer, RulesRiskScorer
@@ -26,11 +27,16 @@ class OrderActivities:
         scorer: RiskScorer,
     ) -> None:
         self.db = db
+        self.ids = OrderIds(db)
         self.inventory = inventory
         self.gateway = gateway
         self.warehouse = warehouse
         self.scorer = scorer
         self.rules = RulesRiskScorer()
+
+    @activity.defn(name=m.CLAIM_ORDER_ID)
+    async def claim_order_id(self, claim: m.OrderClaim) -> None:
+        await self.ids.claim(claim)
 
     @activity.defn(name=m.VALIDATE_ORDER)
     async def validate_order(self, request: m.OrderRequest) -> m.ValidatedOrder:
@@ -84,6 +90,10 @@ class OrderActivities:
     async def request_fulfilment(self, fulfilment: m.FulfilmentInput) -> None:
         await self.warehouse.request(fulfilment)
 
+    @activity.defn(name=m.UPDATE_FULFILMENT)
+    async def update_fulfilment(self, update: m.FulfilmentUpdate) -> None:
+        await self.warehouse.update(update)
+
     @activity.defn(name=m.CANCEL_FULFILMENT)
     async def cancel_fulfilment(self, order_id: str) -> bool:
         return await self.warehouse.cancel(order_id)
@@ -94,6 +104,7 @@ class OrderActivities:
 
     def all(self) -> list[Callable[..., Any]]:
         return [
+            self.claim_order_id,
             self.validate_order,
             self.score_order_risk,
             self.charge_payment,
@@ -101,6 +112,7 @@ class OrderActivities:
             self.reserve_stock,
             self.release_stock,
             self.request_fulfilment,
+            self.update_fulfilment,
             self.cancel_fulfilment,
             self.restock,
         ]

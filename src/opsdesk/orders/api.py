@@ -22,6 +22,7 @@ from opsdesk.notify.models import OutboxEntry
 from opsdesk.notify.outbox import Outbox
 from opsdesk.orders import client as orders
 from opsdesk.orders import models as m
+from opsdesk.orders.claims import OrderIds
 from opsdesk.orders.inventory import Inventory, ProductSpec
 from opsdesk.orders.queries import (
     BadPageToken,
@@ -150,8 +151,22 @@ async def _check_catalog(request: Request, lines: list[m.LineItem]) -> None:
         raise ApiError(422, "invalid_input", str(exc)) from None
 
 
+async def _check_id_is_free(request: Request, order_id: str) -> None:
+    """Refuse an id an earlier order used, once Temporal has forgotten that order (its
+    retention passed): the new order's workflow would fail at its first step."""
+    used = await OrderIds(db_of(request)).used_since(order_id)
+    if used is not None and not await orders.order_exists(client_of(request), order_id):
+        raise ApiError(
+            409,
+            "conflict",
+            f"order id {order_id} was already used by an order placed {used:%Y-%m-%d} "
+            "that has since been archived; send the order with a new id",
+        )
+
+
 async def _submit(request: Request, order: m.OrderRequest) -> tuple[m.OrderState, bool]:
     await _check_catalog(request, order.lines)
+    await _check_id_is_free(request, order.order_id)
     try:
         state, created = await orders.submit_order(client_of(request), settings_of(request), order)
     except orders.IntakeConflict as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -112,11 +113,31 @@ async def submit_order(
             ) from None
         created = False
     try:
-        state = await handle.query(OrderWorkflow.get_state, rpc_timeout=QUERY_TIMEOUT)
-    except (RPCError, WorkflowQueryFailedError):
-        # Started, but no worker has picked it up yet: it is exactly as it arrived.
+        if created:
+            state = await asyncio.wait_for(_priced(handle), QUERY_TIMEOUT.total_seconds())
+        else:
+            state = await handle.query(OrderWorkflow.get_state, rpc_timeout=QUERY_TIMEOUT)
+    except (RPCError, WorkflowQueryFailedError, WorkflowUpdateFailedError, TimeoutError):
+        # Started, but no worker has priced it yet: it is exactly as it arrived.
         state = m.OrderState.received(request, datetime.now(UTC))
     return state, created
+
+
+async def _priced(handle: OrderHandle) -> m.OrderState:
+    pending = await start_update_when_ready(handle, OrderWorkflow.priced, [], uuid.uuid4().hex)
+    state: m.OrderState = await pending.result()
+    return state
+
+
+async def order_exists(client: Client, order_id: str) -> bool:
+    """Whether Temporal knows the order's workflow (running, or closed within retention)."""
+    try:
+        await order_handle(client, order_id).describe()
+    except RPCError as exc:
+        if exc.status is RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True
 
 
 async def get_order(client: Client, order_id: str) -> m.OrderState:
@@ -159,7 +180,7 @@ async def _act(
     handle = order_handle(client, order_id)
     update_id = request.request_id or uuid.uuid4().hex
     try:
-        pending = await start_update_when_ready(handle, update, request, update_id)
+        pending = await start_update_when_ready(handle, update, [request], update_id)
         state: m.OrderState = await asyncio.wait_for(pending.result(), wait.total_seconds())
     except WorkflowUpdateFailedError as exc:
         raise ActionRefused(_reason(exc)) from None
@@ -173,7 +194,7 @@ async def _act(
 
 
 async def start_update_when_ready(
-    handle: WorkflowHandle[Any, Any], update: Any, request: Any, update_id: str
+    handle: WorkflowHandle[Any, Any], update: Any, args: Sequence[Any], update_id: str
 ) -> WorkflowUpdateHandle[Any]:
     """Deliver the update, retrying while the server says the workflow is not ready.
 
@@ -184,7 +205,7 @@ async def start_update_when_ready(
     for delay in (*NOT_READY_RETRY_DELAYS, None):
         try:
             pending: WorkflowUpdateHandle[Any] = await handle.start_update(
-                update, request, id=update_id, wait_for_stage=WorkflowUpdateStage.ACCEPTED
+                update, args=args, id=update_id, wait_for_stage=WorkflowUpdateStage.ACCEPTED
             )
         except RPCError as exc:
             if exc.status is not RPCStatusCode.FAILED_PRECONDITION or delay is None:
@@ -213,14 +234,19 @@ async def _why_closed(handle: OrderHandle, order_id: str) -> Exception:
     return ActionRefused(f"the order is already {status}")
 
 
+def restock_workflow_id(sku: str, request_id: str | None = None) -> str:
+    """A restock's workflow id: the same request id, the same restock."""
+    suffix = (
+        hashlib.sha256(request_id.encode()).hexdigest()[:20] if request_id else uuid.uuid4().hex
+    )
+    return f"restock-{sku}-{suffix}"
+
+
 async def restock(
     client: Client, settings: Settings, sku: str, quantity: int, request_id: str | None = None
 ) -> m.RestockResult:
     """Add stock and wake the orders waiting for it; a repeated ``request_id`` adds once."""
-    suffix = (
-        hashlib.sha256(request_id.encode()).hexdigest()[:20] if request_id else uuid.uuid4().hex
-    )
-    workflow_id = f"restock-{sku}-{suffix}"
+    workflow_id = restock_workflow_id(sku, request_id)
     return await client.execute_workflow(
         RestockWorkflow.run,
         m.RestockInput(idempotency_key=workflow_id, sku=sku, quantity=quantity),

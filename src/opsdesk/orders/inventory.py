@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsdesk.db import Database
 from opsdesk.db.tables import Product, Reservation, Restock, StockWait
-from opsdesk.errors import InvalidOrder, ProductUnavailable, UnknownProduct
+from opsdesk.errors import EffectUndone, InvalidOrder, ProductUnavailable, UnknownProduct
 from opsdesk.orders.models import (
     LineItem,
     PricedLine,
@@ -143,12 +143,16 @@ class Inventory:
     async def reserve(self, order_id: str, lines: Sequence[LineItem]) -> ReserveResult:
         """Hold stock for every line, or for none and record the order as waiting.
 
-        Idempotent: an order that already holds its reservations gets them back.
+        Idempotent: an order that already holds its reservations gets them back. Stock the
+        order held and released stays released (``EffectUndone``): only a reset of a
+        finished order asks again, and it must not run on stock it no longer holds.
         """
         async with self.db.transaction() as session:
             held = (
                 await session.scalars(select(Reservation).where(Reservation.order_id == order_id))
             ).all()
+            if held and all(r.released_at is not None for r in held):
+                raise EffectUndone(f"the stock held for order {order_id} was released")
             if held:
                 return ReserveResult(reserved=True)
             products = await _lock_products(session, [line.sku for line in lines])
@@ -201,16 +205,6 @@ class Inventory:
                 products[reservation.sku].stock += reservation.quantity
                 reservation.released_at = now
             return len(held)
-
-    async def reservations(self, order_id: str) -> list[tuple[str, int, bool]]:
-        """``(sku, quantity, released)`` for each line held for the order."""
-        async with self.db.transaction() as session:
-            rows = await session.scalars(
-                select(Reservation)
-                .where(Reservation.order_id == order_id)
-                .order_by(Reservation.sku)
-            )
-            return [(r.sku, r.quantity, r.released_at is not None) for r in rows]
 
     async def restock(self, request: RestockInput) -> RestockResult:
         """Add stock once per idempotency key and hand back the orders waiting for the sku."""

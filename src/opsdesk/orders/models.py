@@ -334,6 +334,25 @@ class FulfilmentInput(BaseModel):
     ship_to: Address
 
 
+FulfilmentStatus = Literal["requested", "shipped", "delivered", "cancelled"]
+
+
+class FulfilmentUpdate(BaseModel):
+    """What the warehouse hears after its request: the order shipped, or was delivered."""
+
+    order_id: str
+    status: Literal["shipped", "delivered"]
+    tracking_number: str | None = None
+
+
+class OrderClaim(BaseModel):
+    """An order id, and the stamp of the workflow chain that runs it: the first run's id,
+    which continue-as-new and resets keep and a new start under the same id does not."""
+
+    order_id: str
+    stamp: str
+
+
 class RestockInput(BaseModel):
     idempotency_key: str
     sku: Sku
@@ -470,3 +489,5 @@ RELEASE_STOCK = "release_stock"
 REQUEST_FULFILMENT = "request_fulfilment"
 CANCEL_FULFILMENT = "cancel_fulfilment"
 RESTOCK = "restock"
+CLAIM_ORDER_ID = "claim_order_id"
+UPDATE_FULFILMENT = "update_fulfilment"

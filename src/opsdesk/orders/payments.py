@@ -25,10 +25,11 @@ from enum import Enum
 from typing import Protocol
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsdesk.db import Database
 from opsdesk.db.tables import ChargeRow, PaymentAttempt, RefundRow
-from opsdesk.errors import PaymentDeclined, RefundRefused
+from opsdesk.errors import EffectUndone, PaymentDeclined, RefundRefused
 from opsdesk.orders.models import Charge, ChargeInput, Refund, RefundInput
 
 SLOW_ANSWER_SECONDS = 3.0
@@ -105,6 +106,10 @@ class LedgerGateway:
                 select(ChargeRow).where(ChargeRow.idempotency_key == request.idempotency_key)
             )
             if existing is not None:
+                if await _refunded(session, existing.id) >= existing.amount_cents:
+                    raise EffectUndone(
+                        f"the charge {existing.id} for order {existing.order_id} was refunded"
+                    )
                 return _charge(existing)
             earlier_attempts = await session.scalar(
                 select(func.count())
@@ -142,20 +147,18 @@ class LedgerGateway:
 
     async def refund(self, request: RefundInput) -> Refund:
         async with self.db.transaction() as session:
+            # The charge's row lock first, then the key: a concurrent retry of this refund
+            # waits here for the first to commit and then finds its row, instead of seeing
+            # no refund yet and then, once the first commits, nothing left to refund.
+            charge = await session.get(ChargeRow, request.charge_id, with_for_update=True)
             existing = await session.scalar(
                 select(RefundRow).where(RefundRow.idempotency_key == request.idempotency_key)
             )
             if existing is not None:
                 return _refund(existing)
-            charge = await session.get(ChargeRow, request.charge_id, with_for_update=True)
             if charge is None:
                 raise RefundRefused(f"no charge {request.charge_id}")
-            refunded = await session.scalar(
-                select(func.coalesce(func.sum(RefundRow.amount_cents), 0)).where(
-                    RefundRow.charge_id == request.charge_id
-                )
-            )
-            left = charge.amount_cents - int(refunded or 0)
+            left = charge.amount_cents - await _refunded(session, charge.id)
             if request.amount_cents > left:
                 raise RefundRefused(
                     f"cannot refund {request.amount_cents} cents of charge {charge.id}: "
@@ -171,6 +174,16 @@ class LedgerGateway:
             session.add(row)
             await session.flush()
             return _refund(row)
+
+
+async def _refunded(session: AsyncSession, charge_id: str) -> int:
+    """Cents refunded so far on the charge."""
+    refunded = await session.scalar(
+        select(func.coalesce(func.sum(RefundRow.amount_cents), 0)).where(
+            RefundRow.charge_id == charge_id
+        )
+    )
+    return int(refunded or 0)
 
 
 def _decide(behaviour: _Behaviour | None, earlier_attempts: int) -> tuple[str, str]:

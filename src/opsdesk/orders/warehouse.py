@@ -1,4 +1,5 @@
-"""The warehouse's inbox: a fulfilment request per order, which can be cancelled."""
+"""The warehouse's inbox: a fulfilment request per order, which follows the order as it
+ships and is delivered, or is withdrawn."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from datetime import UTC, datetime
 
 from opsdesk.db import Database
 from opsdesk.db.tables import FulfilmentRequest
-from opsdesk.orders.models import FulfilmentInput
+from opsdesk.errors import EffectUndone
+from opsdesk.orders.models import FulfilmentInput, FulfilmentUpdate
 
 
 class Warehouse:
@@ -14,9 +16,15 @@ class Warehouse:
         self.db = db
 
     async def request(self, request: FulfilmentInput) -> None:
-        """Ask the warehouse to ship the order; once per order."""
+        """Ask the warehouse to ship the order; once per order. A request that was
+        withdrawn stays withdrawn (``EffectUndone``)."""
         async with self.db.transaction() as session:
-            if await session.get(FulfilmentRequest, request.order_id) is not None:
+            existing = await session.get(FulfilmentRequest, request.order_id)
+            if existing is not None:
+                if existing.status == "cancelled":
+                    raise EffectUndone(
+                        f"the warehouse request for order {request.order_id} was withdrawn"
+                    )
                 return
             session.add(
                 FulfilmentRequest(
@@ -25,6 +33,16 @@ class Warehouse:
                     ship_to=request.ship_to.model_dump(),
                 )
             )
+
+    async def update(self, update: FulfilmentUpdate) -> None:
+        """Record that the order shipped or was delivered; idempotent."""
+        async with self.db.transaction() as session:
+            row = await session.get(FulfilmentRequest, update.order_id)
+            if row is None or row.status in ("cancelled", update.status):
+                return
+            row.status = update.status
+            row.tracking_number = update.tracking_number or row.tracking_number
+            row.updated_at = datetime.now(UTC)
 
     async def cancel(self, order_id: str) -> bool:
         """Withdraw the request; idempotent. False when there was none to withdraw."""
@@ -36,8 +54,3 @@ class Warehouse:
                 row.status = "cancelled"
                 row.cancelled_at = datetime.now(UTC)
             return True
-
-    async def status(self, order_id: str) -> str | None:
-        async with self.db.transaction() as session:
-            row = await session.get(FulfilmentRequest, order_id)
-            return row.status if row else None

@@ -1,5 +1,6 @@
-"""Order workflows. Deterministic: they import models and constants only, and reach every
-side effect through an activity named in ``opsdesk.orders.models``.
+"""Order workflows. Deterministic: they import models, rules and step policies, and reach
+every side effect through an activity of ``OrderActivities``, called by typed reference
+(the activities module is passed through the sandbox, never run inside it).
 
 ``OrderWorkflow`` is the order saga (DESIGN.md, "Order lifecycle"). Each step that changes
 the world pushes its undo onto a stack; a cancel, a final failure after payment or an
@@ -16,13 +17,13 @@ Every request may carry a request id; a repeated id is a no-op.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
@@ -31,13 +32,17 @@ from temporalio.exceptions import (
 )
 
 from opsdesk.ai.models import AiUsage
-from opsdesk.errors import NON_RETRYABLE
 from opsdesk.notify.models import Notification
-from opsdesk.notify.workflows import AI_ATTEMPTS, NotificationWorkflow
+from opsdesk.notify.workflows import NotificationWorkflow
 from opsdesk.orders import models as m
+from opsdesk.orders.steps import PAYMENT, REFUND, RISK, STORE, UNDO, Step
 from opsdesk.temporal import search_attributes as sa
 
+with workflow.unsafe.imports_passed_through():
+    from opsdesk.orders.activities import OrderActivities
+
 T = TypeVar("T")
+A = TypeVar("A")
 
 SEEN_REQUESTS_KEPT = 200
 
@@ -45,47 +50,10 @@ SEEN_REQUESTS_KEPT = 200
 # before it replay as they ran (see tests/test_replay.py).
 RISK_RULES_FALLBACK = "risk-rules-fallback"
 NOTICES_WITHOUT_WAITING = "notices-without-waiting"
-
-
-@dataclass(frozen=True)
-class Step:
-    """Timeouts and retries of one kind of activity."""
-
-    start_to_close: timedelta
-    schedule_to_close: timedelta | None
-    max_interval: timedelta
-    heartbeat: timedelta | None = None
-    maximum_attempts: int = 0  # unlimited within schedule_to_close
-
-    @property
-    def retry_policy(self) -> RetryPolicy:
-        return RetryPolicy(
-            initial_interval=timedelta(seconds=1),
-            backoff_coefficient=2.0,
-            maximum_interval=self.max_interval,
-            maximum_attempts=self.maximum_attempts,
-            non_retryable_error_types=list(NON_RETRYABLE),
-        )
-
-
-# A store step gives up after five minutes of failures (the database is down); the order
-# then fails, with compensation.
-STORE = Step(timedelta(seconds=15), timedelta(minutes=5), timedelta(seconds=30))
-# Scoring may be a model call: a busy provider or an answer that does not fit is retried
-# at most three times, then the rules score the order and a person reviews it.
-RISK = Step(
-    timedelta(seconds=60), timedelta(minutes=5), timedelta(seconds=30), maximum_attempts=AI_ATTEMPTS
-)
-PAYMENT = Step(
-    timedelta(seconds=30),
-    timedelta(minutes=10),
-    timedelta(minutes=1),
-    heartbeat=timedelta(seconds=5),
-)
-# Undoing must not give up: it retries until it succeeds or is refused outright.
-COMPENSATION = Step(
-    timedelta(seconds=30), None, timedelta(minutes=10), heartbeat=timedelta(seconds=5)
-)
+CLAIM_ORDER_ID = "claim-order-id"
+CANCEL_AFTER_EVERY_STEP = "cancel-after-every-step"
+TEMPORAL_CANCEL_COMPENSATES = "temporal-cancel-compensates"
+WAREHOUSE_FOLLOWS_SHIPMENT = "warehouse-follows-shipment"
 
 
 class Outcome(Enum):
@@ -140,7 +108,9 @@ class OrderWorkflow:
         self._seen_requests: list[str] = []
         self._undo: list[Undo] = []
         self._notices = 0
-        self._notices_starting: list[asyncio.Task[None]] = []
+        self._in_flight: list[asyncio.Task[None]] = []
+        # Set once Temporal has asked this workflow to cancel (the CLI, the UI's button).
+        self._temporal_cancel = False
 
     # -- the lifecycle -------------------------------------------------------------------
 
@@ -148,16 +118,32 @@ class OrderWorkflow:
     async def run(self, input: m.OrderInput) -> m.OrderState:
         self._publish()
         await self._lifecycle()
-        # A notice's child must have started before this workflow closes.
-        await asyncio.gather(*self._notices_starting)
+        # Notices' children must have started, and background steps ended, before this
+        # workflow closes.
+        await self._steadily(asyncio.gather(*self._in_flight))
         self._settled = True
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._wait(workflow.all_handlers_finished, None)
+        if self._temporal_cancel and self._state.status is m.OrderStatus.CANCELLED:
+            # Compensated and told; the execution closes as cancelled, as asked.
+            raise asyncio.CancelledError(self._state.history[-1].note)
         return self._state
 
     async def _lifecycle(self) -> None:
         request = self._request
+        if workflow.patched(CLAIM_ORDER_ID):
+            claim = m.OrderClaim(
+                order_id=request.order_id, stamp=workflow.info().first_execution_run_id
+            )
+            try:
+                await self._execute(OrderActivities.claim_order_id, claim, STORE)
+            except ActivityError as err:
+                # Not this customer's doing, and the id's earlier order has its own mail:
+                # ops see it on the dashboard.
+                return await self._finish(
+                    m.OrderStatus.FAILED, error=describe_failure(err), tell=False
+                )
         try:
-            validated = await self._execute(m.VALIDATE_ORDER, request, m.ValidatedOrder, STORE)
+            validated = await self._execute(OrderActivities.validate_order, request, STORE)
         except ActivityError as err:
             return await self._finish(m.OrderStatus.FAILED, error=describe_failure(err))
         self._state.lines = validated.lines
@@ -182,7 +168,7 @@ class OrderWorkflow:
         self._transition(m.OrderStatus.PAYMENT)
         try:
             charge = await self._execute(
-                m.CHARGE_PAYMENT,
+                OrderActivities.charge_payment,
                 m.ChargeInput(
                     idempotency_key=self._key("charge"),
                     order_id=request.order_id,
@@ -191,7 +177,6 @@ class OrderWorkflow:
                     amount_cents=validated.total_cents,
                     currency=validated.currency,
                 ),
-                m.Charge,
                 PAYMENT,
             )
         except ActivityError as err:
@@ -203,31 +188,39 @@ class OrderWorkflow:
 
         if not await self._allocate():
             return
+        if self._cancel_pending():
+            return await self._cancel_now()
 
         self._transition(m.OrderStatus.CONFIRMED)
         try:
             await self._execute(
-                m.REQUEST_FULFILMENT,
+                OrderActivities.request_fulfilment,
                 m.FulfilmentInput(
                     order_id=request.order_id,
                     lines=validated.lines,
                     ship_to=request.shipping_address,
                 ),
-                None,
                 STORE,
             )
         except ActivityError as err:
             return await self._fail_with_compensation(describe_failure(err))
         self._undo.append(Undo.CANCEL_FULFILMENT)
+        if self._cancel_pending():
+            return await self._cancel_now()
         await self._notify(
             "confirmation", to=request.customer.email, ai_written=self._policy.ai_emails
         )
         await self._await_shipment()
 
+    def _cancel_pending(self) -> bool:
+        """A cancel arrived while the last step ran: act on it before the next one, so the
+        customer is never told "confirmed" on the way to "cancelled"."""
+        return self._cancel is not None and workflow.patched(CANCEL_AFTER_EVERY_STEP)
+
     async def _assess_risk(self, validated: m.ValidatedOrder) -> m.RiskAction:
         request = m.RiskRequest(request=self._request, validated=validated)
         try:
-            risk = await self._execute(m.SCORE_ORDER_RISK, request, m.RiskAssessment, RISK)
+            risk = await self._execute(OrderActivities.score_order_risk, request, RISK)
         except ActivityError as err:
             error = describe_failure(err)
             if not workflow.patched(RISK_RULES_FALLBACK):
@@ -246,9 +239,8 @@ class OrderWorkflow:
         self._state.last_error = f"risk scoring failed ({error}); scored by the rules"
         try:
             risk = await self._execute(
-                m.SCORE_ORDER_RISK,
+                OrderActivities.score_order_risk,
                 request.model_copy(update={"fallback_reason": error}),
-                m.RiskAssessment,
                 STORE,
             )
         except ActivityError:
@@ -313,9 +305,8 @@ class OrderWorkflow:
             self._stock_arrived = False  # this attempt sees any stock that arrived before it
             try:
                 result = await self._execute(
-                    m.RESERVE_STOCK,
+                    OrderActivities.reserve_stock,
                     m.ReserveInput(order_id=self._state.order_id, lines=self._request.lines),
-                    m.ReserveResult,
                     STORE,
                 )
             except ActivityError as err:
@@ -383,12 +374,34 @@ class OrderWorkflow:
         note = f"tracking {shipped.tracking_number}" if shipped.tracking_number else shipped.note
         self._transition(m.OrderStatus.SHIPPED, actor=shipped.actor, note=note)
         await self._notify("shipped", to=self._request.customer.email)
+        self._tell_warehouse("shipped")
 
         await self._wait_for_person(None)
         delivered = self._take_advance()
         await self._finish(
             m.OrderStatus.DELIVERED, actor=delivered.actor, note=delivered.note, tell=False
         )
+        self._tell_warehouse("delivered")
+
+    def _tell_warehouse(self, status: Literal["shipped", "delivered"]) -> None:
+        """Keep the warehouse's request in step with the order, in the background: whoever
+        marked the order gets their answer without waiting for the warehouse, and ``run``
+        collects the step before the workflow closes."""
+        if workflow.patched(WAREHOUSE_FOLLOWS_SHIPMENT):
+            self._in_flight.append(asyncio.create_task(self._update_warehouse(status)))
+
+    async def _update_warehouse(self, status: Literal["shipped", "delivered"]) -> None:
+        update = m.FulfilmentUpdate(
+            order_id=self._state.order_id,
+            status=status,
+            tracking_number=self._state.tracking_number,
+        )
+        try:
+            await self._execute(OrderActivities.update_fulfilment, update, STORE)
+        except ActivityError as err:
+            # The order has moved on either way: noted on the timeline, not undone.
+            self._state.last_error = f"the warehouse was not told: {describe_failure(err)}"
+            self._record(self._state.status, actor="system", note=self._state.last_error)
 
     # -- ending ----------------------------------------------------------------------------
 
@@ -415,22 +428,21 @@ class OrderWorkflow:
     async def _undo_one(self, undo: Undo) -> None:
         order_id = self._state.order_id
         if undo is Undo.CANCEL_FULFILMENT:
-            await self._execute(m.CANCEL_FULFILMENT, order_id, bool, COMPENSATION)
+            await self._execute(OrderActivities.cancel_fulfilment, order_id, UNDO)
         elif undo is Undo.RELEASE_STOCK:
-            await self._execute(m.RELEASE_STOCK, order_id, int, COMPENSATION)
+            await self._execute(OrderActivities.release_stock, order_id, UNDO)
         elif undo is Undo.REFUND:
             charge = self._state.charge
             assert charge is not None
             refund = await self._execute(
-                m.REFUND_PAYMENT,
+                OrderActivities.refund_payment,
                 m.RefundInput(
                     idempotency_key=self._key("refund"),
                     charge_id=charge.charge_id,
                     amount_cents=charge.amount_cents,
                     reason="order cancelled",
                 ),
-                m.Refund,
-                COMPENSATION,
+                REFUND,
             )
             self._state.refunds.append(refund)
             self._publish()
@@ -464,23 +476,84 @@ class OrderWorkflow:
             return Outcome.TIMEOUT
         self._settled = True
         try:
-            await workflow.wait_condition(
+            arrived = await self._wait(
                 lambda: (
                     self._advance is not None
                     or self._cancel is not None
                     or (stock and self._stock_arrived)
                 ),
-                timeout=limit,
+                limit,
             )
-        except TimeoutError:
-            return Outcome.TIMEOUT
         finally:
             self._settled = False
+        if not arrived:
+            return Outcome.TIMEOUT
         if self._cancel is not None:
             return Outcome.CANCEL
         if self._advance is not None:
             return Outcome.ADVANCE
         return Outcome.STOCK
+
+    async def _wait(self, condition: Callable[[], bool], limit: timedelta | None) -> bool:
+        """Wait until ``condition`` holds (True) or ``limit`` has passed (False).
+
+        A cancel from Temporal interrupts the wait; once heard (see ``_hear_temporal_cancel``)
+        the wait goes on until the same deadline, and ends at once if the cancel is what
+        it was waiting for."""
+        deadline = None if limit is None else workflow.now() + limit
+        while True:
+            remaining = None if deadline is None else deadline - workflow.now()
+            try:
+                await workflow.wait_condition(condition, timeout=remaining)
+            except TimeoutError:
+                return False
+            except asyncio.CancelledError:
+                if not self._hear_temporal_cancel():
+                    raise
+                if condition():
+                    return True
+                continue
+            return True
+
+    async def _steadily(self, future: Awaitable[T]) -> T:
+        """Await a step in flight to its end, whatever Temporal asks meanwhile.
+
+        Cancelling the workflow from Temporal (the CLI, the UI's Cancel button) would
+        otherwise cut the step off with its effect unknown (was the card charged?) and skip
+        compensation. Instead the cancel is heard as a person's cancel would be, the step
+        finishes, and the lifecycle acts on the cancel right after it."""
+        step = asyncio.ensure_future(future)
+        while True:
+            try:
+                return await asyncio.shield(step)
+            except asyncio.CancelledError:
+                if step.cancelled() or not self._hear_temporal_cancel():
+                    raise
+
+    def _hear_temporal_cancel(self) -> bool:
+        """Turn Temporal's cancel request into the order's own cancel, once. False when the
+        cancellation is something else (the worker evicting this workflow from its cache),
+        which must go on unhindered."""
+        reason = workflow.cancellation_reason()
+        if reason is None or self._temporal_cancel:
+            return False
+        if not workflow.patched(TEMPORAL_CANCEL_COMPENSATES):
+            return False
+        self._temporal_cancel = True
+        current = asyncio.current_task()
+        if current is not None:
+            current.uncancel()  # heard: the next await must not be cancelled again
+        problem = self._why_not_cancel()
+        if problem is None:
+            reason = reason or "cancelled in Temporal"
+            self._accept(m.CancelRequest(actor="temporal", reason=reason))
+        elif not self._state.status.terminal:
+            self._record(
+                self._state.status,
+                actor="temporal",
+                note=f"cancel from Temporal not acted on: {problem}",
+            )
+        return True
 
     def _take_advance(self) -> m.AdvanceRequest:
         advance = self._advance
@@ -554,6 +627,15 @@ class OrderWorkflow:
         if problem:
             raise ApplicationError(problem, type="ActionNotAllowed", non_retryable=True)
 
+    @workflow.update
+    async def priced(self) -> m.OrderState:
+        """The state once the order's lines are priced (or it has ended without): what
+        the API answers a new order with."""
+        await workflow.wait_condition(
+            lambda: bool(self._state.lines) or self._state.status.terminal
+        )
+        return self._state
+
     @workflow.query
     def get_state(self) -> m.OrderState:
         return self._state
@@ -588,17 +670,19 @@ class OrderWorkflow:
         """Idempotency key of a side effect: the workflow id (stable across runs) and step."""
         return f"{workflow.info().workflow_id}:{step}"
 
-    async def _execute(self, activity: str, arg: Any, result_type: type[T] | None, step: Step) -> T:
-        result: T = await workflow.execute_activity(
-            activity,
-            arg,
-            result_type=result_type,
-            start_to_close_timeout=step.start_to_close,
-            schedule_to_close_timeout=step.schedule_to_close,
-            heartbeat_timeout=step.heartbeat,
-            retry_policy=step.retry_policy,
+    async def _execute(
+        self, activity: Callable[[OrderActivities, A], Awaitable[T]], arg: A, step: Step
+    ) -> T:
+        return await self._steadily(
+            workflow.start_activity_method(
+                activity,
+                arg,
+                start_to_close_timeout=step.start_to_close,
+                schedule_to_close_timeout=step.schedule_to_close,
+                heartbeat_timeout=step.heartbeat,
+                retry_policy=step.retry_policy,
+            )
         )
-        return result
 
     async def _notify(
         self, template: str, *, to: str, ai_written: bool = False, **facts: Any
@@ -614,7 +698,7 @@ class OrderWorkflow:
         key = f"{workflow.info().workflow_id}:notify:{self._notices}:{template}"
         start = self._start_notification(self._notification(template, to, key, facts, ai_written))
         if workflow.patched(NOTICES_WITHOUT_WAITING):
-            self._notices_starting.append(asyncio.create_task(start))
+            self._in_flight.append(asyncio.create_task(start))
         else:
             await start
 
@@ -698,10 +782,9 @@ class RestockWorkflow:
 
     @workflow.run
     async def run(self, restock: m.RestockInput) -> m.RestockResult:
-        result: m.RestockResult = await workflow.execute_activity(
-            m.RESTOCK,
+        result = await workflow.execute_activity_method(
+            OrderActivities.restock,
             restock,
-            result_type=m.RestockResult,
             start_to_close_timeout=STORE.start_to_close,
             schedule_to_close_timeout=STORE.schedule_to_close,
             retry_policy=STORE.retry_policy,

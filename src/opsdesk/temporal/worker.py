@@ -33,6 +33,7 @@ from opsdesk.orders.warehouse import Warehouse
 from opsdesk.orders.workflows import OrderWorkflow, RestockWorkflow
 from opsdesk.settings import Settings
 from opsdesk.temporal.client import connect
+from opsdesk.temporal.interceptors import OutcomeInterceptor
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,7 @@ def build_workers(
                 *ai_activities(db, settings, provider).all(),
             ],
             workflow_runner=runner or workflow_runner(),
+            interceptors=[OutcomeInterceptor()],
             max_cached_workflows=settings.worker_cache,
             graceful_shutdown_timeout=timedelta(seconds=10),
         )

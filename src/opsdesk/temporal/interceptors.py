@@ -1,0 +1,48 @@
+"""Worker interceptors."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
+from temporalio.worker import (
+    ActivityInboundInterceptor,
+    ExecuteActivityInput,
+    Interceptor,
+)
+
+from opsdesk.errors import NonRetryableError
+
+log = logging.getLogger("opsdesk.activities")
+
+
+class OutcomeInterceptor(Interceptor):
+    """Report an activity's ``NonRetryableError`` as what it is.
+
+    Every such error fails its step at once (non-retryable by type). A business outcome
+    among them (``benign``: a declined card, an unknown sku) is also marked benign, so the
+    SDK neither logs it as a fault with a traceback nor counts it as a failure; one line
+    at INFO says what happened instead.
+    """
+
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
+        return _ReportOutcomes(next)
+
+
+class _ReportOutcomes(ActivityInboundInterceptor):
+    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+        try:
+            return await super().execute_activity(input)
+        except NonRetryableError as err:
+            if not err.benign:
+                raise
+            info = activity.info()
+            log.info("%s for %s: %s", info.activity_type, info.workflow_id, err)
+            raise ApplicationError(
+                str(err),
+                type=type(err).__name__,
+                non_retryable=True,
+                category=ApplicationErrorCategory.BENIGN,
+            ) from None
