@@ -3,6 +3,7 @@ stocked catalog, and settings of the test's own."""
 
 from __future__ import annotations
 
+import os
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -10,6 +11,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -75,6 +79,33 @@ async def catalog(db: Database) -> Inventory:
     inventory = Inventory(db)
     await inventory.import_catalog(CATALOG, set_stock=True)
     return inventory
+
+
+POSTGRES_URL_VARIABLE = "OPSDESK_TEST_POSTGRES_URL"
+
+
+@pytest.fixture
+async def pg_db() -> AsyncIterator[Database]:
+    """A fresh PostgreSQL database with every migration applied, on the server that
+    ``OPSDESK_TEST_POSTGRES_URL`` names (``postgresql+asyncpg://user:pw@host/any``);
+    skipped when it is unset."""
+    server_url = os.environ.get(POSTGRES_URL_VARIABLE)
+    if not server_url:
+        pytest.skip(f"needs PostgreSQL: set {POSTGRES_URL_VARIABLE}")
+    name = f"opsdesk_test_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    await upgrade_async(url)
+    database = Database(url)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        await admin.dispose()
 
 
 @pytest.fixture

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from sqlalchemy import func, select
 
 from opsdesk.db import Database
+from opsdesk.db.tables import RefundRow
 from opsdesk.errors import PaymentDeclined, RefundRefused
 from opsdesk.orders.models import ChargeInput, RefundInput
 from opsdesk.orders.payments import LedgerGateway, PaymentProcessorError, previous_orders
@@ -81,3 +85,30 @@ async def test_previous_orders_counts_other_paid_orders(db: Database) -> None:
     await gateway.charge(charge(order_id="p2"))
     assert await previous_orders(db, "c1", excluding_order="p3") == 2
     assert await previous_orders(db, "c1", excluding_order="p2") == 1
+
+
+async def test_concurrent_retries_of_a_refund_on_postgresql_all_get_it(pg_db: Database) -> None:
+    """Retries of one refund racing on several connections: the first makes it, the others
+    wait for its row lock and answer with the same refund, none with "nothing left"."""
+    made = await LedgerGateway(pg_db).charge(charge())
+    refund = RefundInput(
+        idempotency_key="order-p1:refund",
+        charge_id=made.charge_id,
+        amount_cents=made.amount_cents,
+        reason="cancelled",
+    )
+    # A gateway per connection pool: every retry on its own connection, as on several
+    # workers.
+    others = [Database(pg_db.url.render_as_string(hide_password=False)) for _ in range(6)]
+    try:
+        answers = await asyncio.gather(
+            *(LedgerGateway(db).refund(refund) for db in others), return_exceptions=True
+        )
+    finally:
+        await asyncio.gather(*(db.dispose() for db in others))
+    refused = [a for a in answers if isinstance(a, BaseException)]
+    assert refused == []
+    assert len({a.refund_id for a in answers if not isinstance(a, BaseException)}) == 1
+    async with pg_db.transaction() as session:
+        count = await session.scalar(select(func.count()).select_from(RefundRow))
+    assert count == 1
