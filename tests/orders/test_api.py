@@ -383,3 +383,29 @@ async def test_webhook_without_a_secret_is_unavailable(
             headers={"X-Opsdesk-Signature": sign("", payload)},
         )
     assert "OPSDESK_WEBHOOK_SECRET" in error_of(response, 503)
+
+
+async def test_a_stuck_order_says_so_at_once(
+    api: httpx.AsyncClient, dev_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    """A workflow whose task keeps failing (here: started from the CLI with input that
+    does not decode) cannot answer a query; the API says what it knows instead of waiting
+    for the query to time out and answering 502."""
+    await dev_env.client.start_workflow(
+        "OrderWorkflow",
+        {"request": {"order_id": "stuck-1"}},
+        id="order-stuck-1",
+        task_queue=settings.orders_task_queue,
+    )
+
+    async def detail() -> dict[str, Any]:
+        response = await api.get("/api/orders/stuck-1", timeout=10)
+        assert response.status_code == 200, response.text
+        found: dict[str, Any] = response.json()
+        return found
+
+    stuck = await eventually(detail, lambda found: found.get("stuck") is True)
+    assert stuck["status"] == "PENDING" or stuck["status"] is None
+    assert stuck["attempts"] >= 2
+    assert "validation error" in stuck["reason"].lower(), stuck["reason"]
+    assert stuck["temporal_url"].endswith("/workflows/order-stuck-1")

@@ -95,6 +95,10 @@ class OrderOut(m.OrderState):
     temporal_url: str
 
 
+class StuckOrderOut(m.StuckOrder):
+    temporal_url: str
+
+
 class ProductsOut(BaseModel):
     items: list[ProductSpec]
 
@@ -301,12 +305,18 @@ async def metrics(request: Request) -> OrderMetrics:
 
 
 @router.get("/orders/{order_id}", responses={404: {"description": "No such order"}})
-async def order_detail(request: Request, order_id: str) -> OrderOut:
-    """One order's full state and timeline."""
+async def order_detail(request: Request, order_id: str) -> OrderOut | StuckOrderOut:
+    """One order's full state and timeline; or, when its workflow cannot make progress,
+    what is known of it (``stuck: true``), why, and where to look in the Temporal UI."""
     try:
         state = await orders.get_order(client_of(request), known_id(order_id))
     except orders.OrderNotFound as exc:
         raise ApiError(404, "not_found", str(exc)) from None
+    except orders.OrderStuck as exc:
+        return StuckOrderOut(
+            **exc.order.model_dump(),
+            temporal_url=temporal_url(settings_of(request), client_of(request).namespace, order_id),
+        )
     return order_out(request, state)
 
 

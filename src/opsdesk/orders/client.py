@@ -13,8 +13,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryReverseRequest
 from temporalio.client import (
     Client,
+    WorkflowExecutionDescription,
+    WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
@@ -140,15 +144,87 @@ async def order_exists(client: Client, order_id: str) -> bool:
     return True
 
 
+class OrderStuck(Exception):
+    """The order's workflow cannot make progress; ``order`` says what is known and why."""
+
+    def __init__(self, order: m.StuckOrder) -> None:
+        super().__init__(order.reason)
+        self.order = order
+
+
 async def get_order(client: Client, order_id: str) -> m.OrderState:
+    """The order's state from its workflow. Raises ``OrderNotFound``, or ``OrderStuck`` at
+    once (rather than after a query's timeout) when its workflow task keeps failing."""
+    handle = order_handle(client, order_id)
+    query = asyncio.ensure_future(handle.query(OrderWorkflow.get_state, rpc_timeout=QUERY_TIMEOUT))
     try:
-        return await order_handle(client, order_id).query(
-            OrderWorkflow.get_state, rpc_timeout=QUERY_TIMEOUT
-        )
+        description = await handle.describe()
     except RPCError as exc:
+        query.cancel()
         if exc.status is RPCStatusCode.NOT_FOUND:
             raise OrderNotFound(f"no order {order_id}") from None
         raise
+    if _failing_attempts(description) > 1:
+        query.cancel()
+        raise OrderStuck(await _stuck(client, order_id, description))
+    try:
+        return await query
+    except (RPCError, WorkflowQueryFailedError):
+        # Its first attempt may have failed meanwhile: say so if it did.
+        description = await handle.describe()
+        if _failing_attempts(description) > 0:
+            raise OrderStuck(await _stuck(client, order_id, description)) from None
+        raise
+
+
+def _failing_attempts(description: WorkflowExecutionDescription) -> int:
+    """Attempts of the pending workflow task, when it has failed at least once (0 if not)."""
+    raw = description.raw_description
+    if description.status is not WorkflowExecutionStatus.RUNNING:
+        return 0
+    if not raw.HasField("pending_workflow_task"):
+        return 0
+    attempt: int = raw.pending_workflow_task.attempt
+    return attempt if attempt > 1 else 0
+
+
+async def _stuck(
+    client: Client, order_id: str, description: WorkflowExecutionDescription
+) -> m.StuckOrder:
+    """What visibility and the history's last workflow-task failure say of a stuck order."""
+    reason, since = "its workflow task keeps failing", None
+    history = await client.workflow_service.get_workflow_execution_history_reverse(
+        GetWorkflowExecutionHistoryReverseRequest(
+            namespace=client.namespace,
+            execution=WorkflowExecution(workflow_id=m.order_workflow_id(order_id)),
+            maximum_page_size=50,
+        )
+    )
+    for event in history.history.events:
+        if event.HasField("workflow_task_failed_event_attributes"):
+            failure = event.workflow_task_failed_event_attributes.failure
+            # The outer message is the SDK's summary ("Failed decoding arguments"); its
+            # causes say what was wrong.
+            said = []
+            while True:
+                if failure.message.strip():
+                    said.append(failure.message.strip().splitlines()[0])
+                if not failure.HasField("cause"):
+                    break
+                failure = failure.cause
+            reason = ": ".join(said) or reason
+            since = event.event_time.ToDatetime(tzinfo=UTC)
+            break
+    status = description.typed_search_attributes.get(sa.ORDER_STATUS)
+    row = (await description.memo()).get("row")
+    return m.StuckOrder(
+        order_id=order_id,
+        status=m.OrderStatus(status) if status and status in m.OrderStatus.__members__ else None,
+        reason=reason,
+        attempts=_failing_attempts(description),
+        since=since,
+        row=m.OrderRow.model_validate(row) if isinstance(row, dict) else None,
+    )
 
 
 async def advance_order(

@@ -466,6 +466,22 @@ class OrderRow(BaseModel):
     updated_at: datetime
 
 
+class StuckOrder(BaseModel):
+    """An order whose workflow cannot take its next step (its workflow task keeps failing,
+    for example on input that does not decode): what visibility knows, and why."""
+
+    order_id: str
+    status: OrderStatus | None
+    """As the workflow last published it; None if it never ran a step."""
+    stuck: Literal[True] = True
+    reason: str
+    attempts: int
+    """Workflow task attempts so far: the worker retries it until the code is fixed."""
+    since: datetime | None
+    row: OrderRow | None
+    """The list row the workflow last published, if it ever did."""
+
+
 def order_workflow_id(order_id: str) -> str:
     return f"order-{order_id}"
 
