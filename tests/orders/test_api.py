@@ -5,18 +5,24 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.db import Database
+from opsdesk.orders import models as m
 from opsdesk.orders.api import sign
+from opsdesk.orders.client import start_order
 from opsdesk.orders.inventory import Inventory
+from opsdesk.orders.models import OrderStatus as S
+from opsdesk.orders.workflows import OrderWorkflow
 from opsdesk.settings import Settings
 from opsdesk.web.app import create_app
 from tests.http import serve_http
-from tests.orders.helpers import SECRET, body, error_of, listed, until_status
+from tests.orders.factory import order_request
+from tests.orders.helpers import SECRET, body, error_of, listed, until_status, wait_for_status
 from tests.orders.records import Records
 from tests.waiting import eventually
 
@@ -316,19 +322,39 @@ async def test_events_announce_changed_orders(api: httpx.AsyncClient) -> None:
         assert await anext(lines) == "event: ready"
         order_id = (await api.post("/api/orders", json=body(customer="cus-sse"))).json()["order_id"]
 
-        async def next_orders_event() -> list[str]:
-            event = None
-            async for line in lines:
-                if line.startswith("event: "):
-                    event = line.removeprefix("event: ")
-                elif line.startswith("data: ") and event == "orders":
-                    ids: list[str] = json.loads(line.removeprefix("data: "))["ids"]
-                    return ids
-            return []
-
         seen: set[str] = set()
         while order_id not in seen:
-            seen.update(await asyncio.wait_for(next_orders_event(), 20))
+            seen.update(await asyncio.wait_for(_next_orders_event(lines), 20))
+
+
+async def test_events_announce_orders_changed_by_another_process(
+    api: httpx.AsyncClient, dev_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    """Only visibility knows of a change made elsewhere (another API replica, the Temporal
+    CLI, a worker's own timer): the feed's poller must find it there."""
+    async with api.stream("GET", "/api/events") as stream:
+        lines = stream.aiter_lines()
+        assert await anext(lines) == "event: ready"
+        # Straight to Temporal, as the CLI or another replica would: this app never hears.
+        request = order_request(customer_id="cus-elsewhere")
+        handle = await start_order(dev_env.client, settings, request)
+        await wait_for_status(handle, S.CONFIRMED)
+        await handle.signal(OrderWorkflow.request_cancel, m.CancelRequest())
+
+        seen: set[str] = set()
+        while request.order_id not in seen:
+            seen.update(await asyncio.wait_for(_next_orders_event(lines), 20))
+
+
+async def _next_orders_event(lines: AsyncIterator[str]) -> list[str]:
+    event = None
+    async for line in lines:
+        if line.startswith("event: "):
+            event = line.removeprefix("event: ")
+        elif line.startswith("data: ") and event == "orders":
+            ids: list[str] = json.loads(line.removeprefix("data: "))["ids"]
+            return ids
+    return []
 
 
 # -- the shop webhook --------------------------------------------------------------------------
