@@ -13,12 +13,14 @@ from temporalio.exceptions import ApplicationError
 from opsdesk.ai import prompts
 from opsdesk.ai.models import TriageRequest
 from opsdesk.ai.providers import AnthropicProvider, OpenAIProvider
-from opsdesk.ai.tasks import AiOutputInvalid, AiRiskScorer, OrderEmailWriter, Triager, rules_triage
+from opsdesk.ai.tasks import AiOutputInvalid, ProseTask, RiskTask, Triager, rules_triage
 from opsdesk.ai.usage import UsageLog
 from opsdesk.db import Database
 from opsdesk.errors import AiRequestRejected
+from opsdesk.notify.compose import AiEmailWriter
 from opsdesk.notify.models import Notification
 from opsdesk.orders import models as m
+from opsdesk.orders.risk import AiRiskScorer
 from tests.ai.fake_llm import (
     FakeLLM,
     anthropic_error,
@@ -72,7 +74,7 @@ async def test_a_valid_answer_becomes_an_assessment_with_its_cost(
     llm: FakeLLM, db: Database
 ) -> None:
     llm.queue(anthropic_tool("record_risk_assessment", VERDICT))
-    risk = await AiRiskScorer(claude(llm), UsageLog(db)).score(facts())
+    risk = await AiRiskScorer(RiskTask(claude(llm), UsageLog(db))).score(facts())
 
     assert (risk.score, risk.action, risk.provider) == (22, "approve", "anthropic")
     assert risk.usage is not None
@@ -110,14 +112,14 @@ async def test_an_answer_that_does_not_fit_is_invalid_output(
 ) -> None:
     llm.queue(anthropic_tool("record_risk_assessment", arguments))
     with pytest.raises(AiOutputInvalid, match="unusable answer"):
-        await AiRiskScorer(claude(llm), UsageLog(db)).score(facts())
+        await AiRiskScorer(RiskTask(claude(llm), UsageLog(db))).score(facts())
     assert (await UsageLog(db).totals()).failed == 1
 
 
 async def test_prose_instead_of_a_tool_call_is_invalid_output(llm: FakeLLM, db: Database) -> None:
     llm.queue(anthropic_text("I think this order is fine."))
     with pytest.raises(AiOutputInvalid, match="without calling record_risk_assessment"):
-        await AiRiskScorer(claude(llm), UsageLog(db)).score(facts())
+        await AiRiskScorer(RiskTask(claude(llm), UsageLog(db))).score(facts())
 
 
 async def test_429_asks_temporal_to_wait_as_long_as_the_provider_said(
@@ -125,7 +127,7 @@ async def test_429_asks_temporal_to_wait_as_long_as_the_provider_said(
 ) -> None:
     llm.queue(anthropic_error(429, "rate_limit_error", "slow down", **{"retry-after": "7"}))
     with pytest.raises(ApplicationError) as raised:
-        await AiRiskScorer(claude(llm), UsageLog(db)).score(facts())
+        await AiRiskScorer(RiskTask(claude(llm), UsageLog(db))).score(facts())
     assert raised.value.type == "AiUnavailable"
     assert not raised.value.non_retryable
     assert raised.value.next_retry_delay == timedelta(seconds=7)
@@ -135,7 +137,7 @@ async def test_429_asks_temporal_to_wait_as_long_as_the_provider_said(
 async def test_529_overloaded_is_retryable(llm: FakeLLM, db: Database) -> None:
     llm.queue(anthropic_error(529, "overloaded_error", "Overloaded"))
     with pytest.raises(ApplicationError) as raised:
-        await AiRiskScorer(claude(llm), UsageLog(db)).score(facts())
+        await AiRiskScorer(RiskTask(claude(llm), UsageLog(db))).score(facts())
     assert raised.value.type == "AiUnavailable"
     assert "HTTP 529" in raised.value.message
     assert raised.value.next_retry_delay is None
@@ -146,7 +148,7 @@ async def test_401_is_not_retryable_and_says_what_to_check(llm: FakeLLM, db: Dat
     with pytest.raises(
         AiRequestRejected, match=r"HTTP 401 invalid x-api-key \(check the API key\)"
     ):
-        await AiRiskScorer(claude(llm), UsageLog(db)).score(facts())
+        await AiRiskScorer(RiskTask(claude(llm), UsageLog(db))).score(facts())
     [logged] = await UsageLog(db).for_reference("order-r-1")
     assert logged.outcome == "error"
 
@@ -162,7 +164,7 @@ async def test_a_note_cannot_rewrite_the_instructions_or_the_answer(
         anthropic_tool("record_risk_assessment", VERDICT),
         anthropic_tool("record_risk_assessment", VERDICT),
     )
-    scorer = AiRiskScorer(claude(llm), UsageLog(db))
+    scorer = AiRiskScorer(RiskTask(claude(llm), UsageLog(db)))
     await scorer.score(facts())
     await scorer.score(facts(note=injection))
     benign, attacked = llm.requests
@@ -195,7 +197,7 @@ async def test_a_note_cannot_rewrite_the_instructions_or_the_answer(
 
 async def test_openai_scores_through_its_own_sdk(llm: FakeLLM, db: Database) -> None:
     llm.queue(openai_tool("record_risk_assessment", VERDICT))
-    risk = await AiRiskScorer(gpt(llm), UsageLog(db)).score(facts())
+    risk = await AiRiskScorer(RiskTask(gpt(llm), UsageLog(db))).score(facts())
     assert (risk.score, risk.provider) == (22, "openai")
     assert risk.usage is not None
     assert (risk.usage.input_tokens, risk.usage.output_tokens) == (640, 48)
@@ -209,7 +211,7 @@ async def test_openai_scores_through_its_own_sdk(llm: FakeLLM, db: Database) -> 
 
 
 async def test_openai_errors_and_bad_arguments(llm: FakeLLM, db: Database) -> None:
-    scorer = AiRiskScorer(gpt(llm), UsageLog(db))
+    scorer = AiRiskScorer(RiskTask(gpt(llm), UsageLog(db)))
     llm.queue(openai_error(401, "Incorrect API key provided", "invalid_api_key"))
     with pytest.raises(
         AiRequestRejected, match="openai refused the request: HTTP 401 Incorrect API key"
@@ -250,7 +252,7 @@ async def test_the_model_writes_prose_and_the_facts_come_from_data(
         "closing": "We will send you the tracking details as soon as your parcel leaves us.",
     }
     llm.queue(anthropic_tool("write_email_prose", prose, tokens=(300, 90)))
-    email = await OrderEmailWriter(claude(llm), UsageLog(db), "http://desk.test").write(
+    email = await AiEmailWriter(ProseTask(claude(llm), UsageLog(db)), "http://desk.test").write(
         confirmation()
     )
 
@@ -277,11 +279,13 @@ async def test_prose_that_states_facts_is_refused(llm: FakeLLM, db: Database) ->
         )
     )
     with pytest.raises(AiOutputInvalid, match="states a number"):
-        await OrderEmailWriter(claude(llm), UsageLog(db), "http://desk.test").write(confirmation())
+        await AiEmailWriter(ProseTask(claude(llm), UsageLog(db)), "http://desk.test").write(
+            confirmation()
+        )
 
 
 async def test_without_a_provider_the_template_writes_it(db: Database) -> None:
-    email = await OrderEmailWriter(None, UsageLog(db), "http://desk.test").write(confirmation())
+    email = await AiEmailWriter(None, "http://desk.test").write(confirmation())
     assert email.author == "template"
     assert email.subject == "Your order 9 is confirmed"
 

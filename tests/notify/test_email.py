@@ -15,11 +15,12 @@ from aiosmtpd.controller import Controller
 from opsdesk.db import Database
 from opsdesk.errors import EmailRejected
 from opsdesk.notify.activities import NotifyActivities
-from opsdesk.notify.compose import TemplateComposer, render_template
-from opsdesk.notify.email import Mailer, message_id
+from opsdesk.notify.compose import render_template
+from opsdesk.notify.email import message_id
 from opsdesk.notify.models import Notification, OutboxRecord
 from opsdesk.notify.outbox import Outbox
 from opsdesk.settings import Settings
+from opsdesk.temporal.worker import notify_activities
 from tests.conftest import free_port
 
 
@@ -74,8 +75,8 @@ async def queue(db: Database, activities: NotifyActivities, n: Notification) -> 
 
 
 def activities_for(db: Database, tmp_path: Path, **smtp: Any) -> NotifyActivities:
-    settings = Settings(data_dir=tmp_path, **smtp)
-    return NotifyActivities(Outbox(db), Mailer(settings), TemplateComposer("http://desk.test/"))
+    settings = Settings(data_dir=tmp_path, public_url="http://desk.test/", **smtp)
+    return notify_activities(db, settings, provider=None)
 
 
 async def test_a_message_is_recorded_once_and_delivered_over_smtp(

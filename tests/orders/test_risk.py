@@ -39,7 +39,15 @@ def test_each_rule_adds_its_points_and_reason() -> None:
     risky = scorer.assess(facts(250_000, units=25, billing="US", email="x@mailinator.com"))
     assert risky.score == 100  # 5 + 45 + 20 + 15 + 25 + 15, capped
     assert "billing country US differs from shipping country GB" in risky.reason
-    assert risky.action == "reject"
+
+
+def test_the_rules_leave_routing_to_the_policy_thresholds() -> None:
+    """The thresholds come from settings only: the rules' score of 40 continues under a
+    policy that reviews from 50 (the rules once recommended review at 40 regardless)."""
+    sizeable = RulesRiskScorer().assess(facts(60_000))
+    assert sizeable.score == 40  # 5 + 20 (600.00 USD) + 15 (new customer)
+    assert m.route(sizeable, m.OrderPolicy(review_from=50, reject_from=90)) == "approve"
+    assert m.route(sizeable, m.OrderPolicy(review_from=40, reject_from=90)) == "review"
 
 
 def test_routing_follows_the_policy_thresholds() -> None:

@@ -6,7 +6,6 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-WRITE_ORDER_EMAIL = "write_order_email"
 TRIAGE_MAINTENANCE_REQUEST = "triage_maintenance_request"
 
 

@@ -28,9 +28,6 @@ from opsdesk.ai.models import (
 )
 from opsdesk.ai.providers import Provider, StructuredCall
 from opsdesk.ai.usage import UsageLog
-from opsdesk.notify.compose import render_template
-from opsdesk.notify.models import EmailContent, Notification
-from opsdesk.orders.models import RiskAssessment, RiskInput, format_money, order_workflow_id
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -88,33 +85,15 @@ async def ask(
 # -- risk --------------------------------------------------------------------------------------
 
 
-class AiRiskScorer:
-    """A ``RiskScorer`` that asks the provider's fast model."""
+class RiskTask:
+    """Asks the provider's fast model for a fraud verdict on an order's facts (a desk's
+    dict of what a reviewer would look at; the desk converts its own order to it)."""
 
     def __init__(self, provider: Provider, log: UsageLog) -> None:
         self.provider = provider
         self.log = log
-        self.name = provider.name
 
-    async def score(self, facts: RiskInput) -> RiskAssessment:
-        order = {
-            "order_id": facts.order_id,
-            "customer_email_domain": facts.customer.email.rsplit("@", 1)[-1],
-            "previous_paid_orders": facts.previous_orders,
-            "total": format_money(facts.total_cents, facts.currency),
-            "lines": [
-                {
-                    "product": line.name,
-                    "sku": line.sku,
-                    "quantity": line.quantity,
-                    "unit_price": format_money(line.unit_price_cents, facts.currency),
-                }
-                for line in facts.lines
-            ],
-            "shipping_country": facts.shipping_address.country,
-            "billing_country": facts.billing_country,
-            "customer_note": facts.note,
-        }
+    async def assess(self, order: dict[str, object], reference: str) -> tuple[RiskVerdict, AiUsage]:
         call = StructuredCall(
             task="score_order_risk",
             system=prompts.RISK_SYSTEM,
@@ -125,16 +104,7 @@ class AiRiskScorer:
             model=self.provider.fast_model,
             max_tokens=400,
         )
-        verdict, usage = await ask(
-            self.provider, call, RiskVerdict, self.log, order_workflow_id(facts.order_id)
-        )
-        return RiskAssessment(
-            score=verdict.risk_score,
-            reason=verdict.reason,
-            action=verdict.recommended_action,
-            provider=self.provider.name,
-            usage=usage,
-        )
+        return await ask(self.provider, call, RiskVerdict, self.log, reference)
 
 
 # -- customer emails ---------------------------------------------------------------------------
@@ -156,23 +126,18 @@ def invented_facts(prose: EmailProse) -> str | None:
     return None
 
 
-class OrderEmailWriter:
-    """Writes a customer email: the model's prose around facts the template takes from the
-    order's data; the template alone without a provider."""
+class ProseTask:
+    """Asks the provider's strong model for the personal words of a confirmation: subject,
+    opening, closing. Amounts, items and links come from data, in the template."""
 
-    def __init__(self, provider: Provider | None, log: UsageLog, public_url: str) -> None:
+    def __init__(self, provider: Provider, log: UsageLog) -> None:
         self.provider = provider
         self.log = log
-        self.public_url = public_url
 
-    async def write(self, notification: Notification) -> EmailContent:
-        facts = notification.facts
-        if self.provider is None:
-            return render_template(notification.template, facts, self.public_url)
-        order = {
-            "customer_first_name": str(facts.get("customer_name", "")).split(" ")[0],
-            "items": [line["name"] for line in facts.get("lines", [])],
-        }
+    async def write(
+        self, first_name: str, items: list[str], reference: str
+    ) -> tuple[EmailProse, AiUsage]:
+        order = {"customer_first_name": first_name, "items": items}
         call = StructuredCall(
             task="write_order_email",
             system=prompts.EMAIL_SYSTEM,
@@ -183,13 +148,7 @@ class OrderEmailWriter:
             model=self.provider.strong_model,
             max_tokens=500,
         )
-        prose, usage = await ask(
-            self.provider, call, EmailProse, self.log, notification.reference, invented_facts
-        )
-        content = render_template(
-            notification.template, {**facts, "prose": prose.model_dump()}, self.public_url
-        )
-        return content.model_copy(update={"author": f"{usage.provider}/{usage.model}"})
+        return await ask(self.provider, call, EmailProse, self.log, reference, invented_facts)
 
 
 # -- maintenance triage ------------------------------------------------------------------------

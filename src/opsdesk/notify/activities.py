@@ -8,11 +8,13 @@ from typing import Any, Protocol
 from temporalio import activity
 
 from opsdesk.errors import EmailRejected
+from opsdesk.notify.compose import AiEmailWriter
 from opsdesk.notify.email import Mailer
 from opsdesk.notify.models import (
     COMPOSE_EMAIL,
     DELIVER_EMAIL,
     RECORD_EMAIL,
+    WRITE_ORDER_EMAIL,
     DeliveryOutcome,
     EmailContent,
     Notification,
@@ -26,10 +28,17 @@ class Composer(Protocol):
 
 
 class NotifyActivities:
-    def __init__(self, outbox: Outbox, mailer: Mailer, composer: Composer) -> None:
+    def __init__(
+        self, outbox: Outbox, mailer: Mailer, composer: Composer, writer: AiEmailWriter
+    ) -> None:
         self.outbox = outbox
         self.mailer = mailer
         self.composer = composer
+        self.writer = writer
+
+    @activity.defn(name=WRITE_ORDER_EMAIL)
+    async def write_order_email(self, notification: Notification) -> EmailContent:
+        return await self.writer.write(notification)
 
     @activity.defn(name=COMPOSE_EMAIL)
     async def compose_email(self, notification: Notification) -> EmailContent:
@@ -63,4 +72,4 @@ class NotifyActivities:
         return DeliveryOutcome(key=key, status="sent")
 
     def all(self) -> list[Callable[..., Any]]:
-        return [self.compose_email, self.record_email, self.deliver_email]
+        return [self.write_order_email, self.compose_email, self.record_email, self.deliver_email]

@@ -11,6 +11,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, PrefixLoader, StrictUndefined
 
+from opsdesk.ai.tasks import ProseTask
 from opsdesk.notify.models import EmailContent, Notification
 
 _LOADER = PrefixLoader({"orders": PackageLoader("opsdesk.orders", "emails")})
@@ -54,3 +55,26 @@ class TemplateComposer:
 
     async def compose(self, notification: Notification) -> EmailContent:
         return render_template(notification.template, notification.facts, self.public_url)
+
+
+class AiEmailWriter:
+    """Writes a customer email: a model's prose around the facts, which the template takes
+    from the order's data; the template alone without a model."""
+
+    def __init__(self, prose: ProseTask | None, public_url: str) -> None:
+        self.prose = prose
+        self.public_url = public_url
+
+    async def write(self, notification: Notification) -> EmailContent:
+        facts = notification.facts
+        if self.prose is None:
+            return render_template(notification.template, facts, self.public_url)
+        prose, usage = await self.prose.write(
+            first_name=str(facts.get("customer_name", "")).split(" ")[0],
+            items=[line["name"] for line in facts.get("lines", [])],
+            reference=notification.reference,
+        )
+        content = render_template(
+            notification.template, {**facts, "prose": prose.model_dump()}, self.public_url
+        )
+        return content.model_copy(update={"author": f"{usage.provider}/{usage.model}"})

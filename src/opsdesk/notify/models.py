@@ -10,6 +10,7 @@ from pydantic import BaseModel
 COMPOSE_EMAIL = "compose_email"
 RECORD_EMAIL = "record_email"
 DELIVER_EMAIL = "deliver_email"
+WRITE_ORDER_EMAIL = "write_order_email"
 
 
 class Notification(BaseModel):

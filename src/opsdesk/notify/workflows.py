@@ -9,12 +9,12 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
-from opsdesk.ai.models import WRITE_ORDER_EMAIL
 from opsdesk.errors import NON_RETRYABLE
 from opsdesk.notify.models import (
     COMPOSE_EMAIL,
     DELIVER_EMAIL,
     RECORD_EMAIL,
+    WRITE_ORDER_EMAIL,
     DeliveryOutcome,
     EmailContent,
     Notification,

@@ -490,10 +490,6 @@ def order_id_of(workflow_id: str) -> str:
     return workflow_id.removeprefix("order-")
 
 
-def format_money(cents: int, currency: str) -> str:
-    return f"{cents / 100:,.2f} {currency}"
-
-
 # Activity names: workflows refer to activities by name so that they never import the
 # modules that implement them (and their I/O).
 VALIDATE_ORDER = "validate_order"

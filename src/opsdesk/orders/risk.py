@@ -1,14 +1,17 @@
-"""Fraud risk: the ``RiskScorer`` interface and the offline rules scorer (the default).
+"""Fraud risk: the ``RiskScorer`` interface, the offline rules scorer (the default), and
+the scorer that asks a model.
 
-The AI scorers implement the same interface; the workflow routes on the score alone (see
-``opsdesk.orders.models.route``), so every scorer is held to the same thresholds.
+The workflow routes on the score against the order's policy (see ``route``), so every
+scorer is held to the same thresholds, which come from settings only.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from opsdesk.orders.models import RiskAction, RiskAssessment, RiskInput
+from opsdesk.ai.tasks import RiskTask
+from opsdesk.money import format_money
+from opsdesk.orders.models import RiskAssessment, RiskInput, order_workflow_id
 
 # Domains that hand out throwaway addresses: a common trait of card testing.
 DISPOSABLE_EMAIL_DOMAINS = frozenset(
@@ -20,15 +23,6 @@ class RiskScorer(Protocol):
     name: str
 
     async def score(self, facts: RiskInput) -> RiskAssessment: ...
-
-
-def action_for(score: int) -> RiskAction:
-    """The action a scorer recommends at the default thresholds."""
-    if score >= 80:
-        return "reject"
-    if score >= 40:
-        return "review"
-    return "approve"
 
 
 class RulesRiskScorer:
@@ -43,12 +37,13 @@ class RulesRiskScorer:
         points = 5
         reasons: list[str] = []
         dollars = facts.total_cents / 100
+        amount = format_money(facts.total_cents, facts.currency)
         if dollars >= 2000:
             points += 45
-            reasons.append(f"large amount ({dollars:,.2f} {facts.currency})")
+            reasons.append(f"large amount ({amount})")
         elif dollars >= 500:
             points += 20
-            reasons.append(f"sizeable amount ({dollars:,.2f} {facts.currency})")
+            reasons.append(f"sizeable amount ({amount})")
         units = sum(line.quantity for line in facts.lines)
         if units >= 20:
             points += 20
@@ -72,6 +67,44 @@ class RulesRiskScorer:
         return RiskAssessment(
             score=score,
             reason="; ".join(reasons) if reasons else "no risk signals",
-            action=action_for(score),
+            # The score is the whole verdict: the order's policy (settings) sets the
+            # thresholds that route it, so the rules add no caution of their own.
+            action="approve",
             provider=self.name,
+        )
+
+
+class AiRiskScorer:
+    """Asks a model (``opsdesk.ai``) for a verdict on what a reviewer would look at."""
+
+    def __init__(self, task: RiskTask) -> None:
+        self.task = task
+        self.name = task.provider.name
+
+    async def score(self, facts: RiskInput) -> RiskAssessment:
+        order: dict[str, object] = {
+            "order_id": facts.order_id,
+            "customer_email_domain": facts.customer.email.rsplit("@", 1)[-1],
+            "previous_paid_orders": facts.previous_orders,
+            "total": format_money(facts.total_cents, facts.currency),
+            "lines": [
+                {
+                    "product": line.name,
+                    "sku": line.sku,
+                    "quantity": line.quantity,
+                    "unit_price": format_money(line.unit_price_cents, facts.currency),
+                }
+                for line in facts.lines
+            ],
+            "shipping_country": facts.shipping_address.country,
+            "billing_country": facts.billing_country,
+            "customer_note": facts.note,
+        }
+        verdict, usage = await self.task.assess(order, order_workflow_id(facts.order_id))
+        return RiskAssessment(
+            score=verdict.risk_score,
+            reason=verdict.reason,
+            action=verdict.recommended_action,
+            provider=self.name,
+            usage=usage,
         )

@@ -32,6 +32,7 @@ from temporalio.exceptions import (
 )
 
 from opsdesk.ai.models import AiUsage
+from opsdesk.money import format_money
 from opsdesk.notify.models import Notification
 from opsdesk.notify.workflows import NotificationWorkflow
 from opsdesk.orders import models as m
@@ -465,7 +466,7 @@ class OrderWorkflow:
                 "cancelled",
                 to=self._request.customer.email,
                 reason=note or error or "",
-                refunded=m.format_money(refunded, self._state.currency) if refunded else "",
+                refunded=format_money(refunded, self._state.currency) if refunded else "",
             )
         self._settled = True
 
@@ -735,11 +736,11 @@ class OrderWorkflow:
                         "sku": line.sku,
                         "name": line.name,
                         "quantity": line.quantity,
-                        "line_total": m.format_money(line.total_cents, state.currency),
+                        "line_total": format_money(line.total_cents, state.currency),
                     }
                     for line in state.lines
                 ],
-                "total": m.format_money(state.total_cents, state.currency),
+                "total": format_money(state.total_cents, state.currency),
                 "tracking_number": state.tracking_number,
                 "risk_score": state.risk.score if state.risk else None,
                 "risk_reason": state.risk.reason if state.risk else "risk could not be scored",

@@ -16,19 +16,19 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from opsdesk.ai.activities import AiActivities
 from opsdesk.ai.providers import Provider
 from opsdesk.ai.select import build_provider
-from opsdesk.ai.tasks import AiRiskScorer, OrderEmailWriter, Triager
+from opsdesk.ai.tasks import ProseTask, RiskTask, Triager
 from opsdesk.ai.usage import UsageLog
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
 from opsdesk.notify.activities import NotifyActivities
-from opsdesk.notify.compose import TemplateComposer
+from opsdesk.notify.compose import AiEmailWriter, TemplateComposer
 from opsdesk.notify.email import Mailer
 from opsdesk.notify.outbox import Outbox
 from opsdesk.notify.workflows import NotificationWorkflow
 from opsdesk.orders.activities import OrderActivities
 from opsdesk.orders.inventory import Inventory
 from opsdesk.orders.payments import LedgerGateway
-from opsdesk.orders.risk import RiskScorer, RulesRiskScorer
+from opsdesk.orders.risk import AiRiskScorer, RiskScorer, RulesRiskScorer
 from opsdesk.orders.warehouse import Warehouse
 from opsdesk.orders.workflows import OrderWorkflow, RestockWorkflow
 from opsdesk.settings import Settings
@@ -44,8 +44,10 @@ PASSTHROUGH_MODULES = (
     "pydantic_core",
     "annotated_types",
     "opsdesk.errors",
+    "opsdesk.money",
     "opsdesk.ai.models",
     "opsdesk.orders.models",
+    "opsdesk.orders.steps",
     "opsdesk.notify.models",
     "opsdesk.temporal.search_attributes",
 )
@@ -63,7 +65,7 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 
 def order_activities(db: Database, provider: Provider | None) -> OrderActivities:
     scorer: RiskScorer = (
-        RulesRiskScorer() if provider is None else AiRiskScorer(provider, UsageLog(db))
+        RulesRiskScorer() if provider is None else AiRiskScorer(RiskTask(provider, UsageLog(db)))
     )
     return OrderActivities(
         db=db,
@@ -74,19 +76,19 @@ def order_activities(db: Database, provider: Provider | None) -> OrderActivities
     )
 
 
-def ai_activities(db: Database, settings: Settings, provider: Provider | None) -> AiActivities:
-    log = UsageLog(db)
-    return AiActivities(
-        writer=OrderEmailWriter(provider, log, settings.resolved_public_url),
-        triager=Triager(provider, log),
-    )
+def ai_activities(db: Database, provider: Provider | None) -> AiActivities:
+    return AiActivities(triager=Triager(provider, UsageLog(db)))
 
 
-def notify_activities(db: Database, settings: Settings) -> NotifyActivities:
+def notify_activities(
+    db: Database, settings: Settings, provider: Provider | None
+) -> NotifyActivities:
+    prose = None if provider is None else ProseTask(provider, UsageLog(db))
     return NotifyActivities(
         outbox=Outbox(db),
         mailer=Mailer(settings),
         composer=TemplateComposer(settings.resolved_public_url),
+        writer=AiEmailWriter(prose, settings.resolved_public_url),
     )
 
 
@@ -104,8 +106,8 @@ def build_workers(
             workflows=[OrderWorkflow, RestockWorkflow, NotificationWorkflow],
             activities=[
                 *orders.all(),
-                *notify_activities(db, settings).all(),
-                *ai_activities(db, settings, provider).all(),
+                *notify_activities(db, settings, provider).all(),
+                *ai_activities(db, provider).all(),
             ],
             workflow_runner=runner or workflow_runner(),
             interceptors=[OutcomeInterceptor()],
