@@ -30,7 +30,7 @@ from opsdesk.orders import client as orders
 from opsdesk.orders import load
 from opsdesk.orders import models as m
 from opsdesk.orders.catalog import sample_catalog
-from opsdesk.orders.workflows import OrderWorkflow
+from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.stats import summary_ms
 from opsdesk.temporal.client import connect
 

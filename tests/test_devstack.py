@@ -14,7 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.orders.client import order_handle, start_order
 from opsdesk.orders.models import LineItem, OrderStatus
-from opsdesk.orders.workflows import OrderWorkflow
+from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.settings import Settings
 from opsdesk.temporal import search_attributes
 from opsdesk.temporal.devserver import command, find_binary

@@ -14,7 +14,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from opsdesk.notify.workflows import NotificationWorkflow
-from opsdesk.orders.workflows import OrderWorkflow, RestockWorkflow
+from opsdesk.orders.restock import RestockWorkflow
+from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.temporal.worker import workflow_runner
 
 # Named by workflow id: replay needs the real one (child ids and keys derive from it).

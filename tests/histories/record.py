@@ -29,7 +29,7 @@ from opsdesk.db.migrate import upgrade_async
 from opsdesk.orders import models as m
 from opsdesk.orders.client import restock, restock_workflow_id, start_order
 from opsdesk.orders.inventory import Inventory
-from opsdesk.orders.workflows import OrderWorkflow
+from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.settings import Settings
 from opsdesk.temporal.client import register_search_attributes
 from opsdesk.temporal.devserver import find_binary

@@ -14,7 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.db import Database
 from opsdesk.orders import models as m
-from opsdesk.orders.workflows import OrderWorkflow
+from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.settings import Settings
 from opsdesk.temporal.worker import build_workers, running
 from opsdesk.web.app import create_app

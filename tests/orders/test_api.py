@@ -17,7 +17,7 @@ from opsdesk.orders.api import sign
 from opsdesk.orders.client import start_order
 from opsdesk.orders.inventory import Inventory
 from opsdesk.orders.models import OrderStatus as S
-from opsdesk.orders.workflows import OrderWorkflow
+from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.settings import Settings
 from opsdesk.web.app import create_app
 from tests.http import serve_http

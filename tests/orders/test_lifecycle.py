@@ -17,7 +17,7 @@ from opsdesk.orders import models as m
 from opsdesk.orders.client import order_handle, restock, start_order
 from opsdesk.orders.inventory import Inventory
 from opsdesk.orders.models import OrderStatus as S
-from opsdesk.orders.workflows import OrderWorkflow
+from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.settings import Settings
 from tests.orders.factory import GREY_RISK, HIGH_RISK, OUT_OF_STOCK, order_request
 from tests.orders.helpers import order_worker, wait_for_status

@@ -19,7 +19,7 @@ from opsdesk.orders.claims import OrderIds
 from opsdesk.orders.client import order_handle, start_order
 from opsdesk.orders.inventory import Inventory
 from opsdesk.orders.models import OrderStatus as S
-from opsdesk.orders.workflows import OrderWorkflow
+from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.settings import Settings
 from tests.orders.factory import order_request
 from tests.orders.helpers import body, error_of, order_worker, wait_for_status

@@ -16,7 +16,7 @@ from opsdesk.orders import models as m
 from opsdesk.orders.client import ActionRefused, advance_order, cancel_order, start_order
 from opsdesk.orders.inventory import Inventory
 from opsdesk.orders.models import OrderStatus as S
-from opsdesk.orders.workflows import OrderWorkflow
+from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.settings import Settings
 from opsdesk.temporal import search_attributes as sa
 from tests.orders.factory import GREY_RISK, order_request

@@ -20,7 +20,7 @@ from opsdesk.orders import models as m
 from opsdesk.orders.client import start_order
 from opsdesk.orders.inventory import Inventory
 from opsdesk.orders.models import OrderStatus as S
-from opsdesk.orders.workflows import OrderWorkflow
+from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.settings import Settings
 from tests.orders.factory import order_request
 from tests.orders.helpers import wait_for_status

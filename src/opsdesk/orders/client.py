@@ -35,7 +35,8 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from opsdesk.orders import models as m
-from opsdesk.orders.workflows import OrderWorkflow, RestockWorkflow
+from opsdesk.orders.restock import RestockWorkflow
+from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.settings import Settings
 from opsdesk.temporal import search_attributes as sa
 

@@ -26,7 +26,7 @@ from opsdesk.ai.usage import AiTotals, UsageLog
 from opsdesk.db import Database
 from opsdesk.db.tables import ChargeRow, RefundRow
 from opsdesk.orders.models import OrderRow, OrderStatus
-from opsdesk.orders.workflows import OrderWorkflow
+from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.settings import Settings
 
 # Statuses in which the order waits for a decision only a person can make.

@@ -1,4 +1,4 @@
-"""Each order step's timeouts and retry policy, in one place.
+"""Each order step's timeouts and retry policy, in one place, and how a failed step reads.
 
 A step states only the timeouts its activity honours: a heartbeat timeout only where the
 activity heartbeats, or an attempt that is merely slow (a busy database) would be timed out
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError, FailureError
 
 from opsdesk.errors import NON_RETRYABLE
 from opsdesk.notify.workflows import AI_ATTEMPTS
@@ -65,3 +66,18 @@ REFUND = Step(timedelta(seconds=30), None, timedelta(minutes=10), heartbeat=time
 UNDO = Step(timedelta(seconds=30), None, timedelta(minutes=10))
 """Undoing a database step (releasing stock, withdrawing the warehouse request): it never
 gives up, and it does not heartbeat."""
+
+
+def describe_failure(err: BaseException) -> str:
+    """What the failed step said, as a person reads it: the error the activity raised (not
+    the library error beneath it), or the innermost cause of a timeout."""
+    cause: BaseException | None = err
+    while (
+        isinstance(cause, FailureError)
+        and not isinstance(cause, ApplicationError)
+        and cause.cause is not None
+    ):
+        cause = cause.cause
+    if isinstance(cause, ApplicationError):
+        return cause.message
+    return str(cause) or type(cause).__name__

@@ -28,9 +28,10 @@ from opsdesk.notify.workflows import NotificationWorkflow
 from opsdesk.orders.activities import OrderActivities
 from opsdesk.orders.inventory import Inventory
 from opsdesk.orders.payments import LedgerGateway
+from opsdesk.orders.restock import RestockWorkflow
 from opsdesk.orders.risk import AiRiskScorer, RiskScorer, RulesRiskScorer
 from opsdesk.orders.warehouse import Warehouse
-from opsdesk.orders.workflows import OrderWorkflow, RestockWorkflow
+from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.settings import Settings
 from opsdesk.temporal.client import connect
 from opsdesk.temporal.interceptors import OutcomeInterceptor
@@ -48,6 +49,7 @@ PASSTHROUGH_MODULES = (
     "opsdesk.ai.models",
     "opsdesk.orders.models",
     "opsdesk.orders.steps",
+    "opsdesk.orders.notices",
     "opsdesk.notify.models",
     "opsdesk.temporal.search_attributes",
 )

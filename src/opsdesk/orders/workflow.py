@@ -24,19 +24,15 @@ from typing import Any, Literal, TypeVar
 
 from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
-from temporalio.exceptions import (
-    ActivityError,
-    ApplicationError,
-    FailureError,
-    WorkflowAlreadyStartedError,
-)
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 
 from opsdesk.ai.models import AiUsage
 from opsdesk.money import format_money
 from opsdesk.notify.models import Notification
 from opsdesk.notify.workflows import NotificationWorkflow
 from opsdesk.orders import models as m
-from opsdesk.orders.steps import PAYMENT, REFUND, RISK, STORE, UNDO, Step
+from opsdesk.orders.notices import humanize, order_facts
+from opsdesk.orders.steps import PAYMENT, REFUND, RISK, STORE, UNDO, Step, describe_failure
 from opsdesk.temporal import search_attributes as sa
 
 with workflow.unsafe.imports_passed_through():
@@ -68,30 +64,6 @@ class Undo(Enum):
     REFUND = "refund"
     RELEASE_STOCK = "release stock"
     CANCEL_FULFILMENT = "cancel fulfilment"
-
-
-def describe_failure(err: BaseException) -> str:
-    """What the failed step said, as a person reads it: the error the activity raised (not
-    the library error beneath it), or the innermost cause of a timeout."""
-    cause: BaseException | None = err
-    while (
-        isinstance(cause, FailureError)
-        and not isinstance(cause, ApplicationError)
-        and cause.cause is not None
-    ):
-        cause = cause.cause
-    if isinstance(cause, ApplicationError):
-        return cause.message
-    return str(cause) or type(cause).__name__
-
-
-def _humanize(delta: timedelta) -> str:
-    hours = delta.total_seconds() / 3600
-    if hours > 72 and hours % 24 == 0:  # "48 hours", "72 hours", but "7 days"
-        return f"{int(hours // 24)} days"
-    if hours >= 1:
-        return f"{hours:g} hours"
-    return f"{delta.total_seconds():g} seconds"
 
 
 @workflow.defn
@@ -274,13 +246,13 @@ class OrderWorkflow:
         await self._notify(
             "review_needed",
             to=self._policy.ops_email,
-            deadline=_humanize(self._policy.review_timeout),
+            deadline=humanize(self._policy.review_timeout),
         )
         outcome = await self._wait_for_person(self._policy.review_timeout)
         if outcome is Outcome.TIMEOUT:
             await self._finish(
                 m.OrderStatus.CANCELLED,
-                note=f"not reviewed within {_humanize(self._policy.review_timeout)}",
+                note=f"not reviewed within {humanize(self._policy.review_timeout)}",
             )
             return False
         if outcome is Outcome.CANCEL:
@@ -332,14 +304,14 @@ class OrderWorkflow:
                     "out_of_stock",
                     to=self._policy.ops_email,
                     shortfalls=[s.model_dump() for s in result.shortfalls],
-                    deadline=_humanize(self._policy.stock_timeout),
+                    deadline=humanize(self._policy.stock_timeout),
                 )
             outcome = await self._wait_for_person(deadline - workflow.now(), stock=True)
             if outcome is Outcome.TIMEOUT:
                 await self._compensate()
                 await self._finish(
                     m.OrderStatus.CANCELLED,
-                    note=f"no stock within {_humanize(self._policy.stock_timeout)}",
+                    note=f"no stock within {humanize(self._policy.stock_timeout)}",
                 )
                 return False
             if outcome is Outcome.CANCEL:
@@ -359,7 +331,7 @@ class OrderWorkflow:
         outcome = await self._wait_for_person(self._policy.shipment_escalation)
         if outcome is Outcome.TIMEOUT:
             self._state.escalated = True
-            deadline = _humanize(self._policy.shipment_escalation)
+            deadline = humanize(self._policy.shipment_escalation)
             self._record(
                 m.OrderStatus.CONFIRMED,
                 actor="system",
@@ -719,33 +691,13 @@ class OrderWorkflow:
         self, template: str, to: str, key: str, facts: dict[str, Any], ai_written: bool
     ) -> Notification:
         """The notice with the order's facts as they are now."""
-        state = self._state
         return Notification(
             key=key,
             template=f"orders/{template}",
             to=to,
             reference=workflow.info().workflow_id,
             ai_written=ai_written,
-            facts={
-                "order_id": state.order_id,
-                "status": state.status.value,
-                "customer_name": state.customer.name,
-                "customer_email": state.customer.email,
-                "lines": [
-                    {
-                        "sku": line.sku,
-                        "name": line.name,
-                        "quantity": line.quantity,
-                        "line_total": format_money(line.total_cents, state.currency),
-                    }
-                    for line in state.lines
-                ],
-                "total": format_money(state.total_cents, state.currency),
-                "tracking_number": state.tracking_number,
-                "risk_score": state.risk.score if state.risk else None,
-                "risk_reason": state.risk.reason if state.risk else "risk could not be scored",
-                **facts,
-            },
+            facts={**order_facts(self._state), **facts},
         )
 
     def _transition(self, status: m.OrderStatus, *, actor: str = "system", note: str = "") -> None:
@@ -773,29 +725,3 @@ class OrderWorkflow:
             updates.append(sa.ORDER_RISK.value_set(state.risk.score))
         workflow.upsert_search_attributes(updates)
         workflow.upsert_memo({"row": state.row()})
-
-
-@workflow.defn
-class RestockWorkflow:
-    """Add stock, then wake every order that was waiting for it. A workflow rather than a
-    plain API call so that the wake-ups happen even if the caller dies after the stock
-    went up."""
-
-    @workflow.run
-    async def run(self, restock: m.RestockInput) -> m.RestockResult:
-        result = await workflow.execute_activity_method(
-            OrderActivities.restock,
-            restock,
-            start_to_close_timeout=STORE.start_to_close,
-            schedule_to_close_timeout=STORE.schedule_to_close,
-            retry_policy=STORE.retry_policy,
-        )
-        signals = [
-            workflow.get_external_workflow_handle(m.order_workflow_id(order_id)).signal(
-                OrderWorkflow.stock_available, restock.sku
-            )
-            for order_id in result.waiting_orders
-        ]
-        # An order that finished meanwhile cannot be signalled; that is fine.
-        await asyncio.gather(*signals, return_exceptions=True)
-        return result
