@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from opsdesk.db import Database
 from opsdesk.db.tables import OutboxMessage
@@ -86,9 +86,3 @@ class Outbox:
         async with self.db.transaction() as session:
             return [_entry(row) for row in await session.scalars(query)]
 
-    async def count(self, *, reference: str | None = None) -> int:
-        query = select(func.count()).select_from(OutboxMessage)
-        if reference is not None:
-            query = query.where(OutboxMessage.reference == reference)
-        async with self.db.transaction() as session:
-            return int(await session.scalar(query) or 0)

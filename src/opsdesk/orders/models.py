@@ -422,11 +422,6 @@ class OrderState(BaseModel):
             ],
         )
 
-    @property
-    def waiting_for(self) -> str | None:
-        """What a person may do now, in the words of the dashboard button."""
-        return ADVANCE_MEANS.get(self.status)
-
     def row(self) -> OrderRow:
         return OrderRow(
             order_id=self.order_id,
