@@ -26,10 +26,11 @@ from typing import Any
 import httpx
 
 from bench.harness import confirmed, fill_catalog, save, stack
-from opsdesk.orders import client as orders
 from opsdesk.orders import load
-from opsdesk.orders import models as m
+from opsdesk.orders import service as orders
 from opsdesk.orders.catalog import sample_catalog
+from opsdesk.orders.inputs import AdvanceRequest
+from opsdesk.orders.status import OrderStatus
 from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.stats import summary_ms
 from opsdesk.temporal.client import connect
@@ -62,26 +63,26 @@ async def measure(orders_per_way: int) -> dict[str, Any]:
         results: dict[str, Any] = {}
         async with httpx.AsyncClient(base_url=running.api_url, timeout=30) as http:
 
-            async def via_api(order_id: str) -> m.OrderStatus:
+            async def via_api(order_id: str) -> OrderStatus:
                 response = await http.post(
                     f"/api/orders/{order_id}/advance", json={"tracking_number": "1Z999"}
                 )
                 response.raise_for_status()
-                return m.OrderStatus(response.json()["status"])
+                return OrderStatus(response.json()["status"])
 
-            async def via_update(order_id: str) -> m.OrderStatus:
+            async def via_update(order_id: str) -> OrderStatus:
                 state, _ = await orders.advance_order(
                     client,
                     order_id,
-                    m.AdvanceRequest(tracking_number="1Z999"),
+                    AdvanceRequest(tracking_number="1Z999"),
                     wait=timedelta(seconds=10),
                 )
                 return state.status
 
-            async def via_signal(order_id: str) -> m.OrderStatus:
+            async def via_signal(order_id: str) -> OrderStatus:
                 handle = orders.order_handle(client, order_id)
                 await handle.signal(
-                    OrderWorkflow.request_advance, m.AdvanceRequest(tracking_number="1Z999")
+                    OrderWorkflow.request_advance, AdvanceRequest(tracking_number="1Z999")
                 )
                 return (await handle.query(OrderWorkflow.get_state)).status
 
@@ -94,7 +95,7 @@ async def measure(orders_per_way: int) -> dict[str, Any]:
                     began = time.perf_counter()
                     status = await acts[name](order_id)
                     samples[name].append(time.perf_counter() - began)
-                    stale[name] += status is not m.OrderStatus.SHIPPED
+                    stale[name] += status is not OrderStatus.SHIPPED
             for name, order_ids in ways.items():
                 results[name] = {**summary_ms(samples[name]), "stale": stale[name]}
                 print(

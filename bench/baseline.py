@@ -13,7 +13,8 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from opsdesk.orders import models as wm
+    from opsdesk.orders.inputs import AdvanceRequest
+    from opsdesk.orders.status import OrderStatus
 
 TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(maximum_attempts=5)
@@ -39,8 +40,8 @@ class BaselineOrder:
     """An order's shape with nothing inside."""
 
     def __init__(self) -> None:
-        self.status = wm.OrderStatus.PENDING
-        self.pending: wm.OrderStatus | None = None
+        self.status = OrderStatus.PENDING
+        self.pending: OrderStatus | None = None
 
     @workflow.run
     async def run(self, order_id: str) -> None:
@@ -49,7 +50,7 @@ class BaselineOrder:
                 noop, step, start_to_close_timeout=TIMEOUT, retry_policy=RETRY
             )
         await self._email(order_id, "confirmation")
-        self.status = wm.OrderStatus.CONFIRMED
+        self.status = OrderStatus.CONFIRMED
         # The shipment deadline's timer, cancelled when the order ships.
         await workflow.wait_condition(lambda: self.pending is not None, timeout=timedelta(days=7))
         self._take()
@@ -74,16 +75,16 @@ class BaselineOrder:
         return {"status": self.status.value}
 
     @workflow.update
-    async def advance(self, request: wm.AdvanceRequest) -> dict[str, str]:
+    async def advance(self, request: AdvanceRequest) -> dict[str, str]:
         nxt = {
-            wm.OrderStatus.CONFIRMED: wm.OrderStatus.SHIPPED,
-            wm.OrderStatus.SHIPPED: wm.OrderStatus.DELIVERED,
+            OrderStatus.CONFIRMED: OrderStatus.SHIPPED,
+            OrderStatus.SHIPPED: OrderStatus.DELIVERED,
         }[self.status]
         self.pending = nxt
         await workflow.wait_condition(lambda: self.status is nxt)
         return {"status": self.status.value}
 
     @advance.validator
-    def _can_advance(self, request: wm.AdvanceRequest) -> None:
-        if self.status not in (wm.OrderStatus.CONFIRMED, wm.OrderStatus.SHIPPED):
+    def _can_advance(self, request: AdvanceRequest) -> None:
+        if self.status not in (OrderStatus.CONFIRMED, OrderStatus.SHIPPED):
             raise ApplicationError(f"cannot advance while {self.status.value}")

@@ -42,14 +42,18 @@ from temporalio.worker import Worker
 from bench.harness import save_row, stack
 from opsdesk.db import Database
 from opsdesk.db.tables import ChargeRow, RefundRow
-from opsdesk.orders import models as m
+from opsdesk.orders.ids import order_workflow_id
+from opsdesk.orders.inputs import Address, Customer
+from opsdesk.orders.payloads import Charge, PricedLine, RiskAssessment
+from opsdesk.orders.state import OrderState, Transition
+from opsdesk.orders.status import OrderStatus
 from opsdesk.settings import Settings
 from opsdesk.stats import summary_ms
 from opsdesk.temporal import search_attributes as sa
 
 SEED_CONCURRENCY = 64
 QUERY_CONCURRENCY = 32
-S = m.OrderStatus
+S = OrderStatus
 # A desk some months old: most orders finished, a few dozen in flight per thousand.
 STATUSES = [S.DELIVERED] * 11 + [
     S.CANCELLED, S.CANCELLED, S.REJECTED, S.FAILED,
@@ -64,47 +68,43 @@ class StandInOrder:
     """Holds an order's state and answers ``get_state`` like the real workflow."""
 
     @workflow.init
-    def __init__(self, state: m.OrderState) -> None:
+    def __init__(self, state: OrderState) -> None:
         self._state = state
 
     @workflow.run
-    async def run(self, state: m.OrderState) -> None:
+    async def run(self, state: OrderState) -> None:
         # A finished order's workflow has closed; an open one waits, as a real one does.
         if not state.status.terminal:
             await workflow.wait_condition(lambda: False)
 
     @workflow.query
-    def get_state(self) -> m.OrderState:
+    def get_state(self) -> OrderState:
         return self._state
 
 
-def order_state(n: int, now: datetime) -> m.OrderState:
+def order_state(n: int, now: datetime) -> OrderState:
     status = STATUSES[n % len(STATUSES)]
-    customer = m.Customer(
+    customer = Customer(
         id=f"cus-{n % 500}", name=f"Customer {n % 500}", email=f"c{n % 500}@example.com"
     )
-    address = m.Address(name=customer.name, line1="1 Main St", city="Springfield", country="US")
+    address = Address(name=customer.name, line1="1 Main St", city="Springfield", country="US")
     lines = [
-        m.PricedLine(
-            sku="MUG-01", name="Enamel camp mug", quantity=1 + n % 3, unit_price_cents=1800
-        )
+        PricedLine(sku="MUG-01", name="Enamel camp mug", quantity=1 + n % 3, unit_price_cents=1800)
     ]
     total = sum(line.total_cents for line in lines)
     at = now - n * SPACING
-    return m.OrderState(
+    return OrderState(
         order_id=f"b{n:06d}",
         status=status,
         customer=customer,
         shipping_address=address,
         lines=lines,
         total_cents=total,
-        risk=m.RiskAssessment(score=n % 60, reason="seeded", action="approve"),
-        charge=m.Charge(
-            charge_id=f"ch_b{n:06d}", amount_cents=total, currency="USD", created_at=at
-        ),
+        risk=RiskAssessment(score=n % 60, reason="seeded", action="approve"),
+        charge=Charge(charge_id=f"ch_b{n:06d}", amount_cents=total, currency="USD", created_at=at),
         created_at=at,
         updated_at=at,
-        history=[m.Transition(at=at, status=status, actor="bench")],
+        history=[Transition(at=at, status=status, actor="bench")],
     )
 
 
@@ -121,7 +121,7 @@ async def seed(client: Client, settings: Settings, start: int, end: int) -> floa
             await client.start_workflow(
                 StandInOrder.run,
                 state,
-                id=m.order_workflow_id(state.order_id),
+                id=order_workflow_id(state.order_id),
                 task_queue=settings.orders_task_queue,
                 memo={"row": state.row()},
                 search_attributes=TypedSearchAttributes(
@@ -153,7 +153,7 @@ async def record_payments(db: Database, start: int, end: int) -> None:
         charges.append(
             {
                 "id": state.charge.charge_id,
-                "idempotency_key": f"{m.order_workflow_id(state.order_id)}:charge",
+                "idempotency_key": f"{order_workflow_id(state.order_id)}:charge",
                 "order_id": state.order_id,
                 "customer_id": state.customer.id,
                 "amount_cents": state.total_cents,
@@ -166,7 +166,7 @@ async def record_payments(db: Database, start: int, end: int) -> None:
             refunds.append(
                 {
                     "id": f"re_b{n:06d}",
-                    "idempotency_key": f"{m.order_workflow_id(state.order_id)}:refund",
+                    "idempotency_key": f"{order_workflow_id(state.order_id)}:refund",
                     "charge_id": state.charge.charge_id,
                     "amount_cents": state.total_cents,
                     "created_at": state.created_at,
@@ -226,10 +226,10 @@ async def baseline_page(client: Client, settings: Settings, sample: int | None =
     queried_from = time.perf_counter()
     gate = asyncio.Semaphore(QUERY_CONCURRENCY)
 
-    async def state_of(workflow_id: str) -> m.OrderState:
+    async def state_of(workflow_id: str) -> OrderState:
         async with gate:
-            result: m.OrderState = await client.get_workflow_handle(workflow_id).query(
-                "get_state", result_type=m.OrderState
+            result: OrderState = await client.get_workflow_handle(workflow_id).query(
+                "get_state", result_type=OrderState
             )
             return result
 

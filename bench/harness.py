@@ -30,9 +30,9 @@ from temporalio.client import Client
 
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade
-from opsdesk.orders import models as m
 from opsdesk.orders.catalog import sample_catalog
 from opsdesk.orders.inventory import Inventory
+from opsdesk.orders.status import OrderStatus
 from opsdesk.settings import Settings
 from opsdesk.temporal import devserver
 
@@ -203,6 +203,6 @@ def fill_catalog(settings: Settings) -> None:
 async def confirmed(client: Client, settings: Settings) -> int:
     query = (
         f"WorkflowType = 'OrderWorkflow' AND TaskQueue = '{settings.orders_task_queue}' "
-        f"AND OrderStatus = '{m.OrderStatus.CONFIRMED.value}'"
+        f"AND OrderStatus = '{OrderStatus.CONFIRMED.value}'"
     )
     return (await client.count_workflows(query)).count

@@ -23,10 +23,10 @@ from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError
 
 from bench.harness import confirmed, fill_catalog, save_row, stack
-from opsdesk.orders import client as orders
 from opsdesk.orders import load
-from opsdesk.orders import models as m
+from opsdesk.orders import service as orders
 from opsdesk.orders.catalog import sample_catalog
+from opsdesk.orders.status import OrderStatus
 from opsdesk.temporal.client import connect
 
 SAMPLE_EVERY = 2.0
@@ -105,7 +105,7 @@ async def run(count: int, concurrency: int) -> dict[str, Any]:
                     await asyncio.sleep(1)
                     with contextlib.suppress(RPCError, WorkflowQueryFailedError):
                         state = await orders.get_order(client, request.order_id)
-                        if state.status is m.OrderStatus.CONFIRMED:
+                        if state.status is OrderStatus.CONFIRMED:
                             break
 
         done = asyncio.Event()

@@ -191,7 +191,7 @@ def throughput(result: dict[str, Any]) -> str:
         "on either side of 0.7 (0.67, 0.70 and 0.84 in three runs on 2026-11-21). Each of "
         "these costs shrinks on PostgreSQL and a production Temporal cluster, where the "
         "server is not one SQLite file sharing two cores with everything else.",
-        "- **Passthrough of our model modules** (`opsdesk.orders.models`, "
+        "- **Passthrough of our model modules** (the order desk's model modules, "
         "`opsdesk.notify.models`, `opsdesk.ai.models`, `opsdesk.errors`, the search "
         "attributes) is what the shipped worker does; the row without it is what the sandbox "
         "costs when every workflow run re-imports them. **No sandbox at all** is a reference "

@@ -41,14 +41,15 @@ from bench.baseline import BaselineEmail, BaselineOrder, noop
 from bench.harness import fill_catalog, save, stack
 from opsdesk.db import Database
 from opsdesk.orders import load
-from opsdesk.orders import models as m
 from opsdesk.orders.catalog import sample_catalog
-from opsdesk.orders.client import start_update_when_ready
+from opsdesk.orders.inputs import AdvanceRequest, OrderRequest
+from opsdesk.orders.service import start_update_when_ready
+from opsdesk.orders.status import OrderStatus
 from opsdesk.settings import Settings
 from opsdesk.stats import summary_ms
 from opsdesk.temporal.client import connect
-from opsdesk.temporal.worker import run as run_worker
-from opsdesk.temporal.worker import workflow_runner
+from opsdesk.worker import run as run_worker
+from opsdesk.worker import workflow_runner
 
 BASELINE_QUEUE_PREFIX = "baseline"
 
@@ -60,16 +61,16 @@ class BaselineTarget:
         self.client = client
         self.task_queue = task_queue
 
-    async def _status(self, workflow_id: str) -> m.OrderStatus:
+    async def _status(self, workflow_id: str) -> OrderStatus:
         state = await self.client.get_workflow_handle(workflow_id).query(
             BaselineOrder.get_state, rpc_timeout=timedelta(seconds=5)
         )
-        return m.OrderStatus(state["status"])
+        return OrderStatus(state["status"])
 
     async def products(self) -> list[Any]:
         raise NotImplementedError
 
-    async def create(self, request: m.OrderRequest) -> m.OrderStatus:
+    async def create(self, request: OrderRequest) -> OrderStatus:
         handle = await self.client.start_workflow(
             BaselineOrder.run,
             request.order_id,
@@ -80,14 +81,14 @@ class BaselineTarget:
         try:
             return await self._status(handle.id)
         except (RPCError, WorkflowQueryFailedError):
-            return m.OrderStatus.PENDING
+            return OrderStatus.PENDING
 
-    async def status(self, order_id: str) -> m.OrderStatus:
+    async def status(self, order_id: str) -> OrderStatus:
         return await self._status(f"baseline-{order_id}")
 
-    async def advance(self, order_id: str, tracking_number: str | None) -> m.OrderStatus:
+    async def advance(self, order_id: str, tracking_number: str | None) -> OrderStatus:
         handle = self.client.get_workflow_handle(f"baseline-{order_id}")
-        request = m.AdvanceRequest(tracking_number=tracking_number)
+        request = AdvanceRequest(tracking_number=tracking_number)
         try:
             # Delivered as the real orders' updates are, retried while the workflow is not
             # ready, so that neither side loses an order to that transient answer.
@@ -97,9 +98,9 @@ class BaselineTarget:
             state = await pending.result()
         except WorkflowUpdateFailedError as exc:
             raise load.Refused(str(exc.cause or exc)) from None
-        return m.OrderStatus(state["status"])
+        return OrderStatus(state["status"])
 
-    async def cancel(self, order_id: str, reason: str) -> m.OrderStatus:
+    async def cancel(self, order_id: str, reason: str) -> OrderStatus:
         raise NotImplementedError
 
     async def restock(self, sku: str, quantity: int) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -102,3 +103,11 @@ def test_catalog_import_names_what_is_wrong(tmp_path: Path) -> None:
     )
     assert missing.returncode == 2
     assert "cannot read" in missing.stderr
+
+
+def test_the_docs_the_commands_point_to_exist() -> None:
+    root = Path(__file__).resolve().parents[1]
+    source = (root / "src/opsdesk/cli.py").read_text()
+    pointed = set(re.findall(r"docs/[\w./-]+\.md", source))
+    assert pointed
+    assert [doc for doc in sorted(pointed) if not (root / doc).is_file()] == []

@@ -12,8 +12,9 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from opsdesk.orders.client import order_handle, start_order
-from opsdesk.orders.models import LineItem, OrderStatus
+from opsdesk.orders.inputs import LineItem
+from opsdesk.orders.service import order_handle, start_order
+from opsdesk.orders.status import OrderStatus
 from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.settings import Settings
 from opsdesk.temporal import search_attributes

@@ -16,7 +16,7 @@ from temporalio.worker import Replayer
 from opsdesk.notify.workflows import NotificationWorkflow
 from opsdesk.orders.restock import RestockWorkflow
 from opsdesk.orders.workflow import OrderWorkflow
-from opsdesk.temporal.worker import workflow_runner
+from opsdesk.worker import workflow_runner
 
 # Named by workflow id: replay needs the real one (child ids and keys derive from it).
 HISTORIES = {

@@ -124,12 +124,12 @@ def dev(
 @app.command()
 def worker() -> None:
     """Run a worker for every task queue (scale out by running more)."""
-    from opsdesk.temporal import worker as temporal_worker
+    from opsdesk import worker as worker_process
 
     settings = load_settings()
     _configure_logging(settings)
     try:
-        asyncio.run(temporal_worker.run(settings))
+        asyncio.run(worker_process.run(settings))
     except (ConnectionError, RuntimeError) as exc:
         fail(f"worker could not start: {exc}")
 
@@ -139,8 +139,8 @@ def api(port: PortOption = None, host: HostOption = None) -> None:
     """Serve the JSON API and the dashboard (run several behind a load balancer)."""
     import uvicorn
 
+    from opsdesk.app import create_app
     from opsdesk.devstack import port_in_use
-    from opsdesk.web.app import create_app
 
     settings = load_settings(port=port, host=host)
     _configure_logging(settings)
@@ -174,7 +174,7 @@ def setup_temporal() -> None:
     """Register Ops Desk's search attributes on a self-hosted Temporal cluster.
 
     The embedded dev server needs no setup. On Temporal Cloud, add them with tcld or the
-    Cloud UI instead (see docs/operations.md).
+    Cloud UI instead (docs/operations.md lists them).
     """
     from opsdesk.temporal.client import connect, register_search_attributes
 
@@ -221,8 +221,10 @@ def load(
     """Create orders against a running stack and drive each to a final status.
 
     The mix: 55% delivered, 10% approved after review, 5% rejected in review, 10% card
-    declined, 10% out of stock then restocked, 10% cancelled once confirmed. Ends with
-    orders/s, end-to-end latency percentiles and the outcomes.
+    declined, 10% out of stock then restocked, 10% cancelled once confirmed. The out-of-stock
+    orders order past a product's stock when none is sold out; a plan the catalog cannot
+    make is named before the run. Ends with orders/s, end-to-end latency percentiles and
+    the outcomes.
     """
     import httpx
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -256,6 +258,8 @@ def load(
                 stack.push_async_callback(db.dispose)
                 target = generator.TemporalTarget(client, settings, db)
             planned = await generator.prepare(target, orders, seed)
+            for note in generator.substitutions(planned):
+                err.print(f"[yellow]note:[/] {note}")
             with Progress(
                 "[progress.description]{task.description}",
                 BarColumn(),
@@ -277,6 +281,12 @@ def load(
     except generator.LoadError as exc:
         fail(str(exc))
     console.print(load_summary(report))
+    if unheld := report.unheld():
+        restocked = sum(1 for r in report.results if r.plan == "restocked")
+        err.print(
+            f"[yellow]note:[/] {len(unheld)} of {restocked} 'restocked' orders found their "
+            "stock without waiting: was the product restocked by someone else during the run?"
+        )
     if report.errors():
         for error in report.errors()[:5]:
             err.print(f"[red]failed:[/] {error}")

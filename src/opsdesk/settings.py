@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from opsdesk.orders.models import Email, OrderPolicy
+from opsdesk.values import Email
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 Score = Annotated[int, Field(ge=0, le=101)]
@@ -150,18 +150,6 @@ class Settings(BaseSettings):
         if self.openai_api_key:
             return "openai"
         return "rules"
-
-    def order_policy(self) -> OrderPolicy:
-        return OrderPolicy(
-            review_timeout=self.review_timeout,
-            stock_timeout=self.stock_timeout,
-            shipment_escalation=self.shipment_escalation,
-            review_from=self.risk_review_from,
-            reject_from=self.risk_reject_from,
-            ops_email=self.ops_email,
-            support_email=self.support_email,
-            ai_emails=self.resolved_ai_provider != "rules",
-        )
 
     @property
     def resolved_database_url(self) -> str:

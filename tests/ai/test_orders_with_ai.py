@@ -13,9 +13,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.ai.usage import UsageLog
 from opsdesk.db import Database
-from opsdesk.orders.client import start_order
 from opsdesk.orders.inventory import Inventory
-from opsdesk.orders.models import OrderStatus as S
+from opsdesk.orders.service import start_order
+from opsdesk.orders.status import OrderStatus as S
 from opsdesk.settings import Settings
 from tests.ai.fake_llm import (
     FakeLLM,

@@ -19,7 +19,7 @@ from opsdesk.db import Database
 from opsdesk.errors import AiRequestRejected
 from opsdesk.notify.compose import AiEmailWriter
 from opsdesk.notify.models import Notification
-from opsdesk.orders import models as m
+from opsdesk.orders.payloads import PricedLine, RiskInput
 from opsdesk.orders.risk import AiRiskScorer
 from tests.ai.fake_llm import (
     FakeLLM,
@@ -55,12 +55,12 @@ def gpt(llm: FakeLLM) -> OpenAIProvider:
     return OpenAIProvider.connect("sk-test", f"{llm.url}/v1", "gpt-5-mini", "gpt-5", 10)
 
 
-def facts(note: str = "") -> m.RiskInput:
+def facts(note: str = "") -> RiskInput:
     request = order_request(note=note, order_id="r-1")
-    return m.RiskInput(
+    return RiskInput(
         order_id=request.order_id,
         customer=request.customer,
-        lines=[m.PricedLine(sku="MUG-01", name="Enamel mug", quantity=2, unit_price_cents=1800)],
+        lines=[PricedLine(sku="MUG-01", name="Enamel mug", quantity=2, unit_price_cents=1800)],
         total_cents=3600,
         currency="USD",
         shipping_address=request.shipping_address,

@@ -26,23 +26,25 @@ from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
-from opsdesk.orders import models as m
-from opsdesk.orders.client import restock, restock_workflow_id, start_order
+from opsdesk.orders.inputs import AdvanceRequest, CancelRequest
 from opsdesk.orders.inventory import Inventory
+from opsdesk.orders.service import restock, restock_workflow_id, start_order
+from opsdesk.orders.state import OrderState
+from opsdesk.orders.status import OrderStatus
 from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.settings import Settings
 from opsdesk.temporal.client import register_search_attributes
 from opsdesk.temporal.devserver import find_binary
-from opsdesk.temporal.worker import build_workers, running
+from opsdesk.worker import build_workers, running
 from tests.ai.fake_llm import FakeLLM, Reply, anthropic_tool, fake_llm, with_claude
 from tests.orders.contention import write_lock_held
 from tests.orders.factory import CATALOG, GREY_RISK, OUT_OF_STOCK, order_request
 
 HERE = Path(__file__).parent
-Handle = WorkflowHandle[OrderWorkflow, m.OrderState]
+Handle = WorkflowHandle[OrderWorkflow, OrderState]
 
 
-async def _until(handle: Handle, status: m.OrderStatus) -> None:
+async def _until(handle: Handle, status: OrderStatus) -> None:
     for _ in range(600):
         if (await handle.query(OrderWorkflow.get_state)).status is status:
             return
@@ -52,30 +54,30 @@ async def _until(handle: Handle, status: m.OrderStatus) -> None:
 
 async def delivered(env: WorkflowEnvironment, settings: Settings) -> Handle:
     handle = await start_order(env.client, settings, order_request(order_id="delivered"))
-    await _until(handle, m.OrderStatus.CONFIRMED)
+    await _until(handle, OrderStatus.CONFIRMED)
     await handle.signal(
-        OrderWorkflow.request_advance, m.AdvanceRequest(request_id="s", tracking_number="1Z")
+        OrderWorkflow.request_advance, AdvanceRequest(request_id="s", tracking_number="1Z")
     )
-    await _until(handle, m.OrderStatus.SHIPPED)
-    await handle.signal(OrderWorkflow.request_advance, m.AdvanceRequest(request_id="d"))
+    await _until(handle, OrderStatus.SHIPPED)
+    await handle.signal(OrderWorkflow.request_advance, AdvanceRequest(request_id="d"))
     return handle
 
 
 async def delivered_by_updates(env: WorkflowEnvironment, settings: Settings) -> Handle:
     """As the API does it; recorded after notices stopped waiting for their child's start."""
     handle = await start_order(env.client, settings, order_request(order_id="updated"))
-    await _until(handle, m.OrderStatus.CONFIRMED)
+    await _until(handle, OrderStatus.CONFIRMED)
     await handle.execute_update(
-        OrderWorkflow.advance, m.AdvanceRequest(request_id="s", tracking_number="1Z"), id="s"
+        OrderWorkflow.advance, AdvanceRequest(request_id="s", tracking_number="1Z"), id="s"
     )
-    await handle.execute_update(OrderWorkflow.advance, m.AdvanceRequest(request_id="d"), id="d")
+    await handle.execute_update(OrderWorkflow.advance, AdvanceRequest(request_id="d"), id="d")
     return handle
 
 
 async def rejected_in_review(env: WorkflowEnvironment, settings: Settings) -> Handle:
     handle = await start_order(env.client, settings, order_request(GREY_RISK, order_id="rejected"))
-    await _until(handle, m.OrderStatus.REVIEW)
-    await handle.signal(OrderWorkflow.request_cancel, m.CancelRequest(reason="fraud"))
+    await _until(handle, OrderStatus.REVIEW)
+    await handle.signal(OrderWorkflow.request_cancel, CancelRequest(reason="fraud"))
     return handle
 
 
@@ -83,36 +85,36 @@ async def restocked_then_cancelled(env: WorkflowEnvironment, settings: Settings)
     handle = await start_order(
         env.client, settings, order_request(OUT_OF_STOCK, order_id="restocked")
     )
-    await _until(handle, m.OrderStatus.AWAITING_STOCK)
+    await _until(handle, OrderStatus.AWAITING_STOCK)
     await restock(env.client, settings, "KETTLE-01", 1, request_id="history")
-    await _until(handle, m.OrderStatus.CONFIRMED)
-    await handle.signal(OrderWorkflow.request_cancel, m.CancelRequest(reason="changed mind"))
+    await _until(handle, OrderStatus.CONFIRMED)
+    await handle.signal(OrderWorkflow.request_cancel, CancelRequest(reason="changed mind"))
     return handle
 
 
 async def escalated(env: WorkflowEnvironment, settings: Settings) -> Handle:
     handle = await start_order(env.client, settings, order_request(order_id="escalated"))
-    await _until(handle, m.OrderStatus.CONFIRMED)
+    await _until(handle, OrderStatus.CONFIRMED)
     await env.sleep(timedelta(days=8))
-    await handle.signal(OrderWorkflow.request_advance, m.AdvanceRequest())
-    await _until(handle, m.OrderStatus.SHIPPED)
-    await handle.signal(OrderWorkflow.request_advance, m.AdvanceRequest())
+    await handle.signal(OrderWorkflow.request_advance, AdvanceRequest())
+    await _until(handle, OrderStatus.SHIPPED)
+    await handle.signal(OrderWorkflow.request_advance, AdvanceRequest())
     return handle
 
 
 async def claude_approved(env: WorkflowEnvironment, settings: Settings) -> Handle:
     handle = await start_order(env.client, settings, order_request(order_id="claude-approved"))
-    await _until(handle, m.OrderStatus.CONFIRMED)
-    await handle.signal(OrderWorkflow.request_cancel, m.CancelRequest(reason="changed mind"))
+    await _until(handle, OrderStatus.CONFIRMED)
+    await handle.signal(OrderWorkflow.request_cancel, CancelRequest(reason="changed mind"))
     return handle
 
 
 async def claude_unusable(env: WorkflowEnvironment, settings: Settings) -> Handle:
     handle = await start_order(env.client, settings, order_request(order_id="claude-unusable"))
-    await _until(handle, m.OrderStatus.REVIEW)
-    await handle.signal(OrderWorkflow.request_advance, m.AdvanceRequest(request_id="approve"))
-    await _until(handle, m.OrderStatus.CONFIRMED)
-    await handle.signal(OrderWorkflow.request_cancel, m.CancelRequest(reason="changed mind"))
+    await _until(handle, OrderStatus.REVIEW)
+    await handle.signal(OrderWorkflow.request_advance, AdvanceRequest(request_id="approve"))
+    await _until(handle, OrderStatus.CONFIRMED)
+    await handle.signal(OrderWorkflow.request_cancel, CancelRequest(reason="changed mind"))
     return handle
 
 
@@ -123,10 +125,10 @@ async def cancelled_while_allocating(
     handle = await start_order(
         env.client, settings, order_request(order_id=order_id, token="tok_slow")
     )
-    await _until(handle, m.OrderStatus.PAYMENT)
+    await _until(handle, OrderStatus.PAYMENT)
     async with write_lock_held(db):
-        await _until(handle, m.OrderStatus.ALLOCATING)
-        await handle.signal(OrderWorkflow.request_cancel, m.CancelRequest(reason="changed mind"))
+        await _until(handle, OrderStatus.ALLOCATING)
+        await handle.signal(OrderWorkflow.request_cancel, CancelRequest(reason="changed mind"))
     return handle
 
 
@@ -135,7 +137,7 @@ async def cancelled_in_temporal(
 ) -> Handle:
     """What `temporal workflow cancel` does to a confirmed order."""
     handle = await start_order(env.client, settings, order_request(order_id=order_id))
-    await _until(handle, m.OrderStatus.CONFIRMED)
+    await _until(handle, OrderStatus.CONFIRMED)
     await handle.cancel()
     return handle
 
@@ -145,9 +147,9 @@ async def restock_waking_an_order(
 ) -> WorkflowHandle[Any, Any]:
     """The restock workflow itself, waking an order that waits for the kettle."""
     order = await start_order(env.client, settings, order_request(OUT_OF_STOCK, order_id=order_id))
-    await _until(order, m.OrderStatus.AWAITING_STOCK)
+    await _until(order, OrderStatus.AWAITING_STOCK)
     await restock(env.client, settings, "KETTLE-01", 1, request_id=order_id)
-    await _until(order, m.OrderStatus.CONFIRMED)
+    await _until(order, OrderStatus.CONFIRMED)
     return env.client.get_workflow_handle(restock_workflow_id("KETTLE-01", order_id))
 
 

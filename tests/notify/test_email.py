@@ -20,7 +20,7 @@ from opsdesk.notify.email import message_id
 from opsdesk.notify.models import Notification, OutboxRecord
 from opsdesk.notify.outbox import Outbox
 from opsdesk.settings import Settings
-from opsdesk.temporal.worker import notify_activities
+from opsdesk.worker import notify_activities
 from tests.conftest import free_port
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from opsdesk.orders import models as m
+from opsdesk.orders.inputs import Address, Customer, LineItem, OrderRequest
 from opsdesk.orders.inventory import ProductSpec
 
 CATALOG = [
@@ -16,31 +16,31 @@ CATALOG = [
 ]
 
 # New customer (15) + base (5) = 20: approved.
-LOW_RISK = [m.LineItem(sku="MUG-01", quantity=2), m.LineItem(sku="TEE-M", quantity=1)]
+LOW_RISK = [LineItem(sku="MUG-01", quantity=2), LineItem(sku="TEE-M", quantity=1)]
 # 4 lamps = 596.00 (20) + new customer (15) + base (5) = 40: review.
-GREY_RISK = [m.LineItem(sku="LAMP-DESK", quantity=4)]
+GREY_RISK = [LineItem(sku="LAMP-DESK", quantity=4)]
 # 2 bicycles = 2580.00 (45) + new (15) + base (5) + billing abroad (25) = 90: rejected.
-HIGH_RISK = [m.LineItem(sku="BIKE-CITY", quantity=2)]
-OUT_OF_STOCK = [m.LineItem(sku="KETTLE-01", quantity=1)]
+HIGH_RISK = [LineItem(sku="BIKE-CITY", quantity=2)]
+OUT_OF_STOCK = [LineItem(sku="KETTLE-01", quantity=1)]
 
 
 def order_request(
-    lines: list[m.LineItem] | None = None,
+    lines: list[LineItem] | None = None,
     *,
     token: str = "tok_visa",
     billing_country: str | None = None,
     order_id: str | None = None,
     customer_id: str | None = None,
     note: str = "",
-) -> m.OrderRequest:
+) -> OrderRequest:
     order_id = order_id or f"t{uuid.uuid4().hex[:10]}"
-    return m.OrderRequest(
+    return OrderRequest(
         order_id=order_id,
-        customer=m.Customer(
+        customer=Customer(
             id=customer_id or f"cus-{order_id}", name="Ada Lovelace", email="ada@example.com"
         ),
         lines=lines or LOW_RISK,
-        shipping_address=m.Address(
+        shipping_address=Address(
             name="Ada Lovelace",
             line1="12 St James's Square",
             city="London",

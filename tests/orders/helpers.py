@@ -12,12 +12,13 @@ from pydantic import SecretStr
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from opsdesk.app import create_app
 from opsdesk.db import Database
-from opsdesk.orders import models as m
+from opsdesk.orders.state import OrderState
+from opsdesk.orders.status import OrderStatus
 from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.settings import Settings
-from opsdesk.temporal.worker import build_workers, running
-from opsdesk.web.app import create_app
+from opsdesk.worker import build_workers, running
 from tests.http import serve_http
 from tests.waiting import eventually
 
@@ -33,10 +34,10 @@ async def order_worker(
 
 
 async def wait_for_status(
-    handle: WorkflowHandle[OrderWorkflow, m.OrderState],
-    *statuses: m.OrderStatus,
+    handle: WorkflowHandle[OrderWorkflow, OrderState],
+    *statuses: OrderStatus,
     timeout: float = 60.0,
-) -> m.OrderState:
+) -> OrderState:
     return await eventually(
         lambda: handle.query(OrderWorkflow.get_state),
         lambda state: state.status in statuses,

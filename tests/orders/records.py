@@ -17,7 +17,7 @@ from opsdesk.db.tables import (
     Reservation,
     StockWait,
 )
-from opsdesk.orders.models import order_workflow_id
+from opsdesk.orders.ids import order_workflow_id
 from tests.waiting import eventually
 
 

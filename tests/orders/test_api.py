@@ -11,15 +11,15 @@ from typing import Any
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
+from opsdesk.app import create_app
 from opsdesk.db import Database
-from opsdesk.orders import models as m
 from opsdesk.orders.api import sign
-from opsdesk.orders.client import start_order
+from opsdesk.orders.inputs import CancelRequest
 from opsdesk.orders.inventory import Inventory
-from opsdesk.orders.models import OrderStatus as S
+from opsdesk.orders.service import start_order
+from opsdesk.orders.status import OrderStatus as S
 from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.settings import Settings
-from opsdesk.web.app import create_app
 from tests.http import serve_http
 from tests.orders.factory import order_request
 from tests.orders.helpers import SECRET, body, error_of, listed, until_status, wait_for_status
@@ -339,7 +339,7 @@ async def test_events_announce_orders_changed_by_another_process(
         request = order_request(customer_id="cus-elsewhere")
         handle = await start_order(dev_env.client, settings, request)
         await wait_for_status(handle, S.CONFIRMED)
-        await handle.signal(OrderWorkflow.request_cancel, m.CancelRequest())
+        await handle.signal(OrderWorkflow.request_cancel, CancelRequest())
 
         seen: set[str] = set()
         while request.order_id not in seen:

@@ -10,10 +10,12 @@ from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.db import Database
-from opsdesk.orders import models as m
-from opsdesk.orders.client import start_order
+from opsdesk.orders.inputs import AdvanceRequest, CancelRequest
 from opsdesk.orders.inventory import Inventory
-from opsdesk.orders.models import OrderStatus as S
+from opsdesk.orders.payloads import CANCEL_FULFILMENT, RELEASE_STOCK
+from opsdesk.orders.service import start_order
+from opsdesk.orders.state import OrderState
+from opsdesk.orders.status import OrderStatus as S
 from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.settings import Settings
 from tests.orders.contention import write_lock_held
@@ -24,10 +26,10 @@ from tests.orders.test_lifecycle import statuses
 from tests.orders.test_worker_crash import attempts_of
 from tests.waiting import eventually
 
-OrderHandle = WorkflowHandle[OrderWorkflow, m.OrderState]
+OrderHandle = WorkflowHandle[OrderWorkflow, OrderState]
 
 
-async def closed(handle: OrderHandle) -> m.OrderState:
+async def closed(handle: OrderHandle) -> OrderState:
     """The final state of an order, however its workflow closed (completed or cancelled)."""
     await eventually(
         handle.describe,
@@ -59,7 +61,7 @@ async def test_cancel_during_payment_is_acted_on_before_allocation(
     async with order_worker(time_env, db, settings):
         handle = await start_order(time_env.client, settings, request)
         await wait_for_status(handle, S.PAYMENT)
-        await handle.signal(OrderWorkflow.request_cancel, m.CancelRequest(reason="changed mind"))
+        await handle.signal(OrderWorkflow.request_cancel, CancelRequest(reason="changed mind"))
         final = await handle.result()
         await assert_compensated(records, request.order_id)
 
@@ -82,7 +84,7 @@ async def test_cancel_during_allocation_never_confirms(
         await eventually(lambda: records.charges(request.order_id), bool)
         async with write_lock_held(db):
             await wait_for_status(handle, S.ALLOCATING)
-            await handle.signal(OrderWorkflow.request_cancel, m.CancelRequest())
+            await handle.signal(OrderWorkflow.request_cancel, CancelRequest())
         final = await closed(handle)
         await assert_compensated(records, request.order_id)
 
@@ -102,7 +104,7 @@ async def test_a_busy_database_does_not_time_out_compensation(
         handle = await start_order(dev_env.client, settings, request)
         await wait_for_status(handle, S.CONFIRMED)
         async with write_lock_held(db):
-            await handle.signal(OrderWorkflow.request_cancel, m.CancelRequest())
+            await handle.signal(OrderWorkflow.request_cancel, CancelRequest())
             # Longer than any heartbeat timeout a step had (5 s), within busy_timeout.
             await asyncio.sleep(7)
         final = await closed(handle)
@@ -111,8 +113,8 @@ async def test_a_busy_database_does_not_time_out_compensation(
     assert final.status is S.CANCELLED
     # The slow first attempt was waited for; a heartbeat timeout would have started a
     # second one while it still ran (a timed-out attempt leaves no event of its own).
-    assert await attempts_of(handle, m.CANCEL_FULFILMENT) == [1]
-    assert await attempts_of(handle, m.RELEASE_STOCK) == [1]
+    assert await attempts_of(handle, CANCEL_FULFILMENT) == [1]
+    assert await attempts_of(handle, RELEASE_STOCK) == [1]
 
 
 async def test_cancelling_the_workflow_in_temporal_compensates(
@@ -166,14 +168,14 @@ async def test_a_shipped_order_stays_shipped_when_cancelled_in_temporal(
     async with order_worker(time_env, db, settings):
         handle = await start_order(time_env.client, settings, request)
         await wait_for_status(handle, S.CONFIRMED)
-        await handle.signal(OrderWorkflow.request_advance, m.AdvanceRequest(tracking_number="1Z1"))
+        await handle.signal(OrderWorkflow.request_advance, AdvanceRequest(tracking_number="1Z1"))
         await wait_for_status(handle, S.SHIPPED)
         await handle.cancel()
         refused = await eventually(
             lambda: handle.query(OrderWorkflow.get_state),
             lambda state: state.history[-1].actor == "temporal",
         )
-        await handle.signal(OrderWorkflow.request_advance, m.AdvanceRequest())
+        await handle.signal(OrderWorkflow.request_advance, AdvanceRequest())
         final = await handle.result()
 
     assert "already shipped" in refused.history[-1].note

@@ -9,7 +9,7 @@ import httpx
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-from opsdesk.orders.client import order_handle
+from opsdesk.orders.service import order_handle
 from tests.orders.helpers import body, listed, until_status
 from tests.waiting import eventually
 

@@ -8,8 +8,9 @@ import pytest
 
 from opsdesk.db import Database
 from opsdesk.errors import InvalidOrder, ProductUnavailable, UnknownProduct
+from opsdesk.orders.inputs import LineItem
 from opsdesk.orders.inventory import Inventory
-from opsdesk.orders.models import LineItem, RestockInput
+from opsdesk.orders.payloads import RestockInput
 from tests.orders.records import Records
 
 

@@ -13,10 +13,12 @@ from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.db import Database
 from opsdesk.db.tables import FulfilmentRequest
-from opsdesk.orders import models as m
-from opsdesk.orders.client import order_handle, restock, start_order
+from opsdesk.orders.inputs import AdvanceRequest, CancelRequest
 from opsdesk.orders.inventory import Inventory
-from opsdesk.orders.models import OrderStatus as S
+from opsdesk.orders.payloads import CANCEL_FULFILMENT, REFUND_PAYMENT, RELEASE_STOCK
+from opsdesk.orders.service import order_handle, restock, start_order
+from opsdesk.orders.state import OrderState
+from opsdesk.orders.status import OrderStatus as S
 from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.settings import Settings
 from tests.orders.factory import GREY_RISK, HIGH_RISK, OUT_OF_STOCK, order_request
@@ -24,7 +26,7 @@ from tests.orders.helpers import order_worker, wait_for_status
 from tests.orders.records import Records
 
 
-def statuses(state: m.OrderState) -> list[S]:
+def statuses(state: OrderState) -> list[S]:
     """The distinct statuses the order went through, in order."""
     seen: list[S] = []
     for t in state.history:
@@ -44,11 +46,9 @@ async def test_happy_path_to_delivered(
         assert confirmed.risk is not None
         assert confirmed.risk.score == 20
         assert confirmed.total_cents == 2 * 1800 + 3200
-        await handle.signal(
-            OrderWorkflow.request_advance, m.AdvanceRequest(tracking_number="1Z999")
-        )
+        await handle.signal(OrderWorkflow.request_advance, AdvanceRequest(tracking_number="1Z999"))
         await wait_for_status(handle, S.SHIPPED)
-        await handle.signal(OrderWorkflow.request_advance, m.AdvanceRequest(actor="courier"))
+        await handle.signal(OrderWorkflow.request_advance, AdvanceRequest(actor="courier"))
         final = await handle.result()
         await records.wait_for_email(request.order_id, "shipped")
 
@@ -109,7 +109,7 @@ async def test_grey_risk_review_approved(
         assert review.charge is None
         ops = await records.wait_for_email(request.order_id, "review_needed")
         assert ops.to_address == settings.ops_email
-        await handle.signal(OrderWorkflow.request_advance, m.AdvanceRequest(actor="maria"))
+        await handle.signal(OrderWorkflow.request_advance, AdvanceRequest(actor="maria"))
         confirmed = await wait_for_status(handle, S.CONFIRMED)
 
     assert [t.actor for t in confirmed.history if t.status is S.REVIEW] == ["system", "maria"]
@@ -126,7 +126,7 @@ async def test_grey_risk_review_rejected(
         await wait_for_status(handle, S.REVIEW)
         await handle.signal(
             OrderWorkflow.request_cancel,
-            m.CancelRequest(actor="maria", reason="card testing pattern"),
+            CancelRequest(actor="maria", reason="card testing pattern"),
         )
         final = await handle.result()
         told = await records.wait_for_email(request.order_id, "cancelled")
@@ -262,7 +262,7 @@ async def test_allocation_failure_after_payment_refunds(
         await wait_for_status(handle, S.REVIEW)
         # The lamp is withdrawn from sale while the order waits for its review.
         await catalog.set_active("LAMP-DESK", False)
-        await handle.signal(OrderWorkflow.request_advance, m.AdvanceRequest())
+        await handle.signal(OrderWorkflow.request_advance, AdvanceRequest())
         final = await handle.result()
         told = await records.wait_for_email(request.order_id, "cancelled")
 
@@ -327,7 +327,7 @@ async def test_cancel_while_confirmed_compensates_in_reverse(
         await wait_for_status(handle, S.CONFIRMED)
         assert await records.stock("MUG-01") == 98
         await handle.signal(
-            OrderWorkflow.request_cancel, m.CancelRequest(actor="maria", reason="customer asked")
+            OrderWorkflow.request_cancel, CancelRequest(actor="maria", reason="customer asked")
         )
         final = await handle.result()
         told = await records.wait_for_email(request.order_id, "cancelled")
@@ -346,7 +346,7 @@ async def test_cancel_while_confirmed_compensates_in_reverse(
         async for event in handle.fetch_history_events()
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
     ]
-    assert scheduled[-3:] == [m.CANCEL_FULFILMENT, m.RELEASE_STOCK, m.REFUND_PAYMENT]
+    assert scheduled[-3:] == [CANCEL_FULFILMENT, RELEASE_STOCK, REFUND_PAYMENT]
 
 
 async def test_cancel_after_shipped_is_ignored(
@@ -357,10 +357,10 @@ async def test_cancel_after_shipped_is_ignored(
     async with order_worker(time_env, db, settings):
         handle = await start_order(time_env.client, settings, request)
         await wait_for_status(handle, S.CONFIRMED)
-        await handle.signal(OrderWorkflow.request_advance, m.AdvanceRequest(tracking_number="T1"))
+        await handle.signal(OrderWorkflow.request_advance, AdvanceRequest(tracking_number="T1"))
         await wait_for_status(handle, S.SHIPPED)
-        await handle.signal(OrderWorkflow.request_cancel, m.CancelRequest(reason="too late"))
-        await handle.signal(OrderWorkflow.request_advance, m.AdvanceRequest())
+        await handle.signal(OrderWorkflow.request_cancel, CancelRequest(reason="too late"))
+        await handle.signal(OrderWorkflow.request_advance, AdvanceRequest())
         final = await handle.result()
 
     assert final.status is S.DELIVERED
@@ -384,11 +384,9 @@ async def test_shipment_deadline_escalates_and_the_order_still_ships(
         support = await records.wait_for_email(request.order_id, "escalation")
         assert support.to_address == settings.support_email
 
-        await handle.signal(
-            OrderWorkflow.request_advance, m.AdvanceRequest(tracking_number="LATE1")
-        )
+        await handle.signal(OrderWorkflow.request_advance, AdvanceRequest(tracking_number="LATE1"))
         await wait_for_status(handle, S.SHIPPED)
-        await handle.signal(OrderWorkflow.request_advance, m.AdvanceRequest())
+        await handle.signal(OrderWorkflow.request_advance, AdvanceRequest())
         final = await handle.result()
 
     assert final.status is S.DELIVERED
@@ -406,15 +404,15 @@ async def test_duplicate_and_out_of_order_messages_are_harmless(
         await wait_for_status(handle, S.REVIEW)
         # Meant for a later step: refused, not applied to the review.
         await handle.signal(
-            OrderWorkflow.request_advance, m.AdvanceRequest(expected_status=S.SHIPPED)
+            OrderWorkflow.request_advance, AdvanceRequest(expected_status=S.SHIPPED)
         )
         # The same approval delivered twice.
-        approve = m.AdvanceRequest(request_id="approve-1", expected_status=S.REVIEW)
+        approve = AdvanceRequest(request_id="approve-1", expected_status=S.REVIEW)
         await handle.signal(OrderWorkflow.request_advance, approve)
         await handle.signal(OrderWorkflow.request_advance, approve)
         await wait_for_status(handle, S.CONFIRMED)
 
-        ship = m.AdvanceRequest(
+        ship = AdvanceRequest(
             request_id="ship-1", expected_status=S.CONFIRMED, tracking_number="T9"
         )
         for _ in range(3):
@@ -423,14 +421,14 @@ async def test_duplicate_and_out_of_order_messages_are_harmless(
         # A late copy of the ship message under another id, and a cancel after shipping.
         await handle.signal(
             OrderWorkflow.request_advance,
-            m.AdvanceRequest(request_id="ship-2", expected_status=S.CONFIRMED),
+            AdvanceRequest(request_id="ship-2", expected_status=S.CONFIRMED),
         )
-        await handle.signal(OrderWorkflow.request_cancel, m.CancelRequest(request_id="c-1"))
+        await handle.signal(OrderWorkflow.request_cancel, CancelRequest(request_id="c-1"))
         shipped = await handle.query(OrderWorkflow.get_state)
         assert shipped.status is S.SHIPPED
 
         await handle.signal(
-            OrderWorkflow.request_advance, m.AdvanceRequest(expected_status=S.SHIPPED)
+            OrderWorkflow.request_advance, AdvanceRequest(expected_status=S.SHIPPED)
         )
         final = await handle.result()
         await records.wait_for_email(request.order_id, "shipped")

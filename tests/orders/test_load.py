@@ -17,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 from opsdesk.db import Database
 from opsdesk.orders import load
 from opsdesk.orders.inventory import Inventory
-from opsdesk.orders.models import OrderStatus as S
+from opsdesk.orders.status import OrderStatus as S
 from opsdesk.settings import Settings
 from tests.conftest import free_port
 from tests.orders.factory import CATALOG
@@ -67,6 +67,39 @@ def test_the_plans_follow_the_mix_and_the_seed() -> None:
     ) - next(p.stock for p in CATALOG if p.sku == "MUG-01")
 
 
+# The sold-out kettle after a restock of the dashboard's default quantity.
+RESTOCKED = [p.model_copy(update={"stock": 10}) if p.sku == "KETTLE-01" else p for p in CATALOG]
+
+
+def test_with_nothing_sold_out_the_plans_order_past_a_products_stock() -> None:
+    planned = load.plan_orders(4000, 11, RESTOCKED)
+    restocked = [o for o in planned if o.plan == "restocked"]
+    assert abs(len(restocked) / len(planned) - load.MIX["restocked"] / 100) < 0.03
+    assert {line.sku for o in restocked for line in o.request.lines} == {"KETTLE-01"}
+    assert {o.request.lines[0].quantity for o in restocked} == {11, 12}
+    # The kettle is kept short: no other plan orders it, and nothing is added for it.
+    assert all(
+        line.sku != "KETTLE-01"
+        for o in planned
+        if o.plan != "restocked"
+        for line in o.request.lines
+    )
+    assert "KETTLE-01" not in load.stock_needed(planned, RESTOCKED)
+    assert load.substitutions(planned) == []
+
+
+def test_a_plan_the_catalog_cannot_make_is_named() -> None:
+    plenty = [p.model_copy(update={"stock": 50}) for p in CATALOG]
+    planned = load.plan_orders(200, 1, plenty)
+    swapped = [o for o in planned if o.instead_of is not None]
+    assert swapped
+    assert all(o.plan == "delivered" and o.instead_of == "restocked" for o in swapped)
+    assert load.substitutions(planned) == [
+        f"{len(swapped)} 'restocked' orders ran as 'delivered': no active product is sold out "
+        "or has 17 or fewer in stock, so none can be ordered past its stock"
+    ]
+
+
 def test_a_catalog_with_nothing_to_order_is_refused() -> None:
     empty = [p.model_copy(update={"stock": 0}) for p in CATALOG]
     with pytest.raises(load.LoadError, match="no active product in stock"):
@@ -88,6 +121,30 @@ async def test_through_the_api_every_plan_reaches_its_end(api: httpx.AsyncClient
     for order in planned:
         state = (await api.get(f"/api/orders/{order.request.order_id}")).json()
         assert state["status"] == ENDS[order.plan].value
+
+
+async def test_out_of_stock_plans_wait_even_after_the_product_was_restocked(
+    api: httpx.AsyncClient,
+) -> None:
+    target = load.ApiTarget(api)
+    await target.restock("KETTLE-01", 10)  # someone restocked the sold-out kettle
+    planned = await load.prepare(target, 40, seed=3)
+    restocked = [o for o in planned if o.plan == "restocked"]
+    assert len(restocked) >= 5
+    # Side by side, so that a restock meant for one could be taken by another.
+    chosen = restocked + [o for o in planned if o.plan == "delivered"][:2]
+
+    report = await load.run_load(target, chosen, concurrency=len(chosen), poll=0.1)
+
+    assert report.errors() == []
+    assert report.unheld() == []
+    assert {r.plan: r.status for r in report.results} == {
+        "restocked": S.DELIVERED,
+        "delivered": S.DELIVERED,
+    }
+    for order in restocked:
+        state = (await api.get(f"/api/orders/{order.request.order_id}")).json()
+        assert S.AWAITING_STOCK in [t["status"] for t in state["history"]], state["history"]
 
 
 async def test_straight_through_temporal_every_plan_reaches_its_end(
@@ -134,6 +191,17 @@ async def test_the_command_drives_a_running_api_and_sums_up(api: httpx.AsyncClie
         lambda rows: len(rows) == 8 and all(S(o["status"]).terminal for o in rows),
     )
     assert len(listed) == 8
+
+
+async def test_the_command_says_what_it_substituted(api: httpx.AsyncClient) -> None:
+    for product in (await api.get("/api/products")).json()["items"]:
+        await api.post(f"/api/inventory/{product['sku']}/restock", json={"quantity": 50})
+    # Seed 29 draws an out-of-stock order among its first three.
+    result = await asyncio.to_thread(
+        _opsdesk_load, "-n", "3", "--seed", "29", "--api-url", str(api.base_url)
+    )
+    assert result.returncode == 0, result.stderr
+    assert "1 'restocked' order ran as 'delivered'" in " ".join(result.stderr.split())
 
 
 def test_the_command_says_when_there_is_no_api() -> None:

@@ -14,11 +14,13 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.db import Database
-from opsdesk.orders import models as m
 from opsdesk.orders.claims import OrderIds
-from opsdesk.orders.client import order_handle, start_order
+from opsdesk.orders.ids import order_workflow_id
+from opsdesk.orders.inputs import CancelRequest, OrderInput, OrderRequest
 from opsdesk.orders.inventory import Inventory
-from opsdesk.orders.models import OrderStatus as S
+from opsdesk.orders.payloads import OrderClaim
+from opsdesk.orders.service import order_handle, start_order
+from opsdesk.orders.status import OrderStatus as S
 from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.settings import Settings
 from tests.orders.factory import order_request
@@ -28,12 +30,12 @@ from tests.orders.test_lifecycle import statuses
 
 
 async def cancelled_order(
-    env: WorkflowEnvironment, settings: Settings, request: m.OrderRequest
+    env: WorkflowEnvironment, settings: Settings, request: OrderRequest
 ) -> None:
     """An order confirmed, then cancelled: charged and refunded, stock taken and released."""
     handle = await start_order(env.client, settings, request)
     await wait_for_status(handle, S.CONFIRMED)
-    await handle.signal(OrderWorkflow.request_cancel, m.CancelRequest())
+    await handle.signal(OrderWorkflow.request_cancel, CancelRequest())
     assert (await handle.result()).status is S.CANCELLED
 
 
@@ -57,8 +59,8 @@ async def test_a_new_start_under_a_used_id_fails_without_effects(
         await cancelled_order(time_env, settings, request)
         second = await time_env.client.start_workflow(
             OrderWorkflow.run,
-            m.OrderInput(request=request),
-            id=m.order_workflow_id(request.order_id),
+            OrderInput(request=request),
+            id=order_workflow_id(request.order_id),
             task_queue=settings.orders_task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
         )
@@ -111,6 +113,6 @@ async def test_the_api_refuses_an_id_an_earlier_order_used(
     api: httpx.AsyncClient, db: Database
 ) -> None:
     # An order Temporal no longer remembers (retention) left its claim behind.
-    await OrderIds(db).claim(m.OrderClaim(order_id="gone-1", stamp="an-earlier-run"))
+    await OrderIds(db).claim(OrderClaim(order_id="gone-1", stamp="an-earlier-run"))
     response = await api.post("/api/orders", json=body(order_id="gone-1"))
     assert "already used" in error_of(response, 409)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from opsdesk.orders import models as m
+from opsdesk.orders.inputs import OrderPolicy
+from opsdesk.orders.payloads import PricedLine, RiskAssessment, RiskInput
 from opsdesk.orders.risk import RulesRiskScorer
+from opsdesk.orders.rules import route
 from tests.orders.factory import order_request
 
 
@@ -13,13 +15,13 @@ def facts(
     previous: int = 0,
     billing: str | None = None,
     email: str = "a@example.com",
-) -> m.RiskInput:
+) -> RiskInput:
     request = order_request()
-    return m.RiskInput(
+    return RiskInput(
         order_id="r1",
         customer=request.customer.model_copy(update={"email": email}),
         lines=[
-            m.PricedLine(sku="X-1", name="x", quantity=units, unit_price_cents=total_cents // units)
+            PricedLine(sku="X-1", name="x", quantity=units, unit_price_cents=total_cents // units)
         ],
         total_cents=total_cents,
         currency="USD",
@@ -46,14 +48,14 @@ def test_the_rules_leave_routing_to_the_policy_thresholds() -> None:
     policy that reviews from 50 (the rules once recommended review at 40 regardless)."""
     sizeable = RulesRiskScorer().assess(facts(60_000))
     assert sizeable.score == 40  # 5 + 20 (600.00 USD) + 15 (new customer)
-    assert m.route(sizeable, m.OrderPolicy(review_from=50, reject_from=90)) == "approve"
-    assert m.route(sizeable, m.OrderPolicy(review_from=40, reject_from=90)) == "review"
+    assert route(sizeable, OrderPolicy(review_from=50, reject_from=90)) == "approve"
+    assert route(sizeable, OrderPolicy(review_from=40, reject_from=90)) == "review"
 
 
 def test_routing_follows_the_policy_thresholds() -> None:
-    policy = m.OrderPolicy(review_from=40, reject_from=80)
-    assert m.route(m.RiskAssessment(score=39, reason="", action="approve"), policy) == "approve"
-    assert m.route(m.RiskAssessment(score=40, reason="", action="review"), policy) == "review"
-    assert m.route(m.RiskAssessment(score=80, reason="", action="reject"), policy) == "reject"
+    policy = OrderPolicy(review_from=40, reject_from=80)
+    assert route(RiskAssessment(score=39, reason="", action="approve"), policy) == "approve"
+    assert route(RiskAssessment(score=40, reason="", action="review"), policy) == "review"
+    assert route(RiskAssessment(score=80, reason="", action="reject"), policy) == "reject"
     # A cautious scorer gets a person, never an outright rejection below the threshold.
-    assert m.route(m.RiskAssessment(score=10, reason="", action="reject"), policy) == "review"
+    assert route(RiskAssessment(score=10, reason="", action="reject"), policy) == "review"

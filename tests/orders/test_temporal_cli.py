@@ -10,9 +10,9 @@ from typing import Any
 from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.db import Database
-from opsdesk.orders.client import order_handle, start_order
 from opsdesk.orders.inventory import Inventory
-from opsdesk.orders.models import OrderStatus as S
+from opsdesk.orders.service import order_handle, start_order
+from opsdesk.orders.status import OrderStatus as S
 from opsdesk.settings import Settings
 from opsdesk.temporal.devserver import find_binary
 from tests.orders.factory import order_request

@@ -12,10 +12,11 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.db import Database
-from opsdesk.orders import models as m
-from opsdesk.orders.client import ActionRefused, advance_order, cancel_order, start_order
+from opsdesk.orders.inputs import AdvanceRequest, CancelRequest
 from opsdesk.orders.inventory import Inventory
-from opsdesk.orders.models import OrderStatus as S
+from opsdesk.orders.service import ActionRefused, advance_order, cancel_order, start_order
+from opsdesk.orders.state import OrderRow
+from opsdesk.orders.status import OrderStatus as S
 from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.settings import Settings
 from opsdesk.temporal import search_attributes as sa
@@ -42,11 +43,11 @@ async def test_approve_returns_the_state_once_the_order_has_settled(
         handle = await start_order(dev_env.client, settings, request)
         await wait_for_status(handle, S.REVIEW)
         state = await handle.execute_update(
-            OrderWorkflow.advance, m.AdvanceRequest(request_id="r1", actor="maria")
+            OrderWorkflow.advance, AdvanceRequest(request_id="r1", actor="maria")
         )
         # The same click again (a retried request) changes nothing and answers the same.
         again = await handle.execute_update(
-            OrderWorkflow.advance, m.AdvanceRequest(request_id="r1", actor="maria")
+            OrderWorkflow.advance, AdvanceRequest(request_id="r1", actor="maria")
         )
 
     assert state.status is S.CONFIRMED
@@ -65,7 +66,7 @@ async def test_refused_actions_say_why(
 
         with pytest.raises(WorkflowUpdateFailedError) as stale:
             await handle.execute_update(
-                OrderWorkflow.advance, m.AdvanceRequest(expected_status=S.SHIPPED)
+                OrderWorkflow.advance, AdvanceRequest(expected_status=S.SHIPPED)
             )
         assert refusal(stale) == "the order is CONFIRMED now, not SHIPPED; refresh and try again"
 
@@ -73,7 +74,7 @@ async def test_refused_actions_say_why(
         shipped, settled = await advance_order(
             dev_env.client,
             request.order_id,
-            m.AdvanceRequest(tracking_number="1Z1", expected_status=S.CONFIRMED),
+            AdvanceRequest(tracking_number="1Z1", expected_status=S.CONFIRMED),
             wait=WAIT,
         )
         assert settled
@@ -81,19 +82,19 @@ async def test_refused_actions_say_why(
         assert shipped.tracking_number == "1Z1"
 
         with pytest.raises(ActionRefused) as late:
-            await cancel_order(dev_env.client, request.order_id, m.CancelRequest(), wait=WAIT)
+            await cancel_order(dev_env.client, request.order_id, CancelRequest(), wait=WAIT)
         assert late.value.reason == (
             "the order has already shipped; it can no longer be cancelled (arrange a return)"
         )
 
         delivered, _ = await advance_order(
-            dev_env.client, request.order_id, m.AdvanceRequest(), wait=WAIT
+            dev_env.client, request.order_id, AdvanceRequest(), wait=WAIT
         )
         assert delivered.status is S.DELIVERED
         assert (await handle.result()).status is S.DELIVERED
 
         with pytest.raises(ActionRefused) as finished:
-            await advance_order(dev_env.client, request.order_id, m.AdvanceRequest(), wait=WAIT)
+            await advance_order(dev_env.client, request.order_id, AdvanceRequest(), wait=WAIT)
         assert finished.value.reason == "the order is already DELIVERED"
 
     assert await Records(db).refunds(request.order_id) == []
@@ -108,7 +109,7 @@ async def test_cancel_returns_the_state_after_compensation(
         handle = await start_order(dev_env.client, settings, request)
         await wait_for_status(handle, S.CONFIRMED)
         state = await handle.execute_update(
-            OrderWorkflow.cancel, m.CancelRequest(request_id="c1", reason="duplicate order")
+            OrderWorkflow.cancel, CancelRequest(request_id="c1", reason="duplicate order")
         )
         await records.wait_for_email(request.order_id, "cancelled")
 
@@ -127,7 +128,7 @@ async def test_shipping_answers_without_waiting_for_the_email_to_start(
         await wait_for_status(handle, S.CONFIRMED)
         shipped = await handle.execute_update(
             OrderWorkflow.advance,
-            m.AdvanceRequest(request_id="ship-1", tracking_number="1Z9"),
+            AdvanceRequest(request_id="ship-1", tracking_number="1Z9"),
             id="ship-1",
         )
         await Records(db).wait_for_email(request.order_id, "shipped")
@@ -170,13 +171,13 @@ async def test_search_attributes_and_memo_follow_every_transition(
             lambda: _list(dev_env, query), lambda found: len(found) == 1, timeout=20
         )
         assert listed.id == handle.id
-        row = await listed.memo_value("row", type_hint=m.OrderRow)
+        row = await listed.memo_value("row", type_hint=OrderRow)
         assert row.status is S.REVIEW
         assert row.total_cents == 4 * 14900
         assert row.risk_score == 40
         assert listed.typed_search_attributes.get(sa.ORDER_TOTAL) == 596.0
 
-        await handle.execute_update(OrderWorkflow.advance, m.AdvanceRequest())
+        await handle.execute_update(OrderWorkflow.advance, AdvanceRequest())
         await eventually(
             lambda: _list(
                 dev_env, 'OrderCustomer = "cus-visibility" AND OrderStatus = "CONFIRMED"'

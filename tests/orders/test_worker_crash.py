@@ -16,10 +16,11 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.db import Database
-from opsdesk.orders import models as m
-from opsdesk.orders.client import start_order
+from opsdesk.orders.inputs import AdvanceRequest, LineItem
 from opsdesk.orders.inventory import Inventory
-from opsdesk.orders.models import OrderStatus as S
+from opsdesk.orders.payloads import CHARGE_PAYMENT
+from opsdesk.orders.service import start_order
+from opsdesk.orders.status import OrderStatus as S
 from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.settings import Settings
 from tests.orders.factory import order_request
@@ -71,7 +72,7 @@ async def test_killed_worker_finishes_the_order_with_each_effect_once(
     # tok_slow: the charge is captured, then the processor takes seconds to answer; the
     # worker dies in between, so the retried step meets a charge that already exists.
     request = order_request(
-        [m.LineItem(sku="MUG-01", quantity=2), m.LineItem(sku="TEE-M", quantity=1)],
+        [LineItem(sku="MUG-01", quantity=2), LineItem(sku="TEE-M", quantity=1)],
         token="tok_slow",
     )
     handle = await start_order(dev_env.client, settings, request)
@@ -88,9 +89,9 @@ async def test_killed_worker_finishes_the_order_with_each_effect_once(
         await asyncio.to_thread(second.wait, 30)
 
     with worker_process(dev_env, settings):
-        await handle.signal(OrderWorkflow.request_advance, m.AdvanceRequest(tracking_number="1Z7"))
+        await handle.signal(OrderWorkflow.request_advance, AdvanceRequest(tracking_number="1Z7"))
         await wait_for_status(handle, S.SHIPPED, timeout=120)
-        await handle.signal(OrderWorkflow.request_advance, m.AdvanceRequest())
+        await handle.signal(OrderWorkflow.request_advance, AdvanceRequest())
         final = await asyncio.wait_for(handle.result(), 120)
         await records.wait_for_email(request.order_id, "shipped")
         confirmation = await eventually(
@@ -102,7 +103,7 @@ async def test_killed_worker_finishes_the_order_with_each_effect_once(
     assert final.status is S.DELIVERED
     # The charge step really ran twice: the kill landed while it was in flight. (History
     # keeps only the start of the attempt that finished.)
-    assert await attempts_of(handle, m.CHARGE_PAYMENT) == [2]
+    assert await attempts_of(handle, CHARGE_PAYMENT) == [2]
     assert len(await records.charges(request.order_id)) == 1
     assert await records.payment_attempts(request.order_id) == ["captured"]
     reservations = await records.reservations(request.order_id)

@@ -6,10 +6,10 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from opsdesk.app import create_app
 from opsdesk.db import Database
 from opsdesk.settings import Settings
-from opsdesk.temporal.worker import build_workers
-from opsdesk.web.app import create_app
+from opsdesk.worker import build_workers
 from tests.conftest import free_port
 from tests.http import serve
 from tests.waiting import eventually

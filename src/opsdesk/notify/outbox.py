@@ -85,4 +85,3 @@ class Outbox:
             query = query.where(OutboxMessage.id < before_id)
         async with self.db.transaction() as session:
             return [_entry(row) for row in await session.scalars(query)]
-

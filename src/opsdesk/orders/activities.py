@@ -8,9 +8,37 @@ from typing import Any
 from temporalio import activity
 
 from opsdesk.db import Database
-from opsdesk.orders import models as m
 from opsdesk.orders.claims import OrderIds
+from opsdesk.orders.inputs import OrderRequest
 from opsdesk.orders.inventory import Inventory
+from opsdesk.orders.payloads import (
+    CANCEL_FULFILMENT,
+    CHARGE_PAYMENT,
+    CLAIM_ORDER_ID,
+    REFUND_PAYMENT,
+    RELEASE_STOCK,
+    REQUEST_FULFILMENT,
+    RESERVE_STOCK,
+    RESTOCK,
+    SCORE_ORDER_RISK,
+    UPDATE_FULFILMENT,
+    VALIDATE_ORDER,
+    Charge,
+    ChargeInput,
+    FulfilmentInput,
+    FulfilmentUpdate,
+    OrderClaim,
+    Refund,
+    RefundInput,
+    ReserveInput,
+    ReserveResult,
+    RestockInput,
+    RestockResult,
+    RiskAssessment,
+    RiskInput,
+    RiskRequest,
+    ValidatedOrder,
+)
 from opsdesk.orders.payments import PaymentGateway, previous_orders
 from opsdesk.orders.risk import RiskScorer, RulesRiskScorer
 from opsdesk.orders.warehouse import Warehouse
@@ -34,18 +62,18 @@ class OrderActivities:
         self.scorer = scorer
         self.rules = RulesRiskScorer()
 
-    @activity.defn(name=m.CLAIM_ORDER_ID)
-    async def claim_order_id(self, claim: m.OrderClaim) -> None:
+    @activity.defn(name=CLAIM_ORDER_ID)
+    async def claim_order_id(self, claim: OrderClaim) -> None:
         await self.ids.claim(claim)
 
-    @activity.defn(name=m.VALIDATE_ORDER)
-    async def validate_order(self, request: m.OrderRequest) -> m.ValidatedOrder:
+    @activity.defn(name=VALIDATE_ORDER)
+    async def validate_order(self, request: OrderRequest) -> ValidatedOrder:
         return await self.inventory.price(request.lines)
 
-    @activity.defn(name=m.SCORE_ORDER_RISK)
-    async def score_order_risk(self, risk: m.RiskRequest) -> m.RiskAssessment:
+    @activity.defn(name=SCORE_ORDER_RISK)
+    async def score_order_risk(self, risk: RiskRequest) -> RiskAssessment:
         request, validated = risk.request, risk.validated
-        facts = m.RiskInput(
+        facts = RiskInput(
             order_id=request.order_id,
             customer=request.customer,
             lines=validated.lines,
@@ -68,38 +96,38 @@ class OrderActivities:
             )
         return await self.scorer.score(facts)
 
-    @activity.defn(name=m.CHARGE_PAYMENT)
-    async def charge_payment(self, charge: m.ChargeInput) -> m.Charge:
+    @activity.defn(name=CHARGE_PAYMENT)
+    async def charge_payment(self, charge: ChargeInput) -> Charge:
         async with heartbeating():
             return await self.gateway.charge(charge)
 
-    @activity.defn(name=m.REFUND_PAYMENT)
-    async def refund_payment(self, refund: m.RefundInput) -> m.Refund:
+    @activity.defn(name=REFUND_PAYMENT)
+    async def refund_payment(self, refund: RefundInput) -> Refund:
         async with heartbeating():
             return await self.gateway.refund(refund)
 
-    @activity.defn(name=m.RESERVE_STOCK)
-    async def reserve_stock(self, reserve: m.ReserveInput) -> m.ReserveResult:
+    @activity.defn(name=RESERVE_STOCK)
+    async def reserve_stock(self, reserve: ReserveInput) -> ReserveResult:
         return await self.inventory.reserve(reserve.order_id, reserve.lines)
 
-    @activity.defn(name=m.RELEASE_STOCK)
+    @activity.defn(name=RELEASE_STOCK)
     async def release_stock(self, order_id: str) -> int:
         return await self.inventory.release(order_id)
 
-    @activity.defn(name=m.REQUEST_FULFILMENT)
-    async def request_fulfilment(self, fulfilment: m.FulfilmentInput) -> None:
+    @activity.defn(name=REQUEST_FULFILMENT)
+    async def request_fulfilment(self, fulfilment: FulfilmentInput) -> None:
         await self.warehouse.request(fulfilment)
 
-    @activity.defn(name=m.UPDATE_FULFILMENT)
-    async def update_fulfilment(self, update: m.FulfilmentUpdate) -> None:
+    @activity.defn(name=UPDATE_FULFILMENT)
+    async def update_fulfilment(self, update: FulfilmentUpdate) -> None:
         await self.warehouse.update(update)
 
-    @activity.defn(name=m.CANCEL_FULFILMENT)
+    @activity.defn(name=CANCEL_FULFILMENT)
     async def cancel_fulfilment(self, order_id: str) -> bool:
         return await self.warehouse.cancel(order_id)
 
-    @activity.defn(name=m.RESTOCK)
-    async def restock(self, restock: m.RestockInput) -> m.RestockResult:
+    @activity.defn(name=RESTOCK)
+    async def restock(self, restock: RestockInput) -> RestockResult:
         return await self.inventory.restock(restock)
 
     def all(self) -> list[Callable[..., Any]]:

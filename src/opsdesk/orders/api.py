@@ -20,11 +20,21 @@ from pydantic import BaseModel, Field, ValidationError
 from opsdesk.errors import InvalidOrder, UnknownProduct
 from opsdesk.notify.models import OutboxEntry
 from opsdesk.notify.outbox import Outbox
-from opsdesk.orders import client as orders
-from opsdesk.orders import models as m
+from opsdesk.orders import service as orders
 from opsdesk.orders.claims import OrderIds
+from opsdesk.orders.ids import ORDER_ID_PATTERN, TRACKING_NUMBER_PATTERN, order_workflow_id
+from opsdesk.orders.inputs import (
+    REQUEST_ID_MAX_LENGTH,
+    AdvanceRequest,
+    CancelRequest,
+    LineItem,
+    OrderFields,
+    OrderId,
+    OrderRequest,
+)
 from opsdesk.orders.inventory import Inventory, ProductSpec
-from opsdesk.orders.queries import (
+from opsdesk.orders.labels import Action, actions_for
+from opsdesk.orders.listing import (
     BadPageToken,
     OrderFilter,
     OrderMetrics,
@@ -32,12 +42,15 @@ from opsdesk.orders.queries import (
     list_orders,
     order_metrics,
 )
+from opsdesk.orders.payloads import RestockResult
+from opsdesk.orders.state import OrderState, StuckOrder
+from opsdesk.orders.status import OrderStatus
 from opsdesk.settings import Settings
+from opsdesk.web.cache import Shared
 from opsdesk.web.deps import (
     client_of,
     db_of,
     feed_of,
-    metrics_of,
     settings_of,
 )
 from opsdesk.web.errors import ApiError
@@ -45,12 +58,12 @@ from opsdesk.web.events import Change
 
 router = APIRouter(prefix="/api", tags=["orders"])
 
-_ORDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+_ORDER_ID = re.compile(ORDER_ID_PATTERN)
 IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
-        max_length=m.REQUEST_ID_MAX_LENGTH,
+        max_length=REQUEST_ID_MAX_LENGTH,
         description="Repeating a request with the same key acts once and answers the same.",
     ),
 ]
@@ -59,22 +72,23 @@ IdempotencyKey = Annotated[
 # -- bodies and answers ------------------------------------------------------------------
 
 
-class OrderCreate(m.OrderFields):
-    order_id: m.OrderId | None = None
+class OrderCreate(OrderFields):
+    order_id: OrderId | None = None
     """Your id for the order; generated when absent (or derived from Idempotency-Key)."""
 
 
-class ShopOrder(m.OrderFields):
+class ShopOrder(OrderFields):
     """An order as a shop's webhook delivers it."""
 
+    # Shorter than an order id by the "shop-" its order id gets.
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,57}$")]
     """The shop's order id: a second delivery of the same id starts nothing new."""
 
 
 class AdvanceBody(BaseModel):
-    tracking_number: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,64}$")] | None = None
+    tracking_number: Annotated[str, Field(pattern=TRACKING_NUMBER_PATTERN)] | None = None
     note: Annotated[str, Field(max_length=500)] = ""
-    expected_status: m.OrderStatus | None = None
+    expected_status: OrderStatus | None = None
     """The status you saw; if the order has moved on, the advance is refused (409)."""
     actor: Annotated[str, Field(max_length=100)] = "ops"
 
@@ -88,14 +102,14 @@ class RestockBody(BaseModel):
     quantity: Annotated[int, Field(ge=1, le=100_000)]
 
 
-class OrderOut(m.OrderState):
+class OrderOut(OrderState):
     """An order's full state, what may be done to it now, and where its history is."""
 
-    actions: list[m.Action]
+    actions: list[Action]
     temporal_url: str
 
 
-class StuckOrderOut(m.StuckOrder):
+class StuckOrderOut(StuckOrder):
     temporal_url: str
 
 
@@ -111,7 +125,7 @@ class OutboxPage(BaseModel):
 class WebhookAnswer(BaseModel):
     order_id: str
     created: bool
-    status: m.OrderStatus
+    status: OrderStatus
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -119,17 +133,23 @@ class WebhookAnswer(BaseModel):
 
 def temporal_url(settings: Settings, namespace: str, order_id: str) -> str:
     base = settings.resolved_temporal_ui_url.rstrip("/")
-    return f"{base}/namespaces/{namespace}/workflows/{m.order_workflow_id(order_id)}"
+    return f"{base}/namespaces/{namespace}/workflows/{order_workflow_id(order_id)}"
 
 
-def order_out(request: Request, state: m.OrderState) -> OrderOut:
+def order_out(request: Request, state: OrderState) -> OrderOut:
     return OrderOut(
         **state.model_dump(),
-        actions=m.actions_for(state.status),
+        actions=actions_for(state.status),
         temporal_url=temporal_url(
             settings_of(request), client_of(request).namespace, state.order_id
         ),
     )
+
+
+def metrics_of(request: Request) -> Shared[OrderMetrics]:
+    """The process's one metrics computation, shared by every viewer for a short while."""
+    shared: Shared[OrderMetrics] = request.app.state.metrics
+    return shared
 
 
 async def cached_metrics(request: Request) -> OrderMetrics:
@@ -147,7 +167,7 @@ def known_id(order_id: str) -> str:
     return order_id
 
 
-async def _check_catalog(request: Request, lines: list[m.LineItem]) -> None:
+async def _check_catalog(request: Request, lines: list[LineItem]) -> None:
     """Refuse an order for what cannot be sold before anything is started."""
     try:
         await Inventory(db_of(request)).price(lines)
@@ -168,7 +188,7 @@ async def _check_id_is_free(request: Request, order_id: str) -> None:
         )
 
 
-async def _submit(request: Request, order: m.OrderRequest) -> tuple[m.OrderState, bool]:
+async def _submit(request: Request, order: OrderRequest) -> tuple[OrderState, bool]:
     await _check_catalog(request, order.lines)
     await _check_id_is_free(request, order.order_id)
     try:
@@ -180,7 +200,7 @@ async def _submit(request: Request, order: m.OrderRequest) -> tuple[m.OrderState
 
 
 async def _act_answer(
-    request: Request, response: Response, order_id: str, outcome: tuple[m.OrderState, bool]
+    request: Request, response: Response, order_id: str, outcome: tuple[OrderState, bool]
 ) -> OrderOut:
     state, settled = outcome
     if not settled:
@@ -211,7 +231,7 @@ async def create_order(
         order_id = orders.order_id_for_key(idempotency_key)
     else:
         order_id = uuid.uuid4().hex[:16]
-    order = m.OrderRequest(**body.model_dump(exclude={"order_id"}), order_id=order_id)
+    order = OrderRequest(**body.model_dump(exclude={"order_id"}), order_id=order_id)
     state, created = await _submit(request, order)
     if not created:
         response.status_code = 200
@@ -230,7 +250,7 @@ async def advance(
     tracking number), mark delivered. Returns the state once the order has settled
     (202 if it is still working after ``OPSDESK_ACTION_WAIT``)."""
     body = body or AdvanceBody()
-    advance = m.AdvanceRequest(
+    advance = AdvanceRequest(
         request_id=idempotency_key,
         expected_status=body.expected_status,
         actor=body.actor,
@@ -259,7 +279,7 @@ async def cancel(
     """Cancel the order (reject it, in review). Refunds, releases stock and withdraws the
     warehouse request as needed, then returns the final state."""
     body = body or CancelBody()
-    cancel = m.CancelRequest(request_id=idempotency_key, actor=body.actor, reason=body.reason)
+    cancel = CancelRequest(request_id=idempotency_key, actor=body.actor, reason=body.reason)
     try:
         outcome = await orders.cancel_order(
             client_of(request), known_id(order_id), cancel, wait=settings_of(request).action_wait
@@ -274,7 +294,7 @@ async def cancel(
 @router.get("/orders")
 async def orders_page(
     request: Request,
-    status: m.OrderStatus | None = None,
+    status: OrderStatus | None = None,
     customer: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$")] = None,
     escalated: bool | None = None,
     page_size: Annotated[int, Query(ge=1, le=100)] = 25,
@@ -328,7 +348,7 @@ async def products(request: Request) -> ProductsOut:
 @router.post("/inventory/{sku}/restock", responses={404: {"description": "No such sku"}})
 async def restock(
     request: Request, sku: str, body: RestockBody, idempotency_key: IdempotencyKey = None
-) -> m.RestockResult:
+) -> RestockResult:
     """Add stock and wake every order waiting for it."""
     if await Inventory(db_of(request)).product(sku) is None:
         raise ApiError(404, "not_found", f"no product {sku!r}")
@@ -398,7 +418,7 @@ async def shop_webhook(
         raise ApiError(
             422, "invalid_input", f"{where}: {first['msg']}" if where else first["msg"]
         ) from None
-    order = m.OrderRequest(**shop.model_dump(exclude={"id"}), order_id=f"shop-{shop.id}")
+    order = OrderRequest(**shop.model_dump(exclude={"id"}), order_id=f"shop-{shop.id}")
     state, created = await _submit(request, order)
     if not created:
         response.status_code = 200

@@ -7,7 +7,7 @@ from datetime import datetime
 from opsdesk.db import Database
 from opsdesk.db.tables import OrderIdClaim
 from opsdesk.errors import OrderIdReused
-from opsdesk.orders.models import OrderClaim
+from opsdesk.orders.payloads import OrderClaim
 
 
 class OrderIds:

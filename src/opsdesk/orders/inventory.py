@@ -19,14 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from opsdesk.db import Database
 from opsdesk.db.tables import Product, Reservation, Restock, StockWait
 from opsdesk.errors import EffectUndone, InvalidOrder, ProductUnavailable, UnknownProduct
-from opsdesk.orders.models import (
-    LineItem,
+from opsdesk.orders.inputs import LineItem, Sku
+from opsdesk.orders.payloads import (
     PricedLine,
     ReserveResult,
     RestockInput,
     RestockResult,
     Shortfall,
-    Sku,
     ValidatedOrder,
 )
 

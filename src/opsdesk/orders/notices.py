@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from opsdesk.money import format_money
-from opsdesk.orders import models as m
+from opsdesk.orders.state import OrderState
+from opsdesk.values import format_money
 
 
-def order_facts(state: m.OrderState) -> dict[str, Any]:
+def order_facts(state: OrderState) -> dict[str, Any]:
     """The order as its emails show it, as it is now."""
     return {
         "order_id": state.order_id,

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from opsdesk.db import Database
 from opsdesk.db.tables import ChargeRow, PaymentAttempt, RefundRow
 from opsdesk.errors import EffectUndone, PaymentDeclined, RefundRefused
-from opsdesk.orders.models import Charge, ChargeInput, Refund, RefundInput
+from opsdesk.orders.payloads import Charge, ChargeInput, Refund, RefundInput
 
 SLOW_ANSWER_SECONDS = 3.0
 FLAKY_FAILURES = 2

@@ -6,7 +6,8 @@ import asyncio
 
 from temporalio import workflow
 
-from opsdesk.orders import models as m
+from opsdesk.orders.ids import order_workflow_id
+from opsdesk.orders.payloads import RestockInput, RestockResult
 from opsdesk.orders.steps import STORE
 from opsdesk.orders.workflow import OrderWorkflow
 
@@ -21,7 +22,7 @@ class RestockWorkflow:
     went up."""
 
     @workflow.run
-    async def run(self, restock: m.RestockInput) -> m.RestockResult:
+    async def run(self, restock: RestockInput) -> RestockResult:
         result = await workflow.execute_activity_method(
             OrderActivities.restock,
             restock,
@@ -30,7 +31,7 @@ class RestockWorkflow:
             retry_policy=STORE.retry_policy,
         )
         signals = [
-            workflow.get_external_workflow_handle(m.order_workflow_id(order_id)).signal(
+            workflow.get_external_workflow_handle(order_workflow_id(order_id)).signal(
                 OrderWorkflow.stock_available, restock.sku
             )
             for order_id in result.waiting_orders

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Protocol
 
 from opsdesk.ai.tasks import RiskTask
-from opsdesk.money import format_money
-from opsdesk.orders.models import RiskAssessment, RiskInput, order_workflow_id
+from opsdesk.orders.ids import order_workflow_id
+from opsdesk.orders.payloads import RiskAssessment, RiskInput
+from opsdesk.values import format_money
 
 # Domains that hand out throwaway addresses: a common trait of card testing.
 DISPOSABLE_EMAIL_DOMAINS = frozenset(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from opsdesk.db import Database
 from opsdesk.db.tables import FulfilmentRequest
 from opsdesk.errors import EffectUndone
-from opsdesk.orders.models import FulfilmentInput, FulfilmentUpdate
+from opsdesk.orders.payloads import FulfilmentInput, FulfilmentUpdate
 
 
 class Warehouse:

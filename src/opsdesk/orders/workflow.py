@@ -27,13 +27,27 @@ from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 
 from opsdesk.ai.models import AiUsage
-from opsdesk.money import format_money
 from opsdesk.notify.models import Notification
 from opsdesk.notify.workflows import NotificationWorkflow
-from opsdesk.orders import models as m
+from opsdesk.orders.inputs import AdvanceRequest, CancelRequest, OrderInput
 from opsdesk.orders.notices import humanize, order_facts
+from opsdesk.orders.payloads import (
+    ChargeInput,
+    FulfilmentInput,
+    FulfilmentUpdate,
+    OrderClaim,
+    RefundInput,
+    ReserveInput,
+    RiskAction,
+    RiskRequest,
+    ValidatedOrder,
+)
+from opsdesk.orders.rules import route, why_not_advance, why_not_cancel
+from opsdesk.orders.state import OrderState, Transition
+from opsdesk.orders.status import OrderStatus
 from opsdesk.orders.steps import PAYMENT, REFUND, RISK, STORE, UNDO, Step, describe_failure
 from opsdesk.temporal import search_attributes as sa
+from opsdesk.values import format_money
 
 with workflow.unsafe.imports_passed_through():
     from opsdesk.orders.activities import OrderActivities
@@ -47,7 +61,7 @@ SEEN_REQUESTS_KEPT = 200
 # before it replay as they ran (see tests/test_replay.py).
 RISK_RULES_FALLBACK = "risk-rules-fallback"
 NOTICES_WITHOUT_WAITING = "notices-without-waiting"
-CLAIM_ORDER_ID = "claim-order-id"
+ORDER_ID_CLAIM = "claim-order-id"
 CANCEL_AFTER_EVERY_STEP = "cancel-after-every-step"
 TEMPORAL_CANCEL_COMPENSATES = "temporal-cancel-compensates"
 WAREHOUSE_FOLLOWS_SHIPMENT = "warehouse-follows-shipment"
@@ -69,12 +83,12 @@ class Undo(Enum):
 @workflow.defn
 class OrderWorkflow:
     @workflow.init
-    def __init__(self, input: m.OrderInput) -> None:
+    def __init__(self, input: OrderInput) -> None:
         self._request = input.request
         self._policy = input.policy
-        self._state = m.OrderState.received(input.request, workflow.now())
-        self._advance: m.AdvanceRequest | None = None
-        self._cancel: m.CancelRequest | None = None
+        self._state = OrderState.received(input.request, workflow.now())
+        self._advance: AdvanceRequest | None = None
+        self._cancel: CancelRequest | None = None
         self._stock_arrived = False
         # True while the order waits for a person or has finished: updates answer then.
         self._settled = False
@@ -88,7 +102,7 @@ class OrderWorkflow:
     # -- the lifecycle -------------------------------------------------------------------
 
     @workflow.run
-    async def run(self, input: m.OrderInput) -> m.OrderState:
+    async def run(self, input: OrderInput) -> OrderState:
         self._publish()
         await self._lifecycle()
         # Notices' children must have started, and background steps ended, before this
@@ -96,15 +110,15 @@ class OrderWorkflow:
         await self._steadily(asyncio.gather(*self._in_flight))
         self._settled = True
         await self._wait(workflow.all_handlers_finished, None)
-        if self._temporal_cancel and self._state.status is m.OrderStatus.CANCELLED:
+        if self._temporal_cancel and self._state.status is OrderStatus.CANCELLED:
             # Compensated and told; the execution closes as cancelled, as asked.
             raise asyncio.CancelledError(self._state.history[-1].note)
         return self._state
 
     async def _lifecycle(self) -> None:
         request = self._request
-        if workflow.patched(CLAIM_ORDER_ID):
-            claim = m.OrderClaim(
+        if workflow.patched(ORDER_ID_CLAIM):
+            claim = OrderClaim(
                 order_id=request.order_id, stamp=workflow.info().first_execution_run_id
             )
             try:
@@ -113,12 +127,12 @@ class OrderWorkflow:
                 # Not this customer's doing, and the id's earlier order has its own mail:
                 # ops see it on the dashboard.
                 return await self._finish(
-                    m.OrderStatus.FAILED, error=describe_failure(err), tell=False
+                    OrderStatus.FAILED, error=describe_failure(err), tell=False
                 )
         try:
             validated = await self._execute(OrderActivities.validate_order, request, STORE)
         except ActivityError as err:
-            return await self._finish(m.OrderStatus.FAILED, error=describe_failure(err))
+            return await self._finish(OrderStatus.FAILED, error=describe_failure(err))
         self._state.lines = validated.lines
         self._state.total_cents = validated.total_cents
         self._state.currency = validated.currency
@@ -132,17 +146,17 @@ class OrderWorkflow:
         if decision == "reject":
             assert self._state.risk is not None
             return await self._finish(
-                m.OrderStatus.REJECTED,
+                OrderStatus.REJECTED,
                 note=f"risk {self._state.risk.score}: {self._state.risk.reason}",
             )
         if decision == "review" and not await self._review():
             return
 
-        self._transition(m.OrderStatus.PAYMENT)
+        self._transition(OrderStatus.PAYMENT)
         try:
             charge = await self._execute(
                 OrderActivities.charge_payment,
-                m.ChargeInput(
+                ChargeInput(
                     idempotency_key=self._key("charge"),
                     order_id=request.order_id,
                     customer_id=request.customer.id,
@@ -153,7 +167,7 @@ class OrderWorkflow:
                 PAYMENT,
             )
         except ActivityError as err:
-            return await self._finish(m.OrderStatus.FAILED, error=describe_failure(err))
+            return await self._finish(OrderStatus.FAILED, error=describe_failure(err))
         self._state.charge = charge
         self._undo.append(Undo.REFUND)
         if self._cancel:
@@ -164,11 +178,11 @@ class OrderWorkflow:
         if self._cancel_pending():
             return await self._cancel_now()
 
-        self._transition(m.OrderStatus.CONFIRMED)
+        self._transition(OrderStatus.CONFIRMED)
         try:
             await self._execute(
                 OrderActivities.request_fulfilment,
-                m.FulfilmentInput(
+                FulfilmentInput(
                     order_id=request.order_id,
                     lines=validated.lines,
                     ship_to=request.shipping_address,
@@ -190,8 +204,8 @@ class OrderWorkflow:
         customer is never told "confirmed" on the way to "cancelled"."""
         return self._cancel is not None and workflow.patched(CANCEL_AFTER_EVERY_STEP)
 
-    async def _assess_risk(self, validated: m.ValidatedOrder) -> m.RiskAction:
-        request = m.RiskRequest(request=self._request, validated=validated)
+    async def _assess_risk(self, validated: ValidatedOrder) -> RiskAction:
+        request = RiskRequest(request=self._request, validated=validated)
         try:
             risk = await self._execute(OrderActivities.score_order_risk, request, RISK)
         except ActivityError as err:
@@ -204,9 +218,9 @@ class OrderWorkflow:
         if risk.usage is not None:
             self._note_ai_call(risk.usage, f"risk {risk.score}")
         self._publish()
-        return m.route(risk, self._policy)
+        return route(risk, self._policy)
 
-    async def _score_by_rules(self, request: m.RiskRequest, error: str) -> m.RiskAction:
+    async def _score_by_rules(self, request: RiskRequest, error: str) -> RiskAction:
         """The configured scorer failed: the offline rules score the order, and a person
         reviews it whatever they say. An AI failure never approves an order silently."""
         self._state.last_error = f"risk scoring failed ({error}); scored by the rules"
@@ -225,7 +239,7 @@ class OrderWorkflow:
     def _note_ai_call(self, usage: AiUsage, outcome: str) -> None:
         self._state.ai_calls.append(usage)
         self._state.history.append(
-            m.Transition(
+            Transition(
                 at=workflow.now(),
                 status=self._state.status,
                 actor=usage.provider,
@@ -240,7 +254,7 @@ class OrderWorkflow:
         """REVIEW: a person approves (True) or rejects; nobody within the deadline cancels."""
         risk = self._state.risk
         self._transition(
-            m.OrderStatus.REVIEW,
+            OrderStatus.REVIEW,
             note=f"risk {risk.score}: {risk.reason}" if risk else "risk could not be scored",
         )
         await self._notify(
@@ -251,20 +265,20 @@ class OrderWorkflow:
         outcome = await self._wait_for_person(self._policy.review_timeout)
         if outcome is Outcome.TIMEOUT:
             await self._finish(
-                m.OrderStatus.CANCELLED,
+                OrderStatus.CANCELLED,
                 note=f"not reviewed within {humanize(self._policy.review_timeout)}",
             )
             return False
         if outcome is Outcome.CANCEL:
             cancel = self._take_cancel()
             await self._finish(
-                m.OrderStatus.REJECTED,
+                OrderStatus.REJECTED,
                 actor=cancel.actor,
                 note=cancel.reason or "rejected in review",
             )
             return False
         advance = self._take_advance()
-        self._record(m.OrderStatus.REVIEW, actor=advance.actor, note=advance.note or "approved")
+        self._record(OrderStatus.REVIEW, actor=advance.actor, note=advance.note or "approved")
         return True
 
     async def _allocate(self) -> bool:
@@ -273,13 +287,13 @@ class OrderWorkflow:
         deadline = None
         told_ops = False
         while True:
-            if self._state.status is not m.OrderStatus.ALLOCATING:
-                self._transition(m.OrderStatus.ALLOCATING)
+            if self._state.status is not OrderStatus.ALLOCATING:
+                self._transition(OrderStatus.ALLOCATING)
             self._stock_arrived = False  # this attempt sees any stock that arrived before it
             try:
                 result = await self._execute(
                     OrderActivities.reserve_stock,
-                    m.ReserveInput(order_id=self._state.order_id, lines=self._request.lines),
+                    ReserveInput(order_id=self._state.order_id, lines=self._request.lines),
                     STORE,
                 )
             except ActivityError as err:
@@ -297,7 +311,7 @@ class OrderWorkflow:
             if deadline is None:
                 deadline = workflow.now() + self._policy.stock_timeout
             short = ", ".join(f"{s.sku} ({s.available} of {s.wanted})" for s in result.shortfalls)
-            self._transition(m.OrderStatus.AWAITING_STOCK, note=f"short: {short}")
+            self._transition(OrderStatus.AWAITING_STOCK, note=f"short: {short}")
             if not told_ops:
                 told_ops = True
                 await self._notify(
@@ -310,7 +324,7 @@ class OrderWorkflow:
             if outcome is Outcome.TIMEOUT:
                 await self._compensate()
                 await self._finish(
-                    m.OrderStatus.CANCELLED,
+                    OrderStatus.CANCELLED,
                     note=f"no stock within {humanize(self._policy.stock_timeout)}",
                 )
                 return False
@@ -320,10 +334,10 @@ class OrderWorkflow:
             if outcome is Outcome.ADVANCE:
                 advance = self._take_advance()
                 self._record(
-                    m.OrderStatus.AWAITING_STOCK, actor=advance.actor, note="retry allocation"
+                    OrderStatus.AWAITING_STOCK, actor=advance.actor, note="retry allocation"
                 )
             else:
-                self._record(m.OrderStatus.AWAITING_STOCK, actor="system", note="restocked")
+                self._record(OrderStatus.AWAITING_STOCK, actor="system", note="restocked")
 
     async def _await_shipment(self) -> None:
         """CONFIRMED until shipped (escalating once after the deadline), then SHIPPED until
@@ -333,7 +347,7 @@ class OrderWorkflow:
             self._state.escalated = True
             deadline = humanize(self._policy.shipment_escalation)
             self._record(
-                m.OrderStatus.CONFIRMED,
+                OrderStatus.CONFIRMED,
                 actor="system",
                 note=f"not shipped within {deadline}; escalated",
             )
@@ -345,14 +359,14 @@ class OrderWorkflow:
         shipped = self._take_advance()
         self._state.tracking_number = shipped.tracking_number
         note = f"tracking {shipped.tracking_number}" if shipped.tracking_number else shipped.note
-        self._transition(m.OrderStatus.SHIPPED, actor=shipped.actor, note=note)
+        self._transition(OrderStatus.SHIPPED, actor=shipped.actor, note=note)
         await self._notify("shipped", to=self._request.customer.email)
         self._tell_warehouse("shipped")
 
         await self._wait_for_person(None)
         delivered = self._take_advance()
         await self._finish(
-            m.OrderStatus.DELIVERED, actor=delivered.actor, note=delivered.note, tell=False
+            OrderStatus.DELIVERED, actor=delivered.actor, note=delivered.note, tell=False
         )
         self._tell_warehouse("delivered")
 
@@ -364,7 +378,7 @@ class OrderWorkflow:
             self._in_flight.append(asyncio.create_task(self._update_warehouse(status)))
 
     async def _update_warehouse(self, status: Literal["shipped", "delivered"]) -> None:
-        update = m.FulfilmentUpdate(
+        update = FulfilmentUpdate(
             order_id=self._state.order_id,
             status=status,
             tracking_number=self._state.tracking_number,
@@ -381,11 +395,11 @@ class OrderWorkflow:
     async def _cancel_now(self) -> None:
         cancel = self._take_cancel()
         await self._compensate()
-        await self._finish(m.OrderStatus.CANCELLED, actor=cancel.actor, note=cancel.reason)
+        await self._finish(OrderStatus.CANCELLED, actor=cancel.actor, note=cancel.reason)
 
     async def _fail_with_compensation(self, error: str) -> None:
         await self._compensate()
-        await self._finish(m.OrderStatus.FAILED, error=error)
+        await self._finish(OrderStatus.FAILED, error=error)
 
     async def _compensate(self) -> None:
         """Undo what was done, newest first. A refused undo is recorded and the rest still
@@ -409,7 +423,7 @@ class OrderWorkflow:
             assert charge is not None
             refund = await self._execute(
                 OrderActivities.refund_payment,
-                m.RefundInput(
+                RefundInput(
                     idempotency_key=self._key("refund"),
                     charge_id=charge.charge_id,
                     amount_cents=charge.amount_cents,
@@ -422,7 +436,7 @@ class OrderWorkflow:
 
     async def _finish(
         self,
-        status: m.OrderStatus,
+        status: OrderStatus,
         *,
         actor: str = "system",
         note: str = "",
@@ -519,7 +533,7 @@ class OrderWorkflow:
         problem = self._why_not_cancel()
         if problem is None:
             reason = reason or "cancelled in Temporal"
-            self._accept(m.CancelRequest(actor="temporal", reason=reason))
+            self._accept(CancelRequest(actor="temporal", reason=reason))
         elif not self._state.status.terminal:
             self._record(
                 self._state.status,
@@ -528,13 +542,13 @@ class OrderWorkflow:
             )
         return True
 
-    def _take_advance(self) -> m.AdvanceRequest:
+    def _take_advance(self) -> AdvanceRequest:
         advance = self._advance
         assert advance is not None
         self._advance = None
         return advance
 
-    def _take_cancel(self) -> m.CancelRequest:
+    def _take_cancel(self) -> CancelRequest:
         cancel = self._cancel
         assert cancel is not None
         return cancel
@@ -542,8 +556,8 @@ class OrderWorkflow:
     # -- messages ----------------------------------------------------------------------------
 
     @workflow.signal
-    def request_advance(self, request: m.AdvanceRequest | None = None) -> None:
-        request = request or m.AdvanceRequest()
+    def request_advance(self, request: AdvanceRequest | None = None) -> None:
+        request = request or AdvanceRequest()
         if self._is_repeat(request.request_id):
             return
         problem = self._why_not_advance(request)
@@ -553,8 +567,8 @@ class OrderWorkflow:
         self._accept(request)
 
     @workflow.signal
-    def request_cancel(self, request: m.CancelRequest | None = None) -> None:
-        request = request or m.CancelRequest()
+    def request_cancel(self, request: CancelRequest | None = None) -> None:
+        request = request or CancelRequest()
         if self._is_repeat(request.request_id):
             return
         problem = self._why_not_cancel()
@@ -567,18 +581,18 @@ class OrderWorkflow:
     def stock_available(self, sku: str) -> None:
         """A restock of ``sku``: an order waiting for stock tries again. Heard while still
         ALLOCATING too, since a restock can land between a short reservation and the wait."""
-        if self._state.status in (m.OrderStatus.ALLOCATING, m.OrderStatus.AWAITING_STOCK):
+        if self._state.status in (OrderStatus.ALLOCATING, OrderStatus.AWAITING_STOCK):
             self._stock_arrived = True
 
     @workflow.update
-    async def advance(self, request: m.AdvanceRequest) -> m.OrderState:
+    async def advance(self, request: AdvanceRequest) -> OrderState:
         if not self._is_repeat(request.request_id):
             self._accept(request)
         await workflow.wait_condition(lambda: self._advance is None and self._settled)
         return self._state
 
     @advance.validator
-    def _validate_advance(self, request: m.AdvanceRequest) -> None:
+    def _validate_advance(self, request: AdvanceRequest) -> None:
         if self._is_repeat(request.request_id):
             return
         problem = self._why_not_advance(request)
@@ -586,14 +600,14 @@ class OrderWorkflow:
             raise ApplicationError(problem, type="ActionNotAllowed", non_retryable=True)
 
     @workflow.update
-    async def cancel(self, request: m.CancelRequest) -> m.OrderState:
+    async def cancel(self, request: CancelRequest) -> OrderState:
         if not self._is_repeat(request.request_id):
             self._accept(request)
         await workflow.wait_condition(lambda: self._state.status.terminal and self._settled)
         return self._state
 
     @cancel.validator
-    def _validate_cancel(self, request: m.CancelRequest) -> None:
+    def _validate_cancel(self, request: CancelRequest) -> None:
         if self._is_repeat(request.request_id):
             return
         problem = self._why_not_cancel()
@@ -601,7 +615,7 @@ class OrderWorkflow:
             raise ApplicationError(problem, type="ActionNotAllowed", non_retryable=True)
 
     @workflow.update
-    async def priced(self) -> m.OrderState:
+    async def priced(self) -> OrderState:
         """The state once the order's lines are priced (or it has ended without): what
         the API answers a new order with."""
         await workflow.wait_condition(
@@ -610,26 +624,26 @@ class OrderWorkflow:
         return self._state
 
     @workflow.query
-    def get_state(self) -> m.OrderState:
+    def get_state(self) -> OrderState:
         return self._state
 
-    def _why_not_advance(self, request: m.AdvanceRequest) -> str | None:
+    def _why_not_advance(self, request: AdvanceRequest) -> str | None:
         if self._cancel is not None:
             return "the order is being cancelled"
         if self._advance is not None:
             return "the order is already being advanced"
-        return m.why_not_advance(self._state.status, request.expected_status)
+        return why_not_advance(self._state.status, request.expected_status)
 
     def _why_not_cancel(self) -> str | None:
         if self._cancel is not None:
             return None  # a second cancel asks for what is already happening
-        return m.why_not_cancel(self._state.status)
+        return why_not_cancel(self._state.status)
 
-    def _accept(self, request: m.AdvanceRequest | m.CancelRequest) -> None:
+    def _accept(self, request: AdvanceRequest | CancelRequest) -> None:
         if request.request_id:
             self._seen_requests.append(request.request_id)
             del self._seen_requests[:-SEEN_REQUESTS_KEPT]
-        if isinstance(request, m.CancelRequest):
+        if isinstance(request, CancelRequest):
             self._cancel = self._cancel or request
         else:
             self._advance = request
@@ -700,13 +714,13 @@ class OrderWorkflow:
             facts={**order_facts(self._state), **facts},
         )
 
-    def _transition(self, status: m.OrderStatus, *, actor: str = "system", note: str = "") -> None:
+    def _transition(self, status: OrderStatus, *, actor: str = "system", note: str = "") -> None:
         self._state.status = status
         self._record(status, actor=actor, note=note)
 
-    def _record(self, status: m.OrderStatus, *, actor: str, note: str) -> None:
+    def _record(self, status: OrderStatus, *, actor: str, note: str) -> None:
         now = workflow.now()
-        self._state.history.append(m.Transition(at=now, status=status, actor=actor, note=note))
+        self._state.history.append(Transition(at=now, status=status, actor=actor, note=note))
         self._state.updated_at = now
         self._publish()
 

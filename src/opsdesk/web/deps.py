@@ -6,9 +6,7 @@ from fastapi import Request
 from temporalio.client import Client
 
 from opsdesk.db import Database
-from opsdesk.orders.queries import OrderMetrics
 from opsdesk.settings import Settings
-from opsdesk.web.cache import Shared
 from opsdesk.web.events import ChangeFeed
 
 
@@ -30,8 +28,3 @@ def db_of(request: Request) -> Database:
 def feed_of(request: Request) -> ChangeFeed:
     feed: ChangeFeed = request.app.state.change_feed
     return feed
-
-
-def metrics_of(request: Request) -> Shared[OrderMetrics]:
-    shared: Shared[OrderMetrics] = request.app.state.metrics
-    return shared

@@ -1,7 +1,8 @@
 """One JSON error shape for every failure: ``{"error": {"status", "code", "message"}}``.
 
 Bad input is answered with a 4xx that says what to fix; an unreachable Temporal with a 503;
-nothing reaches the client as a traceback.
+nothing reaches the client as a traceback. A person's browser asking for a dashboard page
+gets the same answer as a page in the dashboard's layout, with the same status.
 """
 
 from __future__ import annotations
@@ -11,11 +12,16 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError, RPCStatusCode
 
+from opsdesk.web.pages import templates
+
 log = logging.getLogger(__name__)
+
+# Paths that programs call: they answer JSON whatever the Accept header says.
+_API_PATHS = ("/api/", "/healthz", "/readyz", "/openapi.json", "/docs", "/redoc")
 
 
 class ApiError(Exception):
@@ -50,33 +56,102 @@ _STATUS_CODES = {
     503: "unavailable",
 }
 
+_TITLES = {
+    404: "Not found",
+    405: "Not here",
+    409: "Not allowed now",
+    413: "Too large",
+    422: "Not valid",
+    502: "Temporal refused",
+    503: "Unavailable",
+}
 
-def _describe_validation_error(error: dict[str, Any]) -> str:
-    location = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
-    message = str(error.get("msg", "invalid value"))
+
+def describe_validation_error(error: dict[str, Any]) -> str:
+    """``field.path: what is wrong``; the body itself is named ``body`` when it is missing
+    or is not an object, so that no message leaves the caller guessing what to fix."""
     if error.get("type") == "json_invalid":
         return "the request body is not valid JSON"
-    return f"{location}: {message}" if location else message
+    location = [str(part) for part in error.get("loc", ())]
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    in_body = location[:1] == ["body"]
+    if in_body:
+        location = location[1:]
+    if location:
+        return f"{'.'.join(location)}: {message}"
+    if in_body and error.get("type") == "missing":
+        return "body: a JSON body is required"
+    if in_body and error.get("type") != "value_error":
+        return f"body: {message}"
+    # A rule about the whole body (one line per sku, say): its message names the fields.
+    return message
+
+
+def wants_html(request: Request) -> bool:
+    """A person's browser gets a page; programs, and anything under /api, get JSON."""
+    path = request.url.path
+    if path == "/api" or path.startswith(_API_PATHS):
+        return False
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept or "json" not in accept
+
+
+def sentence(message: str) -> str:
+    """A message as a sentence on a page: capital first, full stop last."""
+    message = message.strip() or "Something went wrong; try again."
+    message = message[0].upper() + message[1:]
+    return message if message.endswith((".", "!", "?")) else message + "."
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    settings = getattr(request.app.state, "settings", None)
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {
+            "status": status,
+            "title": _TITLES.get(status, "Something went wrong"),
+            "message": sentence(message),
+            "temporal_ui": settings.resolved_temporal_ui_url if settings else None,
+        },
+        status_code=status,
+    )
+
+
+def _answer(
+    request: Request, status: int, code: str, message: str, **details: Any
+) -> JSONResponse | HTMLResponse:
+    if wants_html(request):
+        return error_page(request, status, message)
+    return error_response(status, code, message, **details)
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
-    async def on_api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc.status, exc.code, exc.message, **exc.details)
+    async def on_api_error(request: Request, exc: ApiError) -> JSONResponse | HTMLResponse:
+        return _answer(request, exc.status, exc.code, exc.message, **exc.details)
 
     @app.exception_handler(StarletteHTTPException)
-    async def on_http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def on_http_error(
+        request: Request, exc: StarletteHTTPException
+    ) -> JSONResponse | HTMLResponse:
         code = _STATUS_CODES.get(exc.status_code, "error")
-        return error_response(exc.status_code, code, str(exc.detail))
+        if exc.status_code == 404 and wants_html(request):
+            return error_page(request, 404, f"There is no page at {request.url.path}")
+        return _answer(request, exc.status_code, code, str(exc.detail))
 
     @app.exception_handler(RequestValidationError)
-    async def on_invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [_describe_validation_error(e) for e in exc.errors()]
-        return error_response(422, "invalid_input", "; ".join(errors), errors=errors)
+    async def on_invalid(
+        request: Request, exc: RequestValidationError
+    ) -> JSONResponse | HTMLResponse:
+        errors = [describe_validation_error(e) for e in exc.errors()]
+        return _answer(request, 422, "invalid_input", "; ".join(errors), errors=errors)
 
     @app.exception_handler(RPCError)
-    async def on_temporal_error(_request: Request, exc: RPCError) -> JSONResponse:
+    async def on_temporal_error(request: Request, exc: RPCError) -> JSONResponse | HTMLResponse:
         if exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
-            return error_response(503, "unavailable", "Temporal is unreachable; try again shortly")
+            return _answer(
+                request, 503, "unavailable", "Temporal is unreachable; try again shortly"
+            )
         log.exception("Temporal call failed")
-        return error_response(502, "temporal_error", f"Temporal refused the call: {exc.message}")
+        return _answer(request, 502, "temporal_error", f"Temporal refused the call: {exc.message}")

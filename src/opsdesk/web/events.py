@@ -11,13 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel
 from temporalio.client import Client
 
-from opsdesk.orders.models import order_id_of
 from opsdesk.temporal import search_attributes as sa
 
 log = logging.getLogger(__name__)
@@ -33,9 +32,18 @@ class Change(BaseModel):
 
 
 class ChangeFeed:
-    def __init__(self, client: Client, base_query: str, interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        client: Client,
+        base_query: str,
+        id_of: Callable[[str], str],
+        interval: float = 1.0,
+    ) -> None:
+        """``base_query`` selects the desk's workflows; ``id_of`` turns a workflow id into
+        the id listeners know (an order id)."""
         self.client = client
         self.base_query = base_query
+        self.id_of = id_of
         self.interval = interval
         self._listeners: set[asyncio.Queue[Change]] = set()
         self._poller: asyncio.Task[None] | None = None
@@ -92,7 +100,7 @@ class ChangeFeed:
             if updated is None or seen.get(execution.id) == updated:
                 continue
             seen[execution.id] = updated
-            changed.append(order_id_of(execution.id))
+            changed.append(self.id_of(execution.id))
             newest = max(newest, updated)
         # Forget what is older than the window; it cannot come back.
         for workflow_id, updated in list(seen.items()):

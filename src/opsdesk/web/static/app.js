@@ -54,6 +54,8 @@ function formBody(form) {
   const body = {};
   form.querySelectorAll("input[name], select[name], textarea[name]").forEach((el) => {
     if (el.type === "checkbox" && !el.checked) return;
+    // The form's own key is for posts without this script; fetches send theirs as a header.
+    if (el.name === "idempotency_key") return;
     let value = el.value.trim();
     if (value === "") return;
     if (el.dataset.type === "int") value = Number(value);
@@ -162,4 +164,6 @@ document.addEventListener("click", (event) => {
   if (link && showOrders(new URL(link.href).search.slice(1))) event.preventDefault();
 });
 
+// What only works with this script is hidden until it runs.
+document.querySelectorAll("[data-add-line], [data-live]").forEach((el) => (el.hidden = false));
 listen();

@@ -1,5 +1,6 @@
-"""App factory. One Temporal client and one database engine per process, made in the
-lifespan so they live on the server's event loop."""
+"""App factory: the shared web kit with each desk's routes mounted. One Temporal client and
+one database engine per process, made in the lifespan so they live on the server's event
+loop."""
 
 from __future__ import annotations
 
@@ -13,16 +14,17 @@ from temporalio.client import Client
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
 from opsdesk.orders import api as orders_api
-from opsdesk.orders import pages as orders_pages
-from opsdesk.orders.queries import OrderMetrics, visibility_query
+from opsdesk.orders import views as orders_views
+from opsdesk.orders.ids import order_id_of
+from opsdesk.orders.listing import OrderMetrics, visibility_query
 from opsdesk.settings import Settings
 from opsdesk.temporal.client import connect
-from opsdesk.temporal.worker import task_queues
-from opsdesk.web import errors, health
+from opsdesk.web import errors, health, pages
 from opsdesk.web.cache import Shared
 from opsdesk.web.events import ChangeFeed
 from opsdesk.web.limits import BodyLimit
 from opsdesk.web.pages import STATIC_DIR
+from opsdesk.worker import task_queues
 
 
 def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
@@ -34,7 +36,9 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         db = Database(settings.resolved_database_url)
         # Lazy: the API starts (and says why it is not ready) while Temporal is down.
         client = temporal or await connect(settings, lazy=True)
-        feed = ChangeFeed(client, visibility_query(settings), interval=settings.events_interval)
+        feed = ChangeFeed(
+            client, visibility_query(settings), order_id_of, interval=settings.events_interval
+        )
         app.state.settings = settings
         app.state.db = db
         app.state.temporal = client
@@ -56,6 +60,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(health.router)
     app.include_router(orders_api.router)
-    app.include_router(orders_pages.router)
+    app.include_router(orders_views.router)
+    app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

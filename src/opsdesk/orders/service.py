@@ -34,13 +34,23 @@ from temporalio.common import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from opsdesk.orders import models as m
+from opsdesk.orders.ids import order_workflow_id
+from opsdesk.orders.inputs import (
+    AdvanceRequest,
+    CancelRequest,
+    OrderInput,
+    OrderPolicy,
+    OrderRequest,
+)
+from opsdesk.orders.payloads import RestockInput, RestockResult
 from opsdesk.orders.restock import RestockWorkflow
+from opsdesk.orders.state import OrderRow, OrderState, StuckOrder
+from opsdesk.orders.status import OrderStatus
 from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.settings import Settings
 from opsdesk.temporal import search_attributes as sa
 
-OrderHandle = WorkflowHandle[OrderWorkflow, m.OrderState]
+OrderHandle = WorkflowHandle[OrderWorkflow, OrderState]
 
 QUERY_TIMEOUT = timedelta(seconds=5)
 NOT_READY_RETRY_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
@@ -62,7 +72,21 @@ class IntakeConflict(Exception):
     """An order id (or idempotency key) already names a different order."""
 
 
-def fingerprint(request: m.OrderRequest) -> str:
+def order_policy(settings: Settings) -> OrderPolicy:
+    """Deadlines, thresholds and contacts from settings, as a new order fixes them."""
+    return OrderPolicy(
+        review_timeout=settings.review_timeout,
+        stock_timeout=settings.stock_timeout,
+        shipment_escalation=settings.shipment_escalation,
+        review_from=settings.risk_review_from,
+        reject_from=settings.risk_reject_from,
+        ops_email=settings.ops_email,
+        support_email=settings.support_email,
+        ai_emails=settings.resolved_ai_provider != "rules",
+    )
+
+
+def fingerprint(request: OrderRequest) -> str:
     """What makes two submissions the same order, whatever id they carry."""
     body = request.model_dump_json(exclude={"order_id"})
     return hashlib.sha256(body.encode()).hexdigest()
@@ -74,23 +98,23 @@ def order_id_for_key(idempotency_key: str) -> str:
 
 
 def order_handle(client: Client, order_id: str) -> OrderHandle:
-    return client.get_workflow_handle_for(OrderWorkflow.run, m.order_workflow_id(order_id))
+    return client.get_workflow_handle_for(OrderWorkflow.run, order_workflow_id(order_id))
 
 
-async def start_order(client: Client, settings: Settings, request: m.OrderRequest) -> OrderHandle:
+async def start_order(client: Client, settings: Settings, request: OrderRequest) -> OrderHandle:
     """Start the order's workflow. Raises ``WorkflowAlreadyStartedError`` if an order
     with this id exists, running or finished: an order id is used once."""
     return await client.start_workflow(
         OrderWorkflow.run,
-        m.OrderInput(request=request, policy=settings.order_policy()),
-        id=m.order_workflow_id(request.order_id),
+        OrderInput(request=request, policy=order_policy(settings)),
+        id=order_workflow_id(request.order_id),
         task_queue=settings.orders_task_queue,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         memo={"intake": fingerprint(request)},
         # Set at start too, so the order is listed before its first workflow task runs.
         search_attributes=TypedSearchAttributes(
             [
-                SearchAttributePair(sa.ORDER_STATUS, m.OrderStatus.PENDING.value),
+                SearchAttributePair(sa.ORDER_STATUS, OrderStatus.PENDING.value),
                 SearchAttributePair(sa.ORDER_CUSTOMER, request.customer.id),
                 SearchAttributePair(sa.ORDER_ESCALATED, False),
             ]
@@ -99,8 +123,8 @@ async def start_order(client: Client, settings: Settings, request: m.OrderReques
 
 
 async def submit_order(
-    client: Client, settings: Settings, request: m.OrderRequest
-) -> tuple[m.OrderState, bool]:
+    client: Client, settings: Settings, request: OrderRequest
+) -> tuple[OrderState, bool]:
     """Start the order, or find it if this very order was submitted before.
 
     Returns the state and whether this call created it. The same id with a different
@@ -124,13 +148,13 @@ async def submit_order(
             state = await handle.query(OrderWorkflow.get_state, rpc_timeout=QUERY_TIMEOUT)
     except (RPCError, WorkflowQueryFailedError, WorkflowUpdateFailedError, TimeoutError):
         # Started, but no worker has priced it yet: it is exactly as it arrived.
-        state = m.OrderState.received(request, datetime.now(UTC))
+        state = OrderState.received(request, datetime.now(UTC))
     return state, created
 
 
-async def _priced(handle: OrderHandle) -> m.OrderState:
+async def _priced(handle: OrderHandle) -> OrderState:
     pending = await start_update_when_ready(handle, OrderWorkflow.priced, [], uuid.uuid4().hex)
-    state: m.OrderState = await pending.result()
+    state: OrderState = await pending.result()
     return state
 
 
@@ -148,12 +172,12 @@ async def order_exists(client: Client, order_id: str) -> bool:
 class OrderStuck(Exception):
     """The order's workflow cannot make progress; ``order`` says what is known and why."""
 
-    def __init__(self, order: m.StuckOrder) -> None:
+    def __init__(self, order: StuckOrder) -> None:
         super().__init__(order.reason)
         self.order = order
 
 
-async def get_order(client: Client, order_id: str) -> m.OrderState:
+async def get_order(client: Client, order_id: str) -> OrderState:
     """The order's state from its workflow. Raises ``OrderNotFound``, or ``OrderStuck`` at
     once (rather than after a query's timeout) when its workflow task keeps failing."""
     handle = order_handle(client, order_id)
@@ -191,13 +215,13 @@ def _failing_attempts(description: WorkflowExecutionDescription) -> int:
 
 async def _stuck(
     client: Client, order_id: str, description: WorkflowExecutionDescription
-) -> m.StuckOrder:
+) -> StuckOrder:
     """What visibility and the history's last workflow-task failure say of a stuck order."""
     reason, since = "its workflow task keeps failing", None
     history = await client.workflow_service.get_workflow_execution_history_reverse(
         GetWorkflowExecutionHistoryReverseRequest(
             namespace=client.namespace,
-            execution=WorkflowExecution(workflow_id=m.order_workflow_id(order_id)),
+            execution=WorkflowExecution(workflow_id=order_workflow_id(order_id)),
             maximum_page_size=50,
         )
     )
@@ -218,25 +242,25 @@ async def _stuck(
             break
     status = description.typed_search_attributes.get(sa.ORDER_STATUS)
     row = (await description.memo()).get("row")
-    return m.StuckOrder(
+    return StuckOrder(
         order_id=order_id,
-        status=m.OrderStatus(status) if status and status in m.OrderStatus.__members__ else None,
+        status=OrderStatus(status) if status and status in OrderStatus.__members__ else None,
         reason=reason,
         attempts=_failing_attempts(description),
         since=since,
-        row=m.OrderRow.model_validate(row) if isinstance(row, dict) else None,
+        row=OrderRow.model_validate(row) if isinstance(row, dict) else None,
     )
 
 
 async def advance_order(
-    client: Client, order_id: str, request: m.AdvanceRequest, *, wait: timedelta
-) -> tuple[m.OrderState, bool]:
+    client: Client, order_id: str, request: AdvanceRequest, *, wait: timedelta
+) -> tuple[OrderState, bool]:
     return await _act(client, order_id, OrderWorkflow.advance, request, wait)
 
 
 async def cancel_order(
-    client: Client, order_id: str, request: m.CancelRequest, *, wait: timedelta
-) -> tuple[m.OrderState, bool]:
+    client: Client, order_id: str, request: CancelRequest, *, wait: timedelta
+) -> tuple[OrderState, bool]:
     return await _act(client, order_id, OrderWorkflow.cancel, request, wait)
 
 
@@ -244,9 +268,9 @@ async def _act(
     client: Client,
     order_id: str,
     update: Any,
-    request: m.AdvanceRequest | m.CancelRequest,
+    request: AdvanceRequest | CancelRequest,
     wait: timedelta,
-) -> tuple[m.OrderState, bool]:
+) -> tuple[OrderState, bool]:
     """Send the update and return ``(state, settled)``.
 
     ``settled`` is False when the order accepted the action but had not finished what it
@@ -258,7 +282,7 @@ async def _act(
     update_id = request.request_id or uuid.uuid4().hex
     try:
         pending = await start_update_when_ready(handle, update, [request], update_id)
-        state: m.OrderState = await asyncio.wait_for(pending.result(), wait.total_seconds())
+        state: OrderState = await asyncio.wait_for(pending.result(), wait.total_seconds())
     except WorkflowUpdateFailedError as exc:
         raise ActionRefused(_reason(exc)) from None
     except RPCError as exc:
@@ -321,12 +345,12 @@ def restock_workflow_id(sku: str, request_id: str | None = None) -> str:
 
 async def restock(
     client: Client, settings: Settings, sku: str, quantity: int, request_id: str | None = None
-) -> m.RestockResult:
+) -> RestockResult:
     """Add stock and wake the orders waiting for it; a repeated ``request_id`` adds once."""
     workflow_id = restock_workflow_id(sku, request_id)
     return await client.execute_workflow(
         RestockWorkflow.run,
-        m.RestockInput(idempotency_key=workflow_id, sku=sku, quantity=quantity),
+        RestockInput(idempotency_key=workflow_id, sku=sku, quantity=quantity),
         id=workflow_id,
         task_queue=settings.orders_task_queue,
         # A repeat while the first still runs joins it; after it, the activity's

@@ -25,7 +25,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from opsdesk.ai.usage import AiTotals, UsageLog
 from opsdesk.db import Database
 from opsdesk.db.tables import ChargeRow, RefundRow
-from opsdesk.orders.models import OrderRow, OrderStatus
+from opsdesk.orders.state import OrderRow
+from opsdesk.orders.status import OrderStatus
 from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.settings import Settings
 

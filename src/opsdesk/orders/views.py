@@ -1,0 +1,522 @@
+"""The Order Ops dashboard: server-rendered pages, the fragments they refresh live, and the
+routes its forms post to when the browser runs no JavaScript.
+
+Every section of a page is also served alone under ``/fragments/…``; the page's script
+re-fetches a section when the change feed says orders changed. The data comes from the same
+read side as the JSON API (visibility, the ledger, the outbox), never from a query per order.
+
+Every form works without the script: it posts to a route here, which does what the JSON API
+route does (by calling it), then answers 303 back to the page with a notice of what
+happened or why not. With the script, the same forms go to the JSON API instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from opsdesk.ai.usage import UsageLog
+from opsdesk.notify.outbox import Outbox
+from opsdesk.orders import api
+from opsdesk.orders import service as orders
+from opsdesk.orders.api import cached_metrics, known_id, temporal_url
+from opsdesk.orders.ids import order_workflow_id
+from opsdesk.orders.inputs import REQUEST_ID_MAX_LENGTH
+from opsdesk.orders.inventory import Inventory
+from opsdesk.orders.labels import actions_for
+from opsdesk.orders.listing import BadPageToken, OrderFilter, OrderPage, list_orders
+from opsdesk.orders.payments import TEST_TOKENS
+from opsdesk.orders.status import OrderStatus
+from opsdesk.web.deps import client_of, db_of, settings_of
+from opsdesk.web.errors import ApiError, sentence
+from opsdesk.web.pages import templates
+
+router = APIRouter(include_in_schema=False)
+
+Body = TypeVar("Body", bound=BaseModel)
+
+QUEUE_SIZE = 8
+PAGE_SIZE = 20
+# "Previous" needs the token of every page before this one, and they ride in the address:
+# past this many the oldest are dropped (then "First page" still gets back to the start), so
+# the address stays far below what servers accept.
+BACK_LIMIT = 25
+NOTICE_COOKIE = "opsdesk_notice"
+MAX_FORM_FIELDS = 200
+
+# What each form field is called on the page, for messages about it.
+_LABELS = {
+    "customer.name": "Customer name",
+    "customer.email": "Customer email",
+    "customer.id": "Customer email",
+    "shipping_address.name": "Customer name",
+    "shipping_address.line1": "Street address",
+    "shipping_address.city": "City",
+    "shipping_address.postal_code": "Postcode",
+    "shipping_address.country": "Country",
+    "billing_country": "Billing country",
+    "payment_token": "Payment token",
+    "note": "Customer note",
+    "lines": "Items",
+    "sku": "Product",
+    "quantity": "Quantity",
+    "tracking_number": "Tracking number",
+    "reason": "Reason",
+    "expected_status": "Status",
+}
+# A pattern means nothing to the person at the form: say what fits instead.
+_FORMATS = {
+    "customer.email": "give a whole address, like name@example.com",
+    "customer.id": "give a whole address, like name@example.com",
+    "shipping_address.country": "two letters, like US",
+    "billing_country": "two letters, like US",
+    "tracking_number": "letters, digits and dashes only",
+    "payment_token": "pick one of the test tokens",
+    "sku": "pick a product from the list",
+}
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One line at the top of the next page: what a form did, or why it did not."""
+
+    kind: Literal["ok", "error"]
+    text: str
+
+
+def _filter(request: Request) -> OrderFilter:
+    """Filters from the query string; a value that makes no sense is ignored, not an error."""
+    params = request.query_params
+    values: dict[str, Any] = {}
+    for name in ("status", "customer", "escalated"):
+        if params.get(name):
+            try:
+                values |= OrderFilter.model_validate({name: params[name]}).model_dump(
+                    include={name}
+                )
+            except ValidationError:
+                continue
+    return OrderFilter(**values)
+
+
+def _render(
+    request: Request, template: str, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    settings = settings_of(request)
+    return templates.TemplateResponse(
+        request,
+        template,
+        {
+            "temporal_ui": settings.resolved_temporal_ui_url,
+            "statuses": list(OrderStatus),
+            "actions_of": actions_for,
+            **context,
+        },
+        status_code=status_code,
+    )
+
+
+def _page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """A whole page: it shows, and so uses up, the notice a form route left for it."""
+    notice = _read_notice(request)
+    response = _render(request, template, status_code, notice=notice, **context)
+    if notice is not None:
+        response.delete_cookie(NOTICE_COOKIE, path="/")
+    return response
+
+
+# -- notices and redirects -------------------------------------------------------------------
+
+
+def _read_notice(request: Request) -> Notice | None:
+    raw = unquote(request.cookies.get(NOTICE_COOKIE, ""))
+    kind, _, text = raw.partition(":")
+    if kind in ("ok", "error") and text:
+        return Notice(kind="ok" if kind == "ok" else "error", text=text)
+    return None
+
+
+def _back(request: Request, fallback: str, notice: Notice) -> RedirectResponse:
+    """303 to the page the form was on (or ``fallback``), carrying ``notice`` to it."""
+    return _redirect(_page_posted_from(request) or fallback, notice)
+
+
+def _redirect(url: str, notice: Notice) -> RedirectResponse:
+    # The notice rides in a short-lived cookie rather than the address, so that a link can
+    # never make the dashboard show words it did not say.
+    response = RedirectResponse(url, status_code=303)
+    response.set_cookie(
+        NOTICE_COOKIE,
+        quote(f"{notice.kind}:{notice.text}"),
+        max_age=60,
+        path="/",
+        httponly=True,
+        samesite="lax",
+    )
+    return response
+
+
+def _page_posted_from(request: Request) -> str | None:
+    referer = request.headers.get("referer")
+    if not referer:
+        return None
+    url = urlsplit(referer)
+    if url.netloc != request.url.netloc or not url.path.startswith("/"):
+        return None
+    if url.path.startswith(("/api/", "/fragments/")):
+        return None
+    return url.path + (f"?{url.query}" if url.query else "")
+
+
+# -- reading a browser's form --------------------------------------------------------------
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """The fields of a form a browser posted.
+
+    The dashboard's forms are url-encoded (the browser's default), which the standard
+    library reads, so no multipart parser is needed. A field sent twice keeps its last value.
+    """
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        raise ApiError(415, "unsupported_media_type", "send the form url-encoded")
+    try:
+        pairs = parse_qsl(
+            (await request.body()).decode("utf-8", errors="replace"),
+            keep_blank_values=True,
+            max_num_fields=MAX_FORM_FIELDS,
+        )
+    except ValueError:
+        raise ApiError(422, "invalid_input", "the form has too many fields") from None
+    return dict(pairs)
+
+
+def _key(fields: Mapping[str, str]) -> str | None:
+    """The form's idempotency key; one that the API would refuse is treated as absent."""
+    key = fields.get("idempotency_key", "").strip()
+    return key if 0 < len(key) <= REQUEST_ID_MAX_LENGTH else None
+
+
+def _order_body(fields: Mapping[str, str]) -> dict[str, Any]:
+    """The new-order form's dotted field names as the JSON body app.js would send."""
+    body: dict[str, Any] = {}
+    for name, raw in fields.items():
+        value = raw.strip()
+        if not value or name == "idempotency_key":
+            continue
+        if name.endswith("country"):
+            value = value.upper()
+        *parents, last = name.split(".")
+        node = body
+        for part in parents:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                break
+            node = child
+        else:
+            node[last] = value
+    lines = body.get("lines")
+    if isinstance(lines, dict):
+        body["lines"] = [lines[k] for k in sorted(lines, key=_index) if isinstance(lines[k], dict)]
+    customer = body.get("customer")
+    if isinstance(customer, dict):
+        customer.setdefault("id", customer.get("email"))
+        if isinstance(body.get("shipping_address"), dict) and "name" in customer:
+            body["shipping_address"]["name"] = customer["name"]
+    return body
+
+
+def _index(key: str) -> int:
+    return int(key) if key.isdigit() else MAX_FORM_FIELDS
+
+
+def _problem(exc: ValidationError) -> str:
+    """What is wrong with a form, in the words of the form's own labels."""
+    return "; ".join(dict.fromkeys(_describe(error) for error in exc.errors()))
+
+
+def _describe(error: ErrorDetails) -> str:
+    path = [str(part) for part in error["loc"]]
+    # Lines are numbered for people, and each line's fields are labelled alike.
+    field = ".".join(path[2:] if path[:1] == ["lines"] and len(path) > 2 else path)
+    message = error["msg"].removeprefix("Value error, ")
+    if not field:
+        return message
+    label = _LABELS.get(field, field.replace("_", " ").capitalize())
+    if error["type"] == "string_pattern_mismatch":
+        message = _FORMATS.get(field, "not in the expected format")
+    elif error["type"] == "missing":
+        message = "required"
+    return f"{label}: {message}"
+
+
+def _validated(model: type[Body], data: Mapping[str, Any]) -> Body:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ApiError(422, "invalid_input", _problem(exc)) from None
+
+
+# -- what each section shows ---------------------------------------------------------------
+
+
+async def _metrics(request: Request) -> dict[str, Any]:
+    return {
+        "metrics": await cached_metrics(request),
+        "needs_a_person": [OrderStatus.REVIEW, OrderStatus.AWAITING_STOCK],
+    }
+
+
+async def _queues(request: Request) -> dict[str, Any]:
+    client, settings = client_of(request), settings_of(request)
+    review, stock, escalated = await asyncio.gather(
+        list_orders(client, settings, OrderFilter(status=OrderStatus.REVIEW), page_size=QUEUE_SIZE),
+        list_orders(
+            client, settings, OrderFilter(status=OrderStatus.AWAITING_STOCK), page_size=QUEUE_SIZE
+        ),
+        list_orders(
+            client, settings, OrderFilter(escalated=True, open_only=True), page_size=QUEUE_SIZE
+        ),
+    )
+    return {
+        "queues": [
+            ("Needs review", "review", review, "?status=REVIEW"),
+            ("Waiting for stock", "stock", stock, "?status=AWAITING_STOCK"),
+            ("Escalated", "escalated", escalated, "?escalated=true"),
+        ]
+    }
+
+
+@dataclass(frozen=True)
+class Pager:
+    first: str | None
+    previous: str | None
+    next: str | None
+
+
+def _pager(query: dict[str, Any], token: str | None, back: list[str], page: OrderPage) -> Pager:
+    """Links to the first, previous and next pages.
+
+    Visibility hands out only a token for the next page, so the way back is carried along:
+    ``back`` holds the token of each earlier page (``""`` for the first), oldest first.
+    """
+    base = sorted((k, str(v).lower() if isinstance(v, bool) else str(v)) for k, v in query.items())
+
+    def link(page_token: str | None, trail: list[str]) -> str:
+        params = base + ([("page_token", page_token)] if page_token else [])
+        params += [("back", t) for t in trail]
+        return "/?" + urlencode(params) if params else "/"
+
+    previous = link(back[-1], back[:-1]) if back else None
+    # "First page" only where "Previous" does not already lead there.
+    first = link(None, []) if token and (len(back) != 1 or back[0]) else None
+    following = None
+    if page.next_page_token:
+        trail = [*back, token or ""][-BACK_LIMIT:]
+        following = link(page.next_page_token, trail)
+    return Pager(first=first, previous=previous, next=following)
+
+
+async def _orders(request: Request) -> dict[str, Any]:
+    where = _filter(request)
+    token = request.query_params.get("page_token") or None
+    back = request.query_params.getlist("back")[-BACK_LIMIT:] if token else []
+    try:
+        page = await list_orders(
+            client_of(request), settings_of(request), where, page_size=PAGE_SIZE, page_token=token
+        )
+    except BadPageToken:
+        page = await list_orders(
+            client_of(request), settings_of(request), where, page_size=PAGE_SIZE
+        )
+        token, back = None, []
+    query = {k: v for k, v in where.model_dump(exclude={"open_only"}).items() if v is not None}
+    return {
+        "page": page,
+        "where": where,
+        "query": query,
+        "pager": _pager(query, token, back, page),
+    }
+
+
+async def _products(request: Request) -> dict[str, Any]:
+    return {"products": await Inventory(db_of(request)).products()}
+
+
+async def _outbox(request: Request, limit: int = QUEUE_SIZE) -> dict[str, Any]:
+    return {"messages": await Outbox(db_of(request)).recent(limit=limit)}
+
+
+async def _order(request: Request, order_id: str) -> dict[str, Any]:
+    try:
+        state = await orders.get_order(client_of(request), known_id(order_id))
+    except orders.OrderNotFound as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    reference = order_workflow_id(state.order_id)
+    return {
+        "order": state,
+        "actions": actions_for(state.status),
+        "temporal_url": temporal_url(
+            settings_of(request), client_of(request).namespace, state.order_id
+        ),
+        "emails": await Outbox(db_of(request)).recent(reference=reference, limit=50),
+        "ai_calls": await UsageLog(db_of(request)).for_reference(reference),
+    }
+
+
+# -- pages -------------------------------------------------------------------------------------
+
+
+async def _dashboard(request: Request, status_code: int = 200, **form: Any) -> HTMLResponse:
+    metrics, queues, orders_, products, outbox = await asyncio.gather(
+        _metrics(request), _queues(request), _orders(request), _products(request), _outbox(request)
+    )
+    return _page(
+        request,
+        "orders/dashboard.html",
+        status_code,
+        section="orders",
+        tokens=sorted(TEST_TOKENS),
+        **metrics,
+        **queues,
+        **orders_,
+        **products,
+        **outbox,
+        **form,
+    )
+
+
+@router.get("/", response_class=HTMLResponse)
+async def dashboard(request: Request) -> HTMLResponse:
+    return await _dashboard(request)
+
+
+@router.get("/orders/{order_id}", response_class=HTMLResponse)
+async def order_page(request: Request, order_id: str) -> HTMLResponse:
+    return _page(request, "orders/detail.html", section="orders", **await _order(request, order_id))
+
+
+@router.get("/orders")
+async def orders_list() -> RedirectResponse:
+    return RedirectResponse("/", status_code=303)
+
+
+@router.get("/outbox", response_class=HTMLResponse)
+async def outbox_page(request: Request) -> HTMLResponse:
+    return _page(
+        request, "orders/outbox.html", section="outbox", **await _outbox(request, limit=200)
+    )
+
+
+# -- what the forms post without JavaScript ----------------------------------------------------
+
+
+@router.post("/orders", response_model=None)
+async def create_order_form(request: Request) -> Response:
+    """Start the order and show it; a refusal shows the form again as it was sent."""
+    fields = await _form(request)
+    try:
+        body = _validated(api.OrderCreate, _order_body(fields))
+        state = await api.create_order(request, Response(), body, _key(fields))
+    except ApiError as exc:
+        # Nothing was started: the same key may be used for the corrected order.
+        return await _dashboard(
+            request, exc.status, new_order=fields, new_order_error=sentence(exc.message)
+        )
+    return _redirect(
+        f"/orders/{state.order_id}",
+        Notice("ok", f"Order {state.order_id} is {state.status.value}."),
+    )
+
+
+@router.post("/orders/{order_id}/advance")
+async def advance_form(request: Request, order_id: str) -> RedirectResponse:
+    fields = await _form(request)
+    wanted = ("tracking_number", "note", "expected_status")
+    try:
+        body = _validated(
+            api.AdvanceBody, {k: fields[k].strip() for k in wanted if fields.get(k, "").strip()}
+        )
+        response = Response()
+        state = await api.advance(request, response, order_id, body, _key(fields))
+    except ApiError as exc:
+        return _back(request, f"/orders/{order_id}", Notice("error", sentence(exc.message)))
+    return _back(request, f"/orders/{order_id}", _outcome(state, response))
+
+
+@router.post("/orders/{order_id}/cancel")
+async def cancel_form(request: Request, order_id: str) -> RedirectResponse:
+    fields = await _form(request)
+    try:
+        body = _validated(api.CancelBody, {"reason": fields.get("reason", "").strip()})
+        response = Response()
+        state = await api.cancel(request, response, order_id, body, _key(fields))
+    except ApiError as exc:
+        return _back(request, f"/orders/{order_id}", Notice("error", sentence(exc.message)))
+    return _back(request, f"/orders/{order_id}", _outcome(state, response))
+
+
+@router.post("/products/{sku}/restock")
+async def restock_form(request: Request, sku: str) -> RedirectResponse:
+    fields = await _form(request)
+    try:
+        body = _validated(api.RestockBody, {"quantity": fields.get("quantity", "").strip()})
+        result = await api.restock(request, sku, body, _key(fields))
+    except ApiError as exc:
+        return _back(request, "/", Notice("error", f"{sku}: {sentence(exc.message)}"))
+    woken = len(result.waiting_orders)
+    text = f"{sku} restocked: {result.stock} in stock."
+    if woken:
+        text += f" {woken} waiting order{'s' if woken != 1 else ''} woken."
+    return _back(request, "/", Notice("ok", text))
+
+
+def _outcome(state: api.OrderOut, response: Response) -> Notice:
+    if response.status_code == 202:
+        return Notice(
+            "ok",
+            f"Order {state.order_id} took the action and is still working on it "
+            f"({state.status.value}).",
+        )
+    return Notice("ok", f"Order {state.order_id} is {state.status.value} now.")
+
+
+# -- fragments ---------------------------------------------------------------------------------
+
+
+@router.get("/fragments/metrics", response_class=HTMLResponse)
+async def metrics_fragment(request: Request) -> HTMLResponse:
+    return _render(request, "orders/_metrics.html", **await _metrics(request))
+
+
+@router.get("/fragments/queues", response_class=HTMLResponse)
+async def queues_fragment(request: Request) -> HTMLResponse:
+    return _render(request, "orders/_queues.html", **await _queues(request))
+
+
+@router.get("/fragments/orders", response_class=HTMLResponse)
+async def orders_fragment(request: Request) -> HTMLResponse:
+    return _render(request, "orders/_orders.html", **await _orders(request))
+
+
+@router.get("/fragments/products", response_class=HTMLResponse)
+async def products_fragment(request: Request) -> HTMLResponse:
+    return _render(request, "orders/_products.html", **await _products(request))
+
+
+@router.get("/fragments/outbox", response_class=HTMLResponse)
+async def outbox_fragment(request: Request) -> HTMLResponse:
+    return _render(request, "orders/_outbox.html", **await _outbox(request))
+
+
+@router.get("/fragments/orders/{order_id}", response_class=HTMLResponse)
+async def order_fragment(request: Request, order_id: str) -> HTMLResponse:
+    return _render(request, "orders/_order.html", **await _order(request, order_id))
