@@ -9,10 +9,10 @@ The contents are built so that the offline rules scorer routes each plan where i
 and the summary shows them.
 
 An out-of-stock plan makes its own shortage: it orders a sold-out product, or, when none is
-sold out, more units of one product than it has in stock. Those orders take turns per
-product, each restocking only what it lacks, so no order finds stock another one left
-behind. A plan the catalog cannot make runs as a delivered order and ``substitutions``
-says so.
+sold out, more units of one product than it has in stock, and no other plan orders that
+product. Restocks for it are made exactly and only while no new order on it is arriving
+(``Shortage``), so no out-of-stock order finds stock left for another and skips the wait.
+A plan the catalog cannot make runs as a delivered order, and ``substitutions`` says so.
 """
 
 from __future__ import annotations
@@ -57,8 +57,9 @@ MIX: dict[Plan, int] = {
 }
 # The rules send an order to a person from 500.00 (with billing abroad); below it, through.
 REVIEW_AMOUNT_CENTS = 50_000
-# From 10 units the rules add risk, and from 20 a large order is rejected outright; an
-# out-of-stock order asks for at most this many so that, at worst, a person approves it.
+# From 10 units the rules add risk, and from 20 a large order from a new customer is
+# rejected; an out-of-stock order asks for at most this many so that, at worst, it goes to
+# review, where the load approves it.
 SHORTAGE_MAX_UNITS = 19
 RESTOCK_EVERY = 2.0
 """Seconds between restocks for one waiting order."""
@@ -236,7 +237,7 @@ def substitutions(planned: list[PlannedOrder]) -> list[str]:
 
 
 def stock_needed(planned: list[PlannedOrder], catalog: list[ProductSpec]) -> dict[str, int]:
-    """What to add so that only the sold-out plans wait for stock."""
+    """What to add so that only the out-of-stock plans wait for stock."""
     demand: Counter[str] = Counter()
     for order in planned:
         if order.plan != "restocked":
