@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from opsdesk.settings import Settings
+from opsdesk.values import format_money
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -386,7 +387,7 @@ def catalog_list(
         table.add_row(
             p.sku,
             p.name,
-            f"{p.price_cents / 100:,.2f} {p.currency}",
+            format_money(p.price_cents, p.currency),
             str(p.stock),
             "yes" if p.active else "no",
         )
