@@ -401,7 +401,21 @@ async def dashboard(request: Request) -> HTMLResponse:
 
 @router.get("/orders/{order_id}", response_class=HTMLResponse)
 async def order_page(request: Request, order_id: str) -> HTMLResponse:
-    return _page(request, "orders/detail.html", section="orders", **await _order(request, order_id))
+    try:
+        context = await _order(request, order_id)
+    except orders.OrderStuck as exc:
+        return _page(request, "orders/stuck.html", section="orders", **_stuck(request, exc))
+    return _page(request, "orders/detail.html", section="orders", **context)
+
+
+def _stuck(request: Request, exc: orders.OrderStuck) -> dict[str, Any]:
+    """What the page says of an order whose workflow cannot make progress."""
+    return {
+        "stuck": exc.order,
+        "temporal_url": temporal_url(
+            settings_of(request), client_of(request).namespace, exc.order.order_id
+        ),
+    }
 
 
 @router.get("/orders")
@@ -519,4 +533,8 @@ async def outbox_fragment(request: Request) -> HTMLResponse:
 
 @router.get("/fragments/orders/{order_id}", response_class=HTMLResponse)
 async def order_fragment(request: Request, order_id: str) -> HTMLResponse:
-    return _render(request, "orders/_order.html", **await _order(request, order_id))
+    try:
+        context = await _order(request, order_id)
+    except orders.OrderStuck as exc:
+        return _render(request, "orders/_stuck.html", **_stuck(request, exc))
+    return _render(request, "orders/_order.html", **context)
