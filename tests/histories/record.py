@@ -3,7 +3,9 @@
     uv run python -m tests.histories.record
 
 Run it when a workflow change is released, commit the new files next to the old ones, and
-keep the old ones: they are what running orders' histories look like. It records only the
+keep the old ones: they are what running orders' histories look like. (`order-unscored` is
+the branch before `risk-rules-fallback`: an order whose risk step failed, recorded once on
+the code before that patch, with the charges table renamed away.) It records only the
 scenarios that have no file yet, so the old histories stay as the old code wrote them; add
 a scenario (with a new order id) for each new path worth guarding.
 """
