@@ -16,15 +16,16 @@ from fastapi.responses import FileResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 
+from opsdesk.values import format_money
+
 STATIC_DIR = Path(__file__).parent / "static"
 
 router = APIRouter(include_in_schema=False)
 
 
 def money(cents: int | None, currency: str = "USD") -> str:
-    if cents is None:
-        return "—"
-    return f"{cents / 100:,.2f} {currency}"
+    """The ``money`` filter: an amount, or a dash for none."""
+    return "—" if cents is None else format_money(cents, currency)
 
 
 def when(moment: datetime | None) -> str:
