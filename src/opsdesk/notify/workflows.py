@@ -10,16 +10,10 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 from opsdesk.errors import NON_RETRYABLE
-from opsdesk.notify.models import (
-    COMPOSE_EMAIL,
-    DELIVER_EMAIL,
-    RECORD_EMAIL,
-    WRITE_ORDER_EMAIL,
-    DeliveryOutcome,
-    EmailContent,
-    Notification,
-    OutboxRecord,
-)
+from opsdesk.notify.models import DeliveryOutcome, EmailContent, Notification, OutboxRecord
+
+with workflow.unsafe.imports_passed_through():
+    from opsdesk.notify.activities import NotifyActivities
 
 # Model output that does not fit is retried at most three times; so is a busy provider.
 AI_ATTEMPTS = 4
@@ -48,26 +42,24 @@ class NotificationWorkflow:
         if notification.ai_written and workflow.patched(AI_WRITTEN_EMAIL):
             content = await self._ai_written(notification)
         if content is None:
-            content = await workflow.execute_activity(
-                COMPOSE_EMAIL,
+            content = await workflow.execute_activity_method(
+                NotifyActivities.compose_email,
                 notification,
-                result_type=EmailContent,
                 start_to_close_timeout=timedelta(seconds=60),
                 schedule_to_close_timeout=timedelta(minutes=30),
                 retry_policy=_RETRY,
             )
-        await workflow.execute_activity(
-            RECORD_EMAIL,
+        await workflow.execute_activity_method(
+            NotifyActivities.record_email,
             OutboxRecord(notification=notification, content=content),
             start_to_close_timeout=timedelta(seconds=10),
             schedule_to_close_timeout=timedelta(days=1),
             retry_policy=_RETRY,
         )
         try:
-            outcome: DeliveryOutcome = await workflow.execute_activity(
-                DELIVER_EMAIL,
+            outcome = await workflow.execute_activity_method(
+                NotifyActivities.deliver_email,
                 notification.key,
-                result_type=DeliveryOutcome,
                 start_to_close_timeout=timedelta(seconds=60),
                 # A mail server may be down for a while; the message waits in the outbox.
                 schedule_to_close_timeout=timedelta(days=2),
@@ -81,10 +73,9 @@ class NotificationWorkflow:
     async def _ai_written(self, notification: Notification) -> EmailContent | None:
         """The model's prose around the facts, or None: the template then writes it all."""
         try:
-            content: EmailContent = await workflow.execute_activity(
-                WRITE_ORDER_EMAIL,
+            content = await workflow.execute_activity_method(
+                NotifyActivities.write_order_email,
                 notification,
-                result_type=EmailContent,
                 start_to_close_timeout=timedelta(seconds=60),
                 schedule_to_close_timeout=timedelta(minutes=5),
                 retry_policy=_AI_RETRY,
