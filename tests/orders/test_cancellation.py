@@ -103,6 +103,8 @@ async def test_a_busy_database_does_not_time_out_compensation(
     async with order_worker(dev_env, db, settings):
         handle = await start_order(dev_env.client, settings, request)
         await wait_for_status(handle, S.CONFIRMED)
+        # The confirmation's own steps write too: let them finish before the database is busy.
+        await records.wait_for_email(request.order_id, "confirmation")
         async with write_lock_held(db):
             await handle.signal(OrderWorkflow.request_cancel, CancelRequest())
             # Longer than any heartbeat timeout a step had (5 s), within busy_timeout.
