@@ -33,3 +33,7 @@ async def test_a_stuck_order_page_says_why_and_links_to_temporal(
     await expect(problem.locator(".reason")).to_contain_text("validation error")
     link = problem.get_by_role("link", name="Open it in the Temporal UI")
     assert (await link.get_attribute("href") or "").endswith("/workflows/order-stuck-page")
+
+    # On a phone the failure wraps inside its card instead of running past it.
+    await page.set_viewport_size({"width": 390, "height": 800})
+    assert await problem.locator(".reason").evaluate("e => e.scrollWidth <= e.clientWidth")
