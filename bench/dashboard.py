@@ -44,9 +44,10 @@ from opsdesk.db import Database
 from opsdesk.db.tables import ChargeRow, RefundRow
 from opsdesk.orders.ids import order_workflow_id
 from opsdesk.orders.inputs import Address, Customer
-from opsdesk.orders.payloads import Charge, PricedLine, RiskAssessment
+from opsdesk.orders.payloads import PricedLine, RiskAssessment
 from opsdesk.orders.state import OrderState, Transition
 from opsdesk.orders.status import OrderStatus
+from opsdesk.payments.models import Charge
 from opsdesk.settings import Settings
 from opsdesk.stats import summary_ms
 from opsdesk.temporal import search_attributes as sa

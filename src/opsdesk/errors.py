@@ -65,5 +65,18 @@ class AiRequestRejected(NonRetryableError):
     name or request that is wrong stays wrong."""
 
 
+class UnknownProperty(NonRetryableError):
+    """A repair request names a property (or unit) the directory does not have."""
+
+    benign = True
+
+
+class UnknownVendor(NonRetryableError):
+    """No active vendor has this id."""
+
+    benign = True
+
+
 _CLASSES: list[type[NonRetryableError]] = [NonRetryableError, *NonRetryableError.__subclasses__()]
 NON_RETRYABLE: tuple[str, ...] = tuple(cls.__name__ for cls in _CLASSES)
+

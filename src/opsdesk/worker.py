@@ -27,11 +27,11 @@ from opsdesk.notify.outbox import Outbox
 from opsdesk.notify.workflows import NotificationWorkflow
 from opsdesk.orders.activities import OrderActivities
 from opsdesk.orders.inventory import Inventory
-from opsdesk.orders.payments import LedgerGateway
 from opsdesk.orders.restock import RestockWorkflow
 from opsdesk.orders.risk import AiRiskScorer, RiskScorer, RulesRiskScorer
 from opsdesk.orders.warehouse import Warehouse
 from opsdesk.orders.workflow import OrderWorkflow
+from opsdesk.payments.ledger import LedgerGateway
 from opsdesk.settings import Settings
 from opsdesk.temporal.client import connect
 from opsdesk.temporal.interceptors import OutcomeInterceptor
@@ -51,9 +51,11 @@ PASSTHROUGH_MODULES = (
     "opsdesk.orders.ids",
     "opsdesk.orders.inputs",
     "opsdesk.orders.payloads",
+    "opsdesk.payments.models",
     "opsdesk.orders.state",
     "opsdesk.orders.rules",
     "opsdesk.orders.steps",
+    "opsdesk.temporal.steps",
     "opsdesk.orders.notices",
     "opsdesk.notify.models",
     "opsdesk.temporal.search_attributes",

@@ -299,9 +299,10 @@ async def test_triage_through_the_model(llm: FakeLLM, db: Database) -> None:
             "record_triage",
             {
                 "category": "plumbing",
-                "priority": "urgent",
+                "priority": "emergency",
                 "emergency": True,
                 "summary": "Burst pipe flooding the kitchen",
+                "trade": "plumber",
             },
         )
     )
@@ -323,6 +324,13 @@ async def test_triage_rules_offline(db: Database) -> None:
     )
     assert result.provider == "rules"
     assert result.triage.emergency is True
-    assert result.triage.priority == "urgent"
+    assert result.triage.priority == "emergency"
+    assert result.triage.trade == "hvac"
     calm = rules_triage("The kitchen tap drips a little at night")
-    assert (calm.category, calm.emergency, calm.priority) == ("plumbing", False, "normal")
+    assert (calm.category, calm.emergency, calm.priority, calm.trade) == (
+        "plumbing",
+        False,
+        "routine",
+        "plumber",
+    )
+    assert rules_triage("The toilet will not flush").priority == "urgent"

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from opsdesk.db import Database
 from opsdesk.db.tables import RefundRow
 from opsdesk.errors import PaymentDeclined, RefundRefused
-from opsdesk.orders.payloads import ChargeInput, RefundInput
-from opsdesk.orders.payments import LedgerGateway, PaymentProcessorError, previous_orders
+from opsdesk.payments.ledger import LedgerGateway, PaymentProcessorError, previous_orders
+from opsdesk.payments.models import ChargeInput, RefundInput
 from tests.orders.records import Records
 
 

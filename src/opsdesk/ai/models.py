@@ -61,13 +61,41 @@ Category = Literal[
 ]
 
 
+Priority = Literal["emergency", "urgent", "routine"]
+
+Trade = Literal[
+    "plumber",
+    "electrician",
+    "hvac",
+    "appliance_repair",
+    "pest_control",
+    "locksmith",
+    "handyman",
+]
+
+TRADE_OF_CATEGORY: dict[str, Trade] = {
+    "plumbing": "plumber",
+    "electrical": "electrician",
+    "heating_cooling": "hvac",
+    "appliance": "appliance_repair",
+    "pest": "pest_control",
+    "locks_security": "locksmith",
+    "structural": "handyman",
+    "other": "handyman",
+}
+"""The trade a category usually needs: the offline rules' answer, and a model's default."""
+
+
 class MaintenanceTriage(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     category: Category
-    priority: Literal["low", "normal", "high", "urgent"]
+    priority: Priority = Field(
+        description="emergency: now; urgent: within a day or two; routine: within a week or so."
+    )
     emergency: bool = Field(description="Danger to people or property right now.")
     summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=140)]
+    trade: Trade = Field(description="Who should do the work.")
 
 
 class TriageRequest(BaseModel):

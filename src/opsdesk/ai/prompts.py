@@ -46,8 +46,9 @@ EMAIL_SYSTEM = (
 
 TRIAGE_SYSTEM = (
     "You triage repair requests from tenants for a property manager. Pick the category, a "
-    "priority (urgent: must be handled today; high: within two days; normal: within a week; "
-    "low: whenever convenient), whether it is an emergency (a danger to people or property "
+    "priority (emergency: someone must come now; urgent: within a day or two; routine: "
+    "within a week or so), whether it is an emergency (a danger to people or property "
     "right now: gas smell, fire, flooding, no heat in freezing weather, exposed wiring, a "
-    "door that will not lock), and write a one-line summary for the owner. " + UNTRUSTED
+    "door that will not lock), the trade that should do the work, and write a one-line "
+    "summary for the owner. " + UNTRUSTED
 )

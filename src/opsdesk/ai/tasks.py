@@ -18,10 +18,12 @@ from pydantic import BaseModel, ValidationError
 
 from opsdesk.ai import prompts
 from opsdesk.ai.models import (
+    TRADE_OF_CATEGORY,
     AiUsage,
     Category,
     EmailProse,
     MaintenanceTriage,
+    Priority,
     RiskVerdict,
     TriageRequest,
     TriageResult,
@@ -158,6 +160,11 @@ _EMERGENCY = re.compile(
     r"exposed wir\w*|electrocut\w*|collaps\w*|can'?t lock|won'?t lock|break-?in)\b",
     re.IGNORECASE,
 )
+# Not a danger, but a home without it is hard to live in for long.
+_URGENT = re.compile(
+    r"\b(no (hot )?water|no power|toilet|leak\w*|fridge|freezer|heating|lock(ed)? out)\b",
+    re.IGNORECASE,
+)
 _CATEGORIES: list[tuple[Category, re.Pattern[str]]] = [
     ("plumbing", re.compile(r"leak|drip|toilet|sink|drain|pipe|faucet|tap|shower|water", re.I)),
     ("electrical", re.compile(r"electric|outlet|socket|wir|breaker|fuse|light|power|spark", re.I)),
@@ -177,11 +184,15 @@ def rules_triage(description: str) -> MaintenanceTriage:
     emergency = bool(_EMERGENCY.search(description))
     first_line = description.strip().splitlines()[0] if description.strip() else "Repair request"
     summary = first_line if len(first_line) <= 140 else first_line[:137] + "..."
+    priority: Priority = (
+        "emergency" if emergency else "urgent" if _URGENT.search(description) else "routine"
+    )
     return MaintenanceTriage(
         category=category,
-        priority="urgent" if emergency else "normal",
+        priority=priority,
         emergency=emergency,
         summary=summary if len(summary) >= 3 else "Repair request",
+        trade=TRADE_OF_CATEGORY[category],
     )
 
 

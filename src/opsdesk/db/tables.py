@@ -238,3 +238,117 @@ class AiCall(Base):
     outcome: Mapped[str] = mapped_column(String(20))  # ok | invalid_output | error
     detail: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+# -- maintenance directory -----------------------------------------------------------------
+
+
+class Owner(Base):
+    __tablename__ = "owners"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(32), default=None)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Property(Base):
+    __tablename__ = "properties"
+    __table_args__ = (CheckConstraint("auto_approve_cents >= 0", name="limit_not_negative"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(500))
+    owner_id: Mapped[str] = mapped_column(ForeignKey("owners.id"), index=True)
+    auto_approve_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    """Estimates up to this amount are approved without asking the owner."""
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Unit(Base):
+    __tablename__ = "units"
+    __table_args__ = (UniqueConstraint("property_id", "label"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    property_id: Mapped[str] = mapped_column(ForeignKey("properties.id"), index=True)
+    label: Mapped[str] = mapped_column(String(50))
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(32), default=None)
+
+
+class Vendor(Base):
+    __tablename__ = "vendors"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(32), default=None)
+    trades: Mapped[list[Any]] = mapped_column(default=list)
+    rank: Mapped[int] = mapped_column(Integer, default=100)
+    """Who is asked first within a trade: lower first, then by id."""
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class LinkUse(Base):
+    """A signed link that has been acted on: each link acts once."""
+
+    __tablename__ = "link_uses"
+
+    link_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(64), index=True)
+    stage: Mapped[str] = mapped_column(String(40))
+    role: Mapped[str] = mapped_column(String(20))
+    answer: Mapped[str] = mapped_column(String(40))
+    used_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PayoutRow(Base):
+    """Money paid out to a vendor for a request, once per idempotency key."""
+
+    __tablename__ = "payouts"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    request_id: Mapped[str] = mapped_column(String(64), index=True)
+    vendor_id: Mapped[str] = mapped_column(String(64), index=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+# -- property-management intake --------------------------------------------------------------
+
+
+class PmsFeedRecord(Base):
+    """The demo property-management system's requests (``opsdesk dev`` serves them)."""
+
+    __tablename__ = "pms_feed"
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    record: Mapped[dict[str, Any]] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PmsReject(Base):
+    """A polled record that did not validate, set aside with the reason."""
+
+    __tablename__ = "pms_rejects"
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text)
+    record: Mapped[dict[str, Any]] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

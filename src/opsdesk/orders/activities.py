@@ -23,13 +23,9 @@ from opsdesk.orders.payloads import (
     SCORE_ORDER_RISK,
     UPDATE_FULFILMENT,
     VALIDATE_ORDER,
-    Charge,
-    ChargeInput,
     FulfilmentInput,
     FulfilmentUpdate,
     OrderClaim,
-    Refund,
-    RefundInput,
     ReserveInput,
     ReserveResult,
     RestockInput,
@@ -39,9 +35,10 @@ from opsdesk.orders.payloads import (
     RiskRequest,
     ValidatedOrder,
 )
-from opsdesk.orders.payments import PaymentGateway, previous_orders
 from opsdesk.orders.risk import RiskScorer, RulesRiskScorer
 from opsdesk.orders.warehouse import Warehouse
+from opsdesk.payments.ledger import PaymentGateway, previous_orders
+from opsdesk.payments.models import Charge, ChargeInput, Refund, RefundInput
 from opsdesk.temporal.heartbeat import heartbeating
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
@@ -63,36 +62,6 @@ class RiskInput(BaseModel):
     billing_country: str | None
     previous_orders: int
     note: str
-
-
-class Charge(BaseModel):
-    charge_id: str
-    amount_cents: int
-    currency: str
-    created_at: datetime
-
-
-class Refund(BaseModel):
-    refund_id: str
-    charge_id: str
-    amount_cents: int
-    created_at: datetime
-
-
-class ChargeInput(BaseModel):
-    idempotency_key: str
-    order_id: str
-    customer_id: str
-    payment_token: str
-    amount_cents: int
-    currency: str
-
-
-class RefundInput(BaseModel):
-    idempotency_key: str
-    charge_id: str
-    amount_cents: int
-    reason: str
 
 
 class ReserveInput(BaseModel):

@@ -10,8 +10,9 @@ from pydantic import BaseModel
 
 from opsdesk.ai.models import AiUsage
 from opsdesk.orders.inputs import Address, Customer, OrderRequest
-from opsdesk.orders.payloads import Charge, PricedLine, Refund, RiskAssessment
+from opsdesk.orders.payloads import PricedLine, RiskAssessment
 from opsdesk.orders.status import OrderStatus
+from opsdesk.payments.models import Charge, Refund
 
 
 class Transition(BaseModel):

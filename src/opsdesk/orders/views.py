@@ -33,8 +33,8 @@ from opsdesk.orders.inputs import REQUEST_ID_MAX_LENGTH
 from opsdesk.orders.inventory import Inventory
 from opsdesk.orders.labels import actions_for
 from opsdesk.orders.listing import BadPageToken, OrderFilter, OrderPage, list_orders
-from opsdesk.orders.payments import TEST_TOKENS
 from opsdesk.orders.status import OrderStatus
+from opsdesk.payments.ledger import TEST_TOKENS
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.errors import ApiError, sentence
 from opsdesk.web.pages import templates

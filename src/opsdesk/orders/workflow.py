@@ -32,11 +32,9 @@ from opsdesk.notify.workflows import NotificationWorkflow
 from opsdesk.orders.inputs import AdvanceRequest, CancelRequest, OrderInput
 from opsdesk.orders.notices import humanize, order_facts
 from opsdesk.orders.payloads import (
-    ChargeInput,
     FulfilmentInput,
     FulfilmentUpdate,
     OrderClaim,
-    RefundInput,
     ReserveInput,
     RiskAction,
     RiskRequest,
@@ -45,8 +43,10 @@ from opsdesk.orders.payloads import (
 from opsdesk.orders.rules import route, why_not_advance, why_not_cancel
 from opsdesk.orders.state import OrderState, Transition
 from opsdesk.orders.status import OrderStatus
-from opsdesk.orders.steps import PAYMENT, REFUND, RISK, STORE, UNDO, Step, describe_failure
+from opsdesk.orders.steps import PAYMENT, REFUND, RISK, STORE, UNDO
+from opsdesk.payments.models import ChargeInput, RefundInput
 from opsdesk.temporal import search_attributes as sa
+from opsdesk.temporal.steps import Step, describe_failure
 from opsdesk.values import format_money
 
 with workflow.unsafe.imports_passed_through():

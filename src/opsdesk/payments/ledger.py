@@ -1,5 +1,5 @@
-"""Payments: the ``PaymentGateway`` interface, and the built-in gateway that keeps its
-charges and refunds in our own ledger tables.
+"""The ``PaymentGateway`` interface, and the built-in gateway that keeps its charges,
+refunds and payouts in our own ledger tables.
 
 The built-in gateway behaves like a card processor in test mode: the payment token says
 what happens, the way processors' test cards do.
@@ -28,9 +28,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsdesk.db import Database
-from opsdesk.db.tables import ChargeRow, PaymentAttempt, RefundRow
+from opsdesk.db.tables import ChargeRow, PaymentAttempt, PayoutRow, RefundRow
 from opsdesk.errors import EffectUndone, PaymentDeclined, RefundRefused
-from opsdesk.orders.payloads import Charge, ChargeInput, Refund, RefundInput
+from opsdesk.payments.models import Charge, ChargeInput, Payout, PayoutInput, Refund, RefundInput
 
 SLOW_ANSWER_SECONDS = 3.0
 FLAKY_FAILURES = 2
@@ -47,6 +47,10 @@ class PaymentGateway(Protocol):
 
     async def refund(self, request: RefundInput) -> Refund:
         """Refund part or all of a charge once per idempotency key."""
+        ...
+
+    async def payout(self, request: PayoutInput) -> Payout:
+        """Pay a vendor once per idempotency key."""
         ...
 
 
@@ -174,6 +178,35 @@ class LedgerGateway:
             session.add(row)
             await session.flush()
             return _refund(row)
+
+    async def payout(self, request: PayoutInput) -> Payout:
+        async with self.db.transaction() as session:
+            existing = await session.scalar(
+                select(PayoutRow).where(PayoutRow.idempotency_key == request.idempotency_key)
+            )
+            if existing is not None:
+                return _payout(existing)
+            row = PayoutRow(
+                id=f"po_{uuid.uuid4().hex[:24]}",
+                idempotency_key=request.idempotency_key,
+                request_id=request.request_id,
+                vendor_id=request.vendor_id,
+                amount_cents=request.amount_cents,
+                currency=request.currency,
+            )
+            session.add(row)
+            await session.flush()
+            return _payout(row)
+
+
+def _payout(row: PayoutRow) -> Payout:
+    return Payout(
+        payout_id=row.id,
+        vendor_id=row.vendor_id,
+        amount_cents=row.amount_cents,
+        currency=row.currency,
+        created_at=row.created_at,
+    )
 
 
 async def _refunded(session: AsyncSession, charge_id: str) -> int:

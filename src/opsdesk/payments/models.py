@@ -1,0 +1,55 @@
+"""What the payment gateway takes and returns. No I/O: workflows import this module."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+
+class Charge(BaseModel):
+    charge_id: str
+    amount_cents: int
+    currency: str
+    created_at: datetime
+
+
+class Refund(BaseModel):
+    refund_id: str
+    charge_id: str
+    amount_cents: int
+    created_at: datetime
+
+
+class ChargeInput(BaseModel):
+    idempotency_key: str
+    order_id: str
+    customer_id: str
+    payment_token: str
+    amount_cents: int
+    currency: str
+
+
+class RefundInput(BaseModel):
+    idempotency_key: str
+    charge_id: str
+    amount_cents: int
+    reason: str
+
+
+class PayoutInput(BaseModel):
+    """Money out to a vendor for one request; one payout per idempotency key."""
+
+    idempotency_key: str
+    request_id: str
+    vendor_id: str
+    amount_cents: int
+    currency: str
+
+
+class Payout(BaseModel):
+    payout_id: str
+    vendor_id: str
+    amount_cents: int
+    currency: str
+    created_at: datetime
