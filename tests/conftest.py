@@ -116,4 +116,5 @@ def settings(db: Database, tmp_path: Path) -> Settings:
         data_dir=tmp_path,
         database_url=db.url.render_as_string(hide_password=False),
         orders_task_queue=f"orders-{uuid.uuid4().hex[:8]}",
+        maintenance_task_queue=f"maintenance-{uuid.uuid4().hex[:8]}",
     )

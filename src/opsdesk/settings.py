@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     log_level: str = "info"
 
     orders_task_queue: str = "orders"
+    maintenance_task_queue: str = "maintenance"
 
     # -- API -------------------------------------------------------------------------------
     webhook_secret: SecretStr | None = None
@@ -75,6 +76,30 @@ class Settings(BaseSettings):
     """Risk scores from here up wait for a person (REVIEW)."""
     risk_reject_from: Score = 80
     """Risk scores from here up are rejected outright (REJECTED)."""
+
+    # -- maintenance policy: each waiting stage's deadline (ISO 8601 durations or seconds) --
+    owner_approval_deadline_urgent: timedelta = timedelta(hours=24)
+    owner_approval_deadline_routine: timedelta = timedelta(hours=72)
+    """How long the owner has to approve a repair (emergencies skip the question)."""
+    quote_deadline_emergency: timedelta = timedelta(hours=2)
+    quote_deadline_urgent: timedelta = timedelta(hours=24)
+    quote_deadline_routine: timedelta = timedelta(hours=72)
+    """How long a vendor has to quote before the next vendor of the trade is asked."""
+    estimate_approval_deadline: timedelta = timedelta(hours=72)
+    availability_deadline: timedelta = timedelta(hours=72)
+    """How long the tenant has to give the times they are at home."""
+    slot_deadline: timedelta = timedelta(hours=48)
+    """How long the vendor has to book a visit inside those times."""
+    work_grace: timedelta = timedelta(hours=48)
+    """How long after the booked visit ends the vendor has to mark the work done."""
+    completion_autoconfirm: timedelta = timedelta(hours=24)
+    """After this the repair counts as confirmed without the tenant's answer."""
+    invoice_deadline: timedelta = timedelta(days=14)
+    invoice_approval_deadline: timedelta = timedelta(days=7)
+
+    link_secret: SecretStr | None = None
+    """Signs the links in emails (HS256). Without it, a key is generated once into
+    ``data_dir`` (fine for one machine; set it when the worker and API run apart)."""
 
     # -- worker ------------------------------------------------------------------------
     worker_cache: Annotated[int, Field(ge=0)] = 1000

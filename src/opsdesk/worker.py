@@ -8,6 +8,7 @@ import signal
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import Worker, WorkflowRunner
@@ -20,10 +21,14 @@ from opsdesk.ai.tasks import ProseTask, RiskTask, Triager
 from opsdesk.ai.usage import UsageLog
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
+from opsdesk.maintenance.activities import MaintenanceActivities
+from opsdesk.maintenance.directory import Directory
+from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow
 from opsdesk.notify.activities import NotifyActivities
 from opsdesk.notify.compose import AiEmailWriter, TemplateComposer
 from opsdesk.notify.email import Mailer
 from opsdesk.notify.outbox import Outbox
+from opsdesk.notify.signing import LinkSigner, link_key
 from opsdesk.notify.workflows import NotificationWorkflow
 from opsdesk.orders.activities import OrderActivities
 from opsdesk.orders.inventory import Inventory
@@ -58,12 +63,20 @@ PASSTHROUGH_MODULES = (
     "opsdesk.temporal.steps",
     "opsdesk.orders.notices",
     "opsdesk.notify.models",
+    "opsdesk.notify.links",
+    "opsdesk.maintenance.status",
+    "opsdesk.maintenance.ids",
+    "opsdesk.maintenance.inputs",
+    "opsdesk.maintenance.payloads",
+    "opsdesk.maintenance.state",
+    "opsdesk.maintenance.notices",
+    "opsdesk.maintenance.steps",
     "opsdesk.temporal.search_attributes",
 )
 
 
 def task_queues(settings: Settings) -> tuple[str, ...]:
-    return (settings.orders_task_queue,)
+    return (settings.orders_task_queue, settings.maintenance_task_queue)
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
@@ -85,6 +98,10 @@ def order_activities(db: Database, provider: Provider | None) -> OrderActivities
     )
 
 
+def maintenance_activities(db: Database) -> MaintenanceActivities:
+    return MaintenanceActivities(directory=Directory(db), gateway=LedgerGateway(db))
+
+
 def ai_activities(db: Database, provider: Provider | None) -> AiActivities:
     return AiActivities(triager=Triager(provider, UsageLog(db)))
 
@@ -96,7 +113,10 @@ def notify_activities(
     return NotifyActivities(
         outbox=Outbox(db),
         mailer=Mailer(settings),
-        composer=TemplateComposer(settings.resolved_public_url),
+        composer=TemplateComposer(
+            settings.resolved_public_url,
+            LinkSigner(link_key(settings), settings.resolved_public_url),
+        ),
         writer=AiEmailWriter(prose, settings.resolved_public_url),
     )
 
@@ -107,22 +127,33 @@ def build_workers(
     """The workers of every task queue, with the model provider the settings ask for.
     ``runner`` replaces the sandbox as configured here (the benchmarks compare them)."""
     provider = build_provider(settings)
-    orders = order_activities(db, provider)
-    return [
-        Worker(
+    notify = notify_activities(db, settings, provider).all()
+    ai = ai_activities(db, provider).all()
+
+    def worker(task_queue: str, workflows: list[type], activities: list[Any]) -> Worker:
+        return Worker(
             client,
-            task_queue=settings.orders_task_queue,
-            workflows=[OrderWorkflow, RestockWorkflow, NotificationWorkflow],
-            activities=[
-                *orders.all(),
-                *notify_activities(db, settings, provider).all(),
-                *ai_activities(db, provider).all(),
-            ],
+            task_queue=task_queue,
+            # Notifications run as children on their parent's queue.
+            workflows=[*workflows, NotificationWorkflow],
+            activities=[*activities, *notify, *ai],
             workflow_runner=runner or workflow_runner(),
             interceptors=[OutcomeInterceptor()],
             max_cached_workflows=settings.worker_cache,
             graceful_shutdown_timeout=timedelta(seconds=10),
         )
+
+    return [
+        worker(
+            settings.orders_task_queue,
+            [OrderWorkflow, RestockWorkflow],
+            order_activities(db, provider).all(),
+        ),
+        worker(
+            settings.maintenance_task_queue,
+            [MaintenanceRequestWorkflow],
+            maintenance_activities(db).all(),
+        ),
     ]
 
 

@@ -9,7 +9,7 @@ from temporalio.testing import WorkflowEnvironment
 from opsdesk.app import create_app
 from opsdesk.db import Database
 from opsdesk.settings import Settings
-from opsdesk.worker import build_workers
+from opsdesk.worker import build_workers, running
 from tests.conftest import free_port
 from tests.http import serve
 from tests.waiting import eventually
@@ -40,12 +40,10 @@ async def test_readyz_waits_for_a_worker_on_every_task_queue(
         assert body["checks"]["worker:orders"]["ok"] is False
         assert "worker:orders: no worker is polling" in body["reason"]
 
-        workers = build_workers(dev_env.client, db, settings)
-        for worker in workers:
-            async with worker:
-                response = await eventually(
-                    lambda: http.get("/readyz"), lambda r: r.status_code != 503
-                )
+        async with running(build_workers(dev_env.client, db, settings)):
+            response = await eventually(
+                lambda: http.get("/readyz"), lambda r: r.status_code != 503
+            )
     assert response.status_code == 200, response.text
     assert response.json()["reason"] is None
 

@@ -202,7 +202,7 @@ class Triager:
         self.log = log
 
     async def triage(self, request: TriageRequest) -> TriageResult:
-        if self.provider is None:
+        if self.provider is None or request.offline:
             return TriageResult(triage=rules_triage(request.description), provider="rules")
         data = {"unit": request.unit, "tenant_description": request.description}
         call = StructuredCall(

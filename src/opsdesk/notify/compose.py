@@ -7,34 +7,68 @@ prints, the other two by one that does not (plain text must not show ``&amp;``).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, PrefixLoader, StrictUndefined
 
 from opsdesk.ai.tasks import ProseTask
+from opsdesk.notify.links import LinkGrant
 from opsdesk.notify.models import EmailContent, Notification
+from opsdesk.notify.signing import LinkSigner
 
-_LOADER = PrefixLoader({"orders": PackageLoader("opsdesk.orders", "emails")})
+# Loaded by package name, so this shared service imports no desk.
+_LOADER = PrefixLoader(
+    {
+        "orders": PackageLoader("opsdesk.orders", "emails"),
+        "maintenance": PackageLoader("opsdesk.maintenance", "emails"),
+    }
+)
+
+
+def local_time(value: str, zone: str) -> str:
+    """An ISO time as a person at the property reads it: ``Mon 23 Nov, 09:00 PST``."""
+    return datetime.fromisoformat(value).astimezone(ZoneInfo(zone)).strftime("%a %d %b, %H:%M %Z")
+
+
+def local_span(start: str, end: str, zone: str) -> str:
+    """``Mon 23 Nov, 09:00-12:00 PST`` (an en dash); both days when it spans midnight."""
+    first = datetime.fromisoformat(start).astimezone(ZoneInfo(zone))
+    last = datetime.fromisoformat(end).astimezone(ZoneInfo(zone))
+    if first.date() == last.date():
+        return f"{first:%a %d %b, %H:%M}\u2013{last:%H:%M %Z}"
+    return f"{first:%a %d %b, %H:%M} \u2013 {last:%a %d %b, %H:%M %Z}"
 
 
 def _environment(*, html: bool) -> Environment:
     # Plain text is never HTML, so only the html environment escapes.
-    return Environment(
+    environment = Environment(
         loader=_LOADER,
         undefined=StrictUndefined,
         autoescape=html,  # noqa: S701
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.filters["local_time"] = local_time
+    environment.globals["local_span"] = local_span
+    return environment
 
 
 _PLAIN = _environment(html=False)
 _HTML = _environment(html=True)
 
 
-def render_template(template: str, facts: dict[str, Any], public_url: str) -> EmailContent:
-    """Render ``subject``, ``text`` and ``html`` from one template."""
+def render_template(
+    template: str, facts: dict[str, Any], public_url: str, signer: LinkSigner | None = None
+) -> EmailContent:
+    """Render ``subject``, ``text`` and ``html`` from one template. A ``link`` fact (a
+    ``LinkGrant``) becomes ``link_url``, signed here: the key never enters a workflow."""
     values = {**facts, "public_url": public_url.rstrip("/")}
+    if facts.get("link"):
+        if signer is None:
+            raise ValueError(f"{template} has a link to sign but no signing key was given")
+        values["link_url"] = signer.url(LinkGrant.model_validate(facts["link"]))
 
     def block(environment: Environment, name: str) -> str:
         compiled = environment.get_template(f"{template}.j2")
@@ -50,11 +84,14 @@ def render_template(template: str, facts: dict[str, Any], public_url: str) -> Em
 class TemplateComposer:
     """Writes every email from its template."""
 
-    def __init__(self, public_url: str) -> None:
+    def __init__(self, public_url: str, signer: LinkSigner | None = None) -> None:
         self.public_url = public_url
+        self.signer = signer
 
     async def compose(self, notification: Notification) -> EmailContent:
-        return render_template(notification.template, notification.facts, self.public_url)
+        return render_template(
+            notification.template, notification.facts, self.public_url, self.signer
+        )
 
 
 class AiEmailWriter:

@@ -21,6 +21,20 @@ ORDER_CREATED = SearchAttributeKey.for_datetime("OrderCreatedAt")
 ORDER_UPDATED = SearchAttributeKey.for_datetime("OrderUpdatedAt")
 """When the order last changed: the dashboard's change feed asks for what is newer."""
 
+# The desks share the status and the two times (the workflow type tells them apart): the
+# SQLite store has room for three datetimes in all. They keep the names the orders desk gave
+# them first, because renaming an attribute on a running server orphans every value set.
+STATUS = ORDER_STATUS
+CREATED = ORDER_CREATED
+UPDATED = ORDER_UPDATED
+
+STAGE_DEADLINE = SearchAttributeKey.for_datetime("StageDeadline")
+"""When the question a maintenance request waits on lapses (unset while none is open)."""
+REQUEST_PRIORITY = SearchAttributeKey.for_keyword("RequestPriority")
+"""emergency | urgent | routine, once triaged."""
+REQUEST_WAITING_ON = SearchAttributeKey.for_keyword("RequestWaitingOn")
+"""owner | vendor | tenant: whose answer the request waits for (unset while none)."""
+
 ALL_KEYS: tuple[SearchAttributeKey, ...] = (  # type: ignore[type-arg]
     ORDER_STATUS,
     ORDER_CUSTOMER,
@@ -29,6 +43,9 @@ ALL_KEYS: tuple[SearchAttributeKey, ...] = (  # type: ignore[type-arg]
     ORDER_ESCALATED,
     ORDER_CREATED,
     ORDER_UPDATED,
+    STAGE_DEADLINE,
+    REQUEST_PRIORITY,
+    REQUEST_WAITING_ON,
 )
 
 # The names the Temporal CLI and the operator service use for each indexed type.

@@ -1,0 +1,1 @@
+"""The Maintenance desk: tenants' repair requests from intake to a paid invoice."""

@@ -1,0 +1,46 @@
+"""The maintenance desk's side effects, called from the workflow by typed reference."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from temporalio import activity
+
+from opsdesk.maintenance.directory import Directory
+from opsdesk.maintenance.payloads import (
+    CHOOSE_VENDOR,
+    LOAD_PROPERTY,
+    LOAD_VENDOR,
+    PAY_VENDOR,
+    PropertyLookup,
+    VendorChoice,
+)
+from opsdesk.maintenance.state import PropertyFacts, VendorFacts
+from opsdesk.payments.ledger import PaymentGateway
+from opsdesk.payments.models import Payout, PayoutInput
+
+
+class MaintenanceActivities:
+    def __init__(self, directory: Directory, gateway: PaymentGateway) -> None:
+        self.directory = directory
+        self.gateway = gateway
+
+    @activity.defn(name=LOAD_PROPERTY)
+    async def load_property(self, lookup: PropertyLookup) -> PropertyFacts:
+        return await self.directory.property_facts(lookup.property_id, lookup.unit)
+
+    @activity.defn(name=CHOOSE_VENDOR)
+    async def choose_vendor(self, choice: VendorChoice) -> VendorFacts | None:
+        return await self.directory.next_vendor(choice.trade, choice.exclude)
+
+    @activity.defn(name=LOAD_VENDOR)
+    async def load_vendor(self, vendor_id: str) -> VendorFacts:
+        return await self.directory.vendor(vendor_id)
+
+    @activity.defn(name=PAY_VENDOR)
+    async def pay_vendor(self, payout: PayoutInput) -> Payout:
+        return await self.gateway.payout(payout)
+
+    def all(self) -> list[Callable[..., Any]]:
+        return [self.load_property, self.choose_vendor, self.load_vendor, self.pay_vendor]

@@ -1,0 +1,283 @@
+"""The directory: properties and their units, owners, tenants and vendors.
+
+Imported from a JSON file (``opsdesk maintenance import``) or the sample one a new laptop
+stack starts with; an import creates or updates by id and never deletes, so a request in
+flight never loses the property or vendor it refers to.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, TypeAdapter, field_validator, model_validator
+from sqlalchemy import select
+
+from opsdesk.ai.models import Trade
+from opsdesk.db import Database
+from opsdesk.db.tables import Owner, Property, Tenant, Unit, Vendor
+from opsdesk.errors import UnknownProperty, UnknownVendor
+from opsdesk.maintenance.inputs import DirectoryId, Phone, ShortText
+from opsdesk.maintenance.state import PropertyFacts, VendorFacts
+from opsdesk.values import Email
+
+UnitLabel = Annotated[str, Field(min_length=1, max_length=50)]
+
+
+class OwnerSpec(BaseModel):
+    id: DirectoryId
+    name: ShortText
+    email: Email
+    phone: Phone | None = None
+
+
+class TenantSpec(BaseModel):
+    id: DirectoryId
+    name: ShortText
+    email: Email
+    phone: Phone | None = None
+
+
+class UnitSpec(BaseModel):
+    label: UnitLabel
+    tenants: list[TenantSpec] = []
+
+
+class PropertySpec(BaseModel):
+    id: DirectoryId
+    name: ShortText
+    address: Annotated[str, Field(min_length=1, max_length=500)]
+    owner: DirectoryId
+    auto_approve_cents: Annotated[int, Field(ge=0)] = 0
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
+    time_zone: str = "UTC"
+    units: Annotated[list[UnitSpec], Field(min_length=1)]
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+
+class VendorSpec(BaseModel):
+    id: DirectoryId
+    name: ShortText
+    email: Email
+    phone: Phone | None = None
+    trades: Annotated[list[Trade], Field(min_length=1)]
+    rank: int = 100
+    """Who is asked first within a trade: lower first."""
+    active: bool = True
+
+
+class DirectorySpec(BaseModel):
+    """A directory file: every section optional, ids unique within each."""
+
+    owners: list[OwnerSpec] = []
+    properties: list[PropertySpec] = []
+    vendors: list[VendorSpec] = []
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        for section in ("owners", "properties", "vendors"):
+            ids = [entry.id for entry in getattr(self, section)]
+            duplicates = sorted({i for i in ids if ids.count(i) > 1})
+            if duplicates:
+                raise ValueError(f"{section}: ids listed twice: {', '.join(duplicates)}")
+        tenant_ids = [t.id for p in self.properties for u in p.units for t in u.tenants]
+        if len(tenant_ids) != len(set(tenant_ids)):
+            raise ValueError("tenants: ids listed twice")
+        return self
+
+
+class PropertyChoice(BaseModel):
+    """A property as the tenant form offers it."""
+
+    id: str
+    name: str
+    address: str
+    units: list[str]
+
+
+_DIRECTORY = TypeAdapter(DirectorySpec)
+
+
+def parse_directory(text: str) -> DirectorySpec:
+    """Raises ``pydantic.ValidationError`` naming the bad entry."""
+    return _DIRECTORY.validate_json(text)
+
+
+def read_directory(path: Path) -> DirectorySpec:
+    return parse_directory(path.read_text())
+
+
+def sample_directory() -> DirectorySpec:
+    return parse_directory(
+        resources.files("opsdesk.maintenance").joinpath("sample_directory.json").read_text()
+    )
+
+
+def dump_directory(spec: DirectorySpec) -> str:
+    return json.dumps(spec.model_dump(mode="json", exclude_none=True), indent=2)
+
+
+def unit_id(property_id: str, label: str) -> str:
+    return f"{property_id}/{label}"[:64]
+
+
+class Directory:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def import_directory(self, spec: DirectorySpec) -> int:
+        """Create or update every entry; returns how many were written. An owner a property
+        names must be in the file or already in the directory."""
+        async with self.db.transaction() as session:
+            for owner in spec.owners:
+                await session.merge(Owner(**owner.model_dump()))
+            await session.flush()
+            for prop in spec.properties:
+                if await session.get(Owner, prop.owner) is None:
+                    raise UnknownProperty(f"property {prop.id}: unknown owner {prop.owner}")
+                await session.merge(
+                    Property(**prop.model_dump(exclude={"units", "owner"}), owner_id=prop.owner)
+                )
+                for unit in prop.units:
+                    uid = unit_id(prop.id, unit.label)
+                    await session.merge(Unit(id=uid, property_id=prop.id, label=unit.label))
+                    for tenant in unit.tenants:
+                        await session.merge(Tenant(**tenant.model_dump(), unit_id=uid))
+            for vendor in spec.vendors:
+                await session.merge(Vendor(**vendor.model_dump()))
+        units = sum(len(p.units) for p in spec.properties)
+        return len(spec.owners) + len(spec.properties) + units + len(spec.vendors)
+
+    async def export(self) -> DirectorySpec:
+        async with self.db.transaction() as session:
+            owners = (await session.scalars(select(Owner).order_by(Owner.id))).all()
+            props = (await session.scalars(select(Property).order_by(Property.id))).all()
+            units = (await session.scalars(select(Unit).order_by(Unit.id))).all()
+            tenants = (await session.scalars(select(Tenant).order_by(Tenant.id))).all()
+            vendors = (await session.scalars(select(Vendor).order_by(Vendor.rank, Vendor.id))).all()
+        return DirectorySpec(
+            owners=[OwnerSpec(id=o.id, name=o.name, email=o.email, phone=o.phone) for o in owners],
+            properties=[
+                PropertySpec(
+                    id=p.id,
+                    name=p.name,
+                    address=p.address,
+                    owner=p.owner_id,
+                    auto_approve_cents=p.auto_approve_cents,
+                    currency=p.currency,
+                    time_zone=p.time_zone,
+                    units=[
+                        UnitSpec(
+                            label=u.label,
+                            tenants=[
+                                TenantSpec(id=t.id, name=t.name, email=t.email, phone=t.phone)
+                                for t in tenants
+                                if t.unit_id == u.id
+                            ],
+                        )
+                        for u in units
+                        if u.property_id == p.id
+                    ],
+                )
+                for p in props
+            ],
+            vendors=[_vendor_spec(v) for v in vendors],
+        )
+
+    async def properties(self) -> list[PropertyChoice]:
+        spec = await self.export()
+        return [
+            PropertyChoice(
+                id=p.id, name=p.name, address=p.address, units=[u.label for u in p.units]
+            )
+            for p in spec.properties
+        ]
+
+    async def vendors(self) -> list[VendorSpec]:
+        async with self.db.transaction() as session:
+            rows = (await session.scalars(select(Vendor).order_by(Vendor.rank, Vendor.id))).all()
+        return [_vendor_spec(v) for v in rows if v.active]
+
+    async def property_facts(self, property_id: str, unit: str) -> PropertyFacts:
+        async with self.db.transaction() as session:
+            prop = await session.get(Property, property_id)
+            if prop is None:
+                raise UnknownProperty(f"unknown property {property_id}")
+            found = await session.scalar(
+                select(Unit).where(Unit.property_id == property_id, Unit.label == unit)
+            )
+            if found is None:
+                raise UnknownProperty(f"{prop.name} has no unit {unit}")
+            owner = await session.get(Owner, prop.owner_id)
+            assert owner is not None  # a foreign key
+            return PropertyFacts(
+                property_id=prop.id,
+                name=prop.name,
+                address=prop.address,
+                unit=unit,
+                owner_id=owner.id,
+                owner_name=owner.name,
+                owner_email=owner.email,
+                owner_phone=owner.phone,
+                auto_approve_cents=prop.auto_approve_cents,
+                currency=prop.currency,
+                time_zone=prop.time_zone,
+            )
+
+    async def next_vendor(self, trade: str, exclude: Sequence[str]) -> VendorFacts | None:
+        """The first active vendor of the trade by rank, then id, not yet asked."""
+        async with self.db.transaction() as session:
+            rows = (
+                await session.scalars(
+                    select(Vendor).where(Vendor.active.is_(True)).order_by(Vendor.rank, Vendor.id)
+                )
+            ).all()
+        for row in rows:
+            if trade in row.trades and row.id not in exclude:
+                return _vendor_facts(row)
+        return None
+
+    async def vendor(self, vendor_id: str) -> VendorFacts:
+        async with self.db.transaction() as session:
+            row = await session.get(Vendor, vendor_id)
+        if row is None or not row.active:
+            raise UnknownVendor(f"no active vendor {vendor_id}")
+        return _vendor_facts(row)
+
+
+async def seed_sample_directory(db: Database) -> int:
+    """Give an empty directory the sample one (a first `opsdesk dev`); 0 when not empty."""
+    directory = Directory(db)
+    if (await directory.export()).properties:
+        return 0
+    return await directory.import_directory(sample_directory())
+
+
+def _vendor_spec(row: Vendor) -> VendorSpec:
+    return VendorSpec(
+        id=row.id,
+        name=row.name,
+        email=row.email,
+        phone=row.phone,
+        trades=row.trades,
+        rank=row.rank,
+        active=row.active,
+    )
+
+
+def _vendor_facts(row: Vendor) -> VendorFacts:
+    return VendorFacts(
+        vendor_id=row.id, name=row.name, email=row.email, phone=row.phone, trades=row.trades
+    )

@@ -1,0 +1,225 @@
+"""What callers send: a repair request (tenant form, API, property-management feed), what
+its workflow starts with, and the answers, reassignments and cancellations people send.
+Pure data: workflows import it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Literal, Self
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from opsdesk.ai.models import Priority
+from opsdesk.maintenance.ids import REQUEST_ID_PATTERN
+from opsdesk.maintenance.status import Channel, Stage
+from opsdesk.values import Email
+
+RequestId = Annotated[str, StringConstraints(pattern=REQUEST_ID_PATTERN)]
+DirectoryId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
+AnswerId = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ()-]{0,31}$")]
+Description = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=10, max_length=4000)
+]
+Cents = Annotated[int, Field(gt=0, le=100_000_000)]
+
+MAX_WINDOWS = 10
+LONGEST_WINDOW = timedelta(hours=12)
+
+
+class TenantContact(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: ShortText
+    email: Email
+    phone: Phone = ""
+
+
+class RequestForm(BaseModel):
+    """A repair request as a tenant reports it."""
+
+    property_id: DirectoryId
+    unit: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+    tenant: TenantContact
+    description: Description
+
+
+class MaintenancePolicy(BaseModel):
+    """Deadlines and contacts, fixed into each request when it starts so that a settings
+    change never alters a request mid-flight (or its replay)."""
+
+    owner_approval: dict[Priority, timedelta] = {
+        "emergency": timedelta(hours=4),
+        "urgent": timedelta(hours=24),
+        "routine": timedelta(hours=72),
+    }
+    vendor_quote: dict[Priority, timedelta] = {
+        "emergency": timedelta(hours=2),
+        "urgent": timedelta(hours=24),
+        "routine": timedelta(hours=72),
+    }
+    estimate_approval: timedelta = timedelta(hours=72)
+    availability: timedelta = timedelta(hours=72)
+    slot: timedelta = timedelta(hours=48)
+    work_grace: timedelta = timedelta(hours=48)
+    """How long after the booked slot ends the vendor has to mark the work done."""
+    completion: timedelta = timedelta(hours=24)
+    """After this the work counts as confirmed without the tenant's answer."""
+    invoice: timedelta = timedelta(days=14)
+    invoice_approval: timedelta = timedelta(days=7)
+    ops_email: Email = "ops@opsdesk.local"
+
+    def deadline(self, stage: Stage, priority: Priority) -> timedelta:
+        """How long a stage waits for its answer (WORK_DONE counts from the slot's end)."""
+        per_stage: dict[Stage, timedelta] = {
+            Stage.OWNER_APPROVAL: self.owner_approval[priority],
+            Stage.VENDOR_QUOTE: self.vendor_quote[priority],
+            Stage.ESTIMATE_APPROVAL: self.estimate_approval,
+            Stage.AVAILABILITY: self.availability,
+            Stage.SLOT: self.slot,
+            Stage.WORK_DONE: self.work_grace,
+            Stage.COMPLETION: self.completion,
+            Stage.INVOICE: self.invoice,
+            Stage.INVOICE_APPROVAL: self.invoice_approval,
+        }
+        return per_stage[stage]
+
+
+class RequestSubmission(BaseModel):
+    """What a request's workflow starts with."""
+
+    request_id: RequestId
+    form: RequestForm
+    source: Literal["form", "api", "pms"] = "form"
+    external_id: str | None = None
+    """The property-management system's id, for a polled request."""
+    policy: MaintenancePolicy = MaintenancePolicy()
+
+
+# -- answers: one update per stage, each carrying its own id ------------------------------------
+
+
+class Answer(BaseModel):
+    """Who answered, how, and the id that makes a repeat of this answer harmless (a link's
+    unique id, an API client's Idempotency-Key, a call's id)."""
+
+    answer_id: AnswerId
+    actor: ShortText
+    channel: Channel
+    note: Note = ""
+    round: Annotated[int, Field(ge=1)] | None = None
+    """Which asking of the stage this answers (a link names it); None: the one open now."""
+
+
+class Decision(Answer):
+    """The owner's answer to the repair, the estimate or the invoice."""
+
+    approve: bool
+
+
+class QuoteAnswer(Answer):
+    """The vendor's quote, or that they cannot take the job (the next vendor is asked)."""
+
+    amount_cents: Cents | None = None
+    decline: bool = False
+
+    @model_validator(mode="after")
+    def _amount_or_decline(self) -> Self:
+        if self.decline == (self.amount_cents is not None):
+            raise ValueError("give either an amount or decline, not both")
+        return self
+
+
+class Window(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    start: AwareDatetime
+    end: AwareDatetime
+
+    @model_validator(mode="after")
+    def _in_order(self) -> Self:
+        if self.end <= self.start:
+            raise ValueError("a window must end after it starts")
+        if self.end - self.start > LONGEST_WINDOW:
+            raise ValueError("a window may be at most 12 hours long")
+        return self
+
+    def holds(self, other: Window) -> bool:
+        return self.start <= other.start and other.end <= self.end
+
+
+class AvailabilityAnswer(Answer):
+    """When the tenant is at home."""
+
+    windows: Annotated[list[Window], Field(min_length=1, max_length=MAX_WINDOWS)]
+
+
+class SlotAnswer(Answer):
+    """The vendor's visit, inside one of the tenant's windows."""
+
+    slot: Window
+
+
+class WorkDoneAnswer(Answer):
+    """The vendor says the work is done."""
+
+
+class CompletionAnswer(Answer):
+    """The tenant confirms the repair, or says it is not fixed."""
+
+    fixed: bool
+
+
+class InvoiceAnswer(Answer):
+    amount_cents: Cents
+
+
+class ReassignRequest(BaseModel):
+    """Ops give the job to another vendor (or the next of the trade), who quotes afresh."""
+
+    answer_id: AnswerId
+    actor: ShortText
+    vendor_id: DirectoryId | None = None
+    note: Note = ""
+
+
+class CancelRequest(BaseModel):
+    answer_id: AnswerId
+    actor: ShortText
+    reason: Note = ""
+
+
+ANSWER_MODELS: dict[Stage, type[Answer]] = {
+    Stage.OWNER_APPROVAL: Decision,
+    Stage.VENDOR_QUOTE: QuoteAnswer,
+    Stage.ESTIMATE_APPROVAL: Decision,
+    Stage.AVAILABILITY: AvailabilityAnswer,
+    Stage.SLOT: SlotAnswer,
+    Stage.WORK_DONE: WorkDoneAnswer,
+    Stage.COMPLETION: CompletionAnswer,
+    Stage.INVOICE: InvoiceAnswer,
+    Stage.INVOICE_APPROVAL: Decision,
+}
+
+
+def describe_answer(stage: Stage, answer: Answer) -> str:
+    """The answer in a few words, as the timeline and "already answered" say it."""
+    if isinstance(answer, Decision):
+        return "approved" if answer.approve else "declined"
+    if isinstance(answer, QuoteAnswer):
+        return "cannot take the job" if answer.decline else "quoted"
+    if isinstance(answer, AvailabilityAnswer):
+        return f"gave {len(answer.windows)} time window(s)"
+    if isinstance(answer, SlotAnswer):
+        return "booked a visit"
+    if isinstance(answer, CompletionAnswer):
+        return "confirmed it is fixed" if answer.fixed else "said it is not fixed"
+    if isinstance(answer, InvoiceAnswer):
+        return "sent the invoice"
+    return "marked the work done"
+
+
+def answered_at(when: datetime) -> str:
+    return when.strftime("%Y-%m-%d %H:%M UTC")

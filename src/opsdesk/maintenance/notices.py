@@ -1,0 +1,131 @@
+"""What a request's messages say: the facts the one email template is filled from.
+Pure functions of the request's state: the workflow calls them. Times travel as ISO
+strings with the property's time zone, and the template shows them in local time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from opsdesk.maintenance.inputs import Window
+from opsdesk.maintenance.state import RequestState
+from opsdesk.maintenance.status import Stage
+from opsdesk.notify.links import LinkGrant
+from opsdesk.values import format_money
+
+TEMPLATE = "maintenance/message"
+
+# What each stage asks, and the label of the button that opens its page.
+QUESTIONS: dict[Stage, tuple[str, str]] = {
+    Stage.OWNER_APPROVAL: ("May we go ahead with this repair?", "Approve or decline"),
+    Stage.VENDOR_QUOTE: ("Can you take this job, and what will it cost?", "Send your quote"),
+    Stage.ESTIMATE_APPROVAL: ("The vendor's estimate is above your limit.", "Review the estimate"),
+    Stage.AVAILABILITY: ("When are you at home for the visit?", "Give your times"),
+    Stage.SLOT: ("Pick a visit inside the tenant's times.", "Book a visit"),
+    Stage.WORK_DONE: ("Tell us when the work is done.", "Mark the work done"),
+    Stage.COMPLETION: ("Is it fixed?", "Confirm the repair"),
+    Stage.INVOICE: ("Send your invoice for this job.", "Send the invoice"),
+    Stage.INVOICE_APPROVAL: (
+        "The vendor's invoice is ready for your approval.",
+        "Review the invoice",
+    ),
+}
+
+ANSWERS: dict[Stage, tuple[str, ...]] = {
+    Stage.OWNER_APPROVAL: ("approve", "decline"),
+    Stage.VENDOR_QUOTE: ("quote", "decline"),
+    Stage.ESTIMATE_APPROVAL: ("approve", "decline"),
+    Stage.AVAILABILITY: ("windows",),
+    Stage.SLOT: ("slot",),
+    Stage.WORK_DONE: ("done",),
+    Stage.COMPLETION: ("fixed", "not_fixed"),
+    Stage.INVOICE: ("invoice",),
+    Stage.INVOICE_APPROVAL: ("approve", "decline"),
+}
+
+
+def at(when: datetime) -> dict[str, str]:
+    return {"at": when.isoformat()}
+
+
+def window_text(window: Window) -> dict[str, str]:
+    return {"from": window.start.isoformat(), "to": window.end.isoformat()}
+
+
+def money(state: RequestState, cents: int | None) -> str:
+    return "" if cents is None else format_money(cents, state.currency)
+
+
+def request_details(state: RequestState) -> list[dict[str, Any]]:
+    """The lines every message about the request shows."""
+    details: list[dict[str, Any]] = [{"label": "Request", "text": state.request_id}]
+    if state.premises:
+        details.append(
+            {"label": "Where", "text": f"{state.premises.address}, unit {state.form.unit}"}
+        )
+    if state.triage:
+        details.append({"label": "Problem", "text": state.triage.summary})
+        details.append({"label": "Priority", "text": state.triage.priority})
+    else:
+        details.append({"label": "Problem", "text": state.form.description[:300]})
+    if state.vendor:
+        details.append({"label": "Vendor", "text": state.vendor.name})
+    if state.slot:
+        details.append({"label": "Visit", **window_text(state.slot)})
+    return details
+
+
+def message(
+    state: RequestState,
+    *,
+    subject: str,
+    greeting: str,
+    paragraphs: list[str],
+    details: list[dict[str, Any]] | None = None,
+    link: LinkGrant | None = None,
+    button: str = "",
+    dashboard: bool = False,
+) -> dict[str, Any]:
+    """The facts of one message. ``link`` becomes a signed URL when the email is composed;
+    ``dashboard`` adds a link to the request's dashboard page (for ops)."""
+    return {
+        "subject": subject,
+        "greeting": greeting,
+        "paragraphs": paragraphs,
+        "details": request_details(state) + (details or []),
+        "link": link.model_dump(mode="json") if link else None,
+        "button": button,
+        "dashboard_path": f"/maintenance/{state.request_id}" if dashboard else "",
+        "time_zone": state.premises.time_zone if state.premises else "UTC",
+    }
+
+
+def stage_details(state: RequestState, stage: Stage) -> list[dict[str, Any]]:
+    """The extra facts a person needs to answer ``stage``."""
+    if stage is Stage.ESTIMATE_APPROVAL:
+        limit = state.premises.auto_approve_cents if state.premises else 0
+        return [
+            {"label": "Estimate", "text": money(state, state.quote_cents)},
+            {"label": "Your auto-approve limit", "text": money(state, limit)},
+        ]
+    if stage is Stage.SLOT:
+        return [{"label": "Tenant at home", **window_text(w)} for w in state.windows]
+    if stage is Stage.INVOICE_APPROVAL:
+        lines = [
+            {"label": "Invoice", "text": money(state, state.invoice_cents)},
+            {"label": "Approved estimate", "text": money(state, state.approved_cents)},
+        ]
+        over = over_estimate(state)
+        if over:
+            lines.append({"label": "Over the estimate by", "text": money(state, over)})
+        return lines
+    if stage is Stage.INVOICE and state.approved_cents is not None:
+        return [{"label": "Approved estimate", "text": money(state, state.approved_cents)}]
+    return []
+
+
+def over_estimate(state: RequestState) -> int:
+    """Cents by which the invoice exceeds the approved estimate (0 when it does not)."""
+    if state.invoice_cents is None or state.approved_cents is None:
+        return 0
+    return max(0, state.invoice_cents - state.approved_cents)

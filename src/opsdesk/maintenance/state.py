@@ -1,0 +1,173 @@
+"""A request's state and timeline, the questions it asked, and its list row.
+Workflow-side models: no I/O."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from opsdesk.ai.models import MaintenanceTriage, Priority
+from opsdesk.maintenance.inputs import RequestForm, Window
+from opsdesk.maintenance.status import Channel, RequestStatus, Role, Stage
+from opsdesk.payments.models import Payout
+
+
+class PropertyFacts(BaseModel):
+    """The property, unit and owner a request is about, as the directory had them."""
+
+    property_id: str
+    name: str
+    address: str
+    unit: str
+    owner_id: str
+    owner_name: str
+    owner_email: str
+    owner_phone: str | None = None
+    auto_approve_cents: int
+    currency: str
+    time_zone: str
+
+
+class VendorFacts(BaseModel):
+    vendor_id: str
+    name: str
+    email: str
+    phone: str | None = None
+    trades: list[str]
+
+
+class Asked(BaseModel):
+    """One person asked one question, by one channel."""
+
+    role: Role
+    name: str
+    channel: Channel
+    at: datetime
+
+
+class AnswerRecord(BaseModel):
+    answer_id: str
+    what: str
+    """The answer in a few words: "approved", "quoted", "said it is not fixed"."""
+    actor: str
+    channel: Channel
+    note: str = ""
+    at: datetime
+
+
+class Question(BaseModel):
+    """One asking of a stage. A stage is asked again (a new round) after a vendor lapses
+    or the tenant says the repair did not hold; links name their round."""
+
+    stage: Stage
+    round: int
+    asked_at: datetime
+    deadline: datetime
+    asked: list[Asked] = []
+    answer: AnswerRecord | None = None
+    lapsed: bool = False
+
+
+class TimelineEntry(BaseModel):
+    at: datetime
+    status: RequestStatus
+    event: str
+    actor: str = ""
+    channel: Channel | None = None
+    note: str = ""
+
+
+class RequestState(BaseModel):
+    request_id: str
+    status: RequestStatus
+    source: str
+    external_id: str | None = None
+    form: RequestForm
+    premises: PropertyFacts | None = None
+    """The property, unit and owner, from the directory when the request started."""
+    triage: MaintenanceTriage | None = None
+    triaged_by: str = ""
+    """``rules``, or the model provider that triaged it."""
+    vendor: VendorFacts | None = None
+    vendors_tried: list[str] = []
+    windows: list[Window] = []
+    slot: Window | None = None
+    quote_cents: int | None = None
+    approved_cents: int | None = None
+    """The estimate the owner approved (or the limit approved without asking)."""
+    invoice_cents: int | None = None
+    payout: Payout | None = None
+    question: Question | None = None
+    """The question open now."""
+    questions: list[Question] = []
+    """Every question asked, the open one last."""
+    timeline: list[TimelineEntry] = []
+    ended_reason: str = ""
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def priority(self) -> Priority | None:
+        return self.triage.priority if self.triage else None
+
+    @property
+    def waiting_on(self) -> Role | None:
+        return self.question.stage.role if self.question else None
+
+    @property
+    def vendor_name(self) -> str:
+        return self.vendor.name if self.vendor else "the vendor"
+
+    @property
+    def currency(self) -> str:
+        return self.premises.currency if self.premises else "USD"
+
+    def latest(self, stage: Stage, round: int | None = None) -> Question | None:
+        """The last asking of ``stage`` (of that round, when given)."""
+        for question in reversed(self.questions):
+            if question.stage == stage and round in (None, question.round):
+                return question
+        return None
+
+
+class RequestRow(BaseModel):
+    """What a list row shows, kept in the workflow's memo."""
+
+    request_id: str
+    status: RequestStatus
+    priority: Priority | None = None
+    emergency: bool = False
+    summary: str
+    property_name: str = ""
+    unit: str = ""
+    waiting_on: Role | None = None
+    stage: Stage | None = None
+    deadline: datetime | None = None
+    vendor_name: str = ""
+    amount_cents: int | None = None
+    currency: str = "USD"
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, state: RequestState) -> RequestRow:
+        question = state.question
+        amounts = (state.invoice_cents, state.approved_cents, state.quote_cents)
+        return cls(
+            request_id=state.request_id,
+            status=state.status,
+            priority=state.priority,
+            emergency=bool(state.triage and state.triage.emergency),
+            summary=state.triage.summary if state.triage else state.form.description[:140],
+            property_name=state.premises.name if state.premises else state.form.property_id,
+            unit=state.form.unit,
+            waiting_on=state.waiting_on,
+            stage=question.stage if question else None,
+            deadline=question.deadline if question else None,
+            vendor_name=state.vendor.name if state.vendor else "",
+            amount_cents=next((a for a in amounts if a is not None), None),
+            currency=state.currency,
+            created_at=state.created_at,
+            updated_at=state.updated_at,
+        )

@@ -1,0 +1,21 @@
+"""Each maintenance step's timeouts and retry policy, in one place."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from opsdesk.notify.workflows import AI_ATTEMPTS
+from opsdesk.temporal.steps import Step
+
+DIRECTORY = Step(timedelta(seconds=15), timedelta(minutes=5), timedelta(seconds=30))
+"""Reading the directory (property, vendors): it gives up after five minutes of failures."""
+
+TRIAGE = Step(
+    timedelta(seconds=60), timedelta(minutes=5), timedelta(seconds=30), maximum_attempts=AI_ATTEMPTS
+)
+"""Triage may be a model call: a busy provider or an answer that does not fit is retried at
+most three times, then the offline rules triage the request."""
+
+PAYOUT = Step(timedelta(seconds=30), None, timedelta(minutes=10))
+"""Paying the vendor once the owner approved the invoice: it never gives up (the ledger
+makes a retry a no-op), and it does not heartbeat."""

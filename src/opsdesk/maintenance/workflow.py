@@ -1,0 +1,994 @@
+"""MaintenanceRequestWorkflow: one repair request, from the tenant's report to the vendor's
+payout.
+
+The request asks one question at a time (``Stage``): the owner, the vendor or the tenant is
+sent a signed link, and the first valid answer from any channel (the link's page, a phone
+call, ops on the dashboard, an API client) wins. Each answer is an update whose validator
+refuses what the request is not waiting for, and a later answer to the same question hears
+who answered first. Every question has a deadline from the request's policy: when it lapses
+the request expires, except a vendor's quote, which passes to the next vendor of the trade.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.common import SearchAttributeUpdate
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+
+from opsdesk.ai.models import TriageRequest
+from opsdesk.maintenance.inputs import (
+    Answer,
+    AvailabilityAnswer,
+    CancelRequest,
+    CompletionAnswer,
+    Decision,
+    InvoiceAnswer,
+    QuoteAnswer,
+    ReassignRequest,
+    RequestSubmission,
+    SlotAnswer,
+    WorkDoneAnswer,
+    describe_answer,
+)
+from opsdesk.maintenance.notices import (
+    ANSWERS,
+    QUESTIONS,
+    TEMPLATE,
+    message,
+    money,
+    stage_details,
+)
+from opsdesk.maintenance.payloads import PropertyLookup, VendorChoice
+from opsdesk.maintenance.state import (
+    AnswerRecord,
+    Asked,
+    Question,
+    RequestRow,
+    RequestState,
+    TimelineEntry,
+    VendorFacts,
+)
+from opsdesk.maintenance.status import (
+    CANCELLABLE,
+    REASSIGNABLE,
+    Channel,
+    RequestStatus,
+    Role,
+    Stage,
+)
+from opsdesk.maintenance.steps import DIRECTORY, PAYOUT, TRIAGE
+from opsdesk.notify.links import LinkGrant
+from opsdesk.notify.models import Notification
+from opsdesk.notify.workflows import NotificationWorkflow
+from opsdesk.payments.models import PayoutInput
+from opsdesk.temporal import search_attributes as sa
+from opsdesk.temporal.steps import Step, describe_failure
+
+with workflow.unsafe.imports_passed_through():
+    from opsdesk.ai.activities import AiActivities
+    from opsdesk.maintenance.activities import MaintenanceActivities
+
+T = TypeVar("T")
+A = TypeVar("A")
+
+RESUBMIT_LINK_LIFETIME = timedelta(days=30)
+# Error types an answer's refusal carries; the API turns them into 409 and 422.
+ALREADY_ANSWERED = "AlreadyAnswered"
+NOT_WAITING = "NotWaiting"
+INVALID_ANSWER = "InvalidAnswer"
+
+
+class _Interrupted(Exception):
+    """A person changed the request's course while it waited: it was cancelled, or its
+    vendor was reassigned."""
+
+
+@dataclass
+class _Reassignment:
+    request: ReassignRequest
+    vendor: VendorFacts | None
+    """None: the next vendor of the trade."""
+
+
+def refusal(message: str, kind: str) -> ApplicationError:
+    return ApplicationError(message, type=kind, non_retryable=True)
+
+
+@workflow.defn
+class MaintenanceRequestWorkflow:
+    @workflow.init
+    def __init__(self, submission: RequestSubmission) -> None:
+        now = workflow.now()
+        self._policy = submission.policy
+        tenant = submission.form.tenant
+        self._state = RequestState(
+            request_id=submission.request_id,
+            status=RequestStatus.SUBMITTED,
+            source=submission.source,
+            external_id=submission.external_id,
+            form=submission.form,
+            created_at=now,
+            updated_at=now,
+            timeline=[
+                TimelineEntry(
+                    at=now,
+                    status=RequestStatus.SUBMITTED,
+                    event=f"Reported by {tenant.name} ({_SOURCES[submission.source]})",
+                )
+            ],
+        )
+        self._answers: dict[str, Answer] = {}
+        """Every answer acted on, by its id: a repeat of one is harmless."""
+        self._cancel: CancelRequest | None = None
+        self._reassign: _Reassignment | None = None
+        self._handled: set[str] = set()
+        """Ids of cancel and reassign requests already taken."""
+        self._settled = False
+        """True while the request waits for a person (or has ended): an update answers
+        with the state as it is then, not halfway through a transition."""
+        self._temporal_cancel = False
+        self._in_flight: list[asyncio.Task[None]] = []
+        self._notices = 0
+        self._rounds: dict[Stage, int] = {}
+        self._owner_involved = False
+
+    # -- the lifecycle -------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, submission: RequestSubmission) -> RequestState:
+        self._publish()
+        try:
+            await self._lifecycle()
+        except _Interrupted:
+            # Only a cancel ends the lifecycle this way; a reassignment is caught inside.
+            self._cancelled()
+        # Notices' children must have started before this workflow closes.
+        await self._steadily(asyncio.gather(*self._in_flight))
+        self._settled = True
+        await self._wait(workflow.all_handlers_finished, None)
+        if self._temporal_cancel and self._state.status is RequestStatus.CANCELLED:
+            raise asyncio.CancelledError(self._state.ended_reason)
+        return self._state
+
+    async def _lifecycle(self) -> None:
+        state = self._state
+        form = state.form
+        try:
+            state.premises = await self._execute(
+                MaintenanceActivities.load_property,
+                PropertyLookup(property_id=form.property_id, unit=form.unit),
+                DIRECTORY,
+            )
+            self._check_interrupt()
+        except ActivityError as err:
+            self._finish(RequestStatus.CANCELLED, f"not started: {describe_failure(err)}")
+            self._tell_tenant(
+                f"We could not take request {state.request_id}",
+                [f"We could not take your request: {describe_failure(err)}."],
+            )
+            return
+        await self._triage()
+        if not await self._owner_approves_repair():
+            return
+        while True:
+            try:
+                if not await self._with_vendor():
+                    return
+                break
+            except _Interrupted:
+                if self._cancel is not None:
+                    raise
+                self._take_reassignment()
+        await self._invoice_and_pay()
+
+    async def _triage(self) -> None:
+        state = self._state
+        request = TriageRequest(
+            request_id=state.request_id, description=state.form.description, unit=state.form.unit
+        )
+        try:
+            result = await self._execute(AiActivities.triage_maintenance_request, request, TRIAGE)
+        except ActivityError as err:
+            # The model could not answer: the offline rules triage it, and the timeline says so.
+            workflow.logger.warning("triage falls back to the rules: %s", describe_failure(err))
+            request = request.model_copy(update={"offline": True})
+            result = await self._execute(AiActivities.triage_maintenance_request, request, TRIAGE)
+        self._check_interrupt()
+        triage = result.triage
+        state.triage = triage
+        state.triaged_by = result.provider
+        self._move(
+            RequestStatus.TRIAGED,
+            f"Triaged by {result.provider}: {triage.category.replace('_', ' ')}, "
+            f"{triage.priority}, needs a {triage.trade.replace('_', ' ')}",
+        )
+        self._tell_tenant(
+            f"We have your repair request {state.request_id}",
+            [
+                "Thank you for reporting this. We will keep you posted at every step that "
+                "concerns you, and ask you for the times you are at home once a vendor is "
+                "ready to visit."
+            ],
+        )
+
+    async def _owner_approves_repair(self) -> bool:
+        state = self._state
+        assert state.triage is not None
+        assert state.premises is not None
+        if state.triage.emergency:
+            self._owner_involved = True
+            self._note("Emergency: owner approval skipped, a vendor is asked at once")
+            paragraphs = [
+                "A tenant reported an emergency. We are asking a vendor to come at once; "
+                "there is no need to approve this repair first."
+            ]
+            self._notify(
+                state.premises.owner_email,
+                message(
+                    state,
+                    subject=f"Emergency at {state.premises.name}: {state.triage.summary}",
+                    greeting=f"Dear {state.premises.owner_name},",
+                    paragraphs=paragraphs,
+                ),
+            )
+            self._notify(
+                self._policy.ops_email,
+                message(
+                    state,
+                    subject=f"EMERGENCY {state.request_id}: {state.triage.summary}",
+                    greeting="Ops,",
+                    paragraphs=paragraphs,
+                    dashboard=True,
+                ),
+            )
+            return True
+        decision = await self._ask(Stage.OWNER_APPROVAL)
+        if decision is None:
+            self._expire(Stage.OWNER_APPROVAL)
+            return False
+        assert isinstance(decision, Decision)
+        if not decision.approve:
+            self._decline("The owner declined the repair", decision)
+            return False
+        return True
+
+    async def _with_vendor(self) -> bool:
+        """Quote, estimate, scheduling, the work and the tenant's confirmation. False when
+        the request ended on the way."""
+        state = self._state
+        assert state.premises is not None
+        while True:
+            if state.vendor is None and not await self._choose_vendor():
+                self._expire(Stage.VENDOR_QUOTE, "no vendor of the trade is left to ask")
+                return False
+            vendor = state.vendor
+            assert vendor is not None
+            quote = await self._ask(Stage.VENDOR_QUOTE)
+            if quote is not None and not (isinstance(quote, QuoteAnswer) and quote.decline):
+                break
+            why = "let the quote lapse" if quote is None else "cannot take the job"
+            self._note(f"{vendor.name} {why}: the next vendor of the trade is asked")
+            self._tell_vendor_released(vendor)
+            state.vendor = None
+        assert isinstance(quote, QuoteAnswer)
+        assert quote.amount_cents is not None
+        state.quote_cents = quote.amount_cents
+        if quote.amount_cents <= state.premises.auto_approve_cents:
+            state.approved_cents = quote.amount_cents
+            self._note(
+                f"Estimate approved without asking: within the owner's limit of "
+                f"{money(state, state.premises.auto_approve_cents)}"
+            )
+        else:
+            decision = await self._ask(Stage.ESTIMATE_APPROVAL)
+            if decision is None:
+                self._expire(Stage.ESTIMATE_APPROVAL)
+                return False
+            assert isinstance(decision, Decision)
+            if not decision.approve:
+                self._decline("The owner declined the estimate", decision)
+                return False
+            state.approved_cents = quote.amount_cents
+        while True:
+            if not await self._schedule_and_work():
+                return False
+            completion = await self._ask(Stage.COMPLETION)
+            if completion is None:
+                self._note(
+                    f"Confirmed without the tenant's answer after {_words(self._policy.completion)}"
+                )
+                return True
+            assert isinstance(completion, CompletionAnswer)
+            if completion.fixed:
+                return True
+            self._note(f"Not fixed: back to scheduling with {state.vendor_name}")
+
+    async def _schedule_and_work(self) -> bool:
+        state = self._state
+        availability = await self._ask(Stage.AVAILABILITY)
+        if availability is None:
+            self._expire(Stage.AVAILABILITY)
+            return False
+        assert isinstance(availability, AvailabilityAnswer)
+        state.windows = availability.windows
+        slot = await self._ask(Stage.SLOT)
+        if slot is None:
+            self._expire(Stage.SLOT)
+            return False
+        assert isinstance(slot, SlotAnswer)
+        state.slot = slot.slot
+        self._tell_tenant(
+            f"Your repair visit is booked: request {state.request_id}",
+            [f"{state.vendor_name} will come at the time below."],
+        )
+        done = await self._ask(Stage.WORK_DONE)
+        if done is None:
+            self._expire(Stage.WORK_DONE)
+            return False
+        return True
+
+    async def _invoice_and_pay(self) -> None:
+        state = self._state
+        invoice = await self._ask(Stage.INVOICE)
+        if invoice is None:
+            self._expire(Stage.INVOICE)
+            return
+        assert isinstance(invoice, InvoiceAnswer)
+        state.invoice_cents = invoice.amount_cents
+        decision = await self._ask(Stage.INVOICE_APPROVAL)
+        if decision is None:
+            self._expire(Stage.INVOICE_APPROVAL)
+            return
+        assert isinstance(decision, Decision)
+        if not decision.approve:
+            self._decline("The owner declined the invoice", decision)
+            return
+        vendor = state.vendor
+        assert vendor is not None
+        assert state.invoice_cents is not None
+        amount = money(state, state.invoice_cents)
+        self._move(RequestStatus.PAYMENT, f"Paying {vendor.name} {amount}")
+        payout = await self._execute(
+            MaintenanceActivities.pay_vendor,
+            PayoutInput(
+                idempotency_key=f"{self._key_prefix}:payout",
+                request_id=state.request_id,
+                vendor_id=vendor.vendor_id,
+                amount_cents=state.invoice_cents,
+                currency=state.currency,
+            ),
+            PAYOUT,
+        )
+        state.payout = payout
+        self._finish(RequestStatus.CLOSED, f"Paid {vendor.name} {amount} ({payout.payout_id})")
+        self._tell_tenant(
+            f"Request {state.request_id} is closed",
+            ["The repair is done and the vendor has been paid. Thank you for your patience."],
+        )
+        self._tell(
+            "vendor",
+            f"Payment sent for request {state.request_id}",
+            [f"We have paid your invoice of {amount}."],
+        )
+        self._tell(
+            "owner",
+            f"Request {state.request_id} is closed: {amount} paid",
+            [f"The repair is done and {vendor.name} has been paid {amount}."],
+        )
+
+    async def _choose_vendor(self) -> bool:
+        state = self._state
+        assert state.triage is not None
+        vendor = await self._execute(
+            MaintenanceActivities.choose_vendor,
+            VendorChoice(trade=state.triage.trade, exclude=state.vendors_tried),
+            DIRECTORY,
+        )
+        self._check_interrupt(reassignable=True)
+        if vendor is None:
+            return False
+        self._assign(vendor)
+        return True
+
+    def _assign(self, vendor: VendorFacts) -> None:
+        state = self._state
+        state.vendor = vendor
+        if vendor.vendor_id not in state.vendors_tried:
+            state.vendors_tried.append(vendor.vendor_id)
+        # A new vendor quotes, and books a visit, afresh.
+        state.quote_cents = state.approved_cents = None
+        state.windows = []
+        state.slot = None
+
+    def _take_reassignment(self) -> None:
+        reassignment = self._reassign
+        assert reassignment is not None
+        state = self._state
+        previous = state.vendor
+        request = reassignment.request
+        state.vendor = None
+        if previous is not None:
+            self._tell_vendor_released(previous)
+        if reassignment.vendor is not None:
+            self._assign(reassignment.vendor)
+        who = reassignment.vendor.name if reassignment.vendor else "the next vendor of the trade"
+        self._note(f"Reassigned to {who}", actor=request.actor, note=request.note)
+        self._handled.add(request.answer_id)
+        self._reassign = None
+
+    # -- asking people --------------------------------------------------------------------
+
+    async def _ask(self, stage: Stage) -> Answer | None:
+        """Ask the person whose answer ``stage`` needs and wait for it until the stage's
+        deadline. None: nobody answered in time."""
+        state = self._state
+        assert state.triage is not None
+        self._check_interrupt(reassignable=stage.status in REASSIGNABLE)
+        now = workflow.now()
+        limit = self._policy.deadline(stage, state.triage.priority)
+        if stage is Stage.WORK_DONE and state.slot is not None:
+            limit = max(limit, state.slot.end + limit - now)
+        round = self._rounds[stage] = self._rounds.get(stage, 0) + 1
+        question = Question(stage=stage, round=round, asked_at=now, deadline=now + limit)
+        state.question = question
+        state.questions.append(question)
+        name, address = self._person(stage.role)
+        question.asked.append(Asked(role=stage.role, name=name, channel="email", at=now))
+        if stage.role == "owner":
+            self._owner_involved = True
+        text, button = QUESTIONS[stage]
+        self._move(stage.status, f"Asked {name} ({stage.role}): {text}")
+        link = LinkGrant(
+            link_id=str(workflow.uuid4()),
+            request_id=state.request_id,
+            stage=stage.value,
+            round=round,
+            role=stage.role,
+            answers=ANSWERS[stage],
+            expires_at=question.deadline,
+        )
+        self._notify(
+            address,
+            message(
+                state,
+                subject=f"{button}: request {state.request_id}",
+                greeting=f"Dear {name},",
+                paragraphs=[text, f"Please answer by the time below; after that, {_LAPSE[stage]}."],
+                details=[
+                    *stage_details(state, stage),
+                    {"label": "Answer by", "at": question.deadline.isoformat()},
+                ],
+                link=link,
+                button=button,
+            ),
+        )
+        reassignable = stage.status in REASSIGNABLE
+        answered = await self._wait_for_person(
+            lambda: (
+                question.answer is not None
+                or self._cancel is not None
+                or (reassignable and self._reassign is not None)
+            ),
+            limit,
+        )
+        state.question = None
+        if self._cancel is not None or (reassignable and self._reassign is not None):
+            raise _Interrupted
+        if not answered or question.answer is None:
+            question.lapsed = True
+            return None
+        return self._answers[question.answer.answer_id]
+
+    def _check_interrupt(self, reassignable: bool = False) -> None:
+        """Act on a cancel (or a reassignment, where one may happen) that arrived while a
+        step ran, before anyone is asked or told anything more."""
+        if self._cancel is not None or (reassignable and self._reassign is not None):
+            raise _Interrupted
+
+    def _person(self, role: Role) -> tuple[str, str]:
+        state = self._state
+        if role == "owner":
+            assert state.premises is not None
+            return state.premises.owner_name, state.premises.owner_email
+        if role == "vendor":
+            assert state.vendor is not None
+            return state.vendor.name, state.vendor.email
+        return state.form.tenant.name, state.form.tenant.email
+
+    # -- answers: one update per stage ------------------------------------------------------
+
+    @workflow.update
+    async def answer_owner_approval(self, answer: Decision) -> RequestState:
+        return await self._answer(Stage.OWNER_APPROVAL, answer)
+
+    @answer_owner_approval.validator
+    def _validate_owner_approval(self, answer: Decision) -> None:
+        self._validate(Stage.OWNER_APPROVAL, answer)
+
+    @workflow.update
+    async def answer_vendor_quote(self, answer: QuoteAnswer) -> RequestState:
+        return await self._answer(Stage.VENDOR_QUOTE, answer)
+
+    @answer_vendor_quote.validator
+    def _validate_vendor_quote(self, answer: QuoteAnswer) -> None:
+        self._validate(Stage.VENDOR_QUOTE, answer)
+
+    @workflow.update
+    async def answer_estimate_approval(self, answer: Decision) -> RequestState:
+        return await self._answer(Stage.ESTIMATE_APPROVAL, answer)
+
+    @answer_estimate_approval.validator
+    def _validate_estimate_approval(self, answer: Decision) -> None:
+        self._validate(Stage.ESTIMATE_APPROVAL, answer)
+
+    @workflow.update
+    async def answer_availability(self, answer: AvailabilityAnswer) -> RequestState:
+        return await self._answer(Stage.AVAILABILITY, answer)
+
+    @answer_availability.validator
+    def _validate_availability(self, answer: AvailabilityAnswer) -> None:
+        self._validate(Stage.AVAILABILITY, answer)
+
+    @workflow.update
+    async def answer_slot(self, answer: SlotAnswer) -> RequestState:
+        return await self._answer(Stage.SLOT, answer)
+
+    @answer_slot.validator
+    def _validate_slot(self, answer: SlotAnswer) -> None:
+        self._validate(Stage.SLOT, answer)
+
+    @workflow.update
+    async def answer_work_done(self, answer: WorkDoneAnswer) -> RequestState:
+        return await self._answer(Stage.WORK_DONE, answer)
+
+    @answer_work_done.validator
+    def _validate_work_done(self, answer: WorkDoneAnswer) -> None:
+        self._validate(Stage.WORK_DONE, answer)
+
+    @workflow.update
+    async def answer_completion(self, answer: CompletionAnswer) -> RequestState:
+        return await self._answer(Stage.COMPLETION, answer)
+
+    @answer_completion.validator
+    def _validate_completion(self, answer: CompletionAnswer) -> None:
+        self._validate(Stage.COMPLETION, answer)
+
+    @workflow.update
+    async def answer_invoice(self, answer: InvoiceAnswer) -> RequestState:
+        return await self._answer(Stage.INVOICE, answer)
+
+    @answer_invoice.validator
+    def _validate_invoice(self, answer: InvoiceAnswer) -> None:
+        self._validate(Stage.INVOICE, answer)
+
+    @workflow.update
+    async def answer_invoice_approval(self, answer: Decision) -> RequestState:
+        return await self._answer(Stage.INVOICE_APPROVAL, answer)
+
+    @answer_invoice_approval.validator
+    def _validate_invoice_approval(self, answer: Decision) -> None:
+        self._validate(Stage.INVOICE_APPROVAL, answer)
+
+    def _validate(self, stage: Stage, answer: Answer) -> None:
+        if answer.answer_id in self._answers:
+            return  # a repeat: harmless, answered with the state
+        refused = self._why_not(stage, answer)
+        if refused is not None:
+            raise refusal(*refused)
+
+    async def _answer(self, stage: Stage, answer: Answer) -> RequestState:
+        if answer.answer_id not in self._answers:
+            # Checked again: another answer may have won since this one was validated.
+            refused = self._why_not(stage, answer)
+            if refused is not None:
+                raise refusal(*refused)
+            question = self._state.question
+            assert question is not None
+            question.answer = AnswerRecord(
+                answer_id=answer.answer_id,
+                what=describe_answer(stage, answer),
+                actor=answer.actor,
+                channel=answer.channel,
+                note=answer.note,
+                at=workflow.now(),
+            )
+            self._answers[answer.answer_id] = answer
+            self._settled = False
+            self._note(
+                f"{answer.actor} ({stage.role}) {question.answer.what}",
+                actor=answer.actor,
+                channel=answer.channel,
+                note=answer.note,
+            )
+        await workflow.wait_condition(lambda: self._settled)
+        return self._state
+
+    def _why_not(self, stage: Stage, answer: Answer) -> tuple[str, str] | None:
+        """Why ``answer`` cannot count, and the error type that says so; None if it can."""
+        state = self._state
+        question = state.question
+        if (
+            question is not None
+            and question.stage is stage
+            and answer.round in (None, question.round)
+            and question.answer is None
+        ):
+            problem = self._answer_problem(stage, answer)
+            return None if problem is None else (problem, INVALID_ANSWER)
+        earlier = state.latest(stage, answer.round)
+        if earlier is not None and earlier.answer is not None:
+            first = earlier.answer
+            when = first.at.strftime("%Y-%m-%d %H:%M UTC")
+            return (
+                f"already answered by {first.actor} via {first.channel} at {when}",
+                ALREADY_ANSWERED,
+            )
+        if earlier is not None and earlier.lapsed:
+            return ("this question closed unanswered at its deadline", NOT_WAITING)
+        if state.status.terminal:
+            return (f"request {state.request_id} is {state.status.value.lower()}", NOT_WAITING)
+        return (
+            f"request {state.request_id} is not waiting for {stage.value.replace('_', ' ')} "
+            f"(it is {state.status.value})",
+            NOT_WAITING,
+        )
+
+    def _answer_problem(self, stage: Stage, answer: Answer) -> str | None:
+        """What makes an answer to the open question unusable, if anything."""
+        if isinstance(answer, SlotAnswer) and not any(
+            window.holds(answer.slot) for window in self._state.windows
+        ):
+            return "the visit must fit inside one of the tenant's time windows"
+        return None
+
+    # -- ops: reassign, cancel ---------------------------------------------------------------
+
+    @workflow.update
+    async def reassign(self, request: ReassignRequest) -> RequestState:
+        if request.answer_id not in self._handled:
+            vendor = None
+            if request.vendor_id is not None:
+                try:
+                    vendor = await self._execute(
+                        MaintenanceActivities.load_vendor, request.vendor_id, DIRECTORY
+                    )
+                except ActivityError as err:
+                    raise refusal(describe_failure(err), INVALID_ANSWER) from err
+            problem = self._why_not_reassign()
+            if problem is not None:
+                raise refusal(problem, NOT_WAITING)
+            self._settled = False
+            mine = self._reassign = _Reassignment(request=request, vendor=vendor)
+            # Taken when the lifecycle next asks a question, unless the work was marked
+            # done meanwhile and nothing is left to reassign.
+            await workflow.wait_condition(
+                lambda: (
+                    self._reassign is not mine
+                    or (self._settled and self._state.status not in REASSIGNABLE)
+                )
+            )
+            if self._reassign is mine:
+                self._reassign = None
+                raise refusal(
+                    f"cannot reassign the vendor: request {self._state.request_id} moved on "
+                    f"to {self._state.status}",
+                    NOT_WAITING,
+                )
+        await workflow.wait_condition(lambda: self._settled)
+        return self._state
+
+    @reassign.validator
+    def _validate_reassign(self, request: ReassignRequest) -> None:
+        if request.answer_id in self._handled:
+            return
+        problem = self._why_not_reassign()
+        if problem is not None:
+            raise refusal(problem, NOT_WAITING)
+
+    def _why_not_reassign(self) -> str | None:
+        state = self._state
+        if self._reassign is not None:
+            return "a reassignment is already under way"
+        if state.status not in REASSIGNABLE:
+            return f"cannot reassign the vendor: request {state.request_id} is {state.status}"
+        return None
+
+    @workflow.update
+    async def cancel(self, request: CancelRequest) -> RequestState:
+        if request.answer_id not in self._handled and self._cancel is None:
+            self._cancel = request
+            self._settled = False
+        await workflow.wait_condition(lambda: self._state.status.terminal and self._settled)
+        return self._state
+
+    @cancel.validator
+    def _validate_cancel(self, request: CancelRequest) -> None:
+        if request.answer_id in self._handled or self._cancel is not None:
+            return
+        status = self._state.status
+        if status not in CANCELLABLE:
+            raise refusal(
+                f"cannot cancel: request {self._state.request_id} is {status}", NOT_WAITING
+            )
+
+    @workflow.query
+    def get_state(self) -> RequestState:
+        return self._state
+
+    # -- how a request ends ---------------------------------------------------------------
+
+    def _cancelled(self) -> None:
+        request = self._cancel
+        assert request is not None
+        self._handled.add(request.answer_id)
+        reason = request.reason or "no reason given"
+        self._finish(
+            RequestStatus.CANCELLED, f"Cancelled by {request.actor}: {reason}", actor=request.actor
+        )
+        paragraphs = [f"Request {self._state.request_id} was cancelled: {reason}."]
+        self._tell_involved(f"Request {self._state.request_id} was cancelled", paragraphs)
+
+    def _decline(self, what: str, decision: Decision) -> None:
+        self._finish(RequestStatus.DECLINED, f"{what} ({decision.actor})", actor=decision.actor)
+        paragraphs = [f"{what}, so no repair will go ahead under this request."]
+        if decision.note:
+            paragraphs.append(f"Their note: {decision.note}")
+        self._tell_involved(f"Request {self._state.request_id} was declined", paragraphs)
+
+    def _expire(self, stage: Stage, why: str = "") -> None:
+        state = self._state
+        if not why:
+            who = self._person(stage.role)[0] if stage.role != "vendor" or state.vendor else ""
+            why = f"{who or 'nobody'} did not answer in time ({stage.value.replace('_', ' ')})"
+        self._finish(RequestStatus.EXPIRED, f"Expired: {why}")
+        self._tell_involved(
+            f"Request {state.request_id} has expired",
+            [f"Request {state.request_id} has expired: {why}."],
+            resubmit=True,
+        )
+
+    def _finish(self, status: RequestStatus, reason: str, actor: str = "") -> None:
+        self._state.ended_reason = reason
+        self._state.question = None
+        self._move(status, reason, actor=actor)
+
+    # -- telling people ---------------------------------------------------------------------
+
+    def _tell_involved(self, subject: str, paragraphs: list[str], resubmit: bool = False) -> None:
+        """Everyone the request has involved so far: the tenant, the owner once asked or
+        told, the vendor once asked to quote."""
+        self._tell_tenant(subject, paragraphs, resubmit=resubmit)
+        if self._owner_involved:
+            self._tell("owner", subject, paragraphs)
+        if self._state.vendor is not None:
+            self._tell("vendor", subject, paragraphs)
+
+    def _tell_tenant(self, subject: str, paragraphs: list[str], resubmit: bool = False) -> None:
+        link = None
+        button = ""
+        if resubmit:
+            link = LinkGrant(
+                link_id=str(workflow.uuid4()),
+                request_id=self._state.request_id,
+                stage="resubmit",
+                round=1,
+                role="tenant",
+                answers=("resubmit",),
+                expires_at=workflow.now() + RESUBMIT_LINK_LIFETIME,
+            )
+            button = "Report it again"
+            paragraphs = [
+                *paragraphs,
+                "If the problem is still there, report it again: the form is filled in with "
+                "this request.",
+            ]
+        self._tell("tenant", subject, paragraphs, link=link, button=button)
+
+    def _tell(
+        self,
+        role: Role,
+        subject: str,
+        paragraphs: list[str],
+        link: LinkGrant | None = None,
+        button: str = "",
+    ) -> None:
+        name, address = self._person(role)
+        self._notify(
+            address,
+            message(
+                self._state,
+                subject=subject,
+                greeting=f"Dear {name},",
+                paragraphs=paragraphs,
+                link=link,
+                button=button,
+            ),
+        )
+
+    def _tell_vendor_released(self, vendor: VendorFacts) -> None:
+        self._notify(
+            vendor.email,
+            message(
+                self._state,
+                subject=f"Request {self._state.request_id} no longer needs you",
+                greeting=f"Dear {vendor.name},",
+                paragraphs=["This job has passed to another vendor. Thank you all the same."],
+            ),
+        )
+
+    def _notify(self, to: str, facts: dict[str, Any]) -> None:
+        """Start the notification as a child that outlives this workflow if it must; the
+        start leaves with this workflow task, and ``run`` collects the starts before closing."""
+        self._notices += 1
+        notification = Notification(
+            key=f"{self._key_prefix}:notify:{self._notices}",
+            template=TEMPLATE,
+            to=to,
+            reference=workflow.info().workflow_id,
+            facts=facts,
+        )
+        self._in_flight.append(asyncio.create_task(self._start_notification(notification)))
+
+    async def _start_notification(self, notification: Notification) -> None:
+        try:
+            await workflow.start_child_workflow(
+                NotificationWorkflow.run,
+                notification,
+                id=notification.key.replace(":", "-"),
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            )
+        except WorkflowAlreadyStartedError:
+            workflow.logger.info("notification %s was already started", notification.key)
+
+    @property
+    def _key_prefix(self) -> str:
+        """Idempotency keys: the workflow and its chain's first run, so a request id used
+        again long after (Temporal forgets closed workflows) never finds the old keys."""
+        info = workflow.info()
+        return f"{info.workflow_id}:{info.first_execution_run_id[:8]}"
+
+    # -- state, visibility, waiting ---------------------------------------------------------
+
+    def _move(self, status: RequestStatus, event: str, actor: str = "") -> None:
+        self._state.status = status
+        self._note(event, actor=actor)
+
+    def _note(
+        self, event: str, actor: str = "", channel: Channel | None = None, note: str = ""
+    ) -> None:
+        now = workflow.now()
+        self._state.updated_at = now
+        self._state.timeline.append(
+            TimelineEntry(
+                at=now,
+                status=self._state.status,
+                event=event,
+                actor=actor,
+                channel=channel,
+                note=note,
+            )
+        )
+        self._publish()
+
+    def _publish(self) -> None:
+        """Search attributes and memo: what lists, filters and counts read. No personal
+        data goes into search attributes (they are not encrypted)."""
+        state = self._state
+        question = state.question
+        updates: list[SearchAttributeUpdate[Any]] = [
+            sa.STATUS.value_set(state.status.value),
+            sa.CREATED.value_set(state.created_at),
+            sa.UPDATED.value_set(state.updated_at),
+            sa.STAGE_DEADLINE.value_set(question.deadline)
+            if question
+            else sa.STAGE_DEADLINE.value_unset(),
+            sa.REQUEST_WAITING_ON.value_set(question.stage.role)
+            if question
+            else sa.REQUEST_WAITING_ON.value_unset(),
+        ]
+        if state.triage is not None:
+            updates.append(sa.REQUEST_PRIORITY.value_set(state.triage.priority))
+        workflow.upsert_search_attributes(updates)
+        workflow.upsert_memo({"row": RequestRow.of(state)})
+
+    async def _execute(
+        self,
+        activity: Callable[[Any, A], Awaitable[T]],
+        arg: A,
+        step: Step,
+    ) -> T:
+        result = await self._steadily(
+            workflow.start_activity_method(
+                activity,
+                arg,
+                start_to_close_timeout=step.start_to_close,
+                schedule_to_close_timeout=step.schedule_to_close,
+                heartbeat_timeout=step.heartbeat,
+                retry_policy=step.retry_policy,
+            )
+        )
+        return result
+
+    async def _wait_for_person(self, condition: Callable[[], bool], limit: timedelta) -> bool:
+        self._settled = True
+        try:
+            return await self._wait(condition, limit)
+        finally:
+            self._settled = False
+
+    async def _wait(self, condition: Callable[[], bool], limit: timedelta | None) -> bool:
+        """Wait until ``condition`` holds (True) or ``limit`` has passed (False). A cancel
+        from Temporal is heard as a person's cancel (see ``_hear_temporal_cancel``)."""
+        deadline = None if limit is None else workflow.now() + limit
+        while True:
+            remaining = None if deadline is None else deadline - workflow.now()
+            try:
+                await workflow.wait_condition(condition, timeout=remaining)
+            except TimeoutError:
+                return False
+            except asyncio.CancelledError:
+                if not self._hear_temporal_cancel():
+                    raise
+                if condition():
+                    return True
+                continue
+            return True
+
+    async def _steadily(self, future: Awaitable[T]) -> T:
+        """Await a step in flight to its end, whatever Temporal asks meanwhile: a cancel
+        from Temporal is acted on after the step, as a person's would be."""
+        step = asyncio.ensure_future(future)
+        while True:
+            try:
+                return await asyncio.shield(step)
+            except asyncio.CancelledError:
+                if step.cancelled() or not self._hear_temporal_cancel():
+                    raise
+
+    def _hear_temporal_cancel(self) -> bool:
+        """Turn Temporal's cancel request (the CLI, the UI's button) into the request's own
+        cancel, once. False when the cancellation is something else (the worker evicting
+        this workflow from its cache), which must go on unhindered."""
+        reason = workflow.cancellation_reason()
+        if reason is None or self._temporal_cancel:
+            return False
+        self._temporal_cancel = True
+        current = asyncio.current_task()
+        if current is not None:
+            current.uncancel()  # heard: the next await must not be cancelled again
+        if self._state.status in CANCELLABLE and self._cancel is None:
+            self._cancel = CancelRequest(
+                answer_id="temporal-cancel", actor="temporal", reason=reason or "cancelled"
+            )
+        elif self._cancel is None:
+            self._note(f"Temporal asked to cancel; ignored while {self._state.status}")
+        return True
+
+
+_SOURCES = {"form": "web form", "api": "API", "pms": "property-management system"}
+
+# What happens when each stage's deadline passes unanswered.
+_LAPSE: dict[Stage, str] = {
+    Stage.OWNER_APPROVAL: "the request expires",
+    Stage.VENDOR_QUOTE: "the job goes to another vendor",
+    Stage.ESTIMATE_APPROVAL: "the request expires",
+    Stage.AVAILABILITY: "the request expires",
+    Stage.SLOT: "the request expires",
+    Stage.WORK_DONE: "the request expires",
+    Stage.COMPLETION: "the repair counts as done",
+    Stage.INVOICE: "the request expires",
+    Stage.INVOICE_APPROVAL: "the request expires",
+}
+
+
+def _words(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    if hours >= 48 and hours % 24 == 0:
+        return f"{int(hours // 24)} days"
+    return f"{hours:g} hours"
