@@ -43,11 +43,11 @@ from opsdesk.db import Database
 from opsdesk.orders import load
 from opsdesk.orders.catalog import sample_catalog
 from opsdesk.orders.inputs import AdvanceRequest, OrderRequest
-from opsdesk.orders.service import start_update_when_ready
 from opsdesk.orders.status import OrderStatus
 from opsdesk.settings import Settings
 from opsdesk.stats import summary_ms
 from opsdesk.temporal.client import connect
+from opsdesk.temporal.updates import start_update_when_ready
 from opsdesk.worker import run as run_worker
 from opsdesk.worker import workflow_runner
 

@@ -35,7 +35,6 @@ from opsdesk.orders.inputs import (
 from opsdesk.orders.inventory import Inventory, ProductSpec
 from opsdesk.orders.labels import Action, actions_for
 from opsdesk.orders.listing import (
-    BadPageToken,
     OrderFilter,
     OrderMetrics,
     OrderPage,
@@ -46,6 +45,7 @@ from opsdesk.orders.payloads import RestockResult
 from opsdesk.orders.state import OrderState, StuckOrder
 from opsdesk.orders.status import OrderStatus
 from opsdesk.settings import Settings
+from opsdesk.temporal.visibility import BadPageToken
 from opsdesk.web.cache import Shared
 from opsdesk.web.deps import (
     client_of,

@@ -13,14 +13,11 @@ order of every list here.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 from datetime import UTC, datetime, time
 
 from pydantic import BaseModel
 from sqlalchemy import func, select
 from temporalio.client import Client, WorkflowExecution
-from temporalio.service import RPCError, RPCStatusCode
 
 from opsdesk.ai.usage import AiTotals, UsageLog
 from opsdesk.db import Database
@@ -29,6 +26,7 @@ from opsdesk.orders.state import OrderRow
 from opsdesk.orders.status import OrderStatus
 from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.settings import Settings
+from opsdesk.temporal.visibility import count, fetch_page, quote
 
 # Statuses in which the order waits for a decision only a person can make.
 NEEDS_A_PERSON = (OrderStatus.REVIEW, OrderStatus.AWAITING_STOCK)
@@ -60,29 +58,16 @@ class OrderMetrics(BaseModel):
     """Model calls, failures and tokens, from the log of every call."""
 
 
-class BadPageToken(ValueError):
-    pass
-
-
-_BAD_TOKEN_ANSWERS = (RPCStatusCode.INVALID_ARGUMENT, RPCStatusCode.UNKNOWN, RPCStatusCode.INTERNAL)
-
-
-def _quote(value: str) -> str:
-    # Filter values are validated to a plain alphabet before they get here; escaping is a
-    # second line of defence for the visibility query language.
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
 def visibility_query(settings: Settings, where: OrderFilter | None = None) -> str:
     clauses = [
         f"WorkflowType = '{OrderWorkflow.__name__}'",
-        f"TaskQueue = {_quote(settings.orders_task_queue)}",
+        f"TaskQueue = {quote(settings.orders_task_queue)}",
     ]
     if where is not None:
         if where.status is not None:
-            clauses.append(f"OrderStatus = {_quote(where.status.value)}")
+            clauses.append(f"OrderStatus = {quote(where.status.value)}")
         if where.customer is not None:
-            clauses.append(f"OrderCustomer = {_quote(where.customer)}")
+            clauses.append(f"OrderCustomer = {quote(where.customer)}")
         if where.escalated is not None:
             clauses.append(f"OrderEscalated = {'true' if where.escalated else 'false'}")
         if where.open_only:
@@ -98,19 +83,6 @@ async def row_of(execution: WorkflowExecution) -> OrderRow | None:
     return OrderRow.model_validate(memo["row"])
 
 
-def _encode_token(token: bytes | None) -> str | None:
-    return base64.urlsafe_b64encode(token).decode() if token else None
-
-
-def _decode_token(token: str | None) -> bytes | None:
-    if not token:
-        return None
-    try:
-        return base64.b64decode(token.encode(), altchars=b"-_", validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise BadPageToken("page_token is not one this API handed out") from exc
-
-
 async def list_orders(
     client: Client,
     settings: Settings,
@@ -119,24 +91,11 @@ async def list_orders(
     page_size: int = 25,
     page_token: str | None = None,
 ) -> OrderPage:
-    iterator = client.list_workflows(
-        visibility_query(settings, where),
-        page_size=page_size,
-        next_page_token=_decode_token(page_token),
+    executions, next_token = await fetch_page(
+        client, visibility_query(settings, where), page_size=page_size, page_token=page_token
     )
-    try:
-        await iterator.fetch_next_page()
-    except RPCError as exc:
-        # Visibility cannot read a forged or stale token: some stores say so, others fail.
-        if page_token and exc.status in _BAD_TOKEN_ANSWERS:
-            raise BadPageToken("page_token is not one this API handed out") from exc
-        raise
-    rows = [row for row in [await row_of(e) for e in iterator.current_page or []] if row]
-    return OrderPage(items=rows, next_page_token=_encode_token(iterator.next_page_token))
-
-
-async def _count(client: Client, query: str) -> int:
-    return (await client.count_workflows(query)).count
+    rows = [row for row in [await row_of(e) for e in executions] if row]
+    return OrderPage(items=rows, next_page_token=next_token)
 
 
 async def _ledger_totals(db: Database) -> tuple[dict[str, int], dict[str, int]]:
@@ -164,9 +123,9 @@ async def order_metrics(
     midnight = datetime.combine((now or datetime.now(UTC)).date(), time.min, tzinfo=UTC)
     statuses = list(OrderStatus)
     per_status, created_today, open_escalations, (revenue, refunds), ai = await asyncio.gather(
-        asyncio.gather(*(_count(client, f"{base} AND OrderStatus = '{s}'") for s in statuses)),
-        _count(client, f"{base} AND OrderCreatedAt >= '{midnight.isoformat()}'"),
-        _count(client, f"{base} AND OrderEscalated = true AND ExecutionStatus = 'Running'"),
+        asyncio.gather(*(count(client, f"{base} AND OrderStatus = '{s}'") for s in statuses)),
+        count(client, f"{base} AND OrderCreatedAt >= '{midnight.isoformat()}'"),
+        count(client, f"{base} AND OrderEscalated = true AND ExecutionStatus = 'Running'"),
         _ledger_totals(db),
         UsageLog(db).totals(),
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,8 +21,6 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
-    WorkflowUpdateHandle,
-    WorkflowUpdateStage,
 )
 from temporalio.common import (
     SearchAttributePair,
@@ -49,6 +46,7 @@ from opsdesk.orders.status import OrderStatus
 from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.settings import Settings
 from opsdesk.temporal import search_attributes as sa
+from opsdesk.temporal.updates import start_update_when_ready
 
 OrderHandle = WorkflowHandle[OrderWorkflow, OrderState]
 
@@ -56,7 +54,6 @@ QUERY_TIMEOUT = timedelta(seconds=5)
 # A query not answered by then is looked into: a workflow whose task keeps failing never
 # answers, and a person should hear so at once.
 STUCK_CHECK_AFTER = 0.5
-NOT_READY_RETRY_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6)
 
 
 class OrderNotFound(LookupError):
@@ -297,29 +294,6 @@ async def _act(
     except TimeoutError:
         return await handle.query(OrderWorkflow.get_state, rpc_timeout=QUERY_TIMEOUT), False
     return state, True
-
-
-async def start_update_when_ready(
-    handle: WorkflowHandle[Any, Any], update: Any, args: Sequence[Any], update_id: str
-) -> WorkflowUpdateHandle[Any]:
-    """Deliver the update, retrying while the server says the workflow is not ready.
-
-    That answer is transient: it comes when the update lands on a workflow task the
-    server had to throw away (one that tried to complete as a child workflow finished,
-    say). The update id is the same on every try, so a retry cannot act twice.
-    """
-    for delay in (*NOT_READY_RETRY_DELAYS, None):
-        try:
-            pending: WorkflowUpdateHandle[Any] = await handle.start_update(
-                update, args=args, id=update_id, wait_for_stage=WorkflowUpdateStage.ACCEPTED
-            )
-        except RPCError as exc:
-            if exc.status is not RPCStatusCode.FAILED_PRECONDITION or delay is None:
-                raise
-            await asyncio.sleep(delay)
-        else:
-            return pending
-    raise AssertionError("unreachable: the last try returns or raises")
 
 
 def _reason(exc: WorkflowUpdateFailedError) -> str:

@@ -32,9 +32,10 @@ from opsdesk.orders.ids import order_workflow_id
 from opsdesk.orders.inputs import REQUEST_ID_MAX_LENGTH
 from opsdesk.orders.inventory import Inventory
 from opsdesk.orders.labels import actions_for
-from opsdesk.orders.listing import BadPageToken, OrderFilter, OrderPage, list_orders
+from opsdesk.orders.listing import OrderFilter, OrderPage, list_orders
 from opsdesk.orders.status import OrderStatus
 from opsdesk.payments.ledger import TEST_TOKENS
+from opsdesk.temporal.visibility import BadPageToken
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.errors import ApiError, sentence
 from opsdesk.web.pages import templates

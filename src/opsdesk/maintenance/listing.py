@@ -1,0 +1,151 @@
+"""The read side: pages, queues and counts of repair requests from Temporal visibility.
+
+A page is one ``ListWorkflowExecutions`` call reading each row from the workflow's memo;
+metrics are one ``CountWorkflowExecutions`` call per status and per queue. Nothing here
+queries a workflow, so a page costs the same however many requests there are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from temporalio.client import Client, WorkflowExecution
+
+from opsdesk.ai.models import Priority
+from opsdesk.db import Database
+from opsdesk.db.tables import PayoutRow
+from opsdesk.maintenance.state import RequestRow
+from opsdesk.maintenance.status import RequestStatus, Role
+from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow
+from opsdesk.settings import Settings
+from opsdesk.temporal import search_attributes as sa
+from opsdesk.temporal.visibility import count, fetch_page, quote
+
+EXPIRING_WITHIN = timedelta(days=1)
+
+Queue = Literal["owner", "vendor", "tenant", "emergency", "expiring"]
+QUEUES: dict[Queue, str] = {
+    "owner": "Waiting on an owner",
+    "vendor": "Waiting on a vendor",
+    "tenant": "Waiting on a tenant",
+    "emergency": "Open emergencies",
+    "expiring": "Expiring within a day",
+}
+
+
+class RequestFilter(BaseModel):
+    status: RequestStatus | None = None
+    priority: Priority | None = None
+    waiting_on: Role | None = None
+    queue: Queue | None = None
+    open_only: bool = False
+
+
+class RequestPage(BaseModel):
+    items: list[RequestRow]
+    next_page_token: str | None
+    """Pass back as ``page_token`` for the next page; absent on the last page."""
+
+
+class MaintenanceMetrics(BaseModel):
+    counts: dict[RequestStatus, int]
+    total: int
+    open: int
+    queues: dict[Queue, int]
+    paid_cents: dict[str, int]
+    """Paid out to vendors per currency, from the payments ledger."""
+
+
+def base_query(settings: Settings) -> str:
+    return (
+        f"WorkflowType = '{MaintenanceRequestWorkflow.__name__}' "
+        f"AND TaskQueue = {quote(settings.maintenance_task_queue)}"
+    )
+
+
+def _queue_clause(queue: Queue, now: datetime) -> str:
+    running = "ExecutionStatus = 'Running'"
+    if queue == "emergency":
+        return f"{sa.REQUEST_PRIORITY.name} = 'emergency' AND {running}"
+    if queue == "expiring":
+        soon = (now + EXPIRING_WITHIN).isoformat()
+        return f"{sa.STAGE_DEADLINE.name} <= '{soon}' AND {running}"
+    return f"{sa.REQUEST_WAITING_ON.name} = {quote(queue)} AND {running}"
+
+
+def visibility_query(
+    settings: Settings, where: RequestFilter | None = None, now: datetime | None = None
+) -> str:
+    clauses = [base_query(settings)]
+    if where is not None:
+        if where.status is not None:
+            clauses.append(f"{sa.STATUS.name} = {quote(where.status.value)}")
+        if where.priority is not None:
+            clauses.append(f"{sa.REQUEST_PRIORITY.name} = {quote(where.priority)}")
+        if where.waiting_on is not None:
+            clauses.append(f"{sa.REQUEST_WAITING_ON.name} = {quote(where.waiting_on)}")
+        if where.queue is not None:
+            clauses.append(_queue_clause(where.queue, now or datetime.now(UTC)))
+        if where.open_only:
+            clauses.append("ExecutionStatus = 'Running'")
+    return " AND ".join(clauses)
+
+
+async def row_of(execution: WorkflowExecution) -> RequestRow | None:
+    """The list row a request keeps in its memo (None for one started but not yet run)."""
+    memo = await execution.memo()
+    if "row" not in memo:
+        return None
+    return RequestRow.model_validate(memo["row"])
+
+
+async def list_requests(
+    client: Client,
+    settings: Settings,
+    where: RequestFilter,
+    *,
+    page_size: int = 25,
+    page_token: str | None = None,
+) -> RequestPage:
+    executions, next_token = await fetch_page(
+        client, visibility_query(settings, where), page_size=page_size, page_token=page_token
+    )
+    rows = [row for row in [await row_of(e) for e in executions] if row]
+    return RequestPage(items=rows, next_page_token=next_token)
+
+
+async def _paid(db: Database) -> dict[str, int]:
+    async with db.transaction() as session:
+        paid = await session.execute(
+            select(PayoutRow.currency, func.sum(PayoutRow.amount_cents)).group_by(
+                PayoutRow.currency
+            )
+        )
+        return {currency: int(total) for currency, total in paid}
+
+
+async def maintenance_metrics(
+    client: Client, settings: Settings, db: Database, *, now: datetime | None = None
+) -> MaintenanceMetrics:
+    base = base_query(settings)
+    moment = now or datetime.now(UTC)
+    statuses = list(RequestStatus)
+    queues = list(QUEUES)
+    per_status, per_queue, open_now, paid = await asyncio.gather(
+        asyncio.gather(*(count(client, f"{base} AND {sa.STATUS.name} = '{s}'") for s in statuses)),
+        asyncio.gather(*(count(client, f"{base} AND {_queue_clause(q, moment)}") for q in queues)),
+        count(client, f"{base} AND ExecutionStatus = 'Running'"),
+        _paid(db),
+    )
+    counts = dict(zip(statuses, per_status, strict=True))
+    return MaintenanceMetrics(
+        counts=counts,
+        total=sum(counts.values()),
+        open=open_now,
+        queues=dict(zip(queues, per_queue, strict=True)),
+        paid_cents=paid,
+    )

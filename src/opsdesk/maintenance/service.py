@@ -1,0 +1,256 @@
+"""What a Temporal client does with repair requests: start them, answer their questions,
+reassign and cancel them, read one.
+
+The API, the dashboard, the link pages and the tests all go through here, so each of these
+is done one way only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import (
+    Client,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from opsdesk.maintenance.ids import request_workflow_id
+from opsdesk.maintenance.inputs import (
+    Answer,
+    CancelRequest,
+    MaintenancePolicy,
+    ReassignRequest,
+    RequestForm,
+    RequestSubmission,
+)
+from opsdesk.maintenance.state import RequestState
+from opsdesk.maintenance.status import RequestStatus, Stage
+from opsdesk.maintenance.workflow import (
+    ALREADY_ANSWERED,
+    INVALID_ANSWER,
+    MaintenanceRequestWorkflow,
+)
+from opsdesk.settings import Settings
+from opsdesk.temporal import search_attributes as sa
+from opsdesk.temporal.updates import start_update_when_ready
+
+RequestHandle = WorkflowHandle[MaintenanceRequestWorkflow, RequestState]
+
+QUERY_TIMEOUT = timedelta(seconds=5)
+
+UPDATES: dict[Stage, Any] = {
+    Stage.OWNER_APPROVAL: MaintenanceRequestWorkflow.answer_owner_approval,
+    Stage.VENDOR_QUOTE: MaintenanceRequestWorkflow.answer_vendor_quote,
+    Stage.ESTIMATE_APPROVAL: MaintenanceRequestWorkflow.answer_estimate_approval,
+    Stage.AVAILABILITY: MaintenanceRequestWorkflow.answer_availability,
+    Stage.SLOT: MaintenanceRequestWorkflow.answer_slot,
+    Stage.WORK_DONE: MaintenanceRequestWorkflow.answer_work_done,
+    Stage.COMPLETION: MaintenanceRequestWorkflow.answer_completion,
+    Stage.INVOICE: MaintenanceRequestWorkflow.answer_invoice,
+    Stage.INVOICE_APPROVAL: MaintenanceRequestWorkflow.answer_invoice_approval,
+}
+"""The update that answers each stage."""
+
+
+class RequestNotFound(LookupError):
+    pass
+
+
+class AnswerRefused(Exception):
+    """The request would not take the answer (or action). ``already_answered``: someone
+    else's answer to the same question won; ``invalid``: the answer itself does not fit."""
+
+    def __init__(self, reason: str, kind: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.already_answered = kind == ALREADY_ANSWERED
+        self.invalid = kind == INVALID_ANSWER
+
+
+class IntakeConflict(Exception):
+    """A request id (or idempotency key) already names a different request."""
+
+
+def maintenance_policy(settings: Settings) -> MaintenancePolicy:
+    """Deadlines and contacts from settings, as a new request fixes them."""
+    return MaintenancePolicy(
+        owner_approval={
+            # Emergencies never ask; the entry keeps every priority answerable.
+            "emergency": settings.owner_approval_deadline_urgent,
+            "urgent": settings.owner_approval_deadline_urgent,
+            "routine": settings.owner_approval_deadline_routine,
+        },
+        vendor_quote={
+            "emergency": settings.quote_deadline_emergency,
+            "urgent": settings.quote_deadline_urgent,
+            "routine": settings.quote_deadline_routine,
+        },
+        estimate_approval=settings.estimate_approval_deadline,
+        availability=settings.availability_deadline,
+        slot=settings.slot_deadline,
+        work_grace=settings.work_grace,
+        completion=settings.completion_autoconfirm,
+        invoice=settings.invoice_deadline,
+        invoice_approval=settings.invoice_approval_deadline,
+        ops_email=settings.ops_email,
+    )
+
+
+def new_request_id() -> str:
+    return f"MR-{uuid.uuid4().hex[:10].upper()}"
+
+
+def request_id_for_key(idempotency_key: str) -> str:
+    """The request id an ``Idempotency-Key`` stands for: the same key, the same request."""
+    return "k" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:20]
+
+
+def fingerprint(form: RequestForm) -> str:
+    """What makes two submissions the same request, whatever id they carry."""
+    return hashlib.sha256(form.model_dump_json().encode()).hexdigest()
+
+
+def request_handle(client: Client, request_id: str) -> RequestHandle:
+    return client.get_workflow_handle_for(
+        MaintenanceRequestWorkflow.run, request_workflow_id(request_id)
+    )
+
+
+def submission_of(
+    settings: Settings, request_id: str, form: RequestForm, source: str = "form", **extra: Any
+) -> RequestSubmission:
+    return RequestSubmission.model_validate(
+        {
+            "request_id": request_id,
+            "form": form,
+            "source": source,
+            "policy": maintenance_policy(settings),
+            **extra,
+        }
+    )
+
+
+def start_options(settings: Settings, submission: RequestSubmission) -> dict[str, Any]:
+    """How every request's workflow is started, by a client or by the poller: an id is
+    used once, and the request is listed before its first workflow task runs."""
+    return {
+        "id": request_workflow_id(submission.request_id),
+        "task_queue": settings.maintenance_task_queue,
+        "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        "memo": {"intake": fingerprint(submission.form)},
+        "search_attributes": TypedSearchAttributes(
+            [SearchAttributePair(sa.STATUS, RequestStatus.SUBMITTED.value)]
+        ),
+    }
+
+
+async def submit_request(
+    client: Client, settings: Settings, submission: RequestSubmission
+) -> tuple[RequestState | None, bool]:
+    """Start the request, or find it if this very request was submitted before.
+
+    Returns the state (None while no worker has run it yet) and whether this call created
+    it. The same id with a different form raises ``IntakeConflict``."""
+    try:
+        handle = await client.start_workflow(
+            MaintenanceRequestWorkflow.run, submission, **start_options(settings, submission)
+        )
+        created = True
+    except WorkflowAlreadyStartedError:
+        handle = request_handle(client, submission.request_id)
+        description = await handle.describe()
+        if (await description.memo()).get("intake") != fingerprint(submission.form):
+            raise IntakeConflict(
+                f"request {submission.request_id} already exists with different contents"
+            ) from None
+        created = False
+    try:
+        state = await handle.query(MaintenanceRequestWorkflow.get_state, rpc_timeout=QUERY_TIMEOUT)
+    except (RPCError, WorkflowQueryFailedError):
+        state = None
+    return state, created
+
+
+async def get_request(client: Client, request_id: str) -> RequestState:
+    handle = request_handle(client, request_id)
+    try:
+        return await handle.query(MaintenanceRequestWorkflow.get_state, rpc_timeout=QUERY_TIMEOUT)
+    except RPCError as exc:
+        if exc.status is RPCStatusCode.NOT_FOUND:
+            raise RequestNotFound(f"no maintenance request {request_id}") from None
+        raise
+
+
+async def answer_request(
+    client: Client, request_id: str, stage: Stage, answer: Answer, *, wait: timedelta
+) -> tuple[RequestState, bool]:
+    """Send ``answer`` to the request's open ``stage`` question: ``(state, settled)``.
+    Raises ``AnswerRefused`` (someone answered first, the request is elsewhere, the answer
+    does not fit) and ``RequestNotFound``."""
+    return await _act(client, request_id, UPDATES[stage], answer, answer.answer_id, wait)
+
+
+async def reassign_request(
+    client: Client, request_id: str, request: ReassignRequest, *, wait: timedelta
+) -> tuple[RequestState, bool]:
+    return await _act(
+        client, request_id, MaintenanceRequestWorkflow.reassign, request, request.answer_id, wait
+    )
+
+
+async def cancel_request(
+    client: Client, request_id: str, request: CancelRequest, *, wait: timedelta
+) -> tuple[RequestState, bool]:
+    return await _act(
+        client, request_id, MaintenanceRequestWorkflow.cancel, request, request.answer_id, wait
+    )
+
+
+async def _act(
+    client: Client, request_id: str, update: Any, arg: Any, update_id: str, wait: timedelta
+) -> tuple[RequestState, bool]:
+    """The answer's id doubles as the update id, so Temporal itself answers a repeat with
+    the first answer. ``settled`` is False when the request took the update but had not
+    finished what it set off within ``wait``; the state is then the current one."""
+    handle = request_handle(client, request_id)
+    try:
+        pending = await start_update_when_ready(handle, update, [arg], update_id)
+        state: RequestState = await asyncio.wait_for(pending.result(), wait.total_seconds())
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        if isinstance(cause, ApplicationError):
+            raise AnswerRefused(cause.message, cause.type or "") from None
+        raise AnswerRefused(str(cause or exc)) from None
+    except RPCError as exc:
+        if exc.status is not RPCStatusCode.NOT_FOUND:
+            raise
+        raise await _why_closed(handle, request_id) from None
+    except TimeoutError:
+        return await get_request(client, request_id), False
+    return state, True
+
+
+async def _why_closed(handle: RequestHandle, request_id: str) -> Exception:
+    """An update found no running workflow: the request never existed, or it has ended."""
+    try:
+        description = await handle.describe()
+    except RPCError as exc:
+        if exc.status is RPCStatusCode.NOT_FOUND:
+            return RequestNotFound(f"no maintenance request {request_id}")
+        return exc
+    row = (await description.memo()).get("row")
+    status = row["status"] if isinstance(row, dict) else description.status
+    return AnswerRefused(f"request {request_id} is already {status}")
