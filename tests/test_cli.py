@@ -111,3 +111,54 @@ def test_the_docs_the_commands_point_to_exist() -> None:
     pointed = set(re.findall(r"docs/[\w./-]+\.md", source))
     assert pointed
     assert [doc for doc in sorted(pointed) if not (root / doc).is_file()] == []
+
+
+def test_maintenance_directory_round_trips_and_bad_files_get_a_sentence(tmp_path: Path) -> None:
+    env = {"OPSDESK_DATA_DIR": str(tmp_path)}
+    sample = Path(__file__).parents[1] / "src/opsdesk/maintenance/sample_directory.json"
+    imported = _opsdesk("maintenance", "import", str(sample), **env)
+    assert imported.returncode == 0, imported.stderr
+    assert "imported 13 directory entries" in imported.stderr
+    listed = _opsdesk("maintenance", "list", "--json", **env)
+    assert listed.returncode == 0, listed.stderr
+    directory = json.loads(listed.stdout)
+    assert {p["id"] for p in directory["properties"]} == {"harbor-12", "elm-48"}
+    assert len(directory["vendors"]) == 5
+    exported = tmp_path / "exported.json"
+    exported.write_text(listed.stdout)
+    again = _opsdesk("maintenance", "import", str(exported), **env)
+    assert again.returncode == 0, again.stderr
+
+    orphan = tmp_path / "orphan.json"
+    orphan.write_text(
+        json.dumps(
+            {
+                "properties": [
+                    {
+                        "id": "x",
+                        "name": "X",
+                        "address": "1 Nowhere Road",
+                        "owner": "nobody",
+                        "units": [{"label": "1"}],
+                    }
+                ]
+            }
+        )
+    )
+    refused = _opsdesk("maintenance", "import", str(orphan), **env)
+    assert refused.returncode == 2
+    assert "unknown owner nobody" in " ".join(refused.stderr.split())
+    assert "Traceback" not in refused.stderr
+    zone = tmp_path / "zone.json"
+    zone.write_text(
+        json.dumps(
+            {
+                "properties": [
+                    {**json.loads(orphan.read_text())["properties"][0], "time_zone": "Mars/Olympus"}
+                ]
+            }
+        )
+    )
+    refused = _opsdesk("maintenance", "import", str(zone), **env)
+    assert refused.returncode == 2
+    assert "unknown time zone 'Mars/Olympus'" in " ".join(refused.stderr.split())

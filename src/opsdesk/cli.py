@@ -394,5 +394,96 @@ def catalog_list(
     Console().print(table)
 
 
+maintenance_app = typer.Typer(
+    help="The maintenance desk's directory: properties, units, owners, tenants, vendors.",
+    no_args_is_help=True,
+)
+app.add_typer(maintenance_app, name="maintenance")
+
+
+@maintenance_app.command("import")
+def maintenance_import(
+    file: Annotated[
+        Path,
+        typer.Argument(help="JSON directory: owners, properties (with units), vendors."),
+    ],
+) -> None:
+    """Create or update directory entries from a JSON file (see `maintenance list --json`)."""
+    from opsdesk.db import Database
+    from opsdesk.db.migrate import upgrade
+    from opsdesk.errors import UnknownProperty
+    from opsdesk.maintenance.directory import Directory, read_directory
+
+    settings = load_settings()
+    try:
+        spec = read_directory(file)
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc.strerror or exc}", 2)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "the file"
+        fail(f"{file} is not a valid directory: {where}: {first['msg']}", 2)
+    upgrade(settings.resolved_database_url)
+
+    async def run() -> int:
+        db = Database(settings.resolved_database_url)
+        try:
+            return await Directory(db).import_directory(spec)
+        finally:
+            await db.dispose()
+
+    try:
+        written = asyncio.run(run())
+    except UnknownProperty as exc:
+        fail(f"{file} was not imported: {exc}", 2)
+    err.print(f"imported {written} directory entries")
+
+
+@maintenance_app.command("list")
+def maintenance_list(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON that `import` accepts.")
+    ] = False,
+) -> None:
+    """Show the properties with their owners and units, and the vendors by trade."""
+    from rich.table import Table
+
+    from opsdesk.db import Database
+    from opsdesk.db.migrate import upgrade
+    from opsdesk.maintenance.directory import Directory, DirectorySpec, dump_directory
+
+    settings = load_settings()
+    upgrade(settings.resolved_database_url)
+
+    async def run() -> DirectorySpec:
+        db = Database(settings.resolved_database_url)
+        try:
+            return await Directory(db).export()
+        finally:
+            await db.dispose()
+
+    spec = asyncio.run(run())
+    if as_json:
+        typer.echo(dump_directory(spec))
+        return
+    owners = {o.id: o.name for o in spec.owners}
+    places = Table("property", "address", "owner", "auto-approve", "time zone", "units")
+    for p in spec.properties:
+        places.add_row(
+            p.id,
+            p.address,
+            owners.get(p.owner, p.owner),
+            format_money(p.auto_approve_cents, p.currency),
+            p.time_zone,
+            ", ".join(u.label for u in p.units),
+        )
+    vendors = Table("vendor", "name", "trades", "rank", "active")
+    for v in spec.vendors:
+        vendors.add_row(v.id, v.name, ", ".join(v.trades), str(v.rank), "yes" if v.active else "no")
+    console = Console()
+    console.print(places)
+    console.print(vendors)
+
+
 def main() -> None:
     app()
