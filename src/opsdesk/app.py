@@ -13,6 +13,8 @@ from temporalio.client import Client
 
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
+from opsdesk.maintenance import api as maintenance_api
+from opsdesk.maintenance import pages as maintenance_pages
 from opsdesk.orders import api as orders_api
 from opsdesk.orders import views as orders_views
 from opsdesk.orders.ids import order_id_of
@@ -61,6 +63,8 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(orders_api.router)
     app.include_router(orders_views.router)
+    app.include_router(maintenance_api.router)
+    app.include_router(maintenance_pages.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

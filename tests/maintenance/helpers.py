@@ -3,28 +3,42 @@ sample directory, and answers as each channel sends them."""
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
+from sqlalchemy import select
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from opsdesk.app import create_app
 from opsdesk.db import Database
+from opsdesk.db.tables import OutboxMessage
 from opsdesk.maintenance.ids import request_workflow_id
 from opsdesk.maintenance.inputs import (
+    Answer,
+    AvailabilityAnswer,
+    CompletionAnswer,
+    Decision,
+    InvoiceAnswer,
     MaintenancePolicy,
+    QuoteAnswer,
     RequestForm,
     RequestSubmission,
+    SlotAnswer,
     TenantContact,
+    WorkDoneAnswer,
 )
 from opsdesk.maintenance.state import RequestState
 from opsdesk.maintenance.status import RequestStatus, Stage
 from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow
 from opsdesk.settings import Settings
 from opsdesk.worker import build_workers, running
+from tests.http import serve
 from tests.waiting import eventually
 
 RequestHandle = WorkflowHandle[MaintenanceRequestWorkflow, RequestState]
@@ -76,9 +90,11 @@ async def waiting_for(
     """The state once the request asks ``stage`` (of ``round``, when given)."""
     return await eventually(
         lambda: handle.query(MaintenanceRequestWorkflow.get_state),
-        lambda s: s.question is not None
-        and s.question.stage is stage
-        and round in (None, s.question.round),
+        lambda s: (
+            s.question is not None
+            and s.question.stage is stage
+            and round in (None, s.question.round)
+        ),
         timeout=timeout,
     )
 
@@ -100,3 +116,103 @@ def quick_policy(**deadlines: timedelta) -> MaintenancePolicy:
 
 
 TERMINAL = {RequestStatus.CLOSED, RequestStatus.EXPIRED, RequestStatus.DECLINED}
+
+
+@asynccontextmanager
+async def served_desk(
+    env: WorkflowEnvironment, db: Database, settings: Settings
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app in-process with a worker behind it, as `opsdesk dev` runs them."""
+    async with (
+        maintenance_worker(env, db, settings),
+        serve(create_app(settings, env.client)) as http,
+    ):
+        yield http
+
+
+async def link_for(db: Database, request_id: str, to: str, after: int = 0) -> str:
+    """The path of the newest signed link emailed to ``to`` about the request (from the
+    outbox, as it was sent), waiting for the email to be recorded."""
+
+    async def newest() -> str | None:
+        async with db.transaction() as session:
+            rows = (
+                await session.scalars(
+                    select(OutboxMessage)
+                    .where(
+                        OutboxMessage.reference == request_workflow_id(request_id),
+                        OutboxMessage.to_address == to,
+                        OutboxMessage.id > after,
+                    )
+                    .order_by(OutboxMessage.id.desc())
+                )
+            ).all()
+        for row in rows:
+            found = LINK.search(row.body_text)
+            if found:
+                return found.group(1)
+        return None
+
+    path = await eventually(newest, lambda found: found is not None)
+    assert path is not None
+    return path
+
+
+LINK = re.compile(r"https?://[^/\s]+(/links/[A-Za-z0-9_.-]+)")
+
+
+# How a test answers each stage to get past it: a quote under nobody's limit but the
+# owner's, a visit tomorrow afternoon, the work done, confirmed, invoiced at the quote.
+def _window() -> dict[str, datetime]:
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    return {"start": start, "end": start + timedelta(hours=3)}
+
+
+PASSING: dict[Stage, tuple[Any, Callable[[], Answer]]] = {
+    Stage.OWNER_APPROVAL: (
+        MaintenanceRequestWorkflow.answer_owner_approval,
+        lambda: Decision(**answer("owner"), approve=True),
+    ),
+    Stage.VENDOR_QUOTE: (
+        MaintenanceRequestWorkflow.answer_vendor_quote,
+        lambda: QuoteAnswer(**answer("vendor"), amount_cents=30000),
+    ),
+    Stage.ESTIMATE_APPROVAL: (
+        MaintenanceRequestWorkflow.answer_estimate_approval,
+        lambda: Decision(**answer("owner"), approve=True),
+    ),
+    Stage.AVAILABILITY: (
+        MaintenanceRequestWorkflow.answer_availability,
+        lambda: AvailabilityAnswer(**answer("tenant"), windows=[_window()]),
+    ),
+    Stage.SLOT: (
+        MaintenanceRequestWorkflow.answer_slot,
+        lambda: SlotAnswer(**answer("vendor"), slot=_window()),
+    ),
+    Stage.WORK_DONE: (
+        MaintenanceRequestWorkflow.answer_work_done,
+        lambda: WorkDoneAnswer(**answer("vendor")),
+    ),
+    Stage.COMPLETION: (
+        MaintenanceRequestWorkflow.answer_completion,
+        lambda: CompletionAnswer(**answer("tenant"), fixed=True),
+    ),
+    Stage.INVOICE: (
+        MaintenanceRequestWorkflow.answer_invoice,
+        lambda: InvoiceAnswer(**answer("vendor"), amount_cents=30000),
+    ),
+}
+
+
+async def drive_to(handle: RequestHandle, target: Stage) -> RequestState:
+    """Answer every question the request asks until it asks ``target``."""
+    while True:
+        state = await eventually(
+            lambda: handle.query(MaintenanceRequestWorkflow.get_state),
+            lambda s: s.question is not None or s.status.terminal,
+        )
+        assert state.question is not None, f"the request ended: {state.status}"
+        if state.question.stage is target:
+            return state
+        update, make = PASSING[state.question.stage]
+        await handle.execute_update(update, make())

@@ -22,7 +22,7 @@ from opsdesk.maintenance.inputs import (
 from opsdesk.maintenance.status import RequestStatus, Stage
 from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow as W
 from opsdesk.settings import Settings
-from tests.maintenance.helpers import answer, ended, maintenance_worker, start, waiting_for
+from tests.maintenance.helpers import answer, maintenance_worker, start, waiting_for
 
 
 def visit(days: int = 2) -> tuple[datetime, datetime]:

@@ -67,6 +67,9 @@ class Question(BaseModel):
     asked: list[Asked] = []
     answer: AnswerRecord | None = None
     lapsed: bool = False
+    """Its deadline passed unanswered."""
+    withdrawn: bool = False
+    """Closed unanswered because a person changed course (a cancel, another vendor)."""
 
 
 class TimelineEntry(BaseModel):

@@ -479,6 +479,8 @@ class MaintenanceRequestWorkflow:
         )
         state.question = None
         if self._cancel is not None or (reassignable and self._reassign is not None):
+            if question.answer is None:
+                question.withdrawn = True
             raise _Interrupted
         if not answered or question.answer is None:
             question.lapsed = True
@@ -631,6 +633,8 @@ class MaintenanceRequestWorkflow:
             )
         if earlier is not None and earlier.lapsed:
             return ("this question closed unanswered at its deadline", NOT_WAITING)
+        if earlier is not None and earlier.withdrawn:
+            return ("this question was withdrawn before anyone answered it", NOT_WAITING)
         if state.status.terminal:
             return (f"request {state.request_id} is {state.status.value.lower()}", NOT_WAITING)
         return (

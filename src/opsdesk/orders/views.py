@@ -16,7 +16,7 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -38,6 +38,7 @@ from opsdesk.payments.ledger import TEST_TOKENS
 from opsdesk.temporal.visibility import BadPageToken
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.errors import ApiError, sentence
+from opsdesk.web.forms import MAX_FORM_FIELDS, read_form
 from opsdesk.web.pages import templates
 
 router = APIRouter(include_in_schema=False)
@@ -51,7 +52,6 @@ PAGE_SIZE = 20
 # the address stays far below what servers accept.
 BACK_LIMIT = 25
 NOTICE_COOKIE = "opsdesk_notice"
-MAX_FORM_FIELDS = 200
 
 # What each form field is called on the page, for messages about it.
 _LABELS = {
@@ -178,26 +178,6 @@ def _page_posted_from(request: Request) -> str | None:
 
 
 # -- reading a browser's form --------------------------------------------------------------
-
-
-async def _form(request: Request) -> dict[str, str]:
-    """The fields of a form a browser posted.
-
-    The dashboard's forms are url-encoded (the browser's default), which the standard
-    library reads, so no multipart parser is needed. A field sent twice keeps its last value.
-    """
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "application/x-www-form-urlencoded":
-        raise ApiError(415, "unsupported_media_type", "send the form url-encoded")
-    try:
-        pairs = parse_qsl(
-            (await request.body()).decode("utf-8", errors="replace"),
-            keep_blank_values=True,
-            max_num_fields=MAX_FORM_FIELDS,
-        )
-    except ValueError:
-        raise ApiError(422, "invalid_input", "the form has too many fields") from None
-    return dict(pairs)
 
 
 def _key(fields: Mapping[str, str]) -> str | None:
@@ -437,7 +417,7 @@ async def outbox_page(request: Request) -> HTMLResponse:
 @router.post("/orders", response_model=None)
 async def create_order_form(request: Request) -> Response:
     """Start the order and show it; a refusal shows the form again as it was sent."""
-    fields = await _form(request)
+    fields = await read_form(request)
     try:
         body = _validated(api.OrderCreate, _order_body(fields))
         state = await api.create_order(request, Response(), body, _key(fields))
@@ -454,7 +434,7 @@ async def create_order_form(request: Request) -> Response:
 
 @router.post("/orders/{order_id}/advance")
 async def advance_form(request: Request, order_id: str) -> RedirectResponse:
-    fields = await _form(request)
+    fields = await read_form(request)
     wanted = ("tracking_number", "note", "expected_status")
     try:
         body = _validated(
@@ -469,7 +449,7 @@ async def advance_form(request: Request, order_id: str) -> RedirectResponse:
 
 @router.post("/orders/{order_id}/cancel")
 async def cancel_form(request: Request, order_id: str) -> RedirectResponse:
-    fields = await _form(request)
+    fields = await read_form(request)
     try:
         body = _validated(api.CancelBody, {"reason": fields.get("reason", "").strip()})
         response = Response()
@@ -481,7 +461,7 @@ async def cancel_form(request: Request, order_id: str) -> RedirectResponse:
 
 @router.post("/products/{sku}/restock")
 async def restock_form(request: Request, sku: str) -> RedirectResponse:
-    fields = await _form(request)
+    fields = await read_form(request)
     try:
         body = _validated(api.RestockBody, {"quantity": fields.get("quantity", "").strip()})
         result = await api.restock(request, sku, body, _key(fields))

@@ -8,6 +8,7 @@ gets the same answer as a page in the dashboard's layout, with the same status.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -67,7 +68,7 @@ _TITLES = {
 }
 
 
-def describe_validation_error(error: dict[str, Any]) -> str:
+def describe_validation_error(error: Mapping[str, Any]) -> str:
     """``field.path: what is wrong``; the body itself is named ``body`` when it is missing
     or is not an object, so that no message leaves the caller guessing what to fix."""
     if error.get("type") == "json_invalid":

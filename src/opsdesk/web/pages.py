@@ -51,6 +51,7 @@ def _environment() -> Environment:
             [
                 PackageLoader("opsdesk.web", "templates"),
                 PackageLoader("opsdesk.orders", "templates"),
+                PackageLoader("opsdesk.maintenance", "templates"),
             ]
         ),
         autoescape=select_autoescape(["html"]),

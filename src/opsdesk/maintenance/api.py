@@ -1,0 +1,316 @@
+"""The maintenance desk's JSON API under ``/api/maintenance``: create, list, read, answer on
+someone's behalf, reassign, cancel, metrics. Errors, idempotency and pages work as the
+orders API's do (docs/api.md)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Query, Request, Response
+from pydantic import BaseModel, ValidationError
+
+from opsdesk.ai.models import Priority
+from opsdesk.errors import UnknownProperty
+from opsdesk.maintenance import service
+from opsdesk.maintenance.directory import Directory, PropertyChoice, VendorSpec
+from opsdesk.maintenance.ids import REQUEST_ID_PATTERN
+from opsdesk.maintenance.inputs import (
+    ANSWER_MODELS,
+    CancelRequest,
+    DirectoryId,
+    Note,
+    ReassignRequest,
+    RequestForm,
+    RequestId,
+    ShortText,
+)
+from opsdesk.maintenance.listing import (
+    MaintenanceMetrics,
+    Queue,
+    RequestFilter,
+    RequestPage,
+    list_requests,
+    maintenance_metrics,
+)
+from opsdesk.maintenance.state import RequestState
+from opsdesk.maintenance.status import RequestStatus, Role, Stage
+from opsdesk.temporal.visibility import BadPageToken
+from opsdesk.web.cache import Shared
+from opsdesk.web.deps import client_of, db_of, settings_of
+from opsdesk.web.errors import ApiError, describe_validation_error
+
+router = APIRouter(prefix="/api/maintenance", tags=["maintenance"])
+
+_REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=100,
+        description="Repeating a request with the same key acts once and answers the same.",
+    ),
+]
+
+
+class RequestCreate(RequestForm):
+    request_id: RequestId | None = None
+    """Your id for the request; generated when absent (or derived from Idempotency-Key)."""
+
+
+class Created(BaseModel):
+    request_id: str
+    created: bool
+    state: RequestState | None
+    """None until a worker has picked the request up (a moment after it is created)."""
+
+
+class OnBehalf(BaseModel):
+    """Who answers for someone else, and why; the stage's own fields go alongside."""
+
+    actor: ShortText = "ops"
+    note: Note = ""
+
+
+class ReassignBody(BaseModel):
+    vendor_id: DirectoryId | None = None
+    """Another vendor; absent: the next vendor of the trade."""
+    actor: ShortText = "ops"
+    note: Note = ""
+
+
+class CancelBody(BaseModel):
+    reason: Note = ""
+    actor: ShortText = "ops"
+
+
+class PropertiesOut(BaseModel):
+    items: list[PropertyChoice]
+
+
+class VendorsOut(BaseModel):
+    items: list[VendorSpec]
+
+
+def known_id(request_id: str) -> str:
+    if not _REQUEST_ID.match(request_id):
+        raise ApiError(404, "not_found", f"no maintenance request {request_id!r}")
+    return request_id
+
+
+def _refusals() -> dict[int | str, dict[str, Any]]:
+    return {
+        404: {"description": "No such request"},
+        409: {"description": "Not now: someone answered first, or the request is elsewhere"},
+        422: {"description": "The answer does not fit (a visit outside the tenant's times)"},
+    }
+
+
+def _acted(response: Response, outcome: tuple[RequestState, bool]) -> RequestState:
+    state, settled = outcome
+    if not settled:
+        response.status_code = 202  # accepted; the request is still working on it
+    return state
+
+
+def _refused(exc: Exception) -> ApiError:
+    if isinstance(exc, service.RequestNotFound):
+        return ApiError(404, "not_found", str(exc))
+    assert isinstance(exc, service.AnswerRefused)
+    if exc.invalid:
+        return ApiError(422, "invalid_input", exc.reason)
+    code = "already_answered" if exc.already_answered else "not_allowed"
+    return ApiError(409, code, exc.reason)
+
+
+@router.post("/requests", status_code=201, responses={200: {"description": "Already submitted"}})
+async def create_request(
+    request: Request,
+    response: Response,
+    body: RequestCreate,
+    idempotency_key: IdempotencyKey = None,
+) -> Created:
+    """Report a repair. With an ``Idempotency-Key`` (or your own ``request_id``) a repeat
+    returns the same request (200) instead of starting another."""
+    if body.request_id:
+        request_id = body.request_id
+    elif idempotency_key:
+        request_id = service.request_id_for_key(idempotency_key)
+    else:
+        request_id = service.new_request_id()
+    form = RequestForm(**body.model_dump(exclude={"request_id"}))
+    try:
+        await Directory(db_of(request)).property_facts(form.property_id, form.unit)
+    except UnknownProperty as exc:
+        raise ApiError(422, "invalid_input", str(exc)) from None
+    settings = settings_of(request)
+    try:
+        state, created = await service.submit_request(
+            client_of(request),
+            settings,
+            service.submission_of(settings, request_id, form, source="api"),
+        )
+    except service.IntakeConflict as exc:
+        raise ApiError(409, "conflict", str(exc)) from None
+    if not created:
+        response.status_code = 200
+    return Created(request_id=request_id, created=created, state=state)
+
+
+@router.get("/requests")
+async def requests_page(
+    request: Request,
+    status: RequestStatus | None = None,
+    priority: Priority | None = None,
+    waiting_on: Role | None = None,
+    queue: Queue | None = None,
+    open_only: bool = False,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 25,
+    page_token: Annotated[str | None, Query(max_length=2000)] = None,
+) -> RequestPage:
+    """Requests from Temporal visibility, one call per page: open ones newest first, then
+    finished ones most recently finished first. ``queue`` is one of the dashboard's queues."""
+    where = RequestFilter(
+        status=status, priority=priority, waiting_on=waiting_on, queue=queue, open_only=open_only
+    )
+    try:
+        return await list_requests(
+            client_of(request),
+            settings_of(request),
+            where,
+            page_size=page_size,
+            page_token=page_token,
+        )
+    except BadPageToken as exc:
+        raise ApiError(422, "invalid_input", str(exc)) from None
+
+
+@router.get("/requests/{request_id}", responses={404: {"description": "No such request"}})
+async def request_detail(request: Request, request_id: str) -> RequestState:
+    """One request's full state: its questions (who was asked, how, when, and who answered),
+    its money and its timeline."""
+    try:
+        return await service.get_request(client_of(request), known_id(request_id))
+    except service.RequestNotFound as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+
+
+@router.post("/requests/{request_id}/answers/{stage}", responses=_refusals())
+async def answer_on_behalf(
+    request: Request,
+    response: Response,
+    request_id: str,
+    stage: Stage,
+    body: Annotated[dict[str, Any], Body()],
+    idempotency_key: IdempotencyKey = None,
+) -> RequestState:
+    """Answer the request's open ``stage`` question on someone's behalf: the stage's fields
+    (``approve``; ``amount_cents`` or ``decline``; ``windows``; ``slot``; ``fixed``) with an
+    ``actor`` and a ``note`` the timeline keeps. The first answer from any channel wins; a
+    later one is refused (409) saying who answered, how and when."""
+    data = {
+        "actor": "ops",
+        **body,
+        "answer_id": idempotency_key or uuid.uuid4().hex,
+        "channel": "api",
+    }
+    try:
+        answer = ANSWER_MODELS[stage].model_validate(data)
+    except ValidationError as exc:
+        errors = [describe_validation_error(e) for e in exc.errors()]
+        raise ApiError(422, "invalid_input", "; ".join(errors), errors=errors) from None
+    try:
+        outcome = await service.answer_request(
+            client_of(request),
+            known_id(request_id),
+            stage,
+            answer,
+            wait=settings_of(request).action_wait,
+        )
+    except (service.RequestNotFound, service.AnswerRefused) as exc:
+        raise _refused(exc) from None
+    return _acted(response, outcome)
+
+
+@router.post("/requests/{request_id}/reassign", responses=_refusals())
+async def reassign(
+    request: Request,
+    response: Response,
+    request_id: str,
+    body: Annotated[ReassignBody | None, Body()] = None,
+    idempotency_key: IdempotencyKey = None,
+) -> RequestState:
+    """Give the job to another vendor (or the next of the trade), who quotes afresh."""
+    body = body or ReassignBody()
+    action = ReassignRequest(
+        answer_id=idempotency_key or uuid.uuid4().hex,
+        actor=body.actor,
+        vendor_id=body.vendor_id,
+        note=body.note,
+    )
+    try:
+        outcome = await service.reassign_request(
+            client_of(request), known_id(request_id), action, wait=settings_of(request).action_wait
+        )
+    except (service.RequestNotFound, service.AnswerRefused) as exc:
+        raise _refused(exc) from None
+    return _acted(response, outcome)
+
+
+@router.post("/requests/{request_id}/cancel", responses=_refusals())
+async def cancel(
+    request: Request,
+    response: Response,
+    request_id: str,
+    body: Annotated[CancelBody | None, Body()] = None,
+    idempotency_key: IdempotencyKey = None,
+) -> RequestState:
+    """Cancel the request at any stage before the vendor is paid; everyone already involved
+    is told."""
+    body = body or CancelBody()
+    action = CancelRequest(
+        answer_id=idempotency_key or uuid.uuid4().hex, actor=body.actor, reason=body.reason
+    )
+    try:
+        outcome = await service.cancel_request(
+            client_of(request), known_id(request_id), action, wait=settings_of(request).action_wait
+        )
+    except (service.RequestNotFound, service.AnswerRefused) as exc:
+        raise _refused(exc) from None
+    return _acted(response, outcome)
+
+
+def metrics_of(request: Request) -> Shared[MaintenanceMetrics]:
+    """The process's one metrics computation, shared by every viewer for a short while."""
+    shared: Shared[MaintenanceMetrics] | None = getattr(
+        request.app.state, "maintenance_metrics", None
+    )
+    if shared is None:
+        shared = Shared[MaintenanceMetrics](settings_of(request).metrics_ttl)
+        request.app.state.maintenance_metrics = shared
+    return shared
+
+
+async def cached_metrics(request: Request) -> MaintenanceMetrics:
+    return await metrics_of(request).get(
+        lambda: maintenance_metrics(client_of(request), settings_of(request), db_of(request))
+    )
+
+
+@router.get("/metrics")
+async def metrics(request: Request) -> MaintenanceMetrics:
+    """Counts per status, the dashboard's queues, and what has been paid to vendors."""
+    return await cached_metrics(request)
+
+
+@router.get("/properties")
+async def properties(request: Request) -> PropertiesOut:
+    """The properties a request may name, with their units."""
+    return PropertiesOut(items=await Directory(db_of(request)).properties())
+
+
+@router.get("/vendors")
+async def vendors(request: Request) -> VendorsOut:
+    """Active vendors, by trade rank: who a request may be reassigned to."""
+    return VendorsOut(items=await Directory(db_of(request)).vendors())
