@@ -15,6 +15,7 @@ from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
 from opsdesk.maintenance import api as maintenance_api
 from opsdesk.maintenance import pages as maintenance_pages
+from opsdesk.notify import views as notify_views
 from opsdesk.orders import api as orders_api
 from opsdesk.orders import views as orders_views
 from opsdesk.orders.ids import order_id_of
@@ -65,6 +66,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     app.include_router(orders_views.router)
     app.include_router(maintenance_api.router)
     app.include_router(maintenance_pages.router)
+    app.include_router(notify_views.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

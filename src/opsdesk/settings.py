@@ -135,7 +135,7 @@ class Settings(BaseSettings):
     support_email: Email = "support@opsdesk.local"
     mail_from: str = "Ops Desk <orders@opsdesk.local>"
 
-    # -- SMTP: without a host, email stays in the outbox marked not sent --------------------
+    # -- SMTP: without a host, email stays in the outbox (`opsdesk dev`: the dev mailbox) ---
     smtp_host: str | None = None
     smtp_port: Port = 587
     smtp_username: str | None = None
@@ -145,6 +145,13 @@ class Settings(BaseSettings):
     smtp_tls: bool = False
     """Connect with implicit TLS (usually port 465)."""
     smtp_timeout: float = 20.0
+    dev_mailbox_port: Port | None = None
+    """Port of ``opsdesk dev``'s SMTP sink on 127.0.0.1 (default: a free one). With no SMTP
+    host set, ``opsdesk dev`` runs the sink and passes the port it took to its worker and
+    API: the worker delivers every email to the sink (no STARTTLS, no login), which keeps
+    them in ``data_dir/mailbox`` (a Maildir), the outbox marks them delivered to the dev
+    mailbox, and the dashboard shows them on its Mailbox page. Ignored when ``smtp_host``
+    is set: mail then goes out as usual and no sink runs."""
 
     @model_validator(mode="after")
     def _thresholds_in_order(self) -> Settings:

@@ -13,6 +13,8 @@ from opsdesk.notify.email import Mailer
 from opsdesk.notify.models import (
     COMPOSE_EMAIL,
     DELIVER_EMAIL,
+    DELIVERED_DEV_DETAIL,
+    FINAL_STATUSES,
     RECORD_EMAIL,
     WRITE_ORDER_EMAIL,
     DeliveryOutcome,
@@ -53,7 +55,7 @@ class NotifyActivities:
         entry = await self.outbox.get(key)
         if entry is None:
             raise LookupError(f"no outbox message with key {key!r}")
-        if entry.status in ("sent", "failed", "not_sent"):
+        if entry.status in FINAL_STATUSES:
             return DeliveryOutcome(key=key, status=entry.status, detail=entry.last_error or "")
         if not self.mailer.configured:
             detail = "SMTP is not configured (set OPSDESK_SMTP_HOST); kept in the outbox"
@@ -68,6 +70,9 @@ class NotifyActivities:
             # Recorded so the outbox shows why it is late; the retry policy tries again.
             await self.outbox.mark(key, "queued", f"{type(exc).__name__}: {exc}")
             raise
+        if self.mailer.to_dev_mailbox:
+            await self.outbox.mark(key, "delivered_dev", DELIVERED_DEV_DETAIL)
+            return DeliveryOutcome(key=key, status="delivered_dev", detail=DELIVERED_DEV_DETAIL)
         await self.outbox.mark(key, "sent")
         return DeliveryOutcome(key=key, status="sent")
 

@@ -9,6 +9,7 @@ from email.utils import formatdate
 import aiosmtplib
 
 from opsdesk.errors import EmailRejected
+from opsdesk.notify.devmail import DEV_MAILBOX_HOST, uses_dev_mailbox
 from opsdesk.notify.models import OutboxEntry
 from opsdesk.settings import Settings
 
@@ -40,16 +41,32 @@ class Mailer:
 
     @property
     def configured(self) -> bool:
-        return bool(self.settings.smtp_host)
+        return bool(self.settings.smtp_host) or self.to_dev_mailbox
+
+    @property
+    def to_dev_mailbox(self) -> bool:
+        """Mail goes to ``opsdesk dev``'s SMTP sink, not to anyone's inbox."""
+        return uses_dev_mailbox(self.settings)
 
     async def send(self, entry: OutboxEntry) -> None:
         """Send one message. A permanent refusal (5xx) raises ``EmailRejected``; anything
         else (connection refused, 4xx, timeout) is left to the caller's retries."""
         s = self.settings
-        password = s.smtp_password.get_secret_value() if s.smtp_password else None
+        message = build_message(entry, s.mail_from)
         try:
+            if self.to_dev_mailbox:
+                # The sink is on loopback and offers neither TLS nor a login.
+                await aiosmtplib.send(
+                    message,
+                    hostname=DEV_MAILBOX_HOST,
+                    port=s.dev_mailbox_port,
+                    start_tls=False,
+                    timeout=s.smtp_timeout,
+                )
+                return
+            password = s.smtp_password.get_secret_value() if s.smtp_password else None
             await aiosmtplib.send(
-                build_message(entry, s.mail_from),
+                message,
                 hostname=s.smtp_host,
                 port=s.smtp_port,
                 username=s.smtp_username,

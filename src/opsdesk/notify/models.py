@@ -41,7 +41,10 @@ class OutboxRecord(BaseModel):
     content: EmailContent
 
 
-DeliveryStatus = Literal["queued", "sent", "not_sent", "failed"]
+DeliveryStatus = Literal["queued", "sent", "delivered_dev", "not_sent", "failed"]
+"""``delivered_dev``: to ``opsdesk dev``'s mailbox, not to the recipient."""
+FINAL_STATUSES: tuple[DeliveryStatus, ...] = ("sent", "delivered_dev", "not_sent", "failed")
+DELIVERED_DEV_DETAIL = "delivered to the dev mailbox"
 
 
 class DeliveryOutcome(BaseModel):

@@ -72,7 +72,7 @@ class Outbox:
             row.attempts += 1
             row.status = status
             row.last_error = error
-            if status == "sent":
+            if status in ("sent", "delivered_dev"):
                 row.sent_at = datetime.now(UTC)
 
     async def recent(
