@@ -7,6 +7,7 @@ import signal
 import socket
 from pathlib import Path
 
+import httpx
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -48,9 +49,12 @@ async def test_stack_stops_cleanly_and_restarts_with_its_workflows(tmp_path: Pat
     )
     # Finished orders stay listed for a month, not the dev server's default day.
     assert namespace.config.workflow_execution_retention_ttl.seconds == 30 * 24 * 3600
+    # No SMTP settings: the confirmation went to the dev mailbox, and the dashboard shows it.
+    await _in_the_dev_mailbox(stack, "Your order devstack-1 is confirmed")
 
     assert await asyncio.to_thread(stack.stop, signal.SIGTERM) == 0, stack.output()
     assert alive(children) == []
+    assert f"{stack.url}/mailbox" in stack.output()
 
     stack.start()
     await _ready(stack)
@@ -58,11 +62,27 @@ async def test_stack_stops_cleanly_and_restarts_with_its_workflows(tmp_path: Pat
     handle = order_handle(client, "devstack-1")
     assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
     assert await handle.query(OrderWorkflow.get_state) == before
+    await _in_the_dev_mailbox(stack, "Your order devstack-1 is confirmed")  # kept on disk
 
     children = stack.descendants()
     # Ctrl-C in a terminal is SIGINT to the supervisor alone.
     assert await asyncio.to_thread(stack.stop, signal.SIGINT) == 0, stack.output()
     assert alive(children) == []
+
+
+async def _in_the_dev_mailbox(stack: DevStackProcess, subject: str) -> None:
+    async with httpx.AsyncClient(base_url=stack.url) as http:
+        outbox = await eventually(
+            lambda: http.get("/api/outbox"),
+            # Recorded first (queued), then delivered.
+            lambda r: any(
+                m["subject"] == subject and m["status"] != "queued" for m in r.json()["items"]
+            ),
+        )
+        [sent] = [m for m in outbox.json()["items"] if m["subject"] == subject]
+        assert sent["status"] == "delivered_dev", sent
+        mailbox = await http.get("/mailbox")
+    assert subject in mailbox.text
 
 
 async def test_ctrl_c_while_starting_stops_cleanly(tmp_path: Path) -> None:
@@ -90,10 +110,16 @@ async def test_a_configured_temporal_address_is_used_instead_of_a_server_of_its_
         dev_server_existing_path=str(find_binary("temporal")),
     ) as cluster:
         address = cluster.client.service_client.config.target_host
-        stack = DevStackProcess(data_dir=tmp_path / "state", env={"TEMPORAL_ADDRESS": address})
+        # SMTP settings too: mail goes there, and no dev mailbox runs.
+        smtp = {"OPSDESK_SMTP_HOST": "127.0.0.1", "OPSDESK_SMTP_PORT": str(free_port())}
+        stack = DevStackProcess(
+            data_dir=tmp_path / "state", env={"TEMPORAL_ADDRESS": address, **smtp}
+        )
         stack.start()
         await _ready(stack)  # /readyz: Temporal at `address` answers and our worker polls it
         names = {p.name() for p in stack.descendants()}
+        async with httpx.AsyncClient(base_url=stack.url) as http:
+            assert "The dev mailbox is off" in (await http.get("/mailbox")).text
 
         request = order_request([LineItem(sku="MUG-01", quantity=1)], order_id="external-1")
         await wait_for_status(
@@ -103,7 +129,9 @@ async def test_a_configured_temporal_address_is_used_instead_of_a_server_of_its_
         await cluster.client.service_client.check_health()  # not ours to stop
 
     assert "temporal" not in names
-    assert "external Temporal cluster" in stack.output()
+    output = stack.output()
+    assert "external Temporal cluster" in output
+    assert "Mailbox" not in output  # the line naming its URL when it runs
     assert not (tmp_path / "state" / "temporal.db").exists()
 
 

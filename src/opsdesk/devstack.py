@@ -4,6 +4,9 @@ Each child runs in a session of its own, so a Ctrl-C in the terminal reaches onl
 supervisor, which then stops the children in order (API, worker, Temporal) and waits for
 them. On Linux each child also asks the kernel to send it SIGTERM if the supervisor dies
 without that chance (``PR_SET_PDEATHSIG``), so even a SIGKILL leaves nothing behind.
+
+Without SMTP settings the supervisor also runs the dev mailbox's SMTP sink, in a thread of
+its own: it has the sink's port before it starts the worker, and the sink dies with it.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from rich.console import Console
 
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade
+from opsdesk.notify.devmail import DEV_MAILBOX_HOST, DevMailbox, mailbox_path
+from opsdesk.notify.sink import DevMailSink
 from opsdesk.orders.catalog import seed_sample_catalog
 from opsdesk.settings import Settings
 from opsdesk.temporal import devserver
@@ -84,6 +89,7 @@ class DevStack:
         self.console = console or Console()
         self.embedded = not uses_external_temporal()
         self.children: list[Child] = []
+        self.sink: DevMailSink | None = None
         self._stop = threading.Event()
         self._log_files: list[IO[bytes]] = []
 
@@ -111,6 +117,9 @@ class DevStack:
             return 0
         finally:
             self._stop_children()
+            # After the worker: a delivery it finishes while draining still finds the sink.
+            if self.sink is not None:
+                self.sink.stop()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             for f in self._log_files:
@@ -119,24 +128,38 @@ class DevStack:
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         self._stop.set()
 
+    @property
+    def runs_dev_mailbox(self) -> bool:
+        """Mail goes to the dev mailbox unless an SMTP server is configured."""
+        return not self.settings.smtp_host
+
     def _busy_ports(self) -> list[str]:
         s = self.settings
-        wanted = [(s.port, "the API and dashboard", "--port", "OPSDESK_PORT")]
+        wanted = [(s.host, s.port, "the API and dashboard", "--port or OPSDESK_PORT")]
         if self.embedded:
             wanted += [
                 (
+                    s.host,
                     s.temporal_port,
                     "the Temporal server",
-                    "--temporal-port",
-                    "OPSDESK_TEMPORAL_PORT",
+                    "--temporal-port or OPSDESK_TEMPORAL_PORT",
                 ),
-                (s.ui_port, "the Temporal web UI", "--ui-port", "OPSDESK_UI_PORT"),
+                (s.host, s.ui_port, "the Temporal web UI", "--ui-port or OPSDESK_UI_PORT"),
             ]
+        # Unset, the sink takes any free port.
+        if self.runs_dev_mailbox and s.dev_mailbox_port is not None:
+            wanted.append(
+                (
+                    DEV_MAILBOX_HOST,
+                    s.dev_mailbox_port,
+                    "the dev mailbox",
+                    "OPSDESK_DEV_MAILBOX_PORT",
+                )
+            )
         return [
-            f"port {port} on {s.host} (for {what}) is already in use; "
-            f"choose another with {flag} or {env}"
-            for port, what, flag, env in wanted
-            if port_in_use(s.host, port)
+            f"port {port} on {host} (for {what}) is already in use; choose another with {how}"
+            for host, port, what, how in wanted
+            if port_in_use(host, port)
         ]
 
     def _start(self) -> None:
@@ -146,6 +169,8 @@ class DevStack:
         seeded = asyncio.run(self._seed_catalog())
         if seeded:
             self.console.print(f"Loaded the sample catalog ({seeded} products).")
+        if self.runs_dev_mailbox:
+            self._start_sink()
         if self.embedded:
             self._spawn("temporal", devserver.command(s), log_to=s.data_dir / "temporal.log")
             self._wait("the Temporal dev server", TEMPORAL_START_TIMEOUT, self._temporal_ready)
@@ -155,8 +180,21 @@ class DevStack:
         self._spawn("api", [*python, "api"])
         self._wait("the stack to become ready (/readyz)", READY_TIMEOUT, self._api_ready)
 
+    def _start_sink(self) -> None:
+        sink = DevMailSink(
+            DevMailbox(mailbox_path(self.settings)), port=self.settings.dev_mailbox_port or 0
+        )
+        try:
+            sink.start()
+        except OSError as exc:
+            raise StartupFailed(f"could not start the dev mailbox: {exc}") from None
+        self.sink = sink
+
     def _supervise(self) -> int:
         while not self._stop.wait(0.2):
+            if self.sink is not None and not self.sink.running:
+                self.console.print("[red]error:[/] the dev mailbox stopped; stopping the stack")
+                return 1
             for child in self.children:
                 if not child.running:
                     self.console.print(
@@ -184,6 +222,9 @@ class DevStack:
         if self.embedded:
             env["TEMPORAL_ADDRESS"] = f"{s.host}:{s.temporal_port}"
             env["TEMPORAL_NAMESPACE"] = "default"
+        if self.sink is not None:
+            # The worker sends its mail there; the API shows the Mailbox page.
+            env["OPSDESK_DEV_MAILBOX_PORT"] = str(self.sink.port)
         return env
 
     def _spawn(self, name: str, argv: list[str], log_to: Path | None = None) -> None:
@@ -281,6 +322,9 @@ class DevStack:
         self.console.print(f"  Dashboard    {s.dashboard_url}/")
         self.console.print(f"  API docs     {s.dashboard_url}/docs")
         self.console.print(f"  Temporal UI  {s.resolved_temporal_ui_url}")
+        if self.sink is not None:
+            where = f"{DEV_MAILBOX_HOST}:{self.sink.port}"
+            self.console.print(f"  Mailbox      {s.dashboard_url}/mailbox  (SMTP sink {where})")
         where = f"{s.data_dir.resolve()}" if self.embedded else "external Temporal cluster"
         self.console.print(f"  Data         {where}")
         self.console.print("Press Ctrl-C to stop.\n")
