@@ -15,6 +15,8 @@ from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
 from opsdesk.maintenance import api as maintenance_api
 from opsdesk.maintenance import pages as maintenance_pages
+from opsdesk.maintenance import views as maintenance_views
+from opsdesk.maintenance.listing import MaintenanceMetrics
 from opsdesk.notify import views as notify_views
 from opsdesk.orders import api as orders_api
 from opsdesk.orders import views as orders_views
@@ -48,6 +50,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         app.state.task_queues = task_queues(settings)
         app.state.change_feed = feed
         app.state.metrics = Shared[OrderMetrics](settings.metrics_ttl)
+        app.state.maintenance_metrics = Shared[MaintenanceMetrics](settings.metrics_ttl)
         try:
             yield
         finally:
@@ -66,6 +69,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     app.include_router(orders_views.router)
     app.include_router(maintenance_api.router)
     app.include_router(maintenance_pages.router)
+    app.include_router(maintenance_views.router)
     app.include_router(notify_views.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

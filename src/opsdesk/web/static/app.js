@@ -167,3 +167,31 @@ document.addEventListener("click", (event) => {
 // What only works with this script is hidden until it runs.
 document.querySelectorAll("[data-add-line], [data-live]").forEach((el) => (el.hidden = false));
 listen();
+
+// -- sections that are re-read now and then ----------------------------------------------------
+// The maintenance pages have no change feed of their own: each [data-poll] section is fetched
+// again every few seconds while the page is in view, unless someone is using its forms.
+
+const POLL_MS = 10000;
+
+function isEdited(section) {
+  return isBusy(section) || [...section.querySelectorAll("select")].some(
+    (select) => [...select.options].some((option) => option.selected !== option.defaultSelected)
+  );
+}
+
+function poll() {
+  if (document.hidden) return;
+  document.querySelectorAll("[data-poll]").forEach(async (section) => {
+    if (isEdited(section)) return;
+    try {
+      const response = await fetch(section.dataset.poll, { headers: { Accept: "text/html" } });
+      const html = response.ok ? await response.text() : null;
+      if (html !== null && !isEdited(section)) section.innerHTML = html;
+    } catch (e) {
+      // The next round tries again.
+    }
+  });
+}
+
+if (document.querySelector("[data-poll]")) setInterval(poll, POLL_MS);

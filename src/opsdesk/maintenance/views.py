@@ -1,0 +1,637 @@
+"""The Maintenance section of the ops dashboard: queues, the list of requests, one request's
+page, and the routes its forms post to.
+
+The pages are the orders dashboard's kind: server-rendered, every section also served alone
+under ``/fragments/maintenance/…`` so that the page's script can refresh it, and every form a
+plain post that answers 303 back to the page with a notice. A form that cannot act shows the
+request's page again with the reason, the status that says why (404, 409, 422) and what was
+typed, so a person never loses a note to a typo.
+
+Lists and counts come from visibility (the workflows' memo rows); one request's page is one
+query of its workflow. Answers, reassignments and cancels go through ``service``, as the
+JSON API's do, with the channel ``dashboard`` and the name the ops person gives as actor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import quote, unquote, urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, ValidationError
+from starlette.convertors import Convertor, register_url_convertor
+
+from opsdesk.ai.models import Priority
+from opsdesk.maintenance import api, service
+from opsdesk.maintenance.directory import Directory, VendorSpec
+from opsdesk.maintenance.ids import REQUEST_ID_PATTERN, request_workflow_id
+from opsdesk.maintenance.inputs import (
+    ANSWER_MODELS,
+)
+from opsdesk.maintenance.listing import (
+    QUEUES,
+    Queue,
+    RequestFilter,
+    RequestPage,
+    list_requests,
+)
+from opsdesk.maintenance.notices import QUESTIONS, over_estimate
+from opsdesk.maintenance.state import RequestState
+from opsdesk.maintenance.status import CANCELLABLE, REASSIGNABLE, RequestStatus, Role, Stage
+from opsdesk.notify.outbox import Outbox
+from opsdesk.orders.inputs import REQUEST_ID_MAX_LENGTH
+
+# The dashboard's notices are one mechanism for both desks.
+from opsdesk.orders.views import (
+    BACK_LIMIT,
+    NOTICE_COOKIE,
+    Notice,
+    Pager,
+    _back,
+    _read_notice,
+)
+from opsdesk.temporal.visibility import BadPageToken
+from opsdesk.web.deps import client_of, db_of, settings_of
+from opsdesk.web.errors import ApiError, sentence
+from opsdesk.web.forms import read_form
+from opsdesk.web.pages import templates
+
+router = APIRouter(include_in_schema=False)
+
+QUEUE_SIZE = 6
+PAGE_SIZE = 20
+# How many time windows the tenant's availability form offers without the script.
+WINDOW_ROWS = 3
+ACTOR_COOKIE = "opsdesk_actor"
+ACTOR_MAX_LENGTH = 100
+CHANNEL = "dashboard"
+
+# Pages of other parts of the desk live under /maintenance too; a request id never takes
+# their place, whichever router the app happens to consult first.
+RESERVED_PATHS = ("report", "intake")
+
+
+class _RequestIdConvertor(Convertor[str]):
+    regex = rf"(?!(?:{'|'.join(RESERVED_PATHS)})(?:/|$))" + REQUEST_ID_PATTERN.removeprefix(
+        "^"
+    ).removesuffix("$")
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("maintenance_request", _RequestIdConvertor())
+REQUEST = "{request_id:maintenance_request}"
+
+STATUSES = list(RequestStatus)
+PRIORITIES: tuple[Priority, ...] = ("emergency", "urgent", "routine")
+ROLES: tuple[Role, ...] = ("owner", "vendor", "tenant")
+
+# What each form field is called on the page, for messages about it.
+_LABELS = {
+    "actor": "Your name",
+    "note": "Note",
+    "reason": "Reason",
+    "amount_cents": "Amount",
+    "windows": "Times at home",
+    "slot": "Visit",
+    "vendor_id": "Vendor",
+}
+
+
+# -- formatting for the templates --------------------------------------------------------
+
+
+def zone_of(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_time(moment: datetime | None, zone: str) -> str:
+    """A moment as the property's clock shows it, with the zone's abbreviation (and the year
+    only when it is not this one)."""
+    if moment is None:
+        return "—"
+    local = moment.astimezone(zone_of(zone))
+    return f"{_day(local)}, {local:%H:%M %Z}"
+
+
+def local_span(start: datetime, end: datetime, zone: str) -> str:
+    """A visit or a window: ``Tue 14 May, 09:00 to 13:00 PDT`` when it ends on the day it starts."""
+    first, last = start.astimezone(zone_of(zone)), end.astimezone(zone_of(zone))
+    if first.date() == last.date() and first.tzname() == last.tzname():
+        return f"{_day(first)}, {first:%H:%M} to {last:%H:%M %Z}"
+    return f"{local_time(start, zone)} to {local_time(end, zone)}"
+
+
+def _day(local: datetime) -> str:
+    this_year = datetime.now(local.tzinfo).year == local.year
+    return local.strftime("%a %d %b" if this_year else "%a %d %b %Y")
+
+
+def local_input(moment: datetime | None, zone: str) -> str:
+    """The value a ``datetime-local`` input shows for ``moment`` in the property's zone."""
+    if moment is None:
+        return ""
+    return moment.astimezone(zone_of(zone)).strftime("%Y-%m-%dT%H:%M")
+
+
+def due(deadline: datetime | None, now: datetime | None = None) -> str:
+    """How long until ``deadline``, in the largest unit that says it: the same in every
+    time zone, so the list needs none."""
+    if deadline is None:
+        return "—"
+    left = deadline - (now or datetime.now(UTC))
+    words = _span(abs(left))
+    return f"in {words}" if left >= timedelta(0) else f"{words} late"
+
+
+def _span(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h"
+    return f"{minutes // (24 * 60)} d"
+
+
+def words(value: str) -> str:
+    return value.replace("_", " ")
+
+
+# -- reading what the page asks for --------------------------------------------------------
+
+
+def _filter(request: Request) -> RequestFilter:
+    """Filters from the query string; a value that makes no sense is ignored, not an error."""
+    values: dict[str, Any] = {}
+    for name in ("status", "priority", "waiting_on", "queue"):
+        raw = request.query_params.get(name)
+        if not raw:
+            continue
+        try:
+            values |= RequestFilter.model_validate({name: raw}).model_dump(include={name})
+        except ValidationError:
+            continue
+    return RequestFilter(**values)
+
+
+def _actor(request: Request) -> str:
+    """The name this browser last acted under: every form starts with it."""
+    return unquote(request.cookies.get(ACTOR_COOKIE, ""))[:ACTOR_MAX_LENGTH]
+
+
+def _key(fields: Mapping[str, str]) -> str:
+    """The form's idempotency key (a post repeated acts once); a fresh one when it has none
+    the service would take."""
+    key = fields.get("idempotency_key", "").strip()
+    return key if 0 < len(key) <= REQUEST_ID_MAX_LENGTH else uuid.uuid4().hex
+
+
+# -- rendering -----------------------------------------------------------------------------
+
+
+def _render(
+    request: Request, template: str, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        template,
+        {
+            "section": "maintenance",
+            "temporal_ui": settings_of(request).resolved_temporal_ui_url,
+            "statuses": STATUSES,
+            "priorities": PRIORITIES,
+            "roles": ROLES,
+            "queue_names": QUEUES,
+            "local_time": local_time,
+            "local_span": local_span,
+            "local_input": local_input,
+            "due": due,
+            "words": words,
+            **context,
+        },
+        status_code=status_code,
+    )
+
+
+def _page(
+    request: Request,
+    template: str,
+    status_code: int = 200,
+    notice: Notice | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    """A whole page: it shows, and so uses up, the notice a form route left for it (or the
+    one it is given)."""
+    left = _read_notice(request)
+    response = _render(request, template, status_code, notice=notice or left, **context)
+    if left is not None:
+        response.delete_cookie(NOTICE_COOKIE, path="/")
+    return response
+
+
+# -- what each section shows ---------------------------------------------------------------
+
+
+async def _metrics(request: Request) -> dict[str, Any]:
+    return {"metrics": await api.cached_metrics(request)}
+
+
+async def _queues(request: Request) -> dict[str, Any]:
+    client, settings = client_of(request), settings_of(request)
+    keys: list[Queue] = list(QUEUES)
+    pages = await asyncio.gather(
+        *(
+            list_requests(client, settings, RequestFilter(queue=key), page_size=QUEUE_SIZE)
+            for key in keys
+        )
+    )
+    return {"queues": [(QUEUES[key], key, page) for key, page in zip(keys, pages, strict=True)]}
+
+
+def _pager(query: dict[str, str], token: str | None, back: list[str], page: RequestPage) -> Pager:
+    """First, previous and next pages. Visibility hands out only a token for the next page,
+    so the way back rides along: ``back`` holds each earlier page's token (``""`` for the
+    first), oldest first."""
+
+    def link(page_token: str | None, trail: list[str]) -> str:
+        params = sorted(query.items()) + ([("page_token", page_token)] if page_token else [])
+        params += [("back", t) for t in trail]
+        return "/maintenance?" + urlencode(params) if params else "/maintenance"
+
+    previous = link(back[-1], back[:-1]) if back else None
+    first = link(None, []) if token and (len(back) != 1 or back[0]) else None
+    following = None
+    if page.next_page_token:
+        following = link(page.next_page_token, [*back, token or ""][-BACK_LIMIT:])
+    return Pager(first=first, previous=previous, next=following)
+
+
+async def _requests(request: Request) -> dict[str, Any]:
+    where = _filter(request)
+    token = request.query_params.get("page_token") or None
+    back = request.query_params.getlist("back")[-BACK_LIMIT:] if token else []
+    client, settings = client_of(request), settings_of(request)
+    try:
+        page = await list_requests(client, settings, where, page_size=PAGE_SIZE, page_token=token)
+    except BadPageToken:
+        page = await list_requests(client, settings, where, page_size=PAGE_SIZE)
+        token, back = None, []
+    query = {
+        k: str(v) for k, v in where.model_dump(mode="json", exclude={"open_only"}).items() if v
+    }
+    return {
+        "page": page,
+        "where": where,
+        "query": query,
+        "query_string": urlencode(sorted(query.items())),
+        "pager": _pager(query, token, back, page),
+    }
+
+
+def temporal_url(request: Request, request_id: str) -> str:
+    base = settings_of(request).resolved_temporal_ui_url.rstrip("/")
+    namespace = client_of(request).namespace
+    return f"{base}/namespaces/{namespace}/workflows/{request_workflow_id(request_id)}"
+
+
+async def _state(request: Request, request_id: str) -> RequestState:
+    try:
+        return await service.get_request(client_of(request), request_id)
+    except service.RequestNotFound as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+
+
+def _vendor_choices(
+    state: RequestState, vendors: list[VendorSpec]
+) -> list[tuple[str, list[VendorSpec]]]:
+    """Active vendors other than the one on the job: the request's trade first."""
+    current = state.vendor.vendor_id if state.vendor else None
+    trade = state.triage.trade if state.triage else None
+    others = [v for v in vendors if v.id != current]
+    of_trade = [v for v in others if trade in v.trades]
+    rest = [v for v in others if trade not in v.trades]
+    groups = []
+    if of_trade:
+        groups.append((f"{words(trade or '')}s".capitalize(), of_trade))
+    if rest:
+        groups.append(("Other trades", rest))
+    return groups
+
+
+async def _detail(request: Request, state: RequestState) -> dict[str, Any]:
+    reference = request_workflow_id(state.request_id)
+    reassignable = state.status in REASSIGNABLE
+    vendors, emails = await asyncio.gather(
+        Directory(db_of(request)).vendors() if reassignable else _nothing(),
+        Outbox(db_of(request)).recent(reference=reference, limit=50),
+    )
+    question = state.question
+    asked = None
+    if question is not None and question.asked:
+        asked = question.asked[-1]
+    return {
+        "state": state,
+        "question": question,
+        "asked": asked,
+        "asking": QUESTIONS[question.stage][0] if question else "",
+        "zone": state.premises.time_zone if state.premises else "UTC",
+        "over": over_estimate(state),
+        "can_cancel": state.status in CANCELLABLE,
+        "can_reassign": reassignable,
+        "vendor_groups": _vendor_choices(state, vendors),
+        "emails": emails,
+        "temporal_url": temporal_url(request, state.request_id),
+        "actor": _actor(request),
+        "window_rows": range(WINDOW_ROWS),
+    }
+
+
+async def _nothing() -> list[VendorSpec]:
+    return []
+
+
+# -- pages -----------------------------------------------------------------------------------
+
+
+@router.get("/maintenance", response_class=HTMLResponse)
+async def maintenance_page(request: Request) -> HTMLResponse:
+    metrics, queues, requests = await asyncio.gather(
+        _metrics(request), _queues(request), _requests(request)
+    )
+    return _page(request, "maintenance/dashboard.html", **metrics, **queues, **requests)
+
+
+@router.get(f"/maintenance/{REQUEST}", response_class=HTMLResponse)
+async def request_page(request: Request, request_id: str) -> HTMLResponse:
+    state = await _state(request, request_id)
+    return _page(request, "maintenance/detail.html", **await _detail(request, state))
+
+
+async def _shown_again(
+    request: Request, request_id: str, error: ApiError, sent: Mapping[str, str]
+) -> HTMLResponse:
+    """The request's page again, with why the form could not act and what it held."""
+    state = await _state(request, request_id)
+    return _page(
+        request,
+        "maintenance/detail.html",
+        error.status,
+        notice=Notice("error", sentence(error.message)),
+        sent=dict(sent),
+        **await _detail(request, state),
+    )
+
+
+# -- what the forms post ------------------------------------------------------------------------
+
+
+@router.post(f"/maintenance/{REQUEST}/answer", response_model=None)
+async def answer_form(request: Request, request_id: str) -> Response:
+    """Answer the open question on its person's behalf. Not through the JSON API's route:
+    that one records the channel ``api``."""
+    fields = await read_form(request)
+    state = await _state(request, request_id)
+    try:
+        actor = _actor_field(fields)
+        stage, answer = _answer_of(state, fields, actor)
+        try:
+            answered, settled = await service.answer_request(
+                client_of(request),
+                request_id,
+                stage,
+                answer,
+                wait=settings_of(request).action_wait,
+            )
+        except (service.RequestNotFound, service.AnswerRefused) as exc:
+            raise api._refused(exc) from None
+    except ApiError as exc:
+        return await _shown_again(request, request_id, exc, fields)
+    record = answered.latest(stage)
+    what = record.answer.what if record and record.answer else "answered"
+    text = f"Answered for the {stage.role}: {what}. {_where_now(answered, settled)}"
+    return _remember(request, actor, _back(request, _path(request_id), Notice("ok", text)))
+
+
+@router.post(f"/maintenance/{REQUEST}/reassign", response_model=None)
+async def reassign_form(request: Request, request_id: str) -> Response:
+    fields = await read_form(request)
+    try:
+        actor = _actor_field(fields)
+        body = _validated(
+            api.ReassignBody,
+            {
+                "actor": actor,
+                "vendor_id": fields.get("vendor_id", "").strip() or None,
+                "note": fields.get("note", ""),
+            },
+        )
+        response = Response()
+        state = await api.reassign(request, response, request_id, body, _key(fields))
+    except ApiError as exc:
+        return await _shown_again(request, request_id, exc, fields)
+    who = state.vendor.name if state.vendor else "the next vendor of the trade"
+    text = f"Reassigned to {who}. {_where_now(state, response.status_code != 202)}"
+    return _remember(request, actor, _back(request, _path(request_id), Notice("ok", text)))
+
+
+@router.post(f"/maintenance/{REQUEST}/cancel", response_model=None)
+async def cancel_form(request: Request, request_id: str) -> Response:
+    fields = await read_form(request)
+    try:
+        actor = _actor_field(fields)
+        reason = fields.get("reason", "").strip()
+        if not reason:
+            # The API lets a program cancel without one; a person says why.
+            raise ApiError(422, "invalid_input", "Reason: say why the request is cancelled")
+        body = _validated(api.CancelBody, {"actor": actor, "reason": reason})
+        response = Response()
+        state = await api.cancel(request, response, request_id, body, _key(fields))
+    except ApiError as exc:
+        return await _shown_again(request, request_id, exc, fields)
+    text = _where_now(state, response.status_code != 202)
+    return _remember(request, actor, _back(request, _path(request_id), Notice("ok", text)))
+
+
+def _path(request_id: str) -> str:
+    return f"/maintenance/{request_id}"
+
+
+def _where_now(state: RequestState, settled: bool) -> str:
+    if not settled:
+        return f"Request {state.request_id} took it and is still working on it ({state.status})."
+    return f"Request {state.request_id} is {state.status} now."
+
+
+def _remember(request: Request, actor: str, response: RedirectResponse) -> RedirectResponse:
+    """Keep the name for this browser's next form: people act under one name all day."""
+    if actor != _actor(request):
+        response.set_cookie(
+            ACTOR_COOKIE,
+            quote(actor),
+            max_age=365 * 24 * 3600,
+            path="/",
+            httponly=True,
+            samesite="lax",
+        )
+    return response
+
+
+# -- reading the answer forms ---------------------------------------------------------------
+
+
+def _actor_field(fields: Mapping[str, str]) -> str:
+    actor = fields.get("actor", "").strip()
+    if not actor:
+        raise ApiError(422, "invalid_input", "Your name: required, so the timeline says who acted")
+    if len(actor) > ACTOR_MAX_LENGTH:
+        raise ApiError(422, "invalid_input", f"Your name: at most {ACTOR_MAX_LENGTH} characters")
+    return actor
+
+
+def _answer_of(state: RequestState, fields: Mapping[str, str], actor: str) -> tuple[Stage, Any]:
+    """The stage the form answers and the answer, as that stage's update takes it."""
+    try:
+        stage = Stage(fields.get("stage", ""))
+    except ValueError:
+        raise ApiError(
+            422, "invalid_input", "the form does not say which question it answers"
+        ) from None
+    zone = state.premises.time_zone if state.premises else "UTC"
+    data: dict[str, Any] = {
+        "answer_id": _key(fields),
+        "actor": actor,
+        "channel": CHANNEL,
+        "note": fields.get("note", ""),
+    }
+    if fields.get("round", "").isdigit():
+        # The asking the page showed: a newer one is not answered by mistake.
+        data["round"] = int(fields["round"])
+    if stage in (Stage.OWNER_APPROVAL, Stage.ESTIMATE_APPROVAL, Stage.INVOICE_APPROVAL):
+        data["approve"] = _yes_no(fields, "approve")
+    elif stage is Stage.VENDOR_QUOTE:
+        if fields.get("decline") == "true":
+            data["decline"] = True
+        else:
+            data["amount_cents"] = _cents(fields.get("amount", ""))
+    elif stage is Stage.INVOICE:
+        data["amount_cents"] = _cents(fields.get("amount", ""))
+    elif stage is Stage.COMPLETION:
+        data["fixed"] = _yes_no(fields, "fixed")
+    elif stage is Stage.AVAILABILITY:
+        data["windows"] = _windows(fields, zone)
+    elif stage is Stage.SLOT:
+        data["slot"] = _window(fields, "start", "end", zone, "Visit")
+    return stage, _validated(ANSWER_MODELS[stage], data)
+
+
+def _yes_no(fields: Mapping[str, str], name: str) -> bool:
+    value = fields.get(name, "")
+    if value not in ("true", "false"):
+        raise ApiError(422, "invalid_input", "press one of the form's buttons")
+    return value == "true"
+
+
+def _cents(raw: str) -> int:
+    """``"1,204.50"`` → ``120450``: people type amounts, not cents."""
+    text = raw.strip().replace(",", "").replace(" ", "")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        amount = Decimal("NaN")
+    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+        raise ApiError(
+            422, "invalid_input", f"Amount: give an amount like 320.00, not {raw.strip()!r}"
+        )
+    return int(amount * 100)
+
+
+def _moment(raw: str, zone: str, label: str) -> datetime:
+    """A ``datetime-local`` value, which has no zone: it is the property's local time."""
+    try:
+        moment = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise ApiError(
+            422, "invalid_input", f"{label}: give a date and time, like 2030-05-14T09:00"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone_of(zone))
+    return moment
+
+
+def _window(
+    fields: Mapping[str, str], start: str, end: str, zone: str, label: str
+) -> dict[str, datetime]:
+    return {
+        "start": _moment(fields.get(start, ""), zone, f"{label} from"),
+        "end": _moment(fields.get(end, ""), zone, f"{label} to"),
+    }
+
+
+def _windows(fields: Mapping[str, str], zone: str) -> list[dict[str, datetime]]:
+    windows = []
+    for row in range(WINDOW_ROWS):
+        start, end = f"start.{row}", f"end.{row}"
+        if fields.get(start, "").strip() or fields.get(end, "").strip():
+            windows.append(_window(fields, start, end, zone, f"Window {row + 1}"))
+    if not windows:
+        raise ApiError(422, "invalid_input", "Times at home: give at least one window")
+    return windows
+
+
+def _validated(model: type[BaseModel], data: Mapping[str, Any]) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = dict.fromkeys(_describe(e["loc"], e["msg"], e["type"]) for e in exc.errors())
+        raise ApiError(422, "invalid_input", "; ".join(problems)) from None
+
+
+def _describe(loc: tuple[int | str, ...], msg: str, kind: str) -> str:
+    message = msg.removeprefix("Value error, ")
+    if kind == "missing":
+        message = "required"
+    if not loc:
+        return message
+    field = str(loc[0])
+    label = _LABELS.get(field, words(field).capitalize())
+    if field == "windows" and len(loc) > 1 and isinstance(loc[1], int):
+        label = f"Window {loc[1] + 1}"
+    return f"{label}: {message}"
+
+
+# -- fragments -------------------------------------------------------------------------------
+
+
+@router.get("/fragments/maintenance/metrics", response_class=HTMLResponse)
+async def metrics_fragment(request: Request) -> HTMLResponse:
+    return _render(request, "maintenance/_metrics.html", **await _metrics(request))
+
+
+@router.get("/fragments/maintenance/queues", response_class=HTMLResponse)
+async def queues_fragment(request: Request) -> HTMLResponse:
+    return _render(request, "maintenance/_queues.html", **await _queues(request))
+
+
+@router.get("/fragments/maintenance/requests", response_class=HTMLResponse)
+async def requests_fragment(request: Request) -> HTMLResponse:
+    return _render(request, "maintenance/_requests.html", **await _requests(request))
+
+
+@router.get(f"/fragments/maintenance/requests/{REQUEST}", response_class=HTMLResponse)
+async def request_fragment(request: Request, request_id: str) -> HTMLResponse:
+    state = await _state(request, request_id)
+    return _render(request, "maintenance/_request.html", **await _detail(request, state))

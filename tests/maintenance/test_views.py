@@ -1,0 +1,325 @@
+"""The Maintenance section of the dashboard over real HTTP (uvicorn on loopback), with a real
+worker on the dev server and the sample directory: the list and its queues and filters, a
+request's page, and the forms that answer, reassign and cancel without JavaScript."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+from temporalio.testing import WorkflowEnvironment
+
+from opsdesk.db import Database
+from opsdesk.maintenance.directory import Directory
+from opsdesk.maintenance.ids import request_id_of
+from opsdesk.maintenance.listing import RequestPage
+from opsdesk.maintenance.state import RequestState
+from opsdesk.maintenance.status import RequestStatus, Stage
+from opsdesk.maintenance.views import _pager
+from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow
+from opsdesk.settings import Settings
+from tests.maintenance.helpers import BURST, LEAK, RequestHandle, start, waiting_for
+from tests.orders.helpers import served_api
+from tests.waiting import eventually
+
+HTML = {"Accept": "text/html"}
+PACIFIC = ZoneInfo("America/Los_Angeles")
+ROW = re.compile(r'data-request="([^"]+)"')
+NOTICE = re.compile(r"<p class=\"notice [a-z]+\"[^>]*data-notice>(.*?)</p>")
+
+
+def notice(html: str) -> str:
+    found = NOTICE.search(html)
+    assert found is not None, html
+    return found.group(1)
+
+
+def ids(html: str) -> set[str]:
+    return set(ROW.findall(html))
+
+
+def part(html: str, marker: str) -> str:
+    """The section of the page that starts at ``marker``."""
+    start = html.index(marker)
+    return html[start : html.index("</section>", start)]
+
+
+def listed(site: httpx.AsyncClient, path: str, until: Callable[[str], bool]) -> Awaitable[str]:
+    """The HTML at ``path`` once it shows what ``until`` wants: visibility trails a second."""
+
+    async def html() -> str:
+        response = await site.get(path, headers=HTML)
+        assert response.status_code == 200, response.text
+        return response.text
+
+    return eventually(html, until, timeout=30)
+
+
+async def post(site: httpx.AsyncClient, path: str, fields: dict[str, str]) -> httpx.Response:
+    return await site.post(path, data=fields, headers=HTML)
+
+
+def answered(response: httpx.Response, request_id: str) -> None:
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == f"/maintenance/{request_id}"
+
+
+async def state_of(handle: RequestHandle) -> RequestState:
+    return await handle.query(MaintenanceRequestWorkflow.get_state)
+
+
+async def test_the_list_has_queues_filters_and_metrics(
+    dev_env: WorkflowEnvironment, db: Database, settings: Settings, directory: Directory
+) -> None:
+    async with served_api(dev_env, db, settings) as site:
+        leak = await start(dev_env.client, settings, LEAK)
+        burst = await start(dev_env.client, settings, BURST)
+        leak_id, burst_id = request_id_of(leak.id), request_id_of(burst.id)
+        await waiting_for(leak, Stage.OWNER_APPROVAL)
+        await waiting_for(burst, Stage.VENDOR_QUOTE)
+
+        # Both listed once visibility has the rows the workflows published at their question.
+        page = await listed(
+            site,
+            "/maintenance",
+            lambda html: ids(html) == {leak_id, burst_id} and "Open emergencies" in html,
+        )
+        assert 'aria-current="page">Maintenance</a>' in page
+        assert 'href="/maintenance/intake"' in page
+        queues = await listed(
+            site,
+            "/fragments/maintenance/queues",
+            lambda html: burst_id in part(html, 'data-queue="emergency"'),
+        )
+        assert leak_id in part(queues, 'data-queue="owner"')
+        assert burst_id not in part(queues, 'data-queue="owner"')
+        assert burst_id in part(queues, 'data-queue="vendor"')
+        assert leak_id not in part(queues, 'data-queue="emergency"')
+        assert ids(part(queues, 'data-queue="tenant"')) == set()
+        assert "Nothing waiting." in part(queues, 'data-queue="tenant"')
+
+        filters = {
+            "waiting_on=owner": {leak_id},
+            "waiting_on=vendor": {burst_id},
+            "priority=emergency": {burst_id},
+            "status=OWNER_APPROVAL": {leak_id},
+            "queue=emergency": {burst_id},
+            "queue=owner&priority=emergency": set(),
+            # Nonsense is ignored, not an error.
+            "status=NOPE&queue=somewhere": {leak_id, burst_id},
+        }
+        # The list above has caught up: each filtered page answers from the same rows.
+        for query, expected in filters.items():
+            html = (await site.get(f"/maintenance?{query}", headers=HTML)).text
+            assert ids(html) == expected, query
+            fragment = (await site.get(f"/fragments/maintenance/requests?{query}")).text
+            assert ids(fragment) == expected, query
+        assert (
+            "No requests match these filters."
+            in (await site.get("/fragments/maintenance/requests?queue=tenant")).text
+        )
+
+        metrics = await listed(
+            site,
+            "/fragments/maintenance/metrics",
+            lambda html: 'data-metric="emergency">1<' in html,
+        )
+        assert 'data-metric="owner">1<' in metrics
+        assert 'data-metric="open">2<' in metrics
+
+
+def test_pages_link_forward_and_back() -> None:
+    more = RequestPage(items=[], next_page_token="t2")
+    first = _pager({"status": "SCHEDULING"}, None, [], more)
+    assert (first.first, first.previous) == (None, None)
+    assert first.next == "/maintenance?status=SCHEDULING&page_token=t2&back="
+    second = _pager(
+        {"status": "SCHEDULING"}, "t2", [""], RequestPage(items=[], next_page_token=None)
+    )
+    assert second.previous == "/maintenance?status=SCHEDULING"
+    assert (second.first, second.next) == (None, None)
+    third = _pager({}, "t3", ["", "t2"], more)
+    assert third.first == "/maintenance"
+    assert third.previous == "/maintenance?page_token=t2&back="
+
+
+async def test_answering_on_someones_behalf(
+    dev_env: WorkflowEnvironment, db: Database, settings: Settings, directory: Directory
+) -> None:
+    async with served_api(dev_env, db, settings) as site:
+        handle = await start(dev_env.client, settings, LEAK)
+        request_id = request_id_of(handle.id)
+        asked = await waiting_for(handle, Stage.OWNER_APPROVAL)
+        path = f"/maintenance/{request_id}"
+
+        page = (await site.get(path, headers=HTML)).text
+        assert "Waiting on Harbor Lane Holdings" in page
+        assert "Reported by Sam Rivera (web form)" in page  # the timeline
+        # Who was asked, by which channel, and when, in the property's own time.
+        assert asked.question is not None
+        when = asked.question.asked_at.astimezone(PACIFIC).strftime("%H:%M %Z")
+        deadline = asked.question.deadline.astimezone(PACIFIC).strftime("%H:%M %Z")
+        questions = part(page, "<h2>Who was asked</h2>")
+        assert 'Harbor Lane Holdings</span> <span class="muted">(owner)</span> by' in questions
+        assert '<span class="channel">email</span>' in questions
+        assert when in questions
+        assert "Answer due <time" in page
+        assert deadline in page
+        assert "local time (America/Los_Angeles)" in page
+
+        approve = {
+            "stage": "owner_approval",
+            "round": "1",
+            "approve": "true",
+            "note": "Owner phoned: go ahead",
+            "actor": "Dana Ops",
+            "idempotency_key": "approve-once",
+        }
+        answered(await post(site, f"{path}/answer", approve), request_id)
+        # The same post again (a double click, a reload) acts once.
+        answered(await post(site, f"{path}/answer", approve), request_id)
+        state = await state_of(handle)
+        record = state.questions[0].answer
+        assert record is not None
+        assert (record.actor, record.channel, record.note) == (
+            "Dana Ops",
+            "dashboard",
+            "Owner phoned: go ahead",
+        )
+        [entry] = [t for t in state.timeline if t.channel == "dashboard"]
+        assert entry.note == "Owner phoned: go ahead"
+
+        page = (await site.get(path, headers=HTML)).text
+        assert "Answered for the owner: approved." in page  # the notice, once
+        assert "Owner phoned: go ahead" in part(page, "<h2>Timeline</h2>")
+        assert 'via <span class="channel">dashboard</span>' in page
+        assert 'value="Dana Ops"' in page  # the name is remembered for the next form
+        assert "Answered for the owner" not in (await site.get(path, headers=HTML)).text
+
+        # The vendor's quote, above the owner's limit, then the owner's approval of it.
+        await waiting_for(handle, Stage.VENDOR_QUOTE)
+        quote = {"stage": "vendor_quote", "amount": "1,320.50", "actor": "Dana Ops"}
+        answered(await post(site, f"{path}/answer", quote), request_id)
+        await waiting_for(handle, Stage.ESTIMATE_APPROVAL)
+        page = (await site.get(path, headers=HTML)).text
+        assert "Estimate <strong>1,320.50 USD</strong>" in page
+        assert "data-quote>1,320.50 USD<" in page
+        estimate = {"stage": "estimate_approval", "approve": "true", "actor": "Dana Ops"}
+        answered(await post(site, f"{path}/answer", estimate), request_id)
+
+        # The tenant's times, typed in the property's local time.
+        await waiting_for(handle, Stage.AVAILABILITY)
+        day = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+        times = {
+            "stage": "availability",
+            "start.0": f"{day}T09:00",
+            "end.0": f"{day}T13:00",
+            "start.1": "",
+            "end.1": "",
+            "actor": "Dana Ops",
+        }
+        answered(await post(site, f"{path}/answer", times), request_id)
+        state = await waiting_for(handle, Stage.SLOT)
+        nine = datetime.fromisoformat(f"{day}T09:00").replace(tzinfo=PACIFIC)
+        assert [(w.start, w.end) for w in state.windows] == [(nine, nine + timedelta(hours=4))]
+        page = (await site.get(path, headers=HTML)).text
+        # The vendor's visit form starts at the tenant's window.
+        assert f'name="start" required value="{day}T09:00"' in page
+
+        slot = {"stage": "slot", "start": f"{day}T10:00", "end": f"{day}T11:30", "actor": "Jo"}
+        answered(await post(site, f"{path}/answer", slot), request_id)
+        state = await state_of(handle)
+        assert state.status is RequestStatus.IN_PROGRESS
+        assert state.slot is not None
+        assert state.slot.start == nine + timedelta(hours=1)
+        page = (await site.get(path, headers=HTML)).text
+        # The visit as the property's clock shows it: one day, from and to.
+        ten = nine + timedelta(hours=1)
+        shown = part(page, "data-visit")
+        assert f"{ten:%a %d %b}" in shown
+        assert f"10:00 to 11:30 {ten:%Z}" in shown
+
+
+async def test_reassign_cancel_and_what_is_refused(
+    dev_env: WorkflowEnvironment, db: Database, settings: Settings, directory: Directory
+) -> None:
+    async with served_api(dev_env, db, settings) as site:
+        handle = await start(dev_env.client, settings, BURST)
+        request_id = request_id_of(handle.id)
+        state = await waiting_for(handle, Stage.VENDOR_QUOTE)
+        assert state.vendor is not None
+        assert state.vendor.vendor_id == "ven-flow"
+        path = f"/maintenance/{request_id}"
+
+        page = (await site.get(path, headers=HTML)).text
+        assert '<option value="">Next vendor of the trade</option>' in page
+        assert '<optgroup label="Plumbers">' in page
+        assert '<option value="ven-pipe">Bay Pipe &amp; Drain (plumber)</option>' in page
+        assert 'value="ven-flow"' not in page  # already on the job
+
+        reassign = {"vendor_id": "ven-pipe", "note": "FlowRight is away", "actor": "Dana Ops"}
+        answered(await post(site, f"{path}/reassign", reassign), request_id)
+        state = await state_of(handle)
+        assert state.vendor is not None
+        assert state.vendor.vendor_id == "ven-pipe"
+        [entry] = [t for t in state.timeline if t.event.startswith("Reassigned")]
+        assert (entry.event, entry.actor, entry.note) == (
+            "Reassigned to Bay Pipe & Drain",
+            "Dana Ops",
+            "FlowRight is away",
+        )
+        assert "Reassigned to Bay Pipe &amp; Drain." in (await site.get(path, headers=HTML)).text
+
+        # Bad posts: a readable page with the reason and what was typed, and nothing done.
+        bad_quote = {
+            "stage": "vendor_quote",
+            "amount": "a lot",
+            "note": "keep this note",
+            "actor": "Dana Ops",
+            "form": "answer",
+        }
+        refused = await post(site, f"{path}/answer", bad_quote)
+        assert refused.status_code == 422
+        assert refused.headers["content-type"].startswith("text/html")
+        assert "Amount: give an amount like 320.00, not &#39;a lot&#39;." in refused.text
+        assert "keep this note</textarea>" in refused.text
+        nameless = await post(site, f"{path}/answer", {"stage": "vendor_quote", "amount": "9"})
+        assert nameless.status_code == 422
+        assert "Your name: required" in nameless.text
+        reasonless = await post(site, f"{path}/cancel", {"reason": " ", "actor": "Dana Ops"})
+        assert reasonless.status_code == 422
+        assert "Reason: say why the request is cancelled." in reasonless.text
+        as_json = await site.post(f"{path}/cancel", json={"reason": "x"}, headers=HTML)
+        assert as_json.status_code == 415
+        assert "send the form url-encoded" in as_json.text.lower()
+        assert (await state_of(handle)).status is RequestStatus.VENDOR_QUOTE
+
+        # Unknown requests get a page that says so; other pages under /maintenance stay theirs.
+        missing = await site.get("/maintenance/MR-NOPE", headers=HTML)
+        assert missing.status_code == 404
+        assert "No maintenance request MR-NOPE." in missing.text
+        assert "<!doctype html>" in missing.text.lower()
+        gone = await post(site, "/maintenance/MR-NOPE/cancel", {"reason": "x", "actor": "D"})
+        assert gone.status_code == 404
+        assert (
+            "no maintenance request intake"
+            not in (await site.get("/maintenance/intake", headers=HTML)).text.lower()
+        )
+
+        cancel = {"reason": "The tenant fixed it", "actor": "Dana Ops"}
+        answered(await post(site, f"{path}/cancel", cancel), request_id)
+        state = await state_of(handle)
+        assert state.status is RequestStatus.CANCELLED
+        assert state.ended_reason == "Cancelled by Dana Ops: The tenant fixed it"
+        page = (await site.get(path, headers=HTML)).text
+        assert f"Request {request_id} is CANCELLED now." in page
+        assert "Cancel request</button>" not in page
+        assert 'action="/maintenance/' + request_id + '/answer"' not in page
+
+        # A page left open answers too late: told why, with the request as it is now.
+        late = await post(site, f"{path}/answer", {**bad_quote, "amount": "100"})
+        assert late.status_code == 409
+        assert notice(late.text) == f"Request {request_id} is already CANCELLED."
