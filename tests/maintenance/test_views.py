@@ -10,18 +10,27 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.db import Database
 from opsdesk.maintenance.directory import Directory
 from opsdesk.maintenance.ids import request_id_of
+from opsdesk.maintenance.inputs import (
+    AvailabilityAnswer,
+    CompletionAnswer,
+    InvoiceAnswer,
+    QuoteAnswer,
+    WorkDoneAnswer,
+)
 from opsdesk.maintenance.listing import RequestPage
 from opsdesk.maintenance.state import RequestState
 from opsdesk.maintenance.status import RequestStatus, Stage
-from opsdesk.maintenance.views import _pager
+from opsdesk.maintenance.views import _answer_of, _pager
 from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow
 from opsdesk.settings import Settings
-from tests.maintenance.helpers import BURST, LEAK, RequestHandle, start, waiting_for
+from opsdesk.web.errors import ApiError
+from tests.maintenance.helpers import BURST, LEAK, RequestHandle, form, start, waiting_for
 from tests.orders.helpers import served_api
 from tests.waiting import eventually
 
@@ -323,3 +332,49 @@ async def test_reassign_cancel_and_what_is_refused(
         late = await post(site, f"{path}/answer", {**bad_quote, "amount": "100"})
         assert late.status_code == 409
         assert notice(late.text) == f"Request {request_id} is already CANCELLED."
+
+
+def test_each_question_reads_its_own_form() -> None:
+    submitted = datetime(2030, 5, 1, tzinfo=UTC)
+    state = RequestState(
+        request_id="MR-1",
+        status=RequestStatus.VENDOR_QUOTE,
+        source="form",
+        form=form(),
+        created_at=submitted,
+        updated_at=submitted,
+    )
+    common = {"actor": "Dana Ops", "note": "by phone", "idempotency_key": "k1"}
+
+    def read(stage: str, **fields: str) -> object:
+        return _answer_of(state, {**common, "stage": stage, **fields}, "Dana Ops")[1]
+
+    assert read("vendor_quote", decline="true", amount="") == QuoteAnswer(
+        answer_id="k1", actor="Dana Ops", channel="dashboard", note="by phone", decline=True
+    )
+    invoice = read("invoice", amount=" 345.5 ")
+    assert isinstance(invoice, InvoiceAnswer)
+    assert invoice.amount_cents == 34550
+    not_fixed = read("completion", fixed="false", round="2")
+    assert isinstance(not_fixed, CompletionAnswer)
+    assert (not_fixed.fixed, not_fixed.round) == (False, 2)
+    assert isinstance(read("work_done"), WorkDoneAnswer)
+    # Without a property yet, times are read as UTC.
+    times = read("availability", **{"start.2": "2030-05-14T09:00", "end.2": "2030-05-14T12:00"})
+    assert isinstance(times, AvailabilityAnswer)
+    assert times.windows[0].start == datetime(2030, 5, 14, 9, tzinfo=UTC)
+
+    refusals = {
+        ("owner_approval", ()): "press one of the form's buttons",
+        ("invoice", (("amount", "0"),)): "Amount: give an amount like 320.00, not '0'",
+        ("invoice", (("amount", "1.005"),)): "Amount: give an amount like 320.00, not '1.005'",
+        ("availability", ()): "Times at home: give at least one window",
+        ("availability", (("start.0", "2030-05-14T09:00"),)): "Window 1 to: give a date",
+        ("slot", (("start", "2030-05-14T09:00"), ("end", "2030-05-14T08:00"))): "must end after",
+        ("owner_rejoicing", ()): "the form does not say which question it answers",
+    }
+    for (stage, fields), words in refusals.items():
+        with pytest.raises(ApiError) as refused:
+            read(stage, **dict(fields))
+        assert refused.value.status == 422
+        assert words in refused.value.message, (stage, refused.value.message)
