@@ -8,8 +8,9 @@ request's page again with the reason, the status that says why (404, 409, 422) a
 typed, so a person never loses a note to a typo.
 
 Lists and counts come from visibility (the workflows' memo rows); one request's page is one
-query of its workflow. Answers, reassignments and cancels go through ``service``, as the
-JSON API's do, with the channel ``dashboard`` and the name the ops person gives as actor.
+query of its workflow. Reassigning and cancelling call the JSON API's routes; an answer goes
+to ``service`` directly, with the channel ``dashboard``. Each carries the name the ops person
+gives as its actor.
 """
 
 from __future__ import annotations
@@ -32,9 +33,7 @@ from opsdesk.ai.models import Priority
 from opsdesk.maintenance import api, service
 from opsdesk.maintenance.directory import Directory, VendorSpec
 from opsdesk.maintenance.ids import REQUEST_ID_PATTERN, request_workflow_id
-from opsdesk.maintenance.inputs import (
-    ANSWER_MODELS,
-)
+from opsdesk.maintenance.inputs import ANSWER_MODELS
 from opsdesk.maintenance.listing import (
     QUEUES,
     Queue,
@@ -46,7 +45,6 @@ from opsdesk.maintenance.notices import QUESTIONS, over_estimate
 from opsdesk.maintenance.state import RequestState
 from opsdesk.maintenance.status import CANCELLABLE, REASSIGNABLE, RequestStatus, Role, Stage
 from opsdesk.notify.outbox import Outbox
-from opsdesk.orders.inputs import REQUEST_ID_MAX_LENGTH
 
 # The dashboard's notices are one mechanism for both desks.
 from opsdesk.orders.views import (
@@ -71,6 +69,7 @@ PAGE_SIZE = 20
 WINDOW_ROWS = 3
 ACTOR_COOKIE = "opsdesk_actor"
 ACTOR_MAX_LENGTH = 100
+KEY_MAX_LENGTH = 100  # what an answer id, and the API's Idempotency-Key, may be
 CHANNEL = "dashboard"
 
 # Pages of other parts of the desk live under /maintenance too; a request id never takes
@@ -197,7 +196,7 @@ def _key(fields: Mapping[str, str]) -> str:
     """The form's idempotency key (a post repeated acts once); a fresh one when it has none
     the service would take."""
     key = fields.get("idempotency_key", "").strip()
-    return key if 0 < len(key) <= REQUEST_ID_MAX_LENGTH else uuid.uuid4().hex
+    return key if 0 < len(key) <= KEY_MAX_LENGTH else uuid.uuid4().hex
 
 
 # -- rendering -----------------------------------------------------------------------------
@@ -335,10 +334,8 @@ def _vendor_choices(
 async def _detail(request: Request, state: RequestState) -> dict[str, Any]:
     reference = request_workflow_id(state.request_id)
     reassignable = state.status in REASSIGNABLE
-    vendors, emails = await asyncio.gather(
-        Directory(db_of(request)).vendors() if reassignable else _nothing(),
-        Outbox(db_of(request)).recent(reference=reference, limit=50),
-    )
+    vendors = await Directory(db_of(request)).vendors() if reassignable else []
+    emails = await Outbox(db_of(request)).recent(reference=reference, limit=50)
     question = state.question
     asked = None
     if question is not None and question.asked:
@@ -358,10 +355,6 @@ async def _detail(request: Request, state: RequestState) -> dict[str, Any]:
         "actor": _actor(request),
         "window_rows": range(WINDOW_ROWS),
     }
-
-
-async def _nothing() -> list[VendorSpec]:
-    return []
 
 
 # -- pages -----------------------------------------------------------------------------------
@@ -550,9 +543,11 @@ def _cents(raw: str) -> int:
     text = raw.strip().replace(",", "").replace(" ", "")
     try:
         amount = Decimal(text)
+        # Whole cents only; quantizing a vast number fails, and says so the same way.
+        usable = amount.is_finite() and amount > 0 and amount == amount.quantize(Decimal("0.01"))
     except InvalidOperation:
-        amount = Decimal("NaN")
-    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+        usable = False
+    if not usable:
         raise ApiError(
             422, "invalid_input", f"Amount: give an amount like 320.00, not {raw.strip()!r}"
         )
