@@ -77,6 +77,20 @@ class UnknownVendor(NonRetryableError):
     benign = True
 
 
+class PmsRefused(NonRetryableError):
+    """The property-management system refused the poll (401, 403, 404, another 4xx): a wrong
+    token or address stays wrong until someone fixes the settings."""
+
+
+class PmsProtocolError(NonRetryableError):
+    """The property-management system answered in a shape the adapter does not read (not
+    JSON, no list of requests, more records than asked for, no cursor after records)."""
+
+
+class PmsNotConfigured(NonRetryableError):
+    """This worker has no property-management system for the poller's source: no
+    ``OPSDESK_PMS_URL``, or another ``OPSDESK_PMS_SOURCE``."""
+
+
 _CLASSES: list[type[NonRetryableError]] = [NonRetryableError, *NonRetryableError.__subclasses__()]
 NON_RETRYABLE: tuple[str, ...] = tuple(cls.__name__ for cls in _CLASSES)
-

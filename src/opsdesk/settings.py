@@ -101,6 +101,26 @@ class Settings(BaseSettings):
     """Signs the links in emails (HS256). Without it, a key is generated once into
     ``data_dir`` (fine for one machine; set it when the worker and API run apart)."""
 
+    # -- property-management intake ----------------------------------------------------
+    pms_url: str | None = None
+    """The property-management system's requests endpoint, which the poller asks for new
+    repair requests (``GET <url>?after=<cursor>&limit=<n>``; docs/maintenance.md has the
+    format). Unset: no poller runs. ``opsdesk dev`` points it at its demo feed."""
+    pms_token: SecretStr | None = None
+    """Bearer token the poller sends to that endpoint; the demo feed asks for it when set."""
+    pms_source: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")] = "pms"
+    """The system's name: it names the poller (``pms-poller-<source>``) and begins the id of
+    every request it brings (``<source>-<its id>``), so keep it once requests have come."""
+    pms_poll_interval: Annotated[timedelta, Field(gt=timedelta(0))] = timedelta(seconds=10)
+    """How often the poller asks while there is nothing new (ISO 8601 duration or seconds).
+    A running poller takes a new value after its next batch."""
+    pms_batch_size: Annotated[int, Field(ge=1, le=500)] = 50
+    """At most this many records per poll: a backlog arrives in bounded batches."""
+    demo_pms: bool = False
+    """Serve a demo property-management feed at ``/dev/pms/requests`` from the API, fed by
+    ``opsdesk maintenance demo-request`` (``opsdesk dev`` turns it on). Off: those routes
+    answer 404."""
+
     # -- worker ------------------------------------------------------------------------
     worker_cache: Annotated[int, Field(ge=0)] = 1000
     """Workflows a worker keeps in memory between tasks (the sticky cache). An open order

@@ -10,7 +10,8 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -23,6 +24,10 @@ from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
 from opsdesk.maintenance.activities import MaintenanceActivities
 from opsdesk.maintenance.directory import Directory
+from opsdesk.maintenance.ids import poller_workflow_id
+from opsdesk.maintenance.intake import IntakeActivities, Rejects
+from opsdesk.maintenance.poller import PmsPollerWorkflow
+from opsdesk.maintenance.polling import RESUME, PollerInput
 from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow
 from opsdesk.notify.activities import NotifyActivities
 from opsdesk.notify.compose import AiEmailWriter, TemplateComposer
@@ -71,6 +76,7 @@ PASSTHROUGH_MODULES = (
     "opsdesk.maintenance.state",
     "opsdesk.maintenance.notices",
     "opsdesk.maintenance.steps",
+    "opsdesk.maintenance.polling",
     "opsdesk.temporal.search_attributes",
 )
 
@@ -100,6 +106,10 @@ def order_activities(db: Database, provider: Provider | None) -> OrderActivities
 
 def maintenance_activities(db: Database) -> MaintenanceActivities:
     return MaintenanceActivities(directory=Directory(db), gateway=LedgerGateway(db))
+
+
+def intake_activities(db: Database, settings: Settings) -> IntakeActivities:
+    return IntakeActivities(settings, Directory(db), Rejects(db))
 
 
 def ai_activities(db: Database, provider: Provider | None) -> AiActivities:
@@ -151,8 +161,8 @@ def build_workers(
         ),
         worker(
             settings.maintenance_task_queue,
-            [MaintenanceRequestWorkflow],
-            maintenance_activities(db).all(),
+            [MaintenanceRequestWorkflow, PmsPollerWorkflow],
+            [*maintenance_activities(db).all(), *intake_activities(db, settings).all()],
         ),
     ]
 
@@ -163,6 +173,24 @@ async def running(workers: Sequence[Worker]) -> AsyncIterator[None]:
         for worker in workers:
             await stack.enter_async_context(worker)
         yield
+
+
+async def start_poller(
+    client: Client, settings: Settings, *, max_polls: int | None = None
+) -> WorkflowHandle[PmsPollerWorkflow, None]:
+    """Start the configured source's poller, or wake the running one (``resume``): one per
+    source however many workers start. ``max_polls`` bounds a run (tests make it small)."""
+    start = PollerInput(source=settings.pms_source, poll_interval=settings.pms_poll_interval)
+    if max_polls is not None:
+        start.max_polls = max_polls
+    return await client.start_workflow(
+        PmsPollerWorkflow.run,
+        start,
+        id=poller_workflow_id(settings.pms_source),
+        task_queue=settings.maintenance_task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        start_signal=RESUME,
+    )
 
 
 async def run(settings: Settings, runner: WorkflowRunner | None = None) -> None:
@@ -180,6 +208,9 @@ async def run(settings: Settings, runner: WorkflowRunner | None = None) -> None:
     try:
         async with running(workers):
             log.info("worker polling %s", ", ".join(task_queues(settings)))
+            if settings.pms_url:
+                await start_poller(client, settings)
+                log.info("intake from %s: %s", settings.pms_source, settings.pms_url)
             await stop.wait()
             log.info("worker stopping")
     finally:

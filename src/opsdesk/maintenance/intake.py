@@ -1,0 +1,193 @@
+"""Intake from a property-management system: the poller's fetch activity and the records it
+sets aside."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from temporalio import activity
+from temporalio.common import SearchAttributeIndexedValueType, TypedSearchAttributes
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
+
+from opsdesk.db import Database
+from opsdesk.db.tables import PmsReject
+from opsdesk.errors import PmsNotConfigured, UnknownProperty
+from opsdesk.maintenance.directory import Directory
+from opsdesk.maintenance.ids import external_request_id
+from opsdesk.maintenance.pms import BadRecord, PmsClient, parse_record
+from opsdesk.maintenance.polling import (
+    FETCH_PMS_BATCH,
+    FetchBatch,
+    PolledBatch,
+    PolledRequest,
+    SetAside,
+)
+from opsdesk.maintenance.service import start_options, submission_of
+from opsdesk.settings import Settings
+
+NOTHING_NEW = "NothingNew"
+"""The fetch's failure while the system has nothing new: the server retries it."""
+MAX_STORED_RECORD = 16_000
+MAX_REASON = 2_000
+
+
+class Reject(BaseModel):
+    """A set-aside record, as ops see it."""
+
+    id: int
+    source: str
+    external_id: str
+    reason: str
+    record: Any
+    created_at: datetime
+
+
+class Rejects:
+    """Records that did not validate, one row per source and external id."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def set_aside(self, source: str, rejects: Sequence[tuple[str, str, Any]]) -> None:
+        """Keep each ``(external_id, reason, record)``; a record set aside again (a re-poll,
+        or the system sent a new version) keeps its latest reason and contents."""
+        if not rejects:
+            return
+        async with self.db.transaction() as session:
+            for external_id, reason, raw in rejects:
+                found = await session.scalar(
+                    select(PmsReject).where(
+                        PmsReject.source == source, PmsReject.external_id == external_id
+                    )
+                )
+                if found is None:
+                    found = PmsReject(source=source, external_id=external_id)
+                    session.add(found)
+                found.reason = reason[:MAX_REASON]
+                found.record = _storable(raw)
+
+    async def list(
+        self, source: str | None = None, limit: int = 100, before: int | None = None
+    ) -> list[Reject]:
+        """Newest first; ``before`` is the id where the previous page ended."""
+        query = select(PmsReject).order_by(PmsReject.id.desc()).limit(limit)
+        if source is not None:
+            query = query.where(PmsReject.source == source)
+        if before is not None:
+            query = query.where(PmsReject.id < before)
+        async with self.db.transaction() as session:
+            rows = (await session.scalars(query)).all()
+        return [
+            Reject(
+                id=row.id,
+                source=row.source,
+                external_id=row.external_id,
+                reason=row.reason,
+                record=row.record,
+                created_at=row.created_at,
+            )
+            for row in rows
+        ]
+
+
+def _storable(raw: Any) -> dict[str, Any]:
+    """The record as the table keeps it: an object, and not an unbounded one."""
+    text = json.dumps(raw, default=str)
+    if len(text) > MAX_STORED_RECORD:
+        return {"truncated": text[:MAX_STORED_RECORD]}
+    return raw if isinstance(raw, dict) else {"value": raw}
+
+
+class IntakeActivities:
+    """The poller's one side effect: ask the system, check its records, set the bad aside."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        directory: Directory,
+        rejects: Rejects,
+        client: Callable[[], PmsClient] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.directory = directory
+        self.rejects = rejects
+        self._client = client or self._from_settings
+
+    def _from_settings(self) -> PmsClient:
+        assert self.settings.pms_url is not None
+        token = self.settings.pms_token
+        return PmsClient(self.settings.pms_url, token.get_secret_value() if token else None)
+
+    @activity.defn(name=FETCH_PMS_BATCH)
+    async def fetch_batch(self, request: FetchBatch) -> PolledBatch:
+        """The next batch after ``request.cursor``, or a retryable ``NothingNew`` failure."""
+        settings = self.settings
+        if settings.pms_url is None:
+            raise PmsNotConfigured("OPSDESK_PMS_URL is not set on this worker")
+        if request.source != settings.pms_source:
+            raise PmsNotConfigured(
+                f"this worker polls {settings.pms_source!r}, not {request.source!r} "
+                "(OPSDESK_PMS_SOURCE)"
+            )
+        page = await self._client().fetch(request.cursor, settings.pms_batch_size)
+        if not page.records or page.cursor is None:
+            raise ApplicationError(
+                f"nothing new after {request.cursor or 'the start'}",
+                type=NOTHING_NEW,
+                # Waiting is what this retry is for: no warning, no failure metric.
+                category=ApplicationErrorCategory.BENIGN,
+            )
+        requests: list[PolledRequest] = []
+        bad: list[tuple[str, str, Any]] = []
+        for raw in page.records:
+            try:
+                requests.append(await self._request(request.source, raw))
+            except BadRecord as exc:
+                bad.append((exc.external_id, exc.reason, raw))
+        await self.rejects.set_aside(request.source, bad)
+        return PolledBatch(
+            cursor=page.cursor,
+            requests=requests,
+            set_aside=[SetAside(external_id=e, reason=r) for e, r, _ in bad],
+            poll_interval=settings.pms_poll_interval,
+        )
+
+    async def _request(self, source: str, raw: Any) -> PolledRequest:
+        record, form = parse_record(raw)
+        try:
+            await self.directory.property_facts(form.property_id, form.unit)
+        except UnknownProperty as exc:
+            raise BadRecord(record.id, str(exc)) from None
+        submission = submission_of(
+            self.settings,
+            external_request_id(source, record.id),
+            form,
+            source="pms",
+            external_id=record.id,
+        )
+        options = start_options(self.settings, submission)
+        return PolledRequest(
+            submission=submission,
+            workflow_id=options["id"],
+            task_queue=options["task_queue"],
+            memo=options["memo"],
+            keywords=_keywords(options["search_attributes"]),
+        )
+
+    def all(self) -> list[Callable[..., Any]]:
+        return [self.fetch_batch]
+
+
+def _keywords(attributes: TypedSearchAttributes) -> dict[str, str]:
+    keywords = {}
+    for pair in attributes.search_attributes:
+        if pair.key.indexed_value_type is not SearchAttributeIndexedValueType.KEYWORD:
+            # The poller carries keywords only; teach PolledRequest the new type first.
+            raise TypeError(f"search attribute {pair.key.name} is not a keyword")
+        keywords[pair.key.name] = str(pair.value)
+    return keywords

@@ -1,0 +1,85 @@
+"""What the intake poller and its fetch activity pass each other, and the poller's state.
+Pure data: workflows import it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field
+
+from opsdesk.maintenance.inputs import RequestSubmission
+
+FETCH_PMS_BATCH = "fetch_pms_batch"
+RESUME = "resume"
+"""The signal that wakes a poller stopped by an error a retry cannot fix (every worker start
+sends it, so fixing the settings and restarting the worker is enough)."""
+
+
+class FetchBatch(BaseModel):
+    source: str
+    cursor: str | None = None
+    """The system's cursor after the last batch taken; None: from its first record."""
+
+
+class SetAside(BaseModel):
+    """A record that did not validate: it is kept, with the reason, in ``pms_rejects``."""
+
+    external_id: str
+    reason: str
+
+
+class PolledRequest(BaseModel):
+    """A valid record, as the request it starts: the submission and the start options that
+    ``service.start_options`` gives every request."""
+
+    submission: RequestSubmission
+    workflow_id: str
+    task_queue: str
+    memo: dict[str, Any]
+    keywords: dict[str, str]
+    """Keyword search attributes set at the start (the request is listed at once)."""
+
+
+class PolledBatch(BaseModel):
+    cursor: str
+    """Where the next batch begins."""
+    requests: list[PolledRequest] = []
+    set_aside: list[SetAside] = []
+    poll_interval: timedelta
+    """The worker's current setting, which the poller takes from its next poll on."""
+
+
+class PollerTotals(BaseModel):
+    """Counts since the poller's first run (carried across continue-as-new)."""
+
+    batches: int = 0
+    started: int = 0
+    already_started: int = 0
+    """Valid records whose request had been started before (a re-poll, a fresh poller)."""
+    set_aside: int = 0
+
+
+class PollerInput(BaseModel):
+    source: str
+    poll_interval: timedelta
+    max_polls: Annotated[int, Field(ge=1)] = 100
+    """Polls per run before it continues as new (sooner when Temporal suggests it)."""
+    cursor: str | None = None
+    totals: PollerTotals = PollerTotals()
+    last_batch_at: datetime | None = None
+
+
+class PollerState(BaseModel):
+    """What ``get_state`` answers: where the poller is and what it has done."""
+
+    source: str
+    cursor: str | None
+    poll_interval: timedelta
+    totals: PollerTotals
+    last_batch_at: datetime | None
+    """When the last batch with records came in."""
+    polls_this_run: int = 0
+    stopped: str | None = None
+    """Why it stopped polling (an error a retry cannot fix); None while it polls."""
+    stopped_at: datetime | None = None
