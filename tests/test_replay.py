@@ -13,6 +13,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from opsdesk.maintenance.poller import PmsPollerWorkflow
 from opsdesk.notify.workflows import NotificationWorkflow
 from opsdesk.orders.restock import RestockWorkflow
 from opsdesk.orders.workflow import OrderWorkflow
@@ -31,7 +32,7 @@ def test_there_are_histories_to_replay() -> None:
 @pytest.mark.parametrize("workflow_id", HISTORIES)
 async def test_history_replays(workflow_id: str) -> None:
     replayer = Replayer(
-        workflows=[OrderWorkflow, RestockWorkflow, NotificationWorkflow],
+        workflows=[OrderWorkflow, RestockWorkflow, NotificationWorkflow, PmsPollerWorkflow],
         data_converter=pydantic_data_converter,
         workflow_runner=workflow_runner(),
     )

@@ -14,6 +14,7 @@ from temporalio.client import Client
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
 from opsdesk.maintenance import api as maintenance_api
+from opsdesk.maintenance import feed as maintenance_feed
 from opsdesk.maintenance import pages as maintenance_pages
 from opsdesk.maintenance import views as maintenance_views
 from opsdesk.maintenance.listing import MaintenanceMetrics
@@ -66,6 +67,8 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(health.router)
     app.include_router(orders_api.router)
+    # Before the maintenance views, whose /maintenance/{request} would take /maintenance/intake.
+    app.include_router(maintenance_feed.router)
     app.include_router(orders_views.router)
     app.include_router(maintenance_api.router)
     app.include_router(maintenance_pages.router)

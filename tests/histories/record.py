@@ -17,17 +17,32 @@ import contextlib
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowHistory
+from pydantic import SecretStr
+from temporalio.client import (
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowHistory,
+)
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from opsdesk.app import create_app
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
+from opsdesk.maintenance.directory import Directory, sample_directory
+from opsdesk.maintenance.feed import FEED_PATH, DemoFeed
+from opsdesk.maintenance.ids import external_request_id, poller_workflow_id
+from opsdesk.maintenance.inputs import RequestForm, TenantContact
+from opsdesk.maintenance.poller import PmsPollerWorkflow
+from opsdesk.maintenance.polling import PollerInput
+from opsdesk.maintenance.service import submission_of, submit_request
 from opsdesk.orders.inputs import AdvanceRequest, CancelRequest
 from opsdesk.orders.inventory import Inventory
 from opsdesk.orders.service import restock, restock_workflow_id, start_order
@@ -39,6 +54,7 @@ from opsdesk.temporal.client import register_search_attributes
 from opsdesk.temporal.devserver import find_binary
 from opsdesk.worker import build_workers, running
 from tests.ai.fake_llm import FakeLLM, Reply, anthropic_tool, fake_llm, with_claude
+from tests.http import served
 from tests.orders.contention import write_lock_held
 from tests.orders.factory import CATALOG, GREY_RISK, OUT_OF_STOCK, order_request
 
@@ -155,6 +171,70 @@ async def restock_waking_an_order(
     return env.client.get_workflow_handle(restock_workflow_id("KETTLE-01", order_id))
 
 
+_HISTORY_SOURCE = "history"
+
+
+@contextlib.asynccontextmanager
+async def pms_feed(
+    env: WorkflowEnvironment, settings: Settings, db: Database
+) -> AsyncIterator[Settings]:
+    """The sample directory, and the demo feed on loopback with three records in it (the
+    second names no property the directory has)."""
+    await Directory(db).import_directory(sample_directory())
+    feed = DemoFeed(db)
+    for external_id, property_id in (("H-1", "harbor-12"), ("H-2", "nowhere-1"), ("H-3", "elm-48")):
+        await feed.add(
+            {
+                "id": external_id,
+                "property_id": property_id,
+                "unit": "Main" if property_id == "elm-48" else "1A",
+                "tenant_name": "Sam Rivera",
+                "tenant_email": "sam.rivera@example.com",
+                "description": "The kitchen tap leaks under the sink",
+            }
+        )
+    settings = settings.model_copy(
+        update={"demo_pms": True, "pms_token": SecretStr("history"), "pms_source": _HISTORY_SOURCE}
+    )
+    async with served(create_app(settings, env.client)) as url:
+        yield settings.model_copy(update={"pms_url": f"{url}{FEED_PATH}"})
+
+
+async def polled_from_a_feed(
+    env: WorkflowEnvironment, settings: Settings, db: Database
+) -> WorkflowHandle[Any, Any]:
+    """The poller's first run: one record started before (by an earlier poller), one set
+    aside, one started; then it continues as new (one poll a run), and is stopped there."""
+    earlier = submission_of(
+        settings,
+        external_request_id(_HISTORY_SOURCE, "H-1"),
+        RequestForm(
+            property_id="harbor-12",
+            unit="1A",
+            tenant=TenantContact(name="Sam Rivera", email="sam.rivera@example.com"),
+            description="The kitchen tap leaks under the sink",
+        ),
+        source="pms",
+        external_id="H-1",
+    )
+    await submit_request(env.client, settings, earlier)
+    handle = await env.client.start_workflow(
+        PmsPollerWorkflow.run,
+        PollerInput(source=_HISTORY_SOURCE, poll_interval=timedelta(seconds=1), max_polls=1),
+        id=poller_workflow_id(_HISTORY_SOURCE),
+        task_queue=settings.maintenance_task_queue,
+    )
+    first = env.client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
+    for _ in range(600):
+        if (await first.describe()).status is WorkflowExecutionStatus.CONTINUED_AS_NEW:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise TimeoutError("the poller never continued as new")
+    await env.client.get_workflow_handle(handle.id).terminate("recorded")
+    return first
+
+
 def _by_id(
     run: Callable[[WorkflowEnvironment, Settings, Database, str], Awaitable[Any]], order_id: str
 ) -> Callable[[WorkflowEnvironment, Settings, Database], Awaitable[Any]]:
@@ -173,6 +253,11 @@ class Scenario:
     workflow_id: str
     claude_answers: tuple[Reply, ...] | None = None
     """With answers, Claude (a fake on loopback giving these answers) is the provider."""
+    setup: (
+        Callable[[WorkflowEnvironment, Settings, Database], AbstractAsyncContextManager[Settings]]
+        | None
+    ) = None
+    """What the scenario needs beyond the catalog; it gives the settings to run with."""
 
 
 _LOW = {"risk_score": 12, "reason": "Ordinary basket.", "recommended_action": "approve"}
@@ -222,6 +307,9 @@ SCENARIOS = {
     "a restock waking an order": Scenario(
         _by_id(restock_waking_an_order, "woken"), restock_workflow_id("KETTLE-01", "woken")
     ),
+    "a poller's batch: started before, set aside, started; then continued as new": Scenario(
+        polled_from_a_feed, poller_workflow_id(_HISTORY_SOURCE), setup=pms_feed
+    ),
 }
 
 
@@ -231,6 +319,17 @@ def _children(history: WorkflowHistory) -> list[str]:
         for event in history.events
         if event.HasField("start_child_workflow_execution_initiated_event_attributes")
     ]
+
+
+@contextlib.asynccontextmanager
+async def prepared(
+    scenario: Scenario, env: WorkflowEnvironment, settings: Settings, db: Database
+) -> AsyncIterator[Settings]:
+    if scenario.setup is None:
+        yield settings
+        return
+    async with scenario.setup(env, settings, db) as ready:
+        yield ready
 
 
 @contextlib.asynccontextmanager
@@ -266,7 +365,8 @@ async def main() -> None:
                 await register_search_attributes(env.client)
                 try:
                     async with (
-                        provider_for(scenario, settings) as with_provider,
+                        prepared(scenario, env, settings, db) as ready,
+                        provider_for(scenario, ready) as with_provider,
                         running(build_workers(env.client, db, with_provider)),
                     ):
                         handle = await scenario.run(env, with_provider, db)
