@@ -485,5 +485,65 @@ def maintenance_list(
     console.print(vendors)
 
 
+_DEMO_PROBLEMS = (
+    "The kitchen tap drips all night and the cabinet underneath is damp",
+    "The bathroom extractor fan stopped working and the mirror stays fogged",
+    "Two sockets in the living room have no power since this morning",
+)
+
+
+@maintenance_app.command("demo-request")
+def maintenance_demo_request(
+    invalid: Annotated[
+        bool,
+        typer.Option(
+            "--invalid",
+            help="Drop one the poller sets aside: its property is not in the directory.",
+        ),
+    ] = False,
+    property_id: Annotated[str, typer.Option("--property", help="Property id.")] = "harbor-12",
+    unit: Annotated[str, typer.Option(help="Unit label.")] = "1A",
+    description: Annotated[str | None, typer.Option(help="What is wrong.")] = None,
+) -> None:
+    """Drop a repair request into the demo property-management feed that `opsdesk dev`
+    polls (see the request, or why it was set aside, on /maintenance/intake)."""
+    import secrets
+    from datetime import UTC, datetime
+
+    from opsdesk.db import Database
+    from opsdesk.db.migrate import upgrade
+    from opsdesk.maintenance.feed import DemoFeed
+    from opsdesk.maintenance.ids import external_request_id
+
+    settings = load_settings()
+    external_id = f"WO-{secrets.token_hex(4).upper()}"
+    record = {
+        "id": external_id,
+        "property_id": "no-such-property" if invalid else property_id,
+        "unit": unit,
+        "tenant_name": "Sam Rivera",
+        "tenant_email": "sam.rivera@example.com",
+        "tenant_phone": "+1 415 555 0111",
+        "description": description or secrets.choice(_DEMO_PROBLEMS),
+        "reported_at": datetime.now(UTC).isoformat(),
+    }
+    upgrade(settings.resolved_database_url)
+
+    async def run() -> int:
+        db = Database(settings.resolved_database_url)
+        try:
+            return await DemoFeed(db).add(record)
+        finally:
+            await db.dispose()
+
+    seq = asyncio.run(run())
+    request_id = external_request_id(settings.pms_source, external_id)
+    err.print(f"dropped {external_id} into the demo feed (record {seq})")
+    err.print(
+        f"the poller starts request {request_id} at its next poll, or sets it aside: "
+        f"{settings.dashboard_url}/maintenance/intake"
+    )
+
+
 def main() -> None:
     app()

@@ -3,6 +3,7 @@ loopback, with the real worker assembly, directory and database."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -35,6 +36,7 @@ from opsdesk.worker import start_poller
 from tests.conftest import free_port
 from tests.http import served
 from tests.maintenance.helpers import LEAK, maintenance_worker
+from tests.test_cli import _opsdesk as opsdesk
 from tests.waiting import eventually
 
 TOKEN = "demo-token-for-tests"
@@ -359,3 +361,27 @@ def test_each_record_is_checked_on_its_own() -> None:
         parse_record(["a", "list"])
     with pytest.raises(BadRecord, match="description: String should have at least 10"):
         parse_record(record("WO-1", description="leak"))
+
+
+async def test_demo_request_drops_requests_the_poller_takes(
+    dev_env: WorkflowEnvironment, db: Database, settings: Settings, directory: Directory
+) -> None:
+    client = dev_env.client
+    async with demo_feed(dev_env, settings) as feed:
+        s = feed.settings
+        env = {
+            "OPSDESK_DATABASE_URL": db.url.render_as_string(hide_password=False),
+            "OPSDESK_PMS_SOURCE": s.pms_source,
+        }
+        for args in (["--invalid"], ["--description", "The front door lock is jammed shut"]):
+            dropped = await asyncio.to_thread(opsdesk, "maintenance", "demo-request", *args, **env)
+            assert dropped.returncode == 0, dropped.stderr
+            assert "dropped WO-" in dropped.stderr
+        async with maintenance_worker(dev_env, db, s):
+            handle = await start_poller(client, s)
+            try:
+                await poller_reaches(client, s, started=1, set_aside=1)
+            finally:
+                await handle.terminate()
+        [reject] = await Rejects(db).list(s.pms_source)
+        assert reject.reason == "unknown property no-such-property"
