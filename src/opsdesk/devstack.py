@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import ctypes
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -32,6 +33,7 @@ from rich.console import Console
 
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade
+from opsdesk.maintenance.feed import FEED_PATH
 from opsdesk.notify.devmail import DEV_MAILBOX_HOST, DevMailbox, mailbox_path
 from opsdesk.notify.sink import DevMailSink
 from opsdesk.orders.catalog import seed_sample_catalog
@@ -92,6 +94,7 @@ class DevStack:
         self.sink: DevMailSink | None = None
         self._stop = threading.Event()
         self._log_files: list[IO[bytes]] = []
+        self._demo_pms_token = secrets.token_urlsafe(24)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -225,6 +228,14 @@ class DevStack:
         if self.sink is not None:
             # The worker sends its mail there; the API shows the Mailbox page.
             env["OPSDESK_DEV_MAILBOX_PORT"] = str(self.sink.port)
+        if not s.pms_url:
+            # No property-management system of its own: the API serves a demo one, which
+            # the worker's poller polls (`opsdesk maintenance demo-request` feeds it).
+            env.update(
+                OPSDESK_DEMO_PMS="true",
+                OPSDESK_PMS_URL=f"{s.dashboard_url}{FEED_PATH}",
+                OPSDESK_PMS_TOKEN=self._demo_pms_token,
+            )
         return env
 
     def _spawn(self, name: str, argv: list[str], log_to: Path | None = None) -> None:

@@ -112,7 +112,7 @@ class Settings(BaseSettings):
     """The system's name: it names the poller (``pms-poller-<source>``) and begins the id of
     every request it brings (``<source>-<its id>``), so keep it once requests have come."""
     pms_poll_interval: Annotated[timedelta, Field(gt=timedelta(0))] = timedelta(seconds=10)
-    """How often the poller asks while there is nothing new (ISO 8601 duration or seconds).
+    """How often the poller asks while there is nothing new (an ISO 8601 duration: PT10S).
     A running poller takes a new value after its next batch."""
     pms_batch_size: Annotated[int, Field(ge=1, le=500)] = 50
     """At most this many records per poll: a backlog arrives in bounded batches."""

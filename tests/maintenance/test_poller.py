@@ -250,6 +250,7 @@ async def test_a_quiet_system_is_asked_again_by_server_retries_not_by_timers(
                     lambda: poller_status(client, s.pms_source), lambda p: p.attempts >= 2
                 )
                 assert status.last_error is None  # "nothing new" is no error
+                assert status.last_poll_at is not None
                 await feed.drop(record("WO-1"))
                 await time_env.sleep(timedelta(hours=1))
                 await poller_reaches(client, s, started=1)

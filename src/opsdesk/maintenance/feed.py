@@ -181,8 +181,13 @@ async def poller_status(client: Client, source: str) -> PollerStatus:
         if pending.activity_type.name != FETCH_PMS_BATCH:
             continue
         attempts = pending.attempt
-        if pending.HasField("last_started_time"):
-            last_poll_at = pending.last_started_time.ToDatetime(tzinfo=UTC)
+        # Between attempts only the last one's end is set; during one, its start.
+        times = [
+            getattr(pending, name).ToDatetime(tzinfo=UTC)
+            for name in ("last_started_time", "last_attempt_complete_time")
+            if pending.HasField(name)
+        ]
+        last_poll_at = max(times, default=None)
         failure = pending.last_failure
         if failure.message and failure.application_failure_info.type != NOTHING_NEW:
             last_error = failure.message
