@@ -20,7 +20,7 @@ from opsdesk.db import Database
 from opsdesk.db.tables import PayoutRow
 from opsdesk.maintenance.state import RequestRow
 from opsdesk.maintenance.status import RequestStatus, Role
-from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow
+from opsdesk.maintenance.workflow import NOBODY, MaintenanceRequestWorkflow
 from opsdesk.settings import Settings
 from opsdesk.temporal import search_attributes as sa
 from opsdesk.temporal.visibility import count, fetch_page, quote
@@ -73,7 +73,10 @@ def _queue_clause(queue: Queue, now: datetime) -> str:
         return f"{sa.REQUEST_PRIORITY.name} = 'emergency' AND {running}"
     if queue == "expiring":
         soon = (now + EXPIRING_WITHIN).isoformat()
-        return f"{sa.STAGE_DEADLINE.name} <= '{soon}' AND {running}"
+        return (
+            f"{sa.STAGE_DEADLINE.name} <= '{soon}' "
+            f"AND {sa.REQUEST_WAITING_ON.name} != '{NOBODY}' AND {running}"
+        )
     return f"{sa.REQUEST_WAITING_ON.name} = {quote(queue)} AND {running}"
 
 

@@ -29,11 +29,12 @@ CREATED = ORDER_CREATED
 UPDATED = ORDER_UPDATED
 
 STAGE_DEADLINE = SearchAttributeKey.for_datetime("StageDeadline")
-"""When the question a maintenance request waits on lapses (unset while none is open)."""
+"""When the question a maintenance request waits on lapses (the last one's, once none is
+open: read it together with ``RequestWaitingOn``)."""
 REQUEST_PRIORITY = SearchAttributeKey.for_keyword("RequestPriority")
 """emergency | urgent | routine, once triaged."""
 REQUEST_WAITING_ON = SearchAttributeKey.for_keyword("RequestWaitingOn")
-"""owner | vendor | tenant: whose answer the request waits for (unset while none)."""
+"""owner | vendor | tenant: whose answer the request waits for; nobody while none."""
 
 ALL_KEYS: tuple[SearchAttributeKey, ...] = (  # type: ignore[type-arg]
     ORDER_STATUS,
