@@ -51,10 +51,16 @@ async def test_stack_stops_cleanly_and_restarts_with_its_workflows(tmp_path: Pat
     assert namespace.config.workflow_execution_retention_ttl.seconds == 30 * 24 * 3600
     # No SMTP settings: the confirmation went to the dev mailbox, and the dashboard shows it.
     await _in_the_dev_mailbox(stack, "Your order devstack-1 is confirmed")
+    # The maintenance desk starts with the sample directory: the tenant form offers it.
+    async with httpx.AsyncClient(base_url=stack.url) as http:
+        properties = (await http.get("/api/maintenance/properties")).json()["items"]
+    assert {p["id"] for p in properties} == {"harbor-12", "elm-48"}
 
     assert await asyncio.to_thread(stack.stop, signal.SIGTERM) == 0, stack.output()
     assert alive(children) == []
-    assert f"{stack.url}/mailbox" in stack.output()
+    output = stack.output()
+    assert f"{stack.url}/mailbox" in output
+    assert "Loaded the sample maintenance directory" in output
 
     stack.start()
     await _ready(stack)

@@ -33,6 +33,7 @@ from rich.console import Console
 
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade
+from opsdesk.maintenance.directory import seed_sample_directory
 from opsdesk.maintenance.feed import FEED_PATH
 from opsdesk.notify.devmail import DEV_MAILBOX_HOST, DevMailbox, mailbox_path
 from opsdesk.notify.sink import DevMailSink
@@ -169,9 +170,14 @@ class DevStack:
         s = self.settings
         s.data_dir.mkdir(parents=True, exist_ok=True)
         upgrade(s.resolved_database_url)
-        seeded = asyncio.run(self._seed_catalog())
-        if seeded:
-            self.console.print(f"Loaded the sample catalog ({seeded} products).")
+        products, entries = asyncio.run(self._seed_samples())
+        if products:
+            self.console.print(f"Loaded the sample catalog ({products} products).")
+        if entries:
+            self.console.print(
+                f"Loaded the sample maintenance directory ({entries} properties, units, "
+                "owners and vendors)."
+            )
         if self.runs_dev_mailbox:
             self._start_sink()
         if self.embedded:
@@ -299,10 +305,11 @@ class DevStack:
             time.sleep(0.2)
         raise StoppedWhileStarting
 
-    async def _seed_catalog(self) -> int:
+    async def _seed_samples(self) -> tuple[int, int]:
+        """The sample catalog and maintenance directory, each into an empty database only."""
         db = Database(self.settings.resolved_database_url)
         try:
-            return await seed_sample_catalog(db)
+            return await seed_sample_catalog(db), await seed_sample_directory(db)
         finally:
             await db.dispose()
 
