@@ -1,0 +1,204 @@
+"""One repair request walked in Chromium from the tenant's form to CLOSED, every answer given
+the way people give it: open the Mailbox page, open the newest message to the person asked,
+click the button inside the message, fill in the page behind the link and send it.
+
+The real worker runs the workflow on the dev server, its emails go through the dev
+mailbox's SMTP sink, and the links in them open the app on loopback. On the way: opening a
+link's page changes nothing, and sending it says the answer was recorded."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from playwright.async_api import Page, expect
+from temporalio.testing import WorkflowEnvironment
+
+from opsdesk.db import Database
+from opsdesk.maintenance.directory import Directory, sample_directory
+from opsdesk.settings import Settings
+from tests.e2e.maildesk import click_mail_button, mail_desk, open_mail
+from tests.waiting import eventually
+
+OWNER = "owner@harborlane.example"
+TENANT = "sam.rivera@example.com"
+PLUMBER = "jobs@flowright.example"
+# Plumbing, routine (offline triage): the owner is asked first.
+PROBLEM = "The bathroom sink drains slowly and its tap drips all night"
+ZONE = ZoneInfo("America/Los_Angeles")  # 12 Harbor Lane's
+# For what waits on the worker (an answer's update, the payout), on a busy 2-core runner.
+SERVER_WAIT = 15_000
+
+
+@pytest.fixture
+async def desk(
+    dev_env: WorkflowEnvironment, db: Database, settings: Settings
+) -> AsyncIterator[httpx.AsyncClient]:
+    await Directory(db).import_directory(sample_directory())
+    async with mail_desk(dev_env, db, settings) as site:
+        yield site
+
+
+@dataclass(frozen=True)
+class Step:
+    """One question: who is asked, by which email and button, and what the request's
+    status is while it waits."""
+
+    to: str
+    button: str
+    status: str
+    stage: str
+
+
+async def test_a_request_walks_from_the_tenant_form_to_closed_through_the_mailbox(
+    desk: httpx.AsyncClient, page: Page
+) -> None:
+    site = desk
+
+    # -- the tenant reports the problem ---------------------------------------------------
+    await page.goto(f"{site.base_url}/report")
+    await expect(page).to_have_title("Report a repair")
+    await page.get_by_label("Building").select_option(label=_building_label())
+    await page.get_by_label("Unit").fill("1A")
+    await page.get_by_label("Your name").fill("Sam Rivera")
+    await page.get_by_label("Email").fill(TENANT)
+    await page.get_by_label("What is wrong?").fill(PROBLEM)
+    await page.get_by_role("button", name="Send the report").click()
+
+    received = page.locator("[data-received]")
+    await expect(received).to_contain_text("Thank you: we have your report", timeout=SERVER_WAIT)
+    request_id = await received.get_attribute("data-received")
+    assert request_id
+    await expect(page).to_have_url(f"{site.base_url}/report/received/{request_id}")
+
+    async def state() -> dict[str, Any]:
+        response = await site.get(f"/api/maintenance/requests/{request_id}")
+        assert response.status_code == 200, response.text
+        found: dict[str, Any] = response.json()
+        return found
+
+    async def answer(step: Step, fill: Callable[[], Awaitable[None]]) -> None:
+        """Open the step's email from the Mailbox, follow its button, check the page alone
+        did nothing, fill it in and send it."""
+        subject = f"{step.button}: request {request_id}"
+        await open_mail(page, site, to=step.to, subject=subject)
+        await click_mail_button(page, site, step.button)
+        form = page.locator(f'form.answer[data-stage="{step.stage}"]')
+        try:
+            await expect(form).to_be_visible()
+        except AssertionError:
+            shown = await page.locator("h1").first.text_content()
+            raise AssertionError(f"{subject}: its link opened {page.url!r}: {shown!r}") from None
+        await expect(page.locator(".facts")).to_contain_text(request_id)
+        # Opening the page (as a mail scanner would) acts on nothing.
+        now = await state()
+        assert now["status"] == step.status, now["status"]
+        assert now["question"]["stage"] == step.stage
+        assert now["question"]["answer"] is None, now["question"]
+        await fill()
+        outcome = page.locator("[data-outcome]")
+        await expect(outcome).to_have_attribute("data-outcome", "recorded", timeout=SERVER_WAIT)
+        await expect(outcome.locator("h1")).to_have_text("Thank you: your answer is recorded")
+        await expect(outcome).to_contain_text(f"Request {request_id} is now")
+
+    async def click(name: str) -> None:
+        await page.get_by_role("button", name=name, exact=True).click()
+
+    # -- the owner approves -----------------------------------------------------------------
+    async def approve() -> None:
+        await expect(page.locator(".facts")).to_contain_text(PROBLEM)
+        await click("Approve")
+
+    await answer(Step(OWNER, "Approve or decline", "OWNER_APPROVAL", "owner_approval"), approve)
+
+    # -- the plumber quotes under the owner's limit (250.00): no estimate approval ---------
+    async def quote() -> None:
+        await page.get_by_label("Your quote").fill("180.00")
+        await click("Send the quote")
+
+    await answer(Step(PLUMBER, "Send your quote", "VENDOR_QUOTE", "vendor_quote"), quote)
+
+    # -- the tenant gives a morning a day ahead, in the property's time --------------------
+    day = (datetime.now(ZONE) + timedelta(days=1)).date().isoformat()
+
+    async def times() -> None:
+        first = page.get_by_role("group", name="Time 1", exact=True)
+        await first.get_by_label("Day").fill(day)
+        await first.get_by_label("From").fill("09:00")
+        await first.get_by_label("To").fill("12:00")
+        await click("Send my times")
+
+    await answer(Step(TENANT, "Give your times", "SCHEDULING", "availability"), times)
+
+    # -- the plumber books a visit inside them ---------------------------------------------
+    async def visit() -> None:
+        await expect(page.locator(".facts")).to_contain_text("09:00\u201312:00")
+        await page.get_by_label("Day").fill(day)
+        await page.get_by_label("From").fill("10:00")
+        await page.get_by_label("To").fill("11:30")
+        await click("Book the visit")
+
+    await answer(Step(PLUMBER, "Book a visit", "SCHEDULING", "slot"), visit)
+
+    # -- the work is done, and the tenant says it is fixed ---------------------------------
+    async def done() -> None:
+        await expect(page.locator(".facts")).to_contain_text("10:00\u201311:30")
+        await click("The work is done")
+
+    await answer(Step(PLUMBER, "Mark the work done", "IN_PROGRESS", "work_done"), done)
+
+    async def fixed() -> None:
+        await click("Yes, it is fixed")
+
+    await answer(Step(TENANT, "Confirm the repair", "COMPLETION", "completion"), fixed)
+
+    # -- the plumber invoices 10.00 over the estimate; the owner sees it and approves -------
+    async def invoice() -> None:
+        await expect(page.locator(".facts")).to_contain_text("180.00 USD")
+        await page.get_by_label("Invoice amount").fill("190.00")
+        await click("Send the invoice")
+
+    await answer(Step(PLUMBER, "Send the invoice", "INVOICE", "invoice"), invoice)
+
+    async def approve_invoice() -> None:
+        facts = page.locator(".facts")
+        await expect(facts).to_contain_text("190.00 USD")
+        await expect(facts).to_contain_text("Over the estimate by")
+        await expect(facts).to_contain_text("10.00 USD")
+        await click("Approve")
+
+    await answer(
+        Step(OWNER, "Review the invoice", "INVOICE_APPROVAL", "invoice_approval"),
+        approve_invoice,
+    )
+
+    # -- paid and closed ---------------------------------------------------------------------
+    await page.goto(f"{site.base_url}/maintenance/{request_id}")
+    await expect(page.locator(".order-head h1")).to_contain_text("CLOSED", timeout=2 * SERVER_WAIT)
+    final = await eventually(state, lambda s: s["status"] == "CLOSED")
+    asked = [(q["stage"], q["answer"]["channel"]) for q in final["questions"]]
+    assert asked == [
+        ("owner_approval", "email"),
+        ("vendor_quote", "email"),
+        ("availability", "email"),
+        ("slot", "email"),
+        ("work_done", "email"),
+        ("completion", "email"),
+        ("invoice", "email"),
+        ("invoice_approval", "email"),
+    ]
+    assert (final["quote_cents"], final["approved_cents"], final["invoice_cents"]) == (
+        18000,
+        18000,
+        19000,
+    )
+
+
+def _building_label() -> str:
+    harbor = next(p for p in sample_directory().properties if p.id == "harbor-12")
+    return f"{harbor.name} ({harbor.address})"
