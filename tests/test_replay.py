@@ -14,6 +14,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from opsdesk.maintenance.poller import PmsPollerWorkflow
+from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow
 from opsdesk.notify.workflows import NotificationWorkflow
 from opsdesk.orders.restock import RestockWorkflow
 from opsdesk.orders.workflow import OrderWorkflow
@@ -32,7 +33,13 @@ def test_there_are_histories_to_replay() -> None:
 @pytest.mark.parametrize("workflow_id", HISTORIES)
 async def test_history_replays(workflow_id: str) -> None:
     replayer = Replayer(
-        workflows=[OrderWorkflow, RestockWorkflow, NotificationWorkflow, PmsPollerWorkflow],
+        workflows=[
+            OrderWorkflow,
+            RestockWorkflow,
+            NotificationWorkflow,
+            PmsPollerWorkflow,
+            MaintenanceRequestWorkflow,
+        ],
         data_converter=pydantic_data_converter,
         workflow_runner=workflow_runner(),
     )

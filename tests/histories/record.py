@@ -38,11 +38,25 @@ from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
 from opsdesk.maintenance.directory import Directory, sample_directory
 from opsdesk.maintenance.feed import FEED_PATH, DemoFeed
-from opsdesk.maintenance.ids import external_request_id, poller_workflow_id
-from opsdesk.maintenance.inputs import RequestForm, TenantContact
+from opsdesk.maintenance.ids import external_request_id, poller_workflow_id, request_workflow_id
+from opsdesk.maintenance.inputs import CancelRequest as StopRequest
+from opsdesk.maintenance.inputs import (
+    CompletionAnswer,
+    Decision,
+    ReassignRequest,
+    RequestForm,
+    TenantContact,
+)
 from opsdesk.maintenance.poller import PmsPollerWorkflow
 from opsdesk.maintenance.polling import PollerInput
-from opsdesk.maintenance.service import submission_of, submit_request
+from opsdesk.maintenance.service import (
+    RequestHandle,
+    request_handle,
+    submission_of,
+    submit_request,
+)
+from opsdesk.maintenance.status import Stage
+from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow
 from opsdesk.orders.inputs import AdvanceRequest, CancelRequest
 from opsdesk.orders.inventory import Inventory
 from opsdesk.orders.service import restock, restock_workflow_id, start_order
@@ -55,8 +69,10 @@ from opsdesk.temporal.devserver import find_binary
 from opsdesk.worker import build_workers, running
 from tests.ai.fake_llm import FakeLLM, Reply, anthropic_tool, fake_llm, with_claude
 from tests.http import served
+from tests.maintenance.helpers import drive_to, waiting_for
 from tests.orders.contention import write_lock_held
 from tests.orders.factory import CATALOG, GREY_RISK, OUT_OF_STOCK, order_request
+from tests.waiting import eventually
 
 HERE = Path(__file__).parent
 Handle = WorkflowHandle[OrderWorkflow, OrderState]
@@ -235,6 +251,87 @@ async def polled_from_a_feed(
     return first
 
 
+@contextlib.asynccontextmanager
+async def maintenance_directory(
+    env: WorkflowEnvironment, settings: Settings, db: Database
+) -> AsyncIterator[Settings]:
+    await Directory(db).import_directory(sample_directory())
+    yield settings
+
+
+async def _reported(
+    env: WorkflowEnvironment, settings: Settings, request_id: str, **policy: Any
+) -> RequestHandle:
+    submission = submission_of(
+        settings,
+        request_id,
+        RequestForm(
+            property_id="harbor-12",
+            unit="1A",
+            tenant=TenantContact(name="Sam Rivera", email="sam.rivera@example.com"),
+            description="The kitchen tap leaks under the sink and the cabinet is wet",
+        ),
+    )
+    if policy:
+        submission = submission.model_copy(
+            update={"policy": submission.policy.model_copy(update=policy)}
+        )
+    await submit_request(env.client, settings, submission)
+    return request_handle(env.client, request_id)
+
+
+async def repaired_and_paid(
+    env: WorkflowEnvironment, settings: Settings, _db: Database
+) -> RequestHandle:
+    """Every stage answered, the estimate above the owner's limit, the repair not fixed the
+    first time, the invoice over the estimate: CLOSED with a payout."""
+    handle = await _reported(env, settings, "history-closed")
+    await drive_to(handle, Stage.COMPLETION, quote=40000)
+    await handle.execute_update(
+        MaintenanceRequestWorkflow.answer_completion,
+        CompletionAnswer(answer_id="not-fixed", actor="Sam", channel="email", fixed=False),
+    )
+    await drive_to(handle, Stage.INVOICE_APPROVAL, quote=40000)
+    await handle.execute_update(
+        MaintenanceRequestWorkflow.answer_invoice_approval,
+        Decision(answer_id="pay", actor="Harbor Lane Holdings", channel="email", approve=True),
+    )
+    return handle
+
+
+async def lapsed_reassigned_cancelled(
+    env: WorkflowEnvironment, settings: Settings, _db: Database
+) -> RequestHandle:
+    """The first vendor lets the quote lapse, ops reassign to another, then cancel."""
+    seconds = dict.fromkeys(("emergency", "urgent", "routine"), timedelta(seconds=2))
+    handle = await _reported(env, settings, "history-cancelled", vendor_quote=seconds)
+    await drive_to(handle, Stage.VENDOR_QUOTE)
+    await waiting_for(handle, Stage.VENDOR_QUOTE, round=2)
+    await handle.execute_update(
+        MaintenanceRequestWorkflow.reassign,
+        ReassignRequest(answer_id="to-fixit", actor="Dana (ops)", vendor_id="ven-fix"),
+    )
+    await handle.execute_update(
+        MaintenanceRequestWorkflow.cancel,
+        StopRequest(answer_id="stop", actor="Dana (ops)", reason="tenant moved out"),
+    )
+    return handle
+
+
+async def expired_waiting_for_the_owner(
+    env: WorkflowEnvironment, settings: Settings, _db: Database
+) -> RequestHandle:
+    # A deadline of seconds: after a lapse has started children while time was being
+    # skipped, the time-skipping server returns no result (temporalio/sdk-java#2392).
+    seconds = dict.fromkeys(("emergency", "urgent", "routine"), timedelta(seconds=2))
+    handle = await _reported(env, settings, "history-expired", owner_approval=seconds)
+    await eventually(
+        lambda: handle.query(MaintenanceRequestWorkflow.get_state),
+        lambda state: state.status.terminal,
+    )
+    return handle
+
+
 def _by_id(
     run: Callable[[WorkflowEnvironment, Settings, Database, str], Awaitable[Any]], order_id: str
 ) -> Callable[[WorkflowEnvironment, Settings, Database], Awaitable[Any]]:
@@ -307,6 +404,19 @@ SCENARIOS = {
     "a restock waking an order": Scenario(
         _by_id(restock_waking_an_order, "woken"), restock_workflow_id("KETTLE-01", "woken")
     ),
+    "a repair from report to paid invoice": Scenario(
+        repaired_and_paid, request_workflow_id("history-closed"), setup=maintenance_directory
+    ),
+    "a quote lapsed, the vendor reassigned, the request cancelled": Scenario(
+        lapsed_reassigned_cancelled,
+        request_workflow_id("history-cancelled"),
+        setup=maintenance_directory,
+    ),
+    "a request expired waiting for the owner": Scenario(
+        expired_waiting_for_the_owner,
+        request_workflow_id("history-expired"),
+        setup=maintenance_directory,
+    ),
     "a poller's batch: started before, set aside, started; then continued as new": Scenario(
         polled_from_a_feed, poller_workflow_id(_HISTORY_SOURCE), setup=pms_feed
     ),
@@ -350,7 +460,10 @@ async def main() -> None:
         db = Database(url)
         await Inventory(db).import_catalog(CATALOG, set_stock=True)
         settings = Settings(
-            data_dir=Path(tmp), database_url=url, orders_task_queue=f"h-{uuid.uuid4().hex[:6]}"
+            data_dir=Path(tmp),
+            database_url=url,
+            orders_task_queue=f"h-{uuid.uuid4().hex[:6]}",
+            maintenance_task_queue=f"hm-{uuid.uuid4().hex[:6]}",
         )
         try:
             for name, scenario in SCENARIOS.items():
