@@ -19,4 +19,3 @@ class LinkGrant(BaseModel):
     answers: tuple[str, ...]
     """What the page may offer, e.g. ``("approve", "decline")``."""
     expires_at: AwareDatetime
-
