@@ -41,9 +41,7 @@ async def test_readyz_waits_for_a_worker_on_every_task_queue(
         assert "worker:orders: no worker is polling" in body["reason"]
 
         async with running(build_workers(dev_env.client, db, settings)):
-            response = await eventually(
-                lambda: http.get("/readyz"), lambda r: r.status_code != 503
-            )
+            response = await eventually(lambda: http.get("/readyz"), lambda r: r.status_code != 503)
     assert response.status_code == 200, response.text
     assert response.json()["reason"] is None
 
