@@ -45,20 +45,21 @@ from opsdesk.maintenance.notices import QUESTIONS, over_estimate
 from opsdesk.maintenance.state import RequestState
 from opsdesk.maintenance.status import CANCELLABLE, REASSIGNABLE, RequestStatus, Role, Stage
 from opsdesk.notify.outbox import Outbox
-
-# The dashboard's notices are one mechanism for both desks.
-from opsdesk.orders.views import (
-    BACK_LIMIT,
-    NOTICE_COOKIE,
-    Notice,
-    Pager,
-    _back,
-    _read_notice,
-)
 from opsdesk.temporal.visibility import BadPageToken
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.errors import ApiError, sentence
 from opsdesk.web.forms import read_form
+
+# The dashboard's notices are one mechanism for both desks.
+from opsdesk.web.navigation import (
+    BACK_LIMIT,
+    NOTICE_COOKIE,
+    Notice,
+    Pager,
+    back_to,
+    pager,
+    read_notice,
+)
 from opsdesk.web.pages import templates
 
 router = APIRouter(include_in_schema=False)
@@ -235,7 +236,7 @@ def _page(
 ) -> HTMLResponse:
     """A whole page: it shows, and so uses up, the notice a form route left for it (or the
     one it is given)."""
-    left = _read_notice(request)
+    left = read_notice(request)
     response = _render(request, template, status_code, notice=notice or left, **context)
     if left is not None:
         response.delete_cookie(NOTICE_COOKIE, path="/")
@@ -262,21 +263,7 @@ async def _queues(request: Request) -> dict[str, Any]:
 
 
 def _pager(query: dict[str, str], token: str | None, back: list[str], page: RequestPage) -> Pager:
-    """First, previous and next pages. Visibility hands out only a token for the next page,
-    so the way back rides along: ``back`` holds each earlier page's token (``""`` for the
-    first), oldest first."""
-
-    def link(page_token: str | None, trail: list[str]) -> str:
-        params = sorted(query.items()) + ([("page_token", page_token)] if page_token else [])
-        params += [("back", t) for t in trail]
-        return "/maintenance?" + urlencode(params) if params else "/maintenance"
-
-    previous = link(back[-1], back[:-1]) if back else None
-    first = link(None, []) if token and (len(back) != 1 or back[0]) else None
-    following = None
-    if page.next_page_token:
-        following = link(page.next_page_token, [*back, token or ""][-BACK_LIMIT:])
-    return Pager(first=first, previous=previous, next=following)
+    return pager("/maintenance", query, token, back, page.next_page_token)
 
 
 async def _requests(request: Request) -> dict[str, Any]:
@@ -416,7 +403,7 @@ async def answer_form(request: Request, request_id: str) -> Response:
     record = answered.latest(stage)
     what = record.answer.what if record and record.answer else "answered"
     text = f"Answered for the {stage.role}: {what}. {_where_now(answered, settled)}"
-    return _remember(request, actor, _back(request, _path(request_id), Notice("ok", text)))
+    return _remember(request, actor, back_to(request, _path(request_id), Notice("ok", text)))
 
 
 @router.post(f"/maintenance/{REQUEST}/reassign", response_model=None)
@@ -438,7 +425,7 @@ async def reassign_form(request: Request, request_id: str) -> Response:
         return await _shown_again(request, request_id, exc, fields)
     who = state.vendor.name if state.vendor else "the next vendor of the trade"
     text = f"Reassigned to {who}. {_where_now(state, response.status_code != 202)}"
-    return _remember(request, actor, _back(request, _path(request_id), Notice("ok", text)))
+    return _remember(request, actor, back_to(request, _path(request_id), Notice("ok", text)))
 
 
 @router.post(f"/maintenance/{REQUEST}/cancel", response_model=None)
@@ -456,7 +443,7 @@ async def cancel_form(request: Request, request_id: str) -> Response:
     except ApiError as exc:
         return await _shown_again(request, request_id, exc, fields)
     text = _where_now(state, response.status_code != 202)
-    return _remember(request, actor, _back(request, _path(request_id), Notice("ok", text)))
+    return _remember(request, actor, back_to(request, _path(request_id), Notice("ok", text)))
 
 
 def _path(request_id: str) -> str:

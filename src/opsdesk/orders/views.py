@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
-from urllib.parse import quote, unquote, urlencode, urlsplit
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -39,6 +37,16 @@ from opsdesk.temporal.visibility import BadPageToken
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.errors import ApiError, sentence
 from opsdesk.web.forms import MAX_FORM_FIELDS, read_form
+from opsdesk.web.navigation import (
+    BACK_LIMIT,
+    NOTICE_COOKIE,
+    Notice,
+    Pager,
+    back_to,
+    pager,
+    read_notice,
+    redirect_with,
+)
 from opsdesk.web.pages import templates
 
 router = APIRouter(include_in_schema=False)
@@ -50,8 +58,6 @@ PAGE_SIZE = 20
 # "Previous" needs the token of every page before this one, and they ride in the address:
 # past this many the oldest are dropped (then "First page" still gets back to the start), so
 # the address stays far below what servers accept.
-BACK_LIMIT = 25
-NOTICE_COOKIE = "opsdesk_notice"
 
 # What each form field is called on the page, for messages about it.
 _LABELS = {
@@ -83,14 +89,6 @@ _FORMATS = {
     "payment_token": "pick one of the test tokens",
     "sku": "pick a product from the list",
 }
-
-
-@dataclass(frozen=True)
-class Notice:
-    """One line at the top of the next page: what a form did, or why it did not."""
-
-    kind: Literal["ok", "error"]
-    text: str
 
 
 def _filter(request: Request) -> OrderFilter:
@@ -127,54 +125,11 @@ def _render(
 
 def _page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """A whole page: it shows, and so uses up, the notice a form route left for it."""
-    notice = _read_notice(request)
+    notice = read_notice(request)
     response = _render(request, template, status_code, notice=notice, **context)
     if notice is not None:
         response.delete_cookie(NOTICE_COOKIE, path="/")
     return response
-
-
-# -- notices and redirects -------------------------------------------------------------------
-
-
-def _read_notice(request: Request) -> Notice | None:
-    raw = unquote(request.cookies.get(NOTICE_COOKIE, ""))
-    kind, _, text = raw.partition(":")
-    if kind in ("ok", "error") and text:
-        return Notice(kind="ok" if kind == "ok" else "error", text=text)
-    return None
-
-
-def _back(request: Request, fallback: str, notice: Notice) -> RedirectResponse:
-    """303 to the page the form was on (or ``fallback``), carrying ``notice`` to it."""
-    return _redirect(_page_posted_from(request) or fallback, notice)
-
-
-def _redirect(url: str, notice: Notice) -> RedirectResponse:
-    # The notice rides in a short-lived cookie rather than the address, so that a link can
-    # never make the dashboard show words it did not say.
-    response = RedirectResponse(url, status_code=303)
-    response.set_cookie(
-        NOTICE_COOKIE,
-        quote(f"{notice.kind}:{notice.text}"),
-        max_age=60,
-        path="/",
-        httponly=True,
-        samesite="lax",
-    )
-    return response
-
-
-def _page_posted_from(request: Request) -> str | None:
-    referer = request.headers.get("referer")
-    if not referer:
-        return None
-    url = urlsplit(referer)
-    if url.netloc != request.url.netloc or not url.path.startswith("/"):
-        return None
-    if url.path.startswith(("/api/", "/fragments/")):
-        return None
-    return url.path + (f"?{url.query}" if url.query else "")
 
 
 # -- reading a browser's form --------------------------------------------------------------
@@ -276,34 +231,8 @@ async def _queues(request: Request) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class Pager:
-    first: str | None
-    previous: str | None
-    next: str | None
-
-
 def _pager(query: dict[str, Any], token: str | None, back: list[str], page: OrderPage) -> Pager:
-    """Links to the first, previous and next pages.
-
-    Visibility hands out only a token for the next page, so the way back is carried along:
-    ``back`` holds the token of each earlier page (``""`` for the first), oldest first.
-    """
-    base = sorted((k, str(v).lower() if isinstance(v, bool) else str(v)) for k, v in query.items())
-
-    def link(page_token: str | None, trail: list[str]) -> str:
-        params = base + ([("page_token", page_token)] if page_token else [])
-        params += [("back", t) for t in trail]
-        return "/?" + urlencode(params) if params else "/"
-
-    previous = link(back[-1], back[:-1]) if back else None
-    # "First page" only where "Previous" does not already lead there.
-    first = link(None, []) if token and (len(back) != 1 or back[0]) else None
-    following = None
-    if page.next_page_token:
-        trail = [*back, token or ""][-BACK_LIMIT:]
-        following = link(page.next_page_token, trail)
-    return Pager(first=first, previous=previous, next=following)
+    return pager("/", query, token, back, page.next_page_token)
 
 
 async def _orders(request: Request) -> dict[str, Any]:
@@ -426,7 +355,7 @@ async def create_order_form(request: Request) -> Response:
         return await _dashboard(
             request, exc.status, new_order=fields, new_order_error=sentence(exc.message)
         )
-    return _redirect(
+    return redirect_with(
         f"/orders/{state.order_id}",
         Notice("ok", f"Order {state.order_id} is {state.status.value}."),
     )
@@ -443,8 +372,8 @@ async def advance_form(request: Request, order_id: str) -> RedirectResponse:
         response = Response()
         state = await api.advance(request, response, order_id, body, _key(fields))
     except ApiError as exc:
-        return _back(request, f"/orders/{order_id}", Notice("error", sentence(exc.message)))
-    return _back(request, f"/orders/{order_id}", _outcome(state, response))
+        return back_to(request, f"/orders/{order_id}", Notice("error", sentence(exc.message)))
+    return back_to(request, f"/orders/{order_id}", _outcome(state, response))
 
 
 @router.post("/orders/{order_id}/cancel")
@@ -455,8 +384,8 @@ async def cancel_form(request: Request, order_id: str) -> RedirectResponse:
         response = Response()
         state = await api.cancel(request, response, order_id, body, _key(fields))
     except ApiError as exc:
-        return _back(request, f"/orders/{order_id}", Notice("error", sentence(exc.message)))
-    return _back(request, f"/orders/{order_id}", _outcome(state, response))
+        return back_to(request, f"/orders/{order_id}", Notice("error", sentence(exc.message)))
+    return back_to(request, f"/orders/{order_id}", _outcome(state, response))
 
 
 @router.post("/products/{sku}/restock")
@@ -466,12 +395,12 @@ async def restock_form(request: Request, sku: str) -> RedirectResponse:
         body = _validated(api.RestockBody, {"quantity": fields.get("quantity", "").strip()})
         result = await api.restock(request, sku, body, _key(fields))
     except ApiError as exc:
-        return _back(request, "/", Notice("error", f"{sku}: {sentence(exc.message)}"))
+        return back_to(request, "/", Notice("error", f"{sku}: {sentence(exc.message)}"))
     woken = len(result.waiting_orders)
     text = f"{sku} restocked: {result.stock} in stock."
     if woken:
         text += f" {woken} waiting order{'s' if woken != 1 else ''} woken."
-    return _back(request, "/", Notice("ok", text))
+    return back_to(request, "/", Notice("ok", text))
 
 
 def _outcome(state: api.OrderOut, response: Response) -> Notice:
