@@ -36,3 +36,11 @@ def test_shared_services_import_no_desk() -> None:
     edges = package_imports()
     for service in ("ai", "notify", "payments", "web", "temporal", "db"):
         assert "orders" not in edges[service], service
+
+
+def test_the_desks_import_each_other_not() -> None:
+    """Each desk stands on the shared services alone, so either can change without the
+    other (docs/architecture.md, "Modules")."""
+    edges = package_imports()
+    assert "orders" not in edges["maintenance"]
+    assert "maintenance" not in edges["orders"]
