@@ -219,8 +219,9 @@ async def received(request: Request, request_id: str) -> HTMLResponse:
 # -- the pages behind signed links -------------------------------------------------------------
 
 
-@router.get("/links/{token}")
-async def link_page(request: Request, token: str) -> Response:
+async def _answerable(request: Request, token: str) -> tuple[LinkGrant, RequestState] | Response:
+    """The link's grant and the request, when the link may answer its question now; else
+    the response that says why not (or leads a resubmit link to its form)."""
     grant, refused = _verify(request, token)
     if refused is not None:
         return refused
@@ -231,21 +232,24 @@ async def link_page(request: Request, token: str) -> Response:
     if closed is not None:
         return closed
     assert state is not None
+    return grant, state
+
+
+@router.get("/links/{token}")
+async def link_page(request: Request, token: str) -> Response:
+    found = await _answerable(request, token)
+    if isinstance(found, Response):
+        return found
+    grant, state = found
     return _question_page(request, grant, state)
 
 
 @router.post("/links/{token}")
 async def answer_link(request: Request, token: str) -> Response:
-    grant, refused = _verify(request, token)
-    if refused is not None:
-        return refused
-    assert grant is not None
-    if grant.stage == RESUBMIT:
-        return RedirectResponse(f"/report?again={token}", status_code=303)
-    state, closed = await _open_question(request, grant)
-    if closed is not None:
-        return closed
-    assert state is not None
+    found = await _answerable(request, token)
+    if isinstance(found, Response):
+        return found
+    grant, state = found
     stage = Stage(grant.stage)
     fields = await read_form(request)
     try:
