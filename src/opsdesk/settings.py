@@ -98,8 +98,9 @@ class Settings(BaseSettings):
     invoice_approval_deadline: timedelta = timedelta(days=7)
 
     link_secret: SecretStr | None = None
-    """Signs the links in emails (HS256). Without it, a key is generated once into
-    ``data_dir`` (fine for one machine; set it when the worker and API run apart)."""
+    """Signs the links in emails (HS256; at least 32 characters). Without it, a key is
+    generated once into ``data_dir`` (fine for one machine; set it when the worker and API
+    run apart)."""
 
     # -- property-management intake ----------------------------------------------------
     pms_url: str | None = None
@@ -180,6 +181,13 @@ class Settings(BaseSettings):
                 "risk_review_from must not exceed risk_reject_from "
                 f"({self.risk_review_from} > {self.risk_reject_from})"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _link_secret_long_enough(self) -> Settings:
+        # HS256 wants a key at least as long as its hash: 32 bytes.
+        if self.link_secret is not None and len(self.link_secret.get_secret_value()) < 32:
+            raise ValueError("OPSDESK_LINK_SECRET must be at least 32 characters long")
         return self
 
     @model_validator(mode="after")
