@@ -55,6 +55,8 @@ bench: sync
 	$(RUN) python -m bench.actions
 	$(RUN) python -m bench.dashboard --sample 1000
 	$(RUN) python -m bench.memory --orders 300
+	$(RUN) python -m bench.intake --requests 40 --rounds 4
+	$(RUN) python -m bench.submit --requests 30
 	$(RUN) python -m bench.report
 
 clean:
