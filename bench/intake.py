@@ -5,13 +5,14 @@ bare poller and request of the same shape, on the same dev server in the same ru
     uv run python -m bench.intake [--requests 40] [--rounds 4]
 
 Each side's worker is its own process, up for the whole run. Each round, for each side in
-turn (bare first, then real), the feed gets ``--requests`` new records at once and, once the
-last round's notifications have finished, a fresh poller is started on that backlog; it is
-stopped when the round is over. A warm-up round of 10 records a side comes first and is not
-counted. The round's rate is the records divided by the time from that start to the last
-request's question (``RequestState.question.asked_at``, the workflow's clock). Records are
-fetched 20 a poll, so that a round's backlog takes two; the real side checks each, starts
-it, triages it offline and asks the owner.
+turn (bare first in odd rounds, real first in even ones), the feed gets ``--requests`` new
+records at once and, once the last round's notifications have finished, a fresh poller is
+started on that backlog; it is stopped when the round is over. A warm-up round of 10
+records a side comes first and is not counted. The round's rate is the records divided by
+the time from that start to the last request's question (``RequestState.question.asked_at``,
+the workflow's clock). Records are fetched 20 a poll, so that a round's backlog takes two;
+the real side checks each, starts it, triages it offline and asks the owner. The server's
+and each worker's CPU over the round say who the bottleneck is.
 
 The real side is `opsdesk worker` polling ``/dev/pms/requests`` with ``PmsPollerWorkflow``.
 The bare side (``bench/maintenance_baseline.py``) fetches the same feed over HTTP and starts
@@ -230,7 +231,9 @@ async def measure(requests: int, rounds: int) -> dict[str, Any]:
                     await one_round(client, db, side, WARM_UP, server)
                 for number in range(1, rounds + 1):
                     print(f" round {number}", flush=True)
-                    for side in both:
+                    # Bare first in odd rounds, real first in even ones: whatever going first
+                    # or second costs falls on both.
+                    for side in both if number % 2 else both[::-1]:
                         results.setdefault(side.name, []).append(
                             await one_round(client, db, side, requests, server)
                         )

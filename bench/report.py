@@ -354,8 +354,9 @@ def intake(result: dict[str, Any]) -> str:
         "Repair requests from the demo property-management feed to their first question (the "
         "owner asked to approve the repair, `RequestState.question`), "
         f"{result['requests_per_round']} new records per side per round, {result['rounds']} "
-        "rounds alternating bare and real after a warm-up round, on the same server in the "
-        "same run; each side's worker is its own process. Each round starts a fresh poller "
+        "rounds after a warm-up round, bare and real taking turns (bare first in odd rounds, "
+        "real first in even ones), on the same server in the same run; each side's worker is "
+        "its own process. Each round starts a fresh poller "
         f"on the backlog, {result['batch']} records a poll, once the last round's emails are "
         "done; the rate is the records divided by the time from that start to the last "
         "request's question, on the workflow's own clock. The real side is `opsdesk worker`'s "
@@ -393,7 +394,8 @@ def intake(result: dict[str, Any]) -> str:
         f"core against the worker's {real['worker_cores']['median']:.2f} at the median; bare: "
         f"{base['server_cores']['median']:.2f} and {base['worker_cores']['median']:.2f}). The "
         "questions come in waves, one per poll, a few seconds apart, so rounds scatter as the "
-        "ranges show: read only differences larger than that, and narrow them with more "
+        "ranges show and whole runs by less (medians of 0.79 to 0.99 in five runs on "
+        "2026-11-22): read only differences larger than that, and narrow them with more "
         "rounds (`uv run python -m bench.intake --requests 40 --rounds 10`, then "
         "`uv run python -m bench.report`).",
     ]
