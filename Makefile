@@ -46,7 +46,7 @@ pytest: sync
 
 test: lint typecheck pytest
 
-# Under 15 minutes on 2 cores. The long rows come from their own runs and stay in
+# About 16 minutes on 2 cores. The long rows come from their own runs and stay in
 # bench/results/: `$(RUN) python -m bench.dashboard --sizes 50000` and
 # `$(RUN) python -m bench.memory --orders 10000`; see docs/benchmarks.md.
 bench: sync
