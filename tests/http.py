@@ -26,10 +26,14 @@ async def serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @asynccontextmanager
-async def served(app: FastAPI) -> AsyncIterator[str]:
-    """Uvicorn on a loopback port; yields the base URL."""
+async def served(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
+    """Uvicorn on a loopback port (a free one unless given); yields the base URL."""
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=free_port(), log_level="warning", timeout_graceful_shutdown=1
+        app,
+        host="127.0.0.1",
+        port=port or free_port(),
+        log_level="warning",
+        timeout_graceful_shutdown=1,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

@@ -16,8 +16,10 @@ from opsdesk.db.migrate import upgrade_async
 from opsdesk.maintenance import api as maintenance_api
 from opsdesk.maintenance import feed as maintenance_feed
 from opsdesk.maintenance import pages as maintenance_pages
+from opsdesk.maintenance import phone as maintenance_phone
 from opsdesk.maintenance import views as maintenance_views
 from opsdesk.maintenance.listing import MaintenanceMetrics
+from opsdesk.notify import phone_views
 from opsdesk.notify import views as notify_views
 from opsdesk.orders import api as orders_api
 from opsdesk.orders import views as orders_views
@@ -72,7 +74,10 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     app.include_router(orders_views.router)
     app.include_router(maintenance_api.router)
     app.include_router(maintenance_pages.router)
+    app.include_router(maintenance_phone.router)
     app.include_router(maintenance_views.router)
+    # Before the mailbox's routes: /mailbox/phone is not a message key.
+    app.include_router(phone_views.router)
     app.include_router(notify_views.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

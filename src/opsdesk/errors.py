@@ -65,6 +65,11 @@ class AiRequestRejected(NonRetryableError):
     name or request that is wrong stays wrong."""
 
 
+class CallRejected(NonRetryableError):
+    """The voice provider refused the call itself (a 4xx other than 429: a number it cannot
+    dial, credentials that are wrong): placing it again would be refused again."""
+
+
 class UnknownProperty(NonRetryableError):
     """A repair request names a property (or unit) the directory does not have."""
 

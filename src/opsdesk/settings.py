@@ -8,7 +8,7 @@ Temporal CLI. See ``opsdesk.temporal.client``.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -102,6 +102,23 @@ class Settings(BaseSettings):
     generated once into ``data_dir`` (fine for one machine; set it when the worker and API
     run apart)."""
 
+    office_hours_start: time = time(9, 0)
+    office_hours_end: time = time(18, 0)
+    """Office hours, Monday to Friday in each property's time zone. An owner whose call
+    preference is ``call_after_hours`` is only phoned, not emailed, outside them."""
+
+    # -- Twilio voice: owners are phoned for approvals (without it: the dev phone) --------
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    """Authenticates our calls to Twilio and signs Twilio's requests to us
+    (``X-Twilio-Signature``). Without it, a key generated once into ``data_dir`` signs the
+    dev phone's requests."""
+    twilio_caller: str | None = None
+    """The Twilio number calls come from, in E.164 form (``+14155550100``)."""
+    twilio_api_url: str | None = None
+    """Twilio's REST API base URL (default ``https://api.twilio.com``): for a proxy, or a
+    local stand-in in tests."""
+
     # -- property-management intake ----------------------------------------------------
     pms_url: str | None = None
     """The property-management system's requests endpoint, which the poller asks for new
@@ -189,6 +206,27 @@ class Settings(BaseSettings):
         if self.link_secret is not None and len(self.link_secret.get_secret_value()) < 32:
             raise ValueError("OPSDESK_LINK_SECRET must be at least 32 characters long")
         return self
+
+    @model_validator(mode="after")
+    def _twilio_all_or_nothing(self) -> Settings:
+        given = {
+            "OPSDESK_TWILIO_ACCOUNT_SID": self.twilio_account_sid,
+            "OPSDESK_TWILIO_AUTH_TOKEN": self.twilio_auth_token,
+            "OPSDESK_TWILIO_CALLER": self.twilio_caller,
+        }
+        missing = [name for name, value in given.items() if not value]
+        if 0 < len(missing) < len(given):
+            raise ValueError(
+                "Twilio needs its account SID, auth token and caller number together; "
+                f"missing {', '.join(missing)}"
+            )
+        if self.office_hours_start >= self.office_hours_end:
+            raise ValueError("OPSDESK_OFFICE_HOURS_START must be before OPSDESK_OFFICE_HOURS_END")
+        return self
+
+    @property
+    def twilio_configured(self) -> bool:
+        return self.twilio_account_sid is not None
 
     @model_validator(mode="after")
     def _chosen_provider_has_a_key(self) -> Settings:

@@ -29,12 +29,14 @@ from opsdesk.maintenance.intake import IntakeActivities, Rejects
 from opsdesk.maintenance.poller import PmsPollerWorkflow
 from opsdesk.maintenance.polling import RESUME, PollerInput
 from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow
-from opsdesk.notify.activities import NotifyActivities
+from opsdesk.notify.activities import CallActivities, NotifyActivities
 from opsdesk.notify.compose import AiEmailWriter, TemplateComposer
+from opsdesk.notify.devmail import uses_dev_mailbox
 from opsdesk.notify.email import Mailer
 from opsdesk.notify.outbox import Outbox
 from opsdesk.notify.signing import LinkSigner, link_key
-from opsdesk.notify.workflows import NotificationWorkflow
+from opsdesk.notify.voice import build_voice
+from opsdesk.notify.workflows import NotificationWorkflow, PhoneCallWorkflow
 from opsdesk.orders.activities import OrderActivities
 from opsdesk.orders.inventory import Inventory
 from opsdesk.orders.restock import RestockWorkflow
@@ -131,6 +133,15 @@ def notify_activities(
     )
 
 
+def call_activities(db: Database, settings: Settings) -> CallActivities:
+    return CallActivities(
+        outbox=Outbox(db),
+        voice=build_voice(settings),
+        signer=LinkSigner(link_key(settings), settings.resolved_public_url),
+        dev_phone=uses_dev_mailbox(settings),
+    )
+
+
 def build_workers(
     client: Client, db: Database, settings: Settings, runner: WorkflowRunner | None = None
 ) -> list[Worker]:
@@ -161,8 +172,12 @@ def build_workers(
         ),
         worker(
             settings.maintenance_task_queue,
-            [MaintenanceRequestWorkflow, PmsPollerWorkflow],
-            [*maintenance_activities(db).all(), *intake_activities(db, settings).all()],
+            [MaintenanceRequestWorkflow, PmsPollerWorkflow, PhoneCallWorkflow],
+            [
+                *maintenance_activities(db).all(),
+                *intake_activities(db, settings).all(),
+                *call_activities(db, settings).all(),
+            ],
         ),
     ]
 

@@ -19,6 +19,7 @@ from opsdesk.notify.devmail import DevMailbox, mailbox_path
 from opsdesk.notify.sink import DevMailSink
 from opsdesk.settings import Settings
 from opsdesk.worker import build_workers, running
+from tests.conftest import free_port
 from tests.http import served
 from tests.waiting import eventually
 
@@ -31,15 +32,23 @@ async def mail_desk(
     Triage is the offline rules, so a request's path does not depend on a model."""
     sink = DevMailSink(DevMailbox(mailbox_path(settings)))
     sink.start()
-    settings = settings.model_copy(update={"dev_mailbox_port": sink.port, "ai_provider": "rules"})
+    # The port is chosen first, so the app and the worker agree on the public URL: the
+    # links in the mail and the calls' webhooks (which the dev phone signs) name it.
+    port = free_port()
+    settings = settings.model_copy(
+        update={
+            "dev_mailbox_port": sink.port,
+            "ai_provider": "rules",
+            "public_url": f"http://127.0.0.1:{port}",
+        }
+    )
     try:
-        async with served(create_app(settings, env.client)) as url:
-            worker_settings = settings.model_copy(update={"public_url": url})
-            async with (
-                running(build_workers(env.client, db, worker_settings)),
-                httpx.AsyncClient(base_url=url, timeout=30) as http,
-            ):
-                yield http
+        async with (
+            served(create_app(settings, env.client), port) as url,
+            running(build_workers(env.client, db, settings)),
+            httpx.AsyncClient(base_url=url, timeout=30) as http,
+        ):
+            yield http
     finally:
         sink.stop()
 

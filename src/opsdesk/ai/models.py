@@ -112,3 +112,32 @@ class TriageResult(BaseModel):
     provider: str
     usage: AiUsage | None = None
     fallback: bool = False
+
+
+SpokenIntent = Literal["approve", "decline", "repeat", "unclear"]
+
+
+class SpokenAnswer(BaseModel):
+    """What a person said on the phone to a yes-or-no question, as a model reads it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    intent: SpokenIntent = Field(
+        description=(
+            "approve: they clearly said yes to the question; decline: they clearly said no; "
+            "repeat: they asked to hear the question or a fact again; unclear: anything else "
+            "(a hedge, a question about something else, silence, off-topic words)."
+        )
+    )
+    confidence: Annotated[float, Field(ge=0, le=1)] = Field(
+        description="How sure you are of the intent, from 0 to 1."
+    )
+
+
+class SpokenAnswerResult(BaseModel):
+    intent: SpokenIntent
+    """What the call acts on: a model's approve or decline below the confidence floor is
+    ``unclear``."""
+    heard: str
+    provider: str
+    usage: AiUsage | None = None

@@ -52,3 +52,13 @@ TRIAGE_SYSTEM = (
     "door that will not lock), the trade that should do the work, and write a one-line "
     "summary for the owner. " + UNTRUSTED
 )
+
+SPOKEN_ANSWER_SYSTEM = (
+    "You listen to a property owner's spoken answer on a phone call. They were asked one "
+    "yes-or-no question (given with their words in the data block) and may answer in any "
+    "language: English, Spanish, French, German, Portuguese or another. Say whether they "
+    "approved, declined, asked to hear it again (including asking what something costs or "
+    "who the vendor is), or whether it is unclear. A hedge (maybe, I guess, not sure, let me "
+    "think) or words about something else are unclear, never approval; when in doubt, say "
+    "unclear with a low confidence. " + UNTRUSTED
+)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import time
+import unicodedata
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -25,6 +26,9 @@ from opsdesk.ai.models import (
     MaintenanceTriage,
     Priority,
     RiskVerdict,
+    SpokenAnswer,
+    SpokenAnswerResult,
+    SpokenIntent,
     TriageRequest,
     TriageResult,
 )
@@ -219,3 +223,102 @@ class Triager:
             self.provider, call, MaintenanceTriage, self.log, f"maintenance-{request.request_id}"
         )
         return TriageResult(triage=triage, provider=self.provider.name, usage=usage)
+
+
+# -- spoken answers on a phone call ------------------------------------------------------------
+
+MIN_SPOKEN_CONFIDENCE = 0.8
+"""A model's approve or decline below this is unclear: the caller is asked again."""
+
+# Yes in a few words that contain a no: taken out before the no words are looked for.
+_YES_IDIOMS = re.compile(
+    r"\b(no problem|no worries|why not|sin problema|pas de probleme|kein problem|sem problema)\b"
+)
+# A hedge is never a yes, whatever else was said.
+_HEDGE = re.compile(
+    r"\b(maybe|perhaps|not sure|unsure|i guess|probably|depends|let me think|i don'?t know|"
+    r"dunno|quizas?|tal vez|no se|peut-etre|je ne sais pas|vielleicht|weiss nicht|talvez|"
+    r"nao sei)\b"
+)
+_REPEAT = re.compile(
+    r"\b(repeat|again|say that|pardon|come again|how much|what does it cost|what did you say|"
+    r"who is the vendor|otra vez|repita|repite|cuanto|repetez|encore une fois|combien|"
+    r"wiederholen|noch einmal|wie viel|repetir|de novo|quanto)\b|^\s*(what|sorry)\W*$"
+)
+_NO = re.compile(
+    r"\b(no|nope|nah|decline[sd]?|reject(ed)?|refuse[sd]?|don'?t|do not|not approve|cancel|"
+    r"negative|nein|non|nao|pas question)\b"
+)
+_YES = re.compile(
+    r"\b(yes|yeah|yep|yup|sure|ok|okay|go ahead|approved?|fine|do it|sounds good|absolutely|"
+    r"of course|please do|si|claro|vale|adelante|de acuerdo|oui|d'accord|bien sur|ja|"
+    r"einverstanden|genau|sim|pode|com certeza)\b"
+)
+_LEADING_NO = re.compile(r"^\W*(no|don'?t|do not|nein|non|nao)\b")
+
+
+def _plain(text: str) -> str:
+    """Lower case, accents dropped, one kind of apostrophe: "¿Sí?" reads as "¿si?"."""
+    folded = unicodedata.normalize("NFKD", text.replace("\u2019", "'").lower())
+    return "".join(c for c in folded if not unicodedata.combining(c)).strip()
+
+
+def rules_spoken_answer(transcript: str) -> SpokenIntent:
+    """Keyword rules: the offline reading of a spoken answer. Unclear unless it is plain."""
+    text = _plain(transcript)
+    if not text or _HEDGE.search(text):
+        return "unclear"
+    if _REPEAT.search(text):
+        return "repeat"
+    yes = bool(_YES_IDIOMS.search(text))
+    text = _YES_IDIOMS.sub(" ", text)
+    yes = yes or bool(_YES.search(text))
+    no = bool(_NO.search(text))
+    if no and yes:
+        # "No, don't go ahead" says no; "yes... well, no" says nothing certain.
+        return "decline" if _LEADING_NO.search(text) else "unclear"
+    if no:
+        return "decline"
+    return "approve" if yes else "unclear"
+
+
+class SpokenAnswerTask:
+    """Reads what a person said to a yes-or-no question on a call: the provider's fast
+    model once (someone is waiting on the line), the keyword rules without a model or when
+    the model fails."""
+
+    def __init__(self, provider: Provider | None, log: UsageLog) -> None:
+        self.provider = provider
+        self.log = log
+
+    async def understand(
+        self, question: str, transcript: str, reference: str
+    ) -> SpokenAnswerResult:
+        if self.provider is None:
+            return SpokenAnswerResult(
+                intent=rules_spoken_answer(transcript), heard=transcript, provider="rules"
+            )
+        call = StructuredCall(
+            task="understand_spoken_answer",
+            system=prompts.SPOKEN_ANSWER_SYSTEM,
+            user="What did the owner answer?\n\n"
+            + prompts.data_block("call", {"question": question, "owner_said": transcript}),
+            tool_name="record_spoken_answer",
+            tool_description="Record what the owner's spoken answer means.",
+            schema=_schema(SpokenAnswer),
+            model=self.provider.fast_model,
+            max_tokens=100,
+        )
+        try:
+            answer, usage = await ask(self.provider, call, SpokenAnswer, self.log, reference)
+        except Exception:
+            # ask() has logged the failed call; the rules answer while the caller waits.
+            return SpokenAnswerResult(
+                intent=rules_spoken_answer(transcript), heard=transcript, provider="rules"
+            )
+        intent = answer.intent
+        if intent in ("approve", "decline") and answer.confidence < MIN_SPOKEN_CONFIDENCE:
+            intent = "unclear"
+        return SpokenAnswerResult(
+            intent=intent, heard=transcript, provider=self.provider.name, usage=usage
+        )

@@ -211,7 +211,18 @@ class OutboxMessage(Base):
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(20), default="queued")
-    """queued | sent | not_sent (no SMTP configured) | failed (permanently refused)."""
+    """queued | placing (a call being placed) | sent | delivered_dev | not_sent (no SMTP
+    or Twilio configured) | failed (permanently refused)."""
+    provider_id: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    """The provider's id for what was sent: a Twilio call's SID."""
+    callback_url: Mapped[str | None] = mapped_column(Text, default=None)
+    """A call taken by the dev phone: the webhook address it dials, as Twilio would hold
+    it. (A call placed through Twilio keeps its address at Twilio only.)"""
+    attempted_at: Mapped[datetime | None] = mapped_column(default=None)
+    call_outcome: Mapped[str | None] = mapped_column(String(20), default=None)
+    """How a call ended (Twilio's final status: completed, busy, no-answer, …)."""
+    """When the latest attempt to place a call began: a retry after a crash looks for a
+    call the provider took since then before placing another."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -250,6 +261,8 @@ class Owner(Base):
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(32), default=None)
+    calls: Mapped[str] = mapped_column(String(24), default="email_and_call")
+    """email_and_call | email_only | call_only_after_hours (see CallPreference)."""
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

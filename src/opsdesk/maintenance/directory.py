@@ -23,6 +23,7 @@ from opsdesk.db.tables import Owner, Property, Tenant, Unit, Vendor
 from opsdesk.errors import UnknownProperty, UnknownVendor
 from opsdesk.maintenance.inputs import DirectoryId, Phone, ShortText
 from opsdesk.maintenance.state import PropertyFacts, VendorFacts
+from opsdesk.maintenance.status import CallPreference
 from opsdesk.values import Email
 
 UnitLabel = Annotated[str, Field(min_length=1, max_length=50)]
@@ -33,6 +34,8 @@ class OwnerSpec(BaseModel):
     name: ShortText
     email: Email
     phone: Phone | None = None
+    calls: CallPreference = "email_and_call"
+    """Whether approvals also phone the owner (needs a phone number in E.164 form)."""
 
 
 class TenantSpec(BaseModel):
@@ -168,7 +171,10 @@ class Directory:
             tenants = (await session.scalars(select(Tenant).order_by(Tenant.id))).all()
             vendors = (await session.scalars(select(Vendor).order_by(Vendor.rank, Vendor.id))).all()
         return DirectorySpec(
-            owners=[OwnerSpec(id=o.id, name=o.name, email=o.email, phone=o.phone) for o in owners],
+            owners=[
+                OwnerSpec(id=o.id, name=o.name, email=o.email, phone=o.phone, calls=o.calls)
+                for o in owners
+            ],
             properties=[
                 PropertySpec(
                     id=p.id,
@@ -231,6 +237,7 @@ class Directory:
                 owner_name=owner.name,
                 owner_email=owner.email,
                 owner_phone=owner.phone,
+                owner_calls=owner.calls,
                 auto_approve_cents=prop.auto_approve_cents,
                 currency=prop.currency,
                 time_zone=prop.time_zone,

@@ -4,14 +4,16 @@ Pure data: workflows import it."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Annotated, Literal, Self
+from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from opsdesk.ai.models import Priority
 from opsdesk.maintenance.ids import REQUEST_ID_PATTERN
 from opsdesk.maintenance.status import Channel, Stage
+from opsdesk.notify.models import CallOutcome
 from opsdesk.values import Email
 
 RequestId = Annotated[str, StringConstraints(pattern=REQUEST_ID_PATTERN)]
@@ -70,6 +72,14 @@ class MaintenancePolicy(BaseModel):
     invoice: timedelta = timedelta(days=14)
     invoice_approval: timedelta = timedelta(days=7)
     ops_email: Email = "ops@opsdesk.local"
+    office_hours: tuple[time, time] = (time(9, 0), time(18, 0))
+    """Monday to Friday, in the property's time zone: when an owner who asked to be only
+    phoned after hours is emailed too."""
+
+    def in_office_hours(self, moment: datetime, time_zone: str) -> bool:
+        local = moment.astimezone(ZoneInfo(time_zone))
+        start, end = self.office_hours
+        return local.weekday() < 5 and start <= local.time() < end
 
     def deadline(self, stage: Stage, priority: Priority) -> timedelta:
         """How long a stage waits for its answer (WORK_DONE counts from the slot's end)."""
@@ -223,3 +233,16 @@ def describe_answer(stage: Stage, answer: Answer) -> str:
 
 def answered_at(when: datetime) -> str:
     return when.strftime("%Y-%m-%d %H:%M UTC")
+
+
+class CallEnded(BaseModel):
+    """A call's status callback: how the call about one question ended. A signal: the
+    provider wants no answer, and a repeat of one is ignored."""
+
+    call_id: str
+    """The id of the call's grant (its webhook token's ``jti``)."""
+    stage: Stage
+    round: int
+    outcome: CallOutcome
+    provider_id: str = ""
+    seconds: int = 0

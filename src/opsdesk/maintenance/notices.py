@@ -4,6 +4,7 @@ strings with the property's time zone, and the template shows them in local time
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -129,3 +130,71 @@ def over_estimate(state: RequestState) -> int:
     if state.invoice_cents is None or state.approved_cents is None:
         return 0
     return max(0, state.invoice_cents - state.approved_cents)
+
+
+# -- phone calls ------------------------------------------------------------------------------
+
+CALLED_STAGES = (Stage.OWNER_APPROVAL, Stage.ESTIMATE_APPROVAL, Stage.INVOICE_APPROVAL)
+"""The owner's yes-or-no questions: asked by phone as well as by email."""
+KEYS = "Press 1 to approve, 2 to decline, or 9 to hear this again. Or just say your answer."
+
+_CURRENCY_WORDS = {"USD": "dollars", "CAD": "dollars", "AUD": "dollars", "EUR": "euros"}
+
+
+@dataclass(frozen=True)
+class CallScript:
+    """What a call says: who is calling and why, then the question."""
+
+    intro: str
+    question: str
+    decision: str
+    """The answer in a few words, for "I have recorded that you approve ...": e.g. ``the
+    invoice of 412 dollars and 50 cents from Ace Plumbing``."""
+
+    @property
+    def full(self) -> str:
+        return f"{self.intro} {self.question} {KEYS}"
+
+
+def spoken_money(cents: int | None, currency: str) -> str:
+    """An amount as a voice reads it well: ``412 dollars and 50 cents``."""
+    if cents is None:
+        return "an amount not yet known"
+    word = _CURRENCY_WORDS.get(currency)
+    if word is None:
+        return format_money(cents, currency)
+    whole, part = divmod(cents, 100)
+    return f"{whole:,} {word}" + (f" and {part} cents" if part else "")
+
+
+def call_script(state: RequestState, stage: Stage) -> CallScript:
+    """What the owner hears for ``stage``: the address, the problem, the vendor and the
+    amount, whatever they need to decide without the email in front of them."""
+    premises = state.premises
+    where = f"{premises.address}, unit {state.form.unit}" if premises else "your property"
+    name = premises.owner_name if premises else "the owner"
+    problem = state.triage.summary if state.triage else state.form.description[:200]
+    vendor = state.vendor.name if state.vendor else "the vendor"
+    intro = (
+        f"Hello {name}, this is Ops Desk calling about request {state.request_id} "
+        f"at {where}. The problem: {problem.rstrip('.')}."
+    )
+    if stage is Stage.ESTIMATE_APPROVAL:
+        amount = spoken_money(state.quote_cents, state.currency)
+        limit = spoken_money(premises.auto_approve_cents if premises else 0, state.currency)
+        intro += f" {vendor} estimates {amount}, above your limit of {limit}."
+        return CallScript(intro, "Do you approve the estimate?", f"the estimate of {amount}")
+    if stage is Stage.INVOICE_APPROVAL:
+        amount = spoken_money(state.invoice_cents, state.currency)
+        intro += f" {vendor} has done the work and invoices {amount}."
+        over = over_estimate(state)
+        if over:
+            intro += f" That is {spoken_money(over, state.currency)} over the estimate."
+        return CallScript(
+            intro,
+            "Do you approve paying the invoice?",
+            f"the invoice of {amount} from {vendor}",
+        )
+    priority = state.triage.priority if state.triage else "routine"
+    intro += f" We rate it {priority}."
+    return CallScript(intro, "May we go ahead with this repair?", "the repair")

@@ -287,6 +287,9 @@ async def answer_link(request: Request, token: str) -> Response:
 def _verify(request: Request, token: str) -> tuple[LinkGrant | None, HTMLResponse | None]:
     try:
         grant = signer_of(request).verify(token)
+        if grant.channel != "email":
+            # A call's token answers through the call's webhook, never through a page.
+            raise LinkRefused("forged", "not an email link")
     except LinkRefused as exc:
         if exc.kind == "expired" and exc.grant is not None:
             when = exc.grant.expires_at.strftime("%Y-%m-%d %H:%M UTC")

@@ -30,6 +30,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from opsdesk.maintenance.ids import request_workflow_id
 from opsdesk.maintenance.inputs import (
     Answer,
+    CallEnded,
     CancelRequest,
     MaintenancePolicy,
     ReassignRequest,
@@ -106,6 +107,7 @@ def maintenance_policy(settings: Settings) -> MaintenancePolicy:
         invoice=settings.invoice_deadline,
         invoice_approval=settings.invoice_approval_deadline,
         ops_email=settings.ops_email,
+        office_hours=(settings.office_hours_start, settings.office_hours_end),
     )
 
 
@@ -217,6 +219,20 @@ async def cancel_request(
     return await _act(
         client, request_id, MaintenanceRequestWorkflow.cancel, request, request.answer_id, wait
     )
+
+
+async def call_ended(client: Client, request_id: str, event: CallEnded) -> bool:
+    """Tell the request how one of its calls ended. False when the request has already
+    ended (or never existed): nothing is left to tell."""
+    try:
+        await request_handle(client, request_id).signal(
+            MaintenanceRequestWorkflow.call_ended, event
+        )
+    except RPCError as exc:
+        if exc.status is RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True
 
 
 async def _act(

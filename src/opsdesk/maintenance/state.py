@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from opsdesk.ai.models import MaintenanceTriage, Priority
 from opsdesk.maintenance.inputs import RequestForm, Window
-from opsdesk.maintenance.status import Channel, RequestStatus, Role, Stage
+from opsdesk.maintenance.status import CallPreference, Channel, RequestStatus, Role, Stage
 from opsdesk.payments.models import Payout
 
 
@@ -24,6 +24,7 @@ class PropertyFacts(BaseModel):
     owner_name: str
     owner_email: str
     owner_phone: str | None = None
+    owner_calls: CallPreference = "email_and_call"
     auto_approve_cents: int
     currency: str
     time_zone: str

@@ -25,6 +25,7 @@ from opsdesk.ai.models import TriageRequest
 from opsdesk.maintenance.inputs import (
     Answer,
     AvailabilityAnswer,
+    CallEnded,
     CancelRequest,
     CompletionAnswer,
     Decision,
@@ -38,8 +39,10 @@ from opsdesk.maintenance.inputs import (
 )
 from opsdesk.maintenance.notices import (
     ANSWERS,
+    CALLED_STAGES,
     QUESTIONS,
     TEMPLATE,
+    call_script,
     message,
     money,
     stage_details,
@@ -64,11 +67,12 @@ from opsdesk.maintenance.status import (
 )
 from opsdesk.maintenance.steps import DIRECTORY, PAYOUT, TRIAGE
 from opsdesk.notify.links import LinkGrant
-from opsdesk.notify.models import Notification
-from opsdesk.notify.workflows import NotificationWorkflow
+from opsdesk.notify.models import CALL_OUTCOME_WORDS, Notification, PhoneCall
+from opsdesk.notify.workflows import NotificationWorkflow, PhoneCallWorkflow
 from opsdesk.payments.models import PayoutInput
 from opsdesk.temporal import search_attributes as sa
 from opsdesk.temporal.steps import Step, describe_failure
+from opsdesk.values import dialable
 
 with workflow.unsafe.imports_passed_through():
     from opsdesk.ai.activities import AiActivities
@@ -78,6 +82,8 @@ T = TypeVar("T")
 A = TypeVar("A")
 
 RESUBMIT_LINK_LIFETIME = timedelta(days=30)
+OWNER_CALLS = "owner-phone-calls"
+"""Patch: the owner's yes-or-no questions also phone the owner."""
 NOBODY = "nobody"
 """``RequestWaitingOn`` while no question is open."""
 # Error types an answer's refusal carries; the API turns them into 409 and 422.
@@ -139,6 +145,9 @@ class MaintenanceRequestWorkflow:
         self._notices = 0
         self._rounds: dict[Stage, int] = {}
         self._owner_involved = False
+        self._calls: dict[str, str] = {}
+        """The call ids placed, and who each one called."""
+        self._calls_ended: set[str] = set()
 
     # -- the lifecycle -------------------------------------------------------------------
 
@@ -441,35 +450,48 @@ class MaintenanceRequestWorkflow:
         state.question = question
         state.questions.append(question)
         name, address = self._person(stage.role)
-        question.asked.append(Asked(role=stage.role, name=name, channel="email", at=now))
+        phone, email = self._channels(stage)
+        if email:
+            question.asked.append(Asked(role=stage.role, name=name, channel="email", at=now))
+        if phone:
+            question.asked.append(Asked(role=stage.role, name=name, channel="phone", at=now))
         if stage.role == "owner":
             self._owner_involved = True
         text, button = QUESTIONS[stage]
-        self._move(stage.status, f"Asked {name} ({stage.role}): {text}")
-        link = LinkGrant(
-            link_id=str(workflow.uuid4()),
-            request_id=state.request_id,
-            stage=stage.value,
-            round=round,
-            role=stage.role,
-            answers=ANSWERS[stage],
-            expires_at=question.deadline,
+        by = {(True, True): " by email and phone", (True, False): " by phone"}.get(
+            (phone is not None, email), ""
         )
-        self._notify(
-            address,
-            message(
-                state,
-                subject=f"{button}: request {state.request_id}",
-                greeting=f"Dear {name},",
-                paragraphs=[text, f"Please answer by the time below; after that, {_LAPSE[stage]}."],
-                details=[
-                    *stage_details(state, stage),
-                    {"label": "Answer by", "at": question.deadline.isoformat()},
-                ],
-                link=link,
-                button=button,
-            ),
-        )
+        self._move(stage.status, f"Asked {name} ({stage.role}){by}: {text}")
+        if email:
+            link = LinkGrant(
+                link_id=str(workflow.uuid4()),
+                request_id=state.request_id,
+                stage=stage.value,
+                round=round,
+                role=stage.role,
+                answers=ANSWERS[stage],
+                expires_at=question.deadline,
+            )
+            self._notify(
+                address,
+                message(
+                    state,
+                    subject=f"{button}: request {state.request_id}",
+                    greeting=f"Dear {name},",
+                    paragraphs=[
+                        text,
+                        f"Please answer by the time below; after that, {_LAPSE[stage]}.",
+                    ],
+                    details=[
+                        *stage_details(state, stage),
+                        {"label": "Answer by", "at": question.deadline.isoformat()},
+                    ],
+                    link=link,
+                    button=button,
+                ),
+            )
+        if phone is not None:
+            self._call(question, phone)
         reassignable = stage.status in REASSIGNABLE
         answered = await self._wait_for_person(
             lambda: (
@@ -488,6 +510,73 @@ class MaintenanceRequestWorkflow:
             question.lapsed = True
             return None
         return self._answers[question.answer.answer_id]
+
+    def _channels(self, stage: Stage) -> tuple[str | None, bool]:
+        """How to ask ``stage``: the number to phone (None: no call) and whether to email.
+        Only the owner's yes-or-no questions phone, and only an owner with a number a call
+        can dial who has not turned calls off."""
+        premises = self._state.premises
+        if stage not in CALLED_STAGES or premises is None:
+            return None, True
+        phone = dialable(premises.owner_phone)
+        if phone is None or premises.owner_calls == "email_only":
+            return None, True
+        if not workflow.patched(OWNER_CALLS):
+            return None, True
+        after_hours = not self._policy.in_office_hours(workflow.now(), premises.time_zone)
+        return phone, not (premises.owner_calls == "call_only_after_hours" and after_hours)
+
+    def _call(self, question: Question, phone: str) -> None:
+        """Phone the person ``question`` asks, as a child like a notification: the call
+        carries its own grant, so it answers this question once."""
+        state = self._state
+        stage = question.stage
+        grant = LinkGrant(
+            link_id=str(workflow.uuid4()),
+            request_id=state.request_id,
+            stage=stage.value,
+            round=question.round,
+            role=stage.role,
+            answers=ANSWERS[stage],
+            expires_at=question.deadline,
+            channel="phone",
+        )
+        self._calls[grant.link_id] = self._person(stage.role)[0]
+        call = PhoneCall(
+            key=f"{self._key_prefix}:call:{stage.value}:{question.round}",
+            to=phone,
+            reference=workflow.info().workflow_id,
+            title=f"Call: {QUESTIONS[stage][1].lower()}, request {state.request_id}",
+            script=call_script(state, stage).full,
+            grant=grant,
+        )
+        self._in_flight.append(asyncio.create_task(self._start_call(call)))
+
+    async def _start_call(self, call: PhoneCall) -> None:
+        try:
+            await workflow.start_child_workflow(
+                PhoneCallWorkflow.run,
+                call,
+                id=call.key.replace(":", "-"),
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            )
+        except WorkflowAlreadyStartedError:
+            workflow.logger.info("call %s was already started", call.key)
+
+    @workflow.signal
+    def call_ended(self, event: CallEnded) -> None:
+        """A call's provider says how it ended: kept on the timeline, once per call."""
+        who = self._calls.get(event.call_id)
+        if who is None or event.call_id in self._calls_ended:
+            return
+        self._calls_ended.add(event.call_id)
+        what = CALL_OUTCOME_WORDS[event.outcome]
+        if event.outcome == "completed" and event.seconds:
+            what += f" after {event.seconds} s"
+        self._note(
+            f"Call to {who} about {event.stage.value.replace('_', ' ')}: {what}",
+            channel="phone",
+        )
 
     def _check_interrupt(self, reassignable: bool = False) -> None:
         """Act on a cancel (or a reassignment, where one may happen) that arrived while a
@@ -978,6 +1067,7 @@ class MaintenanceRequestWorkflow:
 
 
 _SOURCES = {"form": "web form", "api": "API", "pms": "property-management system"}
+
 
 # What happens when each stage's deadline passes unanswered.
 _LAPSE: dict[Stage, str] = {

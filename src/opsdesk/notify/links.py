@@ -4,6 +4,8 @@ composing the email signs them (``opsdesk.notify.signing``)."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 
@@ -19,3 +21,6 @@ class LinkGrant(BaseModel):
     answers: tuple[str, ...]
     """What the page may offer, e.g. ``("approve", "decline")``."""
     expires_at: AwareDatetime
+    channel: Literal["email", "phone"] = "email"
+    """Where the token travels: in an email's link, or in a call's webhook addresses. Each
+    is refused on the other's route."""

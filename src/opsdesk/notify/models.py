@@ -7,10 +7,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from opsdesk.notify.links import LinkGrant
+
 COMPOSE_EMAIL = "compose_email"
 RECORD_EMAIL = "record_email"
 DELIVER_EMAIL = "deliver_email"
 WRITE_ORDER_EMAIL = "write_order_email"
+RECORD_CALL = "record_call"
+PLACE_CALL = "place_call"
+CALL_TEMPLATE = "voice/call"
+"""The outbox's template for a phone call: its text is what the callee hears first."""
 
 
 class Notification(BaseModel):
@@ -28,6 +34,32 @@ class Notification(BaseModel):
     """Ask a model for the prose around the facts, falling back to the plain template."""
 
 
+class PhoneCall(BaseModel):
+    """One call to one person, asking one question. ``key`` makes it exactly-once."""
+
+    key: str
+    to: str
+    """The number to dial, in E.164 form."""
+    reference: str
+    title: str
+    """What the outbox lists it as, e.g. ``Call: approve the invoice, request M-1001``."""
+    script: str
+    """What the callee hears first, as the call's webhook will say it."""
+    grant: LinkGrant
+    """The one answer the call may give; signed into its webhook addresses when placed."""
+
+
+CallOutcome = Literal["completed", "busy", "no-answer", "failed", "canceled"]
+"""How a call ended, in Twilio's words (its final ``CallStatus``)."""
+CALL_OUTCOME_WORDS: dict[CallOutcome, str] = {
+    "completed": "the call ended",
+    "busy": "the line was busy",
+    "no-answer": "nobody picked up",
+    "failed": "the call could not be placed",
+    "canceled": "the call was cancelled before it rang",
+}
+
+
 class EmailContent(BaseModel):
     subject: str
     text: str
@@ -41,8 +73,9 @@ class OutboxRecord(BaseModel):
     content: EmailContent
 
 
-DeliveryStatus = Literal["queued", "sent", "delivered_dev", "not_sent", "failed"]
-"""``delivered_dev``: to ``opsdesk dev``'s mailbox, not to the recipient."""
+DeliveryStatus = Literal["queued", "placing", "sent", "delivered_dev", "not_sent", "failed"]
+"""``delivered_dev``: to ``opsdesk dev``'s mailbox (or its phone), not to the recipient.
+``placing``: a call's attempt began and has not said how it went."""
 FINAL_STATUSES: tuple[DeliveryStatus, ...] = ("sent", "delivered_dev", "not_sent", "failed")
 DELIVERED_DEV_DETAIL = "delivered to the dev mailbox"
 
@@ -59,6 +92,7 @@ class OutboxEntry(BaseModel):
     id: int
     key: str
     reference: str
+    channel: Literal["email", "phone"] = "email"
     template: str
     to: str
     subject: str
@@ -69,3 +103,16 @@ class OutboxEntry(BaseModel):
     last_error: str | None
     created_at: datetime
     sent_at: datetime | None
+    provider_id: str | None = None
+    """A call's Twilio SID."""
+    callback_url: str | None = None
+    """A dev-phone call's webhook address."""
+    call_outcome: CallOutcome | None = None
+
+    @property
+    def call_ended(self) -> str:
+        """How a call ended, in words ("Nobody picked up."); empty until it has."""
+        if self.call_outcome is None:
+            return ""
+        return CALL_OUTCOME_WORDS[self.call_outcome].capitalize() + "."
+    attempted_at: datetime | None = None

@@ -5,10 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsdesk.db import Database
 from opsdesk.db.tables import OutboxMessage
-from opsdesk.notify.models import DeliveryStatus, OutboxEntry, OutboxRecord
+from opsdesk.notify.models import (
+    CALL_TEMPLATE,
+    CallOutcome,
+    DeliveryStatus,
+    OutboxEntry,
+    OutboxRecord,
+    PhoneCall,
+)
 
 
 def _entry(row: OutboxMessage) -> OutboxEntry:
@@ -16,6 +24,7 @@ def _entry(row: OutboxMessage) -> OutboxEntry:
         id=row.id,
         key=row.idempotency_key,
         reference=row.reference,
+        channel="phone" if row.channel == "phone" else "email",
         template=row.template,
         to=row.to_address,
         subject=row.subject,
@@ -26,6 +35,10 @@ def _entry(row: OutboxMessage) -> OutboxEntry:
         last_error=row.last_error,
         created_at=row.created_at,
         sent_at=row.sent_at,
+        provider_id=row.provider_id,
+        callback_url=row.callback_url,
+        call_outcome=row.call_outcome,
+        attempted_at=row.attempted_at,
     )
 
 
@@ -55,6 +68,86 @@ class Outbox:
             await session.flush()
             return _entry(row)
 
+    async def record_call(self, call: PhoneCall) -> OutboxEntry:
+        """Insert the call once, before anyone dials; a repeat returns the first."""
+        async with self.db.transaction() as session:
+            existing = await session.scalar(
+                select(OutboxMessage).where(OutboxMessage.idempotency_key == call.key)
+            )
+            if existing is not None:
+                return _entry(existing)
+            row = OutboxMessage(
+                idempotency_key=call.key,
+                reference=call.reference,
+                template=CALL_TEMPLATE,
+                channel="phone",
+                to_address=call.to,
+                subject=call.title,
+                body_text=call.script,
+            )
+            session.add(row)
+            await session.flush()
+            return _entry(row)
+
+    async def begin_attempt(self, key: str) -> None:
+        """Note that a call is about to be placed: if this attempt dies before ``placed``,
+        the next one knows a call may exist already."""
+        async with self.db.transaction() as session:
+            row = await self._row(session, key)
+            row.attempts += 1
+            row.status = "placing"
+            row.attempted_at = datetime.now(UTC)
+
+    async def placed(
+        self,
+        key: str,
+        status: DeliveryStatus,
+        provider_id: str | None,
+        detail: str | None,
+        callback_url: str | None = None,
+    ) -> None:
+        """How the attempt ``begin_attempt`` noted ended, and the provider's id for it."""
+        async with self.db.transaction() as session:
+            row = await self._row(session, key)
+            row.status = status
+            row.provider_id = provider_id
+            row.callback_url = callback_url
+            row.last_error = detail
+            if status in ("sent", "delivered_dev"):
+                row.sent_at = datetime.now(UTC)
+
+    async def call_ended(self, provider_id: str, outcome: CallOutcome) -> bool:
+        """Keep how the call with this provider id ended; False for a call we never placed."""
+        async with self.db.transaction() as session:
+            row = await session.scalar(
+                select(OutboxMessage).where(OutboxMessage.provider_id == provider_id)
+            )
+            if row is None:
+                return False
+            row.call_outcome = outcome
+            return True
+
+    async def by_provider_id(self, provider_id: str) -> OutboxEntry | None:
+        async with self.db.transaction() as session:
+            row = await session.scalar(
+                select(OutboxMessage).where(OutboxMessage.provider_id == provider_id)
+            )
+            return _entry(row) if row else None
+
+    @staticmethod
+    async def _row(session: AsyncSession, key: str) -> OutboxMessage:
+        row = await session.scalar(
+            select(OutboxMessage).where(OutboxMessage.idempotency_key == key)
+        )
+        if row is None:
+            raise LookupError(f"no outbox message with key {key!r}")
+        return row
+
+    async def by_id(self, entry_id: int) -> OutboxEntry | None:
+        async with self.db.transaction() as session:
+            row = await session.get(OutboxMessage, entry_id)
+            return _entry(row) if row else None
+
     async def get(self, key: str) -> OutboxEntry | None:
         async with self.db.transaction() as session:
             row = await session.scalar(
@@ -64,11 +157,7 @@ class Outbox:
 
     async def mark(self, key: str, status: DeliveryStatus, error: str | None = None) -> None:
         async with self.db.transaction() as session:
-            row = await session.scalar(
-                select(OutboxMessage).where(OutboxMessage.idempotency_key == key)
-            )
-            if row is None:
-                raise LookupError(f"no outbox message with key {key!r}")
+            row = await self._row(session, key)
             row.attempts += 1
             row.status = status
             row.last_error = error
@@ -76,11 +165,18 @@ class Outbox:
                 row.sent_at = datetime.now(UTC)
 
     async def recent(
-        self, *, reference: str | None = None, limit: int = 50, before_id: int | None = None
+        self,
+        *,
+        reference: str | None = None,
+        channel: str | None = None,
+        limit: int = 50,
+        before_id: int | None = None,
     ) -> list[OutboxEntry]:
         query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
         if reference is not None:
             query = query.where(OutboxMessage.reference == reference)
+        if channel is not None:
+            query = query.where(OutboxMessage.channel == channel)
         if before_id is not None:
             query = query.where(OutboxMessage.id < before_id)
         async with self.db.transaction() as session:

@@ -41,20 +41,26 @@ def link_key(settings: Settings) -> bytes:
     data directory (the worker and the API read the same file)."""
     if settings.link_secret is not None:
         return settings.link_secret.get_secret_value().encode()
-    path = settings.data_dir / KEY_FILE
+    return local_secret(settings.data_dir / KEY_FILE)
+
+
+def local_secret(path: Path) -> bytes:
+    """A random key kept in ``path``, made on first use. Every process on the machine that
+    reads the same path gets the same key."""
     if not path.exists():
-        _create_key(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Written aside and linked into place, so no reader ever sees a half-written key.
+        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_hex(32))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process made it first: theirs is the key
+        finally:
+            draft.unlink()
     return path.read_bytes().strip()
-
-
-def _create_key(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return  # another process made it first: theirs is the key
-    with os.fdopen(fd, "w") as file:
-        file.write(secrets.token_hex(32))
 
 
 class LinkSigner:
@@ -73,6 +79,8 @@ class LinkSigner:
             "ans": list(grant.answers),
             "exp": int(grant.expires_at.timestamp()),
         }
+        if grant.channel != "email":
+            claims["chn"] = grant.channel
         return jwt.encode(claims, self._key, algorithm="HS256")
 
     def url(self, grant: LinkGrant) -> str:
@@ -97,6 +105,7 @@ class LinkSigner:
                 role=claims["rol"],
                 answers=tuple(claims["ans"]),
                 expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+                channel=claims.get("chn", "email"),
             )
         except (jwt.InvalidTokenError, KeyError, TypeError, ValidationError):
             raise LinkRefused(

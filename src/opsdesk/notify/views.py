@@ -1,6 +1,8 @@
 """The dashboard's Mailbox: what ``opsdesk dev``'s SMTP sink received, each message as it
 will look. A dev tool, so it is listed in the top bar only while the dev mailbox is in use.
 
+Calls have a page of their own beside it (``opsdesk.notify.phone_views``).
+
 A message's HTML is served alone, from its own route, into a sandboxed frame: no script in
 it runs, and it cannot reach the dashboard. Its links open in the whole window (or a new
 tab when they ask for one), as they would from a mail client.
@@ -65,9 +67,7 @@ templates = Jinja2Templates(
 )
 
 
-def _render(
-    request: Request, template: str, status_code: int = 200, **context: Any
-) -> HTMLResponse:
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     return templates.TemplateResponse(
         request,
         template,
@@ -104,13 +104,13 @@ async def _mail(request: Request, key: str) -> Mail:
 async def mailbox_page(request: Request) -> HTMLResponse:
     mailbox = _mailbox(request)
     if mailbox is None:
-        return _render(request, "notify/mailbox.html", off=True)
+        return render(request, "notify/mailbox.html", off=True)
 
     def read() -> tuple[list[Mail], int]:
         return mailbox.recent(PAGE_SIZE), mailbox.count()
 
     mails, total = await asyncio.to_thread(read)
-    return _render(request, "notify/mailbox.html", mails=mails, total=total, path=mailbox.path)
+    return render(request, "notify/mailbox.html", mails=mails, total=total, path=mailbox.path)
 
 
 @router.get("/mailbox/outbox/{key:path}")
@@ -125,7 +125,7 @@ async def outbox_message(request: Request, key: str) -> RedirectResponse:
 
 @router.get("/mailbox/{key}", response_class=HTMLResponse)
 async def mail_page(request: Request, key: str) -> HTMLResponse:
-    return _render(request, "notify/mail.html", mail=await _mail(request, key), sandbox=SANDBOX)
+    return render(request, "notify/mail.html", mail=await _mail(request, key), sandbox=SANDBOX)
 
 
 @router.get("/mailbox/{key}/html")

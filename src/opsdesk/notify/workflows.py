@@ -1,5 +1,6 @@
-"""The notification workflow: started as a child (parent-close ABANDON) so that a slow
-mail server never holds up the workflow that has something to say."""
+"""The notification and phone-call workflows: started as children (parent-close ABANDON)
+so that a slow mail server or voice provider never holds up the workflow that has
+something to say."""
 
 from __future__ import annotations
 
@@ -10,10 +11,16 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 from opsdesk.errors import NON_RETRYABLE
-from opsdesk.notify.models import DeliveryOutcome, EmailContent, Notification, OutboxRecord
+from opsdesk.notify.models import (
+    DeliveryOutcome,
+    EmailContent,
+    Notification,
+    OutboxRecord,
+    PhoneCall,
+)
 
 with workflow.unsafe.imports_passed_through():
-    from opsdesk.notify.activities import NotifyActivities
+    from opsdesk.notify.activities import CallActivities, NotifyActivities
 
 # Model output that does not fit is retried at most three times; so is a busy provider.
 AI_ATTEMPTS = 4
@@ -84,3 +91,33 @@ class NotificationWorkflow:
             workflow.logger.warning("the email falls back to its template: %s", err.cause or err)
             return None
         return content
+
+
+@workflow.defn
+class PhoneCallWorkflow:
+    """Record the call in the outbox, then place it once. A call is worth placing only
+    while its question is open, so the retries stop at the question's deadline."""
+
+    @workflow.run
+    async def run(self, call: PhoneCall) -> DeliveryOutcome:
+        await workflow.execute_activity_method(
+            CallActivities.record_call,
+            call,
+            start_to_close_timeout=timedelta(seconds=10),
+            schedule_to_close_timeout=timedelta(days=1),
+            retry_policy=_RETRY,
+        )
+        open_for = call.grant.expires_at - workflow.now()
+        if open_for <= timedelta(0):
+            return DeliveryOutcome(key=call.key, status="not_sent", detail="the question closed")
+        try:
+            return await workflow.execute_activity_method(
+                CallActivities.place_call,
+                call,
+                start_to_close_timeout=timedelta(seconds=30),
+                schedule_to_close_timeout=min(open_for, timedelta(hours=2)),
+                retry_policy=_RETRY,
+            )
+        except ActivityError as err:
+            detail = str(err.cause) if err.cause else str(err)
+            return DeliveryOutcome(key=call.key, status="failed", detail=detail)

@@ -1,0 +1,367 @@
+"""The owner's phone call: the webhooks Twilio calls while the owner is on the line.
+
+Every request must carry Twilio's signature over our public URL and the posted form; one
+that does not is refused (403), logged, and never reaches a workflow. The token in the
+path is the call's grant: one question, one round, one answer, as an email link's is. A
+key press or a spoken answer becomes the same update the email link sends, with the
+call's id as the answer's id, so whichever answer reaches the request first wins and the
+other hears who answered.
+
+The callee always hears a whole sentence before the line closes: what was recorded (or
+why nothing was) and thanks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse, Response
+from temporalio.service import RPCError
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from opsdesk.ai.models import SpokenIntent
+from opsdesk.ai.select import build_provider
+from opsdesk.ai.tasks import SpokenAnswerTask, rules_spoken_answer
+from opsdesk.ai.usage import UsageLog
+from opsdesk.maintenance import service
+from opsdesk.maintenance.inputs import CallEnded, Decision
+from opsdesk.maintenance.link_uses import LinkUses
+from opsdesk.maintenance.notices import CALLED_STAGES, KEYS, CallScript, call_script
+from opsdesk.maintenance.pages import signer_of
+from opsdesk.maintenance.state import AnswerRecord, RequestState
+from opsdesk.maintenance.status import Stage
+from opsdesk.notify.links import LinkGrant
+from opsdesk.notify.models import CallOutcome
+from opsdesk.notify.outbox import Outbox
+from opsdesk.notify.signing import LinkRefused
+from opsdesk.notify.voice import (
+    CALLS_PATH,
+    SIGNATURE_HEADER,
+    WebhookSignature,
+    call_urls,
+    webhook_auth_token,
+)
+from opsdesk.web.deps import client_of, db_of, settings_of
+from opsdesk.web.forms import read_form
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(include_in_schema=False)
+
+MAX_MISSES = 2
+"""Silence or an unclear answer asks again this many times; then the call ends politely."""
+MAX_PLAYS = 4
+"""How often "9" may replay the whole message."""
+SPEECH_WAIT = 8.0
+"""Seconds a model may take to understand a spoken answer; the rules answer after that
+(Twilio waits about 15 s for our reply, and a person is listening)."""
+ANSWER_WAIT = timedelta(seconds=8)
+
+_KEYS: dict[str, SpokenIntent] = {"1": "approve", "2": "decline", "9": "repeat"}
+_FINAL_OUTCOMES: dict[str, CallOutcome] = {
+    "completed": "completed",
+    "busy": "busy",
+    "no-answer": "no-answer",
+    "failed": "failed",
+    "canceled": "canceled",
+}
+"""Twilio's final call statuses; the others (queued, ringing, in-progress) are not kept."""
+
+
+class _Refused(Exception):
+    """The request is not Twilio's, or not for a call: 403."""
+
+
+def _twiml(response: VoiceResponse) -> Response:
+    return Response(str(response), media_type="application/xml")
+
+
+def _goodbye(*sentences: str) -> Response:
+    """Say the sentences, then thank and hang up: never a goodbye mid-sentence."""
+    response = VoiceResponse()
+    for sentence in sentences:
+        response.say(sentence)
+    response.say("Thank you, goodbye.")
+    response.pause(length=1)
+    response.hangup()
+    return _twiml(response)
+
+
+def _signature(request: Request) -> WebhookSignature:
+    signature: WebhookSignature | None = getattr(request.app.state, "twilio_signature", None)
+    if signature is None:
+        signature = WebhookSignature(webhook_auth_token(settings_of(request)))
+        request.app.state.twilio_signature = signature
+    return signature
+
+
+def public_url_of(request: Request) -> str:
+    """The URL Twilio requested, as Twilio saw it: our public URL, not whatever host and
+    scheme a proxy in front of us passed on."""
+    base = settings_of(request).resolved_public_url.rstrip("/")
+    query = request.url.query
+    return f"{base}{request.url.path}" + (f"?{query}" if query else "")
+
+
+async def _from_twilio(request: Request) -> dict[str, str]:
+    """The posted form, if Twilio signed it; else ``_Refused``."""
+    params = await read_form(request)
+    url = public_url_of(request)
+    if not _signature(request).valid(url, params, request.headers.get(SIGNATURE_HEADER, "")):
+        client = request.client.host if request.client else "unknown"
+        log.warning("refused a phone webhook without a valid Twilio signature from %s", client)
+        raise _Refused
+    return params
+
+
+def _grant(request: Request, token: str, *, expired_ok: bool = False) -> LinkGrant | Response:
+    """The call's grant, or what the caller hears instead (an expired question)."""
+    try:
+        grant = signer_of(request).verify(token)
+    except LinkRefused as exc:
+        if exc.kind == "expired" and exc.grant is not None:
+            if expired_ok:
+                grant = exc.grant
+            else:
+                return _goodbye("Sorry, this question closed at its deadline.")
+        else:
+            log.warning("refused a phone webhook: its token is not one of ours")
+            raise _Refused from None
+    if grant.channel != "phone" or grant.stage not in {s.value for s in CALLED_STAGES}:
+        log.warning("refused a phone webhook: its token is not a call's")
+        raise _Refused
+    return grant
+
+
+def _refused() -> Response:
+    return PlainTextResponse("refused: not a valid request from Twilio", status_code=403)
+
+
+async def _open(request: Request, grant: LinkGrant) -> RequestState | Response:
+    """The request, while the call's question is open and the call has not answered it;
+    else what the caller hears."""
+    used = await LinkUses(db_of(request)).find(grant.link_id)
+    if used is not None:
+        return _goodbye("Your answer on this call is already recorded.")
+    try:
+        state = await service.get_request(client_of(request), grant.request_id)
+    except service.RequestNotFound:
+        return _goodbye("Sorry, we cannot find this request any more.")
+    except RPCError:
+        return _goodbye(
+            "Sorry, we cannot take answers right now. Please use the link in our email."
+        )
+    stage = Stage(grant.stage)
+    question = state.latest(stage, grant.round)
+    current = state.question
+    if current is not None and (current.stage, current.round) == (stage, grant.round):
+        return state
+    if question is not None and question.answer is not None:
+        return _goodbye(_answered_first(state, question.answer))
+    status = state.status.value.replace("_", " ").lower()
+    return _goodbye(f"This question is closed: the request is now {status}.")
+
+
+def _answered_first(state: RequestState, first: AnswerRecord) -> str:
+    zone = ZoneInfo(state.premises.time_zone if state.premises else "UTC")
+    when = first.at.astimezone(zone).strftime("%A at %I:%M %p").replace(" 0", " ")
+    how = _CHANNEL_WORDS.get(first.channel, first.channel)
+    return f"This was already answered by {first.actor} {how} on {when}: {first.what}."
+
+
+def _ask(request: Request, token: str, say: str, *, misses: int, plays: int) -> Response:
+    """Say ``say`` and listen for a key or a few words."""
+    urls = call_urls(settings_of(request).resolved_public_url, token)
+    gather = Gather(
+        input="dtmf speech",
+        num_digits=1,
+        action=f"{urls.gather}?misses={misses}&plays={plays}",
+        method="POST",
+        timeout=6,
+        speech_timeout="auto",
+        action_on_empty_result=True,
+    )
+    gather.say(say)
+    response = VoiceResponse()
+    response.append(gather)
+    return _twiml(response)
+
+
+@router.post(CALLS_PATH + "/{token}")
+async def call_answered(request: Request, token: str) -> Response:
+    """The callee picked up: what the question is, and how to answer."""
+    try:
+        await _from_twilio(request)
+        found = _grant(request, token)
+    except _Refused:
+        return _refused()
+    if isinstance(found, Response):
+        return found
+    state = await _open(request, found)
+    if isinstance(state, Response):
+        return state
+    script = call_script(state, Stage(found.stage))
+    return _ask(request, token, script.full, misses=0, plays=1)
+
+
+@router.post(CALLS_PATH + "/{token}/gather")
+async def call_gathered(request: Request, token: str, misses: int = 0, plays: int = 1) -> Response:
+    """What the callee pressed or said."""
+    try:
+        params = await _from_twilio(request)
+        found = _grant(request, token)
+    except _Refused:
+        return _refused()
+    if isinstance(found, Response):
+        return found
+    grant = found
+    state = await _open(request, grant)
+    if isinstance(state, Response):
+        return state
+    stage = Stage(grant.stage)
+    script = call_script(state, stage)
+    digits = params.get("Digits", "").strip()
+    speech = params.get("SpeechResult", "").strip()
+    if digits:
+        intent: SpokenIntent = _KEYS.get(digits[:1], "unclear")
+        heard = f"pressed {digits[:1]}"
+    elif speech:
+        intent = await _understand(request, grant, script, speech)
+        heard = f'said "{speech[:300]}"'
+    else:
+        intent, heard = "unclear", ""
+    if intent == "repeat" and plays < MAX_PLAYS:
+        return _ask(request, token, script.full, misses=misses, plays=plays + 1)
+    if intent in ("approve", "decline"):
+        return await _record(request, grant, state, script, intent == "approve", heard)
+    if misses >= MAX_MISSES:
+        return _goodbye(
+            "Sorry, I could not understand your answer, so nothing is recorded.",
+            _other_way(state, stage),
+        )
+    opening = "Sorry, I did not hear an answer." if not heard else "Sorry, I did not catch that."
+    return _ask(
+        request, token, f"{opening} {script.question} {KEYS}", misses=misses + 1, plays=plays
+    )
+
+
+async def _understand(
+    request: Request, grant: LinkGrant, script: CallScript, speech: str
+) -> SpokenIntent:
+    task = _spoken_answers(request)
+    try:
+        result = await asyncio.wait_for(
+            task.understand(script.question, speech, f"maintenance-{grant.request_id}"),
+            SPEECH_WAIT,
+        )
+    except TimeoutError:
+        return rules_spoken_answer(speech)
+    return result.intent
+
+
+def _spoken_answers(request: Request) -> SpokenAnswerTask:
+    task: SpokenAnswerTask | None = getattr(request.app.state, "spoken_answers", None)
+    if task is None:
+        task = SpokenAnswerTask(build_provider(settings_of(request)), UsageLog(db_of(request)))
+        request.app.state.spoken_answers = task
+    return task
+
+
+async def _record(
+    request: Request,
+    grant: LinkGrant,
+    state: RequestState,
+    script: CallScript,
+    approve: bool,
+    heard: str,
+) -> Response:
+    stage = Stage(grant.stage)
+    decision = Decision(
+        answer_id=grant.link_id,
+        actor=_owner(state),
+        channel="phone",
+        round=grant.round,
+        note=f"On the phone: {heard}" if heard else "",
+        approve=approve,
+    )
+    try:
+        await service.answer_request(
+            client_of(request), grant.request_id, stage, decision, wait=ANSWER_WAIT
+        )
+    except service.AnswerRefused as exc:
+        if exc.already_answered:
+            return _goodbye(
+                f"Someone answered first: {exc.reason}.", "Your answer was not recorded."
+            )
+        return _goodbye(f"Sorry, your answer could not be recorded: {exc.reason}.")
+    except service.RequestNotFound:
+        return _goodbye("Sorry, we cannot find this request any more.")
+    except RPCError:
+        log.exception("a phone answer for %s could not reach its request", grant.request_id)
+        return _goodbye(
+            "Sorry, we could not record your answer just now.", _other_way(state, stage)
+        )
+    await LinkUses(db_of(request)).record(grant, "approve" if approve else "decline")
+    verb = "approve" if approve else "decline"
+    return _goodbye(f"I have recorded that you {verb} {script.decision}.")
+
+
+def _owner(state: RequestState) -> str:
+    return state.premises.owner_name if state.premises else "the owner"
+
+
+def _other_way(state: RequestState, stage: Stage) -> str:
+    question = state.question
+    emailed = question is not None and any(a.channel == "email" for a in question.asked)
+    if emailed:
+        return "You can still answer with the link in the email we sent you."
+    return "We will call again or email you if we still need your answer."
+
+
+@router.post(CALLS_PATH + "/{token}/status")
+async def call_status(request: Request, token: str) -> Response:
+    """How the call ended (Twilio's status callback): kept on the request's timeline."""
+    try:
+        params = await _from_twilio(request)
+        found = _grant(request, token, expired_ok=True)
+    except _Refused:
+        return _refused()
+    if isinstance(found, Response):
+        return found
+    outcome = _FINAL_OUTCOMES.get(params.get("CallStatus", ""))
+    if outcome is None:
+        return Response(status_code=204)  # ringing, answered: only the end is kept
+    try:
+        seconds = int(params.get("CallDuration", "0") or 0)
+    except ValueError:
+        seconds = 0
+    event = CallEnded(
+        call_id=found.link_id,
+        stage=Stage(found.stage),
+        round=found.round,
+        outcome=outcome,
+        provider_id=params.get("CallSid", "")[:64],
+        seconds=max(0, seconds),
+    )
+    # The outbox keeps it whatever the request's state; the timeline, while the request runs
+    # (an answered invoice is paid and closed before the caller has hung up).
+    await Outbox(db_of(request)).call_ended(event.provider_id, outcome)
+    try:
+        await service.call_ended(client_of(request), found.request_id, event)
+    except RPCError:
+        # Twilio retries a callback that fails, and the timeline can do without it.
+        log.warning("call status for %s could not reach its request", found.request_id)
+        return PlainTextResponse("try again later", status_code=503)
+    return Response(status_code=204)
+
+
+_CHANNEL_WORDS = {
+    "email": "by email",
+    "phone": "on the phone",
+    "dashboard": "through our office",
+    "api": "through our office",
+}

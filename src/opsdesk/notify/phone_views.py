@@ -1,0 +1,133 @@
+"""The Mailbox's phone: calls placed while Twilio is not configured land here. The page
+lists each call, and picking one up plays Twilio's part against the call's real webhooks
+(``opsdesk.notify.devphone``), with a keypad for the answer. A dev tool, like the Mailbox:
+on only while ``opsdesk dev``'s mailbox is in use and Twilio is not configured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from opsdesk.notify.devmail import uses_dev_mailbox
+from opsdesk.notify.devphone import DevPhone, NotOurs, PhoneTurn
+from opsdesk.notify.models import OutboxEntry
+from opsdesk.notify.outbox import Outbox
+from opsdesk.notify.views import PAGE_SIZE, render
+from opsdesk.notify.voice import WebhookSignature, webhook_auth_token
+from opsdesk.settings import Settings
+from opsdesk.web.deps import db_of
+from opsdesk.web.errors import ApiError
+from opsdesk.web.forms import read_form
+from opsdesk.web.navigation import NOTICE_COOKIE, Notice, read_notice, redirect_with
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    on = uses_dev_mailbox(settings) and not settings.twilio_configured
+    app.state.dev_phone = (
+        DevPhone(app, settings.resolved_public_url, WebhookSignature(webhook_auth_token(settings)))
+        if on
+        else None
+    )
+    yield
+
+
+router = APIRouter(include_in_schema=False, lifespan=_lifespan)
+
+
+CALL_OUTCOMES = {
+    "completed": ("Hang up", "hung up"),
+    "no-answer": ("Let it ring out", "rang out unanswered"),
+    "busy": ("Reject (busy)", "rejected as busy"),
+}
+"""How a person at the dev phone can end a call, as Twilio's status callback says it."""
+
+
+def _phone(request: Request) -> DevPhone:
+    phone: DevPhone | None = getattr(request.app.state, "dev_phone", None)
+    if phone is None:
+        raise ApiError(404, "not_found", "the dev phone is off: calls go out through Twilio")
+    return phone
+
+
+async def _call(request: Request, entry_id: int) -> OutboxEntry:
+    _phone(request)
+    entry = await Outbox(db_of(request)).by_id(entry_id)
+    if entry is None or entry.channel != "phone" or not entry.callback_url:
+        raise ApiError(404, "not_found", "no such call on the dev phone")
+    return entry
+
+
+@router.get("/mailbox/phone", response_class=HTMLResponse)
+async def phone_page(request: Request) -> HTMLResponse:
+    if getattr(request.app.state, "dev_phone", None) is None:
+        return render(request, "notify/phone.html", off=True)
+    calls = await Outbox(db_of(request)).recent(channel="phone", limit=PAGE_SIZE)
+    notice = read_notice(request)
+    response = render(
+        request,
+        "notify/phone.html",
+        calls=[call for call in calls if call.callback_url],
+        notice=notice,
+        outcomes=CALL_OUTCOMES,
+    )
+    if notice is not None:
+        response.delete_cookie(NOTICE_COOKIE, path="/")  # shown here, so used up
+    return response
+
+
+def _screen(request: Request, entry: OutboxEntry, turn: PhoneTurn, heard: str = "") -> HTMLResponse:
+    return render(
+        request,
+        "notify/call.html",
+        call=entry,
+        turn=turn,
+        heard=heard,
+        outcomes=CALL_OUTCOMES,
+        status_code=200 if turn.status < 400 else 502,
+    )
+
+
+@router.post("/mailbox/phone/{entry_id}/pick-up", response_class=HTMLResponse)
+async def pick_up(request: Request, entry_id: int) -> HTMLResponse:
+    entry = await _call(request, entry_id)
+    return _screen(request, entry, await _phone(request).pick_up(entry))
+
+
+@router.post("/mailbox/phone/{entry_id}/answer", response_class=HTMLResponse)
+async def answer_call(request: Request, entry_id: int) -> HTMLResponse:
+    """A key, some words, or silence, sent where the call is listening."""
+    entry = await _call(request, entry_id)
+    fields = await read_form(request)
+    digits = fields.get("digit", "")[:1]
+    speech = fields.get("speech", "").strip()[:500]
+    if digits and digits not in "0123456789*#":
+        raise ApiError(422, "invalid_input", "press one of the keypad's keys")
+    try:
+        turn = await _phone(request).answer(
+            entry, fields.get("listening_at", ""), digits=digits, speech=speech
+        )
+    except NotOurs as exc:
+        raise ApiError(422, "invalid_input", str(exc)) from None
+    heard = f"You pressed {digits}" if digits else f"You said “{speech}”" if speech else ""
+    return _screen(request, entry, turn, heard or "You said nothing")
+
+
+@router.post("/mailbox/phone/{entry_id}/end")
+async def end_call(request: Request, entry_id: int) -> RedirectResponse:
+    entry = await _call(request, entry_id)
+    fields = await read_form(request)
+    outcome = fields.get("outcome", "completed")
+    if outcome not in CALL_OUTCOMES:
+        raise ApiError(422, "invalid_input", f"a call cannot end as {outcome!r}")
+    turn = await _phone(request).end(entry, outcome)
+    if turn.status >= 400:
+        notice = Notice("error", f"The call's status webhook answered {turn.status}.")
+    else:
+        notice = Notice("ok", f"The call to {entry.to} {CALL_OUTCOMES[outcome][1]}.")
+    return redirect_with("/mailbox/phone", notice)
