@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
+from sqlalchemy import select
 from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowFailureError,
@@ -36,17 +37,19 @@ from temporalio.testing import WorkflowEnvironment
 from opsdesk.app import create_app
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
+from opsdesk.db.tables import OutboxMessage
 from opsdesk.maintenance.directory import Directory, sample_directory
 from opsdesk.maintenance.feed import FEED_PATH, DemoFeed
 from opsdesk.maintenance.ids import external_request_id, poller_workflow_id, request_workflow_id
-from opsdesk.maintenance.inputs import CancelRequest as StopRequest
 from opsdesk.maintenance.inputs import (
+    CallEnded,
     CompletionAnswer,
     Decision,
     ReassignRequest,
     RequestForm,
     TenantContact,
 )
+from opsdesk.maintenance.inputs import CancelRequest as StopRequest
 from opsdesk.maintenance.poller import PmsPollerWorkflow
 from opsdesk.maintenance.polling import PollerInput
 from opsdesk.maintenance.service import (
@@ -57,6 +60,8 @@ from opsdesk.maintenance.service import (
 )
 from opsdesk.maintenance.status import Stage
 from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow
+from opsdesk.notify.links import LinkGrant
+from opsdesk.notify.signing import LinkSigner, link_key
 from opsdesk.orders.inputs import AdvanceRequest, CancelRequest
 from opsdesk.orders.inventory import Inventory
 from opsdesk.orders.service import restock, restock_workflow_id, start_order
@@ -332,6 +337,62 @@ async def expired_waiting_for_the_owner(
     return handle
 
 
+async def phoned_owner(env: WorkflowEnvironment, settings: Settings, db: Database) -> RequestHandle:
+    """The owner is phoned as well as emailed (patch ``owner-phone-calls``): nobody picks
+    up the first call and the repair is approved by email; the invoice is approved on the
+    phone."""
+    handle = await _reported(env, settings, "history-phoned")
+    await waiting_for(handle, Stage.OWNER_APPROVAL)
+    repair_call = await _call_grant(db, "history-phoned", Stage.OWNER_APPROVAL, settings)
+    await handle.signal(
+        MaintenanceRequestWorkflow.call_ended,
+        CallEnded(
+            call_id=repair_call.link_id,
+            stage=Stage.OWNER_APPROVAL,
+            round=1,
+            outcome="no-answer",
+            provider_id="CA" + "1" * 32,
+        ),
+    )
+    await handle.execute_update(
+        MaintenanceRequestWorkflow.answer_owner_approval,
+        Decision(answer_id="by-email", actor="Harbor Lane Holdings", channel="email", approve=True),
+    )
+    await drive_to(handle, Stage.INVOICE_APPROVAL, quote=20000)
+    invoice_call = await _call_grant(db, "history-phoned", Stage.INVOICE_APPROVAL, settings)
+    await handle.execute_update(
+        MaintenanceRequestWorkflow.answer_invoice_approval,
+        Decision(
+            answer_id=invoice_call.link_id,
+            actor="Harbor Lane Holdings",
+            channel="phone",
+            round=1,
+            note="On the phone: pressed 1",
+            approve=True,
+        ),
+    )
+    return handle
+
+
+async def _call_grant(db: Database, request_id: str, stage: Stage, settings: Settings) -> LinkGrant:
+    """The grant of the call about ``stage``, read from its webhook address in the outbox."""
+
+    async def address() -> str | None:
+        async with db.transaction() as session:
+            return await session.scalar(
+                select(OutboxMessage.callback_url).where(
+                    OutboxMessage.reference == request_workflow_id(request_id),
+                    OutboxMessage.idempotency_key.contains(f":call:{stage.value}:"),
+                    OutboxMessage.callback_url.is_not(None),
+                )
+            )
+
+    url = await eventually(address, lambda found: found is not None)
+    assert url is not None
+    signer = LinkSigner(link_key(settings), settings.resolved_public_url)
+    return signer.verify(url.rsplit("/", 1)[1])
+
+
 def _by_id(
     run: Callable[[WorkflowEnvironment, Settings, Database, str], Awaitable[Any]], order_id: str
 ) -> Callable[[WorkflowEnvironment, Settings, Database], Awaitable[Any]]:
@@ -416,6 +477,9 @@ SCENARIOS = {
         expired_waiting_for_the_owner,
         request_workflow_id("history-expired"),
         setup=maintenance_directory,
+    ),
+    "an owner phoned: a call unanswered, the invoice approved on the phone": Scenario(
+        phoned_owner, request_workflow_id("history-phoned"), setup=maintenance_directory
     ),
     "a poller's batch: started before, set aside, started; then continued as new": Scenario(
         polled_from_a_feed, poller_workflow_id(_HISTORY_SOURCE), setup=pms_feed

@@ -115,4 +115,5 @@ class OutboxEntry(BaseModel):
         if self.call_outcome is None:
             return ""
         return CALL_OUTCOME_WORDS[self.call_outcome].capitalize() + "."
+
     attempted_at: datetime | None = None
