@@ -343,6 +343,9 @@ class DevStack:
         if self.sink is not None:
             where = f"{DEV_MAILBOX_HOST}:{self.sink.port}"
             self.console.print(f"  Mailbox      {s.dashboard_url}/mailbox  (SMTP sink {where})")
+            if not s.twilio_configured:
+                phone = f"{s.dashboard_url}/mailbox/phone"
+                self.console.print(f"  Phone        {phone}  (the owners' calls)")
         where = f"{s.data_dir.resolve()}" if self.embedded else "external Temporal cluster"
         self.console.print(f"  Data         {where}")
         self.console.print("Press Ctrl-C to stop.\n")

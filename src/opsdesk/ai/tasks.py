@@ -254,6 +254,10 @@ _YES = re.compile(
     r"of course|please do|si|claro|vale|adelante|de acuerdo|oui|d'accord|bien sur|ja|"
     r"einverstanden|genau|sim|pode|com certeza)\b"
 )
+# A yes word that is negated ("I do not approve", "don't go ahead") says no.
+_NEGATED_YES = re.compile(
+    r"\b(not|never|don'?t|do not|won'?t|can'?t)\s+(\w+\s+)?(approve|go ahead|do it|agree|accept)\w*"
+)
 _LEADING_NO = re.compile(r"^\W*(no|don'?t|do not|nein|non|nao)\b")
 
 
@@ -272,8 +276,10 @@ def rules_spoken_answer(transcript: str) -> SpokenIntent:
         return "repeat"
     yes = bool(_YES_IDIOMS.search(text))
     text = _YES_IDIOMS.sub(" ", text)
+    no = bool(_NEGATED_YES.search(text))
+    text = _NEGATED_YES.sub(" no ", text)
     yes = yes or bool(_YES.search(text))
-    no = bool(_NO.search(text))
+    no = no or bool(_NO.search(text))
     if no and yes:
         # "No, don't go ahead" says no; "yes... well, no" says nothing certain.
         return "decline" if _LEADING_NO.search(text) else "unclear"
