@@ -11,6 +11,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 from temporalio.testing import WorkflowEnvironment
 
@@ -98,7 +99,11 @@ async def call_url(db: Database, request_id: str, after: int = 0) -> tuple[int, 
 
 
 async def test_only_a_request_twilio_signed_for_our_address_acts(
-    dev_env: WorkflowEnvironment, db: Database, settings: Settings, directory: Directory
+    dev_env: WorkflowEnvironment,
+    db: Database,
+    settings: Settings,
+    directory: Directory,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     async with served_desk(dev_env, db, settings) as http:
         twilio = Twilio(http, settings)
@@ -124,6 +129,8 @@ async def test_only_a_request_twilio_signed_for_our_address_acts(
         )
         unsigned = await http.post(voice.removeprefix(twilio.public), data={"Digits": "1"})
         assert [r.status_code for r in (forged, elsewhere, unsigned)] == [403, 403, 403]
+        refusals = [r for r in caplog.records if "without a valid Twilio signature" in r.message]
+        assert len(refusals) == 3
 
         picked = await twilio.pick_up(voice)
         assert picked.status_code == 200
@@ -317,6 +324,41 @@ def test_office_hours_are_weekdays_in_the_property_time_zone() -> None:
     assert not policy.in_office_hours(monday_10 + timedelta(days=5), zone)  # Saturday
     # 17:30 UTC on that Monday is 09:30 in San Francisco: inside, whatever UTC says.
     assert policy.in_office_hours(datetime(2026, 11, 23, 17, 30, tzinfo=UTC), zone)
+
+
+async def test_the_first_answer_wins_whichever_channel_it_comes_from(
+    dev_env: WorkflowEnvironment, db: Database, settings: Settings, directory: Directory
+) -> None:
+    """The owner's approval answered on the phone (1) and the email link (decline) at the
+    same moment, many times: one answer counts each time, and the request follows it."""
+    rounds = 10
+    winners = []
+    async with served_desk(dev_env, db, settings) as http:
+        twilio = Twilio(http, settings)
+        request_ids = [await reported(http) for _ in range(rounds)]
+        for request_id in request_ids:
+            handle = request_handle(dev_env.client, request_id)
+            await waiting_for(handle, Stage.OWNER_APPROVAL)
+            voice = await call_url_for_stage(db, request_id, "owner_approval")
+            gather = listening_at((await twilio.pick_up(voice)).text)
+            email = await email_link_for_stage(db, settings, request_id, "owner_approval")
+            by_phone, by_email = await asyncio.gather(
+                twilio.press(gather, digits="1"), http.post(email, data={"answer": "decline"})
+            )
+            phone_won = "I have recorded that you approve" in said(by_phone.text)
+            assert phone_won != (by_email.status_code == 200), (said(by_phone.text), by_email)
+            state = await eventually(
+                lambda h=handle: h.query(W.get_state),  # type: ignore[misc]
+                lambda s: s.status is not RequestStatus.OWNER_APPROVAL,
+            )
+            first = state.questions[0].answer
+            assert first is not None
+            assert first.channel == ("phone" if phone_won else "email")
+            assert state.status is (
+                RequestStatus.VENDOR_QUOTE if phone_won else RequestStatus.DECLINED
+            )
+            winners.append(first.channel)
+    assert len(winners) == rounds
 
 
 async def test_phone_and_email_at_the_same_moment_one_wins_and_the_vendor_is_paid_once(
