@@ -71,6 +71,14 @@ async def test_an_owner_approves_an_invoice_from_the_dev_phone(
     await page.get_by_role("group", name="Keypad").get_by_role("button", name="9").click()
     await expect(page.locator("[data-heard]")).to_have_text("You pressed 9.")
     await expect(said).to_contain_text("Do you approve paying the invoice?")
+    # Words, sent with Enter: they are heard as words (a question), not as a key press.
+    words = page.get_by_label("Or say something")
+    await words.fill("hmm, what was the amount again?")
+    await words.press("Enter")
+    await expect(page.locator("[data-heard]")).to_have_text(
+        "You said “hmm, what was the amount again?”."
+    )
+    await expect(said).to_contain_text("invoices 300 dollars")
 
     await page.get_by_role("group", name="Keypad").get_by_role("button", name="1").click()
     await expect(page.locator("[data-heard]")).to_have_text("You pressed 1.")
