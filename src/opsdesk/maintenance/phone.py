@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
+from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
@@ -151,9 +152,11 @@ async def _open(request: Request, grant: LinkGrant) -> RequestState | Response:
         state = await service.get_request(client_of(request), grant.request_id)
     except service.RequestNotFound:
         return _goodbye("Sorry, we cannot find this request any more.")
-    except RPCError:
+    except (RPCError, WorkflowQueryFailedError):
+        log.exception("a call could not read request %s", grant.request_id)
         return _goodbye(
-            "Sorry, we cannot take answers right now. Please use the link in our email."
+            "Sorry, we cannot take answers right now. "
+            "Please use the link in our email, or contact our office."
         )
     stage = Stage(grant.stage)
     question = state.latest(stage, grant.round)
@@ -300,7 +303,7 @@ async def _record(
         return _goodbye(f"Sorry, your answer could not be recorded: {exc.reason}.")
     except service.RequestNotFound:
         return _goodbye("Sorry, we cannot find this request any more.")
-    except RPCError:
+    except (RPCError, WorkflowQueryFailedError):
         log.exception("a phone answer for %s could not reach its request", grant.request_id)
         return _goodbye(
             "Sorry, we could not record your answer just now.", _other_way(state, stage)
