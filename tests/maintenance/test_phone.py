@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,7 +22,7 @@ from opsdesk.db import Database
 from opsdesk.db.tables import OutboxMessage, Owner, PayoutRow
 from opsdesk.maintenance.directory import Directory
 from opsdesk.maintenance.inputs import MaintenancePolicy
-from opsdesk.maintenance.service import request_handle
+from opsdesk.maintenance.service import RequestHandle, request_handle
 from opsdesk.maintenance.status import RequestStatus, Stage
 from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow as W
 from opsdesk.notify.signing import LinkSigner, link_key
@@ -76,26 +79,28 @@ def listening_at(twiml: str) -> str:
     return found.group(1).replace("&amp;", "&")
 
 
-async def call_url(db: Database, request_id: str, after: int = 0) -> tuple[int, str]:
-    """The outbox id and webhook address of the newest call about the request."""
+@dataclass
+class Called:
+    """The desk serving, a request asking the owner's approval, and the call about it."""
 
-    async def newest() -> tuple[int, str] | None:
-        async with db.transaction() as session:
-            row = await session.scalar(
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.reference == f"maintenance-{request_id}",
-                    OutboxMessage.channel == "phone",
-                    OutboxMessage.callback_url.is_not(None),
-                    OutboxMessage.id > after,
-                )
-                .order_by(OutboxMessage.id.desc())
-            )
-        return (row.id, row.callback_url) if row and row.callback_url else None
+    http: httpx.AsyncClient
+    twilio: Twilio
+    request_id: str
+    handle: RequestHandle
+    voice: str
+    """The call's webhook address, as Twilio holds it."""
 
-    found = await eventually(newest, lambda row: row is not None)
-    assert found is not None
-    return found
+
+@asynccontextmanager
+async def owner_called(
+    env: WorkflowEnvironment, db: Database, settings: Settings
+) -> AsyncIterator[Called]:
+    async with served_desk(env, db, settings) as http:
+        request_id = await reported(http)
+        handle = request_handle(env.client, request_id)
+        await waiting_for(handle, Stage.OWNER_APPROVAL)
+        voice = await call_url(db, request_id, "owner_approval")
+        yield Called(http, Twilio(http, settings), request_id, handle, voice)
 
 
 async def test_only_a_request_twilio_signed_for_our_address_acts(
@@ -105,16 +110,15 @@ async def test_only_a_request_twilio_signed_for_our_address_acts(
     directory: Directory,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    async with served_desk(dev_env, db, settings) as http:
-        twilio = Twilio(http, settings)
-        request_id = await reported(http)
-        handle = request_handle(dev_env.client, request_id)
-        state = await waiting_for(handle, Stage.OWNER_APPROVAL)
-        assert [(a.channel, a.role) for a in state.question.asked] == [  # type: ignore[union-attr]
+    async with owner_called(dev_env, db, settings) as called:
+        http, twilio, handle, voice = called.http, called.twilio, called.handle, called.voice
+        request_id = called.request_id
+        state = await handle.query(W.get_state)
+        assert state.question is not None
+        assert [(a.channel, a.role) for a in state.question.asked] == [
             ("email", "owner"),
             ("phone", "owner"),
         ]
-        _, voice = await call_url(db, request_id)
         async with db.transaction() as session:
             row = await session.scalar(
                 select(OutboxMessage).where(OutboxMessage.callback_url == voice)
@@ -180,11 +184,9 @@ async def test_only_a_request_twilio_signed_for_our_address_acts(
 async def test_a_call_token_is_not_an_email_link_and_an_email_link_is_not_a_call(
     dev_env: WorkflowEnvironment, db: Database, settings: Settings, directory: Directory
 ) -> None:
-    async with served_desk(dev_env, db, settings) as http:
-        twilio = Twilio(http, settings)
-        request_id = await reported(http)
-        await waiting_for(request_handle(dev_env.client, request_id), Stage.OWNER_APPROVAL)
-        _, voice = await call_url(db, request_id)
+    async with owner_called(dev_env, db, settings) as called:
+        http, twilio, voice = called.http, called.twilio, called.voice
+        request_id = called.request_id
         token = voice.rsplit("/", 1)[1]
         as_link = await http.get(f"/links/{token}")
         assert as_link.status_code == 400
@@ -198,12 +200,8 @@ async def test_a_call_token_is_not_an_email_link_and_an_email_link_is_not_a_call
 async def test_silence_and_muddle_ask_again_twice_then_end_politely(
     dev_env: WorkflowEnvironment, db: Database, settings: Settings, directory: Directory
 ) -> None:
-    async with served_desk(dev_env, db, settings) as http:
-        twilio = Twilio(http, settings)
-        request_id = await reported(http)
-        handle = request_handle(dev_env.client, request_id)
-        await waiting_for(handle, Stage.OWNER_APPROVAL)
-        _, voice = await call_url(db, request_id)
+    async with owner_called(dev_env, db, settings) as called:
+        twilio, handle, voice = called.twilio, called.handle, called.voice
         gather = listening_at((await twilio.pick_up(voice)).text)
 
         repeat = await twilio.press(gather, digits="9")
@@ -235,12 +233,8 @@ async def test_silence_and_muddle_ask_again_twice_then_end_politely(
 async def test_how_the_call_ended_is_kept_on_the_timeline_once(
     dev_env: WorkflowEnvironment, db: Database, settings: Settings, directory: Directory
 ) -> None:
-    async with served_desk(dev_env, db, settings) as http:
-        twilio = Twilio(http, settings)
-        request_id = await reported(http)
-        handle = request_handle(dev_env.client, request_id)
-        await waiting_for(handle, Stage.OWNER_APPROVAL)
-        _, voice = await call_url(db, request_id)
+    async with owner_called(dev_env, db, settings) as called:
+        twilio, handle, voice = called.twilio, called.handle, called.voice
         ringing = await twilio.post(voice + "/status", {"CallStatus": "ringing"})
         assert ringing.status_code == 204
         for _ in range(2):  # Twilio retries a callback it is not sure arrived
@@ -304,7 +298,7 @@ async def test_after_hours_an_owner_who_asked_for_it_is_only_phoned(
         assert state.question is not None
         assert [a.channel for a in state.question.asked] == ["phone"]
         assert "by phone:" in state.timeline[-1].event
-        await call_url(db, request_id)
+        await call_url(db, request_id, "owner_approval")
     async with db.transaction() as session:
         to_owner = await session.scalar(
             select(func.count()).where(
@@ -339,7 +333,7 @@ async def test_the_first_answer_wins_whichever_channel_it_comes_from(
         for request_id in request_ids:
             handle = request_handle(dev_env.client, request_id)
             await waiting_for(handle, Stage.OWNER_APPROVAL)
-            voice = await call_url_for_stage(db, request_id, "owner_approval")
+            voice = await call_url(db, request_id, "owner_approval")
             gather = listening_at((await twilio.pick_up(voice)).text)
             email = await email_link_for_stage(db, settings, request_id, "owner_approval")
             by_phone, by_email = await asyncio.gather(
@@ -374,7 +368,7 @@ async def test_phone_and_email_at_the_same_moment_one_wins_and_the_vendor_is_pai
 
         for request_id, handle in zip(request_ids, handles, strict=True):
             await waiting_for(handle, Stage.INVOICE_APPROVAL)
-            voice = await call_url_for_stage(db, request_id, "invoice_approval")
+            voice = await call_url(db, request_id, "invoice_approval")
             gather = listening_at((await twilio.pick_up(voice)).text)
             email = await email_link_for_stage(db, settings, request_id, "invoice_approval")
             by_phone, by_email = await asyncio.gather(
@@ -402,7 +396,7 @@ async def test_phone_and_email_at_the_same_moment_one_wins_and_the_vendor_is_pai
     assert sorted(payouts) == sorted(request_ids)
 
 
-async def call_url_for_stage(db: Database, request_id: str, stage: str) -> str:
+async def call_url(db: Database, request_id: str, stage: str) -> str:
     """The webhook address of the call about ``stage``."""
 
     async def find() -> str | None:

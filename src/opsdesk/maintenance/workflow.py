@@ -550,18 +550,9 @@ class MaintenanceRequestWorkflow:
             script=call_script(state, stage).full,
             grant=grant,
         )
-        self._in_flight.append(asyncio.create_task(self._start_call(call)))
-
-    async def _start_call(self, call: PhoneCall) -> None:
-        try:
-            await workflow.start_child_workflow(
-                PhoneCallWorkflow.run,
-                call,
-                id=call.key.replace(":", "-"),
-                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-            )
-        except WorkflowAlreadyStartedError:
-            workflow.logger.info("call %s was already started", call.key)
+        self._in_flight.append(
+            asyncio.create_task(self._start_abandoned(PhoneCallWorkflow.run, call, call.key))
+        )
 
     @workflow.signal
     def call_ended(self, event: CallEnded) -> None:
@@ -928,18 +919,26 @@ class MaintenanceRequestWorkflow:
             reference=workflow.info().workflow_id,
             facts=facts,
         )
-        self._in_flight.append(asyncio.create_task(self._start_notification(notification)))
+        self._in_flight.append(
+            asyncio.create_task(
+                self._start_abandoned(NotificationWorkflow.run, notification, notification.key)
+            )
+        )
 
-    async def _start_notification(self, notification: Notification) -> None:
+    async def _start_abandoned(
+        self, run: Callable[[Any, A], Awaitable[Any]], arg: A, key: str
+    ) -> None:
+        """Start a child that outlives this workflow (a notification, a call), its id from
+        its idempotency key, once."""
         try:
             await workflow.start_child_workflow(
-                NotificationWorkflow.run,
-                notification,
-                id=notification.key.replace(":", "-"),
+                run,
+                arg,
+                id=key.replace(":", "-"),
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
             )
         except WorkflowAlreadyStartedError:
-            workflow.logger.info("notification %s was already started", notification.key)
+            workflow.logger.info("%s was already started", key)
 
     @property
     def _key_prefix(self) -> str:

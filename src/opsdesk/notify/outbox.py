@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,42 +50,36 @@ class Outbox:
     async def record(self, record: OutboxRecord) -> OutboxEntry:
         """Insert the message once; a repeat with the same key returns the first one."""
         n, content = record.notification, record.content
-        async with self.db.transaction() as session:
-            existing = await session.scalar(
-                select(OutboxMessage).where(OutboxMessage.idempotency_key == n.key)
-            )
-            if existing is not None:
-                return _entry(existing)
-            row = OutboxMessage(
-                idempotency_key=n.key,
-                reference=n.reference,
-                template=n.template,
-                to_address=n.to,
-                subject=content.subject,
-                body_text=content.text,
-                body_html=content.html,
-            )
-            session.add(row)
-            await session.flush()
-            return _entry(row)
+        return await self._insert_once(
+            n.key,
+            reference=n.reference,
+            template=n.template,
+            to_address=n.to,
+            subject=content.subject,
+            body_text=content.text,
+            body_html=content.html,
+        )
 
     async def record_call(self, call: PhoneCall) -> OutboxEntry:
         """Insert the call once, before anyone dials; a repeat returns the first."""
+        return await self._insert_once(
+            call.key,
+            reference=call.reference,
+            template=CALL_TEMPLATE,
+            channel="phone",
+            to_address=call.to,
+            subject=call.title,
+            body_text=call.script,
+        )
+
+    async def _insert_once(self, key: str, **fields: Any) -> OutboxEntry:
         async with self.db.transaction() as session:
             existing = await session.scalar(
-                select(OutboxMessage).where(OutboxMessage.idempotency_key == call.key)
+                select(OutboxMessage).where(OutboxMessage.idempotency_key == key)
             )
             if existing is not None:
                 return _entry(existing)
-            row = OutboxMessage(
-                idempotency_key=call.key,
-                reference=call.reference,
-                template=CALL_TEMPLATE,
-                channel="phone",
-                to_address=call.to,
-                subject=call.title,
-                body_text=call.script,
-            )
+            row = OutboxMessage(idempotency_key=key, **fields)
             session.add(row)
             await session.flush()
             return _entry(row)
