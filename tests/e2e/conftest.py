@@ -19,8 +19,10 @@ from playwright.async_api import Browser, Page, async_playwright
 from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.db import Database
+from opsdesk.maintenance.directory import Directory, sample_directory
 from opsdesk.orders.inventory import Inventory
 from opsdesk.settings import Settings
+from tests.e2e.maildesk import mail_desk
 from tests.orders.helpers import served_api
 
 RESULTS = Path(__file__).parents[2] / "test-results"
@@ -78,6 +80,17 @@ async def site(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The app and a worker; the client's base URL is where the browser goes."""
     async with served_api(dev_env, db, settings) as http:
+        yield http
+
+
+@pytest.fixture
+async def desk(
+    dev_env: WorkflowEnvironment, db: Database, settings: Settings
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The maintenance desk as ``opsdesk dev`` runs it (the sample directory, the dev
+    mailbox and phone); the client's base URL is the app, where mail and calls lead."""
+    await Directory(db).import_directory(sample_directory())
+    async with mail_desk(dev_env, db, settings) as http:
         yield http
 
 

@@ -5,32 +5,16 @@ signs it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
-import pytest
 from playwright.async_api import Page, expect
 from temporalio.testing import WorkflowEnvironment
 
-from opsdesk.db import Database
-from opsdesk.maintenance.directory import Directory, sample_directory
 from opsdesk.maintenance.service import request_handle
 from opsdesk.maintenance.status import Stage
-from opsdesk.settings import Settings
-from tests.e2e.maildesk import mail_desk
 from tests.maintenance.helpers import drive_to
 from tests.waiting import eventually
 
 SERVER_WAIT = 15_000
-
-
-@pytest.fixture
-async def desk(
-    dev_env: WorkflowEnvironment, db: Database, settings: Settings
-) -> AsyncIterator[httpx.AsyncClient]:
-    await Directory(db).import_directory(sample_directory())
-    async with mail_desk(dev_env, db, settings) as site:
-        yield site
 
 
 async def test_an_owner_approves_an_invoice_from_the_dev_phone(

@@ -8,21 +8,17 @@ link's page changes nothing, and sending it says the answer was recorded."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-import pytest
 from playwright.async_api import Page, expect
-from temporalio.testing import WorkflowEnvironment
 
-from opsdesk.db import Database
-from opsdesk.maintenance.directory import Directory, sample_directory
-from opsdesk.settings import Settings
-from tests.e2e.maildesk import click_mail_button, mail_desk, open_mail
+from opsdesk.maintenance.directory import sample_directory
+from tests.e2e.maildesk import click_mail_button, open_mail
 from tests.waiting import eventually
 
 OWNER = "owner@harborlane.example"
@@ -33,15 +29,6 @@ PROBLEM = "The bathroom sink drains slowly and its tap drips all night"
 ZONE = ZoneInfo("America/Los_Angeles")  # 12 Harbor Lane's
 # For what waits on the worker (an answer's update, the payout), on a busy 2-core runner.
 SERVER_WAIT = 15_000
-
-
-@pytest.fixture
-async def desk(
-    dev_env: WorkflowEnvironment, db: Database, settings: Settings
-) -> AsyncIterator[httpx.AsyncClient]:
-    await Directory(db).import_directory(sample_directory())
-    async with mail_desk(dev_env, db, settings) as site:
-        yield site
 
 
 @dataclass(frozen=True)
