@@ -34,6 +34,22 @@ class RulesRiskScorer:
     async def score(self, facts: RiskInput) -> RiskAssessment:
         return self.assess(facts)
 
+    def hard_signals(self, facts: RiskInput) -> list[str]:
+        """The signals no text can explain away: a model's score never goes below the
+        rules' score while one of these fires (see ``AiRiskScorer``)."""
+        signals = []
+        if facts.billing_country and facts.billing_country != facts.shipping_address.country:
+            signals.append(
+                f"billing country {facts.billing_country} differs from shipping country "
+                f"{facts.shipping_address.country}"
+            )
+        if facts.total_cents >= 200_000 and facts.previous_orders == 0:
+            amount = format_money(facts.total_cents, facts.currency)
+            signals.append(f"a first order of {amount}")
+        if facts.customer.email.rsplit("@", 1)[-1] in DISPOSABLE_EMAIL_DOMAINS:
+            signals.append("disposable email address")
+        return signals
+
     def assess(self, facts: RiskInput) -> RiskAssessment:
         points = 5
         reasons: list[str] = []
@@ -76,11 +92,17 @@ class RulesRiskScorer:
 
 
 class AiRiskScorer:
-    """Asks a model (``opsdesk.ai``) for a verdict on what a reviewer would look at."""
+    """Asks a model (``opsdesk.ai``) for a verdict on what a reviewer would look at.
+
+    The customer's note reaches the model as data, but a model may still follow an
+    instruction hidden in it. So the rules' hard signals are a floor: while one fires, the
+    model's score is never below the rules' own, and the order's thresholds route it as
+    the rules alone would have at least."""
 
     def __init__(self, task: RiskTask) -> None:
         self.task = task
         self.name = task.provider.name
+        self.rules = RulesRiskScorer()
 
     async def score(self, facts: RiskInput) -> RiskAssessment:
         order: dict[str, object] = {
@@ -102,10 +124,24 @@ class AiRiskScorer:
             "customer_note": facts.note,
         }
         verdict, usage = await self.task.assess(order, order_workflow_id(facts.order_id))
-        return RiskAssessment(
+        assessment = RiskAssessment(
             score=verdict.risk_score,
             reason=verdict.reason,
             action=verdict.recommended_action,
             provider=self.name,
             usage=usage,
+        )
+        return self._floored(assessment, facts)
+
+    def _floored(self, assessment: RiskAssessment, facts: RiskInput) -> RiskAssessment:
+        signals = self.rules.hard_signals(facts)
+        floor = self.rules.assess(facts).score
+        if not signals or assessment.score >= floor:
+            return assessment
+        return assessment.model_copy(
+            update={
+                "score": floor,
+                "reason": f"{assessment.reason} (raised to the rules' {floor}: "
+                f"{'; '.join(signals)})",
+            }
         )
