@@ -58,7 +58,12 @@ class Settings(BaseSettings):
 
     # -- API -------------------------------------------------------------------------------
     webhook_secret: SecretStr | None = None
-    """Shared secret for HMAC-SHA256 signatures on ``POST /api/webhooks/orders``."""
+    """Signs the shop's order webhook (``POST /api/webhooks/orders``, HMAC-SHA256 over a
+    timestamp and the body). Unset: the webhook answers 503."""
+    webhook_secret_previous: SecretStr | None = None
+    """During a rotation, the secret being retired: accepted beside the new one."""
+    webhook_tolerance: Annotated[timedelta, Field(gt=timedelta(0))] = timedelta(minutes=5)
+    """How far a webhook's signed timestamp may be from our clock."""
     max_body_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024
     action_wait: timedelta = timedelta(seconds=10)
     """How long an advance or cancel waits for the order to settle before answering 202."""
@@ -223,6 +228,11 @@ class Settings(BaseSettings):
         if self.office_hours_start >= self.office_hours_end:
             raise ValueError("OPSDESK_OFFICE_HOURS_START must be before OPSDESK_OFFICE_HOURS_END")
         return self
+
+    @property
+    def webhook_secrets(self) -> list[SecretStr]:
+        """The webhook secrets accepted now: the current one first."""
+        return [s for s in (self.webhook_secret, self.webhook_secret_previous) if s]
 
     @property
     def twilio_configured(self) -> bool:

@@ -5,24 +5,34 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.app import create_app
 from opsdesk.db import Database
-from opsdesk.orders.api import sign
 from opsdesk.orders.inputs import CancelRequest
 from opsdesk.orders.inventory import Inventory
 from opsdesk.orders.service import start_order
 from opsdesk.orders.status import OrderStatus as S
 from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.settings import Settings
+from opsdesk.web import signatures
 from tests.http import serve_http
 from tests.orders.factory import order_request
-from tests.orders.helpers import SECRET, body, error_of, listed, until_status, wait_for_status
+from tests.orders.helpers import (
+    SECRET,
+    body,
+    error_of,
+    listed,
+    served_api,
+    until_status,
+    wait_for_status,
+)
 from tests.orders.records import Records
 from tests.waiting import eventually
 
@@ -360,6 +370,11 @@ async def _next_orders_event(lines: AsyncIterator[str]) -> list[str]:
 # -- the shop webhook --------------------------------------------------------------------------
 
 
+def sign(secret: str, body: bytes, at: float | None = None) -> str:
+    """What the shop sends: the body signed with ``secret`` now (or ``at``)."""
+    return signatures.sign(secret, body, int(time.time() if at is None else at))
+
+
 async def test_webhook_is_signed_and_a_repeated_delivery_starts_nothing(
     api: httpx.AsyncClient, db: Database
 ) -> None:
@@ -396,6 +411,53 @@ async def test_webhook_is_signed_and_a_repeated_delivery_starts_nothing(
     await until_status(api, "shop-5001", "CONFIRMED")
     assert len(await listed(api, "customer=cus-shop", 1)) == 1
     assert len(await Records(db).charges("shop-5001")) == 1
+
+
+async def test_a_webhook_signed_outside_the_window_or_the_old_way_is_refused(
+    api: httpx.AsyncClient,
+) -> None:
+    payload = json.dumps(body(customer="cus-late", id="6001")).encode()
+
+    def post(signature: str) -> Awaitable[httpx.Response]:
+        headers = {"Content-Type": "application/json", "X-Opsdesk-Signature": signature}
+        return api.post("/api/webhooks/orders", content=payload, headers=headers)
+
+    # A delivery captured and replayed ten minutes later: its signature is still valid.
+    replayed = await post(sign(SECRET, payload, at=time.time() - 600))
+    assert "outside the 300 s window" in error_of(replayed, 401)
+    early = await post(sign(SECRET, payload, at=time.time() + 600))
+    assert "far in the future" in error_of(early, 401)
+    # The same timestamp on another body, and the scheme without a timestamp, prove nothing.
+    now = int(time.time())
+    borrowed = sign(SECRET, b"{}", at=now).split(",")[1]
+    assert "does not match" in error_of(await post(f"t={now},{borrowed}"), 401)
+    hex_only = signatures.sign(SECRET, payload, now).split("v1=")[1]
+    assert "t=<unix seconds>" in error_of(await post(f"sha256={hex_only}"), 401)
+
+    assert (await post(sign(SECRET, payload))).status_code == 201
+
+
+async def test_two_secrets_are_active_while_one_is_rotated(
+    dev_env: WorkflowEnvironment, db: Database, catalog: Inventory, settings: Settings
+) -> None:
+    # served_api makes SECRET the current secret; the old one is still active beside it.
+    rotating = settings.model_copy(update={"webhook_secret_previous": SecretStr("whsec-old")})
+    async with served_api(dev_env, db, rotating) as http:
+        for n, secret in enumerate(("whsec-old", SECRET)):
+            payload = json.dumps(body(customer="cus-rot", id=f"700{n}")).encode()
+            sent = await http.post(
+                "/api/webhooks/orders",
+                content=payload,
+                headers={"X-Opsdesk-Signature": sign(secret, payload)},
+            )
+            assert sent.status_code == 201, sent.text
+        payload = json.dumps(body(customer="cus-rot", id="7009")).encode()
+        retired = await http.post(
+            "/api/webhooks/orders",
+            content=payload,
+            headers={"X-Opsdesk-Signature": sign("whsec-older", payload)},
+        )
+        assert error_of(retired, 401)
 
 
 async def test_webhook_without_a_secret_is_unavailable(

@@ -6,9 +6,8 @@ cancel, list, metrics); the rest serve the live dashboard and other systems.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -46,6 +45,7 @@ from opsdesk.orders.state import OrderState, StuckOrder
 from opsdesk.orders.status import OrderStatus
 from opsdesk.settings import Settings
 from opsdesk.temporal.visibility import BadPageToken
+from opsdesk.web import signatures
 from opsdesk.web.cache import Shared
 from opsdesk.web.deps import (
     client_of,
@@ -398,18 +398,27 @@ async def shop_webhook(
     response: Response,
     signature: Annotated[
         str | None,
-        Header(alias="X-Opsdesk-Signature", description="sha256=<hex HMAC-SHA256 of the body>"),
+        Header(
+            alias=signatures.HEADER,
+            description='t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>." + body>',
+        ),
     ] = None,
 ) -> WebhookAnswer:
-    """A shop's order webhook, signed with the shared secret ``OPSDESK_WEBHOOK_SECRET``."""
-    secret = settings_of(request).webhook_secret
-    if secret is None:
+    """A shop's order webhook, signed with a shared secret (``OPSDESK_WEBHOOK_SECRET``, and
+    during a rotation ``OPSDESK_WEBHOOK_SECRET_PREVIOUS``) and a timestamp."""
+    settings = settings_of(request)
+    active = [s.get_secret_value() for s in settings.webhook_secrets]
+    if not active:
         raise ApiError(
             503, "unavailable", "the order webhook is not configured (OPSDESK_WEBHOOK_SECRET)"
         )
     raw = await request.body()
-    if not verify_signature(secret.get_secret_value(), raw, signature):
-        raise ApiError(401, "unauthorized", "missing or invalid X-Opsdesk-Signature")
+    try:
+        signatures.verify(
+            active, raw, signature, now=time.time(), tolerance=settings.webhook_tolerance
+        )
+    except signatures.SignatureRefused as exc:
+        raise ApiError(401, "unauthorized", str(exc)) from None
     try:
         shop = ShopOrder.model_validate_json(raw)
     except ValidationError as exc:
@@ -423,11 +432,3 @@ async def shop_webhook(
     if not created:
         response.status_code = 200
     return WebhookAnswer(order_id=order.order_id, created=created, status=state.status)
-
-
-def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def verify_signature(secret: str, body: bytes, signature: str | None) -> bool:
-    return signature is not None and hmac.compare_digest(sign(secret, body), signature.strip())
