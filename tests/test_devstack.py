@@ -19,6 +19,7 @@ from opsdesk.orders.status import OrderStatus
 from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.settings import Settings
 from opsdesk.temporal import search_attributes
+from opsdesk.temporal.client import data_converter
 from opsdesk.temporal.devserver import command, find_binary
 from tests.conftest import free_port
 from tests.orders.factory import order_request
@@ -39,7 +40,9 @@ async def test_stack_stops_cleanly_and_restarts_with_its_workflows(tmp_path: Pat
     assert {p.name() for p in children} >= {"temporal"}
     assert len(children) >= 3  # temporal, worker, api
 
-    client = await Client.connect(stack.temporal_address, data_converter=pydantic_data_converter)
+    # The stack's payload key is in its data directory, as its worker and API read it.
+    converter = data_converter(Settings(data_dir=tmp_path / "state"))
+    client = await Client.connect(stack.temporal_address, data_converter=converter)
     # The stack seeded the sample catalog; this order gets to CONFIRMED and waits there.
     request = order_request([LineItem(sku="MUG-01", quantity=1)], order_id="devstack-1")
     handle = await start_order(client, Settings(), request)
@@ -64,7 +67,7 @@ async def test_stack_stops_cleanly_and_restarts_with_its_workflows(tmp_path: Pat
 
     stack.start()
     await _ready(stack)
-    client = await Client.connect(stack.temporal_address, data_converter=pydantic_data_converter)
+    client = await Client.connect(stack.temporal_address, data_converter=converter)
     handle = order_handle(client, "devstack-1")
     assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
     assert await handle.query(OrderWorkflow.get_state) == before
@@ -128,9 +131,12 @@ async def test_a_configured_temporal_address_is_used_instead_of_a_server_of_its_
             assert "The dev mailbox is off" in (await http.get("/mailbox")).text
 
         request = order_request([LineItem(sku="MUG-01", quantity=1)], order_id="external-1")
-        await wait_for_status(
-            await start_order(cluster.client, Settings(), request), OrderStatus.CONFIRMED
+        client = Client(
+            cluster.client.service_client,
+            namespace=cluster.client.namespace,
+            data_converter=data_converter(Settings(data_dir=tmp_path / "state")),
         )
+        await wait_for_status(await start_order(client, Settings(), request), OrderStatus.CONFIRMED)
         assert await asyncio.to_thread(stack.stop, signal.SIGTERM) == 0, stack.output()
         await cluster.client.service_client.check_health()  # not ours to stop
 

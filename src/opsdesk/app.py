@@ -27,7 +27,7 @@ from opsdesk.orders.ids import order_id_of
 from opsdesk.orders.listing import OrderMetrics, visibility_query
 from opsdesk.settings import Settings
 from opsdesk.temporal.client import connect
-from opsdesk.web import errors, health, pages
+from opsdesk.web import codec, errors, health, pages
 from opsdesk.web.cache import Shared
 from opsdesk.web.events import ChangeFeed
 from opsdesk.web.limits import BodyLimit
@@ -68,6 +68,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     errors.install(app)
     app.include_router(health.router)
+    app.include_router(codec.router)
     app.include_router(orders_api.router)
     # Before the maintenance views, whose /maintenance/{request} would take /maintenance/intake.
     app.include_router(maintenance_feed.router)

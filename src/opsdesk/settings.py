@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from opsdesk.keys import parse_keys
 from opsdesk.values import Email
 
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -101,6 +102,11 @@ class Settings(BaseSettings):
     """After this the repair counts as confirmed without the tenant's answer."""
     invoice_deadline: timedelta = timedelta(days=14)
     invoice_approval_deadline: timedelta = timedelta(days=7)
+
+    payload_keys: SecretStr | None = None
+    """Encrypt every Temporal payload (AES-256-GCM): ``id:base64key`` pairs separated by
+    commas, newest first; new payloads use the first, the others still decrypt. Without
+    it, a key is generated once into ``data_dir``."""
 
     link_secret: SecretStr | None = None
     """Signs the links in emails (HS256; at least 32 characters). Without it, a key is
@@ -210,6 +216,12 @@ class Settings(BaseSettings):
         # HS256 wants a key at least as long as its hash: 32 bytes.
         if self.link_secret is not None and len(self.link_secret.get_secret_value()) < 32:
             raise ValueError("OPSDESK_LINK_SECRET must be at least 32 characters long")
+        return self
+
+    @model_validator(mode="after")
+    def _payload_keys_readable(self) -> Settings:
+        if self.payload_keys is not None:
+            parse_keys(self.payload_keys.get_secret_value())
         return self
 
     @model_validator(mode="after")

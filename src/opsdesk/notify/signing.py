@@ -9,15 +9,13 @@ the database's ``link_uses`` table, and whether the question is still open is th
 
 from __future__ import annotations
 
-import os
-import secrets
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Literal
 
 import jwt
 from pydantic import ValidationError
 
+from opsdesk.keys import local_secret
 from opsdesk.notify.links import LinkGrant
 from opsdesk.settings import Settings
 
@@ -42,25 +40,6 @@ def link_key(settings: Settings) -> bytes:
     if settings.link_secret is not None:
         return settings.link_secret.get_secret_value().encode()
     return local_secret(settings.data_dir / KEY_FILE)
-
-
-def local_secret(path: Path) -> bytes:
-    """A random key kept in ``path``, made on first use. Every process on the machine that
-    reads the same path gets the same key."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Written aside and linked into place, so no reader ever sees a half-written key.
-        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as file:
-            file.write(secrets.token_hex(32))
-        try:
-            os.link(draft, path)
-        except FileExistsError:
-            pass  # another process made it first: theirs is the key
-        finally:
-            draft.unlink()
-    return path.read_bytes().strip()
 
 
 class LinkSigner:

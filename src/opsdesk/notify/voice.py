@@ -19,7 +19,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from opsdesk.errors import CallRejected
-from opsdesk.notify.signing import local_secret
+from opsdesk.keys import local_secret
 from opsdesk.settings import Settings
 
 CALLS_PATH = "/phone/calls"

@@ -7,6 +7,7 @@ the embedded dev server on ``OPSDESK_TEMPORAL_PORT``.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from temporalio.api.enums.v1 import IndexedValueType
@@ -16,11 +17,13 @@ from temporalio.api.operatorservice.v1 import (
 )
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
 from temporalio.envconfig import ClientConfigProfile
 from temporalio.service import RPCError, RPCStatusCode
 
 from opsdesk.settings import Settings
 from opsdesk.temporal import search_attributes
+from opsdesk.temporal.codec import EncryptionCodec, payload_keys
 
 
 def configured_profile() -> ClientConfigProfile:
@@ -40,10 +43,16 @@ def connect_kwargs(settings: Settings) -> dict[str, Any]:
     return config
 
 
+def data_converter(settings: Settings) -> DataConverter:
+    """The pydantic data converter every payload in Ops Desk relies on, with every payload
+    encrypted on its way to the server (``opsdesk.temporal.codec``)."""
+    codec = EncryptionCodec(payload_keys(settings))
+    return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
+
+
 async def connect(settings: Settings, *, lazy: bool = False) -> Client:
-    """Connect with the pydantic data converter that every payload in Ops Desk relies on."""
     return await Client.connect(
-        **connect_kwargs(settings), data_converter=pydantic_data_converter, lazy=lazy
+        **connect_kwargs(settings), data_converter=data_converter(settings), lazy=lazy
     )
 
 

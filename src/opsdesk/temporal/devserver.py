@@ -97,6 +97,8 @@ def command(settings: Settings) -> list[str]:
         "--metrics-port", str(spare_port(*reserved, http_port)),
         "--db-filename", str(database_path(settings)),
         "--ui-disable-news-fetch",
+        # Payloads are ciphertext on the server; the UI decodes them through the API.
+        "--ui-codec-endpoint", f"{settings.dashboard_url}/codec",
         "--log-level", "warn",
     ]  # fmt: skip
     for pragma in SQLITE_PRAGMAS:
