@@ -19,7 +19,7 @@ async def serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://opsdesk.test"
+            transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1"
         ) as http,
     ):
         yield http

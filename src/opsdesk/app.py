@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from temporalio.client import Client
 
@@ -30,6 +30,7 @@ from opsdesk.temporal.client import connect
 from opsdesk.web import codec, errors, health, pages
 from opsdesk.web.cache import Shared
 from opsdesk.web.events import ChangeFeed
+from opsdesk.web.guard import AllowedHosts, SecurityHeaders, same_origin_changes
 from opsdesk.web.limits import BodyLimit
 from opsdesk.web.pages import STATIC_DIR
 from opsdesk.worker import task_queues
@@ -64,8 +65,11 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         title="Ops Desk",
         version="0.1.0",
         lifespan=lifespan,
+        dependencies=[Depends(same_origin_changes)],
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(AllowedHosts, allowed_hosts=settings.resolved_allowed_hosts)
     errors.install(app)
     app.include_router(health.router)
     app.include_router(codec.router)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -51,6 +52,11 @@ class Settings(BaseSettings):
 
     public_url: str | None = None
     """How people reach the dashboard, for links in emails. Defaults to the dashboard URL."""
+
+    allowed_hosts: list[str] = []
+    """Host names the API answers to (a leading ``*.`` allows subdomains; ``*`` any host).
+    Always allowed besides: loopback, ``OPSDESK_HOST`` and the public URL's host. Health
+    probes (``/healthz``, ``/readyz``) answer any host. JSON: ``["desk.example.com"]``."""
 
     log_level: str = "info"
 
@@ -240,6 +246,12 @@ class Settings(BaseSettings):
         if self.office_hours_start >= self.office_hours_end:
             raise ValueError("OPSDESK_OFFICE_HOURS_START must be before OPSDESK_OFFICE_HOURS_END")
         return self
+
+    @property
+    def resolved_allowed_hosts(self) -> list[str]:
+        public = urlsplit(self.resolved_public_url).hostname or ""
+        own = ["127.0.0.1", "localhost", "::1", self.host, public]
+        return list(dict.fromkeys([*own, *self.allowed_hosts]))
 
     @property
     def webhook_secrets(self) -> list[SecretStr]:

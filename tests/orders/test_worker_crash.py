@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from temporalio.client import WorkflowHandle
+from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.db import Database
@@ -23,6 +23,7 @@ from opsdesk.orders.service import start_order
 from opsdesk.orders.status import OrderStatus as S
 from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.settings import Settings
+from opsdesk.temporal.client import data_converter
 from tests.orders.factory import order_request
 from tests.orders.helpers import wait_for_status
 from tests.orders.records import Records
@@ -53,6 +54,8 @@ def worker_process(
     environ |= {
         "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
         "OPSDESK_DATABASE_URL": settings.resolved_database_url,
+        # The payload key is generated into the data directory, read by the test's client.
+        "OPSDESK_DATA_DIR": str(settings.data_dir),
         "OPSDESK_ORDERS_TASK_QUEUE": settings.orders_task_queue,
         "OPSDESK_LOG_LEVEL": "warning",
     }
@@ -75,7 +78,13 @@ async def test_killed_worker_finishes_the_order_with_each_effect_once(
         [LineItem(sku="MUG-01", quantity=2), LineItem(sku="TEE-M", quantity=1)],
         token="tok_slow",
     )
-    handle = await start_order(dev_env.client, settings, request)
+    # The client encrypts and decrypts as the production worker does.
+    client = Client(
+        dev_env.client.service_client,
+        namespace=dev_env.client.namespace,
+        data_converter=data_converter(settings),
+    )
+    handle = await start_order(client, settings, request)
 
     with worker_process(dev_env, settings) as first:
         await eventually(lambda: records.charges(request.order_id), bool, timeout=60)
