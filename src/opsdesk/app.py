@@ -31,7 +31,7 @@ from opsdesk.web import codec, errors, health, pages
 from opsdesk.web.cache import Shared
 from opsdesk.web.events import ChangeFeed
 from opsdesk.web.guard import AllowedHosts, SecurityHeaders, same_origin_changes
-from opsdesk.web.limits import BodyLimit
+from opsdesk.web.limits import BodyLimit, RateLimits
 from opsdesk.web.pages import STATIC_DIR
 from opsdesk.worker import task_queues
 
@@ -55,6 +55,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         app.state.change_feed = feed
         app.state.metrics = Shared[OrderMetrics](settings.metrics_ttl)
         app.state.maintenance_metrics = Shared[MaintenanceMetrics](settings.metrics_ttl)
+        app.state.rate_limits = RateLimits(settings.public_rate_limit, settings.webhook_rate_limit)
         try:
             yield
         finally:

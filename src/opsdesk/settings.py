@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
+from limits import parse as parse_limit
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -71,6 +72,11 @@ class Settings(BaseSettings):
     """During a rotation, the secret being retired: accepted beside the new one."""
     webhook_tolerance: Annotated[timedelta, Field(gt=timedelta(0))] = timedelta(minutes=5)
     """How far a webhook's signed timestamp may be from our clock."""
+    public_rate_limit: str = "60/minute"
+    """Requests per client address to the pages anyone may open (the tenant's form, the
+    pages behind links), in the ``limits`` notation: ``60/minute``, ``1000/hour``."""
+    webhook_rate_limit: str = "600/minute"
+    """Requests per client address to webhooks and health probes."""
     max_body_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024
     action_wait: timedelta = timedelta(seconds=10)
     """How long an advance or cancel waits for the order to settle before answering 202."""
@@ -222,6 +228,17 @@ class Settings(BaseSettings):
         # HS256 wants a key at least as long as its hash: 32 bytes.
         if self.link_secret is not None and len(self.link_secret.get_secret_value()) < 32:
             raise ValueError("OPSDESK_LINK_SECRET must be at least 32 characters long")
+        return self
+
+    @model_validator(mode="after")
+    def _rate_limits_readable(self) -> Settings:
+        for name in ("public_rate_limit", "webhook_rate_limit"):
+            try:
+                parse_limit(getattr(self, name))
+            except ValueError:
+                raise ValueError(
+                    f"OPSDESK_{name.upper()} must read like 60/minute or 1000/hour"
+                ) from None
         return self
 
     @model_validator(mode="after")

@@ -109,3 +109,34 @@ def test_allowed_hosts_are_loopback_ours_and_what_is_set() -> None:
         "desk.example.com",
         "*.example.org",
     ]
+
+
+async def test_public_pages_and_probes_take_a_bounded_number_of_requests(
+    db: Database, tmp_path: Path
+) -> None:
+    nowhere = await Client.connect(
+        f"127.0.0.1:{free_port()}", lazy=True, data_converter=pydantic_data_converter
+    )
+    settings = Settings(
+        data_dir=tmp_path,
+        database_url=db.url.render_as_string(hide_password=False),
+        public_rate_limit="3/minute",
+        webhook_rate_limit="5/minute",
+    )
+    async with serve_http(create_app(settings, temporal=nowhere)) as http:
+        pages = [await http.get("/report", headers={"Accept": "text/html"}) for _ in range(4)]
+        assert [p.status_code for p in pages] == [200, 200, 200, 429]
+        slow = pages[-1]
+        assert 1 <= int(slow.headers["retry-after"]) <= 60
+        assert "Too many requests from your address; try again in" in slow.text
+        # Each group counts on its own: the probes still answer, up to their own limit.
+        probes = [await http.get("/healthz") for _ in range(6)]
+        assert [p.status_code for p in probes] == [200] * 5 + [429]
+        assert probes[-1].json()["error"]["code"] == "too_many_requests"
+        # The dashboard is not a public page: no limit here (sign-in will guard it).
+        assert (await http.get("/outbox")).status_code != 429
+
+
+def test_a_limit_that_does_not_read_is_refused_at_start() -> None:
+    with pytest.raises(ValueError, match="OPSDESK_PUBLIC_RATE_LIMIT must read like 60/minute"):
+        Settings(public_rate_limit="lots")

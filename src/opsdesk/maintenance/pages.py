@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -39,9 +39,11 @@ from opsdesk.values import format_money
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.errors import describe_validation_error
 from opsdesk.web.forms import read_form
+from opsdesk.web.limits import rate_limited
 from opsdesk.web.pages import new_key, templates
 
-router = APIRouter(include_in_schema=False)
+# Public on purpose: anyone may open the form or a link, a bounded number of times.
+router = APIRouter(include_in_schema=False, dependencies=[Depends(rate_limited("people"))])
 
 RESUBMIT = "resubmit"
 _AMOUNT = re.compile(r"^\s*([0-9]{1,9})(?:[.,]([0-9]{1,2}))?\s*$")

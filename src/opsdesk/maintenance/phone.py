@@ -18,7 +18,7 @@ import logging
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse, Response
 from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError
@@ -48,10 +48,11 @@ from opsdesk.notify.voice import (
 )
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.forms import read_form
+from opsdesk.web.limits import rate_limited
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(rate_limited("machines"))])
 
 MAX_MISSES = 2
 """Silence or an unclear answer asks again this many times; then the call ends politely."""

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, Field, ValidationError
 
@@ -55,6 +55,7 @@ from opsdesk.web.deps import (
 )
 from opsdesk.web.errors import ApiError
 from opsdesk.web.events import Change
+from opsdesk.web.limits import rate_limited
 
 router = APIRouter(prefix="/api", tags=["orders"])
 
@@ -388,6 +389,7 @@ async def events(request: Request) -> AsyncIterator[ServerSentEvent]:
 @router.post(
     "/webhooks/orders",
     status_code=201,
+    dependencies=[Depends(rate_limited("machines"))],
     responses={
         200: {"description": "A repeated delivery: nothing new started"},
         401: {"description": "Missing or wrong signature"},

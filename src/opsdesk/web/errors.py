@@ -28,12 +28,22 @@ _API_PATHS = ("/api/", "/healthz", "/readyz", "/openapi.json", "/docs", "/redoc"
 class ApiError(Exception):
     """Raise from a route to answer with ``status`` and a message a person can act on."""
 
-    def __init__(self, status: int, code: str, message: str, **details: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        **details: Any,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.details = details
+        self.headers = dict(headers or {})
+        """Sent with the answer, e.g. ``Retry-After``."""
 
 
 def error_response(status: int, code: str, message: str, **details: Any) -> JSONResponse:
@@ -59,6 +69,7 @@ _STATUS_CODES = {
 
 _TITLES = {
     404: "Not found",
+    429: "Slow down",
     405: "Not here",
     409: "Not allowed now",
     413: "Too large",
@@ -130,7 +141,9 @@ def _answer(
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def on_api_error(request: Request, exc: ApiError) -> JSONResponse | HTMLResponse:
-        return _answer(request, exc.status, exc.code, exc.message, **exc.details)
+        response = _answer(request, exc.status, exc.code, exc.message, **exc.details)
+        response.headers.update(exc.headers)
+        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(

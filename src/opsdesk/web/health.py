@@ -12,7 +12,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from temporalio.api.enums.v1 import TaskQueueType
@@ -24,11 +24,12 @@ from temporalio.api.workflowservice.v1 import (
 from temporalio.client import Client
 
 from opsdesk.db import Database
+from opsdesk.web.limits import rate_limited
 
 POLLER_FRESHNESS = timedelta(seconds=90)
 CHECK_TIMEOUT = timedelta(seconds=3)
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], dependencies=[Depends(rate_limited("machines"))])
 
 
 class Check(BaseModel):
