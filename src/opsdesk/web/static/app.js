@@ -17,8 +17,12 @@ function isBusy(section) {
 
 async function refresh(section, force = false) {
   if (!force && isBusy(section)) return;
-  const response = await fetch(section.dataset.fragment, { headers: { Accept: "text/html" } });
-  if (response.ok) section.innerHTML = await response.text();
+  const url = section.dataset.fragment;
+  const response = await fetch(url, { headers: { Accept: "text/html" } });
+  const html = response.ok ? await response.text() : null;
+  // A live refresh that set off before the person turned the page (or filtered) must not
+  // land on top of the page they turned to.
+  if (html !== null && section.dataset.fragment === url) section.innerHTML = html;
 }
 
 let pending = null;
