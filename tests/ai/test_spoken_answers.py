@@ -55,6 +55,14 @@ RULES: list[tuple[str, SpokenIntent]] = [
     ("I'm not sure", "unclear"),
     ("I don't know, let me think", "unclear"),
     ("yes... well, actually no", "unclear"),
+    ("why not", "unclear"),  # a shrug, or a real question: ask again
+    # a condition is not a yes the call can act on
+    ("yes, if it's under 300", "unclear"),
+    ("sure, unless it's more than 500", "unclear"),
+    # a yes word turned round says no
+    ("that's not ok", "decline"),
+    ("of course not", "decline"),
+    ("absolutely not", "decline"),
     # off-topic, empty, or words that only look like yes or no
     ("the weather is nice today", "unclear"),
     ("", "unclear"),
@@ -69,18 +77,26 @@ RULES: list[tuple[str, SpokenIntent]] = [
     ("sorry?", "repeat"),
     ("what?", "repeat"),
     ("how much was it", "repeat"),
+    ("what's the amount?", "repeat"),
+    ("sorry, I didn't catch that", "repeat"),
     # languages an owner might use
     ("Sí, adelante", "approve"),
     ("claro que sí", "approve"),
     ("de acuerdo", "approve"),
     ("no, gracias", "decline"),
+    ("no estoy de acuerdo", "decline"),
+    ("claro que no", "decline"),
     ("¿cuánto cuesta otra vez?", "repeat"),
     ("tal vez", "unclear"),
     ("oui, d'accord", "approve"),
     ("non", "decline"),
+    ("je ne suis pas d'accord", "decline"),
+    ("bien sûr que non", "decline"),
     ("peut-être", "unclear"),
     ("Ja, einverstanden", "approve"),
     ("nein", "decline"),
+    ("nein, ich bin nicht einverstanden", "decline"),
+    ("nicht einverstanden", "decline"),
     ("vielleicht", "unclear"),
     ("sim, pode", "approve"),
     ("não", "decline"),
@@ -152,12 +168,20 @@ async def test_openai_reads_them_through_its_own_sdk(llm: FakeLLM, db: Database)
     "reply",
     [
         anthropic_tool(TOOL, {"intent": "approve", "confidence": "very"}),
+        anthropic_tool(TOOL, {"intent": "approve", "confidence": True}),
         anthropic_tool(TOOL, {"intent": "approve", "confidence": 0.99, "because": "said so"}),
         anthropic_tool(TOOL, {"intent": "pay them", "confidence": 0.99}),
         anthropic_error(529, "overloaded_error", "Overloaded"),
         anthropic_error(401, "authentication_error", "invalid x-api-key"),
     ],
-    ids=["malformed", "extra key", "unknown intent", "overloaded", "wrong key"],
+    ids=[
+        "malformed",
+        "a yes for a number",
+        "extra key",
+        "unknown intent",
+        "overloaded",
+        "wrong key",
+    ],
 )
 async def test_a_model_that_fails_leaves_it_to_the_rules_after_one_try(
     llm: FakeLLM, db: Database, reply: object

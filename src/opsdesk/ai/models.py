@@ -129,7 +129,7 @@ class SpokenAnswer(BaseModel):
             "(a hedge, a question about something else, silence, off-topic words)."
         )
     )
-    confidence: Annotated[float, Field(ge=0, le=1)] = Field(
+    confidence: Annotated[float, Field(ge=0, le=1, strict=True, allow_inf_nan=False)] = Field(
         description="How sure you are of the intent, from 0 to 1."
     )
 

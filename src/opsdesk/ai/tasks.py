@@ -232,18 +232,21 @@ MIN_SPOKEN_CONFIDENCE = 0.8
 
 # Yes in a few words that contain a no: taken out before the no words are looked for.
 _YES_IDIOMS = re.compile(
-    r"\b(no problem|no worries|why not|sin problema|pas de probleme|kein problem|sem problema)\b"
+    r"\b(no problem|no worries|sin problema|pas de probleme|kein problem|sem problema)\b"
 )
 # A hedge is never a yes, whatever else was said.
 _HEDGE = re.compile(
     r"\b(maybe|perhaps|not sure|unsure|i guess|probably|depends|let me think|i don'?t know|"
     r"dunno|quizas?|tal vez|no se|peut-etre|je ne sais pas|vielleicht|weiss nicht|talvez|"
-    r"nao sei)\b"
+    r"nao sei|"
+    # A condition ("only if it's under 300") is not a yes the call can act on.
+    r"if|unless|as long as)\b"
 )
 _REPEAT = re.compile(
     r"\b(repeat|again|say that|pardon|come again|how much|what does it cost|what did you say|"
     r"who is the vendor|otra vez|repita|repite|cuanto|repetez|encore une fois|combien|"
-    r"wiederholen|noch einmal|wie viel|repetir|de novo|quanto)\b|^\s*(what|sorry)\W*$"
+    r"wiederholen|noch einmal|wie viel|repetir|de novo|quanto|didn'?t (catch|hear)|"
+    r"what was that|what'?s the (amount|price|cost))\b|^\s*(what|sorry)\W*$"
 )
 _NO = re.compile(
     r"\b(no|nope|nah|decline[sd]?|reject(ed)?|refuse[sd]?|don'?t|do not|not approve|cancel|"
@@ -254,9 +257,15 @@ _YES = re.compile(
     r"of course|please do|si|claro|vale|adelante|de acuerdo|oui|d'accord|bien sur|ja|"
     r"einverstanden|genau|sim|pode|com certeza)\b"
 )
-# A yes word that is negated ("I do not approve", "don't go ahead") says no.
+# A yes word that is negated says no: "I do not approve", "don't go ahead", "that's not ok",
+# "je ne suis pas d'accord", "nicht einverstanden", "no estoy de acuerdo", and an emphatic
+# word turned round: "of course not", "claro que no". Only spaces may come between: a
+# comma ends the negation.
 _NEGATED_YES = re.compile(
-    r"\b(not|never|don'?t|do not|won'?t|can'?t)\s+(\w+\s+)?(approve|go ahead|do it|agree|accept)\w*"
+    r"\b(not|never|don'?t|do not|won'?t|can'?t|ne|pas|nicht|no|nao)\s+(\w+\s+)?"
+    r"(approve|go ahead|do it|agree|accept|ok|okay|fine|d'accord|einverstanden|de acuerdo)\w*|"
+    r"\b(of course|absolutely|definitely|certainly|claro que|bien sur que|naturlich|sicher)"
+    r"\s+(not|no|non|nicht|pas)\b"
 )
 _LEADING_NO = re.compile(r"^\W*(no|don'?t|do not|nein|non|nao)\b")
 
