@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import func, select
 from temporalio.testing import WorkflowEnvironment
 
@@ -30,6 +31,7 @@ from opsdesk.notify.voice import SIGNATURE_HEADER, WebhookSignature, webhook_aut
 from opsdesk.settings import Settings
 from tests.maintenance.helpers import LINK, drive_to, ended, link_for, served_desk, waiting_for
 from tests.maintenance.test_links import OWNER, reported
+from tests.notify.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, CALLER, fake_twilio
 from tests.waiting import eventually
 
 OWNER_PHONE = "+14155550101"  # the sample directory's "+1 415 555 0101", as a call dials it
@@ -439,3 +441,39 @@ async def email_link_for_stage(
     found = await eventually(find, lambda path: path is not None)
     assert found is not None
     return found
+
+
+async def test_with_twilio_configured_the_worker_places_one_call_through_its_api(
+    dev_env: WorkflowEnvironment, db: Database, settings: Settings, directory: Directory
+) -> None:
+    """The production path end to end: the worker's call goes to Twilio's API (a stand-in
+    on loopback, the real SDK), once, with webhook addresses under the public URL."""
+    async with fake_twilio() as fake:
+        with_twilio = settings.model_copy(
+            update={
+                "twilio_account_sid": ACCOUNT_SID,
+                "twilio_auth_token": SecretStr(AUTH_TOKEN),
+                "twilio_caller": CALLER,
+                "twilio_api_url": fake.url,
+                "public_url": "https://desk.example.com",
+            }
+        )
+        async with served_desk(dev_env, db, with_twilio) as http:
+            request_id = await reported(http)
+            await waiting_for(request_handle(dev_env.client, request_id), Stage.OWNER_APPROVAL)
+
+            async def placed() -> str | None:
+                async with db.transaction() as session:
+                    return await session.scalar(
+                        select(OutboxMessage.provider_id).where(
+                            OutboxMessage.reference == f"maintenance-{request_id}",
+                            OutboxMessage.channel == "phone",
+                        )
+                    )
+
+            sid = await eventually(placed, lambda found: found is not None)
+    [call] = fake.calls
+    assert call["sid"] == sid
+    assert (call["To"], call["From"]) == (OWNER_PHONE, CALLER)
+    assert call["Url"].startswith("https://desk.example.com/phone/calls/")
+    assert call["StatusCallback"] == call["Url"] + "/status"
