@@ -260,6 +260,11 @@ class Settings(BaseSettings):
                 "Twilio needs its account SID, auth token and caller number together; "
                 f"missing {', '.join(missing)}"
             )
+        if not missing and not self.public_url:
+            raise ValueError(
+                "with Twilio, set OPSDESK_PUBLIC_URL to the address Twilio reaches us at: "
+                "its requests are signed for it"
+            )
         if self.office_hours_start >= self.office_hours_end:
             raise ValueError("OPSDESK_OFFICE_HOURS_START must be before OPSDESK_OFFICE_HOURS_END")
         return self
@@ -277,7 +282,7 @@ class Settings(BaseSettings):
 
     @property
     def twilio_configured(self) -> bool:
-        return self.twilio_account_sid is not None
+        return bool(self.twilio_account_sid)
 
     @model_validator(mode="after")
     def _chosen_provider_has_a_key(self) -> Settings:

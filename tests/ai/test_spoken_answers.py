@@ -61,6 +61,10 @@ RULES: list[tuple[str, SpokenIntent]] = [
     ("sure, unless it's more than 500", "unclear"),
     # a yes word turned round says no
     ("that's not ok", "decline"),
+    ("I wouldn't approve that", "decline"),
+    ("I wouldn't go ahead", "decline"),
+    ("that isn't okay", "decline"),
+    ("we shouldn't do it", "decline"),
     ("of course not", "decline"),
     ("absolutely not", "decline"),
     # off-topic, empty, or words that only look like yes or no
@@ -79,6 +83,7 @@ RULES: list[tuple[str, SpokenIntent]] = [
     ("how much was it", "repeat"),
     ("what's the amount?", "repeat"),
     ("sorry, I didn't catch that", "repeat"),
+    ("I can't hear you", "repeat"),
     # languages an owner might use
     ("Sí, adelante", "approve"),
     ("claro que sí", "approve"),

@@ -285,7 +285,7 @@ def outside_office_hours(zone: str) -> tuple[time, time]:
     return (time(0), time(1)) if hour >= 2 else (time(22), time(23))
 
 
-async def test_after_hours_an_owner_who_asked_for_it_is_only_phoned(
+async def test_after_hours_an_owner_who_asked_for_it_is_phoned_and_emailed_if_unanswered(
     dev_env: WorkflowEnvironment, db: Database, settings: Settings, directory: Directory
 ) -> None:
     async with db.transaction() as session:
@@ -294,20 +294,41 @@ async def test_after_hours_an_owner_who_asked_for_it_is_only_phoned(
         owner.calls = "call_only_after_hours"
     start, end = outside_office_hours("America/Los_Angeles")
     after_hours = settings.model_copy(update={"office_hours_start": start, "office_hours_end": end})
+
+    async def approvals_emailed() -> int:
+        async with db.transaction() as session:
+            found = await session.scalar(
+                select(func.count()).where(
+                    OutboxMessage.to_address == OWNER, OutboxMessage.subject.contains("Approve")
+                )
+            )
+        return int(found or 0)
+
     async with served_desk(dev_env, db, after_hours) as http:
+        twilio = Twilio(http, after_hours)
         request_id = await reported(http)
-        state = await waiting_for(request_handle(dev_env.client, request_id), Stage.OWNER_APPROVAL)
+        handle = request_handle(dev_env.client, request_id)
+        state = await waiting_for(handle, Stage.OWNER_APPROVAL)
         assert state.question is not None
         assert [a.channel for a in state.question.asked] == ["phone"]
         assert "by phone:" in state.timeline[-1].event
-        await call_url(db, request_id, "owner_approval")
-    async with db.transaction() as session:
-        to_owner = await session.scalar(
-            select(func.count()).where(
-                OutboxMessage.to_address == OWNER, OutboxMessage.subject.contains("Approve")
-            )
+        voice = await call_url(db, request_id, "owner_approval")
+        assert await approvals_emailed() == 0
+
+        # Nobody picks up: the question goes by email too, so it can still be answered.
+        await twilio.post(voice + "/status", {"CallStatus": "no-answer", "CallDuration": "0"})
+        state = await eventually(
+            lambda: handle.query(W.get_state),
+            lambda s: s.question is not None and len(s.question.asked) == 2,
         )
-    assert to_owner == 0
+        assert state.question is not None
+        assert [a.channel for a in state.question.asked] == ["phone", "email"]
+        answered = await http.post(
+            await email_link_for_stage(db, after_hours, request_id, "owner_approval"),
+            data={"answer": "approve"},
+        )
+        assert answered.status_code == 200, answered.text
+    assert await approvals_emailed() == 1
 
 
 def test_office_hours_are_weekdays_in_the_property_time_zone() -> None:

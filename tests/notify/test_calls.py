@@ -154,3 +154,20 @@ async def test_a_busy_twilio_is_retried_and_wrong_credentials_are_not(db: Databa
         with pytest.raises(CallRejected, match="401"):
             await wrong.place_call(other)
     assert len(fake.calls) == 1
+
+
+async def test_after_a_timeout_the_retry_looks_before_it_dials(db: Database) -> None:
+    """A 408 (or a 5xx) does not say whether Twilio took the call: the row stays placing."""
+    async with fake_twilio() as fake:
+        calls = activities(db, fake)
+        call = a_call()
+        await calls.record_call(call)
+        fake.refuse = (408, 20408, "Request Timeout")
+        with pytest.raises(Exception, match="Request Timeout"):
+            await calls.place_call(call)
+        entry = await Outbox(db).get(call.key)
+        assert entry is not None
+        assert entry.status == "placing"
+        assert (await calls.place_call(call)).status == "sent"
+    assert fake.lists == 1
+    assert len(fake.calls) == 1

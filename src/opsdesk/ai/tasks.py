@@ -245,11 +245,11 @@ _HEDGE = re.compile(
 _REPEAT = re.compile(
     r"\b(repeat|again|say that|pardon|come again|how much|what does it cost|what did you say|"
     r"who is the vendor|otra vez|repita|repite|cuanto|repetez|encore une fois|combien|"
-    r"wiederholen|noch einmal|wie viel|repetir|de novo|quanto|didn'?t (catch|hear)|"
+    r"wiederholen|noch einmal|wie viel|repetir|de novo|quanto|(didn|couldn|can)'?t (catch|hear)|"
     r"what was that|what'?s the (amount|price|cost))\b|^\s*(what|sorry)\W*$"
 )
 _NO = re.compile(
-    r"\b(no|nope|nah|decline[sd]?|reject(ed)?|refuse[sd]?|don'?t|do not|not approve|cancel|"
+    r"\b(no|nope|nah|decline[sd]?|reject(ed)?|refuse[sd]?|\w+n't|do not|not approve|cancel|"
     r"negative|nein|non|nao|pas question)\b"
 )
 _YES = re.compile(
@@ -262,7 +262,7 @@ _YES = re.compile(
 # word turned round: "of course not", "claro que no". Only spaces may come between: a
 # comma ends the negation.
 _NEGATED_YES = re.compile(
-    r"\b(not|never|don'?t|do not|won'?t|can'?t|ne|pas|nicht|no|nao)\s+(\w+\s+)?"
+    r"\b(not|never|\w+n'?t|do not|ne|pas|nicht|no|nao)\s+(\w+\s+)?"
     r"(approve|go ahead|do it|agree|accept|ok|okay|fine|d'accord|einverstanden|de acuerdo)\w*|"
     r"\b(of course|absolutely|definitely|certainly|claro que|bien sur que|naturlich|sicher)"
     r"\s+(not|no|non|nicht|pas)\b"

@@ -219,10 +219,10 @@ class OutboxMessage(Base):
     """A call taken by the dev phone: the webhook address it dials, as Twilio would hold
     it. (A call placed through Twilio keeps its address at Twilio only.)"""
     attempted_at: Mapped[datetime | None] = mapped_column(default=None)
+    """When the first unfinished attempt to place a call began: a retry after a crash looks
+    for a call the provider took since then before placing another."""
     call_outcome: Mapped[str | None] = mapped_column(String(20), default=None)
     """How a call ended (Twilio's final status: completed, busy, no-answer, …)."""
-    """When the latest attempt to place a call began: a retry after a crash looks for a
-    call the provider took since then before placing another."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -164,7 +164,10 @@ def spoken_money(cents: int | None, currency: str) -> str:
     if word is None:
         return format_money(cents, currency)
     whole, part = divmod(cents, 100)
-    return f"{whole:,} {word}" + (f" and {part} cents" if part else "")
+    if whole == 1:
+        word = word.removesuffix("s")
+    cents_words = f" and {part} cent{'s' if part != 1 else ''}" if part else ""
+    return f"{whole:,} {word}{cents_words}"
 
 
 def call_script(state: RequestState, stage: Stage) -> CallScript:

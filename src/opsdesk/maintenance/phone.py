@@ -58,10 +58,12 @@ MAX_MISSES = 2
 """Silence or an unclear answer asks again this many times; then the call ends politely."""
 MAX_PLAYS = 4
 """How often "9" may replay the whole message."""
-SPEECH_WAIT = 8.0
+SPEECH_WAIT = 5.0
 """Seconds a model may take to understand a spoken answer; the rules answer after that
 (Twilio waits about 15 s for our reply, and a person is listening)."""
-ANSWER_WAIT = timedelta(seconds=8)
+ANSWER_WAIT = timedelta(seconds=4)
+"""The answer counts once the request has taken it; waiting for the rest of its step only
+lets the reply say more. Twilio waits about 15 s for a reply in all."""
 
 _KEYS: dict[str, SpokenIntent] = {"1": "approve", "2": "decline", "9": "repeat"}
 _FINAL_OUTCOMES: dict[str, CallOutcome] = {
@@ -177,6 +179,11 @@ def _answered_first(state: RequestState, first: AnswerRecord) -> str:
     return f"This was already answered by {first.actor} {how} on {when}: {first.what}."
 
 
+def _count(request: Request, name: str, default: int) -> int:
+    value = request.query_params.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 3 else default
+
+
 def _ask(request: Request, token: str, say: str, *, misses: int, plays: int) -> Response:
     """Say ``say`` and listen for a key or a few words."""
     urls = call_urls(settings_of(request).resolved_public_url, token)
@@ -213,13 +220,16 @@ async def call_answered(request: Request, token: str) -> Response:
 
 
 @router.post(CALLS_PATH + "/{token}/gather")
-async def call_gathered(request: Request, token: str, misses: int = 0, plays: int = 1) -> Response:
+async def call_gathered(request: Request, token: str) -> Response:
     """What the callee pressed or said."""
     try:
         params = await _from_twilio(request)
         found = _grant(request, token)
     except _Refused:
         return _refused()
+    # Read only now: the signature covers them, so they are the ones we wrote.
+    misses = _count(request, "misses", 0)
+    plays = _count(request, "plays", 1)
     if isinstance(found, Response):
         return found
     grant = found
@@ -238,14 +248,22 @@ async def call_gathered(request: Request, token: str, misses: int = 0, plays: in
         heard = f'said "{speech[:300]}"'
     else:
         intent, heard = "unclear", ""
-    if intent == "repeat" and plays < MAX_PLAYS:
-        return _ask(request, token, script.full, misses=misses, plays=plays + 1)
+    if intent == "repeat":
+        if plays < MAX_PLAYS:
+            return _ask(request, token, script.full, misses=misses, plays=plays + 1)
+        return _ask(
+            request,
+            token,
+            f"That was the last time through. {script.question} {KEYS}",
+            misses=misses,
+            plays=plays,
+        )
     if intent in ("approve", "decline"):
         return await _record(request, grant, state, script, intent == "approve", heard)
     if misses >= MAX_MISSES:
         return _goodbye(
             "Sorry, I could not understand your answer, so nothing is recorded.",
-            _other_way(state, stage),
+            _other_way(state),
         )
     opening = "Sorry, I did not hear an answer." if not heard else "Sorry, I did not catch that."
     return _ask(
@@ -306,9 +324,7 @@ async def _record(
         return _goodbye("Sorry, we cannot find this request any more.")
     except (RPCError, WorkflowQueryFailedError):
         log.exception("a phone answer for %s could not reach its request", grant.request_id)
-        return _goodbye(
-            "Sorry, we could not record your answer just now.", _other_way(state, stage)
-        )
+        return _goodbye("Sorry, we could not record your answer just now.", _other_way(state))
     await LinkUses(db_of(request)).record(grant, "approve" if approve else "decline")
     verb = "approve" if approve else "decline"
     return _goodbye(f"I have recorded that you {verb} {script.decision}.")
@@ -318,12 +334,12 @@ def _owner(state: RequestState) -> str:
     return state.premises.owner_name if state.premises else "the owner"
 
 
-def _other_way(state: RequestState, stage: Stage) -> str:
+def _other_way(state: RequestState) -> str:
     question = state.question
     emailed = question is not None and any(a.channel == "email" for a in question.asked)
     if emailed:
         return "You can still answer with the link in the email we sent you."
-    return "We will call again or email you if we still need your answer."
+    return "We will email you the question, so you can answer from there."
 
 
 @router.post(CALLS_PATH + "/{token}/status")

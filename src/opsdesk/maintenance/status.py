@@ -8,12 +8,13 @@ from typing import Literal
 Role = Literal["owner", "vendor", "tenant"]
 
 Channel = Literal["email", "phone", "dashboard", "api"]
-CallPreference = Literal["email_and_call", "email_only", "call_only_after_hours"]
-"""How an owner with a phone number is asked for approvals: phoned as the email goes out,
-never phoned, or (outside office hours in the property's time zone) phoned and not
-emailed."""
 """How an answer arrived: a signed link from an email (its page), a phone call, an ops
 person on someone's behalf, an API client."""
+
+CallPreference = Literal["email_and_call", "email_only", "call_only_after_hours"]
+"""How an owner with a phone number is asked for approvals: phoned as the email goes out,
+never phoned, or (outside office hours in the property's time zone) phoned, and emailed
+only if the call does not settle it."""
 
 
 class RequestStatus(StrEnum):

@@ -457,39 +457,13 @@ class MaintenanceRequestWorkflow:
             question.asked.append(Asked(role=stage.role, name=name, channel="phone", at=now))
         if stage.role == "owner":
             self._owner_involved = True
-        text, button = QUESTIONS[stage]
+        text = QUESTIONS[stage][0]
         by = {(True, True): " by email and phone", (True, False): " by phone"}.get(
             (phone is not None, email), ""
         )
         self._move(stage.status, f"Asked {name} ({stage.role}){by}: {text}")
         if email:
-            link = LinkGrant(
-                link_id=str(workflow.uuid4()),
-                request_id=state.request_id,
-                stage=stage.value,
-                round=round,
-                role=stage.role,
-                answers=ANSWERS[stage],
-                expires_at=question.deadline,
-            )
-            self._notify(
-                address,
-                message(
-                    state,
-                    subject=f"{button}: request {state.request_id}",
-                    greeting=f"Dear {name},",
-                    paragraphs=[
-                        text,
-                        f"Please answer by the time below; after that, {_LAPSE[stage]}.",
-                    ],
-                    details=[
-                        *stage_details(state, stage),
-                        {"label": "Answer by", "at": question.deadline.isoformat()},
-                    ],
-                    link=link,
-                    button=button,
-                ),
-            )
+            self._email_question(question, name, address)
         if phone is not None:
             self._call(question, phone)
         reassignable = stage.status in REASSIGNABLE
@@ -567,6 +541,50 @@ class MaintenanceRequestWorkflow:
         self._note(
             f"Call to {who} about {event.stage.value.replace('_', ' ')}: {what}",
             channel="phone",
+        )
+        question = self._state.question
+        if (
+            question is not None
+            and (question.stage, question.round) == (event.stage, event.round)
+            and question.answer is None
+            and all(asked.channel != "email" for asked in question.asked)
+        ):
+            # Phoned only (after hours) and the call did not answer it: the question goes
+            # by email too, so the owner can still answer before the deadline.
+            name, address = self._person(question.stage.role)
+            question.asked.append(
+                Asked(role=question.stage.role, name=name, channel="email", at=workflow.now())
+            )
+            self._email_question(question, name, address)
+
+    def _email_question(self, question: Question, name: str, address: str) -> None:
+        """Email ``question`` with a signed link that answers it."""
+        state = self._state
+        stage = question.stage
+        text, button = QUESTIONS[stage]
+        link = LinkGrant(
+            link_id=str(workflow.uuid4()),
+            request_id=state.request_id,
+            stage=stage.value,
+            round=question.round,
+            role=stage.role,
+            answers=ANSWERS[stage],
+            expires_at=question.deadline,
+        )
+        self._notify(
+            address,
+            message(
+                state,
+                subject=f"{button}: request {state.request_id}",
+                greeting=f"Dear {name},",
+                paragraphs=[text, f"Please answer by the time below; after that, {_LAPSE[stage]}."],
+                details=[
+                    *stage_details(state, stage),
+                    {"label": "Answer by", "at": question.deadline.isoformat()},
+                ],
+                link=link,
+                button=button,
+            ),
         )
 
     def _check_interrupt(self, reassignable: bool = False) -> None:

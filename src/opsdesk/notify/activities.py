@@ -10,7 +10,6 @@ from twilio.base.exceptions import TwilioRestException
 
 from opsdesk.errors import CallRejected, EmailRejected
 from opsdesk.notify.compose import AiEmailWriter
-from opsdesk.notify.devphone import call_sid
 from opsdesk.notify.email import Mailer
 from opsdesk.notify.models import (
     COMPOSE_EMAIL,
@@ -30,7 +29,7 @@ from opsdesk.notify.models import (
 )
 from opsdesk.notify.outbox import Outbox
 from opsdesk.notify.signing import LinkSigner
-from opsdesk.notify.voice import VoiceProvider, call_urls
+from opsdesk.notify.voice import VoiceProvider, call_sid, call_urls
 
 DEV_PHONE_DETAIL = "to the dev phone on the Mailbox page"
 
@@ -148,9 +147,9 @@ class CallActivities:
             await self.outbox.placed(key, "failed", None, str(exc))
             raise
         except TwilioRestException as exc:
-            # A 4xx (here: 408 or 429) means Twilio took no call, so the retry dials
-            # afresh; after a 5xx it may have, so the retry looks first.
-            status = "queued" if exc.status < 500 else "placing"
+            # A 429 means Twilio took no call, so the retry dials afresh; after a timeout
+            # (408) or a 5xx it may have, so the retry looks first.
+            status = "queued" if exc.status < 500 and exc.status != 408 else "placing"
             await self.outbox.placed(key, status, None, f"Twilio {exc.status}: {exc.msg}")
             raise
         except Exception as exc:

@@ -7,7 +7,6 @@ path (signature check, token, update) runs end to end, with a person at the keyp
 
 from __future__ import annotations
 
-import hashlib
 import xml.etree.ElementTree as ET  # parses only our own webhook's TwiML
 from dataclasses import dataclass, field
 
@@ -15,7 +14,7 @@ import httpx
 from starlette.types import ASGIApp
 
 from opsdesk.notify.models import OutboxEntry
-from opsdesk.notify.voice import CALLS_PATH, SIGNATURE_HEADER, WebhookSignature
+from opsdesk.notify.voice import CALLS_PATH, SIGNATURE_HEADER, WebhookSignature, call_sid
 
 DEV_CALLER = "+15005550006"
 """The number dev calls come from (Twilio's test number that always works)."""
@@ -36,12 +35,6 @@ class PhoneTurn:
     status: int = 200
     problem: str = ""
     """Why the webhook did not answer with TwiML (a refused signature, say)."""
-
-
-def call_sid(key: str) -> str:
-    """A stable, Twilio-shaped id for the dev call with this outbox key (``CA`` and 32 hex
-    digits)."""
-    return "CA" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 class DevPhone:

@@ -108,6 +108,7 @@ class OutboxEntry(BaseModel):
     callback_url: str | None = None
     """A dev-phone call's webhook address."""
     call_outcome: CallOutcome | None = None
+    attempted_at: datetime | None = None
 
     @property
     def call_ended(self) -> str:
@@ -115,5 +116,3 @@ class OutboxEntry(BaseModel):
         if self.call_outcome is None:
             return ""
         return CALL_OUTCOME_WORDS[self.call_outcome].capitalize() + "."
-
-    attempted_at: datetime | None = None

@@ -90,8 +90,11 @@ class Outbox:
         async with self.db.transaction() as session:
             row = await self._row(session, key)
             row.attempts += 1
+            if row.status != "placing" or row.attempted_at is None:
+                # An earlier attempt that never said how it went keeps its time: the next
+                # retry must still look for the call it may have placed.
+                row.attempted_at = datetime.now(UTC)
             row.status = "placing"
-            row.attempted_at = datetime.now(UTC)
 
     async def placed(
         self,

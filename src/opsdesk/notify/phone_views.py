@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from opsdesk.notify.devmail import uses_dev_mailbox
@@ -37,6 +38,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
 
 
+OutboxId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+"""An outbox row's id, as the database can hold it."""
+
 router = APIRouter(include_in_schema=False, lifespan=_lifespan)
 
 
@@ -55,7 +59,7 @@ def _phone(request: Request) -> DevPhone:
     return phone
 
 
-async def _call(request: Request, entry_id: int) -> OutboxEntry:
+async def _call(request: Request, entry_id: OutboxId) -> OutboxEntry:
     _phone(request)
     entry = await Outbox(db_of(request)).by_id(entry_id)
     if entry is None or entry.channel != "phone" or not entry.callback_url:
@@ -94,13 +98,13 @@ def _screen(request: Request, entry: OutboxEntry, turn: PhoneTurn, heard: str = 
 
 
 @router.post("/mailbox/phone/{entry_id}/pick-up", response_class=HTMLResponse)
-async def pick_up(request: Request, entry_id: int) -> HTMLResponse:
+async def pick_up(request: Request, entry_id: OutboxId) -> HTMLResponse:
     entry = await _call(request, entry_id)
     return _screen(request, entry, await _phone(request).pick_up(entry))
 
 
 @router.post("/mailbox/phone/{entry_id}/answer", response_class=HTMLResponse)
-async def answer_call(request: Request, entry_id: int) -> HTMLResponse:
+async def answer_call(request: Request, entry_id: OutboxId) -> HTMLResponse:
     """A key, some words, or silence, sent where the call is listening."""
     entry = await _call(request, entry_id)
     fields = await read_form(request)
@@ -119,7 +123,7 @@ async def answer_call(request: Request, entry_id: int) -> HTMLResponse:
 
 
 @router.post("/mailbox/phone/{entry_id}/end")
-async def end_call(request: Request, entry_id: int) -> RedirectResponse:
+async def end_call(request: Request, entry_id: OutboxId) -> RedirectResponse:
     entry = await _call(request, entry_id)
     fields = await read_form(request)
     outcome = fields.get("outcome", "completed")

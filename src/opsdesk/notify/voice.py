@@ -9,6 +9,7 @@ question serves those routes; this module only knows their shape.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -37,6 +38,12 @@ class CallUrls:
     """Fetched when the callee picks up: the first thing they hear."""
     gather: str
     status: str
+
+
+def call_sid(key: str) -> str:
+    """A stable, Twilio-shaped id for the dev call with this outbox key (``CA`` and 32 hex
+    digits)."""
+    return "CA" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 def call_urls(public_url: str, token: str) -> CallUrls:
