@@ -4,7 +4,6 @@ webhooks go through. Every page carries the security headers. None of this needs
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -20,18 +19,6 @@ from tests.http import serve_http
 from tests.orders.helpers import body, error_of
 
 EVIL = "https://evil.example"
-
-
-@pytest.fixture
-async def http(db: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    nowhere = await Client.connect(
-        f"127.0.0.1:{free_port()}", lazy=True, data_converter=pydantic_data_converter
-    )
-    settings = Settings(
-        data_dir=tmp_path, database_url=db.url.render_as_string(hide_password=False)
-    )
-    async with serve_http(create_app(settings, temporal=nowhere)) as client:
-        yield client
 
 
 async def test_a_form_another_site_posts_is_refused_with_a_page(http: httpx.AsyncClient) -> None:

@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
@@ -505,16 +505,7 @@ class MaintenanceRequestWorkflow:
         carries its own grant, so it answers this question once."""
         state = self._state
         stage = question.stage
-        grant = LinkGrant(
-            link_id=str(workflow.uuid4()),
-            request_id=state.request_id,
-            stage=stage.value,
-            round=question.round,
-            role=stage.role,
-            answers=ANSWERS[stage],
-            expires_at=question.deadline,
-            channel="phone",
-        )
+        grant = self._grant(question, "phone")
         self._calls[grant.link_id] = self._person(stage.role)[0]
         call = PhoneCall(
             key=f"{self._key_prefix}:call:{stage.value}:{question.round}",
@@ -557,20 +548,26 @@ class MaintenanceRequestWorkflow:
             )
             self._email_question(question, name, address)
 
-    def _email_question(self, question: Question, name: str, address: str) -> None:
-        """Email ``question`` with a signed link that answers it."""
-        state = self._state
+    def _grant(self, question: Question, channel: Literal["email", "phone"]) -> LinkGrant:
+        """What a link or a call may do: answer ``question`` once, until its deadline."""
         stage = question.stage
-        text, button = QUESTIONS[stage]
-        link = LinkGrant(
+        return LinkGrant(
             link_id=str(workflow.uuid4()),
-            request_id=state.request_id,
+            request_id=self._state.request_id,
             stage=stage.value,
             round=question.round,
             role=stage.role,
             answers=ANSWERS[stage],
             expires_at=question.deadline,
+            channel=channel,
         )
+
+    def _email_question(self, question: Question, name: str, address: str) -> None:
+        """Email ``question`` with a signed link that answers it."""
+        state = self._state
+        stage = question.stage
+        text, button = QUESTIONS[stage]
+        link = self._grant(question, "email")
         self._notify(
             address,
             message(
