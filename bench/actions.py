@@ -23,8 +23,6 @@ import time
 from datetime import timedelta
 from typing import Any
 
-import httpx
-
 from bench.harness import confirmed, fill_catalog, save, stack
 from opsdesk.orders import load
 from opsdesk.orders import service as orders
@@ -61,7 +59,7 @@ async def measure(orders_per_way: int) -> dict[str, Any]:
             "signal, then query": ids[2 * orders_per_way :],
         }
         results: dict[str, Any] = {}
-        async with httpx.AsyncClient(base_url=running.api_url, timeout=30) as http:
+        async with running.api_client(timeout=30) as http:
 
             async def via_api(order_id: str) -> OrderStatus:
                 response = await http.post(

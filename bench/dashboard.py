@@ -267,7 +267,7 @@ async def run(sizes: list[int], requests: int, sample: int) -> None:
                 max_cached_workflows=2000,
             )
 
-        async with httpx.AsyncClient(base_url=running.api_url, timeout=120) as http:
+        async with running.api_client(timeout=120) as http:
             seeded = 0
             for size in sizes:
                 rate = await seed(client, settings, seeded, size)

@@ -28,6 +28,8 @@ from typing import Any
 import httpx
 from temporalio.client import Client
 
+from opsdesk.access.roles import Role
+from opsdesk.access.tokens import ApiTokens
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade
 from opsdesk.orders.catalog import sample_catalog
@@ -91,6 +93,11 @@ class Stack:
     @property
     def api_url(self) -> str:
         return self.settings.dashboard_url
+
+    def api_client(self, timeout: float = 30) -> httpx.AsyncClient:
+        """A client of the stack's API, as an operator's token (made in its database)."""
+        headers = {"Authorization": f"Bearer {operator_token(self.settings)}"}
+        return httpx.AsyncClient(base_url=self.api_url, timeout=timeout, headers=headers)
 
 
 def _wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 90.0) -> None:
@@ -179,6 +186,27 @@ def stack(
         finally:
             for process in processes:
                 _stop(process)
+
+
+def operator_token(settings: Settings) -> str:
+    """A new operator's API token in the stack's database, for the benchmark's requests."""
+
+    def create() -> str:
+        upgrade(settings.resolved_database_url)
+
+        async def token() -> str:
+            db = Database(settings.resolved_database_url)
+            try:
+                name = f"bench-{os.getpid()}-{time.monotonic_ns()}"
+                _, secret = await ApiTokens(db).create(name, Role.OPERATOR)
+                return secret
+            finally:
+                await db.dispose()
+
+        return asyncio.run(token())
+
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(create).result()
 
 
 def fill_catalog(settings: Settings) -> None:

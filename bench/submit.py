@@ -88,7 +88,7 @@ async def measure(requests: int) -> dict[str, Any]:
             with workers(
                 running, spawn_real(running, poller=False), spawn_baseline(running, queue)
             ):
-                async with httpx.AsyncClient(base_url=running.api_url, timeout=30) as http:
+                async with running.api_client(timeout=30) as http:
                     submits = _ways(client, http, settings, queue)
                     ends = _ends(client, db)
                     for turn in range(requests + 1):

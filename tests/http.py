@@ -11,15 +11,19 @@ import uvicorn
 from fastapi import FastAPI
 
 from tests.conftest import free_port
+from tests.staff import bearer
 
 
 @asynccontextmanager
 async def serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """In-process: quick, for routes that answer with one body."""
+    """In-process: quick, for routes that answer with one body. The client carries an admin
+    API token named ``ops`` (``tests.staff``)."""
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1"
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://127.0.0.1",
+            headers=await bearer(app),
         ) as http,
     ):
         yield http
@@ -50,6 +54,9 @@ async def served(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
 
 @asynccontextmanager
 async def serve_http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """Real HTTP, streaming (server-sent events) included."""
-    async with served(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as http:
+    """Real HTTP, streaming (server-sent events) included; authenticated as ``serve``'s."""
+    async with (
+        served(app) as url,
+        httpx.AsyncClient(base_url=url, timeout=30, headers=await bearer(app)) as http,
+    ):
         yield http

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import socket
 from pathlib import Path
@@ -13,6 +14,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from opsdesk.db import Database
 from opsdesk.orders.inputs import LineItem
 from opsdesk.orders.service import order_handle, start_order
 from opsdesk.orders.status import OrderStatus
@@ -25,11 +27,21 @@ from tests.conftest import free_port
 from tests.orders.factory import order_request
 from tests.orders.helpers import wait_for_status
 from tests.processes import DevStackProcess, alive
+from tests.staff import token_for
 from tests.waiting import eventually
 
 
 async def _ready(stack: DevStackProcess) -> None:
     await asyncio.to_thread(stack.wait_ready)
+
+
+async def _staff(stack: DevStackProcess) -> dict[str, str]:
+    """Headers with an API token made in the stack's own database."""
+    db = Database(Settings(data_dir=stack.data_dir).resolved_database_url)
+    try:
+        return {"Authorization": f"Bearer {await token_for(db)}"}
+    finally:
+        await db.dispose()
 
 
 async def test_stack_stops_cleanly_and_restarts_with_its_workflows(tmp_path: Path) -> None:
@@ -55,7 +67,7 @@ async def test_stack_stops_cleanly_and_restarts_with_its_workflows(tmp_path: Pat
     # No SMTP settings: the confirmation went to the dev mailbox, and the dashboard shows it.
     await _in_the_dev_mailbox(stack, "Your order devstack-1 is confirmed")
     # The maintenance desk starts with the sample directory: the tenant form offers it.
-    async with httpx.AsyncClient(base_url=stack.url) as http:
+    async with httpx.AsyncClient(base_url=stack.url, headers=await _staff(stack)) as http:
         properties = (await http.get("/api/maintenance/properties")).json()["items"]
     assert {p["id"] for p in properties} == {"harbor-12", "elm-48"}
 
@@ -64,9 +76,15 @@ async def test_stack_stops_cleanly_and_restarts_with_its_workflows(tmp_path: Pat
     output = stack.output()
     assert f"{stack.url}/mailbox" in output
     assert "Loaded the sample maintenance directory" in output
+    # The first start made an admin and printed a one-time link to sign in as them.
+    [link] = re.findall(rf"{re.escape(stack.url)}/signin/link/[\w-]+", output)
 
     stack.start()
     await _ready(stack)
+    async with httpx.AsyncClient() as browser:
+        assert (await browser.post(link)).status_code == 303
+        me = (await browser.get(f"{stack.url}/api/me")).json()
+    assert me == {"name": "admin", "role": "admin", "kind": "user"}
     client = await Client.connect(stack.temporal_address, data_converter=converter)
     handle = order_handle(client, "devstack-1")
     assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
@@ -80,7 +98,7 @@ async def test_stack_stops_cleanly_and_restarts_with_its_workflows(tmp_path: Pat
 
 
 async def _in_the_dev_mailbox(stack: DevStackProcess, subject: str) -> None:
-    async with httpx.AsyncClient(base_url=stack.url) as http:
+    async with httpx.AsyncClient(base_url=stack.url, headers=await _staff(stack)) as http:
         outbox = await eventually(
             lambda: http.get("/api/outbox"),
             # Recorded first (queued), then delivered.
@@ -127,7 +145,7 @@ async def test_a_configured_temporal_address_is_used_instead_of_a_server_of_its_
         stack.start()
         await _ready(stack)  # /readyz: Temporal at `address` answers and our worker polls it
         names = {p.name() for p in stack.descendants()}
-        async with httpx.AsyncClient(base_url=stack.url) as http:
+        async with httpx.AsyncClient(base_url=stack.url, headers=await _staff(stack)) as http:
             assert "The dev mailbox is off" in (await http.get("/mailbox")).text
 
         request = order_request([LineItem(sku="MUG-01", quantity=1)], order_id="external-1")
@@ -144,6 +162,7 @@ async def test_a_configured_temporal_address_is_used_instead_of_a_server_of_its_
     output = stack.output()
     assert "external Temporal cluster" in output
     assert "Mailbox" not in output  # the line naming its URL when it runs
+    assert "/signin/link/" in output
     assert not (tmp_path / "state" / "temporal.db").exists()
 
 

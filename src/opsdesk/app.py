@@ -27,7 +27,8 @@ from opsdesk.orders.ids import order_id_of
 from opsdesk.orders.listing import OrderMetrics, visibility_query
 from opsdesk.settings import Settings
 from opsdesk.temporal.client import connect
-from opsdesk.web import codec, errors, health, pages
+from opsdesk.web import access_api, codec, errors, health, oidc, pages, signin
+from opsdesk.web.auth import Credentials
 from opsdesk.web.cache import Shared
 from opsdesk.web.events import ChangeFeed
 from opsdesk.web.guard import AllowedHosts, SecurityHeaders, same_origin_changes
@@ -55,7 +56,13 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         app.state.change_feed = feed
         app.state.metrics = Shared[OrderMetrics](settings.metrics_ttl)
         app.state.maintenance_metrics = Shared[MaintenanceMetrics](settings.metrics_ttl)
-        app.state.rate_limits = RateLimits(settings.public_rate_limit, settings.webhook_rate_limit)
+        app.state.rate_limits = RateLimits(
+            settings.public_rate_limit,
+            settings.webhook_rate_limit,
+            settings.sign_in_rate_limit,
+            settings.sign_in_address_rate_limit,
+        )
+        app.state.credentials = Credentials(db, settings)
         try:
             yield
         finally:
@@ -72,7 +79,11 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AllowedHosts, allowed_hosts=settings.resolved_allowed_hosts)
     errors.install(app)
+    oidc.install(app, settings)
     app.include_router(health.router)
+    app.include_router(signin.router)
+    app.include_router(oidc.router)
+    app.include_router(access_api.router)
     app.include_router(codec.router)
     app.include_router(orders_api.router)
     # Before the maintenance views, whose /maintenance/{request} would take /maintenance/intake.

@@ -6,19 +6,24 @@ import asyncio
 import contextlib
 import enum
 import logging
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from opsdesk.access.roles import Role
 from opsdesk.settings import Settings
 from opsdesk.values import format_money
 
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from opsdesk.db import Database
     from opsdesk.orders.load import LoadReport
 
 app = typer.Typer(
@@ -29,6 +34,7 @@ app = typer.Typer(
     rich_markup_mode="markdown",
 )
 err = Console(stderr=True)
+T = TypeVar("T")
 
 PortOption = Annotated[
     int | None,
@@ -218,6 +224,13 @@ def load(
     poll: Annotated[
         float, typer.Option(min=0.01, max=10, help="Seconds between looks at a busy order.")
     ] = 0.25,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            help="An operator's API token, for --via api (default: OPSDESK_API_TOKEN; make "
+            "one with `opsdesk tokens create load --role operator`).",
+        ),
+    ] = None,
 ) -> None:
     """Create orders against a running stack and drive each to a final status.
 
@@ -241,8 +254,20 @@ def load(
         async with contextlib.AsyncExitStack() as stack:
             target: generator.Target
             if via is Via.api:
+                secret = token or (
+                    settings.api_token.get_secret_value() if settings.api_token else None
+                )
+                if not secret:
+                    raise generator.LoadError(
+                        "the API needs a token: create one with `opsdesk tokens create load "
+                        "--role operator` and pass it as --token or OPSDESK_API_TOKEN"
+                    )
                 url = api_url or settings.dashboard_url
-                http = await stack.enter_async_context(httpx.AsyncClient(base_url=url, timeout=60))
+                http = await stack.enter_async_context(
+                    httpx.AsyncClient(
+                        base_url=url, timeout=60, headers={"Authorization": f"Bearer {secret}"}
+                    )
+                )
                 try:
                     await http.get("/healthz")
                 except httpx.HTTPError as exc:
@@ -392,6 +417,202 @@ def catalog_list(
             "yes" if p.active else "no",
         )
     Console().print(table)
+
+
+def _in_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Run ``work`` against the settings' database (migrated first), as a command does."""
+    from opsdesk.db import Database
+    from opsdesk.db.migrate import upgrade
+
+    upgrade(settings.resolved_database_url)
+
+    async def run() -> T:
+        db = Database(settings.resolved_database_url)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
+
+
+users_app = typer.Typer(
+    help="The ops staff who sign in to the dashboard, and their roles.", no_args_is_help=True
+)
+app.add_typer(users_app, name="users")
+tokens_app = typer.Typer(
+    help="API tokens for programs (Authorization: Bearer …).", no_args_is_help=True
+)
+app.add_typer(tokens_app, name="tokens")
+
+RoleOption = Annotated[
+    Role,
+    typer.Option(
+        "--role",
+        help="viewer reads; operator also acts on orders and requests; admin also manages "
+        "users and tokens.",
+    ),
+]
+
+
+def _account_change(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    """``_in_database`` for a change to users or tokens: a refusal is a sentence, exit 1."""
+    from opsdesk.access.users import AccountError
+
+    try:
+        return _in_database(settings, work)
+    except AccountError as exc:
+        fail(str(exc))
+    except ValueError as exc:  # a name or password that breaks the rules
+        fail(str(exc), 2)
+
+
+def _print_sign_in_link(settings: Settings, name: str, secret: str) -> None:
+    from opsdesk.web.signin import link_url
+
+    err.print(f"One-time sign-in link for {name} (valid for an hour, works once):")
+    typer.echo(link_url(settings.resolved_public_url, secret))
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[
+        str, typer.Argument(help="What they sign in with, e.g. dana or dana@example.com.")
+    ],
+    role: RoleOption = Role.VIEWER,
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin",
+            help="Read their password from standard input (no password on the command line). "
+            "Without it, print a one-time sign-in link from which they set one.",
+        ),
+    ] = False,
+) -> None:
+    """Add a person."""
+    from opsdesk.access.sessions import Sessions
+    from opsdesk.access.users import Users
+
+    settings = load_settings()
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+
+    async def add(db: Database) -> str | None:
+        user = await Users(db).add(name, role, password)
+        if password is not None:
+            return None
+        sessions = Sessions(db, settings.session_idle, settings.session_lifetime)
+        return await sessions.issue_link(user.name)
+
+    secret = _account_change(settings, add)
+    err.print(f"added {name.strip().lower()} ({role.value})")
+    if secret is not None:
+        _print_sign_in_link(settings, name.strip().lower(), secret)
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Show everyone who may sign in."""
+    from rich.table import Table
+
+    from opsdesk.access.users import Users
+
+    settings = load_settings()
+    users = _in_database(settings, lambda db: Users(db).list())
+    table = Table("name", "role", "password", "added", "last sign-in")
+    for user in users:
+        table.add_row(
+            user.name,
+            user.role.value,
+            "set" if user.has_password else "not yet",
+            _when(user.created_at),
+            _when(user.last_sign_in_at),
+        )
+    Console().print(table)
+
+
+@users_app.command("remove")
+def users_remove(name: Annotated[str, typer.Argument(help="Who.")]) -> None:
+    """Remove a person; they are signed out everywhere."""
+    from opsdesk.access.users import Users
+
+    _account_change(load_settings(), lambda db: Users(db).remove(name))
+    err.print(f"removed {name}")
+
+
+@users_app.command("set-role")
+def users_set_role(
+    name: Annotated[str, typer.Argument(help="Who.")],
+    role: Annotated[Role, typer.Argument(help="viewer, operator or admin.")],
+) -> None:
+    """Change a person's role (it applies to their next request)."""
+    from opsdesk.access.users import Users
+
+    _account_change(load_settings(), lambda db: Users(db).set_role(name, role))
+    err.print(f"{name} is now {role.value}")
+
+
+@users_app.command("link")
+def users_link(name: Annotated[str, typer.Argument(help="Who.")]) -> None:
+    """Print a one-time sign-in link for a person (a first sign-in, a forgotten password)."""
+    from opsdesk.access.sessions import Sessions
+
+    settings = load_settings()
+    settings = load_settings()
+
+    def issue(db: Database) -> Awaitable[str]:
+        sessions = Sessions(db, settings.session_idle, settings.session_lifetime)
+        return sessions.issue_link(name.strip().lower())
+
+    secret = _account_change(settings, issue)
+    _print_sign_in_link(settings, name.strip().lower(), secret)
+
+
+@tokens_app.command("create")
+def tokens_create(
+    name: Annotated[str, typer.Argument(help="What the token is for, e.g. shop-sync.")],
+    role: RoleOption = Role.VIEWER,
+) -> None:
+    """Create a token and print it, once: it is stored only as a digest."""
+    from opsdesk.access.tokens import ApiTokens
+
+    info, secret = _account_change(load_settings(), lambda db: ApiTokens(db).create(name, role))
+    err.print(f"created token {info.name} ({info.role.value}); it is shown this once:")
+    typer.echo(secret)
+
+
+@tokens_app.command("list")
+def tokens_list() -> None:
+    """Show every token (never its secret): role, last use, revoked or not."""
+    from rich.table import Table
+
+    from opsdesk.access.tokens import ApiTokens
+
+    tokens = _in_database(load_settings(), lambda db: ApiTokens(db).list())
+    table = Table("name", "role", "starts with", "created", "last used", "revoked")
+    for token in tokens:
+        table.add_row(
+            token.name,
+            token.role.value,
+            token.hint + "…",
+            _when(token.created_at),
+            _when(token.last_used_at),
+            _when(token.revoked_at) if token.revoked_at else "",
+        )
+    Console().print(table)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(name: Annotated[str, typer.Argument(help="Which token.")]) -> None:
+    """Revoke a token: refused from now on (within OPSDESK_CREDENTIALS_CACHE seconds by API
+    processes that saw it recently)."""
+    from opsdesk.access.tokens import ApiTokens
+
+    _account_change(load_settings(), lambda db: ApiTokens(db).revoke(name))
+    err.print(f"revoked {name}")
 
 
 maintenance_app = typer.Typer(

@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from types import FrameType
 from typing import IO
@@ -31,6 +32,9 @@ from typing import IO
 import httpx
 from rich.console import Console
 
+from opsdesk.access.roles import Role
+from opsdesk.access.sessions import Sessions
+from opsdesk.access.users import Users
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade
 from opsdesk.maintenance.directory import seed_sample_directory
@@ -41,10 +45,13 @@ from opsdesk.orders.catalog import seed_sample_catalog
 from opsdesk.settings import Settings
 from opsdesk.temporal import devserver
 from opsdesk.temporal.client import connect, uses_external_temporal
+from opsdesk.web.signin import link_url
 
 STOP_TIMEOUT = 15.0
 TEMPORAL_START_TIMEOUT = 60.0
 READY_TIMEOUT = 90.0
+FIRST_ADMIN = "admin"
+FIRST_LINK_LIFETIME = timedelta(hours=24)
 
 
 class StartupFailed(Exception):
@@ -96,6 +103,8 @@ class DevStack:
         self._stop = threading.Event()
         self._log_files: list[IO[bytes]] = []
         self._demo_pms_token = secrets.token_urlsafe(24)
+        self.first_link: str | None = None
+        """On the first start, the secret of the first admin's one-time sign-in link."""
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -170,7 +179,7 @@ class DevStack:
         s = self.settings
         s.data_dir.mkdir(parents=True, exist_ok=True)
         upgrade(s.resolved_database_url)
-        products, entries = asyncio.run(self._seed_samples())
+        products, entries, self.first_link = asyncio.run(self._seed_samples())
         if products:
             self.console.print(f"Loaded the sample catalog ({products} products).")
         if entries:
@@ -305,13 +314,29 @@ class DevStack:
             time.sleep(0.2)
         raise StoppedWhileStarting
 
-    async def _seed_samples(self) -> tuple[int, int]:
-        """The sample catalog and maintenance directory, each into an empty database only."""
+    async def _seed_samples(self) -> tuple[int, int, str | None]:
+        """The sample catalog and maintenance directory, each into an empty database only;
+        and with no user yet, an admin and a one-time link to sign in as them."""
         db = Database(self.settings.resolved_database_url)
         try:
-            return await seed_sample_catalog(db), await seed_sample_directory(db)
+            return (
+                await seed_sample_catalog(db),
+                await seed_sample_directory(db),
+                await self._first_admin(db),
+            )
         finally:
             await db.dispose()
+
+    async def _first_admin(self, db: Database) -> str | None:
+        # No default password anywhere: the first person in signs in by a link printed here,
+        # which only someone who can read this console has, and then sets a password.
+        users = Users(db)
+        if await users.count():
+            return None
+        await users.add(FIRST_ADMIN, Role.ADMIN)
+        s = self.settings
+        sessions = Sessions(db, s.session_idle, s.session_lifetime)
+        return await sessions.issue_link(FIRST_ADMIN, lifetime=FIRST_LINK_LIFETIME)
 
     async def _keep_history(self) -> None:
         await devserver.keep_history(await connect(self.settings), self.settings.dev_retention)
@@ -348,4 +373,15 @@ class DevStack:
                 self.console.print(f"  Phone        {phone}  (the owners' calls)")
         where = f"{s.data_dir.resolve()}" if self.embedded else "external Temporal cluster"
         self.console.print(f"  Data         {where}")
+        if self.first_link is not None:
+            link = link_url(s.dashboard_url, self.first_link)
+            self.console.print(
+                f"\n[bold]Sign in[/] as {FIRST_ADMIN} with this one-time link, then set a password:"
+            )
+            self.console.print(f"  {link}", soft_wrap=True)
+        else:
+            self.console.print(
+                f"  Sign in      {s.dashboard_url}/signin  (a new one-time link: "
+                "opsdesk users link <name>)"
+            )
         self.console.print("Press Ctrl-C to stop.\n")

@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     pages behind links), in the ``limits`` notation: ``60/minute``, ``1000/hour``."""
     webhook_rate_limit: str = "600/minute"
     """Requests per client address to webhooks and health probes."""
+    sign_in_rate_limit: str = "5/minute"
+    """Password sign-in attempts per account name (a guess at one person's password)."""
+    sign_in_address_rate_limit: str = "20/minute"
+    """Password sign-in attempts per client address (guesses spread over many names)."""
     max_body_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024
     action_wait: timedelta = timedelta(seconds=10)
     """How long an advance or cancel waits for the order to settle before answering 202."""
@@ -119,6 +123,32 @@ class Settings(BaseSettings):
     """Encrypt every Temporal payload (AES-256-GCM): ``id:base64key`` pairs separated by
     commas, newest first; new payloads use the first, the others still decrypt. Without
     it, a key is generated once into ``data_dir``."""
+
+    # -- sign-in (docs/security.md) ---------------------------------------------------------
+    session_secret: SecretStr | None = None
+    """Signs session cookies (at least 32 characters). Without it, a key is generated once
+    into ``data_dir``; set it when API replicas run apart. Changing it signs everyone out."""
+    session_idle: Annotated[timedelta, Field(gt=timedelta(0))] = timedelta(hours=2)
+    """A session ends after this long without a request..."""
+    session_lifetime: Annotated[timedelta, Field(gt=timedelta(0))] = timedelta(hours=12)
+    """...and this long after sign-in, however busy."""
+    credentials_cache: Annotated[float, Field(ge=0)] = 5.0
+    """Seconds an API process trusts a session or token it has looked up before it asks the
+    database again: a revocation made elsewhere (the CLI, another replica) takes this long."""
+    api_token: SecretStr | None = None
+    """For commands that call the API as a client (``opsdesk load``): the API token they
+    send (``opsdesk tokens create``)."""
+    oidc_issuer: str | None = None
+    """Sign in through an OpenID Connect provider (its issuer URL, which serves
+    ``/.well-known/openid-configuration``), beside passwords."""
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_role_claim: str = "opsdesk_role"
+    """The ID token's claim that carries a role name, or a list of group names."""
+    oidc_roles: dict[str, Literal["viewer", "operator", "admin"]] = Field(default_factory=dict)
+    """Maps the claim's values to roles (JSON: ``{"ops-admins": "admin"}``); a value that is
+    itself a role name maps to that role. A person with no role is refused."""
+    oidc_label: str = "your organisation's sign-in"
 
     link_secret: SecretStr | None = None
     """Signs the links in emails (HS256; at least 32 characters). Without it, a key is
@@ -232,13 +262,33 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _rate_limits_readable(self) -> Settings:
-        for name in ("public_rate_limit", "webhook_rate_limit"):
+        for name in (
+            "public_rate_limit",
+            "webhook_rate_limit",
+            "sign_in_rate_limit",
+            "sign_in_address_rate_limit",
+        ):
             try:
                 parse_limit(getattr(self, name))
             except ValueError:
                 raise ValueError(
                     f"OPSDESK_{name.upper()} must read like 60/minute or 1000/hour"
                 ) from None
+        return self
+
+    @model_validator(mode="after")
+    def _sign_in_settings(self) -> Settings:
+        if self.session_secret is not None and len(self.session_secret.get_secret_value()) < 32:
+            raise ValueError("OPSDESK_SESSION_SECRET must be at least 32 characters long")
+        if self.session_idle > self.session_lifetime:
+            raise ValueError(
+                "OPSDESK_SESSION_IDLE must not be longer than OPSDESK_SESSION_LIFETIME"
+            )
+        if self.oidc_issuer and not (self.oidc_client_id and self.oidc_client_secret):
+            raise ValueError(
+                "OpenID Connect needs OPSDESK_OIDC_CLIENT_ID and OPSDESK_OIDC_CLIENT_SECRET "
+                "beside OPSDESK_OIDC_ISSUER"
+            )
         return self
 
     @model_validator(mode="after")

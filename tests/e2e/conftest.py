@@ -23,7 +23,9 @@ from opsdesk.maintenance.directory import Directory, sample_directory
 from opsdesk.orders.inventory import Inventory
 from opsdesk.settings import Settings
 from tests.e2e.maildesk import mail_desk
+from tests.e2e.people import app_under_test, sign_in
 from tests.orders.helpers import served_api
+from tests.staff import person
 
 RESULTS = Path(__file__).parents[2] / "test-results"
 
@@ -79,6 +81,7 @@ async def site(
     dev_env: WorkflowEnvironment, db: Database, catalog: Inventory, settings: Settings
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The app and a worker; the client's base URL is where the browser goes."""
+    await person(db)
     async with served_api(dev_env, db, settings) as http:
         yield http
 
@@ -90,16 +93,22 @@ async def desk(
     """The maintenance desk as ``opsdesk dev`` runs it (the sample directory, the dev
     mailbox and phone); the client's base URL is the app, where mail and calls lead."""
     await Directory(db).import_directory(sample_directory())
+    await person(db)
     async with mail_desk(dev_env, db, settings) as http:
         yield http
 
 
 @pytest.fixture
 async def page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[Page]:
+    """A browser tab, signed in as ``ops`` (an admin) to the app the test serves: list that
+    app's fixture before ``page``."""
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     opened = await context.new_page()
     opened.set_default_timeout(20_000)
+    base_url = app_under_test(request)
     try:
+        if base_url is not None:
+            await sign_in(opened, base_url)
         yield opened
     finally:
         if request.node.stash.get(_FAILED, False):

@@ -21,6 +21,7 @@ from opsdesk.settings import Settings
 from opsdesk.worker import build_workers, running
 from tests.conftest import free_port
 from tests.http import served
+from tests.staff import token_for
 from tests.waiting import eventually
 
 
@@ -46,7 +47,9 @@ async def mail_desk(
         async with (
             served(create_app(settings, env.client), port) as url,
             running(build_workers(env.client, db, settings)),
-            httpx.AsyncClient(base_url=url, timeout=30) as http,
+            httpx.AsyncClient(
+                base_url=url, timeout=30, headers={"Authorization": f"Bearer {await token_for(db)}"}
+            ) as http,
         ):
             yield http
     finally:

@@ -9,6 +9,7 @@ import asyncio
 import httpx
 from playwright.async_api import Browser, Locator, Page, expect
 
+from tests.e2e.people import sign_in
 from tests.e2e.scene import LONG_EMAIL, LONG_NAME, busy_desk
 from tests.orders.helpers import body
 from tests.waiting import eventually
@@ -138,6 +139,7 @@ async def _open(browser: Browser, width: int, url: str) -> Page:
     await context.route("**/api/events", lambda route: route.abort())
     page = await context.new_page()
     page.set_default_timeout(20_000)
+    await sign_in(page, url)
     await page.goto(url)
     return page
 

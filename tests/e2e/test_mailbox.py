@@ -19,6 +19,7 @@ from opsdesk.orders.inventory import Inventory
 from opsdesk.settings import Settings
 from tests.http import served
 from tests.orders.helpers import body, order_worker, until_status
+from tests.staff import person, token_for
 from tests.waiting import eventually
 
 # What a message's HTML might try: none of it may run.
@@ -33,6 +34,7 @@ async def mail_site(
 ) -> AsyncIterator[tuple[httpx.AsyncClient, DevMailSink]]:
     """The app and a worker as ``opsdesk dev`` runs them without SMTP settings: mail goes to
     the sink, and the links in it point at the app."""
+    await person(db)
     sink = DevMailSink(DevMailbox(mailbox_path(settings)))
     sink.start()
     settings = settings.model_copy(update={"dev_mailbox_port": sink.port})
@@ -41,7 +43,11 @@ async def mail_site(
             worker_settings = settings.model_copy(update={"public_url": url})
             async with (
                 order_worker(dev_env, db, worker_settings),
-                httpx.AsyncClient(base_url=url, timeout=30) as http,
+                httpx.AsyncClient(
+                    base_url=url,
+                    timeout=30,
+                    headers={"Authorization": f"Bearer {await token_for(db)}"},
+                ) as http,
             ):
                 yield http, sink
     finally:

@@ -10,16 +10,21 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from tests.e2e.people import app_under_test, sign_in
 from tests.orders.helpers import body, until_status
 
 
 @pytest.fixture
-async def plain(browser: Browser) -> AsyncIterator[Page]:
+async def plain(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[Page]:
+    """A tab with JavaScript off, signed in (list ``site`` first)."""
     context = await browser.new_context(
         java_script_enabled=False, viewport={"width": 1280, "height": 900}
     )
     page = await context.new_page()
     page.set_default_timeout(20_000)
+    base_url = app_under_test(request)
+    assert base_url is not None, "list the site fixture before plain"
+    await sign_in(page, base_url)
     yield page
     await context.close()
 

@@ -125,7 +125,8 @@ async def test_links_that_cannot_act_say_why(
 
         assert (await handle.query(W.get_state)).status is RequestStatus.OWNER_APPROVAL
 
-        # Ops answered on the owner's behalf first: the owner's link then says who won.
+        # Ops answered on the owner's behalf first: the owner's link then says who won. Who
+        # answered is the caller's token (``ops``), not the name the body claims.
         on_behalf = await http.post(
             f"/api/maintenance/requests/{request_id}/answers/owner_approval",
             json={"approve": True, "actor": "Dana (ops)", "note": "owner phoned"},
@@ -133,7 +134,7 @@ async def test_links_that_cannot_act_say_why(
         assert on_behalf.status_code == 200, on_behalf.text
         late = await http.post(path, data={"answer": "decline"})
         assert late.status_code == 409
-        assert "Already answered by Dana (ops) via api" in late.text
+        assert "Already answered by ops via api" in late.text
         state = await handle.query(W.get_state)
         assert state.status is RequestStatus.VENDOR_QUOTE
 
@@ -154,7 +155,7 @@ async def test_two_channels_at_once_one_answer_and_one_payout(
                 http.post(path, data={"answer": "approve"}),
                 http.post(
                     f"/api/maintenance/requests/{request_id}/answers/invoice_approval",
-                    json={"approve": True, "actor": "Dana (ops)"},
+                    json={"approve": True},
                 ),
             )
             statuses = sorted([by_link.status_code, by_api.status_code])

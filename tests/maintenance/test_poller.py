@@ -36,6 +36,7 @@ from opsdesk.worker import start_poller
 from tests.conftest import free_port
 from tests.http import served
 from tests.maintenance.helpers import LEAK, maintenance_worker
+from tests.staff import bearer
 from tests.test_cli import _opsdesk as opsdesk
 from tests.waiting import eventually
 
@@ -63,6 +64,9 @@ class Feed:
     """The demo feed served by the app on loopback, and settings that point a worker at it."""
 
     http: httpx.AsyncClient
+    """The property-management system's view: its own token, which the feed checks."""
+    staff: httpx.AsyncClient
+    """Ops staff's view of our pages and API, with one of our tokens."""
     settings: Settings
 
     async def drop(self, *records: dict[str, Any]) -> None:
@@ -86,16 +90,20 @@ async def demo_feed(
             **changes,
         }
     )
+    app = create_app(settings, env.client)
     async with (
-        served(create_app(settings, env.client)) as url,
+        served(app) as url,
         httpx.AsyncClient(
             base_url=url,
             # As a program asks: errors come back as JSON.
             headers={"Authorization": f"Bearer {TOKEN}", "Accept": "application/json"},
             timeout=30,
         ) as http,
+        httpx.AsyncClient(
+            base_url=url, headers={**await bearer(app), "Accept": "application/json"}, timeout=30
+        ) as staff,
     ):
-        yield Feed(http, settings.model_copy(update={"pms_url": f"{url}{FEED_PATH}"}))
+        yield Feed(http, staff, settings.model_copy(update={"pms_url": f"{url}{FEED_PATH}"}))
 
 
 def poller(client: Client, settings: Settings) -> PollerHandle:
@@ -155,9 +163,9 @@ async def test_a_bad_record_is_set_aside_and_the_rest_of_its_batch_starts(
                 assert rejects["WO-3"].startswith("tenant_email:")
 
                 # Ops see them, with the reasons and the poller's cursor.
-                listed = (await feed.http.get("/api/maintenance/intake/rejects")).json()
+                listed = (await feed.staff.get("/api/maintenance/intake/rejects")).json()
                 assert [r["external_id"] for r in listed["rejects"]] == ["WO-3", "WO-2"]
-                page = await feed.http.get("/maintenance/intake", headers={"Accept": "text/html"})
+                page = await feed.staff.get("/maintenance/intake", headers={"Accept": "text/html"})
                 assert page.status_code == 200
                 assert "unknown property nowhere-9" in page.text
                 assert "data-cursor>4<" in page.text
@@ -286,7 +294,7 @@ async def test_a_refused_token_stops_the_poller_until_a_worker_starts_with_the_r
                 assert state.stopped is not None
                 assert "401" in state.stopped
                 assert "OPSDESK_PMS_TOKEN" in state.stopped
-                page = await feed.http.get("/maintenance/intake", headers={"Accept": "text/html"})
+                page = await feed.staff.get("/maintenance/intake", headers={"Accept": "text/html"})
                 assert "data-stopped" in page.text
             except BaseException:
                 await handle.terminate()
@@ -320,7 +328,7 @@ async def test_the_adapter_reads_the_demo_feed_over_http(
         with pytest.raises(PmsRefused, match=r"404.*OPSDESK_PMS_URL"):
             await PmsClient(f"{url}/nope", TOKEN).fetch(None, 2)
         with pytest.raises(PmsProtocolError, match="other than JSON"):
-            await PmsClient(str(feed.http.base_url) + "/", TOKEN).fetch(None, 2)
+            await PmsClient(str(feed.http.base_url) + "/report", TOKEN).fetch(None, 2)
         with pytest.raises(PmsProtocolError, match='"requests"'):
             await PmsClient(str(feed.http.base_url) + "/healthz", TOKEN).fetch(None, 2)
         with pytest.raises(PmsUnavailable, match="cannot reach"):
@@ -334,8 +342,8 @@ async def test_the_adapter_reads_the_demo_feed_over_http(
             await feed.http.post(
                 FEED_PATH, content=b"{", headers={"Content-Type": "application/json"}
             ),
-            await feed.http.get("/api/maintenance/intake/rejects", params={"limit": 0}),
-            await feed.http.get("/api/maintenance/intake/rejects", params={"before": "x"}),
+            await feed.staff.get("/api/maintenance/intake/rejects", params={"limit": 0}),
+            await feed.staff.get("/api/maintenance/intake/rejects", params={"before": "x"}),
         ):
             assert response.status_code == 422, response.text
             assert response.json()["error"]["message"]

@@ -174,9 +174,7 @@ def _opsdesk_load(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 async def test_the_command_drives_a_running_api_and_sums_up(api: httpx.AsyncClient) -> None:
-    result = await asyncio.to_thread(
-        _opsdesk_load, "-n", "8", "-c", "4", "--seed", "2", "--api-url", str(api.base_url)
-    )
+    result = await asyncio.to_thread(_opsdesk_load, "-n", "8", "-c", "4", "--seed", "2", *_to(api))
     assert result.returncode == 0, result.stderr
     assert "8 of 8" in result.stdout
     assert "orders/s" in result.stdout
@@ -197,15 +195,26 @@ async def test_the_command_says_what_it_substituted(api: httpx.AsyncClient) -> N
     for product in (await api.get("/api/products")).json()["items"]:
         await api.post(f"/api/inventory/{product['sku']}/restock", json={"quantity": 50})
     # Seed 29 draws an out-of-stock order among its first three.
-    result = await asyncio.to_thread(
-        _opsdesk_load, "-n", "3", "--seed", "29", "--api-url", str(api.base_url)
-    )
+    result = await asyncio.to_thread(_opsdesk_load, "-n", "3", "--seed", "29", *_to(api))
     assert result.returncode == 0, result.stderr
     assert "1 'restocked' order ran as 'delivered'" in " ".join(result.stderr.split())
 
 
 def test_the_command_says_when_there_is_no_api() -> None:
-    result = _opsdesk_load("-n", "1", "--api-url", f"http://127.0.0.1:{free_port()}")
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    result = _opsdesk_load("-n", "1", "--api-url", nowhere, "--token", "odt_x")
     assert result.returncode == 1
     assert "cannot reach the API" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_command_says_the_api_needs_a_token() -> None:
+    result = _opsdesk_load("-n", "1", "--api-url", f"http://127.0.0.1:{free_port()}")
+    assert result.returncode == 1
+    assert "opsdesk tokens create load --role operator" in " ".join(result.stderr.split())
+
+
+def _to(api: httpx.AsyncClient) -> list[str]:
+    """The command-line options that point ``opsdesk load`` at the test's API as its client."""
+    token = api.headers["authorization"].removeprefix("Bearer ")
+    return ["--api-url", str(api.base_url), "--token", token]

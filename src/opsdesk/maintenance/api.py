@@ -24,7 +24,6 @@ from opsdesk.maintenance.inputs import (
     ReassignRequest,
     RequestForm,
     RequestId,
-    ShortText,
 )
 from opsdesk.maintenance.listing import (
     MaintenanceMetrics,
@@ -37,6 +36,7 @@ from opsdesk.maintenance.listing import (
 from opsdesk.maintenance.state import RequestState
 from opsdesk.maintenance.status import RequestStatus, Role, Stage
 from opsdesk.temporal.visibility import BadPageToken
+from opsdesk.web.auth import VIEWER, Operator
 from opsdesk.web.cache import Shared
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.errors import ApiError, describe_validation_error
@@ -69,20 +69,17 @@ class Created(BaseModel):
 class OnBehalf(BaseModel):
     """Who answers for someone else, and why; the stage's own fields go alongside."""
 
-    actor: ShortText = "ops"
     note: Note = ""
 
 
 class ReassignBody(BaseModel):
     vendor_id: DirectoryId | None = None
     """Another vendor; absent: the next vendor of the trade."""
-    actor: ShortText = "ops"
     note: Note = ""
 
 
 class CancelBody(BaseModel):
     reason: Note = ""
-    actor: ShortText = "ops"
 
 
 class PropertiesOut(BaseModel):
@@ -127,6 +124,7 @@ def _refused(exc: Exception) -> ApiError:
 @router.post("/requests", status_code=201, responses={200: {"description": "Already submitted"}})
 async def create_request(
     request: Request,
+    _: Operator,
     response: Response,
     body: RequestCreate,
     idempotency_key: IdempotencyKey = None,
@@ -158,7 +156,7 @@ async def create_request(
     return Created(request_id=request_id, created=created, state=state)
 
 
-@router.get("/requests")
+@router.get("/requests", dependencies=VIEWER)
 async def requests_page(
     request: Request,
     status: RequestStatus | None = None,
@@ -186,7 +184,11 @@ async def requests_page(
         raise ApiError(422, "invalid_input", str(exc)) from None
 
 
-@router.get("/requests/{request_id}", responses={404: {"description": "No such request"}})
+@router.get(
+    "/requests/{request_id}",
+    dependencies=VIEWER,
+    responses={404: {"description": "No such request"}},
+)
 async def request_detail(request: Request, request_id: str) -> RequestState:
     """One request's full state: its questions (who was asked, how, when, and who answered),
     its money and its timeline."""
@@ -199,6 +201,7 @@ async def request_detail(request: Request, request_id: str) -> RequestState:
 @router.post("/requests/{request_id}/answers/{stage}", responses=_refusals())
 async def answer_on_behalf(
     request: Request,
+    who: Operator,
     response: Response,
     request_id: str,
     stage: Stage,
@@ -206,12 +209,12 @@ async def answer_on_behalf(
     idempotency_key: IdempotencyKey = None,
 ) -> RequestState:
     """Answer the request's open ``stage`` question on someone's behalf: the stage's fields
-    (``approve``; ``amount_cents`` or ``decline``; ``windows``; ``slot``; ``fixed``) with an
-    ``actor`` and a ``note`` the timeline keeps. The first answer from any channel wins; a
+    (``approve``; ``amount_cents`` or ``decline``; ``windows``; ``slot``; ``fixed``) and
+    a ``note`` the timeline keeps beside your name. The first answer from any channel wins; a
     later one is refused (409) saying who answered, how and when."""
     data = {
-        "actor": "ops",
         **body,
+        "actor": who.name,
         "answer_id": idempotency_key or uuid.uuid4().hex,
         "channel": "api",
     }
@@ -236,6 +239,7 @@ async def answer_on_behalf(
 @router.post("/requests/{request_id}/reassign", responses=_refusals())
 async def reassign(
     request: Request,
+    who: Operator,
     response: Response,
     request_id: str,
     body: Annotated[ReassignBody | None, Body()] = None,
@@ -245,7 +249,7 @@ async def reassign(
     body = body or ReassignBody()
     action = ReassignRequest(
         answer_id=idempotency_key or uuid.uuid4().hex,
-        actor=body.actor,
+        actor=who.name,
         vendor_id=body.vendor_id,
         note=body.note,
     )
@@ -261,6 +265,7 @@ async def reassign(
 @router.post("/requests/{request_id}/cancel", responses=_refusals())
 async def cancel(
     request: Request,
+    who: Operator,
     response: Response,
     request_id: str,
     body: Annotated[CancelBody | None, Body()] = None,
@@ -270,7 +275,7 @@ async def cancel(
     is told."""
     body = body or CancelBody()
     action = CancelRequest(
-        answer_id=idempotency_key or uuid.uuid4().hex, actor=body.actor, reason=body.reason
+        answer_id=idempotency_key or uuid.uuid4().hex, actor=who.name, reason=body.reason
     )
     try:
         outcome = await service.cancel_request(
@@ -298,19 +303,19 @@ async def cached_metrics(request: Request) -> MaintenanceMetrics:
     )
 
 
-@router.get("/metrics")
+@router.get("/metrics", dependencies=VIEWER)
 async def metrics(request: Request) -> MaintenanceMetrics:
     """Counts per status, the dashboard's queues, and what has been paid to vendors."""
     return await cached_metrics(request)
 
 
-@router.get("/properties")
+@router.get("/properties", dependencies=VIEWER)
 async def properties(request: Request) -> PropertiesOut:
     """The properties a request may name, with their units."""
     return PropertiesOut(items=await Directory(db_of(request)).properties())
 
 
-@router.get("/vendors")
+@router.get("/vendors", dependencies=VIEWER)
 async def vendors(request: Request) -> VendorsOut:
     """Active vendors, by trade rank: who a request may be reassigned to."""
     return VendorsOut(items=await Directory(db_of(request)).vendors())

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, PackageLoader
@@ -29,8 +29,10 @@ from opsdesk.maintenance.ids import poller_workflow_id
 from opsdesk.maintenance.intake import NOTHING_NEW, Reject, Rejects
 from opsdesk.maintenance.poller import PmsPollerWorkflow
 from opsdesk.maintenance.polling import FETCH_PMS_BATCH, PollerState
+from opsdesk.web.auth import VIEWER
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.errors import ApiError
+from opsdesk.web.limits import rate_limited
 from opsdesk.web.pages import templates as dashboard_templates
 
 MAX_BATCH = 500
@@ -39,6 +41,9 @@ QUERY_TIMEOUT = timedelta(seconds=5)
 FEED_PATH = "/dev/pms/requests"
 
 router = APIRouter()
+# The demo feed stands in for another company's system, which the poller reads with that
+# system's own token (OPSDESK_PMS_TOKEN), not one of ours.
+MACHINES = [Depends(rate_limited("machines"))]
 
 _dashboard_loader = dashboard_templates.env.loader
 assert _dashboard_loader is not None
@@ -98,7 +103,7 @@ class Dropped(BaseModel):
     id: Any = None
 
 
-@router.get(FEED_PATH, include_in_schema=False)
+@router.get(FEED_PATH, include_in_schema=False, dependencies=MACHINES)
 async def demo_feed_requests(
     request: Request,
     after: Annotated[str | None, Query(max_length=20)] = None,
@@ -116,7 +121,7 @@ async def demo_feed_requests(
     )
 
 
-@router.post(FEED_PATH, status_code=201, include_in_schema=False)
+@router.post(FEED_PATH, status_code=201, include_in_schema=False, dependencies=MACHINES)
 async def demo_feed_drop(request: Request, record: Annotated[dict[str, Any], Body()]) -> Dropped:
     """Drop one record into the demo feed, as the system's own users would (a bad one too)."""
     feed = _demo_feed(request)
@@ -132,7 +137,7 @@ class RejectPage(BaseModel):
     """Pass as ``before`` for the next (older) page; None on the last."""
 
 
-@router.get("/api/maintenance/intake/rejects", tags=["maintenance"])
+@router.get("/api/maintenance/intake/rejects", tags=["maintenance"], dependencies=VIEWER)
 async def list_rejects(
     request: Request,
     source: Annotated[str | None, Query(max_length=64)] = None,
@@ -202,7 +207,12 @@ async def poller_status(client: Client, source: str) -> PollerStatus:
     )
 
 
-@router.get("/maintenance/intake", response_class=HTMLResponse, include_in_schema=False)
+@router.get(
+    "/maintenance/intake",
+    response_class=HTMLResponse,
+    include_in_schema=False,
+    dependencies=VIEWER,
+)
 async def intake_page(request: Request) -> HTMLResponse:
     settings = settings_of(request)
     client = client_of(request)

@@ -9,8 +9,8 @@ typed, so a person never loses a note to a typo.
 
 Lists and counts come from visibility (the workflows' memo rows); one request's page is one
 query of its workflow. Reassigning and cancelling call the JSON API's routes; an answer goes
-to ``service`` directly, with the channel ``dashboard``. Each carries the name the ops person
-gives as its actor.
+to ``service`` directly, with the channel ``dashboard``. Each is recorded as the signed-in
+person's.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import quote, unquote, urlencode
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ValidationError
 from starlette.convertors import Convertor, register_url_convertor
 
@@ -46,6 +46,7 @@ from opsdesk.maintenance.state import RequestState
 from opsdesk.maintenance.status import CANCELLABLE, REASSIGNABLE, RequestStatus, Role, Stage
 from opsdesk.notify.outbox import Outbox
 from opsdesk.temporal.visibility import BadPageToken
+from opsdesk.web.auth import VIEWER, Operator
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.errors import ApiError, sentence
 from opsdesk.web.forms import read_form
@@ -62,14 +63,12 @@ from opsdesk.web.navigation import (
 )
 from opsdesk.web.pages import templates
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=VIEWER)
 
 QUEUE_SIZE = 6
 PAGE_SIZE = 20
 # How many time windows the tenant's availability form offers without the script.
 WINDOW_ROWS = 3
-ACTOR_COOKIE = "opsdesk_actor"
-ACTOR_MAX_LENGTH = 100
 KEY_MAX_LENGTH = 100  # what an answer id, and the API's Idempotency-Key, may be
 CHANNEL = "dashboard"
 
@@ -99,7 +98,6 @@ ROLES: tuple[Role, ...] = ("owner", "vendor", "tenant")
 
 # What each form field is called on the page, for messages about it.
 _LABELS = {
-    "actor": "Your name",
     "note": "Note",
     "reason": "Reason",
     "amount_cents": "Amount",
@@ -186,11 +184,6 @@ def _filter(request: Request) -> RequestFilter:
         except ValidationError:
             continue
     return RequestFilter(**values)
-
-
-def _actor(request: Request) -> str:
-    """The name this browser last acted under: every form starts with it."""
-    return unquote(request.cookies.get(ACTOR_COOKIE, ""))[:ACTOR_MAX_LENGTH]
 
 
 def _key(fields: Mapping[str, str]) -> str:
@@ -318,6 +311,12 @@ def _vendor_choices(
     return groups
 
 
+def _identity_name(request: Request) -> str:
+    """Who the forms act as: the timeline records the signed-in person, not a typed name."""
+    identity = getattr(request.state, "identity", None)
+    return identity.name if identity else ""
+
+
 async def _detail(request: Request, state: RequestState) -> dict[str, Any]:
     reference = request_workflow_id(state.request_id)
     reassignable = state.status in REASSIGNABLE
@@ -339,7 +338,7 @@ async def _detail(request: Request, state: RequestState) -> dict[str, Any]:
         "vendor_groups": _vendor_choices(state, vendors),
         "emails": emails,
         "temporal_url": temporal_url(request, state.request_id),
-        "actor": _actor(request),
+        "actor": _identity_name(request),
         "window_rows": range(WINDOW_ROWS),
     }
 
@@ -380,14 +379,13 @@ async def _shown_again(
 
 
 @router.post(f"/maintenance/{REQUEST}/answer", response_model=None)
-async def answer_form(request: Request, request_id: str) -> Response:
+async def answer_form(request: Request, who: Operator, request_id: str) -> Response:
     """Answer the open question on its person's behalf. Not through the JSON API's route:
     that one records the channel ``api``."""
     fields = await read_form(request)
     state = await _state(request, request_id)
     try:
-        actor = _actor_field(fields)
-        stage, answer = _answer_of(state, fields, actor)
+        stage, answer = _answer_of(state, fields, who.name)
         try:
             answered, settled = await service.answer_request(
                 client_of(request),
@@ -403,47 +401,44 @@ async def answer_form(request: Request, request_id: str) -> Response:
     record = answered.latest(stage)
     what = record.answer.what if record and record.answer else "answered"
     text = f"Answered for the {stage.role}: {what}. {_where_now(answered, settled)}"
-    return _remember(request, actor, back_to(request, _path(request_id), Notice("ok", text)))
+    return back_to(request, _path(request_id), Notice("ok", text))
 
 
 @router.post(f"/maintenance/{REQUEST}/reassign", response_model=None)
-async def reassign_form(request: Request, request_id: str) -> Response:
+async def reassign_form(request: Request, who: Operator, request_id: str) -> Response:
     fields = await read_form(request)
     try:
-        actor = _actor_field(fields)
         body = _validated(
             api.ReassignBody,
             {
-                "actor": actor,
                 "vendor_id": fields.get("vendor_id", "").strip() or None,
                 "note": fields.get("note", ""),
             },
         )
         response = Response()
-        state = await api.reassign(request, response, request_id, body, _key(fields))
+        state = await api.reassign(request, who, response, request_id, body, _key(fields))
     except ApiError as exc:
         return await _shown_again(request, request_id, exc, fields)
-    who = state.vendor.name if state.vendor else "the next vendor of the trade"
-    text = f"Reassigned to {who}. {_where_now(state, response.status_code != 202)}"
-    return _remember(request, actor, back_to(request, _path(request_id), Notice("ok", text)))
+    vendor = state.vendor.name if state.vendor else "the next vendor of the trade"
+    text = f"Reassigned to {vendor}. {_where_now(state, response.status_code != 202)}"
+    return back_to(request, _path(request_id), Notice("ok", text))
 
 
 @router.post(f"/maintenance/{REQUEST}/cancel", response_model=None)
-async def cancel_form(request: Request, request_id: str) -> Response:
+async def cancel_form(request: Request, who: Operator, request_id: str) -> Response:
     fields = await read_form(request)
     try:
-        actor = _actor_field(fields)
         reason = fields.get("reason", "").strip()
         if not reason:
             # The API lets a program cancel without one; a person says why.
             raise ApiError(422, "invalid_input", "Reason: say why the request is cancelled")
-        body = _validated(api.CancelBody, {"actor": actor, "reason": reason})
+        body = _validated(api.CancelBody, {"reason": reason})
         response = Response()
-        state = await api.cancel(request, response, request_id, body, _key(fields))
+        state = await api.cancel(request, who, response, request_id, body, _key(fields))
     except ApiError as exc:
         return await _shown_again(request, request_id, exc, fields)
     text = _where_now(state, response.status_code != 202)
-    return _remember(request, actor, back_to(request, _path(request_id), Notice("ok", text)))
+    return back_to(request, _path(request_id), Notice("ok", text))
 
 
 def _path(request_id: str) -> str:
@@ -456,30 +451,7 @@ def _where_now(state: RequestState, settled: bool) -> str:
     return f"Request {state.request_id} is {state.status} now."
 
 
-def _remember(request: Request, actor: str, response: RedirectResponse) -> RedirectResponse:
-    """Keep the name for this browser's next form: people act under one name all day."""
-    if actor != _actor(request):
-        response.set_cookie(
-            ACTOR_COOKIE,
-            quote(actor),
-            max_age=365 * 24 * 3600,
-            path="/",
-            httponly=True,
-            samesite="lax",
-        )
-    return response
-
-
 # -- reading the answer forms ---------------------------------------------------------------
-
-
-def _actor_field(fields: Mapping[str, str]) -> str:
-    actor = fields.get("actor", "").strip()
-    if not actor:
-        raise ApiError(422, "invalid_input", "Your name: required, so the timeline says who acted")
-    if len(actor) > ACTOR_MAX_LENGTH:
-        raise ApiError(422, "invalid_input", f"Your name: at most {ACTOR_MAX_LENGTH} characters")
-    return actor
 
 
 def _answer_of(state: RequestState, fields: Mapping[str, str], actor: str) -> tuple[Stage, Any]:

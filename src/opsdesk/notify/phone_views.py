@@ -20,6 +20,7 @@ from opsdesk.notify.outbox import Outbox
 from opsdesk.notify.views import PAGE_SIZE, render
 from opsdesk.notify.voice import WebhookSignature, webhook_auth_token
 from opsdesk.settings import Settings
+from opsdesk.web.auth import OPERATOR, VIEWER
 from opsdesk.web.deps import db_of
 from opsdesk.web.errors import ApiError
 from opsdesk.web.forms import read_form
@@ -41,7 +42,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 OutboxId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 """An outbox row's id, as the database can hold it."""
 
-router = APIRouter(include_in_schema=False, lifespan=_lifespan)
+router = APIRouter(include_in_schema=False, lifespan=_lifespan, dependencies=VIEWER)
 
 
 CALL_OUTCOMES = {
@@ -97,13 +98,15 @@ def _screen(request: Request, entry: OutboxEntry, turn: PhoneTurn, heard: str = 
     )
 
 
-@router.post("/mailbox/phone/{entry_id}/pick-up", response_class=HTMLResponse)
+@router.post(
+    "/mailbox/phone/{entry_id}/pick-up", response_class=HTMLResponse, dependencies=OPERATOR
+)
 async def pick_up(request: Request, entry_id: OutboxId) -> HTMLResponse:
     entry = await _call(request, entry_id)
     return _screen(request, entry, await _phone(request).pick_up(entry))
 
 
-@router.post("/mailbox/phone/{entry_id}/answer", response_class=HTMLResponse)
+@router.post("/mailbox/phone/{entry_id}/answer", response_class=HTMLResponse, dependencies=OPERATOR)
 async def answer_call(request: Request, entry_id: OutboxId) -> HTMLResponse:
     """A key, some words, or silence, sent where the call is listening."""
     entry = await _call(request, entry_id)
@@ -122,7 +125,7 @@ async def answer_call(request: Request, entry_id: OutboxId) -> HTMLResponse:
     return _screen(request, entry, turn, heard or "You said nothing")
 
 
-@router.post("/mailbox/phone/{entry_id}/end")
+@router.post("/mailbox/phone/{entry_id}/end", dependencies=OPERATOR)
 async def end_call(request: Request, entry_id: OutboxId) -> RedirectResponse:
     entry = await _call(request, entry_id)
     fields = await read_form(request)

@@ -24,6 +24,7 @@ from jinja2 import ChoiceLoader, PackageLoader
 from opsdesk.notify.devmail import DevMailbox, Mail, mailbox_path, uses_dev_mailbox
 from opsdesk.notify.email import message_id
 from opsdesk.settings import Settings
+from opsdesk.web.auth import VIEWER
 from opsdesk.web.deps import settings_of
 from opsdesk.web.errors import ApiError
 from opsdesk.web.pages import templates as dashboard_templates
@@ -54,7 +55,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
 
 
-router = APIRouter(include_in_schema=False, lifespan=_lifespan)
+router = APIRouter(include_in_schema=False, lifespan=_lifespan, dependencies=VIEWER)
 
 # The dashboard's environment (its layout, filters and globals), finding this package's
 # templates too.

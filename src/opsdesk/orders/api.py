@@ -46,6 +46,7 @@ from opsdesk.orders.status import OrderStatus
 from opsdesk.settings import Settings
 from opsdesk.temporal.visibility import BadPageToken
 from opsdesk.web import signatures
+from opsdesk.web.auth import VIEWER, Operator
 from opsdesk.web.cache import Shared
 from opsdesk.web.deps import (
     client_of,
@@ -91,12 +92,10 @@ class AdvanceBody(BaseModel):
     note: Annotated[str, Field(max_length=500)] = ""
     expected_status: OrderStatus | None = None
     """The status you saw; if the order has moved on, the advance is refused (409)."""
-    actor: Annotated[str, Field(max_length=100)] = "ops"
 
 
 class CancelBody(BaseModel):
     reason: Annotated[str, Field(max_length=500)] = ""
-    actor: Annotated[str, Field(max_length=100)] = "ops"
 
 
 class RestockBody(BaseModel):
@@ -222,7 +221,11 @@ def _refusals() -> dict[int | str, dict[str, Any]]:
 
 @router.post("/orders", status_code=201, responses={200: {"description": "Already submitted"}})
 async def create_order(
-    request: Request, response: Response, body: OrderCreate, idempotency_key: IdempotencyKey = None
+    request: Request,
+    _: Operator,
+    response: Response,
+    body: OrderCreate,
+    idempotency_key: IdempotencyKey = None,
 ) -> OrderOut:
     """Start an order. With an ``Idempotency-Key`` (or your own ``order_id``) a repeat
     returns the same order (200) instead of starting another."""
@@ -242,6 +245,7 @@ async def create_order(
 @router.post("/orders/{order_id}/advance", responses=_refusals())
 async def advance(
     request: Request,
+    who: Operator,
     response: Response,
     order_id: str,
     body: Annotated[AdvanceBody | None, Body()] = None,
@@ -254,7 +258,7 @@ async def advance(
     advance = AdvanceRequest(
         request_id=idempotency_key,
         expected_status=body.expected_status,
-        actor=body.actor,
+        actor=who.name,
         tracking_number=body.tracking_number,
         note=body.note,
     )
@@ -272,6 +276,7 @@ async def advance(
 @router.post("/orders/{order_id}/cancel", responses=_refusals())
 async def cancel(
     request: Request,
+    who: Operator,
     response: Response,
     order_id: str,
     body: Annotated[CancelBody | None, Body()] = None,
@@ -280,7 +285,7 @@ async def cancel(
     """Cancel the order (reject it, in review). Refunds, releases stock and withdraws the
     warehouse request as needed, then returns the final state."""
     body = body or CancelBody()
-    cancel = CancelRequest(request_id=idempotency_key, actor=body.actor, reason=body.reason)
+    cancel = CancelRequest(request_id=idempotency_key, actor=who.name, reason=body.reason)
     try:
         outcome = await orders.cancel_order(
             client_of(request), known_id(order_id), cancel, wait=settings_of(request).action_wait
@@ -292,7 +297,7 @@ async def cancel(
     return await _act_answer(request, response, order_id, outcome)
 
 
-@router.get("/orders")
+@router.get("/orders", dependencies=VIEWER)
 async def orders_page(
     request: Request,
     status: OrderStatus | None = None,
@@ -315,7 +320,7 @@ async def orders_page(
         raise ApiError(422, "invalid_input", str(exc)) from None
 
 
-@router.get("/metrics")
+@router.get("/metrics", dependencies=VIEWER)
 async def metrics(request: Request) -> OrderMetrics:
     """Counts per status, orders created today (UTC), open escalations, orders waiting for
     a person, and revenue and refunds from the payments ledger."""
@@ -325,7 +330,9 @@ async def metrics(request: Request) -> OrderMetrics:
 # -- more ------------------------------------------------------------------------------------
 
 
-@router.get("/orders/{order_id}", responses={404: {"description": "No such order"}})
+@router.get(
+    "/orders/{order_id}", dependencies=VIEWER, responses={404: {"description": "No such order"}}
+)
 async def order_detail(request: Request, order_id: str) -> OrderOut | StuckOrderOut:
     """One order's full state and timeline; or, when its workflow cannot make progress,
     what is known of it (``stuck: true``), why, and where to look in the Temporal UI."""
@@ -341,14 +348,18 @@ async def order_detail(request: Request, order_id: str) -> OrderOut | StuckOrder
     return order_out(request, state)
 
 
-@router.get("/products")
+@router.get("/products", dependencies=VIEWER)
 async def products(request: Request) -> ProductsOut:
     return ProductsOut(items=await Inventory(db_of(request)).products())
 
 
 @router.post("/inventory/{sku}/restock", responses={404: {"description": "No such sku"}})
 async def restock(
-    request: Request, sku: str, body: RestockBody, idempotency_key: IdempotencyKey = None
+    request: Request,
+    _: Operator,
+    sku: str,
+    body: RestockBody,
+    idempotency_key: IdempotencyKey = None,
 ) -> RestockResult:
     """Add stock and wake every order waiting for it."""
     if await Inventory(db_of(request)).product(sku) is None:
@@ -363,7 +374,7 @@ async def restock(
     return result
 
 
-@router.get("/outbox")
+@router.get("/outbox", dependencies=VIEWER)
 async def outbox(
     request: Request,
     reference: Annotated[str | None, Query(max_length=100)] = None,
@@ -376,7 +387,7 @@ async def outbox(
     return OutboxPage(items=items, next_before=items[-1].id if len(items) == limit else None)
 
 
-@router.get("/events", response_class=EventSourceResponse)
+@router.get("/events", response_class=EventSourceResponse, dependencies=VIEWER)
 async def events(request: Request) -> AsyncIterator[ServerSentEvent]:
     """Server-sent events: ``orders`` with the ids that changed, whenever orders change."""
     async with feed_of(request).listen() as changes:

@@ -289,11 +289,11 @@ class ApiTarget:
         return await self._status("GET", f"/api/orders/{order_id}")
 
     async def advance(self, order_id: str, tracking_number: str | None) -> OrderStatus:
-        body = {"tracking_number": tracking_number, "actor": "load"}
+        body = {"tracking_number": tracking_number}
         return await self._status("POST", f"/api/orders/{order_id}/advance", body)
 
     async def cancel(self, order_id: str, reason: str) -> OrderStatus:
-        body = {"reason": reason, "actor": "load"}
+        body = {"reason": reason}
         return await self._status("POST", f"/api/orders/{order_id}/cancel", body)
 
     async def restock(self, sku: str, quantity: int) -> None:

@@ -34,6 +34,7 @@ from opsdesk.orders.listing import OrderFilter, OrderPage, list_orders
 from opsdesk.orders.status import OrderStatus
 from opsdesk.payments.ledger import TEST_TOKENS
 from opsdesk.temporal.visibility import BadPageToken
+from opsdesk.web.auth import VIEWER, Operator
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.errors import ApiError, sentence
 from opsdesk.web.forms import MAX_FORM_FIELDS, read_form
@@ -49,7 +50,7 @@ from opsdesk.web.navigation import (
 )
 from opsdesk.web.pages import templates
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=VIEWER)
 
 Body = TypeVar("Body", bound=BaseModel)
 
@@ -344,12 +345,12 @@ async def outbox_page(request: Request) -> HTMLResponse:
 
 
 @router.post("/orders", response_model=None)
-async def create_order_form(request: Request) -> Response:
+async def create_order_form(request: Request, who: Operator) -> Response:
     """Start the order and show it; a refusal shows the form again as it was sent."""
     fields = await read_form(request)
     try:
         body = _validated(api.OrderCreate, _order_body(fields))
-        state = await api.create_order(request, Response(), body, _key(fields))
+        state = await api.create_order(request, who, Response(), body, _key(fields))
     except ApiError as exc:
         # Nothing was started: the same key may be used for the corrected order.
         return await _dashboard(
@@ -362,7 +363,7 @@ async def create_order_form(request: Request) -> Response:
 
 
 @router.post("/orders/{order_id}/advance")
-async def advance_form(request: Request, order_id: str) -> RedirectResponse:
+async def advance_form(request: Request, who: Operator, order_id: str) -> RedirectResponse:
     fields = await read_form(request)
     wanted = ("tracking_number", "note", "expected_status")
     try:
@@ -370,30 +371,30 @@ async def advance_form(request: Request, order_id: str) -> RedirectResponse:
             api.AdvanceBody, {k: fields[k].strip() for k in wanted if fields.get(k, "").strip()}
         )
         response = Response()
-        state = await api.advance(request, response, order_id, body, _key(fields))
+        state = await api.advance(request, who, response, order_id, body, _key(fields))
     except ApiError as exc:
         return back_to(request, f"/orders/{order_id}", Notice("error", sentence(exc.message)))
     return back_to(request, f"/orders/{order_id}", _outcome(state, response))
 
 
 @router.post("/orders/{order_id}/cancel")
-async def cancel_form(request: Request, order_id: str) -> RedirectResponse:
+async def cancel_form(request: Request, who: Operator, order_id: str) -> RedirectResponse:
     fields = await read_form(request)
     try:
         body = _validated(api.CancelBody, {"reason": fields.get("reason", "").strip()})
         response = Response()
-        state = await api.cancel(request, response, order_id, body, _key(fields))
+        state = await api.cancel(request, who, response, order_id, body, _key(fields))
     except ApiError as exc:
         return back_to(request, f"/orders/{order_id}", Notice("error", sentence(exc.message)))
     return back_to(request, f"/orders/{order_id}", _outcome(state, response))
 
 
 @router.post("/products/{sku}/restock")
-async def restock_form(request: Request, sku: str) -> RedirectResponse:
+async def restock_form(request: Request, who: Operator, sku: str) -> RedirectResponse:
     fields = await read_form(request)
     try:
         body = _validated(api.RestockBody, {"quantity": fields.get("quantity", "").strip()})
-        result = await api.restock(request, sku, body, _key(fields))
+        result = await api.restock(request, who, sku, body, _key(fields))
     except ApiError as exc:
         return back_to(request, "/", Notice("error", f"{sku}: {sentence(exc.message)}"))
     woken = len(result.waiting_orders)

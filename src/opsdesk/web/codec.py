@@ -11,17 +11,21 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
 from temporalio.api.common.v1 import Payloads
 
 from opsdesk.keys import PayloadKeyError
 from opsdesk.temporal.codec import EncryptionCodec, payload_keys
+from opsdesk.web.auth import VIEWER
 from opsdesk.web.deps import settings_of
 from opsdesk.web.errors import ApiError
+from opsdesk.web.limits import rate_limited
 
 router = APIRouter(prefix="/codec", tags=["codec"])
+# A browser asks before it posts, without credentials; the post itself needs them.
+PREFLIGHT = [Depends(rate_limited("machines"))]
 
 MAX_PAYLOADS = 1000
 
@@ -66,13 +70,13 @@ def _answer(request: Request, payloads: Payloads) -> JSONResponse:
     return JSONResponse(MessageToDict(payloads), headers=_cors(request))
 
 
-@router.options("/encode", include_in_schema=False)
-@router.options("/decode", include_in_schema=False)
+@router.options("/encode", include_in_schema=False, dependencies=PREFLIGHT)
+@router.options("/decode", include_in_schema=False, dependencies=PREFLIGHT)
 async def preflight(request: Request) -> Response:
     return Response(status_code=204, headers=_cors(request))
 
 
-@router.post("/decode")
+@router.post("/decode", dependencies=VIEWER)
 async def decode(request: Request) -> JSONResponse:
     """Decrypt payloads (a payload that is not encrypted comes back as it is)."""
     payloads = await _payloads(request)
@@ -83,7 +87,7 @@ async def decode(request: Request) -> JSONResponse:
     return _answer(request, Payloads(payloads=plain))
 
 
-@router.post("/encode")
+@router.post("/encode", dependencies=VIEWER)
 async def encode(request: Request) -> JSONResponse:
     """Encrypt payloads with the newest key (the CLI's and UI's input to a workflow)."""
     payloads = await _payloads(request)

@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -22,7 +22,7 @@ from opsdesk.web.pages import templates
 log = logging.getLogger(__name__)
 
 # Paths that programs call: they answer JSON whatever the Accept header says.
-_API_PATHS = ("/api/", "/healthz", "/readyz", "/openapi.json", "/docs", "/redoc")
+_API_PATHS = ("/api/", "/codec/", "/healthz", "/readyz", "/openapi.json", "/docs", "/redoc")
 
 
 class ApiError(Exception):
@@ -44,6 +44,14 @@ class ApiError(Exception):
         self.details = details
         self.headers = dict(headers or {})
         """Sent with the answer, e.g. ``Retry-After``."""
+
+
+class Redirect(Exception):
+    """Raise from a dependency to send a person's browser elsewhere (303), e.g. to sign in."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.url = url
 
 
 def error_response(status: int, code: str, message: str, **details: Any) -> JSONResponse:
@@ -68,6 +76,8 @@ _STATUS_CODES = {
 }
 
 _TITLES = {
+    401: "Sign in",
+    403: "Not for your role",
     404: "Not found",
     429: "Slow down",
     405: "Not here",
@@ -144,6 +154,10 @@ def install(app: FastAPI) -> None:
         response = _answer(request, exc.status, exc.code, exc.message, **exc.details)
         response.headers.update(exc.headers)
         return response
+
+    @app.exception_handler(Redirect)
+    async def on_redirect(request: Request, exc: Redirect) -> RedirectResponse:
+        return RedirectResponse(exc.url, status_code=303)
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(

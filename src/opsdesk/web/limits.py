@@ -6,7 +6,6 @@ probes) take a bounded number of requests per client address (429)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 from typing import Literal
 
 from fastapi import Request
@@ -65,42 +64,66 @@ class BodyLimit:
                 await self._refusal()(scope, receive, send)
 
 
-Audience = Literal["people", "machines"]
+Audience = Literal["people", "machines", "sign_in_account", "sign_in_address"]
 
 
 class RateLimits:
-    """Requests per client address, in a moving window, per group of routes. In memory:
-    each API process counts its own, so N replicas allow N times the limit."""
+    """Requests per client address (or per account name, for sign-in), in a moving window,
+    per group of routes. In memory: each API process counts its own, so N replicas allow N
+    times the limit."""
 
-    def __init__(self, people: str, machines: str) -> None:
+    def __init__(self, people: str, machines: str, sign_in: str, sign_in_address: str) -> None:
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
         self.items: dict[Audience, RateLimitItem] = {
             "people": parse(people),
             "machines": parse(machines),
+            "sign_in_account": parse(sign_in),
+            "sign_in_address": parse(sign_in_address),
         }
 
-    async def hit(self, audience: Audience, address: str) -> int | None:
-        """None if the request may go ahead; else the seconds until it may."""
+    async def hit(self, audience: Audience, key: str) -> int | None:
+        """Counts a request; None if it may go ahead, else the seconds until one may."""
         item = self.items[audience]
-        if await self.limiter.hit(item, audience, address):
+        if await self.limiter.hit(item, audience, key):
             return None
-        stats = await self.limiter.get_window_stats(item, audience, address)
+        return await self._wait(item, audience, key)
+
+    async def blocked(self, audience: Audience, key: str) -> int | None:
+        """Like ``hit`` without counting: for sign-in, where only failures count."""
+        item = self.items[audience]
+        if await self.limiter.test(item, audience, key):
+            return None
+        return await self._wait(item, audience, key)
+
+    async def _wait(self, item: RateLimitItem, audience: Audience, key: str) -> int:
+        stats = await self.limiter.get_window_stats(item, audience, key)
         return max(1, round(stats.reset_time - time.time()))
 
 
-def rate_limited(audience: Audience) -> Callable[[Request], Awaitable[None]]:
-    """A route dependency: refuse a client address that has sent too many requests."""
+def too_many(wait: int, whose: str = "your address") -> ApiError:
+    return ApiError(
+        429,
+        "too_many_requests",
+        f"too many requests from {whose}; try again in {wait} s",
+        headers={"Retry-After": str(wait)},
+    )
 
-    async def check(request: Request) -> None:
+
+def address_of(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+class rate_limited:  # noqa: N801 - used like the function it replaced: Depends(rate_limited(…))
+    """A route dependency that declares the route public (open to anyone, see
+    ``opsdesk.web.auth``) and refuses a client address that has sent too many requests."""
+
+    access = "public"
+
+    def __init__(self, audience: Audience) -> None:
+        self.audience = audience
+
+    async def __call__(self, request: Request) -> None:
         limits: RateLimits = request.app.state.rate_limits
-        address = request.client.host if request.client else "unknown"
-        wait = await limits.hit(audience, address)
+        wait = await limits.hit(self.audience, address_of(request))
         if wait is not None:
-            raise ApiError(
-                429,
-                "too_many_requests",
-                f"too many requests from your address; try again in {wait} s",
-                headers={"Retry-After": str(wait)},
-            )
-
-    return check
+            raise too_many(wait)

@@ -11,11 +11,12 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 
+from opsdesk.access.roles import Identity, Role
 from opsdesk.values import format_money
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -40,6 +41,13 @@ def short_when(moment: datetime | None) -> str:
     return moment.astimezone(UTC).strftime("%b %d %H:%M")
 
 
+def may_act(request: Request) -> bool:
+    """Whether the signed-in person may act (operator and up): a viewer's pages show no
+    buttons they would only be refused at."""
+    identity: Identity | None = getattr(request.state, "identity", None)
+    return identity is not None and identity.role.allows(Role.OPERATOR)
+
+
 def new_key() -> str:
     """A fresh idempotency key for a rendered form: posting it twice acts once."""
     return uuid.uuid4().hex
@@ -59,14 +67,26 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     environment.filters.update(money=money, when=when, short_when=short_when)
-    environment.globals.update(new_key=new_key)
+    environment.globals.update(new_key=new_key, may_act=may_act)
     return environment
 
 
 templates = Jinja2Templates(env=_environment())
 
 
-@router.get("/favicon.ico")
+class _Anyone:
+    """Declares a route open to all, uncounted: static assets (see ``opsdesk.web.auth``)."""
+
+    access = "public"
+
+    async def __call__(self) -> None:
+        return None
+
+
+anyone = _Anyone()
+
+
+@router.get("/favicon.ico", dependencies=[Depends(anyone)])
 async def favicon() -> FileResponse:
     # Browsers ask for /favicon.ico whatever the page links to; an SVG answers both.
     return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml")

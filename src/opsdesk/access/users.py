@@ -1,0 +1,129 @@
+"""The ops staff: names, roles and password hashes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from opsdesk.access.passwords import hash_password, needs_rehash, verify_password
+from opsdesk.access.roles import Identity, Role, checked_name
+from opsdesk.db import Database
+from opsdesk.db.tables import User, utcnow
+
+
+class AccountError(ValueError):
+    """A change to users or tokens that cannot be made, with a sentence saying why."""
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    name: str
+    role: Role
+    has_password: bool
+    created_at: datetime
+    last_sign_in_at: datetime | None
+
+
+def _info(row: User) -> UserInfo:
+    return UserInfo(
+        name=row.name,
+        role=Role(row.role),
+        has_password=row.password_hash is not None,
+        created_at=row.created_at,
+        last_sign_in_at=row.last_sign_in_at,
+    )
+
+
+class Users:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def add(self, name: str, role: Role, password: str | None = None) -> UserInfo:
+        name = checked_name(name)
+        hashed = hash_password(password) if password is not None else None
+        async with self.db.transaction() as session:
+            if await session.scalar(select(User.id).where(User.name == name)) is not None:
+                raise AccountError(f"a user named {name} already exists")
+            row = User(name=name, role=role.value, password_hash=hashed, created_at=utcnow())
+            session.add(row)
+        return _info(row)
+
+    async def get(self, name: str) -> UserInfo | None:
+        async with self.db.transaction() as session:
+            row = await session.scalar(select(User).where(User.name == name.strip().lower()))
+            return _info(row) if row else None
+
+    async def list(self) -> list[UserInfo]:
+        async with self.db.transaction() as session:
+            rows = await session.scalars(select(User).order_by(User.name))
+            return [_info(row) for row in rows]
+
+    async def count(self) -> int:
+        async with self.db.transaction() as session:
+            return int(await session.scalar(select(func.count(User.id))) or 0)
+
+    async def remove(self, name: str) -> None:
+        """Removes the user and signs them out everywhere (their sessions cascade)."""
+        async with self.db.transaction() as session:
+            row = await self._one(session, name)
+            await self._keep_an_admin(session, row, Role.VIEWER)
+            await session.execute(delete(User).where(User.id == row.id))
+
+    async def set_role(self, name: str, role: Role) -> UserInfo:
+        async with self.db.transaction() as session:
+            row = await self._one(session, name)
+            await self._keep_an_admin(session, row, role)
+            row.role = role.value
+        return _info(row)
+
+    async def set_password(self, name: str, password: str) -> None:
+        hashed = hash_password(password)
+        async with self.db.transaction() as session:
+            row = await self._one(session, name)
+            row.password_hash = hashed
+
+    async def authenticate(self, name: str, password: str) -> Identity | None:
+        """The user, if the password is theirs; the hash is upgraded when argon2's
+        parameters have moved on since it was made."""
+        async with self.db.transaction() as session:
+            row = await session.scalar(select(User).where(User.name == name.strip().lower()))
+        stored = row.password_hash if row else None
+        if row is None or not verify_password(stored, password) or stored is None:
+            return None
+        async with self.db.transaction() as session:
+            fresh = await session.get(User, row.id)
+            if fresh is None:
+                return None
+            fresh.last_sign_in_at = utcnow()
+            if needs_rehash(stored):
+                fresh.password_hash = hash_password(password)
+            return Identity(name=fresh.name, role=Role(fresh.role), kind="user")
+
+    async def from_provider(self, name: str, role: Role) -> Identity:
+        """A person the OpenID Connect provider vouched for: made on first sign-in, and
+        their role kept as the provider says it is now."""
+        name = checked_name(name)
+        async with self.db.transaction() as session:
+            row = await session.scalar(select(User).where(User.name == name))
+            if row is None:
+                row = User(name=name, role=role.value, created_at=utcnow())
+                session.add(row)
+            row.role = role.value
+            row.last_sign_in_at = utcnow()
+        return Identity(name=name, role=role, kind="user")
+
+    async def _one(self, session: AsyncSession, name: str) -> User:
+        row = await session.scalar(select(User).where(User.name == name.strip().lower()))
+        if row is None:
+            raise AccountError(f"there is no user named {name}")
+        return row
+
+    async def _keep_an_admin(self, session: AsyncSession, row: User, new_role: Role) -> None:
+        if row.role != Role.ADMIN or new_role is Role.ADMIN:
+            return
+        admins = await session.scalar(select(func.count(User.id)).where(User.role == Role.ADMIN))
+        if (admins or 0) <= 1:
+            raise AccountError(f"{row.name} is the last admin; make another admin first")

@@ -1,0 +1,220 @@
+"""Who a request acts as, and what each route requires of them.
+
+Every route declares its access with a dependency: ``rate_limited(…)`` for the routes
+anyone may use (the tenant's form, the pages behind signed links, webhooks, health probes),
+``pages.anyone`` for static assets, or ``requires(role)`` (the ``Viewer``, ``Operator`` and
+``Admin`` annotations, ``VIEWER`` and ``OPERATOR`` lists) for the rest.
+``tests/web/test_access.py`` walks the app's route table and fails on a route that declares
+none, so a new route cannot be left open by accident.
+
+A request proves who it is with an API token (``Authorization: Bearer odt_…``) or with the
+session cookie a sign-in set. The cookie's value is the session's secret and an HMAC of it
+under the session key: a cookie we did not sign is refused before the database is asked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+from fastapi.responses import Response
+
+from opsdesk.access.credentials import digest
+from opsdesk.access.roles import Identity, Role
+from opsdesk.access.sessions import Sessions
+from opsdesk.access.tokens import ApiTokens
+from opsdesk.access.users import Users
+from opsdesk.db import Database
+from opsdesk.keys import local_secret
+from opsdesk.settings import Settings
+from opsdesk.web.errors import ApiError, Redirect, wants_html
+from opsdesk.web.navigation import page_posted_from
+
+SESSION_COOKIE = "opsdesk_session"
+KEY_FILE = "session-signing.key"
+_CACHE_LIMIT = 10_000
+
+
+def session_key(settings: Settings) -> bytes:
+    """``OPSDESK_SESSION_SECRET``, or on a laptop a key generated once into the data dir."""
+    if settings.session_secret is not None:
+        return settings.session_secret.get_secret_value().encode()
+    return local_secret(settings.data_dir / KEY_FILE)
+
+
+class Credentials:
+    """One per API process: turns a token or a session cookie into an identity. A lookup is
+    trusted for ``credentials_cache`` seconds; a sign-out or revocation made through this
+    process forgets at once."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.users = Users(db)
+        self.tokens = ApiTokens(db)
+        self.sessions = Sessions(db, settings.session_idle, settings.session_lifetime)
+        self._key = session_key(settings)
+        self._ttl = settings.credentials_cache
+        self._cache: dict[str, tuple[float, Identity | None]] = {}
+
+    def cookie_value(self, secret: str) -> str:
+        return f"{secret}.{self._mac(secret)}"
+
+    def secret_of(self, cookie: str) -> str | None:
+        """The session secret a cookie carries, if we signed it."""
+        secret, _, mac = cookie.rpartition(".")
+        if secret and hmac.compare_digest(mac, self._mac(secret)):
+            return secret
+        return None
+
+    async def from_token(self, secret: str) -> Identity | None:
+        return await self._cached(f"t:{digest(secret)}", lambda: self.tokens.resolve(secret))
+
+    async def from_cookie(self, cookie: str) -> Identity | None:
+        secret = self.secret_of(cookie)
+        if secret is None:
+            return None
+        return await self._cached(f"s:{digest(secret)}", lambda: self.sessions.resolve(secret))
+
+    def forget(self) -> None:
+        self._cache.clear()
+
+    def _mac(self, secret: str) -> str:
+        return hmac.new(self._key, secret.encode(), hashlib.sha256).hexdigest()
+
+    async def _cached(
+        self, key: str, look_up: Callable[[], Awaitable[Identity | None]]
+    ) -> Identity | None:
+        now = time.monotonic()
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        found = await look_up()
+        if len(self._cache) >= _CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[key] = (now + self._ttl, found)
+        return found
+
+
+def credentials_of(request: Request) -> Credentials:
+    credentials: Credentials = request.app.state.credentials
+    return credentials
+
+
+async def identity_of(request: Request) -> Identity | None:
+    """The token's or the signed-in person's identity; None for an anonymous request. A
+    token that is unknown or revoked is refused outright rather than read as anonymous."""
+    if hasattr(request.state, "identity"):
+        found: Identity | None = request.state.identity
+        return found
+    credentials = credentials_of(request)
+    header = request.headers.get("authorization")
+    identity: Identity | None = None
+    if header is not None:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise ApiError(
+                401,
+                "unauthorized",
+                "the Authorization header must be 'Bearer <API token>'",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        identity = await credentials.from_token(value.strip())
+        if identity is None:
+            raise ApiError(
+                401,
+                "unauthorized",
+                "the API token is unknown or has been revoked",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+    elif cookie := request.cookies.get(SESSION_COOKIE):
+        identity = await credentials.from_cookie(cookie)
+    request.state.identity = identity
+    return identity
+
+
+def sign_in_address(next_path: str) -> str:
+    return f"/signin?next={quote(next_path, safe='/')}"
+
+
+def _came_from(request: Request) -> str:
+    if request.method == "GET":
+        return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return page_posted_from(request) or "/"
+
+
+class requires:  # noqa: N801 - used like a function: Depends(requires(Role.OPERATOR))
+    """A route dependency: the request must come from someone with at least ``role``.
+    Returns their identity, which is who the timeline records as having acted."""
+
+    def __init__(self, role: Role) -> None:
+        self.role = role
+        self.access = role.value
+
+    async def __call__(self, request: Request) -> Identity:
+        who = await identity_of(request)
+        if who is None:
+            if wants_html(request):
+                raise Redirect(sign_in_address(_came_from(request)))
+            raise ApiError(
+                401,
+                "unauthorized",
+                "sign in, or send an API token as 'Authorization: Bearer <token>'",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        if not who.role.allows(self.role):
+            raise ApiError(
+                403,
+                "forbidden",
+                f"{who.name} is a {who.role.value}; this needs the {self.role.value} role",
+            )
+        return who
+
+
+as_viewer = requires(Role.VIEWER)
+as_operator = requires(Role.OPERATOR)
+as_admin = requires(Role.ADMIN)
+
+Viewer = Annotated[Identity, Depends(as_viewer)]
+"""A handler parameter: signed in with any role."""
+Operator = Annotated[Identity, Depends(as_operator)]
+"""A handler parameter: may act on orders and requests."""
+Admin = Annotated[Identity, Depends(as_admin)]
+"""A handler parameter: may manage users and tokens."""
+
+
+def set_session_cookie(
+    request: Request, response: Response, credentials: Credentials, secret: str
+) -> None:
+    settings: Settings = request.app.state.settings
+    response.set_cookie(
+        SESSION_COOKIE,
+        credentials.cookie_value(secret),
+        max_age=int(settings.session_lifetime.total_seconds()),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request, settings),
+    )
+
+
+def clear_session_cookie(request: Request, response: Response) -> None:
+    settings: Settings = request.app.state.settings
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=_secure(request, settings)
+    )
+
+
+def _secure(request: Request, settings: Settings) -> bool:
+    # Behind a TLS proxy the scheme comes from its forwarded headers (uvicorn's
+    # --proxy-headers) or from the public URL people use.
+    return request.url.scheme == "https" or settings.resolved_public_url.startswith("https:")
+
+
+VIEWER = [Depends(as_viewer)]
+"""For a route's ``dependencies=``: readable by anyone signed in."""
+OPERATOR = [Depends(as_operator)]
+"""For a route's ``dependencies=``: an action on orders or requests."""

@@ -1,0 +1,180 @@
+"""Signing in and out: the password form, one-time sign-in links, and the account page where
+a person sets their password."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from opsdesk.access.passwords import MIN_LENGTH
+from opsdesk.access.sessions import LinkRefusal
+from opsdesk.access.users import AccountError
+from opsdesk.web.auth import (
+    SESSION_COOKIE,
+    Viewer,
+    clear_session_cookie,
+    credentials_of,
+    identity_of,
+    set_session_cookie,
+)
+from opsdesk.web.forms import read_form
+from opsdesk.web.limits import RateLimits, address_of, rate_limited, too_many
+from opsdesk.web.navigation import Notice, read_notice, redirect_with
+from opsdesk.web.pages import templates
+
+router = APIRouter(include_in_schema=False)
+Public = Annotated[None, Depends(rate_limited("people"))]
+
+LINK_PATH = "/signin/link"
+
+_LINK_PROBLEMS = {
+    LinkRefusal.UNKNOWN: "This sign-in link is not one of ours, or it was mistyped.",
+    LinkRefusal.USED: "This sign-in link has been used already; each works once.",
+    LinkRefusal.EXPIRED: "This sign-in link has expired.",
+}
+
+
+def link_url(base_url: str, secret: str) -> str:
+    """Where a one-time sign-in link's secret is used."""
+    return f"{base_url.rstrip('/')}{LINK_PATH}/{secret}"
+
+
+def safe_next(value: str | None) -> str:
+    """Where to go after signing in: a path on this site, never another site."""
+    if not value:
+        return "/"
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//"):
+        return "/"
+    if parts.path.startswith(("/signin", "/signout")):
+        return "/"
+    return value
+
+
+def _page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        template,
+        {"notice": read_notice(request), **context},
+        status_code=status_code,
+    )
+
+
+def sign_in_page(
+    request: Request, next_path: str, name: str = "", problem: str = "", status_code: int = 200
+) -> HTMLResponse:
+    settings = request.app.state.settings
+    return _page(
+        request,
+        "signin.html",
+        status_code,
+        section="signin",
+        next=next_path,
+        name=name,
+        problem=problem,
+        oidc_label=settings.oidc_label if settings.oidc_issuer else None,
+    )
+
+
+def _signed_in(request: Request, secret: str, to: str, notice: Notice | None = None) -> Response:
+    response: Response = (
+        redirect_with(to, notice) if notice else RedirectResponse(to, status_code=303)
+    )
+    set_session_cookie(request, response, credentials_of(request), secret)
+    return response
+
+
+@router.get("/signin", response_class=HTMLResponse)
+async def sign_in_form(request: Request, _: Public, next: str | None = None) -> Response:
+    if await identity_of(request) is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return sign_in_page(request, safe_next(next))
+
+
+@router.post("/signin", response_model=None)
+async def sign_in(request: Request, _: Public) -> Response:
+    """Attempts are limited per account name and per address; only failures count."""
+    fields = await read_form(request)
+    name = fields.get("name", "").strip().lower()[:64]
+    next_path = safe_next(fields.get("next"))
+    limits: RateLimits = request.app.state.rate_limits
+    address = address_of(request)
+    wait = await limits.blocked("sign_in_address", address) or await limits.blocked(
+        "sign_in_account", name
+    )
+    if wait is not None:
+        raise too_many(wait, "this address or for this name")
+    credentials = credentials_of(request)
+    identity = await credentials.users.authenticate(name, fields.get("password", ""))
+    if identity is None:
+        await limits.hit("sign_in_address", address)
+        await limits.hit("sign_in_account", name)
+        return sign_in_page(
+            request, next_path, name, "That name and password do not match.", status_code=401
+        )
+    return _signed_in(request, await credentials.sessions.open(identity.name), next_path)
+
+
+@router.post("/signout")
+async def sign_out(request: Request, _: Public) -> RedirectResponse:
+    credentials = credentials_of(request)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie and (secret := credentials.secret_of(cookie)):
+        await credentials.sessions.close(secret)
+        credentials.forget()
+    response = redirect_with("/signin", Notice("ok", "Signed out."))
+    clear_session_cookie(request, response)
+    return response
+
+
+@router.get(LINK_PATH + "/{secret}", response_class=HTMLResponse)
+async def sign_in_link(request: Request, _: Public, secret: str) -> HTMLResponse:
+    return _page(request, "signin_link.html", section="signin", action=f"{LINK_PATH}/{secret}")
+
+
+@router.post(LINK_PATH + "/{secret}", response_model=None)
+async def use_sign_in_link(request: Request, _: Public, secret: str) -> Response:
+    credentials = credentials_of(request)
+    outcome = await credentials.sessions.redeem_link(secret)
+    if isinstance(outcome, LinkRefusal):
+        return _page(
+            request,
+            "signin_link.html",
+            410 if outcome is not LinkRefusal.UNKNOWN else 404,
+            section="signin",
+            problem=_LINK_PROBLEMS[outcome],
+        )
+    user = await credentials.users.get(outcome)
+    notice = Notice("ok", f"Signed in as {outcome}.")
+    if user is not None and not user.has_password:
+        notice = Notice("ok", f"Signed in as {outcome}. Set a password to sign in next time.")
+    return _signed_in(request, await credentials.sessions.open(outcome), "/account", notice)
+
+
+@router.get("/account", response_class=HTMLResponse)
+async def account(request: Request, who: Viewer) -> HTMLResponse:
+    user = await credentials_of(request).users.get(who.name) if who.kind == "user" else None
+    return _page(
+        request, "account.html", section="account", who=who, user=user, min_length=MIN_LENGTH
+    )
+
+
+@router.post("/account/password")
+async def set_password(request: Request, who: Viewer) -> RedirectResponse:
+    fields = await read_form(request)
+    users = credentials_of(request).users
+    user = await users.get(who.name) if who.kind == "user" else None
+    if user is None:
+        return redirect_with("/account", Notice("error", "An API token has no password."))
+    if user.has_password and await users.authenticate(who.name, fields.get("current", "")) is None:
+        return redirect_with("/account", Notice("error", "Your current password is not that."))
+    if fields.get("password", "") != fields.get("again", ""):
+        return redirect_with("/account", Notice("error", "The two new passwords differ."))
+    try:
+        await users.set_password(who.name, fields.get("password", ""))
+    except (ValueError, AccountError) as exc:
+        return redirect_with("/account", Notice("error", f"Not saved: {exc}."))
+    return redirect_with("/account", Notice("ok", "Password saved."))
