@@ -68,7 +68,9 @@ async def test_the_first_admin_signs_in_by_link_and_sets_a_password(
     await stranger.get_by_label("New password", exact=True).fill(chosen)
     await stranger.get_by_label("New password again").fill(chosen)
     await stranger.get_by_role("button", name="Save password").click()
-    await expect(stranger.locator("[data-notice]")).to_have_text("Password saved.")
+    await expect(stranger.locator("[data-notice]")).to_have_text(
+        "Password saved. Your other sessions are signed out."
+    )
 
     await stranger.get_by_role("button", name="Sign out").click()
     await stranger.get_by_label("Name").fill("admin")

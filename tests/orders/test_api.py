@@ -4,6 +4,7 @@ server and a real SQLite database."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable
@@ -235,6 +236,13 @@ async def test_list_filters_and_pages_from_visibility(api: httpx.AsyncClient) ->
     assert "status" in error_of(await api.get("/api/orders?status=LOST"), 422)
     assert "page_token" in error_of(await api.get("/api/orders?page_token=%%%"), 422)
     assert "page_token" in error_of(await api.get("/api/orders?page_token=bm90LWEtdG9rZW4="), 422)
+    # A token is sealed: Temporal's own token inside it, unsealed or altered, is refused
+    # without asking Temporal (which retries a token it cannot read for seconds).
+    sealed = base64.urlsafe_b64decode(first["next_page_token"])
+    for forged in (sealed[16:], bytes([sealed[0] ^ 1]) + sealed[1:]):
+        token = base64.urlsafe_b64encode(forged).decode()
+        answer = await api.get("/api/orders", params={"page_token": token})
+        assert "not one this API handed out" in error_of(answer, 422)
     assert "customer" in error_of(await api.get("/api/orders?customer=x' OR 1=1"), 422)
     assert error_of(await api.get("/api/orders?page_size=1000"), 422)
 

@@ -46,6 +46,24 @@ def test_every_route_declares_its_access(tmp_path: Path) -> None:
     assert len(table) > 60  # the walk reached the routers' routes, not just the app's own
 
 
+# Changes a viewer may make: to their own password, and asking the codec to decode (a
+# read, over POST because of its protocol).
+VIEWER_CHANGES = {"POST /account/password", "POST /codec/decode", "POST /codec/encode"}
+
+
+def test_every_change_behind_sign_in_needs_an_operator(tmp_path: Path) -> None:
+    table = route_levels(tmp_path)
+    loose = sorted(
+        key
+        for key, levels in table.items()
+        if key.split(" ")[0] in {"POST", "PUT", "PATCH", "DELETE"}
+        and "public" not in levels
+        and not levels & {"operator", "admin"}
+        and key not in VIEWER_CHANGES
+    )
+    assert loose == []
+
+
 def test_the_public_routes_are_the_ones_meant_to_be(tmp_path: Path) -> None:
     public = sorted(key for key, levels in route_levels(tmp_path).items() if levels == {"public"})
     assert public == [

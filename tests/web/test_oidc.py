@@ -19,6 +19,7 @@ from opsdesk.db import Database
 from opsdesk.settings import Settings
 from tests.conftest import free_port
 from tests.http import served
+from tests.staff import person
 from tests.web.fake_oidc import CLIENT_ID, CLIENT_SECRET, FakeProvider, fake_provider
 
 
@@ -70,7 +71,12 @@ async def test_the_providers_group_gives_the_role(
     page = await desk.get("/signin")
     assert "Sign in with Example SSO" in page.text
 
-    provider.claims = {"sub": "u1", "email": "Lee@Example.com", "groups": ["staff", "ops"]}
+    provider.claims = {
+        "sub": "u1",
+        "email": "Lee@Example.com",
+        "email_verified": True,
+        "groups": ["staff", "ops"],
+    }
     landed = await _through_provider(desk, "/maintenance")
     assert landed.status_code == 303, landed.text
     assert landed.headers["location"] == "/maintenance"
@@ -79,18 +85,52 @@ async def test_the_providers_group_gives_the_role(
 
     # Promoted at the provider: the next sign-in carries it over.
     desk.cookies.clear()
-    provider.claims = {"sub": "u1", "email": "lee@example.com", "groups": ["ops-leads"]}
+    provider.claims = {**provider.claims, "groups": ["ops-leads"]}
     await _through_provider(desk)
     assert (await desk.get("/api/me")).json()["role"] == "admin"
     user = await Users(db).get("lee@example.com")
     assert user is not None
-    assert (user.role, user.has_password) == (Role.ADMIN, False)
+    assert (user.role, user.has_password, user.from_provider) == (Role.ADMIN, False, True)
+
+    # Such a person sets no password here: leaving the provider is leaving Ops Desk.
+    refused = await desk.post("/account/password", data={"password": "x" * 20, "again": "x" * 20})
+    assert "no password here" in (await desk.get(refused.headers["location"])).text
+
+
+async def test_a_provider_account_cannot_take_over_a_local_one(
+    desk: httpx.AsyncClient, provider: FakeProvider, db: Database
+) -> None:
+    await person(db, "admin@example.com", Role.ADMIN)
+    # Someone at the provider whose (verified) email is the local admin's name.
+    provider.claims = {
+        "sub": "intruder",
+        "email": "admin@example.com",
+        "email_verified": True,
+        "groups": ["ops"],
+    }
+    refused = await _through_provider(desk)
+    assert refused.status_code == 403
+    assert "belongs to another account here" in refused.text
+    user = await Users(db).get("admin@example.com")
+    assert user is not None
+    assert (user.role, user.from_provider) == (Role.ADMIN, False)
+    # An email the provider has not verified is no name at all.
+    provider.claims = {"sub": "u3", "email": "someone@example.com", "groups": ["ops"]}
+    unverified = await _through_provider(desk)
+    assert unverified.status_code == 403
+    assert "no verified email" in unverified.text
 
 
 async def test_no_role_at_the_provider_is_refused(
     desk: httpx.AsyncClient, provider: FakeProvider
 ) -> None:
-    provider.claims = {"sub": "u2", "email": "guest@example.com", "groups": ["sales"]}
+    # A group called "admin" at the provider is nothing here unless the mapping says so.
+    provider.claims = {
+        "sub": "u2",
+        "email": "guest@example.com",
+        "email_verified": True,
+        "groups": ["sales", "admin"],
+    }
     refused = await _through_provider(desk)
     assert refused.status_code == 403
     assert "guest@example.com has no Ops Desk role there" in refused.text
@@ -107,6 +147,7 @@ async def test_a_callback_the_browser_did_not_start_is_refused(desk: httpx.Async
 def test_the_claim_maps_to_the_highest_role() -> None:
     mapping = {"leads": "admin", "staff": "viewer"}
     assert role_for(["staff", "leads"], mapping) is Role.ADMIN
-    assert role_for("operator", mapping) is Role.OPERATOR
+    assert role_for("operator", mapping) is None  # with a mapping, only the mapping grants
+    assert role_for("operator", {}) is Role.OPERATOR
     assert role_for(["sales"], mapping) is None
     assert role_for(None, mapping) is None

@@ -181,6 +181,9 @@ async def test_a_session_ends_when_idle_too_long_and_when_too_old(desk: Desk, co
 
 async def test_sign_in_attempts_are_limited_per_account(desk: Desk) -> None:
     await person(desk.db, "dana")
+    # The right password resets the count: a person on several devices is not held up.
+    for _ in range(5):
+        assert (await _sign_in(desk.http, "dana", PASSWORD)).status_code == 303
     for _ in range(3):
         assert (await _sign_in(desk.http, "dana", "guess")).status_code == 401
     limited = await _sign_in(desk.http, "dana", PASSWORD)
@@ -222,7 +225,12 @@ async def test_a_one_time_link_signs_in_once(desk: Desk) -> None:
     assert unknown.status_code == 404
 
 
-async def test_a_person_sets_a_password_after_a_link(desk: Desk) -> None:
+async def test_a_person_sets_a_password_after_a_link(db: Database, tmp_path: Path) -> None:
+    async for desk in _desk(db, tmp_path):
+        await _password_after_a_link(desk)
+
+
+async def _password_after_a_link(desk: Desk) -> None:
     await person(desk.db, "admin")
     async with desk.db.transaction() as session:
         from opsdesk.db.tables import User
@@ -237,6 +245,21 @@ async def test_a_person_sets_a_password_after_a_link(desk: Desk) -> None:
     assert "Password saved" in (await desk.http.get(saved.headers["location"])).text
     await desk.http.post("/signout")
     assert (await _sign_in(desk.http, "admin", new)).status_code == 303
+
+    # Changing it again, from a password session: the current one is needed, and every
+    # other session of theirs ends.
+    async with httpx.AsyncClient(base_url=desk.http.base_url) as elsewhere:
+        assert (await _sign_in(elsewhere, "admin", new)).status_code == 303
+        newer = "an even longer private passphrase"
+        wrong = await desk.http.post(
+            "/account/password", data={"current": "guess", "password": newer, "again": newer}
+        )
+        assert "not that" in (await desk.http.get(wrong.headers["location"])).text
+        await desk.http.post(
+            "/account/password", data={"current": new, "password": newer, "again": newer}
+        )
+        assert (await desk.http.get("/api/me")).status_code == 200
+        assert (await elsewhere.get("/api/me")).status_code == 401
 
 
 async def test_a_cookie_borne_change_from_another_site_is_refused(desk: Desk) -> None:
@@ -255,3 +278,23 @@ async def test_behind_https_the_cookie_is_secure(db: Database, tmp_path: Path) -
         await person(desk.db, "dana")
         signed = await _sign_in(desk.http, "dana", PASSWORD)
         assert "Secure" in signed.headers["set-cookie"]
+
+
+async def test_the_temporal_ui_decodes_with_the_dashboard_session(desk: Desk) -> None:
+    # The UI's page, on its own port of the same host, calls the codec endpoint with the
+    # browser's cookies ("include cross-origin credentials" in its codec settings).
+    await person(desk.db, "dana", Role.VIEWER)
+    await _sign_in(desk.http, "dana", PASSWORD)
+    ui = desk.settings.resolved_temporal_ui_url
+    preflight = await desk.http.options(
+        "/codec/decode",
+        headers={"Origin": ui, "Access-Control-Request-Method": "POST"},
+    )
+    assert preflight.headers["access-control-allow-origin"] == ui
+    assert preflight.headers["access-control-allow-credentials"] == "true"
+    decoded = await desk.http.post("/codec/decode", json={"payloads": []}, headers={"Origin": ui})
+    assert decoded.status_code == 200
+    assert decoded.headers["access-control-allow-origin"] == ui
+    desk.http.cookies.clear()
+    anonymous = await desk.http.post("/codec/decode", json={"payloads": []}, headers={"Origin": ui})
+    assert anonymous.status_code == 401

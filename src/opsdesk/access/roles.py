@@ -28,11 +28,17 @@ NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@+-]{0,63}$")
 NAME_RULE = "1-64 characters: lowercase letters, digits and . _ @ + - (first a letter or digit)"
 
 
+RESERVED_NAMES = frozenset({"system", "temporal", "anthropic", "openai", "rules"})
+"""Actors the workflows themselves record on a timeline: no person or token may be named so."""
+
+
 def checked_name(name: str) -> str:
     """A user's or token's name, lowercased; ValueError saying the rule if it breaks it."""
     name = name.strip().lower()
     if not NAME_PATTERN.match(name):
         raise ValueError(f"invalid name {name!r}: {NAME_RULE}")
+    if name in RESERVED_NAMES:
+        raise ValueError(f"{name!r} is reserved: the timeline uses it for Ops Desk itself")
     return name
 
 
@@ -47,14 +53,16 @@ def checked_role(role: str) -> Role:
 
 def role_for(claim: object, mapping: Mapping[str, str]) -> Role | None:
     """The highest role an identity provider's claim grants: the claim is a role name or a
-    group name, or a list of them; ``mapping`` turns names into roles (a role's own name
-    needs no mapping). None when nothing maps."""
+    group name, or a list of them; ``mapping`` turns names into roles (without one, the
+    claim's values are role names). None when nothing maps."""
     values = claim if isinstance(claim, list) else [claim]
     found = []
     for value in values:
         if not isinstance(value, str):
             continue
-        named = mapping.get(value, value)
+        # With a mapping, only the mapping grants: a group that happens to be called
+        # "admin" at the provider is not an admin here unless mapped.
+        named = mapping.get(value) if mapping else value
         if named in {r.value for r in Role}:
             found.append(Role(named))
     return max(found, key=list(Role).index, default=None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from enum import StrEnum
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from opsdesk.access.credentials import digest, new_secret
 from opsdesk.access.roles import Identity, Role
@@ -35,7 +35,7 @@ class Sessions:
         self.idle = idle
         self.lifetime = lifetime
 
-    async def open(self, name: str) -> str:
+    async def open(self, name: str, *, by_link: bool = False) -> str:
         """A new session for the user; the returned secret goes into their cookie."""
         secret = new_secret()
         async with self.db.transaction() as session:
@@ -45,7 +45,11 @@ class Sessions:
             now = utcnow()
             session.add(
                 UserSession(
-                    token_digest=digest(secret), user_id=user_id, created_at=now, last_seen_at=now
+                    token_digest=digest(secret),
+                    user_id=user_id,
+                    created_at=now,
+                    last_seen_at=now,
+                    by_link=by_link,
                 )
             )
         return secret
@@ -71,6 +75,23 @@ class Sessions:
             if now - row.last_seen_at > TOUCH_EVERY:
                 row.last_seen_at = now
             return Identity(name=user.name, role=Role(user.role), kind="user")
+
+    async def opened_by_link(self, secret: str) -> bool:
+        async with self.db.transaction() as session:
+            by_link = await session.scalar(
+                select(UserSession.by_link).where(UserSession.token_digest == digest(secret))
+            )
+            return bool(by_link)
+
+    async def close_others(self, name: str, keep: str) -> None:
+        """Signs the user out everywhere but the session ``keep`` (after a password change)."""
+        async with self.db.transaction() as session:
+            user_id = select(User.id).where(User.name == name).scalar_subquery()
+            await session.execute(
+                delete(UserSession).where(
+                    UserSession.user_id == user_id, UserSession.token_digest != digest(keep)
+                )
+            )
 
     async def close(self, secret: str) -> None:
         async with self.db.transaction() as session:
@@ -105,9 +126,15 @@ class Sessions:
             if found is None:
                 return LinkRefusal.UNKNOWN
             link, user = found
-            if link.used_at is not None:
-                return LinkRefusal.USED
-            if utcnow() > link.expires_at:
+            if utcnow() > link.expires_at and link.used_at is None:
                 return LinkRefusal.EXPIRED
-            link.used_at = utcnow()
+            # Spent by one statement that only an unspent link matches, so two clicks at
+            # once (on PostgreSQL, where they need not queue) sign in once.
+            spent = await session.execute(
+                update(SignInLink)
+                .where(SignInLink.id == link.id, SignInLink.used_at.is_(None))
+                .values(used_at=utcnow())
+            )
+            if spent.rowcount != 1:  # type: ignore[attr-defined]
+                return LinkRefusal.USED
             return user.name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +24,8 @@ class UserInfo:
     name: str
     role: Role
     has_password: bool
+    from_provider: bool
+    """Signs in through the OpenID Connect provider, never with a password here."""
     created_at: datetime
     last_sign_in_at: datetime | None
 
@@ -32,6 +35,7 @@ def _info(row: User) -> UserInfo:
         name=row.name,
         role=Role(row.role),
         has_password=row.password_hash is not None,
+        from_provider=row.provider_subject is not None,
         created_at=row.created_at,
         last_sign_in_at=row.last_sign_in_at,
     )
@@ -80,9 +84,13 @@ class Users:
         return _info(row)
 
     async def set_password(self, name: str, password: str) -> None:
-        hashed = hash_password(password)
+        hashed = await asyncio.to_thread(hash_password, password)
         async with self.db.transaction() as session:
             row = await self._one(session, name)
+            if row.provider_subject is not None:
+                raise AccountError(
+                    f"{row.name} signs in through the identity provider; there is no password here"
+                )
             row.password_hash = hashed
 
     async def authenticate(self, name: str, password: str) -> Identity | None:
@@ -91,7 +99,9 @@ class Users:
         async with self.db.transaction() as session:
             row = await session.scalar(select(User).where(User.name == name.strip().lower()))
         stored = row.password_hash if row else None
-        if row is None or not verify_password(stored, password) or stored is None:
+        # argon2 takes a tenth of a second of CPU on purpose: off the event loop.
+        matches = await asyncio.to_thread(verify_password, stored, password)
+        if row is None or not matches or stored is None:
             return None
         async with self.db.transaction() as session:
             fresh = await session.get(User, row.id)
@@ -99,21 +109,27 @@ class Users:
                 return None
             fresh.last_sign_in_at = utcnow()
             if needs_rehash(stored):
-                fresh.password_hash = hash_password(password)
+                fresh.password_hash = await asyncio.to_thread(hash_password, password)
             return Identity(name=fresh.name, role=Role(fresh.role), kind="user")
 
-    async def from_provider(self, name: str, role: Role) -> Identity:
-        """A person the OpenID Connect provider vouched for: made on first sign-in, and
-        their role kept as the provider says it is now."""
-        name = checked_name(name)
+    async def from_provider(self, subject: str, name: str, role: Role) -> Identity:
+        """A person the OpenID Connect provider vouches for, matched on ``subject`` (issuer
+        and ``sub``): made on first sign-in under ``name``, and their role kept as the
+        provider says it is now. A name a local user already has is refused, so a provider
+        account can never take over a local one."""
         async with self.db.transaction() as session:
-            row = await session.scalar(select(User).where(User.name == name))
+            row = await session.scalar(select(User).where(User.provider_subject == subject))
             if row is None:
-                row = User(name=name, role=role.value, created_at=utcnow())
+                name = checked_name(name)
+                if await session.scalar(select(User.id).where(User.name == name)) is not None:
+                    raise AccountError(
+                        f"the name {name} belongs to another account here; ask an admin"
+                    )
+                row = User(name=name, provider_subject=subject, created_at=utcnow())
                 session.add(row)
             row.role = role.value
             row.last_sign_in_at = utcnow()
-        return Identity(name=name, role=role, kind="user")
+            return Identity(name=row.name, role=role, kind="user")
 
     async def _one(self, session: AsyncSession, name: str) -> User:
         row = await session.scalar(select(User).where(User.name == name.strip().lower()))

@@ -382,6 +382,9 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str | None] = mapped_column(Text, default=None)
+    provider_subject: Mapped[str | None] = mapped_column(String(300), unique=True, default=None)
+    """``<issuer> <sub>`` for a person an OpenID Connect provider vouches for: matched on
+    this, never on the name, and they have no password here."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(default=None)
 
@@ -397,6 +400,8 @@ class UserSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    by_link: Mapped[bool] = mapped_column(default=False)
+    """Opened by a one-time link: may set a password without giving the old one."""
 
 
 class SignInLink(Base):

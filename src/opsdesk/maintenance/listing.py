@@ -23,7 +23,7 @@ from opsdesk.maintenance.status import RequestStatus, Role
 from opsdesk.maintenance.workflow import NOBODY, MaintenanceRequestWorkflow
 from opsdesk.settings import Settings
 from opsdesk.temporal import search_attributes as sa
-from opsdesk.temporal.visibility import count, fetch_page, quote
+from opsdesk.temporal.visibility import count, fetch_page, page_token_key, quote
 
 EXPIRING_WITHIN = timedelta(days=1)
 
@@ -115,7 +115,11 @@ async def list_requests(
     page_token: str | None = None,
 ) -> RequestPage:
     executions, next_token = await fetch_page(
-        client, visibility_query(settings, where), page_size=page_size, page_token=page_token
+        client,
+        visibility_query(settings, where),
+        page_size=page_size,
+        page_token=page_token,
+        key=page_token_key(settings),
     )
     rows = [row for row in [await row_of(e) for e in executions] if row]
     return RequestPage(items=rows, next_page_token=next_token)

@@ -26,7 +26,7 @@ from opsdesk.orders.state import OrderRow
 from opsdesk.orders.status import OrderStatus
 from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.settings import Settings
-from opsdesk.temporal.visibility import count, fetch_page, quote
+from opsdesk.temporal.visibility import count, fetch_page, page_token_key, quote
 
 # Statuses in which the order waits for a decision only a person can make.
 NEEDS_A_PERSON = (OrderStatus.REVIEW, OrderStatus.AWAITING_STOCK)
@@ -92,7 +92,11 @@ async def list_orders(
     page_token: str | None = None,
 ) -> OrderPage:
     executions, next_token = await fetch_page(
-        client, visibility_query(settings, where), page_size=page_size, page_token=page_token
+        client,
+        visibility_query(settings, where),
+        page_size=page_size,
+        page_token=page_token,
+        key=page_token_key(settings),
     )
     rows = [row for row in [await row_of(e) for e in executions] if row]
     return OrderPage(items=rows, next_page_token=next_token)

@@ -1,13 +1,23 @@
 """Reading Temporal visibility: pages of workflows with opaque page tokens, counts, and
-quoting values into a visibility query. Every desk's lists go through here."""
+quoting values into a visibility query. Every desk's lists go through here.
+
+The page tokens we hand out are Temporal's, sealed with an HMAC. A token we did not hand out
+is refused at once: Temporal cannot read a forged one either, but its answer ("something
+went wrong, please retry") is one the SDK retries for about ten seconds first.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 
 from temporalio.client import Client, WorkflowExecution
 from temporalio.service import RPCError, RPCStatusCode
+
+from opsdesk.settings import Settings
+from opsdesk.temporal.codec import payload_keys
 
 
 class BadPageToken(ValueError):
@@ -23,26 +33,47 @@ def quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def encode_token(token: bytes | None) -> str | None:
-    return base64.urlsafe_b64encode(token).decode() if token else None
+_MAC = 16
 
 
-def decode_token(token: str | None) -> bytes | None:
+def page_token_key(settings: Settings) -> bytes:
+    """The key page tokens are sealed with: derived from the newest payload key, which every
+    process of a deployment shares, so a token one API replica hands out opens on another."""
+    newest = payload_keys(settings)[0]
+    return hmac.new(newest.secret, b"opsdesk page tokens", hashlib.sha256).digest()
+
+
+def _mac(key: bytes, query: str, token: bytes) -> bytes:
+    # The query is sealed in too: a token of one list is not one of another.
+    return hmac.new(key, query.encode() + b"\0" + token, hashlib.sha256).digest()[:_MAC]
+
+
+def encode_token(token: bytes | None, key: bytes, query: str) -> str | None:
+    if not token:
+        return None
+    return base64.urlsafe_b64encode(_mac(key, query, token) + token).decode()
+
+
+def decode_token(token: str | None, key: bytes, query: str) -> bytes | None:
     if not token:
         return None
     try:
-        return base64.b64decode(token.encode(), altchars=b"-_", validate=True)
+        sealed = base64.b64decode(token.encode(), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError) as exc:
         raise BadPageToken("page_token is not one this API handed out") from exc
+    mac, raw = sealed[:_MAC], sealed[_MAC:]
+    if not raw or not hmac.compare_digest(mac, _mac(key, query, raw)):
+        raise BadPageToken("page_token is not one this API handed out")
+    return raw
 
 
 async def fetch_page(
-    client: Client, query: str, *, page_size: int, page_token: str | None
+    client: Client, query: str, *, page_size: int, page_token: str | None, key: bytes
 ) -> tuple[list[WorkflowExecution], str | None]:
     """One page of the workflows ``query`` matches, and the token of the next page (None on
     the last). Raises ``BadPageToken`` for a token this API did not hand out."""
     iterator = client.list_workflows(
-        query, page_size=page_size, next_page_token=decode_token(page_token)
+        query, page_size=page_size, next_page_token=decode_token(page_token, key, query)
     )
     try:
         await iterator.fetch_next_page()
@@ -51,7 +82,7 @@ async def fetch_page(
         if page_token and exc.status in _BAD_TOKEN_ANSWERS:
             raise BadPageToken("page_token is not one this API handed out") from exc
         raise
-    return list(iterator.current_page or []), encode_token(iterator.next_page_token)
+    return list(iterator.current_page or []), encode_token(iterator.next_page_token, key, query)
 
 
 async def count(client: Client, query: str) -> int:

@@ -66,7 +66,8 @@ class Credentials:
     def secret_of(self, cookie: str) -> str | None:
         """The session secret a cookie carries, if we signed it."""
         secret, _, mac = cookie.rpartition(".")
-        if secret and hmac.compare_digest(mac, self._mac(secret)):
+        # Bytes: a cookie may carry any characters, and str comparison wants ASCII.
+        if secret and hmac.compare_digest(mac.encode(), self._mac(secret).encode()):
             return secret
         return None
 
@@ -79,8 +80,13 @@ class Credentials:
             return None
         return await self._cached(f"s:{digest(secret)}", lambda: self.sessions.resolve(secret))
 
-    def forget(self) -> None:
-        self._cache.clear()
+    def forget(self, session_secret: str | None = None) -> None:
+        """Drop what was looked up: one session's entry, or everything (a token revoked,
+        which is known by name, not by secret)."""
+        if session_secret is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(f"s:{digest(session_secret)}", None)
 
     def _mac(self, secret: str) -> str:
         return hmac.new(self._key, secret.encode(), hashlib.sha256).hexdigest()

@@ -88,12 +88,9 @@ class RateLimits:
             return None
         return await self._wait(item, audience, key)
 
-    async def blocked(self, audience: Audience, key: str) -> int | None:
-        """Like ``hit`` without counting: for sign-in, where only failures count."""
-        item = self.items[audience]
-        if await self.limiter.test(item, audience, key):
-            return None
-        return await self._wait(item, audience, key)
+    async def clear(self, audience: Audience, key: str) -> None:
+        """Forget ``key``'s count (a name's, once the right password has been given)."""
+        await self.limiter.clear(self.items[audience], audience, key)
 
     async def _wait(self, item: RateLimitItem, audience: Audience, key: str) -> int:
         stats = await self.limiter.get_window_stats(item, audience, key)

@@ -13,9 +13,12 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
+import httpx
+from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.starlette_client import OAuth, OAuthError, StarletteOAuth2App
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
+from joserfc.errors import JoseError
 from starlette.middleware.sessions import SessionMiddleware
 
 from opsdesk.access.roles import role_for
@@ -89,7 +92,7 @@ async def start(request: Request, _: Public, next: str | None = None) -> Respons
         redirect: Response = await client.authorize_redirect(
             request, settings.resolved_public_url.rstrip("/") + CALLBACK_PATH
         )
-    except (OAuthError, OSError, ValueError) as exc:
+    except (OAuthError, httpx.HTTPError, OSError, ValueError) as exc:
         log.warning("OpenID Connect provider unreachable: %s", exc)
         return _failed(request, "the provider could not be reached; try again shortly.", 503)
     return redirect
@@ -102,26 +105,33 @@ async def callback(request: Request, _: Public) -> Response:
         return _failed(request, "it is not set up here.", 404)
     try:
         token = await client.authorize_access_token(request)
-    except OAuthError as exc:
-        return _failed(request, f"{exc.description or exc.error}.", 400)
-    except (OSError, ValueError) as exc:
+    except (AuthlibBaseError, JoseError) as exc:  # OAuthError is an AuthlibBaseError
+        log.info("OpenID Connect sign-in refused: %s", exc)
+        return _failed(request, "the provider's answer could not be used; try again.", 400)
+    except (httpx.HTTPError, OSError, ValueError) as exc:
         log.warning("OpenID Connect sign-in failed: %s", exc)
         return _failed(request, "the provider could not be reached; try again shortly.", 503)
     settings: Settings = request.app.state.settings
     claims = dict(token.get("userinfo") or {})
-    name = str(claims.get("email") or claims.get("preferred_username") or "").lower()
+    # The person is the provider's (issuer, sub); the name is only what they are shown as,
+    # and an email counts only once the provider has verified it.
+    subject = f"{claims.get('iss', settings.oidc_issuer)} {claims.get('sub', '')}"
+    email = claims.get("email") if claims.get("email_verified") is True else None
+    name = str(email or claims.get("preferred_username") or "").lower()
     role = role_for(claims.get(settings.oidc_role_claim), settings.oidc_roles)
-    if not name:
-        return _failed(request, "the provider did not say who you are (no email).", 403)
+    if not claims.get("sub") or not name:
+        return _failed(request, "the provider did not say who you are (no verified email).", 403)
     if role is None:
         return _failed(request, f"{name} has no Ops Desk role there; ask an admin.", 403)
     credentials = credentials_of(request)
     try:
-        identity = await credentials.users.from_provider(name, role)
+        identity = await credentials.users.from_provider(subject, name, role)
     except (AccountError, ValueError) as exc:
         return _failed(request, f"{exc}.", 403)
     secret = await credentials.sessions.open(identity.name)
     next_path = safe_next(request.session.pop("next", None))
-    response = redirect_with(next_path, Notice("ok", f"Signed in as {name} ({role.value})."))
+    response = redirect_with(
+        next_path, Notice("ok", f"Signed in as {identity.name} ({role.value}).")
+    )
     set_session_cookie(request, response, credentials, secret)
     return response

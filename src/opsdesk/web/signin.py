@@ -49,6 +49,8 @@ def safe_next(value: str | None) -> str:
     parts = urlsplit(value)
     if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//"):
         return "/"
+    if "\\" in value:  # some browsers read a backslash as a slash: /\\evil.example
+        return "/"
     if parts.path.startswith(("/signin", "/signout")):
         return "/"
     return value
@@ -94,27 +96,33 @@ async def sign_in_form(request: Request, _: Public, next: str | None = None) -> 
     return sign_in_page(request, safe_next(next))
 
 
+async def count_attempt(request: Request, name: str) -> None:
+    """A password attempt counts against the name's and the address's limits before the
+    password is checked, so many at once cannot slip past while the checks run."""
+    limits: RateLimits = request.app.state.rate_limits
+    address = address_of(request)
+    wait = await limits.hit("sign_in_address", address) or await limits.hit("sign_in_account", name)
+    if wait is not None:
+        raise too_many(wait, "this address or for this name")
+
+
 @router.post("/signin", response_model=None)
 async def sign_in(request: Request, _: Public) -> Response:
-    """Attempts are limited per account name and per address; only failures count."""
+    """Attempts are limited per account name and per address."""
     fields = await read_form(request)
     name = fields.get("name", "").strip().lower()[:64]
     next_path = safe_next(fields.get("next"))
-    limits: RateLimits = request.app.state.rate_limits
-    address = address_of(request)
-    wait = await limits.blocked("sign_in_address", address) or await limits.blocked(
-        "sign_in_account", name
-    )
-    if wait is not None:
-        raise too_many(wait, "this address or for this name")
+    await count_attempt(request, name)
     credentials = credentials_of(request)
     identity = await credentials.users.authenticate(name, fields.get("password", ""))
     if identity is None:
-        await limits.hit("sign_in_address", address)
-        await limits.hit("sign_in_account", name)
         return sign_in_page(
             request, next_path, name, "That name and password do not match.", status_code=401
         )
+    # The right password resets the name's count, so a person signing in on several
+    # devices is not held up by their own earlier sign-ins.
+    limits: RateLimits = request.app.state.rate_limits
+    await limits.clear("sign_in_account", name)
     return _signed_in(request, await credentials.sessions.open(identity.name), next_path)
 
 
@@ -124,7 +132,7 @@ async def sign_out(request: Request, _: Public) -> RedirectResponse:
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie and (secret := credentials.secret_of(cookie)):
         await credentials.sessions.close(secret)
-        credentials.forget()
+        credentials.forget(secret)
     response = redirect_with("/signin", Notice("ok", "Signed out."))
     clear_session_cookie(request, response)
     return response
@@ -151,30 +159,57 @@ async def use_sign_in_link(request: Request, _: Public, secret: str) -> Response
     notice = Notice("ok", f"Signed in as {outcome}.")
     if user is not None and not user.has_password:
         notice = Notice("ok", f"Signed in as {outcome}. Set a password to sign in next time.")
-    return _signed_in(request, await credentials.sessions.open(outcome), "/account", notice)
+    secret = await credentials.sessions.open(outcome, by_link=True)
+    return _signed_in(request, secret, "/account", notice)
 
 
 @router.get("/account", response_class=HTMLResponse)
 async def account(request: Request, who: Viewer) -> HTMLResponse:
-    user = await credentials_of(request).users.get(who.name) if who.kind == "user" else None
+    credentials = credentials_of(request)
+    user = await credentials.users.get(who.name) if who.kind == "user" else None
+    secret = credentials.secret_of(request.cookies.get(SESSION_COOKIE, ""))
+    by_link = secret is not None and await credentials.sessions.opened_by_link(secret)
     return _page(
-        request, "account.html", section="account", who=who, user=user, min_length=MIN_LENGTH
+        request,
+        "account.html",
+        section="account",
+        who=who,
+        user=user,
+        needs_current=user is not None and user.has_password and not by_link,
+        min_length=MIN_LENGTH,
     )
 
 
 @router.post("/account/password")
 async def set_password(request: Request, who: Viewer) -> RedirectResponse:
+    """A new password, with the current one (unless this session came from a one-time
+    link: that is how a forgotten password is reset). Every other session of the person
+    is signed out."""
     fields = await read_form(request)
-    users = credentials_of(request).users
+    credentials = credentials_of(request)
+    users = credentials.users
     user = await users.get(who.name) if who.kind == "user" else None
-    if user is None:
+    secret = credentials.secret_of(request.cookies.get(SESSION_COOKIE, ""))
+    if user is None or secret is None:
         return redirect_with("/account", Notice("error", "An API token has no password."))
-    if user.has_password and await users.authenticate(who.name, fields.get("current", "")) is None:
-        return redirect_with("/account", Notice("error", "Your current password is not that."))
+    if user.from_provider:
+        return redirect_with(
+            "/account", Notice("error", "You sign in through your organisation; no password here.")
+        )
+    if user.has_password and not await credentials.sessions.opened_by_link(secret):
+        # The current password is checked like a sign-in: counted, so a borrowed session
+        # cannot be used to guess it.
+        await count_attempt(request, who.name)
+        if await users.authenticate(who.name, fields.get("current", "")) is None:
+            return redirect_with("/account", Notice("error", "Your current password is not that."))
     if fields.get("password", "") != fields.get("again", ""):
         return redirect_with("/account", Notice("error", "The two new passwords differ."))
     try:
         await users.set_password(who.name, fields.get("password", ""))
     except (ValueError, AccountError) as exc:
         return redirect_with("/account", Notice("error", f"Not saved: {exc}."))
-    return redirect_with("/account", Notice("ok", "Password saved."))
+    await credentials.sessions.close_others(who.name, keep=secret)
+    credentials.forget()
+    return redirect_with(
+        "/account", Notice("ok", "Password saved. Your other sessions are signed out.")
+    )

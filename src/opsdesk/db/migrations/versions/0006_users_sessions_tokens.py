@@ -25,10 +25,12 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=64), nullable=False),
         sa.Column("role", sa.String(length=16), nullable=False),
         sa.Column("password_hash", sa.Text(), nullable=True),
+        sa.Column("provider_subject", sa.String(length=300), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_sign_in_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("name", name=op.f("uq_users_name")),
+        sa.UniqueConstraint("provider_subject", name=op.f("uq_users_provider_subject")),
     )
     for table in ("user_sessions", "sign_in_links"):
         columns: list[sa.schema.SchemaItem] = [
@@ -40,6 +42,7 @@ def upgrade() -> None:
             columns += [
                 sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
                 sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+                sa.Column("by_link", sa.Boolean(), nullable=False),
             ]
         else:
             columns += [
