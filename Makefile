@@ -49,7 +49,10 @@ test: lint typecheck pytest
 # About 16 minutes on 2 cores. The long rows come from their own runs and stay in
 # bench/results/: `$(RUN) python -m bench.dashboard --sizes 50000` and
 # `$(RUN) python -m bench.memory --orders 10000`; see docs/benchmarks.md.
+# The bench group (matplotlib, py-spy) on top of what `make test` installs; `make test`
+# itself never needs them.
 bench: sync
+	$(UV) sync --locked --group bench --compile-bytecode
 	$(RUN) python -m bench.coldstart --runs 1
 	$(RUN) python -m bench.throughput --orders 40
 	$(RUN) python -m bench.actions
