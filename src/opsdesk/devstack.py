@@ -103,6 +103,11 @@ class DevStack:
         self._stop = threading.Event()
         self._log_files: list[IO[bytes]] = []
         self._demo_pms_token = secrets.token_urlsafe(24)
+        taken = (settings.port, settings.temporal_port, settings.ui_port)
+        self.worker_metrics_address = (
+            settings.worker_metrics_address or f"{settings.host}:{devserver.spare_port(*taken)}"
+        )
+        """Where the worker serves the SDK's metrics for Prometheus."""
         self.first_link: str | None = None
         """On the first start, the secret of the first admin's one-time sign-in link."""
 
@@ -240,6 +245,7 @@ class DevStack:
         if self.embedded:
             env["TEMPORAL_ADDRESS"] = f"{s.host}:{s.temporal_port}"
             env["TEMPORAL_NAMESPACE"] = "default"
+        env["OPSDESK_WORKER_METRICS_ADDRESS"] = self.worker_metrics_address
         if self.sink is not None:
             # The worker sends its mail there; the API shows the Mailbox page.
             env["OPSDESK_DEV_MAILBOX_PORT"] = str(self.sink.port)
@@ -365,6 +371,8 @@ class DevStack:
         self.console.print(f"  Dashboard    {s.dashboard_url}/")
         self.console.print(f"  API docs     {s.dashboard_url}/docs")
         self.console.print(f"  Temporal UI  {s.resolved_temporal_ui_url}")
+        metrics = f"http://{self.worker_metrics_address}/metrics"
+        self.console.print(f"  Metrics      {metrics}  (the worker's, for Prometheus)")
         if self.sink is not None:
             where = f"{DEV_MAILBOX_HOST}:{self.sink.port}"
             self.console.print(f"  Mailbox      {s.dashboard_url}/mailbox  (SMTP sink {where})")

@@ -61,6 +61,10 @@ class Settings(BaseSettings):
 
     log_level: str = "info"
 
+    worker_metrics_address: str | None = None
+    """``host:port`` where a worker serves the Temporal SDK's metrics for Prometheus
+    (``/metrics``); unset: none. ``opsdesk dev`` picks a free port and prints it."""
+
     orders_task_queue: str = "orders"
     maintenance_task_queue: str = "maintenance"
 

@@ -45,7 +45,7 @@ from opsdesk.orders.warehouse import Warehouse
 from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.payments.ledger import LedgerGateway
 from opsdesk.settings import Settings
-from opsdesk.temporal.client import connect
+from opsdesk.temporal.client import connect, metrics_runtime
 from opsdesk.temporal.interceptors import OutcomeInterceptor
 
 log = logging.getLogger(__name__)
@@ -211,7 +211,10 @@ async def start_poller(
 async def run(settings: Settings, runner: WorkflowRunner | None = None) -> None:
     """Run every task queue's worker until SIGINT or SIGTERM, then drain and stop."""
     await upgrade_async(settings.resolved_database_url)
-    client = await connect(settings)
+    address = settings.worker_metrics_address
+    client = await connect(settings, runtime=metrics_runtime(address) if address else None)
+    if address:
+        log.info("SDK metrics for Prometheus at http://%s/metrics", address)
     db = Database(settings.resolved_database_url)
     workers = build_workers(client, db, settings, runner)
 

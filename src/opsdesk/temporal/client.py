@@ -19,6 +19,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.envconfig import ClientConfigProfile
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError, RPCStatusCode
 
 from opsdesk.settings import Settings
@@ -50,9 +51,28 @@ def data_converter(settings: Settings) -> DataConverter:
     return dataclasses.replace(pydantic_data_converter, payload_codec=codec)
 
 
-async def connect(settings: Settings, *, lazy: bool = False) -> Client:
+def metrics_runtime(address: str) -> Runtime:
+    """A Temporal runtime that serves the SDK's own metrics (task latencies, slots, sticky
+    cache, activity failures) for Prometheus at ``http://<address>/metrics``."""
+    return Runtime(
+        telemetry=TelemetryConfig(
+            metrics=PrometheusConfig(
+                bind_address=address, counters_total_suffix=True, durations_as_seconds=True
+            )
+        )
+    )
+
+
+async def connect(
+    settings: Settings, *, lazy: bool = False, runtime: Runtime | None = None
+) -> Client:
+    """A client with the settings' server and payload encryption; ``runtime`` carries a
+    process's telemetry (the worker's metrics endpoint)."""
     return await Client.connect(
-        **connect_kwargs(settings), data_converter=data_converter(settings), lazy=lazy
+        **connect_kwargs(settings),
+        data_converter=data_converter(settings),
+        lazy=lazy,
+        runtime=runtime,
     )
 
 
