@@ -73,10 +73,9 @@ def load_settings(**overrides: Any) -> Settings:
 
 
 def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from opsdesk.logs import configure
+
+    configure(settings.log_level, settings.log_format)
     # Alembic narrates every no-op upgrade at INFO.
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # Probes poll every few seconds; their access lines drown everything else.
@@ -162,6 +161,8 @@ def api(port: PortOption = None, host: HostOption = None) -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        # JSON lines: uvicorn's loggers go through the root logger's formatter, not its own.
+        log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
         timeout_graceful_shutdown=10,
     )
 

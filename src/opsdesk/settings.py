@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     probes (``/healthz``, ``/readyz``) answer any host. JSON: ``["desk.example.com"]``."""
 
     log_level: str = "info"
+    log_format: Literal["console", "json"] = "console"
+    """``json``: one JSON object a line, with the workflow, run and order or request id."""
 
     worker_metrics_address: str | None = None
     """``host:port`` where a worker serves the Temporal SDK's metrics for Prometheus
