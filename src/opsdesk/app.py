@@ -27,7 +27,7 @@ from opsdesk.orders.ids import order_id_of
 from opsdesk.orders.listing import OrderMetrics, visibility_query
 from opsdesk.settings import Settings
 from opsdesk.temporal.client import connect
-from opsdesk.web import access_api, codec, errors, health, oidc, pages, signin
+from opsdesk.web import access_api, codec, errors, health, metrics, oidc, pages, signin
 from opsdesk.web.auth import Credentials
 from opsdesk.web.cache import Shared
 from opsdesk.web.events import ChangeFeed
@@ -75,12 +75,15 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         lifespan=lifespan,
         dependencies=[Depends(same_origin_changes)],
     )
+    app.state.http_metrics = metrics.HttpMetrics()
+    app.add_middleware(metrics.MeasureRequests, metrics=app.state.http_metrics)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AllowedHosts, allowed_hosts=settings.resolved_allowed_hosts)
     errors.install(app)
     oidc.install(app, settings)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(signin.router)
     app.include_router(oidc.router)
     app.include_router(access_api.router)

@@ -22,7 +22,16 @@ from opsdesk.web.pages import templates
 log = logging.getLogger(__name__)
 
 # Paths that programs call: they answer JSON whatever the Accept header says.
-_API_PATHS = ("/api/", "/codec/", "/healthz", "/readyz", "/openapi.json", "/docs", "/redoc")
+_API_PATHS = (
+    "/api/",
+    "/codec/",
+    "/metrics",
+    "/healthz",
+    "/readyz",
+    "/openapi.json",
+    "/docs",
+    "/redoc",
+)
 
 
 class ApiError(Exception):
