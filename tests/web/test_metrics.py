@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import httpx
 
+from opsdesk.db import Database
+from opsdesk.db.tables import AiCall, ChargeRow, OutboxMessage, RefundRow
 from tests.orders.helpers import error_of
 
 
@@ -32,3 +34,67 @@ async def test_requests_are_counted_by_route_template_and_status(
     async with httpx.AsyncClient(base_url=http.base_url) as stranger:
         anonymous = await stranger.get("/metrics")
     assert "send an API token" in error_of(anonymous, 401)
+
+
+async def test_the_business_totals_come_from_the_records(
+    http: httpx.AsyncClient, db: Database
+) -> None:
+    async with db.transaction() as session:
+        for n, (cents, currency) in enumerate([(6400, "USD"), (1000, "USD"), (500, "EUR")]):
+            session.add(
+                ChargeRow(
+                    id=f"ch_{n}",
+                    idempotency_key=f"charge-{n}",
+                    order_id=f"o{n}",
+                    customer_id="c",
+                    amount_cents=cents,
+                    currency=currency,
+                    payment_token="tok_visa",
+                )
+            )
+        await session.flush()
+        session.add(
+            RefundRow(id="re_0", idempotency_key="refund-0", charge_id="ch_1", amount_cents=1000)
+        )
+        for n, outcome in enumerate(["ok", "ok", "error"]):
+            session.add(
+                AiCall(
+                    reference=f"order-o{n}",
+                    task="risk",
+                    provider="anthropic",
+                    model="claude",
+                    input_tokens=100,
+                    output_tokens=20,
+                    outcome=outcome,
+                )
+            )
+        for n, (channel, status) in enumerate(
+            [("email", "sent"), ("email", "sent"), ("call", "failed")]
+        ):
+            session.add(
+                OutboxMessage(
+                    idempotency_key=f"m{n}",
+                    reference="order-o0",
+                    template="t",
+                    channel=channel,
+                    to_address="x@example.com",
+                    subject="s",
+                    body_text="b",
+                    status=status,
+                )
+            )
+
+    text = (await http.get("/metrics")).text
+    for line in (
+        'opsdesk_charges_total{currency="USD"} 2.0',
+        'opsdesk_charged_cents_total{currency="USD"} 7400.0',
+        'opsdesk_charged_cents_total{currency="EUR"} 500.0',
+        'opsdesk_refunds_total{currency="USD"} 1.0',
+        'opsdesk_refunded_cents_total{currency="USD"} 1000.0',
+        'opsdesk_ai_calls_total{outcome="ok",provider="anthropic",task="risk"} 2.0',
+        'opsdesk_ai_calls_total{outcome="error",provider="anthropic",task="risk"} 1.0',
+        'opsdesk_ai_tokens_total{direction="input",provider="anthropic",task="risk"} 200.0',
+        'opsdesk_messages_total{channel="email",status="sent"} 2.0',
+        'opsdesk_messages_total{channel="call",status="failed"} 1.0',
+    ):
+        assert line in text, line

@@ -1,17 +1,26 @@
 """The API's own metrics for Prometheus at ``/metrics`` (prometheus-client): every request
-by method, route and status, with its latency. The route is the template
-(``/api/orders/{order_id}``), never the path, so no order id becomes a label."""
+by method, route and status, with its latency; and the business totals a person asks
+about, read from the database's own records at each scrape (charges and refunds from the
+ledger, model calls and tokens from the AI log, emails and calls from the outbox), so every
+API replica reports the same numbers. The route is the template
+(``/api/orders/{order_id}``), never the path, and no label is ever an id."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
+from sqlalchemy import func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from opsdesk.db import Database
+from opsdesk.db.tables import AiCall, ChargeRow, OutboxMessage, RefundRow
 from opsdesk.web.auth import as_viewer
+from opsdesk.web.deps import db_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -65,8 +74,88 @@ class MeasureRequests:
         await self.app(scope, receive, recording)
 
 
+class Totals:
+    """A collector of families computed before the scrape (the database is asynchronous,
+    a collector is not)."""
+
+    def __init__(self, families: list[Metric]) -> None:
+        self.families = families
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self.families
+
+
+async def business_totals(db: Database) -> list[Metric]:
+    """The ledger's, the AI log's and the outbox's totals, as Prometheus counters."""
+    charges = CounterMetricFamily(
+        "opsdesk_charges", "Card charges taken, by currency.", labels=["currency"]
+    )
+    charged = CounterMetricFamily(
+        "opsdesk_charged_cents", "Amount charged, in cents, by currency.", labels=["currency"]
+    )
+    refunds = CounterMetricFamily(
+        "opsdesk_refunds", "Refunds made, by currency.", labels=["currency"]
+    )
+    refunded = CounterMetricFamily(
+        "opsdesk_refunded_cents", "Amount refunded, in cents, by currency.", labels=["currency"]
+    )
+    ai_calls = CounterMetricFamily(
+        "opsdesk_ai_calls",
+        "Model calls, by provider, task and outcome (ok, invalid_output, error).",
+        labels=["provider", "task", "outcome"],
+    )
+    ai_tokens = CounterMetricFamily(
+        "opsdesk_ai_tokens",
+        "Model tokens, by provider, task and direction (input, output).",
+        labels=["provider", "task", "direction"],
+    )
+    messages = CounterMetricFamily(
+        "opsdesk_messages",
+        "Emails and phone calls, by channel and where each stands (queued, sent, failed, …).",
+        labels=["channel", "status"],
+    )
+    async with db.transaction() as session:
+        for currency, count, cents in await session.execute(
+            select(ChargeRow.currency, func.count(), func.sum(ChargeRow.amount_cents)).group_by(
+                ChargeRow.currency
+            )
+        ):
+            charges.add_metric([currency], count)
+            charged.add_metric([currency], int(cents or 0))
+        for currency, count, cents in await session.execute(
+            select(ChargeRow.currency, func.count(), func.sum(RefundRow.amount_cents))
+            .join(ChargeRow, RefundRow.charge_id == ChargeRow.id)
+            .group_by(ChargeRow.currency)
+        ):
+            refunds.add_metric([currency], count)
+            refunded.add_metric([currency], int(cents or 0))
+        for provider, task, outcome, count, tokens_in, tokens_out in await session.execute(
+            select(
+                AiCall.provider,
+                AiCall.task,
+                AiCall.outcome,
+                func.count(),
+                func.sum(AiCall.input_tokens),
+                func.sum(AiCall.output_tokens),
+            ).group_by(AiCall.provider, AiCall.task, AiCall.outcome)
+        ):
+            ai_calls.add_metric([provider, task, outcome], count)
+            ai_tokens.add_metric([provider, task, "input"], int(tokens_in or 0))
+            ai_tokens.add_metric([provider, task, "output"], int(tokens_out or 0))
+        for channel, status, count in await session.execute(
+            select(OutboxMessage.channel, OutboxMessage.status, func.count()).group_by(
+                OutboxMessage.channel, OutboxMessage.status
+            )
+        ):
+            messages.add_metric([channel, status], count)
+    return [charges, charged, refunds, refunded, ai_calls, ai_tokens, messages]
+
+
 @router.get("/metrics", dependencies=[Depends(as_viewer)])
 async def metrics(request: Request) -> Response:
     """Prometheus's text format. Scrape it with an API token (viewer)."""
-    registry: CollectorRegistry = request.app.state.http_metrics.registry
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    http: HttpMetrics = request.app.state.http_metrics
+    totals = CollectorRegistry()
+    totals.register(Totals(await business_totals(db_of(request))))
+    text = generate_latest(http.registry) + generate_latest(totals)
+    return Response(text, media_type=CONTENT_TYPE_LATEST)
