@@ -15,6 +15,7 @@ from opsdesk.settings import Settings
 from opsdesk.temporal.client import connect, metrics_runtime
 from opsdesk.worker import build_workers, running
 from tests.conftest import free_port
+from tests.monitoring import dashboard_metrics, missing_from
 from tests.orders.factory import order_request
 from tests.orders.helpers import wait_for_status
 from tests.waiting import eventually
@@ -44,3 +45,7 @@ async def test_the_worker_serves_the_sdks_metrics(
     assert any(line.startswith("temporal_workflow_task_execution_latency") for line in lines)
     assert any(line.startswith("temporal_activity_execution_latency") for line in lines)
     assert any(line.startswith("temporal_worker_task_slots_available") for line in lines)
+    # The shipped Grafana dashboard reads only metrics a worker serves.
+    wanted = dashboard_metrics("temporal_")
+    assert len(wanted) >= 4
+    assert missing_from(body, wanted) == []

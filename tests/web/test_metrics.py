@@ -4,9 +4,11 @@ the ids in a path, and readable with a token only."""
 from __future__ import annotations
 
 import httpx
+import yaml
 
 from opsdesk.db import Database
 from opsdesk.db.tables import AiCall, ChargeRow, OutboxMessage, RefundRow
+from tests.monitoring import SCRAPE_EXAMPLE, dashboard_metrics, missing_from
 from tests.orders.helpers import error_of
 
 
@@ -98,3 +100,18 @@ async def test_the_business_totals_come_from_the_records(
         'opsdesk_messages_total{channel="call",status="failed"} 1.0',
     ):
         assert line in text, line
+
+
+async def test_the_dashboard_reads_only_what_the_api_serves(http: httpx.AsyncClient) -> None:
+    wanted = dashboard_metrics("opsdesk_")
+    assert len(wanted) >= 7
+    assert missing_from((await http.get("/metrics")).text, wanted) == []
+
+
+def test_the_scrape_example_scrapes_the_api_with_a_token_and_the_workers() -> None:
+    jobs = {
+        job["job_name"]: job for job in yaml.safe_load(SCRAPE_EXAMPLE.read_text())["scrape_configs"]
+    }
+    assert jobs["opsdesk-api"]["metrics_path"] == "/metrics"
+    assert "credentials_file" in jobs["opsdesk-api"]["authorization"]
+    assert jobs["opsdesk-worker"]["static_configs"][0]["targets"]
