@@ -137,4 +137,5 @@ class Sessions:
             )
             if spent.rowcount != 1:  # type: ignore[attr-defined]
                 return LinkRefusal.USED
+            user.last_sign_in_at = utcnow()
             return user.name

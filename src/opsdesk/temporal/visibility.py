@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+from pathlib import Path
 
 from temporalio.client import Client, WorkflowExecution
 from temporalio.service import RPCError, RPCStatusCode
@@ -36,11 +37,21 @@ def quote(value: str) -> str:
 _MAC = 16
 
 
+_derived_keys: dict[tuple[str | None, Path], bytes] = {}
+
+
 def page_token_key(settings: Settings) -> bytes:
     """The key page tokens are sealed with: derived from the newest payload key, which every
-    process of a deployment shares, so a token one API replica hands out opens on another."""
-    newest = payload_keys(settings)[0]
-    return hmac.new(newest.secret, b"opsdesk page tokens", hashlib.sha256).digest()
+    process of a deployment shares, so a token one API replica hands out opens on another.
+    Derived once per process (a laptop's key is a file, and every list asks)."""
+    configured = settings.payload_keys.get_secret_value() if settings.payload_keys else None
+    where = (configured, settings.data_dir.resolve())
+    if where not in _derived_keys:
+        newest = payload_keys(settings)[0]
+        _derived_keys[where] = hmac.new(
+            newest.secret, b"opsdesk page tokens", hashlib.sha256
+        ).digest()
+    return _derived_keys[where]
 
 
 def _mac(key: bytes, query: str, token: bytes) -> bytes:

@@ -22,7 +22,7 @@ from opsdesk.web.auth import (
 )
 from opsdesk.web.forms import read_form
 from opsdesk.web.limits import RateLimits, address_of, rate_limited, too_many
-from opsdesk.web.navigation import Notice, read_notice, redirect_with
+from opsdesk.web.navigation import NOTICE_COOKIE, Notice, read_notice, redirect_with
 from opsdesk.web.pages import templates
 
 router = APIRouter(include_in_schema=False)
@@ -57,12 +57,14 @@ def safe_next(value: str | None) -> str:
 
 
 def _page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    return templates.TemplateResponse(
-        request,
-        template,
-        {"notice": read_notice(request), **context},
-        status_code=status_code,
+    """A page: it shows, and so uses up, the notice a form route left for it."""
+    notice = read_notice(request)
+    response = templates.TemplateResponse(
+        request, template, {"notice": notice, **context}, status_code=status_code
     )
+    if notice is not None:
+        response.delete_cookie(NOTICE_COOKIE, path="/")
+    return response
 
 
 def sign_in_page(

@@ -34,11 +34,13 @@ function refreshAll() {
 }
 
 function listen() {
+  // Only signed-in pages carry the indicator; the sign-in page has nothing to refresh.
   const live = document.querySelector("[data-live]");
+  if (!live) return;
   const events = new EventSource("/api/events");
-  events.addEventListener("ready", () => live && live.classList.add("on"));
+  events.addEventListener("ready", () => live.classList.add("on"));
   events.addEventListener("orders", refreshAll);
-  events.onerror = () => live && live.classList.remove("on");
+  events.onerror = () => live.classList.remove("on");
 }
 
 // -- forms that call the JSON API ----------------------------------------------------------
