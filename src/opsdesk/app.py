@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -18,19 +19,19 @@ from opsdesk.maintenance import feed as maintenance_feed
 from opsdesk.maintenance import pages as maintenance_pages
 from opsdesk.maintenance import phone as maintenance_phone
 from opsdesk.maintenance import views as maintenance_views
-from opsdesk.maintenance.listing import MaintenanceMetrics
+from opsdesk.maintenance.listing import MaintenanceMetrics, maintenance_metrics
 from opsdesk.notify import phone_views
 from opsdesk.notify import views as notify_views
 from opsdesk.orders import api as orders_api
 from opsdesk.orders import views as orders_views
 from opsdesk.orders.ids import order_id_of
-from opsdesk.orders.listing import OrderMetrics, visibility_query
+from opsdesk.orders.listing import OrderMetrics, order_metrics, visibility_query
 from opsdesk.settings import Settings
 from opsdesk.temporal.client import connect
 from opsdesk.web import access_api, codec, errors, health, metrics, oidc, pages, signin
 from opsdesk.web.auth import Credentials
-from opsdesk.web.cache import Shared
-from opsdesk.web.events import ChangeFeed
+from opsdesk.web.cache import Snapshot
+from opsdesk.web.events import Change, ChangeFeed
 from opsdesk.web.guard import AllowedHosts, SecurityHeaders, same_origin_changes
 from opsdesk.web.limits import BodyLimit, RateLimits
 from opsdesk.web.pages import STATIC_DIR
@@ -54,8 +55,19 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         app.state.temporal = client
         app.state.task_queues = task_queues(settings)
         app.state.change_feed = feed
-        app.state.metrics = Shared[OrderMetrics](settings.metrics_ttl)
-        app.state.maintenance_metrics = Shared[MaintenanceMetrics](settings.metrics_ttl)
+        # Live pages reread the numbers when they move, not on every change they hear of.
+        app.state.metrics = Snapshot[OrderMetrics](
+            lambda: order_metrics(client, settings, db),
+            settings.metrics_ttl,
+            on_change=lambda _: feed.publish(Change(kind="metrics", ids=["orders"])),
+        )
+        app.state.maintenance_metrics = Snapshot[MaintenanceMetrics](
+            lambda: maintenance_metrics(client, settings, db), settings.metrics_ttl
+        )
+        app.state.desk_gauges = [
+            partial(orders_api.status_gauges, app.state.metrics),
+            partial(maintenance_api.status_gauges, app.state.maintenance_metrics),
+        ]
         app.state.rate_limits = RateLimits(
             settings.public_rate_limit,
             settings.webhook_rate_limit,
@@ -66,6 +78,8 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await app.state.metrics.close()
+            await app.state.maintenance_metrics.close()
             await feed.close()
             await db.dispose()
 

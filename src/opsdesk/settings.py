@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from limits import parse as parse_limit
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, NonNegativeFloat, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from opsdesk.keys import parse_keys
@@ -226,6 +226,10 @@ class Settings(BaseSettings):
     ai_strong_model: str | None = None
     """Writes to customers (default claude-sonnet-4-6 / gpt-5)."""
     ai_timeout: Annotated[float, Field(gt=0)] = 30.0
+    ai_prices: dict[str, tuple[NonNegativeFloat, NonNegativeFloat]] = {}
+    """USD per million input and output tokens by model, as JSON
+    (``{"my-model": [0.5, 2.0]}``), over the list prices built in for the default models:
+    what the dashboard, ``/metrics`` and the daily report estimate AI cost from."""
 
     # -- who is told what -----------------------------------------------------------------
     ops_email: Email = "ops@opsdesk.local"

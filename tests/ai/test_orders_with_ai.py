@@ -260,6 +260,8 @@ async def test_the_cost_and_the_reason_reach_the_api_and_the_dashboard(
         ai = (await eventually(metrics, lambda m: m["ai"]["calls"] == 2))["ai"]
         assert (ai["input_tokens"], ai["output_tokens"], ai["failed"]) == (812 + 350, 64 + 80, 0)
         assert ai["by_model"] == {"anthropic/claude-haiku-4-5": 2}
+        # $1 in and $5 out per million tokens.
+        assert ai["estimated_cost_usd"] == pytest.approx(((812 + 350) * 1 + (64 + 80) * 5) / 1e6)
 
         page = (await api.get(f"/orders/{order_id}")).text
         assert str(LOW["reason"]) in page

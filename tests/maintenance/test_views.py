@@ -138,6 +138,10 @@ async def test_the_list_has_queues_filters_and_metrics(
         )
         assert 'data-metric="owner">1<' in metrics
         assert 'data-metric="open">2<' in metrics
+        # Prometheus reads the same counts.
+        scraped = (await site.get("/metrics")).text
+        assert 'opsdesk_maintenance_requests{status="OWNER_APPROVAL"} 1.0' in scraped
+        assert 'opsdesk_maintenance_queue{queue="emergency"} 1.0' in scraped
 
 
 def test_pages_link_forward_and_back() -> None:

@@ -283,6 +283,12 @@ async def test_metrics_count_statuses_and_read_the_ledger(api: httpx.AsyncClient
     assert result["revenue_cents"] == {"USD": 3600 + 5400 + 1800}
     assert result["refunds_cents"] == {"USD": 1800}
 
+    # Prometheus reads the same counts.
+    scraped = (await api.get("/metrics")).text
+    for status, n in result["counts"].items():
+        assert f'opsdesk_orders{{status="{status}"}} {float(n)}' in scraped
+    assert "opsdesk_orders_waiting_for_a_person 2.0" in scraped
+
 
 async def test_products_restock_and_wake_waiting_orders(api: httpx.AsyncClient) -> None:
     products = (await api.get("/api/products")).json()["items"]

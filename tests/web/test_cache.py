@@ -1,4 +1,5 @@
-"""The shared metrics cache: one computation per window, and never older than a change."""
+"""The metrics snapshot: one computation for every reader, kept fresh in the background,
+readers never waiting for it once it exists, and a failure never served as numbers."""
 
 from __future__ import annotations
 
@@ -6,50 +7,99 @@ import asyncio
 
 import pytest
 
-from opsdesk.web.cache import Shared
+from opsdesk.web.cache import Snapshot
+from tests.waiting import eventually
 
 
-async def test_callers_within_the_window_share_one_computation() -> None:
-    calls = 0
+class Counter:
+    """A computation that counts its calls and can be held or made to fail."""
 
-    async def compute() -> int:
-        nonlocal calls
-        calls += 1
-        await asyncio.sleep(0.01)
-        return calls
+    def __init__(self) -> None:
+        self.calls = 0
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.fail = False
 
-    shared = Shared[int](ttl=60)
-    answers = await asyncio.gather(*(shared.get(compute) for _ in range(5)))
-    assert answers == [1] * 5
-    assert await shared.get(compute) == 1
-    assert calls == 1
-
-
-async def test_a_newer_version_computes_again_at_once() -> None:
-    calls = 0
-
-    async def compute() -> int:
-        nonlocal calls
-        calls += 1
-        return calls
-
-    shared = Shared[int](ttl=60)
-    assert await shared.get(compute, version=1) == 1
-    assert await shared.get(compute, version=1) == 1
-    assert await shared.get(compute, version=2) == 2
-
-
-async def test_a_failed_computation_is_not_kept() -> None:
-    attempts = 0
-
-    async def compute() -> int:
-        nonlocal attempts
-        attempts += 1
-        if attempts == 1:
+    async def __call__(self) -> int:
+        self.calls += 1
+        await self.gate.wait()
+        if self.fail:
             raise RuntimeError("visibility unavailable")
-        return attempts
+        return self.calls
 
-    shared = Shared[int](ttl=60)
-    with pytest.raises(RuntimeError):
-        await shared.get(compute)
-    assert await shared.get(compute) == 2
+
+async def test_readers_share_one_computation() -> None:
+    compute = Counter()
+    snapshot = Snapshot(compute, interval=60)
+    try:
+        assert await asyncio.gather(*(snapshot.get() for _ in range(5))) == [1] * 5
+        assert await snapshot.get() == 1
+        assert compute.calls == 1
+    finally:
+        await snapshot.close()
+
+
+async def test_readers_do_not_wait_for_a_recomputation() -> None:
+    compute = Counter()
+    changes: list[int] = []
+    snapshot = Snapshot(compute, interval=0.05, on_change=changes.append)
+    try:
+        assert await snapshot.get() == 1
+        compute.gate.clear()
+
+        async def calls() -> int:
+            return compute.calls
+
+        await eventually(calls, lambda n: n == 2)
+        # The second computation is held: a reader still gets the first answer at once.
+        assert await asyncio.wait_for(snapshot.get(), timeout=5) == 1
+        compute.gate.set()
+        await eventually(snapshot.get, lambda value: value >= 2)
+        assert changes[0] == 2
+    finally:
+        await snapshot.close()
+
+
+async def test_a_failed_computation_is_not_served() -> None:
+    compute = Counter()
+    compute.fail = True
+    snapshot = Snapshot(compute, interval=0.05)
+    try:
+        with pytest.raises(RuntimeError):
+            await snapshot.get()
+        compute.fail = False
+        assert await snapshot.get() == 2
+        # A later failure drops the numbers: the next reader hears of it.
+        compute.fail = True
+
+        async def outcome() -> str:
+            try:
+                await snapshot.get()
+            except RuntimeError:
+                return "failed"
+            return "served"
+
+        await eventually(outcome, lambda seen: seen == "failed")
+    finally:
+        await snapshot.close()
+
+
+async def test_it_stops_when_nobody_reads_and_counts_afresh_after() -> None:
+    compute = Counter()
+    snapshot = Snapshot(compute, interval=0.01, idle=0.05)
+    try:
+        await snapshot.get()
+        await asyncio.sleep(0.3)
+        stopped_at = compute.calls
+        await asyncio.sleep(0.1)
+        assert compute.calls == stopped_at
+        # After the quiet spell the reader waits for a new count, not the old one.
+        assert await snapshot.get() == stopped_at + 1
+    finally:
+        await snapshot.close()
+
+
+async def test_interval_zero_counts_at_every_read() -> None:
+    compute = Counter()
+    snapshot = Snapshot(compute, interval=0)
+    assert [await snapshot.get() for _ in range(3)] == [1, 2, 3]

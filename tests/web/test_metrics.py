@@ -3,13 +3,18 @@ the ids in a path, and readable with a token only."""
 
 from __future__ import annotations
 
+import re
+
 import httpx
+import pytest
 import yaml
+from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.db import Database
 from opsdesk.db.tables import AiCall, ChargeRow, OutboxMessage, RefundRow
-from tests.monitoring import SCRAPE_EXAMPLE, dashboard_metrics, missing_from
-from tests.orders.helpers import error_of
+from opsdesk.settings import Settings
+from tests.monitoring import SCRAPE_EXAMPLE, WORKFLOW_COUNTERS, dashboard_metrics, missing_from
+from tests.orders.helpers import error_of, served_api
 
 
 async def test_requests_are_counted_by_route_template_and_status(
@@ -64,7 +69,7 @@ async def test_the_business_totals_come_from_the_records(
                     reference=f"order-o{n}",
                     task="risk",
                     provider="anthropic",
-                    model="claude",
+                    model="claude-haiku-4-5",
                     input_tokens=100,
                     output_tokens=20,
                     outcome=outcome,
@@ -95,17 +100,38 @@ async def test_the_business_totals_come_from_the_records(
         'opsdesk_refunded_cents_total{currency="USD"} 1000.0',
         'opsdesk_ai_calls_total{outcome="ok",provider="anthropic",task="risk"} 2.0',
         'opsdesk_ai_calls_total{outcome="error",provider="anthropic",task="risk"} 1.0',
-        'opsdesk_ai_tokens_total{direction="input",provider="anthropic",task="risk"} 200.0',
+        # One series for all three calls, whatever their outcomes.
+        'opsdesk_ai_tokens_total{direction="input",provider="anthropic",task="risk"} 300.0',
+        'opsdesk_ai_tokens_total{direction="output",provider="anthropic",task="risk"} 60.0',
         'opsdesk_messages_total{channel="email",status="sent"} 2.0',
         'opsdesk_messages_total{channel="call",status="failed"} 1.0',
     ):
         assert line in text, line
+    # 300 tokens in at $1 and 60 out at $5 per million.
+    cost = re.search(
+        r'^opsdesk_ai_estimated_cost_dollars_total\{provider="anthropic",task="risk"\} (\S+)$',
+        text,
+        re.MULTILINE,
+    )
+    assert cost is not None
+    assert float(cost.group(1)) == pytest.approx(0.0006)
 
 
-async def test_the_dashboard_reads_only_what_the_api_serves(http: httpx.AsyncClient) -> None:
-    wanted = dashboard_metrics("opsdesk_")
-    assert len(wanted) >= 7
-    assert missing_from((await http.get("/metrics")).text, wanted) == []
+async def test_the_dashboard_reads_only_what_the_api_serves(
+    dev_env: WorkflowEnvironment, db: Database, settings: Settings
+) -> None:
+    async with served_api(dev_env, db, settings) as api:
+        scraped = (await api.get("/metrics")).text
+    wanted = dashboard_metrics("opsdesk_") - WORKFLOW_COUNTERS
+    assert len(wanted) >= 12
+    assert missing_from(scraped, wanted) == []
+
+
+async def test_a_scrape_without_temporal_still_carries_the_rest(http: httpx.AsyncClient) -> None:
+    scraped = await http.get("/metrics")
+    assert scraped.status_code == 200
+    assert "opsdesk_charges_total" in scraped.text
+    assert "opsdesk_orders{" not in scraped.text
 
 
 def test_the_scrape_example_scrapes_the_api_with_a_token_and_the_workers() -> None:

@@ -3,10 +3,13 @@ the metrics."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pydantic import BaseModel
 from sqlalchemy import case, func, select
 
 from opsdesk.ai.models import AiUsage
+from opsdesk.ai.pricing import LIST_PRICES, cost_usd
 from opsdesk.db import Database
 from opsdesk.db.tables import AiCall
 
@@ -24,6 +27,8 @@ class AiTotals(BaseModel):
     output_tokens: int = 0
     by_model: dict[str, int] = {}
     """Calls per ``provider/model``."""
+    estimated_cost_usd: float = 0.0
+    """From the tokens at each model's price (``opsdesk.ai.pricing``)."""
 
 
 class UsageLog:
@@ -67,7 +72,7 @@ class UsageLog:
                 for r in rows
             ]
 
-    async def totals(self) -> AiTotals:
+    async def totals(self, prices: Mapping[str, tuple[float, float]] = LIST_PRICES) -> AiTotals:
         async with self.db.transaction() as session:
             rows = (
                 await session.execute(
@@ -88,4 +93,7 @@ class UsageLog:
             totals.input_tokens += int(tokens_in or 0)
             totals.output_tokens += int(tokens_out or 0)
             totals.by_model[f"{provider}/{model}"] = calls
+            totals.estimated_cost_usd += cost_usd(
+                model, int(tokens_in or 0), int(tokens_out or 0), prices
+            )
         return totals

@@ -9,6 +9,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
+from prometheus_client.core import GaugeMetricFamily, Metric
 from pydantic import BaseModel, ValidationError
 
 from opsdesk.ai.models import Priority
@@ -31,13 +32,12 @@ from opsdesk.maintenance.listing import (
     RequestFilter,
     RequestPage,
     list_requests,
-    maintenance_metrics,
 )
 from opsdesk.maintenance.state import RequestState
 from opsdesk.maintenance.status import RequestStatus, Role, Stage
 from opsdesk.temporal.visibility import BadPageToken
 from opsdesk.web.auth import VIEWER, Operator
-from opsdesk.web.cache import Shared
+from opsdesk.web.cache import Snapshot
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.errors import ApiError, describe_validation_error
 
@@ -286,21 +286,34 @@ async def cancel(
     return _acted(response, outcome)
 
 
-def metrics_of(request: Request) -> Shared[MaintenanceMetrics]:
-    """The process's one metrics computation, shared by every viewer for a short while."""
-    shared: Shared[MaintenanceMetrics] | None = getattr(
-        request.app.state, "maintenance_metrics", None
+def metrics_of(request: Request) -> Snapshot[MaintenanceMetrics]:
+    """The process's one metrics computation, kept fresh while anyone reads it."""
+    snapshot: Snapshot[MaintenanceMetrics] = request.app.state.maintenance_metrics
+    return snapshot
+
+
+async def status_gauges(snapshot: Snapshot[MaintenanceMetrics]) -> list[Metric]:
+    """The dashboard's counts for Prometheus: the same numbers, from the same computation."""
+    counts = await snapshot.get()
+    requests = GaugeMetricFamily(
+        "opsdesk_maintenance_requests",
+        "Maintenance requests by status, from Temporal visibility.",
+        labels=["status"],
     )
-    if shared is None:
-        shared = Shared[MaintenanceMetrics](settings_of(request).metrics_ttl)
-        request.app.state.maintenance_metrics = shared
-    return shared
+    for status, n in counts.counts.items():
+        requests.add_metric([status.value], n)
+    queues = GaugeMetricFamily(
+        "opsdesk_maintenance_queue",
+        "Open requests in each of the dashboard's queues (some are in more than one).",
+        labels=["queue"],
+    )
+    for queue, n in counts.queues.items():
+        queues.add_metric([str(queue)], n)
+    return [requests, queues]
 
 
 async def cached_metrics(request: Request) -> MaintenanceMetrics:
-    return await metrics_of(request).get(
-        lambda: maintenance_metrics(client_of(request), settings_of(request), db_of(request))
-    )
+    return await metrics_of(request).get()
 
 
 @router.get("/metrics", dependencies=VIEWER)

@@ -71,6 +71,7 @@ from opsdesk.notify.models import CALL_OUTCOME_WORDS, Notification, PhoneCall
 from opsdesk.notify.workflows import NotificationWorkflow, PhoneCallWorkflow
 from opsdesk.payments.models import PayoutInput
 from opsdesk.temporal import search_attributes as sa
+from opsdesk.temporal.counters import count
 from opsdesk.temporal.steps import Step, describe_failure
 from opsdesk.values import dialable
 
@@ -154,11 +155,17 @@ class MaintenanceRequestWorkflow:
     @workflow.run
     async def run(self, submission: RequestSubmission) -> RequestState:
         self._publish()
+        count("opsdesk_maintenance_requests_opened", "Maintenance requests opened.")
         try:
             await self._lifecycle()
         except _Interrupted:
             # Only a cancel ends the lifecycle this way; a reassignment is caught inside.
             self._cancelled()
+        count(
+            "opsdesk_maintenance_requests_ended",
+            "Maintenance requests ended, by final status.",
+            status=self._state.status.value,
+        )
         # Notices' children must have started before this workflow closes.
         await self._steadily(asyncio.gather(*self._in_flight))
         self._settled = True
@@ -482,6 +489,12 @@ class MaintenanceRequestWorkflow:
             raise _Interrupted
         if not answered or question.answer is None:
             question.lapsed = True
+            count(
+                "opsdesk_maintenance_deadlines_missed",
+                "Questions nobody answered before their stage's deadline, by stage (a vendor's "
+                "lapsed quote passes to the next vendor; any other ends the request).",
+                stage=stage.value,
+            )
             return None
         return self._answers[question.answer.answer_id]
 
@@ -699,6 +712,12 @@ class MaintenanceRequestWorkflow:
             )
             self._answers[answer.answer_id] = answer
             self._settled = False
+            count(
+                "opsdesk_maintenance_answers",
+                "Answers that counted, by stage and the channel they came by.",
+                stage=stage.value,
+                channel=answer.channel,
+            )
             self._note(
                 f"{answer.actor} ({stage.role}) {question.answer.what}",
                 actor=answer.actor,

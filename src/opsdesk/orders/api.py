@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
+from prometheus_client.core import GaugeMetricFamily, Metric
 from pydantic import BaseModel, Field, ValidationError
 
 from opsdesk.errors import InvalidOrder, UnknownProduct
@@ -38,7 +39,6 @@ from opsdesk.orders.listing import (
     OrderMetrics,
     OrderPage,
     list_orders,
-    order_metrics,
 )
 from opsdesk.orders.payloads import RestockResult
 from opsdesk.orders.state import OrderState, StuckOrder
@@ -47,7 +47,7 @@ from opsdesk.settings import Settings
 from opsdesk.temporal.visibility import BadPageToken
 from opsdesk.web import signatures
 from opsdesk.web.auth import VIEWER, Operator
-from opsdesk.web.cache import Shared
+from opsdesk.web.cache import Snapshot
 from opsdesk.web.deps import (
     client_of,
     db_of,
@@ -146,19 +146,39 @@ def order_out(request: Request, state: OrderState) -> OrderOut:
     )
 
 
-def metrics_of(request: Request) -> Shared[OrderMetrics]:
-    """The process's one metrics computation, shared by every viewer for a short while."""
-    shared: Shared[OrderMetrics] = request.app.state.metrics
-    return shared
+def metrics_of(request: Request) -> Snapshot[OrderMetrics]:
+    """The process's one metrics computation, kept fresh while anyone reads it."""
+    snapshot: Snapshot[OrderMetrics] = request.app.state.metrics
+    return snapshot
+
+
+async def status_gauges(snapshot: Snapshot[OrderMetrics]) -> list[Metric]:
+    """The dashboard's counts for Prometheus: the same numbers, from the same computation."""
+    counts = await snapshot.get()
+    orders = GaugeMetricFamily(
+        "opsdesk_orders", "Orders by status, from Temporal visibility.", labels=["status"]
+    )
+    for status, n in counts.counts.items():
+        orders.add_metric([status.value], n)
+    return [
+        orders,
+        GaugeMetricFamily(
+            "opsdesk_orders_waiting_for_a_person",
+            "Orders held for a person: in review or waiting for stock.",
+            value=counts.waiting_for_a_person,
+        ),
+        GaugeMetricFamily(
+            "opsdesk_orders_open_escalations",
+            "Open orders escalated for a person's attention.",
+            value=counts.open_escalations,
+        ),
+    ]
 
 
 async def cached_metrics(request: Request) -> OrderMetrics:
-    """Metrics as of at most ``OPSDESK_METRICS_TTL`` ago and the latest change this process
-    heard of, computed once for every viewer."""
-    return await metrics_of(request).get(
-        lambda: order_metrics(client_of(request), settings_of(request), db_of(request)),
-        version=feed_of(request).version,
-    )
+    """Metrics as of at most ``OPSDESK_METRICS_TTL`` plus one computation ago, computed once
+    for every viewer."""
+    return await metrics_of(request).get()
 
 
 def known_id(order_id: str) -> str:
@@ -389,7 +409,8 @@ async def outbox(
 
 @router.get("/events", response_class=EventSourceResponse, dependencies=VIEWER)
 async def events(request: Request) -> AsyncIterator[ServerSentEvent]:
-    """Server-sent events: ``orders`` with the ids that changed, whenever orders change."""
+    """Server-sent events: ``orders`` with the ids that changed, whenever orders change;
+    ``metrics`` whenever the dashboard's numbers move."""
     async with feed_of(request).listen() as changes:
         yield ServerSentEvent(event="ready", data={})
         while True:

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from temporalio.client import Client, WorkflowExecution
 
+from opsdesk.ai.pricing import prices
 from opsdesk.ai.usage import AiTotals, UsageLog
 from opsdesk.db import Database
 from opsdesk.db.tables import ChargeRow, RefundRow
@@ -131,7 +132,7 @@ async def order_metrics(
         count(client, f"{base} AND OrderCreatedAt >= '{midnight.isoformat()}'"),
         count(client, f"{base} AND OrderEscalated = true AND ExecutionStatus = 'Running'"),
         _ledger_totals(db),
-        UsageLog(db).totals(),
+        UsageLog(db).totals(prices(settings.ai_prices)),
     )
     counts = dict(zip(statuses, per_status, strict=True))
     return OrderMetrics(

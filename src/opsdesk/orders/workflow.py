@@ -46,6 +46,7 @@ from opsdesk.orders.status import OrderStatus
 from opsdesk.orders.steps import PAYMENT, REFUND, RISK, STORE, UNDO
 from opsdesk.payments.models import ChargeInput, RefundInput
 from opsdesk.temporal import search_attributes as sa
+from opsdesk.temporal.counters import count
 from opsdesk.temporal.steps import Step, describe_failure
 from opsdesk.values import format_money
 
@@ -104,7 +105,13 @@ class OrderWorkflow:
     @workflow.run
     async def run(self, input: OrderInput) -> OrderState:
         self._publish()
+        count("opsdesk_orders_created", "Orders started.")
         await self._lifecycle()
+        count(
+            "opsdesk_orders_ended",
+            "Orders ended, by final status.",
+            status=self._state.status.value,
+        )
         # Notices' children must have started, and background steps ended, before this
         # workflow closes.
         await self._steadily(asyncio.gather(*self._in_flight))

@@ -1,45 +1,93 @@
-"""Share one expensive read among everyone who asks for it within a short window."""
+"""One expensive read, kept fresh in the background and shared by everyone who asks."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
+log = logging.getLogger(__name__)
+
 T = TypeVar("T")
 
 
-class Shared(Generic[T]):
-    """The result of ``compute`` as of at most ``ttl`` seconds ago.
+class Snapshot(Generic[T]):
+    """The latest result of ``compute``, recomputed every ``interval`` seconds while anyone
+    reads it.
 
-    Callers that arrive while a computation runs wait for that one instead of starting
-    another; a failed computation is not kept. With live dashboards refreshing on every
-    change, this turns "one visibility fan-out per viewer" into "one per window".
+    A reader gets the newest result at once and never waits for a computation, except the
+    first after a quiet spell: so what a reader pays does not grow with what ``compute``
+    reads, and the answer is at most ``interval`` plus one computation old. Every reader of
+    a process shares one computation, however many dashboards are open. After ``idle``
+    seconds without a reader the refresher stops, so an API nobody watches costs nothing.
 
-    ``version`` names what the answer was computed from: a caller that knows of a newer
-    change passes a new version and gets a fresh computation, so a viewer told "something
-    changed" never reads the answer from before the change.
+    A failed computation drops the result: the next reader waits for a new one and hears
+    of the failure, rather than reading numbers that silently stopped moving.
+    ``interval=0`` computes at every read, which is what benchmarks use to time
+    ``compute`` itself.
     """
 
-    def __init__(self, ttl: float) -> None:
-        self.ttl = ttl
-        self._task: asyncio.Future[T] | None = None
-        self._started = 0.0
-        self._version = 0
+    def __init__(
+        self,
+        compute: Callable[[], Awaitable[T]],
+        interval: float,
+        *,
+        idle: float = 60.0,
+        on_change: Callable[[T], None] | None = None,
+    ) -> None:
+        """``on_change`` hears each result that differs from the one before it, so live
+        pages can be told to read again."""
+        self.compute = compute
+        self.interval = interval
+        self.idle = idle
+        self.on_change = on_change
+        self._value: T | None = None
+        self._first: asyncio.Future[T] | None = None
+        self._refresher: asyncio.Task[None] | None = None
+        self._read_at = 0.0
 
-    async def get(self, compute: Callable[[], Awaitable[T]], version: int = 0) -> T:
-        now = time.monotonic()
-        task = self._task
-        stale = (
-            task is None
-            or version != self._version
-            or (task.done() and (task.exception() is not None or now - self._started > self.ttl))
-        )
-        if stale:
-            self._started = now
-            self._version = version
-            task = self._task = asyncio.ensure_future(compute())
-        assert task is not None
-        # One caller going away must not cancel the others' answer.
-        return await asyncio.shield(task)
+    async def get(self) -> T:
+        if self.interval <= 0:
+            return await self.compute()
+        self._read_at = time.monotonic()
+        if self._refresher is None or self._refresher.done():
+            self._value = None
+            self._first = asyncio.get_running_loop().create_future()
+            self._refresher = asyncio.create_task(self._refresh(self._first))
+        if self._value is not None:
+            return self._value
+        assert self._first is not None
+        # One reader going away must not cancel the others' answer.
+        return await asyncio.shield(self._first)
+
+    async def close(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresher
+
+    async def _refresh(self, first: asyncio.Future[T]) -> None:
+        try:
+            value = await self.compute()
+        except Exception as exc:
+            first.set_exception(exc)
+            # Read here so a first computation nobody waited for is not reported as lost.
+            first.exception()
+            return
+        self._value = value
+        first.set_result(value)
+        while time.monotonic() - self._read_at < self.idle:
+            await asyncio.sleep(self.interval)
+            try:
+                value = await self.compute()
+            except Exception:
+                log.warning("recomputing a snapshot failed; the next reader waits", exc_info=True)
+                self._value = None
+                return
+            changed = value != self._value
+            self._value = value
+            if changed and self.on_change is not None:
+                self.on_change(value)

@@ -47,9 +47,6 @@ class ChangeFeed:
         self.interval = interval
         self._listeners: set[asyncio.Queue[Change]] = set()
         self._poller: asyncio.Task[None] | None = None
-        self.version = 0
-        """How many changes this process has heard of: caches of what changes compute
-        anew once it moves on."""
 
     @contextlib.asynccontextmanager
     async def listen(self) -> AsyncIterator[asyncio.Queue[Change]]:
@@ -63,7 +60,6 @@ class ChangeFeed:
             self._listeners.discard(queue)
 
     def publish(self, change: Change) -> None:
-        self.version += 1
         for queue in list(self._listeners):
             if queue.full():
                 # A listener that stopped reading gets the newest news, not all of it.

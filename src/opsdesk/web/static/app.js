@@ -25,12 +25,12 @@ async function refresh(section, force = false) {
   if (html !== null && section.dataset.fragment === url) section.innerHTML = html;
 }
 
-let pending = null;
-function refreshAll() {
-  clearTimeout(pending);
-  pending = setTimeout(() => {
-    document.querySelectorAll("[data-fragment]").forEach((section) => refresh(section).catch(() => {}));
-  }, REFRESH_DELAY_MS);
+const pending = new Map();
+function refreshAll(selector = "[data-fragment]") {
+  clearTimeout(pending.get(selector));
+  pending.set(selector, setTimeout(() => {
+    document.querySelectorAll(selector).forEach((section) => refresh(section).catch(() => {}));
+  }, REFRESH_DELAY_MS));
 }
 
 function listen() {
@@ -39,7 +39,9 @@ function listen() {
   if (!live) return;
   const events = new EventSource("/api/events");
   events.addEventListener("ready", () => live.classList.add("on"));
-  events.addEventListener("orders", refreshAll);
+  events.addEventListener("orders", () => refreshAll());
+  // The numbers are counted in the background and announced when they move.
+  events.addEventListener("metrics", () => refreshAll('[data-fragment$="/metrics"]'));
   events.onerror = () => live.classList.remove("on");
 }
 
