@@ -53,7 +53,7 @@ test: lint typecheck pytest
 # itself never needs them.
 bench: sync
 	$(UV) sync --locked --group bench --compile-bytecode
-	$(RUN) python -m bench.coldstart --runs 1
+	$(RUN) python -m bench.coldstart
 	$(RUN) python -m bench.throughput --orders 40
 	$(RUN) python -m bench.actions
 	$(RUN) python -m bench.dashboard --sample 1000

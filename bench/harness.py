@@ -15,6 +15,7 @@ import os
 import platform
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -54,6 +55,17 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
+    }
+
+
+def spread(values: list[float], digits: int = 3) -> dict[str, Any]:
+    """Median and range of per-round (or per-run) values, and the values themselves: a
+    headline figure is the median, never the best round."""
+    return {
+        "median": round(statistics.median(values), digits),
+        "min": round(min(values), digits),
+        "max": round(max(values), digits),
+        "rounds": [round(v, digits) for v in values],
     }
 
 

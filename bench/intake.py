@@ -38,7 +38,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
-from bench.harness import Stack, save
+from bench.harness import Stack, save, spread
 from bench.maintenance_baseline import BarePollerInput, BaselinePoller, BaselineRequest
 from bench.maintenance_stack import (
     BATCH,
@@ -53,7 +53,6 @@ from bench.maintenance_stack import (
     server_process,
     spawn_baseline,
     spawn_real,
-    spread,
     workers,
 )
 from opsdesk.db import Database

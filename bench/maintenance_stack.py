@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import statistics
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -238,16 +237,6 @@ def cpu_seconds(process: psutil.Process) -> float:
             times = one.cpu_times()
             total += times.user + times.system
     return total
-
-
-def spread(values: list[float], digits: int = 3) -> dict[str, Any]:
-    """Median and range of per-round values, and the values themselves."""
-    return {
-        "median": round(statistics.median(values), digits),
-        "min": round(min(values), digits),
-        "max": round(max(values), digits),
-        "rounds": [round(v, digits) for v in values],
-    }
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 to a baseline workflow with the same shape and nothing inside, on the same dev server in
 the same run.
 
-    uv run python -m bench.throughput [--orders 50] [--rounds 2] [--concurrency 20] [--poll 0.25]
+    uv run python -m bench.throughput [--orders 50] [--rounds 3] [--concurrency 20] [--poll 0.25]
 
 Both sides are driven by the load generator's own driver (``opsdesk.orders.load.drive``):
 start, look at the state until it waits for shipment, the ``advance`` update to ship, the
@@ -14,9 +14,13 @@ three activities, a shipment timer, two updates, a shipped email as another chil
 activity body returns at once, and nothing is upserted to visibility. The ratio says what
 Ops Desk's own work costs on top of Temporal's.
 
-Rounds alternate baseline and real so that drift on the machine falls on both sides. Extra
-variants of the real worker show what two worker choices buy: the sandbox's passthrough of
-our model modules, and the sandbox itself.
+Every variant runs once in every round: the baseline, the shipped worker and the extra
+variants of the real worker, which show what two worker choices buy (the sandbox's
+passthrough of our model modules, and the sandbox itself). Round i runs the list rotated by
+i places, so each variant takes each place in turn and drift on the machine (the server's
+SQLite file growing, anything else running) falls on all of them. Each round's figures are
+kept; a variant's rate and its ratio to the baseline (taken within each round) are reported
+as the median over the rounds with their range.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from bench.baseline import BaselineEmail, BaselineOrder, noop
-from bench.harness import fill_catalog, save, stack
+from bench.harness import fill_catalog, save, spread, stack
 from opsdesk.db import Database
 from opsdesk.orders import load
 from opsdesk.orders.catalog import sample_catalog
@@ -52,6 +56,8 @@ from opsdesk.worker import run as run_worker
 from opsdesk.worker import workflow_runner
 
 BASELINE_QUEUE_PREFIX = "baseline"
+# Fewer rounds than this give no spread worth the name; the report judges nothing from them.
+MIN_ROUNDS = 3
 
 
 class BaselineTarget:
@@ -167,60 +173,92 @@ async def one_round(
     return report
 
 
+def rotation(names: list[str], rounds: int) -> list[list[str]]:
+    """The order each round runs the variants in: round i starts i places further along."""
+    return [names[i % len(names) :] + names[: i % len(names)] for i in range(rounds)]
+
+
 async def measure(
     orders: int, rounds: int, concurrency: int, poll: float, variants: list[str]
-) -> Any:
+) -> dict[str, Any]:
+    names = list(dict.fromkeys(["baseline", "shipped", *variants]))
+    orders_by_round = rotation(names, rounds)
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    rates: dict[str, list[float]] = {name: [] for name in names}
+    latencies: dict[str, list[float]] = {name: [] for name in names}
     with stack(api=False, prepare=fill_catalog) as running:
         settings = running.settings
         env = running.env | {"PYTHONPATH": os.getcwd()}
         client = await connect(settings)
         db = Database(settings.resolved_database_url)
         catalog = sample_catalog()
-        sides: dict[str, list[load.LoadReport]] = {}
+        real = load.TemporalTarget(client, settings, db)
 
         def plan() -> list[load.PlannedOrder]:
             seed = uuid.uuid4().int % 10_000
             planned = load.plan_orders(orders * 3, seed, catalog)
             return [o for o in planned if o.plan == "delivered"][:orders]
 
-        async def run_side(name: str, target: load.Target, worker: list[str]) -> None:
+        async def run_side(name: str) -> load.LoadReport:
+            target: load.Target = real
+            worker = ["serve-real", name]
+            if name == "baseline":
+                # A fresh queue each round: no task left over from the last round reaches it.
+                queue = f"{BASELINE_QUEUE_PREFIX}-{uuid.uuid4().hex[:6]}"
+                target, worker = BaselineTarget(client, queue), ["serve-baseline", queue]
             process = spawn(env, *worker)
             try:
                 await asyncio.sleep(3)  # imports and first polls
-                report = await one_round(target, plan(), concurrency, poll)
+                return await one_round(target, plan(), concurrency, poll)
             finally:
                 stop(process)
-            sides.setdefault(name, []).append(report)
-            print(
-                f"  {name:<15} {report.orders_per_second:5.2f} orders/s  "
-                f"p50 {summary_ms(report.latencies_s)['p50_ms']:,.0f} ms",
-                flush=True,
-            )
 
-        real = load.TemporalTarget(client, settings, db)
-        for _ in range(rounds):
-            queue = f"{BASELINE_QUEUE_PREFIX}-{uuid.uuid4().hex[:6]}"
-            await run_side("baseline", BaselineTarget(client, queue), ["serve-baseline", queue])
-            await run_side("shipped", real, ["serve-real", "shipped"])
-        for variant in variants:
-            await run_side(variant, real, ["serve-real", variant])
-        await db.dispose()
+        try:
+            for number, order in enumerate(orders_by_round, start=1):
+                print(f" round {number}: {', '.join(order)}", flush=True)
+                for place, name in enumerate(order, start=1):
+                    report = await run_side(name)
+                    rates[name].append(report.orders_per_second)
+                    latencies[name] += report.latencies_s
+                    runs[name].append(
+                        {
+                            "round": number,
+                            "place": place,
+                            "orders": len(report.finished),
+                            "elapsed_s": round(report.elapsed_s, 2),
+                            "orders_per_s": round(report.orders_per_second, 3),
+                            **summary_ms(report.latencies_s),
+                        }
+                    )
+                    print(
+                        f"  {name:<15} {report.orders_per_second:5.2f} orders/s  "
+                        f"p50 {runs[name][-1]['p50_ms']:,.0f} ms",
+                        flush=True,
+                    )
+        finally:
+            await db.dispose()
 
-    def summary(reports: list[load.LoadReport]) -> dict[str, Any]:
-        done = sum(len(r.finished) for r in reports)
-        seconds = sum(r.elapsed_s for r in reports)
-        latencies = [x for r in reports for x in r.latencies_s]
-        return {"orders": done, "orders_per_s": round(done / seconds, 3), **summary_ms(latencies)}
+    def row(name: str) -> dict[str, Any]:
+        # Ratios are taken within a round, where both sides saw the same machine.
+        ratios = [r / b for r, b in zip(rates[name], rates["baseline"], strict=True)]
+        return {
+            "orders": sum(r["orders"] for r in runs[name]),
+            "orders_per_s": spread(rates[name]),
+            "vs_baseline": spread(ratios),
+            **summary_ms(latencies[name]),
+            "per_round": runs[name],
+        }
 
-    rows = {name: summary(reports) for name, reports in sides.items()}
+    rows = {name: row(name) for name in names}
     return {
         "orders_per_round": orders,
         "rounds": rounds,
         "concurrency": concurrency,
         "poll_s": poll,
+        "order_by_round": orders_by_round,
         "variants": {name: VARIANTS.get(name, "bare Temporal, same shape") for name in rows},
         "rows": rows,
-        "ratio": round(rows["shipped"]["orders_per_s"] / rows["baseline"]["orders_per_s"], 3),
+        "ratio": rows["shipped"]["vs_baseline"],
     }
 
 
@@ -231,8 +269,13 @@ def main() -> None:
     real.add_argument("variant", choices=list(VARIANTS))
     baseline = sub.add_parser("serve-baseline", help="(internal) run the baseline worker")
     baseline.add_argument("task_queue")
-    parser.add_argument("--orders", type=int, default=50, help="orders per side and round")
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--orders", type=int, default=50, help="orders per variant and round")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=MIN_ROUNDS,
+        help=f"rounds, each running every variant (the report judges from {MIN_ROUNDS} or more)",
+    )
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument(
         "--poll",
@@ -251,11 +294,20 @@ def main() -> None:
         asyncio.run(serve_baseline(args.task_queue))
         return
     variants = [v for v in args.variants.split(",") if v]
+    unknown = set(variants) - set(VARIANTS)
+    if unknown:
+        parser.error(f"unknown variants: {', '.join(sorted(unknown))}")
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    if args.rounds < MIN_ROUNDS:
+        print(f"fewer than {MIN_ROUNDS} rounds: the report will not judge the target", flush=True)
     began = time.perf_counter()
     result = asyncio.run(measure(args.orders, args.rounds, args.concurrency, args.poll, variants))
+    rows, ratio = result["rows"], result["ratio"]
     print(
-        f"real {result['rows']['shipped']['orders_per_s']} orders/s vs baseline "
-        f"{result['rows']['baseline']['orders_per_s']}: ratio {result['ratio']} "
+        f"real {rows['shipped']['orders_per_s']['median']} orders/s vs baseline "
+        f"{rows['baseline']['orders_per_s']['median']} (medians of {args.rounds} rounds): "
+        f"ratio {ratio['median']} ({ratio['min']} to {ratio['max']}) "
         f"({time.perf_counter() - began:.0f} s)"
     )
     print(f"saved {save('throughput', result)}")

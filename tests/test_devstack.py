@@ -76,7 +76,8 @@ async def test_stack_stops_cleanly_and_restarts_with_its_workflows(tmp_path: Pat
     output = stack.output()
     assert f"{stack.url}/mailbox" in output
     assert "Loaded the sample maintenance directory" in output
-    assert "/metrics  (the worker's, for Prometheus)" in output
+    assert "/metrics  (the API's, with a token)" in output
+    assert "/metrics  (the worker's)" in output
     # The first start made an admin and printed a one-time link to sign in as them.
     [link] = re.findall(rf"{re.escape(stack.url)}/signin/link/[\w-]+", output)
 

@@ -10,6 +10,7 @@ from functools import partial
 
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from temporalio.client import Client
 
 from opsdesk.db import Database
@@ -89,6 +90,9 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         lifespan=lifespan,
         dependencies=[Depends(same_origin_changes)],
     )
+    # A span per request, continued by the Temporal client's calls (opsdesk.tracing);
+    # probes, scrapes and static files would only be noise.
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics,static")
     app.state.http_metrics = metrics.HttpMetrics()
     app.add_middleware(metrics.MeasureRequests, metrics=app.state.http_metrics)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

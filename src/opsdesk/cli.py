@@ -86,6 +86,14 @@ def _configure_logging(settings: Settings) -> None:
     )
 
 
+def _configure_tracing(service: str) -> None:
+    from opsdesk.tracing import configure
+
+    endpoint = configure(service)
+    if endpoint is not None:
+        logging.getLogger(__name__).info("traces go over OTLP to %s as %s", endpoint, service)
+
+
 @app.command()
 def dev(
     port: PortOption = None,
@@ -134,6 +142,7 @@ def worker() -> None:
 
     settings = load_settings()
     _configure_logging(settings)
+    _configure_tracing("opsdesk-worker")
     try:
         asyncio.run(worker_process.run(settings))
     except (ConnectionError, RuntimeError) as exc:
@@ -150,6 +159,7 @@ def api(port: PortOption = None, host: HostOption = None) -> None:
 
     settings = load_settings(port=port, host=host)
     _configure_logging(settings)
+    _configure_tracing("opsdesk-api")
     if port_in_use(settings.host, settings.port):
         fail(
             f"port {settings.port} on {settings.host} is already in use; "

@@ -32,6 +32,7 @@ from typing import IO
 import httpx
 from rich.console import Console
 
+from opsdesk import tracing
 from opsdesk.access.roles import Role
 from opsdesk.access.sessions import Sessions
 from opsdesk.access.users import Users
@@ -371,8 +372,12 @@ class DevStack:
         self.console.print(f"  Dashboard    {s.dashboard_url}/")
         self.console.print(f"  API docs     {s.dashboard_url}/docs")
         self.console.print(f"  Temporal UI  {s.resolved_temporal_ui_url}")
-        metrics = f"http://{self.worker_metrics_address}/metrics"
-        self.console.print(f"  Metrics      {metrics}  (the worker's, for Prometheus)")
+        worker_metrics = f"http://{self.worker_metrics_address}/metrics"
+        self.console.print(f"  Metrics      {s.dashboard_url}/metrics  (the API's, with a token)")
+        self.console.print(f"               {worker_metrics}  (the worker's)")
+        traces = tracing.endpoint()
+        if traces is not None:
+            self.console.print(f"  Traces       {traces}  (OTLP)")
         if self.sink is not None:
             where = f"{DEV_MAILBOX_HOST}:{self.sink.port}"
             self.console.print(f"  Mailbox      {s.dashboard_url}/mailbox  (SMTP sink {where})")

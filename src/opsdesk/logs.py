@@ -11,6 +11,7 @@ from typing import Any
 
 from opsdesk.maintenance.ids import request_id_of
 from opsdesk.orders.ids import order_id_of
+from opsdesk.tracing import current_ids
 
 CONSOLE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -19,7 +20,8 @@ class JsonLines(logging.Formatter):
     """A log record as one JSON object: time, level, logger and message; the workflow id,
     run id and type, and the activity type, from the ``temporal_workflow`` and
     ``temporal_activity`` details the SDK's loggers attach; the order or request id read
-    from the workflow id; and the exception, if any, as text."""
+    from the workflow id; the trace and span id of the OpenTelemetry span the line was
+    written in; and the exception, if any, as text."""
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
@@ -44,6 +46,7 @@ class JsonLines(logging.Formatter):
         if temporal.get("activity_type"):
             line["activity_type"] = temporal["activity_type"]
             line["attempt"] = temporal.get("attempt")
+        line.update(current_ids())
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str)

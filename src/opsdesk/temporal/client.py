@@ -16,6 +16,7 @@ from temporalio.api.operatorservice.v1 import (
     ListSearchAttributesRequest,
 )
 from temporalio.client import Client
+from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.envconfig import ClientConfigProfile
@@ -66,11 +67,13 @@ def metrics_runtime(address: str) -> Runtime:
 async def connect(
     settings: Settings, *, lazy: bool = False, runtime: Runtime | None = None
 ) -> Client:
-    """A client with the settings' server and payload encryption; ``runtime`` carries a
-    process's telemetry (the worker's metrics endpoint)."""
+    """A client with the settings' server, payload encryption and tracing (the workers
+    built on it trace too: see ``opsdesk.tracing``); ``runtime`` carries a process's
+    telemetry (the worker's metrics endpoint)."""
     return await Client.connect(
         **connect_kwargs(settings),
         data_converter=data_converter(settings),
+        interceptors=[TracingInterceptor()],
         lazy=lazy,
         runtime=runtime,
     )
