@@ -43,6 +43,8 @@ def _fuzz(base_url: str, token: str, report: Path) -> subprocess.CompletedProces
             "--report", "junit",
             "--report-dir", str(report),
         ],
+        # Schemathesis keeps a crash cache in .schemathesis/ where it runs: not in the repo.
+        cwd=report,
         capture_output=True,
         text=True,
         timeout=600,
