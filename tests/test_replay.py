@@ -18,6 +18,7 @@ from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow
 from opsdesk.notify.workflows import NotificationWorkflow
 from opsdesk.orders.restock import RestockWorkflow
 from opsdesk.orders.workflow import OrderWorkflow
+from opsdesk.reports.workflows import DailyReportWorkflow
 from opsdesk.worker import workflow_runner
 
 # Named by workflow id: replay needs the real one (child ids and keys derive from it).
@@ -39,6 +40,7 @@ async def test_history_replays(workflow_id: str) -> None:
             NotificationWorkflow,
             PmsPollerWorkflow,
             MaintenanceRequestWorkflow,
+            DailyReportWorkflow,
         ],
         data_converter=pydantic_data_converter,
         workflow_runner=workflow_runner(),

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+from zoneinfo import ZoneInfo
 
 import typer
 from pydantic import ValidationError
@@ -22,6 +23,7 @@ from opsdesk.values import format_money
 
 if TYPE_CHECKING:
     from rich.table import Table
+    from temporalio.client import Client
 
     from opsdesk.db import Database
     from opsdesk.orders.load import LoadReport
@@ -775,6 +777,118 @@ def maintenance_demo_request(
         f"the poller starts request {request_id} at its next poll, or sets it aside: "
         f"{settings.dashboard_url}/maintenance/intake"
     )
+
+
+schedules_app = typer.Typer(
+    help="Temporal Schedules: the daily report's, and any other in the namespace.",
+    no_args_is_help=True,
+)
+app.add_typer(schedules_app, name="schedules")
+
+ScheduleId = Annotated[
+    str, typer.Argument(help="The schedule's id (opsdesk-daily-report for the daily report).")
+]
+NoteOption = Annotated[
+    str | None, typer.Option("--note", help="Why, for whoever looks next (the UI shows it).")
+]
+
+
+def _with_temporal(
+    settings: Settings, work: Callable[[Client], Awaitable[T]], schedule_id: str = ""
+) -> T:
+    """Run ``work`` with a client of the settings' Temporal; an unknown ``schedule_id`` or
+    an unreachable server is a sentence and exit 1."""
+    from temporalio.service import RPCError, RPCStatusCode
+
+    from opsdesk.temporal.client import connect, connect_kwargs
+
+    async def run() -> T:
+        return await work(await connect(settings))
+
+    try:
+        return asyncio.run(run())
+    except RPCError as exc:
+        if exc.status is RPCStatusCode.NOT_FOUND:
+            fail(f"no schedule {schedule_id!r} here; `opsdesk schedules list` shows them")
+        fail(f"Temporal refused: {exc.message}")
+    except RuntimeError:
+        where = connect_kwargs(settings)["target_host"]
+        fail(f"Temporal is unreachable at {where}: start it, or set TEMPORAL_ADDRESS")
+
+
+@schedules_app.command("list")
+def schedules_list() -> None:
+    """Show every schedule: whether it runs, its next runs and its last."""
+    from rich.table import Table
+    from temporalio.client import ScheduleListDescription
+
+    settings = load_settings()
+    zone = ZoneInfo(settings.business_time_zone)
+
+    async def listed(client: Client) -> list[ScheduleListDescription]:
+        return [entry async for entry in await client.list_schedules()]
+
+    def local(moment: datetime) -> str:
+        return moment.astimezone(zone).strftime("%a %d %b %H:%M %Z")
+
+    entries = _with_temporal(settings, listed)
+    table = Table("schedule", "state", f"next runs ({settings.business_time_zone})", "last run")
+    for entry in sorted(entries, key=lambda e: e.id):
+        state = entry.schedule.state if entry.schedule else None
+        paused = state is not None and state.paused
+        note = f" ({state.note})" if state is not None and state.note else ""
+        recent = entry.info.recent_actions if entry.info else []
+        upcoming = entry.info.next_action_times[:3] if entry.info else []
+        table.add_row(
+            entry.id,
+            ("paused" if paused else "active") + note,
+            "—" if paused else "\n".join(local(t) for t in upcoming) or "—",
+            local(recent[-1].scheduled_at) if recent else "never",
+        )
+    Console().print(table)
+    if not entries:
+        err.print("no schedules yet: a worker creates the daily report's when it starts")
+
+
+@schedules_app.command("trigger")
+def schedules_trigger(schedule_id: ScheduleId) -> None:
+    """Run the schedule's action now, whatever its calendar says (a paused one too)."""
+    from temporalio.client import ScheduleOverlapPolicy
+
+    async def trigger(client: Client) -> None:
+        # Asked for by a person: run even if a run is still going.
+        await client.get_schedule_handle(schedule_id).trigger(
+            overlap=ScheduleOverlapPolicy.ALLOW_ALL
+        )
+
+    _with_temporal(load_settings(), trigger, schedule_id)
+    err.print(f"triggered {schedule_id}: it runs now")
+
+
+@schedules_app.command("pause")
+def schedules_pause(schedule_id: ScheduleId, note: NoteOption = None) -> None:
+    """Stop the schedule's runs until it is unpaused (a worker's restart keeps it paused)."""
+
+    async def pause(client: Client) -> None:
+        await client.get_schedule_handle(schedule_id).pause(
+            note=note or "paused with opsdesk schedules pause"
+        )
+
+    _with_temporal(load_settings(), pause, schedule_id)
+    err.print(f"paused {schedule_id}")
+
+
+@schedules_app.command("unpause")
+def schedules_unpause(schedule_id: ScheduleId, note: NoteOption = None) -> None:
+    """Let the schedule run again at its next time (missed runs are not made up)."""
+
+    async def unpause(client: Client) -> None:
+        await client.get_schedule_handle(schedule_id).unpause(
+            note=note or "unpaused with opsdesk schedules unpause"
+        )
+
+    _with_temporal(load_settings(), unpause, schedule_id)
+    err.print(f"unpaused {schedule_id}")
 
 
 def main() -> None:

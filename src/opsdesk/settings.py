@@ -12,6 +12,7 @@ from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from limits import parse as parse_limit
 from pydantic import AliasChoices, Field, NonNegativeFloat, SecretStr, model_validator
@@ -236,6 +237,13 @@ class Settings(BaseSettings):
     support_email: Email = "support@opsdesk.local"
     mail_from: str = "Ops Desk <orders@opsdesk.local>"
 
+    # -- the daily report ------------------------------------------------------------------
+    business_time_zone: str = "UTC"
+    """The business's time zone (an IANA name, ``Europe/London``): when the daily report
+    runs and the times it shows."""
+    report_at: time = time(9, 0)
+    """When the daily report runs on weekdays, in the business's time zone."""
+
     # -- SMTP: without a host, email stays in the outbox (`opsdesk dev`: the dev mailbox) ---
     smtp_host: str | None = None
     smtp_port: Port = 587
@@ -261,6 +269,17 @@ class Settings(BaseSettings):
                 "risk_review_from must not exceed risk_reject_from "
                 f"({self.risk_review_from} > {self.risk_reject_from})"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _known_time_zone(self) -> Settings:
+        try:
+            ZoneInfo(self.business_time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"OPSDESK_BUSINESS_TIME_ZONE={self.business_time_zone!r} is not a time zone "
+                "(use an IANA name such as Europe/London or America/New_York)"
+            ) from None
         return self
 
     @model_validator(mode="after")

@@ -12,6 +12,7 @@ from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError
 from temporalio.worker import Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -44,6 +45,9 @@ from opsdesk.orders.risk import AiRiskScorer, RiskScorer, RulesRiskScorer
 from opsdesk.orders.warehouse import Warehouse
 from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.payments.ledger import LedgerGateway
+from opsdesk.reports.activities import ReportActivities
+from opsdesk.reports.schedule import SCHEDULE_ID, ensure_report_schedule
+from opsdesk.reports.workflows import DailyReportWorkflow
 from opsdesk.settings import Settings
 from opsdesk.temporal.client import connect, metrics_runtime
 from opsdesk.temporal.interceptors import OutcomeInterceptor
@@ -167,8 +171,9 @@ def build_workers(
     return [
         worker(
             settings.orders_task_queue,
-            [OrderWorkflow, RestockWorkflow],
-            order_activities(db, provider).all(),
+            # The daily report reads both desks; it runs beside the orders.
+            [OrderWorkflow, RestockWorkflow, DailyReportWorkflow],
+            [*order_activities(db, provider).all(), *ReportActivities(client, db, settings).all()],
         ),
         worker(
             settings.maintenance_task_queue,
@@ -226,6 +231,19 @@ async def run(settings: Settings, runner: WorkflowRunner | None = None) -> None:
     try:
         async with running(workers):
             log.info("worker polling %s", ", ".join(task_queues(settings)))
+            try:
+                schedule = await ensure_report_schedule(client, settings)
+            except RPCError as exc:
+                # A namespace where this worker may not manage schedules still runs orders.
+                log.warning("the daily report's schedule could not be set: %s", exc.message)
+            else:
+                log.info(
+                    "daily report schedule %s %s: weekdays at %s %s",
+                    SCHEDULE_ID,
+                    schedule,
+                    settings.report_at.strftime("%H:%M"),
+                    settings.business_time_zone,
+                )
             if settings.pms_url:
                 await start_poller(client, settings)
                 log.info("intake from %s: %s", settings.pms_source, settings.pms_url)

@@ -416,6 +416,20 @@ class SignInLink(Base):
     used_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
+class ReportRow(Base):
+    """A daily report as it was emailed, once per report (its workflow's id)."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    period_start: Mapped[datetime]
+    period_end: Mapped[datetime] = mapped_column(index=True)
+    subject: Mapped[str] = mapped_column(String(300))
+    html: Mapped[str] = mapped_column(Text)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ApiToken(Base):
     """A machine client's bearer token, scoped to a role. Revoked tokens stay listed."""
 

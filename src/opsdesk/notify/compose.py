@@ -17,12 +17,14 @@ from opsdesk.ai.tasks import ProseTask
 from opsdesk.notify.links import LinkGrant
 from opsdesk.notify.models import EmailContent, Notification
 from opsdesk.notify.signing import LinkSigner
+from opsdesk.values import format_money
 
 # Loaded by package name, so this shared service imports no desk.
 _LOADER = PrefixLoader(
     {
         "orders": PackageLoader("opsdesk.orders", "emails"),
         "maintenance": PackageLoader("opsdesk.maintenance", "emails"),
+        "reports": PackageLoader("opsdesk.reports", "emails"),
     }
 )
 
@@ -30,6 +32,12 @@ _LOADER = PrefixLoader(
 def local_time(value: str, zone: str) -> str:
     """An ISO time as a person at the property reads it: ``Mon 23 Nov, 09:00 PST``."""
     return datetime.fromisoformat(value).astimezone(ZoneInfo(zone)).strftime("%a %d %b, %H:%M %Z")
+
+
+def local_date(value: str, zone: str) -> str:
+    """An ISO time's date where the business is: ``Wed 2 Dec 2026``."""
+    day = datetime.fromisoformat(value).astimezone(ZoneInfo(zone))
+    return f"{day:%a} {day.day} {day:%b %Y}"
 
 
 def local_span(start: str, end: str, zone: str) -> str:
@@ -51,6 +59,8 @@ def _environment(*, html: bool) -> Environment:
         lstrip_blocks=True,
     )
     environment.filters["local_time"] = local_time
+    environment.filters["local_date"] = local_date
+    environment.filters["money"] = format_money
     environment.globals["local_span"] = local_span
     return environment
 

@@ -60,6 +60,7 @@ def _environment() -> Environment:
                 PackageLoader("opsdesk.web", "templates"),
                 PackageLoader("opsdesk.orders", "templates"),
                 PackageLoader("opsdesk.maintenance", "templates"),
+                PackageLoader("opsdesk.reports", "templates"),
             ]
         ),
         autoescape=select_autoescape(["html"]),

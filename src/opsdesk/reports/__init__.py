@@ -1,0 +1,1 @@
+"""The daily report: what the desks did since the last one, on a Temporal Schedule."""

@@ -1,0 +1,168 @@
+"""What the report says, read where each figure lives: statuses and counts from Temporal
+visibility (the dashboards' own computations), money from the ledger, AI use from the log
+of every model call."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, func, select
+from temporalio.client import Client
+
+from opsdesk.ai.pricing import cost_usd, prices
+from opsdesk.db import Database
+from opsdesk.db.tables import AiCall, ChargeRow, PayoutRow, RefundRow
+from opsdesk.maintenance import listing as maintenance_listing
+from opsdesk.maintenance.status import RequestStatus
+from opsdesk.orders import listing as orders_listing
+from opsdesk.reports.models import (
+    AiFigures,
+    DailyReport,
+    MaintenanceFigures,
+    OrderFigures,
+    Period,
+    ReportRequest,
+)
+from opsdesk.reports.store import Reports
+from opsdesk.settings import Settings
+from opsdesk.temporal import search_attributes as sa
+from opsdesk.temporal.visibility import count
+
+FIRST_PERIOD = timedelta(days=1)
+"""What the first report covers, with no report before it."""
+
+
+async def compile_report(
+    client: Client,
+    settings: Settings,
+    db: Database,
+    report_id: str,
+    end: datetime,
+    request: ReportRequest,
+) -> DailyReport:
+    """The report ending at ``end``, covering everything since the last report ended (a
+    Monday's covers the weekend; a report after a pause covers the pause)."""
+    start = await Reports(db).previous_end(report_id, end) or end - FIRST_PERIOD
+    period = Period(start=start, end=end)
+    orders, ai, maintenance = await asyncio.gather(
+        _orders(client, settings, db, period),
+        _ai(db, settings, period),
+        _maintenance(client, settings, db, period),
+    )
+    return DailyReport(
+        report_id=report_id,
+        period=period,
+        zone=request.zone,
+        orders=orders,
+        ai=ai,
+        maintenance=maintenance,
+    )
+
+
+def _between(field: str, period: Period) -> str:
+    return f"{field} >= '{period.start.isoformat()}' AND {field} < '{period.end.isoformat()}'"
+
+
+async def _orders(client: Client, settings: Settings, db: Database, period: Period) -> OrderFigures:
+    base = orders_listing.visibility_query(settings)
+    now, created = await asyncio.gather(
+        orders_listing.order_metrics(client, settings, db),
+        count(client, f"{base} AND {_between(sa.ORDER_CREATED.name, period)}"),
+    )
+    async with db.transaction() as session:
+        charged = (
+            await session.execute(
+                select(ChargeRow.currency, func.count(), func.sum(ChargeRow.amount_cents))
+                .where(ChargeRow.created_at >= period.start, ChargeRow.created_at < period.end)
+                .group_by(ChargeRow.currency)
+            )
+        ).all()
+        refunded = (
+            await session.execute(
+                select(ChargeRow.currency, func.count(), func.sum(RefundRow.amount_cents))
+                .join(ChargeRow, RefundRow.charge_id == ChargeRow.id)
+                .where(RefundRow.created_at >= period.start, RefundRow.created_at < period.end)
+                .group_by(ChargeRow.currency)
+            )
+        ).all()
+    return OrderFigures(
+        by_status={status.value: n for status, n in now.counts.items()},
+        total=now.total,
+        created=created,
+        waiting_for_a_person=now.waiting_for_a_person,
+        open_escalations=now.open_escalations,
+        charges=sum(n for _, n, _ in charged),
+        revenue_cents={currency: int(cents or 0) for currency, _, cents in charged},
+        refunds=sum(n for _, n, _ in refunded),
+        refunds_cents={currency: int(cents or 0) for currency, _, cents in refunded},
+    )
+
+
+async def _ai(db: Database, settings: Settings, period: Period) -> AiFigures:
+    async with db.transaction() as session:
+        rows = (
+            await session.execute(
+                select(
+                    AiCall.task,
+                    AiCall.model,
+                    func.count(),
+                    func.sum(case((AiCall.outcome != "ok", 1), else_=0)),
+                    func.sum(AiCall.input_tokens),
+                    func.sum(AiCall.output_tokens),
+                )
+                .where(AiCall.created_at >= period.start, AiCall.created_at < period.end)
+                .group_by(AiCall.task, AiCall.model)
+            )
+        ).all()
+    table = prices(settings.ai_prices)
+    by_task: Counter[str] = Counter()
+    failed = tokens_in = tokens_out = 0
+    cost = 0.0
+    for task, model, calls, failures, summed_in, summed_out in rows:
+        by_task[task] += calls
+        failed += int(failures or 0)
+        tokens_in += int(summed_in or 0)
+        tokens_out += int(summed_out or 0)
+        cost += cost_usd(model, int(summed_in or 0), int(summed_out or 0), table)
+    return AiFigures(
+        calls=sum(by_task.values()),
+        failed=failed,
+        input_tokens=tokens_in,
+        output_tokens=tokens_out,
+        estimated_cost_usd=round(cost, 6),
+        calls_by_task=dict(by_task),
+    )
+
+
+async def _maintenance(
+    client: Client, settings: Settings, db: Database, period: Period
+) -> MaintenanceFigures:
+    base = maintenance_listing.base_query(settings)
+
+    def ended(status: RequestStatus) -> str:
+        return f"{base} AND {sa.STATUS.name} = '{status}' AND {_between(sa.UPDATED.name, period)}"
+
+    now, opened, closed, expired = await asyncio.gather(
+        maintenance_listing.maintenance_metrics(client, settings, db),
+        count(client, f"{base} AND {_between(sa.CREATED.name, period)}"),
+        count(client, ended(RequestStatus.CLOSED)),
+        count(client, ended(RequestStatus.EXPIRED)),
+    )
+    async with db.transaction() as session:
+        paid = (
+            await session.execute(
+                select(PayoutRow.currency, func.sum(PayoutRow.amount_cents))
+                .where(PayoutRow.created_at >= period.start, PayoutRow.created_at < period.end)
+                .group_by(PayoutRow.currency)
+            )
+        ).all()
+    return MaintenanceFigures(
+        by_status={status.value: n for status, n in now.counts.items()},
+        open=now.open,
+        opened=opened,
+        closed=closed,
+        expired=expired,
+        paid_cents={currency: int(cents or 0) for currency, cents in paid},
+    )
