@@ -339,6 +339,7 @@ async def run(sizes: list[int], requests: int, runs: int, sample: int) -> None:
                     "requests": requests,
                     "runs": measured,
                     "recount": one_count,
+                    "metrics_interval_s": settings.metrics_ttl,
                     "counted_after": fresh,
                     "baseline": baseline,
                     "baseline_sampled": sampled,

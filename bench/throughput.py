@@ -14,9 +14,8 @@ three activities, a shipment timer, two updates, a shipped email as another chil
 activity body returns at once, and nothing is upserted to visibility. The ratio says what
 Ops Desk's own work costs on top of Temporal's.
 
-Every variant runs once in every round: the baseline, the shipped worker and the extra
-variants of the real worker, which show what two worker choices buy (the sandbox's
-passthrough of our model modules, and the sandbox itself). Round i runs the list rotated by
+Every variant runs once in every round: the baseline, the shipped worker and the real
+worker without its sandbox, which shows what the sandbox costs. Round i runs the list rotated by
 i places, so each variant takes each place in turn and drift on the machine (the server's
 SQLite file growing, anything else running) falls on all of them. Each round's figures are
 kept; a variant's rate and its ratio to the baseline (taken within each round) are reported
@@ -39,7 +38,6 @@ from typing import Any
 from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from bench.baseline import BaselineEmail, BaselineOrder, noop
 from bench.harness import fill_catalog, save, spread, stack
@@ -117,7 +115,6 @@ class BaselineTarget:
 
 VARIANTS = {
     "shipped": "as shipped: sandbox, our models passed through",
-    "no-passthrough": "sandbox passing through only pydantic",
     "unsandboxed": "no sandbox",
 }
 
@@ -125,12 +122,6 @@ VARIANTS = {
 def variant_runner(variant: str) -> Any:
     if variant == "shipped":
         return workflow_runner()
-    if variant == "no-passthrough":
-        return SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(
-                "pydantic", "pydantic_core", "annotated_types"
-            )
-        )
     return UnsandboxedWorkflowRunner()
 
 
@@ -283,9 +274,7 @@ def main() -> None:
         default=0.25,
         help="seconds between looks at an order that is not waiting for a person yet",
     )
-    parser.add_argument(
-        "--variants", default="no-passthrough,unsandboxed", help="extra real-worker variants"
-    )
+    parser.add_argument("--variants", default="unsandboxed", help="extra real-worker variants")
     args = parser.parse_args()
     if args.command == "serve-real":
         asyncio.run(run_worker(Settings(), variant_runner(args.variant)))

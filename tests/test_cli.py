@@ -51,6 +51,20 @@ def test_invalid_setting_from_the_environment_is_named() -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_report_settings_that_are_not_times_or_zones_are_named() -> None:
+    for variable, value, said in (
+        ("OPSDESK_BUSINESS_TIME_ZONE", "Mars/Olympus", "is not a time zone"),
+        # A region is a directory of zones, not a zone.
+        ("OPSDESK_BUSINESS_TIME_ZONE", "America", "is not a time zone"),
+        ("OPSDESK_REPORT_AT", "09:00+05:00", "without an offset"),
+        ("OPSDESK_AI_PRICES", "{not json", "OPSDESK_AI_PRICES"),
+    ):
+        result = _opsdesk("schedules", "list", **{variable: value})
+        assert result.returncode == 2, (variable, value, result.stderr)
+        assert said in " ".join(result.stderr.split()), (variable, value, result.stderr)
+        assert "Traceback" not in result.stderr
+
+
 def test_a_chosen_ai_provider_without_its_key_is_named() -> None:
     result = _opsdesk("worker", OPSDESK_AI_PROVIDER="anthropic")
     assert result.returncode == 2

@@ -93,7 +93,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     )
     # A span per request, continued by the Temporal client's calls (opsdesk.tracing);
     # probes, scrapes and static files would only be noise.
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz,metrics,static")
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="/healthz$,/readyz$,/metrics$,/static/")
     app.state.http_metrics = metrics.HttpMetrics()
     app.add_middleware(metrics.MeasureRequests, metrics=app.state.http_metrics)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

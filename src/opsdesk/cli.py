@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import enum
 import logging
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from rich.console import Console
 
 from opsdesk.access.roles import Role
@@ -72,6 +74,11 @@ def load_settings(**overrides: Any) -> Settings:
             for e in exc.errors()
         )
         fail(f"invalid settings: {problems}", code=2)
+    except SettingsError as exc:
+        # A value that should be JSON (OPSDESK_AI_PRICES, OPSDESK_OIDC_ROLES) and is not.
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = f"OPSDESK_{field.group(1).upper()}" if field else "a setting"
+        fail(f"invalid settings: {name} is not valid JSON", code=2)
 
 
 def _configure_logging(settings: Settings) -> None:

@@ -91,9 +91,11 @@ class Settings(BaseSettings):
     max_body_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024
     action_wait: timedelta = timedelta(seconds=10)
     """How long an advance or cancel waits for the order to settle before answering 202."""
-    metrics_ttl: Annotated[float, Field(ge=0)] = 1.0
-    """Seconds one computation of the metrics serves every dashboard (visibility is rate
-    limited per namespace, and metrics are one count per status)."""
+    metrics_ttl: Annotated[float, Field(ge=0)] = 2.0
+    """Seconds between background recounts of the dashboards' numbers while a dashboard
+    reads them (``0``: count at every request). A recount is one visibility count per
+    status (13 for orders, 21 for maintenance), and visibility is rate limited per
+    namespace: size the interval to the namespace's limit and the API replicas."""
     events_interval: Annotated[float, Field(gt=0)] = 1.0
     """Seconds between the change feed's visibility polls (only while someone listens)."""
 
@@ -275,11 +277,17 @@ class Settings(BaseSettings):
     def _known_time_zone(self) -> Settings:
         try:
             ZoneInfo(self.business_time_zone)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            # A region's name (America) is a directory of zones: OSError.
             raise ValueError(
                 f"OPSDESK_BUSINESS_TIME_ZONE={self.business_time_zone!r} is not a time zone "
                 "(use an IANA name such as Europe/London or America/New_York)"
             ) from None
+        if self.report_at.tzinfo is not None:
+            raise ValueError(
+                "OPSDESK_REPORT_AT is a time of day without an offset (09:00): the zone is "
+                "OPSDESK_BUSINESS_TIME_ZONE"
+            )
         return self
 
     @model_validator(mode="after")

@@ -83,6 +83,8 @@ PASSTHROUGH_MODULES = (
     "opsdesk.maintenance.notices",
     "opsdesk.maintenance.steps",
     "opsdesk.maintenance.polling",
+    "opsdesk.reports.models",
+    "opsdesk.reports.steps",
     "opsdesk.temporal.search_attributes",
 )
 

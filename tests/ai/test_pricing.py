@@ -18,6 +18,9 @@ def test_a_call_costs_its_tokens_at_the_models_price() -> None:
 
 def test_an_unpriced_model_costs_nothing_until_given_a_price() -> None:
     assert cost_usd("rules", 500, 500, LIST_PRICES) == 0.0
+    # Not gpt-5's price: another model.
+    assert cost_usd("gpt-5-nano", 1_000_000, 0, LIST_PRICES) == 0.0
+    assert cost_usd("gpt-5-mini-2025-08-07", 1_000_000, 0, LIST_PRICES) == pytest.approx(0.25)
     settings = Settings(ai_prices={"my-model": (0.5, 2.0)})
     table = prices(settings.ai_prices)
     assert cost_usd("my-model", 2_000_000, 1_000_000, table) == pytest.approx(3.0)

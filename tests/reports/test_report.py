@@ -30,7 +30,7 @@ from opsdesk.settings import Settings
 from opsdesk.temporal.visibility import count
 from tests.maintenance.helpers import drive_to, start
 from tests.orders.factory import order_request
-from tests.orders.helpers import order_worker, wait_for_status
+from tests.orders.helpers import order_worker, served_api, wait_for_status
 from tests.reports.factory import empty_report
 from tests.waiting import eventually
 
@@ -154,3 +154,19 @@ async def test_the_report_counts_its_period_and_is_kept_and_emailed(
     assert mail.subject.startswith("Ops Desk daily report, ")
     assert "54.00 USD, 50.00 EUR" in mail.body_text or "50.00 EUR, 54.00 USD" in mail.body_text
     assert "\u2588" in mail.body_html
+
+
+async def test_the_reports_pages_refuse_what_they_cannot_read(
+    dev_env: WorkflowEnvironment, db: Database, settings: Settings
+) -> None:
+    async with served_api(dev_env, db, settings) as site:
+        html = {"Accept": "text/html"}
+        for before in ("2026-01-01", "yesterday", "0001-01-01T00:00:00+14:00"):
+            answer = await site.get("/reports", params={"before": before}, headers=html)
+            assert answer.status_code == 422, (before, answer.text)
+            assert "text/html" in answer.headers["content-type"]
+        assert (await site.get("/reports/%00", headers=html)).status_code == 404
+        assert (await site.get("/reports/" + "x" * 300, headers=html)).status_code == 404
+        listed = await site.get("/reports", params={"before": "2026-01-01T00:00:00Z"})
+        assert listed.status_code == 200
+        assert "No reports yet" in listed.text

@@ -103,3 +103,18 @@ async def test_interval_zero_counts_at_every_read() -> None:
     compute = Counter()
     snapshot = Snapshot(compute, interval=0)
     assert [await snapshot.get() for _ in range(3)] == [1, 2, 3]
+
+
+async def test_a_seldom_reader_does_not_keep_it_going() -> None:
+    compute = Counter()
+    snapshot = Snapshot(compute, interval=0.01)
+    try:
+        # Nothing running: a peek counts once and starts nothing.
+        assert await snapshot.peek() == 1
+        await asyncio.sleep(0.1)
+        assert compute.calls == 1
+        # Running: a peek reads the latest count.
+        first = await snapshot.get()
+        assert await snapshot.peek() >= first
+    finally:
+        await snapshot.close()

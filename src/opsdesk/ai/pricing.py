@@ -4,6 +4,7 @@ truth; these say roughly what the AI is costing and which task spends it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 LIST_PRICES: dict[str, tuple[float, float]] = {
@@ -15,6 +16,9 @@ LIST_PRICES: dict[str, tuple[float, float]] = {
 }
 
 
+_DATED = re.compile(r"-\d{4}-?\d{2}-?\d{2}$")
+
+
 def prices(overrides: Mapping[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
     """The list prices with ``OPSDESK_AI_PRICES`` over them."""
     return {**LIST_PRICES, **overrides}
@@ -24,10 +28,11 @@ def cost_usd(
     model: str, input_tokens: int, output_tokens: int, table: Mapping[str, tuple[float, float]]
 ) -> float:
     """The estimated cost of a call; 0 for a model with no price (the offline rules, or one
-    to add to ``OPSDESK_AI_PRICES``). A dated model name (``claude-haiku-4-5-20251001``)
-    takes the price of the longest name it starts with."""
-    names = [name for name in table if model == name or model.startswith(f"{name}-")]
-    if not names:
+    to add to ``OPSDESK_AI_PRICES``). A dated name (``claude-haiku-4-5-20251001``,
+    ``gpt-5-mini-2025-08-07``) takes its model's price; another model that merely starts
+    with a priced name (``gpt-5-nano``) does not."""
+    price = table.get(_DATED.sub("", model)) or table.get(model)
+    if price is None:
         return 0.0
-    per_input, per_output = table[max(names, key=len)]
+    per_input, per_output = price
     return (input_tokens * per_input + output_tokens * per_output) / 1_000_000

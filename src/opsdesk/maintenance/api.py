@@ -293,8 +293,9 @@ def metrics_of(request: Request) -> Snapshot[MaintenanceMetrics]:
 
 
 async def status_gauges(snapshot: Snapshot[MaintenanceMetrics]) -> list[Metric]:
-    """The dashboard's counts for Prometheus: the same numbers, from the same computation."""
-    counts = await snapshot.get()
+    """The dashboard's counts for Prometheus: the same numbers, from the same computation
+    while a dashboard keeps it fresh (a scrape alone does not keep it running)."""
+    counts = await snapshot.peek()
     requests = GaugeMetricFamily(
         "opsdesk_maintenance_requests",
         "Maintenance requests by status, from Temporal visibility.",

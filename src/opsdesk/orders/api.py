@@ -153,8 +153,9 @@ def metrics_of(request: Request) -> Snapshot[OrderMetrics]:
 
 
 async def status_gauges(snapshot: Snapshot[OrderMetrics]) -> list[Metric]:
-    """The dashboard's counts for Prometheus: the same numbers, from the same computation."""
-    counts = await snapshot.get()
+    """The dashboard's counts for Prometheus: the same numbers, from the same computation
+    while a dashboard keeps it fresh (a scrape alone does not keep it running)."""
+    counts = await snapshot.peek()
     orders = GaugeMetricFamily(
         "opsdesk_orders", "Orders by status, from Temporal visibility.", labels=["status"]
     )

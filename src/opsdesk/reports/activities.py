@@ -11,11 +11,9 @@ from temporalio.client import Client
 from opsdesk.db import Database
 from opsdesk.notify.compose import render_template
 from opsdesk.reports.figures import compile_report
-from opsdesk.reports.models import COMPILE_REPORT, KEEP_REPORT, Compile, DailyReport
+from opsdesk.reports.models import COMPILE_REPORT, KEEP_REPORT, TEMPLATE, Compile, DailyReport
 from opsdesk.reports.store import Reports
 from opsdesk.settings import Settings
-
-TEMPLATE = "reports/daily"
 
 
 class ReportActivities:

@@ -8,6 +8,8 @@ from pydantic import BaseModel
 
 COMPILE_REPORT = "compile_report"
 KEEP_REPORT = "keep_report"
+TEMPLATE = "reports/daily"
+"""The report's email template (``reports/emails/daily.j2``), which the page shows too."""
 
 
 class ReportRequest(BaseModel):

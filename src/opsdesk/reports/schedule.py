@@ -28,8 +28,13 @@ from opsdesk.settings import Settings
 log = logging.getLogger(__name__)
 
 SCHEDULE_ID = "opsdesk-daily-report"
+"""One per namespace: two deployments of Ops Desk sharing a namespace would share it."""
 REPORT_WORKFLOW_ID = "daily-report"
 """Each run's id is this and its scheduled time, ``daily-report-2026-12-02T14:00:00Z``."""
+
+RUN_LIMIT = timedelta(hours=6)
+"""Longer than a run's steps may retry (an hour each); a run past it is ended so the next
+one may start (the schedule skips a run while the last is still going)."""
 
 CATCHUP_WINDOW = timedelta(hours=6)
 """A report the server missed (it was down at 09:00) still runs if it comes back within
@@ -60,6 +65,8 @@ def report_schedule(settings: Settings) -> Schedule:
             ReportRequest(recipient=settings.ops_email, zone=settings.business_time_zone),
             id=REPORT_WORKFLOW_ID,
             task_queue=settings.orders_task_queue,
+            # A run stuck on a broken workflow task would otherwise skip every later run.
+            execution_timeout=RUN_LIMIT,
         ),
         spec=report_spec(settings),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=CATCHUP_WINDOW),

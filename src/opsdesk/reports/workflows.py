@@ -6,12 +6,14 @@ from __future__ import annotations
 from temporalio import workflow
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from opsdesk.notify.models import Notification
+from opsdesk.notify.workflows import NotificationWorkflow
+from opsdesk.reports.models import TEMPLATE, Compile, DailyReport, ReportRequest
+from opsdesk.reports.steps import READ
+
 with workflow.unsafe.imports_passed_through():
-    from opsdesk.notify.models import Notification
-    from opsdesk.notify.workflows import NotificationWorkflow
-    from opsdesk.reports.activities import TEMPLATE, ReportActivities
-    from opsdesk.reports.models import Compile, DailyReport, ReportRequest
-    from opsdesk.reports.steps import READ
+    # Only the activities (database, visibility): models load as the worker's sandbox says.
+    from opsdesk.reports.activities import ReportActivities
 
 
 @workflow.defn

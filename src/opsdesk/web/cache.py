@@ -63,6 +63,14 @@ class Snapshot(Generic[T]):
         # One reader going away must not cancel the others' answer.
         return await asyncio.shield(self._first)
 
+    async def peek(self) -> T:
+        """The latest result if the refresher is running, else one computation of its own:
+        for a reader that comes seldom (a Prometheus scrape), which must not keep the
+        refresher going between its visits."""
+        if self._refresher is not None and not self._refresher.done() and self._value is not None:
+            return self._value
+        return await self.compute()
+
     async def close(self) -> None:
         if self._refresher is not None:
             self._refresher.cancel()
@@ -72,6 +80,10 @@ class Snapshot(Generic[T]):
     async def _refresh(self, first: asyncio.Future[T]) -> None:
         try:
             value = await self.compute()
+        except asyncio.CancelledError:
+            # Closed during the first computation: its readers must not wait forever.
+            first.cancel()
+            raise
         except Exception as exc:
             first.set_exception(exc)
             # Read here so a first computation nobody waited for is not reported as lost.
@@ -90,4 +102,7 @@ class Snapshot(Generic[T]):
             changed = value != self._value
             self._value = value
             if changed and self.on_change is not None:
-                self.on_change(value)
+                try:
+                    self.on_change(value)
+                except Exception:
+                    log.warning("telling of new numbers failed", exc_info=True)
