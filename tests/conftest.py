@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from opsdesk.temporal import devserver, search_attributes
 from opsdesk.temporal.client import register_search_attributes
 from opsdesk.temporal.devserver import find_binary
 from tests.orders.factory import CATALOG
+from tests.postgres import POSTGRES_URL_VARIABLE, postgres_server
 
 
 def free_port() -> int:
@@ -64,9 +65,18 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
+BOTH_DATABASES = pytest.mark.parametrize("db", ["sqlite", "postgresql"], indirect=True)
+"""Mark a test or module with this to run it on SQLite and on PostgreSQL."""
+
+
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    """A fresh SQLite file with every migration applied."""
+async def db(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Database]:
+    """A fresh SQLite file with every migration applied; or, for a test marked
+    ``BOTH_DATABASES``, a fresh PostgreSQL database too."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        async for database in postgres_database(request.getfixturevalue("postgres_url")):
+            yield database
+        return
     url = f"sqlite+aiosqlite:///{tmp_path / 'opsdesk.db'}"
     await upgrade_async(url)
     database = Database(url)
@@ -81,17 +91,19 @@ async def catalog(db: Database) -> Inventory:
     return inventory
 
 
-POSTGRES_URL_VARIABLE = "OPSDESK_TEST_POSTGRES_URL"
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """The test run's PostgreSQL server (``tests/postgres.py``), started at first use."""
+    existing = os.environ.get(POSTGRES_URL_VARIABLE)
+    if existing:
+        yield existing
+        return
+    with postgres_server(free_port()) as url:
+        yield url
 
 
-@pytest.fixture
-async def pg_db() -> AsyncIterator[Database]:
-    """A fresh PostgreSQL database with every migration applied, on the server that
-    ``OPSDESK_TEST_POSTGRES_URL`` names (``postgresql+asyncpg://user:pw@host/any``);
-    skipped when it is unset."""
-    server_url = os.environ.get(POSTGRES_URL_VARIABLE)
-    if not server_url:
-        pytest.skip(f"needs PostgreSQL: set {POSTGRES_URL_VARIABLE}")
+async def postgres_database(server_url: str) -> AsyncIterator[Database]:
+    """A fresh database on ``server_url`` with every migration applied, dropped after."""
     name = f"opsdesk_test_{uuid.uuid4().hex[:12]}"
     admin = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
     async with admin.connect() as conn:
@@ -106,6 +118,13 @@ async def pg_db() -> AsyncIterator[Database]:
         async with admin.connect() as conn:
             await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
         await admin.dispose()
+
+
+@pytest.fixture
+async def pg_db(postgres_url: str) -> AsyncIterator[Database]:
+    """A fresh PostgreSQL database with every migration applied."""
+    async for database in postgres_database(postgres_url):
+        yield database
 
 
 @pytest.fixture

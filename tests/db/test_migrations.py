@@ -29,6 +29,15 @@ async def test_migrations_match_the_declared_tables(tmp_path: Path) -> None:
     assert tables == set(metadata.tables) | {"alembic_version"}
 
 
+async def test_migrations_match_the_declared_tables_on_postgresql(pg_db: Database) -> None:
+    url = pg_db.url.render_as_string(hide_password=False)
+    await upgrade_async(url)  # a second run is a no-op
+    await asyncio.to_thread(command.check, alembic_config(url))
+    async with pg_db.engine.connect() as conn:
+        tables = await conn.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+    assert tables == set(metadata.tables) | {"alembic_version"}
+
+
 async def test_sqlite_runs_in_wal_mode(db: Database) -> None:
     async with db.engine.connect() as conn:
         mode = (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 from collections.abc import Iterator
 from email.message import Message
@@ -11,8 +12,10 @@ from typing import Any
 import aiosmtplib
 import pytest
 from aiosmtpd.controller import Controller
+from sqlalchemy import func, select
 
 from opsdesk.db import Database
+from opsdesk.db.tables import OutboxMessage
 from opsdesk.errors import EmailRejected
 from opsdesk.notify.activities import NotifyActivities
 from opsdesk.notify.compose import render_template
@@ -21,7 +24,7 @@ from opsdesk.notify.models import Notification, OutboxRecord
 from opsdesk.notify.outbox import Outbox
 from opsdesk.settings import Settings
 from opsdesk.worker import notify_activities
-from tests.conftest import free_port
+from tests.conftest import BOTH_DATABASES, free_port
 
 
 class Mailbox:
@@ -79,6 +82,7 @@ def activities_for(db: Database, tmp_path: Path, **smtp: Any) -> NotifyActivitie
     return notify_activities(db, settings, provider=None)
 
 
+@BOTH_DATABASES  # the outbox on SQLite and on PostgreSQL
 async def test_a_message_is_recorded_once_and_delivered_over_smtp(
     db: Database, tmp_path: Path, smtp: tuple[Mailbox, int]
 ) -> None:
@@ -101,6 +105,7 @@ async def test_a_message_is_recorded_once_and_delivered_over_smtp(
     assert entry.attempts == 1
 
 
+@BOTH_DATABASES  # the outbox on SQLite and on PostgreSQL
 async def test_a_refused_recipient_fails_for_good(
     db: Database, tmp_path: Path, smtp: tuple[Mailbox, int]
 ) -> None:
@@ -115,6 +120,7 @@ async def test_a_refused_recipient_fails_for_good(
     assert entry.status == "failed"
 
 
+@BOTH_DATABASES  # the outbox on SQLite and on PostgreSQL
 async def test_an_unreachable_server_is_retried_later(db: Database, tmp_path: Path) -> None:
     activities = activities_for(
         db, tmp_path, smtp_host="127.0.0.1", smtp_port=free_port(), smtp_timeout=2
@@ -129,6 +135,7 @@ async def test_an_unreachable_server_is_retried_later(db: Database, tmp_path: Pa
     assert entry.last_error
 
 
+@BOTH_DATABASES  # the outbox on SQLite and on PostgreSQL
 async def test_without_smtp_the_message_stays_in_the_outbox(db: Database, tmp_path: Path) -> None:
     activities = activities_for(db, tmp_path)
     n = notification()
@@ -149,3 +156,23 @@ def test_html_is_escaped_and_text_is_not() -> None:
     assert "Ada &lt;script&gt;" in content.html
     assert "<script>" not in content.html
     assert "1Z&amp;2" in content.html
+
+
+@BOTH_DATABASES
+async def test_retries_recording_one_message_at_once_keep_one_row(
+    db: Database, tmp_path: Path
+) -> None:
+    """Retries of one record step on several connections at once, as on several workers:
+    one row, and every retry answers with it."""
+    n = notification()
+    content = await activities_for(db, tmp_path).compose_email(n)
+    record = OutboxRecord(notification=n, content=content)
+    others = [Database(db.url.render_as_string(hide_password=False)) for _ in range(6)]
+    try:
+        entries = await asyncio.gather(*(Outbox(other).record(record) for other in others))
+    finally:
+        await asyncio.gather(*(other.dispose() for other in others))
+    assert len({entry.id for entry in entries}) == 1
+    async with db.transaction() as session:
+        rows = await session.scalar(select(func.count()).select_from(OutboxMessage))
+    assert rows == 1

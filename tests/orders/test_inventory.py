@@ -11,7 +11,12 @@ from opsdesk.errors import InvalidOrder, ProductUnavailable, UnknownProduct
 from opsdesk.orders.inputs import LineItem
 from opsdesk.orders.inventory import Inventory
 from opsdesk.orders.payloads import RestockInput
+from tests.conftest import BOTH_DATABASES
 from tests.orders.records import Records
+
+# Reservations and restocks, several connections at once among them: on SQLite and on
+# PostgreSQL.
+pytestmark = BOTH_DATABASES
 
 
 async def test_prices_come_from_the_catalog(catalog: Inventory) -> None:

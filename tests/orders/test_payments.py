@@ -12,7 +12,11 @@ from opsdesk.db.tables import RefundRow
 from opsdesk.errors import PaymentDeclined, RefundRefused
 from opsdesk.payments.ledger import LedgerGateway, PaymentProcessorError, previous_orders
 from opsdesk.payments.models import ChargeInput, RefundInput
+from tests.conftest import BOTH_DATABASES
 from tests.orders.records import Records
+
+# Charges and refunds, several connections at once among them: on SQLite and on PostgreSQL.
+pytestmark = BOTH_DATABASES
 
 
 def charge(token: str = "tok_visa", order_id: str = "p1", customer_id: str = "c1") -> ChargeInput:
@@ -87,10 +91,10 @@ async def test_previous_orders_counts_other_paid_orders(db: Database) -> None:
     assert await previous_orders(db, "c1", excluding_order="p2") == 1
 
 
-async def test_concurrent_retries_of_a_refund_on_postgresql_all_get_it(pg_db: Database) -> None:
+async def test_concurrent_retries_of_a_refund_all_get_it(db: Database) -> None:
     """Retries of one refund racing on several connections: the first makes it, the others
     wait for its row lock and answer with the same refund, none with "nothing left"."""
-    made = await LedgerGateway(pg_db).charge(charge())
+    made = await LedgerGateway(db).charge(charge())
     refund = RefundInput(
         idempotency_key="order-p1:refund",
         charge_id=made.charge_id,
@@ -99,16 +103,16 @@ async def test_concurrent_retries_of_a_refund_on_postgresql_all_get_it(pg_db: Da
     )
     # A gateway per connection pool: every retry on its own connection, as on several
     # workers.
-    others = [Database(pg_db.url.render_as_string(hide_password=False)) for _ in range(6)]
+    others = [Database(db.url.render_as_string(hide_password=False)) for _ in range(6)]
     try:
         answers = await asyncio.gather(
-            *(LedgerGateway(db).refund(refund) for db in others), return_exceptions=True
+            *(LedgerGateway(other).refund(refund) for other in others), return_exceptions=True
         )
     finally:
-        await asyncio.gather(*(db.dispose() for db in others))
+        await asyncio.gather(*(other.dispose() for other in others))
     refused = [a for a in answers if isinstance(a, BaseException)]
     assert refused == []
     assert len({a.refund_id for a in answers if not isinstance(a, BaseException)}) == 1
-    async with pg_db.transaction() as session:
+    async with db.transaction() as session:
         count = await session.scalar(select(func.count()).select_from(RefundRow))
     assert count == 1

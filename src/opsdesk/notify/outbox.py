@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from opsdesk.db import Database
@@ -73,16 +74,22 @@ class Outbox:
         )
 
     async def _insert_once(self, key: str, **fields: Any) -> OutboxEntry:
-        async with self.db.transaction() as session:
-            existing = await session.scalar(
-                select(OutboxMessage).where(OutboxMessage.idempotency_key == key)
-            )
-            if existing is not None:
-                return _entry(existing)
-            row = OutboxMessage(idempotency_key=key, **fields)
-            session.add(row)
-            await session.flush()
-            return _entry(row)
+        try:
+            async with self.db.transaction() as session:
+                existing = await session.scalar(
+                    select(OutboxMessage).where(OutboxMessage.idempotency_key == key)
+                )
+                if existing is not None:
+                    return _entry(existing)
+                row = OutboxMessage(idempotency_key=key, **fields)
+                session.add(row)
+                await session.flush()
+                return _entry(row)
+        except IntegrityError:
+            # A retry on another connection inserted it between our look and our insert
+            # (PostgreSQL lets both look at once): theirs is the one.
+            async with self.db.transaction() as session:
+                return _entry(await self._row(session, key))
 
     async def begin_attempt(self, key: str) -> None:
         """Note that a call is about to be placed: if this attempt dies before ``placed``,
