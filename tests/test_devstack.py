@@ -9,12 +9,14 @@ import socket
 from pathlib import Path
 
 import httpx
+import psutil
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.db import Database
+from opsdesk.devstack import CRASH_LIMIT, CRASH_WINDOW, Crashes
 from opsdesk.orders.inputs import LineItem
 from opsdesk.orders.service import order_handle, start_order
 from opsdesk.orders.status import OrderStatus
@@ -112,6 +114,58 @@ async def _in_the_dev_mailbox(stack: DevStackProcess, subject: str) -> None:
         assert sent["status"] == "delivered_dev", sent
         mailbox = await http.get("/mailbox")
     assert subject in mailbox.text
+
+
+async def test_a_child_that_crashes_is_restarted_and_the_stack_stays_up(tmp_path: Path) -> None:
+    stack = DevStackProcess(data_dir=tmp_path / "state")
+    stack.start()
+    await _ready(stack)
+
+    def worker() -> psutil.Process | None:
+        found = [p for p in alive(stack.descendants()) if p.cmdline()[-1:] == ["worker"]]
+        return found[0] if found else None
+
+    first = worker()
+    assert first is not None
+    first.kill()  # SIGKILL: no goodbye, as when the machine runs out of memory
+    restarted = await eventually(
+        lambda: asyncio.to_thread(worker), lambda p: p is not None and p.pid != first.pid
+    )
+    assert restarted is not None
+    # Ready again by itself: the new worker polls its task queues.
+    await _ready(stack)
+
+    # The Temporal server too: restarted on its own file, and the worker and the API, left
+    # running, find it again without anyone's help.
+    [server] = [p for p in alive(stack.descendants()) if p.name() == "temporal"]
+    server.kill()
+    await eventually(
+        lambda: asyncio.to_thread(
+            lambda: [p.pid for p in alive(stack.descendants()) if p.name() == "temporal"]
+        ),
+        lambda pids: bool(pids) and pids != [server.pid],
+    )
+    await _ready(stack)
+    # The worker, left running through the server's restart, runs an order on it.
+    converter = data_converter(Settings(data_dir=tmp_path / "state"))
+    client = await Client.connect(stack.temporal_address, data_converter=converter)
+    request = order_request([LineItem(sku="MUG-01", quantity=1)], order_id="after-restart")
+    await wait_for_status(await start_order(client, Settings(), request), OrderStatus.CONFIRMED)
+    assert await asyncio.to_thread(stack.stop, signal.SIGTERM) == 0
+    output = stack.output()
+    assert "worker exited with code -9; restarting it in 1 s" in output
+    assert "worker restarted" in output
+    assert "temporal exited with code -9; restarting it in 1 s" in output
+
+
+def test_a_child_that_keeps_crashing_stops_the_stack() -> None:
+    crashes = Crashes()
+    waits = [crashes.record(float(t)) for t in range(CRASH_LIMIT)]
+    # 1, 2, 4, 8 s between restarts; the fifth crash within a minute ends it.
+    assert waits == [1.0, 2.0, 4.0, 8.0, None]
+    # Crashes a minute apart are hiccups, each restarted at once.
+    spread = Crashes()
+    assert [spread.record(t * CRASH_WINDOW) for t in range(CRASH_LIMIT + 2)] == [1.0] * 7
 
 
 async def test_ctrl_c_while_starting_stops_cleanly(tmp_path: Path) -> None:

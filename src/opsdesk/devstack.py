@@ -49,6 +49,11 @@ from opsdesk.temporal.client import connect, uses_external_temporal
 from opsdesk.web.signin import link_url
 
 STOP_TIMEOUT = 15.0
+CRASH_WINDOW = 60.0
+"""A child that crashes ``CRASH_LIMIT`` times within this many seconds keeps crashing."""
+CRASH_LIMIT = 5
+FIRST_BACKOFF = 1.0
+MAX_BACKOFF = 16.0
 TEMPORAL_START_TIMEOUT = 60.0
 READY_TIMEOUT = 90.0
 FIRST_ADMIN = "admin"
@@ -67,6 +72,8 @@ class StoppedWhileStarting(Exception):
 class Child:
     name: str
     process: subprocess.Popen[bytes]
+    argv: list[str]
+    log_to: Path | None = None
 
     @property
     def running(self) -> bool:
@@ -75,6 +82,22 @@ class Child:
     def signal_group(self, sig: signal.Signals) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, sig)
+
+
+class Crashes:
+    """When to restart a child that exited on its own: after 1, 2, 4, … seconds (at most
+    ``MAX_BACKOFF``), and not at all once it has crashed ``CRASH_LIMIT`` times within
+    ``CRASH_WINDOW`` seconds, which is a child that keeps crashing, not a hiccup."""
+
+    def __init__(self) -> None:
+        self.at: list[float] = []
+
+    def record(self, now: float) -> float | None:
+        """Note a crash at ``now``; the seconds to wait before the restart, or None."""
+        self.at = [t for t in self.at if now - t < CRASH_WINDOW] + [now]
+        if len(self.at) >= CRASH_LIMIT:
+            return None
+        return float(min(FIRST_BACKOFF * 2.0 ** (len(self.at) - 1), MAX_BACKOFF))
 
 
 def port_in_use(host: str, port: int) -> bool:
@@ -215,19 +238,45 @@ class DevStack:
         self.sink = sink
 
     def _supervise(self) -> int:
+        """Restart a child that exits on its own, after a growing pause; stop the stack only
+        when one keeps crashing (or the dev mailbox stops)."""
+        crashes: dict[str, Crashes] = {}
+        due: dict[str, float] = {}
         while not self._stop.wait(0.2):
             if self.sink is not None and not self.sink.running:
                 self.console.print("[red]error:[/] the dev mailbox stopped; stopping the stack")
                 return 1
-            for child in self.children:
-                if not child.running:
+            now = time.monotonic()
+            for child in list(self.children):
+                if child.running or child.name in due:
+                    continue
+                # Whatever the child started goes with it.
+                child.signal_group(signal.SIGKILL)
+                code = child.process.returncode
+                wait = crashes.setdefault(child.name, Crashes()).record(now)
+                if wait is None:
                     self.console.print(
-                        f"[red]error:[/] {child.name} exited with code {child.process.returncode}; "
-                        "stopping the stack"
+                        f"[red]error:[/] {child.name} exited with code {code} "
+                        f"{CRASH_LIMIT} times within {CRASH_WINDOW:.0f} s; stopping the stack"
                     )
                     return 1
+                self.console.print(
+                    f"[yellow]{child.name} exited with code {code}; restarting it in "
+                    f"{wait:.0f} s[/]"
+                )
+                due[child.name] = now + wait
+            for name, at in list(due.items()):
+                if now >= at:
+                    del due[name]
+                    self._restart(name)
         self.console.print("Stopping…")
         return 0
+
+    def _restart(self, name: str) -> None:
+        [old] = [c for c in self.children if c.name == name]
+        self.children.remove(old)
+        self._spawn(name, old.argv, log_to=old.log_to)
+        self.console.print(f"{name} restarted")
 
     # -- children ------------------------------------------------------------------------
 
@@ -274,7 +323,7 @@ class DevStack:
             start_new_session=True,
             preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
         )
-        self.children.append(Child(name, process))
+        self.children.append(Child(name, process, argv, log_to))
 
     def _stop_children(self) -> None:
         # API first (stop taking requests), then the worker (drain tasks), then Temporal.
