@@ -25,7 +25,7 @@ $(CURDIR)/.tools/bin/uv:
 # a fresh clone slower than the next (and every start, where PYTHONDONTWRITEBYTECODE is set):
 # uv compiles the dependencies, compileall the project (uv leaves an editable one alone).
 .venv/.synced: pyproject.toml uv.lock Makefile | $(UV)
-	$(UV) sync --locked --compile-bytecode
+	$(UV) sync --locked --all-extras --compile-bytecode
 	@touch $@
 
 sync: .venv/.synced
@@ -52,7 +52,7 @@ test: lint typecheck pytest
 # The bench group (matplotlib, py-spy) on top of what `make test` installs; `make test`
 # itself never needs them.
 bench: sync
-	$(UV) sync --locked --group bench --compile-bytecode
+	$(UV) sync --locked --all-extras --group bench --compile-bytecode
 	$(RUN) python -m bench.coldstart
 	$(RUN) python -m bench.throughput --orders 40
 	$(RUN) python -m bench.actions

@@ -14,19 +14,32 @@ here already sorted for Temporal:
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-import anthropic
-import openai
 from temporalio.exceptions import ApplicationError
 
 from opsdesk.ai.models import AiUsage
 from opsdesk.errors import AiRequestRejected
+
+if TYPE_CHECKING:
+    # Each SDK is an extra (opsdesk[anthropic], opsdesk[openai]): imported where it is used.
+    import anthropic
+    import openai
+
+_SDKS = ("anthropic", "openai")
+
+
+def _sdk_errors(name: str) -> tuple[type[Exception], ...]:
+    """The SDKs' exception class ``name``, of the SDKs this process has imported: one it
+    never imported cannot have raised."""
+    return tuple(getattr(sys.modules[sdk], name) for sdk in _SDKS if sdk in sys.modules)
+
 
 # Statuses that mean "this request, as sent, will never succeed".
 _REJECTED = {400, 401, 403, 404, 413, 422}
@@ -94,9 +107,10 @@ def retry_after(headers: Mapping[str, str] | None) -> timedelta | None:
 
 def translate(provider: str, exc: Exception) -> Exception:
     """An SDK exception as the error Temporal should see."""
-    if isinstance(exc, anthropic.APIStatusError | openai.APIStatusError):
-        status = exc.status_code
-        detail = _error_message(exc)
+    if isinstance(exc, _sdk_errors("APIStatusError")):
+        refused = cast("anthropic.APIStatusError | openai.APIStatusError", exc)
+        status = refused.status_code
+        detail = _error_message(refused)
         if status in _REJECTED:
             hint = " (check the API key)" if status in (401, 403) else ""
             return AiRequestRejected(
@@ -105,14 +119,10 @@ def translate(provider: str, exc: Exception) -> Exception:
         return ApplicationError(
             f"{provider} is unavailable: HTTP {status} {detail}",
             type="AiUnavailable",
-            next_retry_delay=retry_after(exc.response.headers),
+            next_retry_delay=retry_after(refused.response.headers),
         )
-    if isinstance(exc, anthropic.APIConnectionError | openai.APIConnectionError):
-        kind = (
-            "timed out"
-            if isinstance(exc, anthropic.APITimeoutError | openai.APITimeoutError)
-            else "unreachable"
-        )
+    if isinstance(exc, _sdk_errors("APIConnectionError")):
+        kind = "timed out" if isinstance(exc, _sdk_errors("APITimeoutError")) else "unreachable"
         return ApplicationError(f"{provider} {kind}: {exc}", type="AiUnavailable")
     return exc
 
@@ -139,6 +149,8 @@ class AnthropicProvider:
     def connect(
         cls, api_key: str, base_url: str | None, fast_model: str, strong_model: str, timeout: float
     ) -> AnthropicProvider:
+        import anthropic  # noqa: PLC0415 - an extra, imported once chosen
+
         client = anthropic.AsyncAnthropic(
             api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout
         )
@@ -194,6 +206,8 @@ class OpenAIProvider:
     def connect(
         cls, api_key: str, base_url: str | None, fast_model: str, strong_model: str, timeout: float
     ) -> OpenAIProvider:
+        import openai  # noqa: PLC0415 - an extra, imported once chosen
+
         client = openai.AsyncOpenAI(
             api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout
         )

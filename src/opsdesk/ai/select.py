@@ -19,21 +19,31 @@ def build_provider(settings: Settings) -> Provider | None:
     fast, strong = DEFAULT_MODELS[name]
     fast = settings.ai_fast_model or fast
     strong = settings.ai_strong_model or strong
-    if name == "anthropic":
-        # Settings refuse a chosen provider without its key.
-        assert settings.anthropic_api_key is not None
-        return AnthropicProvider.connect(
-            settings.anthropic_api_key.get_secret_value(),
-            settings.anthropic_base_url,
+    try:
+        if name == "anthropic":
+            # Settings refuse a chosen provider without its key.
+            assert settings.anthropic_api_key is not None
+            return AnthropicProvider.connect(
+                settings.anthropic_api_key.get_secret_value(),
+                settings.anthropic_base_url,
+                fast,
+                strong,
+                settings.ai_timeout,
+            )
+        assert settings.openai_api_key is not None
+        return OpenAIProvider.connect(
+            settings.openai_api_key.get_secret_value(),
+            settings.openai_base_url,
             fast,
             strong,
             settings.ai_timeout,
         )
-    assert settings.openai_api_key is not None
-    return OpenAIProvider.connect(
-        settings.openai_api_key.get_secret_value(),
-        settings.openai_base_url,
-        fast,
-        strong,
-        settings.ai_timeout,
-    )
+    except ModuleNotFoundError:
+        raise MissingSdk(
+            f"the {name} provider needs its SDK: install opsdesk[{name}] "
+            f"(or OPSDESK_AI_PROVIDER=rules to run offline)"
+        ) from None
+
+
+class MissingSdk(RuntimeError):
+    """A provider was chosen whose SDK (an extra) is not installed."""

