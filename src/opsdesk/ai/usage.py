@@ -4,6 +4,7 @@ the metrics."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 
 from pydantic import BaseModel
 from sqlalchemy import case, func, select
@@ -27,6 +28,8 @@ class AiTotals(BaseModel):
     output_tokens: int = 0
     by_model: dict[str, int] = {}
     """Calls per ``provider/model``."""
+    by_task: dict[str, int] = {}
+    """Calls per task (risk, email, triage, …)."""
     estimated_cost_usd: float = 0.0
     """From the tokens at each model's price (``opsdesk.ai.pricing``)."""
 
@@ -72,28 +75,37 @@ class UsageLog:
                 for r in rows
             ]
 
-    async def totals(self, prices: Mapping[str, tuple[float, float]] = LIST_PRICES) -> AiTotals:
+    async def totals(
+        self,
+        prices: Mapping[str, tuple[float, float]] = LIST_PRICES,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> AiTotals:
+        """Every call's totals, or those made from ``since`` until before ``until``."""
+        query = select(
+            AiCall.provider,
+            AiCall.model,
+            AiCall.task,
+            func.count(),
+            func.sum(case((AiCall.outcome != "ok", 1), else_=0)),
+            func.sum(AiCall.input_tokens),
+            func.sum(AiCall.output_tokens),
+        ).group_by(AiCall.provider, AiCall.model, AiCall.task)
+        if since is not None:
+            query = query.where(AiCall.created_at >= since)
+        if until is not None:
+            query = query.where(AiCall.created_at < until)
         async with self.db.transaction() as session:
-            rows = (
-                await session.execute(
-                    select(
-                        AiCall.provider,
-                        AiCall.model,
-                        func.count(),
-                        func.sum(case((AiCall.outcome != "ok", 1), else_=0)),
-                        func.sum(AiCall.input_tokens),
-                        func.sum(AiCall.output_tokens),
-                    ).group_by(AiCall.provider, AiCall.model)
-                )
-            ).all()
+            rows = (await session.execute(query)).all()
         totals = AiTotals()
-        for provider, model, calls, failed, tokens_in, tokens_out in rows:
+        for provider, model, task, calls, failed, summed_in, summed_out in rows:
+            tokens_in, tokens_out = int(summed_in or 0), int(summed_out or 0)
             totals.calls += calls
             totals.failed += int(failed or 0)
-            totals.input_tokens += int(tokens_in or 0)
-            totals.output_tokens += int(tokens_out or 0)
-            totals.by_model[f"{provider}/{model}"] = calls
-            totals.estimated_cost_usd += cost_usd(
-                model, int(tokens_in or 0), int(tokens_out or 0), prices
-            )
+            totals.input_tokens += tokens_in
+            totals.output_tokens += tokens_out
+            name = f"{provider}/{model}"
+            totals.by_model[name] = totals.by_model.get(name, 0) + calls
+            totals.by_task[task] = totals.by_task.get(task, 0) + calls
+            totals.estimated_cost_usd += cost_usd(model, tokens_in, tokens_out, prices)
         return totals

@@ -9,7 +9,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
 from pydantic import BaseModel, ValidationError
 
 from opsdesk.ai.models import Priority
@@ -40,6 +40,7 @@ from opsdesk.web.auth import VIEWER, Operator
 from opsdesk.web.cache import Snapshot
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.errors import ApiError, describe_validation_error
+from opsdesk.web.metrics import gauge_by
 
 router = APIRouter(prefix="/api/maintenance", tags=["maintenance"])
 
@@ -296,20 +297,18 @@ async def status_gauges(snapshot: Snapshot[MaintenanceMetrics]) -> list[Metric]:
     """The dashboard's counts for Prometheus: the same numbers, from the same computation
     while a dashboard keeps it fresh (a scrape alone does not keep it running)."""
     counts = await snapshot.peek()
-    requests = GaugeMetricFamily(
+    requests = gauge_by(
         "opsdesk_maintenance_requests",
         "Maintenance requests by status, from Temporal visibility.",
-        labels=["status"],
+        "status",
+        {status.value: n for status, n in counts.counts.items()},
     )
-    for status, n in counts.counts.items():
-        requests.add_metric([status.value], n)
-    queues = GaugeMetricFamily(
+    queues = gauge_by(
         "opsdesk_maintenance_queue",
         "Open requests in each of the dashboard's queues (some are in more than one).",
-        labels=["queue"],
+        "queue",
+        {str(queue): n for queue, n in counts.queues.items()},
     )
-    for queue, n in counts.queues.items():
-        queues.add_metric([str(queue)], n)
     return [requests, queues]
 
 

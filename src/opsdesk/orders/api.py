@@ -57,6 +57,7 @@ from opsdesk.web.deps import (
 from opsdesk.web.errors import ApiError
 from opsdesk.web.events import Change
 from opsdesk.web.limits import rate_limited
+from opsdesk.web.metrics import gauge_by
 
 router = APIRouter(prefix="/api", tags=["orders"])
 
@@ -156,11 +157,12 @@ async def status_gauges(snapshot: Snapshot[OrderMetrics]) -> list[Metric]:
     """The dashboard's counts for Prometheus: the same numbers, from the same computation
     while a dashboard keeps it fresh (a scrape alone does not keep it running)."""
     counts = await snapshot.peek()
-    orders = GaugeMetricFamily(
-        "opsdesk_orders", "Orders by status, from Temporal visibility.", labels=["status"]
+    orders = gauge_by(
+        "opsdesk_orders",
+        "Orders by status, from Temporal visibility.",
+        "status",
+        {status.value: n for status, n in counts.counts.items()},
     )
-    for status, n in counts.counts.items():
-        orders.add_metric([status.value], n)
     return [
         orders,
         GaugeMetricFamily(

@@ -5,15 +5,15 @@ of every model call."""
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from temporalio.client import Client
 
-from opsdesk.ai.pricing import cost_usd, prices
+from opsdesk.ai.pricing import prices
+from opsdesk.ai.usage import UsageLog
 from opsdesk.db import Database
-from opsdesk.db.tables import AiCall, ChargeRow, PayoutRow, RefundRow
+from opsdesk.db.tables import ChargeRow, PayoutRow, RefundRow
 from opsdesk.maintenance import listing as maintenance_listing
 from opsdesk.maintenance.status import RequestStatus
 from opsdesk.orders import listing as orders_listing
@@ -101,38 +101,14 @@ async def _orders(client: Client, settings: Settings, db: Database, period: Peri
 
 
 async def _ai(db: Database, settings: Settings, period: Period) -> AiFigures:
-    async with db.transaction() as session:
-        rows = (
-            await session.execute(
-                select(
-                    AiCall.task,
-                    AiCall.model,
-                    func.count(),
-                    func.sum(case((AiCall.outcome != "ok", 1), else_=0)),
-                    func.sum(AiCall.input_tokens),
-                    func.sum(AiCall.output_tokens),
-                )
-                .where(AiCall.created_at >= period.start, AiCall.created_at < period.end)
-                .group_by(AiCall.task, AiCall.model)
-            )
-        ).all()
-    table = prices(settings.ai_prices)
-    by_task: Counter[str] = Counter()
-    failed = tokens_in = tokens_out = 0
-    cost = 0.0
-    for task, model, calls, failures, summed_in, summed_out in rows:
-        by_task[task] += calls
-        failed += int(failures or 0)
-        tokens_in += int(summed_in or 0)
-        tokens_out += int(summed_out or 0)
-        cost += cost_usd(model, int(summed_in or 0), int(summed_out or 0), table)
+    totals = await UsageLog(db).totals(prices(settings.ai_prices), period.start, period.end)
     return AiFigures(
-        calls=sum(by_task.values()),
-        failed=failed,
-        input_tokens=tokens_in,
-        output_tokens=tokens_out,
-        estimated_cost_usd=round(cost, 6),
-        calls_by_task=dict(by_task),
+        calls=totals.calls,
+        failed=totals.failed,
+        input_tokens=totals.input_tokens,
+        output_tokens=totals.output_tokens,
+        estimated_cost_usd=round(totals.estimated_cost_usd, 6),
+        calls_by_task=totals.by_task,
     )
 
 

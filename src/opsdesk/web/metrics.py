@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 
 from fastapi import APIRouter, Depends, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest
 from sqlalchemy import func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -39,6 +39,14 @@ DeskGauges = Callable[[], Awaitable[list[Metric]]]
 
 UNMATCHED = "unmatched"
 """The route label of a request no route took (a 404 for an unknown path)."""
+
+
+def gauge_by(name: str, documentation: str, label: str, values: Mapping[str, int]) -> Metric:
+    """One gauge family with a sample per ``label`` value: a desk's counts for Prometheus."""
+    family = GaugeMetricFamily(name, documentation, labels=[label])
+    for value, n in values.items():
+        family.add_metric([str(value)], n)
+    return family
 
 
 class HttpMetrics:
