@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import enum
 import logging
+import os
 import re
 import sys
 from collections.abc import Awaitable, Callable
@@ -59,6 +60,15 @@ HostOption = Annotated[
 def fail(message: str, code: int = 1) -> NoReturn:
     err.print(f"[red]error:[/] {message}")
     raise typer.Exit(code)
+
+
+def _exit_now(code: int = 0) -> NoReturn:
+    """End a command that made a Temporal client without tearing the interpreter down: the
+    SDK's native threads can outlive the event loop and abort the exit while Python
+    finalizes (temporalio/sdk-python#300), turning a done command into a crash."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -816,11 +826,18 @@ def _with_temporal(
         return asyncio.run(run())
     except RPCError as exc:
         if exc.status is RPCStatusCode.NOT_FOUND:
-            fail(f"no schedule {schedule_id!r} here; `opsdesk schedules list` shows them")
-        fail(f"Temporal refused: {exc.message}")
+            err.print(
+                f"[red]error:[/] no schedule {schedule_id!r} here; "
+                "`opsdesk schedules list` shows them"
+            )
+        else:
+            err.print(f"[red]error:[/] Temporal refused: {exc.message}")
     except RuntimeError:
         where = connect_kwargs(settings)["target_host"]
-        fail(f"Temporal is unreachable at {where}: start it, or set TEMPORAL_ADDRESS")
+        err.print(
+            f"[red]error:[/] Temporal is unreachable at {where}: start it, or set TEMPORAL_ADDRESS"
+        )
+    _exit_now(1)
 
 
 @schedules_app.command("list")
@@ -855,6 +872,7 @@ def schedules_list() -> None:
     Console().print(table)
     if not entries:
         err.print("no schedules yet: a worker creates the daily report's when it starts")
+    _exit_now()
 
 
 @schedules_app.command("trigger")
@@ -870,6 +888,7 @@ def schedules_trigger(schedule_id: ScheduleId) -> None:
 
     _with_temporal(load_settings(), trigger, schedule_id)
     err.print(f"triggered {schedule_id}: it runs now")
+    _exit_now()
 
 
 @schedules_app.command("pause")
@@ -883,6 +902,7 @@ def schedules_pause(schedule_id: ScheduleId, note: NoteOption = None) -> None:
 
     _with_temporal(load_settings(), pause, schedule_id)
     err.print(f"paused {schedule_id}")
+    _exit_now()
 
 
 @schedules_app.command("unpause")
@@ -896,6 +916,7 @@ def schedules_unpause(schedule_id: ScheduleId, note: NoteOption = None) -> None:
 
     _with_temporal(load_settings(), unpause, schedule_id)
     err.print(f"unpaused {schedule_id}")
+    _exit_now()
 
 
 def main() -> None:
