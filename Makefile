@@ -10,12 +10,13 @@ UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --no-sync
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint typecheck pytest bench sync clean
+.PHONY: help run test lint typecheck pytest bench drill sync clean
 
 help:
 	@echo "make run    start Temporal dev server, worker, API and dashboard"
 	@echo "make test   ruff, mypy and every test"
 	@echo "make bench  run the benchmarks and regenerate docs/benchmarks.md"
+	@echo "make drill  the crash drill: kill a worker, an API replica and Temporal under load"
 
 $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv $(CURDIR)/.tools
@@ -51,6 +52,10 @@ test: lint typecheck pytest
 # `$(RUN) python -m bench.memory --orders 10000`; see docs/benchmarks.md.
 # The bench group (matplotlib, py-spy) on top of what `make test` installs; `make test`
 # itself never needs them.
+# Needs PostgreSQL's server binaries (apt-get install postgresql); see docs/reliability.md.
+drill: sync
+	$(RUN) opsdesk drill
+
 bench: sync
 	$(UV) sync --locked --all-extras --group bench --compile-bytecode
 	$(RUN) python -m bench.coldstart

@@ -117,6 +117,21 @@ def _die_with_parent() -> None:
     libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
+def spawn(name: str, argv: list[str], env: dict[str, str], output: IO[bytes] | None) -> Child:
+    """Start a child in a session of its own that dies with this process; its output goes
+    to ``output``, or to this process's when None."""
+    process = subprocess.Popen(
+        argv,
+        env=env,
+        stdout=output,
+        stderr=subprocess.STDOUT if output else None,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
+    )
+    return Child(name, process, argv)
+
+
 class DevStack:
     def __init__(self, settings: Settings, console: Console | None = None) -> None:
         self.settings = settings
@@ -314,16 +329,9 @@ class DevStack:
         if log_to is not None:
             output = open(log_to, "ab")  # noqa: SIM115 - closed when the stack stops
             self._log_files.append(output)
-        process = subprocess.Popen(
-            argv,
-            env=self._child_env(),
-            stdout=output,
-            stderr=subprocess.STDOUT if output else None,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
-        )
-        self.children.append(Child(name, process, argv, log_to))
+        child = spawn(name, argv, self._child_env(), output)
+        child.log_to = log_to
+        self.children.append(child)
 
     def _stop_children(self) -> None:
         # API first (stop taking requests), then the worker (drain tasks), then Temporal.

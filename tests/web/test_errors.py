@@ -4,7 +4,12 @@ JSON shape and browsers a page. None of these reach Temporal, so none needs it r
 from __future__ import annotations
 
 import httpx
+from fastapi import FastAPI
+from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.service import RPCError, RPCStatusCode
 
+from opsdesk.web.errors import install
+from tests.http import served
 from tests.orders.helpers import body, error_of
 
 
@@ -70,3 +75,25 @@ async def test_the_favicon_is_there(http: httpx.AsyncClient) -> None:
     assert icon.status_code == 200
     assert icon.headers["content-type"].startswith("image/svg+xml")
     assert icon.text.startswith("<svg")
+
+
+async def test_a_temporal_call_that_ran_out_of_time_is_a_503_to_retry() -> None:
+    """An update or query whose worker died mid-call gives up on its own deadline; the
+    client is told to retry (with the same key), not that something broke (the drill met
+    both as 500 and 502 before)."""
+    app = FastAPI()
+    install(app)
+
+    @app.post("/api/update")
+    async def update() -> None:
+        raise WorkflowUpdateRPCTimeoutOrCancelledError()
+
+    @app.get("/api/query")
+    async def query() -> None:
+        raise RPCError("Timeout expired", RPCStatusCode.CANCELLED, b"")
+
+    async with served(app) as url, httpx.AsyncClient(base_url=url) as http:
+        for answer in (await http.post("/api/update"), await http.get("/api/query")):
+            assert error_of(answer, 503)
+            assert answer.headers["Retry-After"] == "1"
+        assert "same Idempotency-Key" in error_of(await http.post("/api/update"), 503)

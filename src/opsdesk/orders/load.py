@@ -259,10 +259,17 @@ class Target(Protocol):
     async def restock(self, sku: str, quantity: int) -> None: ...
 
 
+class Http(Protocol):
+    """What ``ApiTarget`` sends requests with: an ``httpx.AsyncClient`` with the API's base
+    URL and token, or something that spreads requests over replicas (``opsdesk drill``)."""
+
+    async def request(self, method: str, url: str, *, json: object = None) -> httpx.Response: ...
+
+
 class ApiTarget:
     """Orders through the HTTP API, as a shop or the dashboard sends them."""
 
-    def __init__(self, http: httpx.AsyncClient) -> None:
+    def __init__(self, http: Http) -> None:
         self.http = http
 
     async def _call(self, method: str, path: str, body: object = None) -> dict[str, object]:

@@ -21,6 +21,7 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import (
     SearchAttributePair,
@@ -146,8 +147,15 @@ async def submit_order(
             state = await asyncio.wait_for(_priced(handle), QUERY_TIMEOUT.total_seconds())
         else:
             state = await handle.query(OrderWorkflow.get_state, rpc_timeout=QUERY_TIMEOUT)
-    except (RPCError, WorkflowQueryFailedError, WorkflowUpdateFailedError, TimeoutError):
-        # Started, but no worker has priced it yet: it is exactly as it arrived.
+    except (
+        RPCError,
+        WorkflowQueryFailedError,
+        WorkflowUpdateFailedError,
+        WorkflowUpdateRPCTimeoutOrCancelledError,
+        TimeoutError,
+    ):
+        # Started, but no worker has priced it yet (none is polling, or the one that
+        # picked it up died): it is exactly as it arrived.
         state = OrderState.received(request, datetime.now(UTC))
     return state, created
 

@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from opsdesk.web.pages import templates
@@ -157,7 +158,26 @@ def _answer(
     return error_response(status, code, message, **details)
 
 
+def _try_again(request: Request, message: str) -> JSONResponse | HTMLResponse:
+    """503 for a moment's unavailability. A change retried with the same Idempotency-Key
+    acts once, so retrying is always safe."""
+    response = _answer(request, 503, "unavailable", message)
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 def install(app: FastAPI) -> None:
+    @app.exception_handler(WorkflowUpdateRPCTimeoutOrCancelledError)
+    async def on_update_timeout(
+        request: Request, exc: WorkflowUpdateRPCTimeoutOrCancelledError
+    ) -> JSONResponse | HTMLResponse:
+        # The update was sent, but no worker answered before the call gave up (one was
+        # restarting): retried with the same key, it finds that update rather than sending
+        # another.
+        return _try_again(
+            request, "Temporal did not answer in time; try again with the same Idempotency-Key"
+        )
+
     @app.exception_handler(ApiError)
     async def on_api_error(request: Request, exc: ApiError) -> JSONResponse | HTMLResponse:
         response = _answer(request, exc.status, exc.code, exc.message, **exc.details)
@@ -187,8 +207,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RPCError)
     async def on_temporal_error(request: Request, exc: RPCError) -> JSONResponse | HTMLResponse:
         if exc.status in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
-            return _answer(
-                request, 503, "unavailable", "Temporal is unreachable; try again shortly"
-            )
+            return _try_again(request, "Temporal is unreachable; try again shortly")
+        if exc.status is RPCStatusCode.CANCELLED:
+            # The call's own deadline passed ("Timeout expired"): a query whose worker died
+            # waits for the workflow to move to another one.
+            return _try_again(request, "Temporal did not answer in time; try again shortly")
         log.exception("Temporal call failed")
         return _answer(request, 502, "temporal_error", f"Temporal refused the call: {exc.message}")

@@ -1,0 +1,1 @@
+"""``opsdesk drill``: a crash drill on a fleet of real processes (docs/reliability.md)."""
