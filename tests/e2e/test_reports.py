@@ -12,6 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 from opsdesk.reports.models import ReportRequest
 from opsdesk.reports.workflows import DailyReportWorkflow
 from opsdesk.settings import Settings
+from tests.e2e.test_layout import MEASURE, PHONE
 
 
 async def test_a_kept_report_is_listed_and_opens(
@@ -38,6 +39,13 @@ async def test_a_kept_report_is_listed_and_opens(
     await expect(page.locator("[data-report-detail]")).to_contain_text("Times in Europe/London")
     await page.get_by_role("link", name="← Reports").click()
     await expect(page).to_have_url(f"{site.base_url}/reports")
+
+    # On a phone each report is a card: nothing sticks out and the page never scrolls
+    # sideways (as it did while the list was a table of seven columns).
+    await page.set_viewport_size({"width": PHONE, "height": 844})
+    await expect(row.locator('td[data-label="Covers"]')).to_contain_text("to")
+    assert await page.evaluate(MEASURE) == []
+    await page.set_viewport_size({"width": 1280, "height": 900})
 
     await page.goto(f"{site.base_url}/reports/no-such-report")
     await expect(page.get_by_role("heading", name="Not found")).to_be_visible()
