@@ -23,7 +23,7 @@ async def test_the_drill_loses_nothing_and_the_replicas_ride_out_a_server_restar
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPSDESK_", "TEMPORAL_"))}
     argv = [
         sys.executable, "-m", "opsdesk", "drill",
-        "--orders", "24", "--requests", "4", "--concurrency", "8",
+        "--orders", "24", "--requests", "4", "--concurrency", "8", "--timeout", "300",
         "--database-url", pg_db.url.render_as_string(hide_password=False),
         "--json", str(figures_file),
     ]  # fmt: skip
@@ -55,10 +55,9 @@ async def test_the_drill_loses_nothing_and_the_replicas_ride_out_a_server_restar
     kills = {kill["name"]: kill for kill in figures["kills"]}
     assert list(kills) == ["worker-1", "api-1", "temporal"]
     assert all(kill["ready_at"] is not None for kill in kills.values())
-    server_down = kills["temporal"]["outages"]
-    assert {outage["replica"] for outage in server_down} == {"api-1", "api-2"}
-    for outage in server_down:
-        # Not ready once the server was gone, and ready again with nothing restarted but it.
-        assert outage["start"] >= kills["temporal"]["at"]
-        assert outage["end"] is not None
-        assert outage["end"] >= kills["temporal"]["restarted_at"]
+    assert figures["exited"] == []
+    server = kills["temporal"]
+    # Each replica answered 503 while the server was gone, and 200 again by itself.
+    said = {o["replica"] for o in server["outages"] if o["said"] and o["end"] is not None}
+    assert said == {"api-1", "api-2"}
+    assert server["polling_at"] is not None

@@ -396,7 +396,10 @@ def drill(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the figures to this file.")
     ] = None,
-    keep: Annotated[bool, typer.Option(help="Keep the drill's logs and data.")] = False,
+    keep: Annotated[
+        bool,
+        typer.Option(help="Keep the fleet's logs, mailbox and Temporal state (not the database)."),
+    ] = False,
 ) -> None:
     """Crash drill: a Temporal server, several workers and API replicas on one PostgreSQL
     database, orders and repair requests through every replica, and SIGKILL in turn of a
@@ -405,12 +408,18 @@ def drill(
     requests that failed and whether a retry with the same key recovered them. Exits 1 if
     anything was lost, doubled or not recovered (docs/reliability.md)."""
     import shutil
+    import subprocess
     import tempfile
+
+    import httpx
+    from sqlalchemy.exc import SQLAlchemyError
 
     from opsdesk.db.scratch import NoPostgres, scratch_server
     from opsdesk.drill import summary
     from opsdesk.drill.fleet import FleetFailed
-    from opsdesk.drill.run import Options, run_drill
+    from opsdesk.drill.report import DrillReport, Options
+    from opsdesk.drill.run import run_drill
+    from opsdesk.orders.load import LoadError
     from opsdesk.temporal import devserver
     from opsdesk.temporal.client import uses_external_temporal
 
@@ -419,32 +428,44 @@ def drill(
             "the drill starts and kills a Temporal server of its own: unset TEMPORAL_ADDRESS "
             "(and any Temporal profile) to run it"
         )
-    if json_out is not None and not json_out.parent.is_dir():
-        fail(f"cannot write {json_out}: {json_out.parent} is not a folder", code=2)
-    console = Console()
-    workdir = Path(tempfile.mkdtemp(prefix="opsdesk-drill-"))
-    options = Options(orders, requests, concurrency, workers, apis, down, timeout=timeout)
-    with contextlib.ExitStack() as stack:
-        url = database_url
-        if url is None:
-            try:
-                url = stack.enter_context(scratch_server(devserver.spare_port(), durable=True))
-            except NoPostgres as exc:
-                fail(f"the drill runs on PostgreSQL: {exc}, or pass --database-url")
-        temporal_port = devserver.spare_port()
-        settings = load_settings(
-            data_dir=workdir,
-            database_url=url,
-            host="127.0.0.1",
-            temporal_port=temporal_port,
-            ui_port=devserver.spare_port(temporal_port),
+    if database_url is not None and not database_url.startswith("postgresql"):
+        fail(
+            "--database-url must name a PostgreSQL database "
+            "(postgresql+asyncpg://user:password@host/db): the drill proves the production "
+            "setup",
+            code=2,
         )
+    if json_out is not None and (json_out.is_dir() or not json_out.parent.is_dir()):
+        fail(f"cannot write the figures to {json_out}: name a file in an existing folder", code=2)
+    console = Console()
+    options = Options(orders, requests, concurrency, workers, apis, down, timeout=timeout)
+    workdir = Path(tempfile.mkdtemp(prefix="opsdesk-drill-"))
+    report: DrillReport | None = None
+    problem = ""
+    with contextlib.ExitStack() as stack:
         try:
+            url = database_url or stack.enter_context(
+                scratch_server(devserver.spare_port(), durable=True)
+            )
+            temporal_port = devserver.spare_port()
+            settings = load_settings(
+                data_dir=workdir,
+                database_url=url,
+                host="127.0.0.1",
+                temporal_port=temporal_port,
+                ui_port=devserver.spare_port(temporal_port),
+            )
             report = run_drill(settings, options, say=console.print)
+        except NoPostgres as exc:
+            problem = f"the drill runs on PostgreSQL: {exc}, or pass --database-url"
+        except subprocess.CalledProcessError as exc:
+            problem = f"could not start PostgreSQL: {(exc.stderr or b'').decode().strip()}"
         except FleetFailed as exc:
-            err.print(f"[red]error:[/] {exc}; logs kept in {workdir}")
-            report = None
+            problem = str(exc)
+        except (SQLAlchemyError, OSError, httpx.HTTPError, LoadError, ValueError) as exc:
+            problem = f"the drill stopped: {type(exc).__name__}: {exc}"
     if report is None:
+        err.print(f"[red]error:[/] {problem}; logs kept in {workdir}")
         _exit_now(1)
     console.print(summary.figures(report))
     console.print(summary.kills(report))
@@ -459,7 +480,7 @@ def drill(
         )
         _exit_now(1)
     if keep:
-        console.print(f"logs and data kept in {workdir}")
+        console.print(f"logs, mailbox and Temporal state kept in {workdir}")
     else:
         shutil.rmtree(workdir, ignore_errors=True)
     console.print("[green]nothing lost, nothing doubled, every failed request recovered[/]")

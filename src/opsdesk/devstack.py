@@ -100,6 +100,50 @@ class Crashes:
         return float(min(FIRST_BACKOFF * 2.0 ** (len(self.at) - 1), MAX_BACKOFF))
 
 
+def stop_children(
+    waves: list[list[Child]], on_late: Callable[[Child], None] = lambda _: None
+) -> None:
+    """SIGTERM each wave and wait up to ``STOP_TIMEOUT`` for it before the next; a child
+    still running then is killed (and ``on_late`` told)."""
+    for wave in waves:
+        for child in wave:
+            if child.running:
+                child.signal_group(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        for child in wave:
+            try:
+                child.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                on_late(child)
+                child.signal_group(signal.SIGKILL)
+                child.process.wait()
+            # The group may hold processes the child started; none may outlive the stack.
+            child.signal_group(signal.SIGKILL)
+
+
+def temporal_answers(settings: Settings) -> bool:
+    """Whether the Temporal server the settings name answers a health check."""
+
+    async def probe() -> bool:
+        try:
+            client = await connect(settings)
+            await client.service_client.check_health()
+        except Exception:
+            return False
+        return True
+
+    return asyncio.run(probe())
+
+
+def api_ready(url: str) -> bool:
+    """Whether the API at ``url`` says it is ready (``/readyz``)."""
+    try:
+        response = httpx.get(f"{url}/readyz", timeout=5.0)
+    except httpx.HTTPError:
+        return False
+    return response.status_code == 200
+
+
 def port_in_use(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         # The servers we start set SO_REUSEADDR, so a port in TIME_WAIT is not "in use".
@@ -339,20 +383,12 @@ class DevStack:
             [c for c in self.children if c.name != "temporal"],
             [c for c in self.children if c.name == "temporal"],
         ]
-        for wave in waves:
-            for child in wave:
-                if child.running:
-                    child.signal_group(signal.SIGTERM)
-            deadline = time.monotonic() + STOP_TIMEOUT
-            for child in wave:
-                try:
-                    child.process.wait(timeout=max(0.0, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    self.console.print(f"[yellow]{child.name} did not stop in time; killing it[/]")
-                    child.signal_group(signal.SIGKILL)
-                    child.process.wait()
-                # The group may hold processes the child started; none may outlive the stack.
-                child.signal_group(signal.SIGKILL)
+        stop_children(
+            waves,
+            on_late=lambda child: self.console.print(
+                f"[yellow]{child.name} did not stop in time; killing it[/]"
+            ),
+        )
         self.children.clear()
 
     # -- readiness -----------------------------------------------------------------------
@@ -406,22 +442,10 @@ class DevStack:
         await devserver.keep_history(await connect(self.settings), self.settings.dev_retention)
 
     def _temporal_ready(self) -> bool:
-        async def probe() -> bool:
-            try:
-                client = await connect(self.settings)
-                await client.service_client.check_health()
-            except Exception:
-                return False
-            return True
-
-        return asyncio.run(probe())
+        return temporal_answers(self.settings)
 
     def _api_ready(self) -> bool:
-        try:
-            response = httpx.get(f"{self.settings.dashboard_url}/readyz", timeout=2.0)
-        except httpx.HTTPError:
-            return False
-        return response.status_code == 200
+        return api_ready(self.settings.dashboard_url)
 
     def _announce(self, elapsed: float) -> None:
         s = self.settings

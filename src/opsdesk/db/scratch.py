@@ -36,15 +36,19 @@ def _as_server_user(argv: list[str]) -> list[str]:
 def scratch_server(port: int, *, durable: bool = False) -> Iterator[str]:
     """Start a server on 127.0.0.1:``port``; yields its URL (user ``postgres``, trust).
 
-    Not ``durable``, it skips fsync and the like: a test database outlives nothing. A drill
-    that measures what survives a crash keeps them on."""
+    Not ``durable``, it skips fsync and the like: a test database outlives nothing. The
+    drill keeps them on, so its database does the work a production one does."""
     bin_dir = binaries()
     if bin_dir is None:
         raise NoPostgres("install Debian's postgresql package (apt-get install postgresql)")
     home = Path(tempfile.mkdtemp(prefix="opsdesk-pg-"))
     data = home / "data"
     if os.geteuid() == 0:
-        user = pwd.getpwnam(SERVER_USER)
+        try:
+            user = pwd.getpwnam(SERVER_USER)
+        except KeyError:
+            shutil.rmtree(home)
+            raise NoPostgres(f"there is no {SERVER_USER} user to run the server as") from None
         os.chown(home, user.pw_uid, user.pw_gid)
     subprocess.run(
         _as_server_user(

@@ -4,7 +4,6 @@ database. Any of them can be killed with SIGKILL and started again as it was."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import sys
@@ -13,16 +12,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO
 
-import httpx
-
-from opsdesk.devstack import Child, spawn
+from opsdesk.devstack import Child, api_ready, spawn, stop_children, temporal_answers
 from opsdesk.settings import Settings
 from opsdesk.temporal import devserver
-from opsdesk.temporal.client import connect
 
-STOP_TIMEOUT = 15.0
-# Variables of the caller's that would point the fleet somewhere else.
-NOT_INHERITED = ("OPSDESK_DEV_MAILBOX_PORT", "OPSDESK_PMS_URL", "OPSDESK_WORKER_METRICS_ADDRESS")
+# Variables of the caller's that would point the fleet somewhere else, or at a paid service:
+# the drill's owners are sample people, and the drill compares runs on the offline rules.
+NOT_INHERITED = (
+    "OPSDESK_DEV_MAILBOX_PORT",
+    "OPSDESK_PMS_URL",
+    "OPSDESK_WORKER_METRICS_ADDRESS",
+    "OPSDESK_TWILIO_",
+)
 
 
 class FleetFailed(Exception):
@@ -62,7 +63,7 @@ class Fleet:
             port = devserver.spare_port(*taken)
             taken.add(port)
             self.api_ports.append(port)
-        env = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(NOT_INHERITED)}
         env.update(
             OPSDESK_DATA_DIR=str(settings.data_dir.resolve()),
             OPSDESK_DATABASE_URL=settings.resolved_database_url,
@@ -76,6 +77,7 @@ class Fleet:
             OPSDESK_SMTP_PORT=str(smtp_port),
             OPSDESK_SMTP_STARTTLS="false",
             OPSDESK_LOG_FORMAT="json",
+            OPSDESK_AI_PROVIDER="rules",
         )
         python = [sys.executable, "-m", "opsdesk"]
         self.members = [Member("temporal", lambda: devserver.command(settings), env)]
@@ -121,21 +123,8 @@ class Fleet:
 
     def stop(self) -> None:
         # Replicas and workers first, the server last, as `opsdesk dev` stops them.
-        for wave in (self.members[1:], self.members[:1]):
-            for member in wave:
-                if member.running:
-                    assert member.child is not None
-                    member.child.signal_group(signal.SIGTERM)
-            deadline = time.monotonic() + STOP_TIMEOUT
-            for member in wave:
-                if member.child is None:
-                    continue
-                try:
-                    member.child.process.wait(timeout=max(0.0, deadline - time.monotonic()))
-                except Exception:
-                    member.child.signal_group(signal.SIGKILL)
-                    member.child.process.wait()
-                member.child.signal_group(signal.SIGKILL)
+        waves = [self.members[1:], self.members[:1]]
+        stop_children([[m.child for m in wave if m.child is not None] for wave in waves])
         for file in self._files:
             file.close()
 
@@ -156,23 +145,7 @@ class Fleet:
             time.sleep(0.25)
 
     def temporal_ready(self) -> bool:
-        async def probe() -> bool:
-            try:
-                client = await connect(self.settings)
-                await client.service_client.check_health()
-            except Exception:
-                return False
-            return True
-
-        return asyncio.run(probe())
+        return temporal_answers(self.settings)
 
     def all_ready(self) -> bool:
-        return all(ready(url) for url in self.api_urls)
-
-
-def ready(url: str) -> bool:
-    """Whether the replica at ``url`` says it is ready."""
-    try:
-        return httpx.get(f"{url}/readyz", timeout=5.0).status_code == 200
-    except httpx.HTTPError:
-        return False
+        return all(api_ready(url) for url in self.api_urls)

@@ -33,8 +33,6 @@ class RequestResult:
     status: RequestStatus | None
     """The final status; None when the request could not be driven to one."""
     latency_s: float
-    reported: bool
-    """Whether the API accepted the report."""
     error: str = ""
 
 
@@ -90,19 +88,19 @@ async def plan_requests(http: Http, count: int, seed: int) -> list[tuple[str, di
 
 
 async def drive_request(
-    http: Http, request_id: str, form: dict[str, Any], poll: float
+    http: Http, request_id: str, form: dict[str, Any], poll: float, reported: set[str]
 ) -> RequestResult:
-    """Report the repair and answer each question it asks until it ends."""
+    """Report the repair (adding it to ``reported`` once the API accepts it, so that it
+    counts even if the drive is cut short) and answer each question it asks until it ends."""
     began = time.perf_counter()
     path = f"/api/maintenance/requests/{request_id}"
-    reported = False
     try:
         created = await http.request(
             "POST", "/api/maintenance/requests", json=form | {"request_id": request_id}
         )
         if created.status_code not in (200, 201):
             raise RuntimeError(f"reporting answered {created.status_code}: {created.text}")
-        reported = True
+        reported.add(request_id)
         while True:
             seen = await http.request("GET", path)
             if seen.status_code == 404:
@@ -114,7 +112,7 @@ async def drive_request(
             state = seen.json()
             status = RequestStatus(state["status"])
             if status.terminal:
-                return RequestResult(request_id, status, time.perf_counter() - began, reported)
+                return RequestResult(request_id, status, time.perf_counter() - began)
             question = state.get("question")
             if question is None or question.get("answer") is not None:
                 await asyncio.sleep(poll)
@@ -128,6 +126,4 @@ async def drive_request(
             if answered.status_code not in (200, 202, 409):
                 raise RuntimeError(f"answering {stage} answered {answered.status_code}")
     except Exception as exc:  # one request's trouble must not stop the run
-        return RequestResult(
-            request_id, None, time.perf_counter() - began, reported, f"{request_id}: {exc}"
-        )
+        return RequestResult(request_id, None, time.perf_counter() - began, f"{request_id}: {exc}")

@@ -30,7 +30,11 @@ class Tally:
     failed: int = 0
     """Requests whose first try failed: no connection, a dropped one, a timeout, a 5xx."""
     recovered: int = 0
-    """Failed requests that a retry with the same key answered."""
+    """Failed requests that a retry with the same key carried out (a 2xx; for a read, a
+    404 too: the item is not there yet)."""
+    refused: list[str] = field(default_factory=list)
+    """Failed requests whose retry was answered with a refusal: a same-key retry of a change
+    that had landed must answer as the first try would have."""
     unrecovered: list[str] = field(default_factory=list)
     """Failed requests that no retry answered, with their last failure."""
     causes: Counter[str] = field(default_factory=Counter)
@@ -78,8 +82,14 @@ class Replicas:
                 failure = _cause(exc)
             else:
                 if response.status_code < 500:
-                    if attempt:
+                    if attempt and (
+                        response.is_success or (method == "GET" and response.status_code == 404)
+                    ):
                         self.tally.recovered += 1
+                    elif attempt:
+                        self.tally.refused.append(
+                            f"{method} {url}: {response.status_code} {_message(response)}"
+                        )
                     return response
                 failure = f"{response.status_code} {_message(response)}"
             if not attempt:

@@ -8,21 +8,21 @@ import asyncio
 import contextlib
 import secrets
 import time
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
-import httpx
+from temporalio.client import Client
 
 from opsdesk.access.roles import Role
 from opsdesk.access.tokens import ApiTokens
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade
 from opsdesk.drill import maintenance
-from opsdesk.drill.audit import Audit, EndedOrder, audit
+from opsdesk.drill.audit import EndedOrder, audit
 from opsdesk.drill.fleet import Fleet
+from opsdesk.drill.readiness import ReadinessWatch, fewest_pollers
 from opsdesk.drill.replicas import Replicas, Tally
+from opsdesk.drill.report import Desk, DrillReport, Kill, Options
 from opsdesk.maintenance.directory import seed_sample_directory
 from opsdesk.maintenance.status import RequestStatus
 from opsdesk.notify.devmail import DevMailbox
@@ -32,147 +32,17 @@ from opsdesk.orders.catalog import seed_sample_catalog
 from opsdesk.orders.inputs import OrderRequest
 from opsdesk.orders.status import OrderStatus
 from opsdesk.settings import Settings
+from opsdesk.temporal.client import connect
+from opsdesk.worker import task_queues
 
-WATCH_EVERY = 0.5
-"""Seconds between looks at each replica's /readyz."""
 READY_AGAIN_TIMEOUT = 180.0
 SETTLE = 60.0
 """Seconds the final count waits for items still moving on their own (not on a person)."""
 KILL_AT = (0.15, 0.4, 0.65)
 """The share of the load ended before each kill: worker, API replica, Temporal server."""
+VICTIMS = ("worker-1", "api-1", "temporal")
 
-
-@dataclass(frozen=True)
-class Options:
-    orders: int = 200
-    requests: int = 20
-    concurrency: int = 16
-    workers: int = 2
-    apis: int = 2
-    down: float = 3.0
-    """Seconds a killed process stays dead before it is started again."""
-    seed: int = 1
-    poll: float = 0.25
-    timeout: float = 900.0
-    """Seconds the load may run; whatever has not ended by then counts as lost."""
-
-
-@dataclass
-class Outage:
-    """One replica's /readyz answering anything but 200, from ``start`` to ``end`` (seconds
-    into the drill; ``end`` None if it never came back)."""
-
-    replica: str
-    start: float
-    end: float | None
-
-
-@dataclass
-class Kill:
-    name: str
-    at: float
-    """Seconds into the drill."""
-    restarted_at: float
-    ready_at: float | None
-    """When every replica was ready again; None if not within the timeout."""
-    outages: list[Outage] = field(default_factory=list)
-    """The replicas' not-ready spells that began between the kill and ``ready_at``."""
-
-
-@dataclass
-class Desk:
-    """One desk's work items: planned, accepted by the API, started in Temporal, ended."""
-
-    planned: int = 0
-    accepted: int = 0
-    started: int = 0
-    ended: Counter[str] = field(default_factory=Counter)
-    lost: list[str] = field(default_factory=list)
-    """Accepted but not ended, with where each stands."""
-
-    @property
-    def ended_total(self) -> int:
-        return sum(self.ended.values())
-
-
-@dataclass
-class DrillReport:
-    options: Options
-    orders: Desk
-    requests: Desk
-    tally: Tally
-    audit: Audit
-    kills: list[Kill]
-    elapsed_s: float
-
-    @property
-    def failures(self) -> list[str]:
-        """Every way the drill found the system wanting, one sentence each."""
-        found: list[str] = []
-        for name, desk in (("order", self.orders), ("repair request", self.requests)):
-            found += [f"{name} lost: {lost}" for lost in desk.lost]
-            if desk.accepted < desk.planned:
-                found.append(
-                    f"only {desk.accepted} of {desk.planned} {name}s were accepted by the API"
-                )
-        found += [f"request not recovered by retrying: {u}" for u in self.tally.unrecovered]
-        # A 503 says "not now, retry"; anything else from the server is a fault of ours.
-        found += [
-            f"the API answered {n} request(s) with {cause}"
-            for cause, n in self.tally.causes.items()
-            if cause[:1] == "5" and not cause.startswith("503")
-        ]
-        found += self.audit.problems
-        for kill in self.kills:
-            if kill.ready_at is None:
-                found.append(f"the replicas were not all ready again after {kill.name} was killed")
-            if kill.name == "temporal":
-                replicas = {o.replica for o in kill.outages}
-                for replica in self.replicas:
-                    if replica not in replicas:
-                        found.append(
-                            f"{replica} never said it was not ready while Temporal was down"
-                        )
-        return found
-
-    @property
-    def replicas(self) -> list[str]:
-        return [f"api-{n}" for n in range(1, self.options.apis + 1)]
-
-
-class ReadinessWatch:
-    """Looks at every replica's /readyz every ``WATCH_EVERY`` seconds and keeps each spell
-    it was not ready."""
-
-    def __init__(self, urls: dict[str, str], began: float) -> None:
-        self.urls = urls
-        self.began = began
-        self.outages: list[Outage] = []
-        self._open: dict[str, Outage] = {}
-        self.ready: dict[str, bool] = dict.fromkeys(urls, True)
-
-    async def run(self) -> None:
-        async with httpx.AsyncClient(timeout=2.0) as http:
-            while True:
-                await asyncio.gather(*(self._look(http, n, u) for n, u in self.urls.items()))
-                await asyncio.sleep(WATCH_EVERY)
-
-    async def _look(self, http: httpx.AsyncClient, name: str, url: str) -> None:
-        try:
-            ok = (await http.get(f"{url}/readyz")).status_code == 200
-        except httpx.HTTPError:
-            ok = False
-        now = time.monotonic() - self.began
-        self.ready[name] = ok
-        if not ok and name not in self._open:
-            self._open[name] = outage = Outage(name, now, None)
-            self.outages.append(outage)
-        elif ok and name in self._open:
-            self._open.pop(name).end = now
-
-    @property
-    def all_ready(self) -> bool:
-        return all(self.ready.values())
+Say = Callable[[str], None]
 
 
 class CountingTarget(load.ApiTarget):
@@ -200,9 +70,7 @@ async def prepare_database(settings: Settings) -> str:
     return secret
 
 
-def run_drill(
-    settings: Settings, options: Options, say: Callable[[str], None] = print
-) -> DrillReport:
+def run_drill(settings: Settings, options: Options, say: Say = print) -> DrillReport:
     """Run the drill on a fresh data directory (``settings.data_dir``) and database."""
     upgrade(settings.resolved_database_url)
     token = asyncio.run(prepare_database(settings))
@@ -223,11 +91,12 @@ def run_drill(
 
 
 async def _drive(
-    settings: Settings, fleet: Fleet, token: str, options: Options, say: Callable[[str], None]
+    settings: Settings, fleet: Fleet, token: str, options: Options, say: Say
 ) -> DrillReport:
     tally = Tally()
     http = Replicas(fleet.api_urls, token, tally)
     target = CountingTarget(http)
+    client = await connect(settings)
     began = time.monotonic()
     watch = ReadinessWatch(
         {f"api-{n}": url for n, url in enumerate(fleet.api_urls, start=1)}, began
@@ -238,27 +107,30 @@ async def _drive(
         requests = await maintenance.plan_requests(http, options.requests, options.seed)
         total = len(planned) + len(requests)
         ended = 0
-        request_results: list[maintenance.RequestResult] = []
-
+        errors: list[str] = []
+        reported: set[str] = set()
         progressed = asyncio.Event()
 
-        def one_ended(_: object = None) -> None:
+        def one_ended(result: load.OrderResult | maintenance.RequestResult) -> None:
             nonlocal ended
             ended += 1
+            if result.error:
+                errors.append(result.error)
             progressed.set()
 
         async def drive_requests() -> None:
             queue = list(requests)
-            slots = max(1, options.concurrency // 4)
 
             async def driver() -> None:
                 while queue:
                     request_id, form = queue.pop()
-                    result = await maintenance.drive_request(http, request_id, form, options.poll)
-                    request_results.append(result)
-                    one_ended()
+                    one_ended(
+                        await maintenance.drive_request(
+                            http, request_id, form, options.poll, reported
+                        )
+                    )
 
-            await asyncio.gather(*(driver() for _ in range(slots)))
+            await asyncio.gather(*(driver() for _ in range(max(1, options.concurrency // 4))))
 
         load_task = asyncio.gather(
             load.run_load(target, planned, options.concurrency, options.poll, one_ended),
@@ -266,13 +138,15 @@ async def _drive(
         )
         deadline = began + options.timeout
         kills: list[Kill] = []
-        victims = ("worker-1", "api-1", "temporal")
-        for share, victim in zip(KILL_AT, victims, strict=True):
+        for share, victim in zip(KILL_AT, VICTIMS, strict=True):
             while ended < share * total and not load_task.done() and time.monotonic() < deadline:
                 progressed.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(progressed.wait(), 1.0)
-            kills.append(await _kill(fleet, watch, victim, options.down, began, say))
+            kill = await _kill(fleet, watch, victim, options.down, began, say)
+            if victim == "temporal":
+                kill.polling_at = await _workers_polling(client, settings, options, began, say)
+            kills.append(kill)
         try:
             await asyncio.wait_for(load_task, max(0.0, deadline - time.monotonic()))
         except TimeoutError:
@@ -283,7 +157,6 @@ async def _drive(
         orders, order_statuses = await _desk(
             http, "/api/orders/", order_ids, target.accepted, OrderStatus
         )
-        reported = {r.request_id for r in request_results if r.reported}
         request_ids = [request_id for request_id, _ in requests]
         request_desk, request_statuses = await _desk(
             http, "/api/maintenance/requests/", request_ids, reported, RequestStatus
@@ -295,7 +168,10 @@ async def _drive(
             found = await audit(db, settings.data_dir / "mailbox", ended_orders, request_statuses)
         finally:
             await db.dispose()
-        return DrillReport(options, orders, request_desk, tally, found, kills, elapsed)
+        exited = [m.name for m in fleet.members if not m.running]
+        return DrillReport(
+            options, orders, request_desk, tally, found, kills, elapsed, errors, exited
+        )
     finally:
         watching.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -304,35 +180,44 @@ async def _drive(
 
 
 async def _kill(
-    fleet: Fleet,
-    watch: ReadinessWatch,
-    name: str,
-    down: float,
-    began: float,
-    say: Callable[[str], None],
+    fleet: Fleet, watch: ReadinessWatch, name: str, down: float, began: float, say: Say
 ) -> Kill:
     at = time.monotonic() - began
-    await asyncio.to_thread(fleet.kill, name)
+    fleet.kill(name)
     say(f"{at:6.1f} s  killed {name} (SIGKILL)")
     await asyncio.sleep(down)
-    await asyncio.to_thread(fleet.launch, name)
+    # Started from this thread: a child set to die with its parent dies with the thread
+    # that started it, and an executor's thread may end before the drill does.
+    fleet.launch(name)
     restarted = time.monotonic() - began
     say(f"{restarted:6.1f} s  started {name} again")
-    # Give the watch a look at the replicas after the restart before trusting "all ready".
-    await asyncio.sleep(2 * WATCH_EVERY)
-    deadline = time.monotonic() + READY_AGAIN_TIMEOUT
     ready_at: float | None = None
-    while time.monotonic() < deadline:
-        if watch.all_ready:
-            ready_at = time.monotonic() - began
-            break
-        await asyncio.sleep(WATCH_EVERY / 2)
-    outages = [o for o in watch.outages if at <= o.start <= (ready_at or float("inf"))]
+    with contextlib.suppress(TimeoutError):
+        ready_at = await asyncio.wait_for(watch.until_ready(), READY_AGAIN_TIMEOUT)
     if ready_at is None:
         say(f"        the replicas were not ready {READY_AGAIN_TIMEOUT:.0f} s after the restart")
     else:
         say(f"{ready_at:6.1f} s  every replica ready")
+    outages = [o for o in watch.outages if o.overlaps(at, ready_at)]
     return Kill(name, at, restarted, ready_at, outages)
+
+
+async def _workers_polling(
+    client: Client, settings: Settings, options: Options, began: float, say: Say
+) -> float | None:
+    """Seconds into the drill when Temporal saw every worker polling every task queue
+    again (a restarted server knows only the pollers that have come back); None if not
+    within ``READY_AGAIN_TIMEOUT``."""
+    deadline = time.monotonic() + READY_AGAIN_TIMEOUT
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):  # the server may still be settling
+            if await fewest_pollers(client, task_queues(settings)) >= options.workers:
+                at = time.monotonic() - began
+                say(f"{at:6.1f} s  every worker polling again")
+                return at
+        await asyncio.sleep(0.5)
+    say(f"        not every worker polled again within {READY_AGAIN_TIMEOUT:.0f} s")
+    return None
 
 
 S = TypeVar("S", OrderStatus, RequestStatus)
@@ -344,12 +229,16 @@ async def _desk(
     """Each item's status as Temporal has it, once those still moving on their own have
     ended (up to ``SETTLE`` seconds); the desk's figures, and the ended items' statuses."""
     found: dict[str, S | None] = {}
+    unreadable: dict[str, str] = {}
     limit = asyncio.Semaphore(8)
 
     async def look(item: str) -> None:
         async with limit:
             response = await http.request("GET", f"{prefix}{item}")
-        found[item] = None if response.status_code == 404 else statuses(response.json()["status"])
+        body: Any = response.json() if response.is_success else None
+        found[item] = statuses(body["status"]) if body else None
+        if response.status_code != 404 and not response.is_success:
+            unreadable[item] = f"unreadable (HTTP {response.status_code})"
 
     deadline = time.monotonic() + SETTLE
     pending = list(ids)
@@ -370,5 +259,6 @@ async def _desk(
                 desk.ended[status.value] += 1
                 continue
         if item in accepted:
-            desk.lost.append(f"{item}: {status.value if status else 'no workflow'}")
+            where = status.value if status else unreadable.get(item, "no workflow")
+            desk.lost.append(f"{item}: {where}")
     return desk, ended

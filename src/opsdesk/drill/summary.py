@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.table import Table
 
-from opsdesk.drill.run import Desk, DrillReport
+from opsdesk.drill.report import Desk, DrillReport
 
 
 def _desk_rows(table: Table, name: str, desk: Desk) -> None:
@@ -44,15 +44,26 @@ def figures(report: DrillReport) -> Table:
     table.add_row("recovered by a retry with the same key", str(tally.recovered))
     table.add_row("not recovered", str(len(tally.unrecovered)))
     for cause, n in tally.causes.most_common():
-        table.add_row("  failed try", f"{n}: {cause}")
+        table.add_row("  failed tries", f"{n}: {cause}")
     table.add_row("elapsed", f"{report.elapsed_s:,.1f} s")
     return table
+
+
+def _when(at: float | None) -> str:
+    return f"{at:.1f}" if at is not None else "never"
 
 
 def kills(report: DrillReport) -> Table:
     """Each kill: when, when the process was back, and each replica's not-ready spells."""
     table = Table(title="kills (seconds into the load)")
-    for column in ("killed", "at", "started again", "all replicas ready", "not ready"):
+    for column in (
+        "killed",
+        "at",
+        "started again",
+        "all replicas ready",
+        "not ready",
+        "workers polling",
+    ):
         table.add_column(column)
     for kill in report.kills:
         spells = "; ".join(
@@ -65,8 +76,10 @@ def kills(report: DrillReport) -> Table:
             kill.name,
             f"{kill.at:.1f}",
             f"{kill.restarted_at:.1f}",
-            f"{kill.ready_at:.1f}" if kill.ready_at is not None else "never",
+            _when(kill.ready_at),
             spells or "none",
+            # Only a restarted server has to learn its pollers again.
+            _when(kill.polling_at) if kill.name == "temporal" else "",
         )
     return table
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import email.policy
 import mailbox
 import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -79,19 +80,34 @@ class DevMailbox:
     def get(self, key: str) -> Mail | None:
         return self._read(self._maildir(), key)
 
+    def receipts(self) -> Counter[str]:
+        """How many times each Message-ID was received (a retried delivery may file two)."""
+        maildir = self._maildir()
+        found: Counter[str] = Counter()
+        for key in self._keys():
+            message_id = self._message_id(maildir, key)
+            if message_id is not None:
+                found[message_id] += 1
+        return found
+
     def find(self, message_id: str) -> str | None:
         """The key of the newest message with this Message-ID (a retried delivery may have
         filed two copies)."""
         maildir = self._maildir()
         for key in self._keys():
-            try:
-                raw = maildir.get_bytes(key)
-            except (KeyError, FileNotFoundError):
-                continue
-            headers = BytesHeaderParser().parsebytes(raw, headersonly=True)
-            if headers.get("Message-ID", "").strip() == message_id:
+            if self._message_id(maildir, key) == message_id:
                 return key
         return None
+
+    @staticmethod
+    def _message_id(maildir: mailbox.Maildir, key: str) -> str | None:
+        try:
+            raw = maildir.get_bytes(key)
+        except (KeyError, FileNotFoundError):
+            return None
+        return str(
+            BytesHeaderParser().parsebytes(raw, headersonly=True).get("Message-ID", "")
+        ).strip()
 
     def _keys(self) -> list[str]:
         """Newest first, by when the sink filed each one (the Date header is when the outbox

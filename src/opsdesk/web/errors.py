@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from opsdesk.web.pages import templates
@@ -167,13 +167,13 @@ def _try_again(request: Request, message: str) -> JSONResponse | HTMLResponse:
 
 
 def install(app: FastAPI) -> None:
-    @app.exception_handler(WorkflowUpdateRPCTimeoutOrCancelledError)
+    @app.exception_handler(RPCTimeoutOrCancelledError)
     async def on_update_timeout(
-        request: Request, exc: WorkflowUpdateRPCTimeoutOrCancelledError
+        request: Request, exc: RPCTimeoutOrCancelledError
     ) -> JSONResponse | HTMLResponse:
-        # The update was sent, but no worker answered before the call gave up (one was
-        # restarting): retried with the same key, it finds that update rather than sending
-        # another.
+        # The call was sent, but no answer came before it gave up: an update or a query
+        # whose worker died waits for another one. Retried with the same key, an update
+        # finds the first one rather than sending another.
         return _try_again(
             request, "Temporal did not answer in time; try again with the same Idempotency-Key"
         )

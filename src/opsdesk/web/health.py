@@ -64,24 +64,29 @@ async def _check_database(db: Database) -> Check:
     return Check(ok=True, detail=f"reachable ({db.url.get_backend_name()})")
 
 
-async def _check_pollers(client: Client, task_queue: str) -> Check:
+async def fresh_pollers(client: Client, task_queue: str) -> set[str]:
+    """The identities of the workers that polled ``task_queue`` within ``POLLER_FRESHNESS``."""
     now = datetime.now(UTC)
-    try:
-        response = await client.workflow_service.describe_task_queue(
-            DescribeTaskQueueRequest(
-                namespace=client.namespace,
-                task_queue=TaskQueue(name=task_queue),
-                task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-            ),
-            timeout=CHECK_TIMEOUT,
-        )
-    except Exception as exc:
-        return Check(ok=False, detail=f"cannot describe task queue ({exc})")
-    fresh = [
-        p
+    response = await client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace=client.namespace,
+            task_queue=TaskQueue(name=task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+        ),
+        timeout=CHECK_TIMEOUT,
+    )
+    return {
+        p.identity
         for p in response.pollers
         if now - p.last_access_time.ToDatetime(tzinfo=UTC) < POLLER_FRESHNESS
-    ]
+    }
+
+
+async def _check_pollers(client: Client, task_queue: str) -> Check:
+    try:
+        fresh = await fresh_pollers(client, task_queue)
+    except Exception as exc:
+        return Check(ok=False, detail=f"cannot describe task queue ({exc})")
     if not fresh:
         return Check(ok=False, detail="no worker is polling")
     return Check(ok=True, detail=f"{len(fresh)} worker(s) polling")
