@@ -176,3 +176,20 @@ def test_maintenance_directory_round_trips_and_bad_files_get_a_sentence(tmp_path
     refused = _opsdesk("maintenance", "import", str(zone), **env)
     assert refused.returncode == 2
     assert "unknown time zone 'Mars/Olympus'" in " ".join(refused.stderr.split())
+
+
+def test_the_drill_refuses_what_it_cannot_run_on(tmp_path: Path) -> None:
+    """Each gets a sentence and an exit code before anything starts."""
+    not_postgres = _opsdesk("drill", "--database-url", f"sqlite+aiosqlite:///{tmp_path}/x.db")
+    assert not_postgres.returncode == 2
+    assert "must name a PostgreSQL database" in " ".join(not_postgres.stderr.split())
+    a_folder = _opsdesk("drill", "--json", str(tmp_path))
+    assert a_folder.returncode == 2
+    assert "name a file in an existing folder" in " ".join(a_folder.stderr.split())
+    a_cluster = _opsdesk("drill", TEMPORAL_ADDRESS="127.0.0.1:1")
+    assert a_cluster.returncode == 1
+    assert "kills a Temporal server of its own" in " ".join(a_cluster.stderr.split())
+    nowhere = _opsdesk("drill", "--database-url", "postgresql+asyncpg://x@127.0.0.1:1/db")
+    assert nowhere.returncode == 1
+    assert "the drill stopped: ConnectionRefusedError" in " ".join(nowhere.stderr.split())
+    assert "Traceback" not in nowhere.stderr

@@ -465,7 +465,11 @@ def drill(
         except (SQLAlchemyError, OSError, httpx.HTTPError, LoadError, ValueError) as exc:
             problem = f"the drill stopped: {type(exc).__name__}: {exc}"
     if report is None:
-        err.print(f"[red]error:[/] {problem}; logs kept in {workdir}")
+        if (workdir / "logs").is_dir():
+            problem += f"; logs kept in {workdir}"
+        else:  # stopped before anything ran: nothing to look at
+            shutil.rmtree(workdir, ignore_errors=True)
+        err.print(f"[red]error:[/] {problem}")
         _exit_now(1)
     console.print(summary.figures(report))
     console.print(summary.kills(report))
