@@ -65,7 +65,8 @@ def fail(message: str, code: int = 1) -> NoReturn:
 def _exit_now(code: int = 0) -> NoReturn:
     """End a command that made a Temporal client without tearing the interpreter down: the
     SDK's native threads can outlive the event loop and abort the exit while Python
-    finalizes (temporalio/sdk-python#300), turning a done command into a crash."""
+    finalizes (temporalio/sdk-python#300), turning a done command into a crash. Every
+    command that connects to Temporal ends here once it has said what it did."""
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
@@ -228,6 +229,7 @@ def setup_temporal() -> None:
     err.print(
         f"added: {', '.join(added)}" if added else "all search attributes were already registered"
     )
+    _exit_now(0)
 
 
 class Via(enum.StrEnum):
@@ -346,7 +348,11 @@ def load(
     if report.errors():
         for error in report.errors()[:5]:
             err.print(f"[red]failed:[/] {error}")
-        fail(f"{len(report.errors())} of {len(report.results)} orders did not finish")
+        err.print(
+            f"[red]error:[/] {len(report.errors())} of {len(report.results)} orders did not finish"
+        )
+        _exit_now(1)
+    _exit_now(0)
 
 
 def load_summary(report: LoadReport) -> Table:
