@@ -9,11 +9,15 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import httpx
 import psutil
 
 from tests.conftest import free_port
+
+READY_LINE = "Ops Desk is ready"
+"""What ``opsdesk dev`` prints once it has seen the stack ready."""
 
 
 @dataclass
@@ -27,6 +31,7 @@ class DevStackProcess:
     # Set on top of the test's environment, from which TEMPORAL_* and OPSDESK_* are removed.
     env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
+    _console: IO[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -39,6 +44,8 @@ class DevStackProcess:
     def start(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "OPSDESK_"))}
         env.update(self.env)
+        # This start's output only, as each start had a pipe of its own before.
+        self._console = self.log_file.open("wb")
         self.process = subprocess.Popen(
             [
                 sys.executable, "-m", "opsdesk", "dev",
@@ -48,7 +55,9 @@ class DevStackProcess:
                 "--data-dir", str(self.data_dir),
             ],
             env=env,
-            stdout=subprocess.PIPE,
+            # A file, not a pipe: a pipe nobody reads until the end fills up, and then the
+            # stack (and every child sharing its output) blocks on its next line.
+            stdout=self._console,
             stderr=subprocess.STDOUT,
         )  # fmt: skip
 
@@ -58,11 +67,14 @@ class DevStackProcess:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise AssertionError(f"opsdesk dev exited early:\n{self.output()}")
+            # Ready when the supervisor has said so too: until it has, it takes a child's
+            # exit for a failed start, though /readyz may already answer 200.
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
+                answered = httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200
             except httpx.HTTPError:
-                pass
+                answered = False
+            if answered and READY_LINE in self.output():
+                return
             time.sleep(0.25)
         self.stop()
         raise AssertionError(f"not ready within {timeout}s:\n{self.output()}")
@@ -75,13 +87,22 @@ class DevStackProcess:
         assert self.process is not None
         if self.process.poll() is None:
             self.process.send_signal(sig)
-        return self.process.wait(timeout=timeout)
+        code = self.process.wait(timeout=timeout)
+        if self._console is not None:
+            self._console.close()
+        return code
+
+    @property
+    def log_file(self) -> Path:
+        """Where the stack's console goes (beside its data directory)."""
+        return self.data_dir.with_name(f"{self.data_dir.name}-console-{self.port}.log")
 
     def output(self) -> str:
-        assert self.process is not None
-        if self.process.poll() is None or self.process.stdout is None:
-            return "(still running)"
-        return self.process.stdout.read().decode(errors="replace")
+        """Everything the stack has printed so far."""
+        try:
+            return self.log_file.read_bytes().decode(errors="replace")
+        except FileNotFoundError:
+            return ""
 
 
 def alive(processes: list[psutil.Process]) -> list[psutil.Process]:

@@ -128,9 +128,12 @@ async def test_a_child_that_crashes_is_restarted_and_the_stack_stays_up(tmp_path
     first = worker()
     assert first is not None
     first.kill()  # SIGKILL: no goodbye, as when the machine runs out of memory
-    restarted = await eventually(
-        lambda: asyncio.to_thread(worker), lambda p: p is not None and p.pid != first.pid
-    )
+    try:
+        restarted = await eventually(
+            lambda: asyncio.to_thread(worker), lambda p: p is not None and p.pid != first.pid
+        )
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\nthe stack said:\n{stack.output()}") from None
     assert restarted is not None
     # Ready again by itself: the new worker polls its task queues.
     await _ready(stack)
