@@ -121,6 +121,24 @@ def stop_children(
             child.signal_group(signal.SIGKILL)
 
 
+def stack_env(settings: Settings, *, embedded: bool = True) -> dict[str, str]:
+    """The variables that point a child at the stack ``settings`` describe: its data, its
+    database, its ports and, when the stack runs its own server, that Temporal server."""
+    env = {
+        "OPSDESK_DATA_DIR": str(settings.data_dir.resolve()),
+        "OPSDESK_DATABASE_URL": settings.resolved_database_url,
+        "OPSDESK_HOST": settings.host,
+        "OPSDESK_PORT": str(settings.port),
+        "OPSDESK_TEMPORAL_PORT": str(settings.temporal_port),
+        "OPSDESK_UI_PORT": str(settings.ui_port),
+        "OPSDESK_TEMPORAL_UI_URL": settings.resolved_temporal_ui_url,
+    }
+    if embedded:
+        env["TEMPORAL_ADDRESS"] = f"{settings.host}:{settings.temporal_port}"
+        env["TEMPORAL_NAMESPACE"] = "default"
+    return env
+
+
 def temporal_answers(settings: Settings) -> bool:
     """Whether the Temporal server the settings name answers a health check."""
 
@@ -341,19 +359,7 @@ class DevStack:
 
     def _child_env(self) -> dict[str, str]:
         s = self.settings
-        env = dict(os.environ)
-        env.update(
-            OPSDESK_DATA_DIR=str(s.data_dir.resolve()),
-            OPSDESK_DATABASE_URL=s.resolved_database_url,
-            OPSDESK_HOST=s.host,
-            OPSDESK_PORT=str(s.port),
-            OPSDESK_TEMPORAL_PORT=str(s.temporal_port),
-            OPSDESK_UI_PORT=str(s.ui_port),
-            OPSDESK_TEMPORAL_UI_URL=s.resolved_temporal_ui_url,
-        )
-        if self.embedded:
-            env["TEMPORAL_ADDRESS"] = f"{s.host}:{s.temporal_port}"
-            env["TEMPORAL_NAMESPACE"] = "default"
+        env = dict(os.environ) | stack_env(s, embedded=self.embedded)
         env["OPSDESK_WORKER_METRICS_ADDRESS"] = self.worker_metrics_address
         if self.sink is not None:
             # The worker sends its mail there; the API shows the Mailbox page.

@@ -18,7 +18,6 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import func, select
 
@@ -213,8 +212,12 @@ async def audit(
 
 
 def _audit_order(
-    found: Audit, order: EndedOrder, charged: Any | None, refunded: Any | None
+    found: Audit,
+    order: EndedOrder,
+    charged: tuple[int, int] | None,
+    refunded: tuple[int, int] | None,
 ) -> None:
+    """``charged`` and ``refunded``: how many, and how many cents, if any."""
     charges, charged_cents = charged or (0, 0)
     refunds, refunded_cents = refunded or (0, 0)
     found.charges[charges] += 1

@@ -12,7 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO
 
-from opsdesk.devstack import Child, api_ready, spawn, stop_children, temporal_answers
+from opsdesk.devstack import (
+    Child,
+    api_ready,
+    spawn,
+    stack_env,
+    stop_children,
+    temporal_answers,
+)
 from opsdesk.settings import Settings
 from opsdesk.temporal import devserver
 
@@ -64,14 +71,8 @@ class Fleet:
             taken.add(port)
             self.api_ports.append(port)
         env = {k: v for k, v in os.environ.items() if not k.startswith(NOT_INHERITED)}
+        env |= stack_env(settings)
         env.update(
-            OPSDESK_DATA_DIR=str(settings.data_dir.resolve()),
-            OPSDESK_DATABASE_URL=settings.resolved_database_url,
-            OPSDESK_HOST=settings.host,
-            OPSDESK_TEMPORAL_PORT=str(settings.temporal_port),
-            OPSDESK_UI_PORT=str(settings.ui_port),
-            TEMPORAL_ADDRESS=f"{settings.host}:{settings.temporal_port}",
-            TEMPORAL_NAMESPACE="default",
             # A real SMTP server on loopback, so every delivery can be counted there.
             OPSDESK_SMTP_HOST="127.0.0.1",
             OPSDESK_SMTP_PORT=str(smtp_port),
