@@ -3,6 +3,7 @@ served on loopback, request bodies, and waits for what visibility shows a moment
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,14 +12,25 @@ import httpx
 from pydantic import SecretStr
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from opsdesk.app import create_app
 from opsdesk.db import Database
+from opsdesk.notify.workflows import NotificationWorkflow
+from opsdesk.orders.payloads import FulfilmentInput
 from opsdesk.orders.state import OrderState
 from opsdesk.orders.status import OrderStatus
+from opsdesk.orders.warehouse import Warehouse
 from opsdesk.orders.workflow import OrderWorkflow
+from opsdesk.payments.ledger import PaymentGateway
 from opsdesk.settings import Settings
-from opsdesk.worker import build_workers, running
+from opsdesk.worker import (
+    build_workers,
+    notify_activities,
+    order_activities,
+    running,
+    workflow_runner,
+)
 from tests.http import serve_http
 from tests.waiting import eventually
 
@@ -105,3 +117,42 @@ async def listed(api: httpx.AsyncClient, query: str, count: int) -> list[dict[st
         return items
 
     return await eventually(page, lambda items: len(items) == count, timeout=30)
+
+
+@asynccontextmanager
+async def order_worker_with(
+    env: WorkflowEnvironment,
+    db: Database,
+    settings: Settings,
+    *,
+    warehouse: Warehouse | None = None,
+    gateway: PaymentGateway | None = None,
+) -> AsyncIterator[None]:
+    """The order queue's worker as ``opsdesk worker`` builds it, with the warehouse or the
+    payment gateway replaced: how a test makes a step slow, or lose its answer."""
+    activities = order_activities(db, None)
+    activities.warehouse = warehouse or activities.warehouse
+    activities.gateway = gateway or activities.gateway
+    worker = Worker(
+        env.client,
+        task_queue=settings.orders_task_queue,
+        workflows=[OrderWorkflow, NotificationWorkflow],
+        activities=[*activities.all(), *notify_activities(db, settings, None).all()],
+        workflow_runner=workflow_runner(),
+    )
+    async with worker:
+        yield
+
+
+class GatedWarehouse(Warehouse):
+    """A warehouse whose requests wait until ``gate`` opens, then answer as usual."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self.gate = asyncio.Event()
+        self.asked = asyncio.Event()
+
+    async def request(self, request: FulfilmentInput) -> None:
+        self.asked.set()
+        await self.gate.wait()
+        await super().request(request)

@@ -151,7 +151,7 @@ async def test_shipping_answers_without_waiting_for_the_email_to_start(
     )
     email_started = position(
         "child_workflow_execution_started_event_attributes",
-        lambda a: a.workflow_execution.workflow_id.endswith("-shipped"),
+        lambda a: a.workflow_execution.workflow_id.endswith(":shipped"),
     )
     # The start command went out with the answer; the server's word that the child
     # started came after it, and the answer did not wait for it.

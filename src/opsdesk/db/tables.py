@@ -156,7 +156,7 @@ class PaymentAttempt(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(200), index=True)
-    outcome: Mapped[str] = mapped_column(String(20))  # captured | declined | error
+    outcome: Mapped[str] = mapped_column(String(20))  # captured | declined | error | voided
     detail: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

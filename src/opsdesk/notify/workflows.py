@@ -26,6 +26,35 @@ with workflow.unsafe.imports_passed_through():
 AI_ATTEMPTS = 4
 AI_WRITTEN_EMAIL = "ai-written-email"
 
+CHILD_ID_SEPARATOR = ":"
+"""Between a parent's workflow id and a child's own parts. No order id or request id may
+contain it (``ORDER_ID_PATTERN``, ``REQUEST_ID_PATTERN``), so no input can produce another
+workflow's child id."""
+
+
+def child_key(parent_workflow_id: str, *parts: str | int) -> str:
+    """A notification's or a call's key, which is also its workflow id: the parent's
+    workflow id and what the child is, e.g. ``order-1043:notify:1:confirmation``. The
+    outbox records the message under the same key, once."""
+    return CHILD_ID_SEPARATOR.join([parent_workflow_id, *(str(part) for part in parts)])
+
+
+def legacy_child_id(key: str) -> str:
+    """The workflow id children were started under before ``UNFORGEABLE_CHILD_IDS``: the
+    key with its separators replaced by ``-``, which an order id could imitate. Kept for
+    the workflows started before the patch."""
+    return key.replace(CHILD_ID_SEPARATOR, "-")
+
+
+UNFORGEABLE_CHILD_IDS = "unforgeable-child-ids"
+"""Patch: children start under their key itself (see ``child_key``)."""
+
+
+def child_workflow_id(key: str) -> str:
+    """The workflow id to start the child keyed ``key`` under; in workflow code only."""
+    return key if workflow.patched(UNFORGEABLE_CHILD_IDS) else legacy_child_id(key)
+
+
 _RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,

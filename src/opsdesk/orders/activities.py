@@ -99,7 +99,7 @@ class OrderActivities:
             return await self.gateway.charge(charge)
 
     @activity.defn(name=REFUND_PAYMENT)
-    async def refund_payment(self, refund: RefundInput) -> Refund:
+    async def refund_payment(self, refund: RefundInput) -> Refund | None:
         async with heartbeating():
             return await self.gateway.refund(refund)
 

@@ -12,23 +12,25 @@ People act through two doors onto one mechanism:
 - updates ``advance`` / ``cancel`` (the API), whose validators refuse what the status does
   not allow, with the reason, and which return the state once the order has settled again.
 Every request may carry a request id; a repeated id is a no-op.
+
+What both desks share (steps run to their end, waits, Temporal's cancel, children, the
+closing sequence, handlers that end with the workflow) is ``DeskWorkflow``'s.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from enum import Enum
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
-from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from opsdesk.ai.models import AiUsage
+from opsdesk.errors import PaymentDeclined
 from opsdesk.notify.models import Notification
-from opsdesk.notify.workflows import NotificationWorkflow
+from opsdesk.notify.workflows import NotificationWorkflow, child_key, child_workflow_id
 from opsdesk.orders.inputs import AdvanceRequest, CancelRequest, OrderInput
 from opsdesk.orders.notices import humanize, order_facts
 from opsdesk.orders.payloads import (
@@ -47,14 +49,12 @@ from opsdesk.orders.steps import PAYMENT, REFUND, RISK, STORE, UNDO
 from opsdesk.payments.models import ChargeInput, RefundInput
 from opsdesk.temporal import search_attributes as sa
 from opsdesk.temporal.counters import count
-from opsdesk.temporal.steps import Step, describe_failure
+from opsdesk.temporal.lifecycle import DeskWorkflow
+from opsdesk.temporal.steps import describe_failure
 from opsdesk.values import format_money
 
 with workflow.unsafe.imports_passed_through():
     from opsdesk.orders.activities import OrderActivities
-
-T = TypeVar("T")
-A = TypeVar("A")
 
 SEEN_REQUESTS_KEPT = 200
 
@@ -66,6 +66,9 @@ ORDER_ID_CLAIM = "claim-order-id"
 CANCEL_AFTER_EVERY_STEP = "cancel-after-every-step"
 TEMPORAL_CANCEL_COMPENSATES = "temporal-cancel-compensates"
 WAREHOUSE_FOLLOWS_SHIPMENT = "warehouse-follows-shipment"
+REFUND_BY_CHARGE_KEY = "refund-by-charge-key"
+"""The refund is owed from the moment the charge is asked for, and names the charge by its
+key: a charge whose answer was lost is still refunded."""
 
 
 class Outcome(Enum):
@@ -82,23 +85,19 @@ class Undo(Enum):
 
 
 @workflow.defn
-class OrderWorkflow:
+class OrderWorkflow(DeskWorkflow):
     @workflow.init
     def __init__(self, input: OrderInput) -> None:
+        self._start_core()
         self._request = input.request
         self._policy = input.policy
         self._state = OrderState.received(input.request, workflow.now())
         self._advance: AdvanceRequest | None = None
         self._cancel: CancelRequest | None = None
         self._stock_arrived = False
-        # True while the order waits for a person or has finished: updates answer then.
-        self._settled = False
         self._seen_requests: list[str] = []
         self._undo: list[Undo] = []
         self._notices = 0
-        self._in_flight: list[asyncio.Task[None]] = []
-        # Set once Temporal has asked this workflow to cancel (the CLI, the UI's button).
-        self._temporal_cancel = False
 
     # -- the lifecycle -------------------------------------------------------------------
 
@@ -106,21 +105,21 @@ class OrderWorkflow:
     async def run(self, input: OrderInput) -> OrderState:
         self._publish()
         count("opsdesk_orders_created", "Orders started.")
-        await self._lifecycle()
-        count(
-            "opsdesk_orders_ended",
-            "Orders ended, by final status.",
-            status=self._state.status.value,
-        )
-        # Notices' children must have started, and background steps ended, before this
-        # workflow closes.
-        await self._steadily(asyncio.gather(*self._in_flight))
-        self._settled = True
-        await self._wait(workflow.all_handlers_finished, None)
-        if self._temporal_cancel and self._state.status is OrderStatus.CANCELLED:
-            # Compensated and told; the execution closes as cancelled, as asked.
-            raise asyncio.CancelledError(self._state.history[-1].note)
+        await self._run_to_end(self._lifecycle)
         return self._state
+
+    # What the closing sequence asks of the order (see ``DeskWorkflow``).
+
+    @property
+    def _ended(self) -> bool:
+        return self._state.status.terminal
+
+    @property
+    def _ended_cancelled(self) -> bool:
+        return self._state.status is OrderStatus.CANCELLED
+
+    async def _gave_up(self, error: str) -> None:
+        await self._fail_with_compensation(error)
 
     async def _lifecycle(self) -> None:
         request = self._request
@@ -160,6 +159,11 @@ class OrderWorkflow:
             return
 
         self._transition(OrderStatus.PAYMENT)
+        # Owed before the charge is asked for: a charge that went through but whose answer
+        # was lost must still be refunded, by its key.
+        refund_by_key = workflow.patched(REFUND_BY_CHARGE_KEY)
+        if refund_by_key:
+            self._undo.append(Undo.REFUND)
         try:
             charge = await self._execute(
                 OrderActivities.charge_payment,
@@ -174,9 +178,14 @@ class OrderWorkflow:
                 PAYMENT,
             )
         except ActivityError as err:
+            if refund_by_key and not _declined(err):
+                # No answer, or one we cannot trust: whatever the key took goes back.
+                return await self._fail_with_compensation(describe_failure(err))
+            self._undo.clear()  # a decline is the processor's word that nothing was taken
             return await self._finish(OrderStatus.FAILED, error=describe_failure(err))
         self._state.charge = charge
-        self._undo.append(Undo.REFUND)
+        if not refund_by_key:
+            self._undo.append(Undo.REFUND)
         if self._cancel:
             return await self._cancel_now()
 
@@ -269,7 +278,7 @@ class OrderWorkflow:
             to=self._policy.ops_email,
             deadline=humanize(self._policy.review_timeout),
         )
-        outcome = await self._wait_for_person(self._policy.review_timeout)
+        outcome = await self._wait_for_person_or_stock(self._policy.review_timeout)
         if outcome is Outcome.TIMEOUT:
             await self._finish(
                 OrderStatus.CANCELLED,
@@ -327,7 +336,7 @@ class OrderWorkflow:
                     shortfalls=[s.model_dump() for s in result.shortfalls],
                     deadline=humanize(self._policy.stock_timeout),
                 )
-            outcome = await self._wait_for_person(deadline - workflow.now(), stock=True)
+            outcome = await self._wait_for_person_or_stock(deadline - workflow.now(), stock=True)
             if outcome is Outcome.TIMEOUT:
                 await self._compensate()
                 await self._finish(
@@ -349,7 +358,7 @@ class OrderWorkflow:
     async def _await_shipment(self) -> None:
         """CONFIRMED until shipped (escalating once after the deadline), then SHIPPED until
         delivered."""
-        outcome = await self._wait_for_person(self._policy.shipment_escalation)
+        outcome = await self._wait_for_person_or_stock(self._policy.shipment_escalation)
         if outcome is Outcome.TIMEOUT:
             self._state.escalated = True
             deadline = humanize(self._policy.shipment_escalation)
@@ -359,7 +368,7 @@ class OrderWorkflow:
                 note=f"not shipped within {deadline}; escalated",
             )
             await self._notify("escalation", to=self._policy.support_email, deadline=deadline)
-            outcome = await self._wait_for_person(None)
+            outcome = await self._wait_for_person_or_stock(None)
         if outcome is Outcome.CANCEL:
             return await self._cancel_now()
 
@@ -370,7 +379,7 @@ class OrderWorkflow:
         await self._notify("shipped", to=self._request.customer.email)
         self._tell_warehouse("shipped")
 
-        await self._wait_for_person(None)
+        await self._wait_for_person_or_stock(None)
         delivered = self._take_advance()
         await self._finish(
             OrderStatus.DELIVERED, actor=delivered.actor, note=delivered.note, tell=False
@@ -382,7 +391,7 @@ class OrderWorkflow:
         marked the order gets their answer without waiting for the warehouse, and ``run``
         collects the step before the workflow closes."""
         if workflow.patched(WAREHOUSE_FOLLOWS_SHIPMENT):
-            self._in_flight.append(asyncio.create_task(self._update_warehouse(status)))
+            self._in_background(self._update_warehouse(status))
 
     async def _update_warehouse(self, status: Literal["shipped", "delivered"]) -> None:
         update = FulfilmentUpdate(
@@ -427,19 +436,33 @@ class OrderWorkflow:
             await self._execute(OrderActivities.release_stock, order_id, UNDO)
         elif undo is Undo.REFUND:
             charge = self._state.charge
-            assert charge is not None
-            refund = await self._execute(
-                OrderActivities.refund_payment,
-                RefundInput(
-                    idempotency_key=self._key("refund"),
-                    charge_id=charge.charge_id,
-                    amount_cents=charge.amount_cents,
-                    reason="order cancelled",
-                ),
-                REFUND,
-            )
-            self._state.refunds.append(refund)
-            self._publish()
+            if workflow.patched(REFUND_BY_CHARGE_KEY):
+                # Whatever the charge under this key took, if it took anything; a charge
+                # still to come under the key is refused from now on.
+                refund = await self._execute(
+                    OrderActivities.refund_payment,
+                    RefundInput(
+                        idempotency_key=self._key("refund"),
+                        charge_key=self._key("charge"),
+                        reason="order cancelled",
+                    ),
+                    REFUND,
+                )
+            else:
+                assert charge is not None
+                refund = await self._execute(
+                    OrderActivities.refund_payment,
+                    RefundInput(
+                        idempotency_key=self._key("refund"),
+                        charge_id=charge.charge_id,
+                        amount_cents=charge.amount_cents,
+                        reason="order cancelled",
+                    ),
+                    REFUND,
+                )
+            if refund is not None:
+                self._state.refunds.append(refund)
+                self._publish()
 
     async def _finish(
         self,
@@ -453,6 +476,7 @@ class OrderWorkflow:
         if error is not None:
             self._state.last_error = error
         self._transition(status, actor=actor, note=note or error or "")
+        count("opsdesk_orders_ended", "Orders ended, by final status.", status=status.value)
         if tell:
             refunded = sum(r.amount_cents for r in self._state.refunds)
             await self._notify(
@@ -465,21 +489,19 @@ class OrderWorkflow:
 
     # -- waiting for people ------------------------------------------------------------------
 
-    async def _wait_for_person(self, limit: timedelta | None, *, stock: bool = False) -> Outcome:
+    async def _wait_for_person_or_stock(
+        self, limit: timedelta | None, *, stock: bool = False
+    ) -> Outcome:
         if limit is not None and limit <= timedelta(0):
             return Outcome.TIMEOUT
-        self._settled = True
-        try:
-            arrived = await self._wait(
-                lambda: (
-                    self._advance is not None
-                    or self._cancel is not None
-                    or (stock and self._stock_arrived)
-                ),
-                limit,
-            )
-        finally:
-            self._settled = False
+        arrived = await self._wait_for_person(
+            lambda: (
+                self._advance is not None
+                or self._cancel is not None
+                or (stock and self._stock_arrived)
+            ),
+            limit,
+        )
         if not arrived:
             return Outcome.TIMEOUT
         if self._cancel is not None:
@@ -488,66 +510,19 @@ class OrderWorkflow:
             return Outcome.ADVANCE
         return Outcome.STOCK
 
-    async def _wait(self, condition: Callable[[], bool], limit: timedelta | None) -> bool:
-        """Wait until ``condition`` holds (True) or ``limit`` has passed (False).
+    def _hears_temporal_cancel(self) -> bool:
+        return workflow.patched(TEMPORAL_CANCEL_COMPENSATES)
 
-        A cancel from Temporal interrupts the wait; once heard (see ``_hear_temporal_cancel``)
-        the wait goes on until the same deadline, and ends at once if the cancel is what
-        it was waiting for."""
-        deadline = None if limit is None else workflow.now() + limit
-        while True:
-            remaining = None if deadline is None else deadline - workflow.now()
-            try:
-                await workflow.wait_condition(condition, timeout=remaining)
-            except TimeoutError:
-                return False
-            except asyncio.CancelledError:
-                if not self._hear_temporal_cancel():
-                    raise
-                if condition():
-                    return True
-                continue
-            return True
-
-    async def _steadily(self, future: Awaitable[T]) -> T:
-        """Await a step in flight to its end, whatever Temporal asks meanwhile.
-
-        Cancelling the workflow from Temporal (the CLI, the UI's Cancel button) would
-        otherwise cut the step off with its effect unknown (was the card charged?) and skip
-        compensation. Instead the cancel is heard as a person's cancel would be, the step
-        finishes, and the lifecycle acts on the cancel right after it."""
-        step = asyncio.ensure_future(future)
-        while True:
-            try:
-                return await asyncio.shield(step)
-            except asyncio.CancelledError:
-                if step.cancelled() or not self._hear_temporal_cancel():
-                    raise
-
-    def _hear_temporal_cancel(self) -> bool:
-        """Turn Temporal's cancel request into the order's own cancel, once. False when the
-        cancellation is something else (the worker evicting this workflow from its cache),
-        which must go on unhindered."""
-        reason = workflow.cancellation_reason()
-        if reason is None or self._temporal_cancel:
-            return False
-        if not workflow.patched(TEMPORAL_CANCEL_COMPENSATES):
-            return False
-        self._temporal_cancel = True
-        current = asyncio.current_task()
-        if current is not None:
-            current.uncancel()  # heard: the next await must not be cancelled again
+    def _on_temporal_cancel(self, reason: str) -> None:
         problem = self._why_not_cancel()
         if problem is None:
-            reason = reason or "cancelled in Temporal"
-            self._accept(CancelRequest(actor="temporal", reason=reason))
+            self._accept(CancelRequest(actor="temporal", reason=reason or "cancelled in Temporal"))
         elif not self._state.status.terminal:
             self._record(
                 self._state.status,
                 actor="temporal",
                 note=f"cancel from Temporal not acted on: {problem}",
             )
-        return True
 
     def _take_advance(self) -> AdvanceRequest:
         advance = self._advance
@@ -593,9 +568,19 @@ class OrderWorkflow:
 
     @workflow.update
     async def advance(self, request: AdvanceRequest) -> OrderState:
-        if not self._is_repeat(request.request_id):
-            self._accept(request)
-        await workflow.wait_condition(lambda: self._advance is None and self._settled)
+        if self._is_repeat(request.request_id):
+            await self._until(lambda: self._advance is None and self._settled)
+            return self._state
+        self._accept(request)
+        if not await self._until(lambda: self._advance is not request and self._settled):
+            # The order ended first (a cancel accepted in the same moment, a step that
+            # failed): this advance was never taken, and its sender hears so.
+            self._advance = None
+            raise ApplicationError(
+                why_not_advance(self._state.status) or "the order ended first",
+                type="ActionNotAllowed",
+                non_retryable=True,
+            )
         return self._state
 
     @advance.validator
@@ -610,7 +595,7 @@ class OrderWorkflow:
     async def cancel(self, request: CancelRequest) -> OrderState:
         if not self._is_repeat(request.request_id):
             self._accept(request)
-        await workflow.wait_condition(lambda: self._state.status.terminal and self._settled)
+        await self._until(lambda: False)  # answered once the order has ended
         return self._state
 
     @cancel.validator
@@ -625,9 +610,7 @@ class OrderWorkflow:
     async def priced(self) -> OrderState:
         """The state once the order's lines are priced (or it has ended without): what
         the API answers a new order with."""
-        await workflow.wait_condition(
-            lambda: bool(self._state.lines) or self._state.status.terminal
-        )
+        await self._until(lambda: bool(self._state.lines))
         return self._state
 
     @workflow.query
@@ -664,20 +647,6 @@ class OrderWorkflow:
         """Idempotency key of a side effect: the workflow id (stable across runs) and step."""
         return f"{workflow.info().workflow_id}:{step}"
 
-    async def _execute(
-        self, activity: Callable[[OrderActivities, A], Awaitable[T]], arg: A, step: Step
-    ) -> T:
-        return await self._steadily(
-            workflow.start_activity_method(
-                activity,
-                arg,
-                start_to_close_timeout=step.start_to_close,
-                schedule_to_close_timeout=step.schedule_to_close,
-                heartbeat_timeout=step.heartbeat,
-                retry_policy=step.retry_policy,
-            )
-        )
-
     async def _notify(
         self, template: str, *, to: str, ai_written: bool = False, **facts: Any
     ) -> None:
@@ -689,24 +658,15 @@ class OrderWorkflow:
         so the lifecycle goes on at once and ``run`` collects the starts before it closes.
         """
         self._notices += 1
-        key = f"{workflow.info().workflow_id}:notify:{self._notices}:{template}"
-        start = self._start_notification(self._notification(template, to, key, facts, ai_written))
+        key = child_key(workflow.info().workflow_id, "notify", self._notices, template)
+        notification = self._notification(template, to, key, facts, ai_written)
+        start = self._start_abandoned(
+            NotificationWorkflow.run, notification, child_workflow_id(key)
+        )
         if workflow.patched(NOTICES_WITHOUT_WAITING):
-            self._in_flight.append(asyncio.create_task(start))
+            self._in_background(start)
         else:
             await start
-
-    async def _start_notification(self, notification: Notification) -> None:
-        try:
-            await workflow.start_child_workflow(
-                NotificationWorkflow.run,
-                notification,
-                id=notification.key.replace(":", "-"),
-                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-            )
-        except WorkflowAlreadyStartedError:
-            # Only after a reset replays past a notice that was already started: it stands.
-            workflow.logger.info("notification %s was already started", notification.key)
 
     def _notification(
         self, template: str, to: str, key: str, facts: dict[str, Any], ai_written: bool
@@ -746,3 +706,9 @@ class OrderWorkflow:
             updates.append(sa.ORDER_RISK.value_set(state.risk.score))
         workflow.upsert_search_attributes(updates)
         workflow.upsert_memo({"row": state.row()})
+
+
+def _declined(err: ActivityError) -> bool:
+    """The processor declined the charge: a definite answer that nothing was taken."""
+    cause = err.cause
+    return isinstance(cause, ApplicationError) and cause.type == PaymentDeclined.__name__

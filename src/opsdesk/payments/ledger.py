@@ -33,6 +33,9 @@ from opsdesk.errors import EffectUndone, PaymentDeclined, RefundRefused
 from opsdesk.payments.models import Charge, ChargeInput, Payout, PayoutInput, Refund, RefundInput
 
 SLOW_ANSWER_SECONDS = 3.0
+VOIDED = "voided"
+"""A ``PaymentAttempt`` outcome: the charge under this key was called off before it was
+made (refunded by its key while none existed), and no charge may be made under it."""
 FLAKY_FAILURES = 2
 
 
@@ -45,8 +48,10 @@ class PaymentGateway(Protocol):
         """Capture ``amount_cents`` once per idempotency key. Raises ``PaymentDeclined``."""
         ...
 
-    async def refund(self, request: RefundInput) -> Refund:
-        """Refund part or all of a charge once per idempotency key."""
+    async def refund(self, request: RefundInput) -> Refund | None:
+        """Refund part or all of a charge once per idempotency key. Named by its key, a
+        charge that never happened is refunded as None, and the key is voided: a charge
+        asked for under it later is refused (``EffectUndone``)."""
         ...
 
     async def payout(self, request: PayoutInput) -> Payout:
@@ -115,11 +120,18 @@ class LedgerGateway:
                         f"the charge {existing.id} for order {existing.order_id} was refunded"
                     )
                 return _charge(existing)
-            earlier_attempts = await session.scalar(
-                select(func.count())
-                .select_from(PaymentAttempt)
-                .where(PaymentAttempt.idempotency_key == request.idempotency_key)
+            attempts = list(
+                await session.scalars(
+                    select(PaymentAttempt.outcome).where(
+                        PaymentAttempt.idempotency_key == request.idempotency_key
+                    )
+                )
             )
+            if VOIDED in attempts:
+                raise EffectUndone(
+                    f"the charge for order {request.order_id} was called off before it was made"
+                )
+            earlier_attempts = len(attempts)
             outcome, detail = _decide(behaviour, int(earlier_attempts or 0))
             session.add(
                 PaymentAttempt(
@@ -149,30 +161,50 @@ class LedgerGateway:
             await self._sleep(SLOW_ANSWER_SECONDS)
         return _charge(row)
 
-    async def refund(self, request: RefundInput) -> Refund:
+    async def refund(self, request: RefundInput) -> Refund | None:
         async with self.db.transaction() as session:
             # The charge's row lock first, then the key: a concurrent retry of this refund
             # waits here for the first to commit and then finds its row, instead of seeing
             # no refund yet and then, once the first commits, nothing left to refund.
-            charge = await session.get(ChargeRow, request.charge_id, with_for_update=True)
+            if request.charge_key is not None:
+                charge = await session.scalar(
+                    select(ChargeRow)
+                    .where(ChargeRow.idempotency_key == request.charge_key)
+                    .with_for_update()
+                )
+            else:
+                charge = await session.get(ChargeRow, request.charge_id, with_for_update=True)
             existing = await session.scalar(
                 select(RefundRow).where(RefundRow.idempotency_key == request.idempotency_key)
             )
             if existing is not None:
                 return _refund(existing)
+            if charge is None and request.charge_key is not None:
+                # Nothing was taken under the key: nothing to give back, and nothing may be
+                # taken under it from now on.
+                session.add(
+                    PaymentAttempt(
+                        idempotency_key=request.charge_key,
+                        outcome=VOIDED,
+                        detail=request.reason,
+                    )
+                )
+                return None
             if charge is None:
                 raise RefundRefused(f"no charge {request.charge_id}")
             left = charge.amount_cents - await _refunded(session, charge.id)
-            if request.amount_cents > left:
+            amount = left if request.amount_cents is None else request.amount_cents
+            if amount > left:
                 raise RefundRefused(
-                    f"cannot refund {request.amount_cents} cents of charge {charge.id}: "
-                    f"{left} cents left"
+                    f"cannot refund {amount} cents of charge {charge.id}: {left} cents left"
                 )
+            if amount == 0:
+                return None
             row = RefundRow(
                 id=f"re_{uuid.uuid4().hex[:24]}",
                 idempotency_key=request.idempotency_key,
                 charge_id=charge.id,
-                amount_cents=request.amount_cents,
+                amount_cents=amount,
                 reason=request.reason,
             )
             session.add(row)

@@ -31,9 +31,14 @@ class ChargeInput(BaseModel):
 
 
 class RefundInput(BaseModel):
+    """A refund of one charge, named by its id or by the idempotency key it was asked for
+    under (``charge_key``): a charge whose answer never came back has no id to name."""
+
     idempotency_key: str
-    charge_id: str
-    amount_cents: int
+    charge_id: str | None = None
+    charge_key: str | None = None
+    amount_cents: int | None = None
+    """None: all that is left of the charge."""
     reason: str
 
 
