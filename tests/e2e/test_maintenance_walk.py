@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -110,31 +110,35 @@ async def test_a_request_walks_from_the_tenant_form_to_closed_through_the_mailbo
 
     await answer(Step(PLUMBER, "Send your quote", "VENDOR_QUOTE", "vendor_quote"), quote)
 
-    # -- the tenant gives a morning a day ahead, in the property's time --------------------
-    day = (datetime.now(ZONE) + timedelta(days=1)).date().isoformat()
+    # -- the tenant is at home from the start of this hour, in the property's time ---------
+    # (the visit must have begun before the plumber can mark the work done)
+    now = datetime.now(ZONE)
+    day = now.date().isoformat()
+    since = f"{now.hour:02d}:00"
+    until = "23:59" if now.hour >= 12 else f"{now.hour + 11:02d}:59"
 
     async def times() -> None:
         first = page.get_by_role("group", name="Time 1", exact=True)
         await first.get_by_label("Day").fill(day)
-        await first.get_by_label("From").fill("09:00")
-        await first.get_by_label("To").fill("12:00")
+        await first.get_by_label("From").fill(since)
+        await first.get_by_label("To").fill(until)
         await click("Send my times")
 
     await answer(Step(TENANT, "Give your times", "SCHEDULING", "availability"), times)
 
     # -- the plumber books a visit inside them ---------------------------------------------
     async def visit() -> None:
-        await expect(page.locator(".facts")).to_contain_text("09:00\u201312:00")
+        await expect(page.locator(".facts")).to_contain_text(f"{since}\u2013{until}")
         await page.get_by_label("Day").fill(day)
-        await page.get_by_label("From").fill("10:00")
-        await page.get_by_label("To").fill("11:30")
+        await page.get_by_label("From").fill(since)
+        await page.get_by_label("To").fill(until)
         await click("Book the visit")
 
     await answer(Step(PLUMBER, "Book a visit", "SCHEDULING", "slot"), visit)
 
     # -- the work is done, and the tenant says it is fixed ---------------------------------
     async def done() -> None:
-        await expect(page.locator(".facts")).to_contain_text("10:00\u201311:30")
+        await expect(page.locator(".facts")).to_contain_text(f"{since}\u2013{until}")
         await click("The work is done")
 
     await answer(Step(PLUMBER, "Mark the work done", "IN_PROGRESS", "work_done"), done)

@@ -7,17 +7,19 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy import select
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from opsdesk.app import create_app
 from opsdesk.db import Database
 from opsdesk.db.tables import OutboxMessage
+from opsdesk.maintenance.directory import Directory
 from opsdesk.maintenance.ids import request_workflow_id
 from opsdesk.maintenance.inputs import (
     Answer,
@@ -36,8 +38,17 @@ from opsdesk.maintenance.inputs import (
 from opsdesk.maintenance.state import RequestState
 from opsdesk.maintenance.status import RequestStatus, Stage
 from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow
+from opsdesk.notify.workflows import NotificationWorkflow, PhoneCallWorkflow
 from opsdesk.settings import Settings
-from opsdesk.worker import build_workers, running
+from opsdesk.worker import (
+    ai_activities,
+    build_workers,
+    call_activities,
+    maintenance_activities,
+    notify_activities,
+    running,
+    workflow_runner,
+)
 from tests.http import serve
 from tests.waiting import eventually
 
@@ -162,11 +173,14 @@ LINK = re.compile(r"https?://[^/\s]+(/links/[A-Za-z0-9_.-]+)")
 
 
 # How a test answers each stage to get past it: a quote under nobody's limit but the
-# owner's, a visit tomorrow afternoon, the work done, confirmed, invoiced at the quote.
+# owner's, a visit that has begun (work is marked done only once it has), the work done,
+# confirmed, invoiced at the quote.
+_VISIT_START = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+
+
 def _window() -> dict[str, datetime]:
     # The same window whenever it is asked for, so a visit booked in it always fits.
-    start = datetime.combine(datetime.now(UTC).date() + timedelta(days=2), time(16), UTC)
-    return {"start": start, "end": start + timedelta(hours=3)}
+    return {"start": _VISIT_START, "end": _VISIT_START + timedelta(hours=4)}
 
 
 PASSING: dict[Stage, tuple[Any, Callable[[], Answer]]] = {
@@ -224,3 +238,27 @@ async def drive_to(handle: RequestHandle, target: Stage, quote: int = 30000) -> 
         if isinstance(answer_now, QuoteAnswer):
             answer_now.amount_cents = quote
         await handle.execute_update(update, answer_now)
+
+
+@asynccontextmanager
+async def maintenance_worker_with(
+    env: WorkflowEnvironment, db: Database, settings: Settings, *, directory: Directory
+) -> AsyncIterator[None]:
+    """The maintenance queue's worker as ``opsdesk worker`` builds it, with the directory
+    replaced: how a test makes a step give up."""
+    activities = maintenance_activities(db)
+    activities.directory = directory
+    worker = Worker(
+        env.client,
+        task_queue=settings.maintenance_task_queue,
+        workflows=[MaintenanceRequestWorkflow, NotificationWorkflow, PhoneCallWorkflow],
+        activities=[
+            *activities.all(),
+            *ai_activities(db, None).all(),
+            *notify_activities(db, settings, None).all(),
+            *call_activities(db, settings).all(),
+        ],
+        workflow_runner=workflow_runner(),
+    )
+    async with worker:
+        yield

@@ -42,9 +42,11 @@ OWNER = "owner@harborlane.example"
 TENANT = "sam.rivera@example.com"
 
 
-def visit(days: int = 2) -> tuple[datetime, datetime]:
-    day = datetime.now(UTC).replace(hour=16, minute=0, second=0, microsecond=0)
-    return day + timedelta(days=days), day + timedelta(days=days, hours=4)
+def visit() -> tuple[datetime, datetime]:
+    """The tenant's window: from an hour before this hour began, so that a visit booked
+    an hour into it has started and its work can be marked done."""
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    return start, start + timedelta(hours=4)
 
 
 async def outbox(db: Database, reference: str) -> list[tuple[str, str]]:

@@ -8,11 +8,14 @@ from typing import Any
 from temporalio import activity
 
 from opsdesk.maintenance.directory import Directory
+from opsdesk.maintenance.inputs import in_office_hours
 from opsdesk.maintenance.payloads import (
     CHOOSE_VENDOR,
     LOAD_PROPERTY,
     LOAD_VENDOR,
+    OFFICE_HOURS,
     PAY_VENDOR,
+    OfficeHoursCheck,
     PropertyLookup,
     VendorChoice,
 )
@@ -38,9 +41,19 @@ class MaintenanceActivities:
     async def load_vendor(self, vendor_id: str) -> VendorFacts:
         return await self.directory.vendor(vendor_id)
 
+    @activity.defn(name=OFFICE_HOURS)
+    async def in_office_hours(self, check: OfficeHoursCheck) -> bool:
+        return in_office_hours(check.moment, check.time_zone, check.office_hours)
+
     @activity.defn(name=PAY_VENDOR)
     async def pay_vendor(self, payout: PayoutInput) -> Payout:
         return await self.gateway.payout(payout)
 
     def all(self) -> list[Callable[..., Any]]:
-        return [self.load_property, self.choose_vendor, self.load_vendor, self.pay_vendor]
+        return [
+            self.load_property,
+            self.choose_vendor,
+            self.load_vendor,
+            self.in_office_hours,
+            self.pay_vendor,
+        ]

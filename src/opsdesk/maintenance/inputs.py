@@ -77,9 +77,9 @@ class MaintenancePolicy(BaseModel):
     phoned after hours is emailed too."""
 
     def in_office_hours(self, moment: datetime, time_zone: str) -> bool:
-        local = moment.astimezone(ZoneInfo(time_zone))
-        start, end = self.office_hours
-        return local.weekday() < 5 and start <= local.time() < end
+        """Only for histories recorded before ``OFFICE_HOURS_IN_ACTIVITY``; otherwise an
+        activity decides (``MaintenanceActivities.in_office_hours``)."""
+        return in_office_hours(moment, time_zone, self.office_hours)
 
     def deadline(self, stage: Stage, priority: Priority) -> timedelta:
         """How long a stage waits for its answer (WORK_DONE counts from the slot's end)."""
@@ -95,6 +95,13 @@ class MaintenancePolicy(BaseModel):
             Stage.INVOICE_APPROVAL: self.invoice_approval,
         }
         return per_stage[stage]
+
+
+def in_office_hours(moment: datetime, time_zone: str, office_hours: tuple[time, time]) -> bool:
+    """Monday to Friday between ``office_hours``, in ``time_zone``."""
+    local = moment.astimezone(ZoneInfo(time_zone))
+    start, end = office_hours
+    return local.weekday() < 5 and start <= local.time() < end
 
 
 class RequestSubmission(BaseModel):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time
+
 from pydantic import BaseModel
 
 LOAD_PROPERTY = "load_property"
+OFFICE_HOURS = "in_office_hours"
 CHOOSE_VENDOR = "choose_vendor"
 LOAD_VENDOR = "load_vendor"
 PAY_VENDOR = "pay_vendor"
@@ -20,3 +23,13 @@ class VendorChoice(BaseModel):
 
     trade: str
     exclude: list[str] = []
+
+
+class OfficeHoursCheck(BaseModel):
+    """Is ``moment`` inside office hours (Monday to Friday) in the property's time zone?
+    Asked of an activity: workflow code reads no time-zone database, whose rules may
+    differ from one worker to the next and so replay a different decision."""
+
+    moment: datetime
+    time_zone: str
+    office_hours: tuple[time, time]

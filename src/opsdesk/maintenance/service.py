@@ -37,13 +37,10 @@ from opsdesk.maintenance.inputs import (
     RequestForm,
     RequestSubmission,
 )
+from opsdesk.maintenance.rules import ALREADY_ANSWERED, INVALID_ANSWER
 from opsdesk.maintenance.state import RequestState
 from opsdesk.maintenance.status import RequestStatus, Stage
-from opsdesk.maintenance.workflow import (
-    ALREADY_ANSWERED,
-    INVALID_ANSWER,
-    MaintenanceRequestWorkflow,
-)
+from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow
 from opsdesk.settings import Settings
 from opsdesk.temporal import search_attributes as sa
 from opsdesk.temporal.updates import start_update_when_ready

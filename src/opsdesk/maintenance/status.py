@@ -33,6 +33,9 @@ class RequestStatus(StrEnum):
     CANCELLED = "CANCELLED"
     DECLINED = "DECLINED"
     EXPIRED = "EXPIRED"
+    FAILED = "FAILED"
+    """A step gave up (the directory or the payout unreachable for longer than it waits):
+    ops are told and take it from there."""
 
     @property
     def terminal(self) -> bool:
@@ -45,6 +48,7 @@ TERMINAL = frozenset(
         RequestStatus.CANCELLED,
         RequestStatus.DECLINED,
         RequestStatus.EXPIRED,
+        RequestStatus.FAILED,
     }
 )
 

@@ -19,3 +19,8 @@ most three times, then the offline rules triage the request."""
 PAYOUT = Step(timedelta(seconds=30), None, timedelta(minutes=10))
 """Paying the vendor once the owner approved the invoice: it never gives up (the ledger
 makes a retry a no-op), and it does not heartbeat."""
+
+TRIAGE_BY_RULES = Step(timedelta(seconds=60), None, timedelta(minutes=1))
+"""The offline rules, once the model has given up: no call leaves the worker, so nothing
+but a worker outage can stop it, and it waits that out rather than leave the request
+untriaged."""

@@ -7,19 +7,21 @@ call, ops on the dashboard, an API client) wins. Each answer is an update whose 
 refuses what the request is not waiting for, and a later answer to the same question hears
 who answered first. Every question has a deadline from the request's policy: when it lapses
 the request expires, except a vendor's quote, which passes to the next vendor of the trade.
+
+Which answers count is ``rules``'s to say, what people are told ``notices``'s; the
+machinery both desks share (steps run to their end, waits, Temporal's cancel, children, the
+closing sequence, handlers that end with the workflow) is ``DeskWorkflow``'s.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any, Literal, TypeVar
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
 from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
-from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ActivityError
 
 from opsdesk.ai.models import TriageRequest
 from opsdesk.maintenance.inputs import (
@@ -47,7 +49,15 @@ from opsdesk.maintenance.notices import (
     money,
     stage_details,
 )
-from opsdesk.maintenance.payloads import PropertyLookup, VendorChoice
+from opsdesk.maintenance.payloads import OfficeHoursCheck, PropertyLookup, VendorChoice
+from opsdesk.maintenance.rules import (
+    INVALID_ANSWER,
+    NOT_WAITING,
+    refusal,
+    why_not_answer,
+    why_not_cancel,
+    why_not_reassign,
+)
 from opsdesk.maintenance.state import (
     AnswerRecord,
     Asked,
@@ -58,39 +68,51 @@ from opsdesk.maintenance.state import (
     VendorFacts,
 )
 from opsdesk.maintenance.status import (
-    CANCELLABLE,
     REASSIGNABLE,
     Channel,
     RequestStatus,
     Role,
     Stage,
 )
-from opsdesk.maintenance.steps import DIRECTORY, PAYOUT, TRIAGE
+from opsdesk.maintenance.steps import DIRECTORY, PAYOUT, TRIAGE, TRIAGE_BY_RULES
 from opsdesk.notify.links import LinkGrant
 from opsdesk.notify.models import CALL_OUTCOME_WORDS, Notification, PhoneCall
-from opsdesk.notify.workflows import NotificationWorkflow, PhoneCallWorkflow
+from opsdesk.notify.workflows import (
+    NotificationWorkflow,
+    PhoneCallWorkflow,
+    child_key,
+    child_workflow_id,
+)
 from opsdesk.payments.models import PayoutInput
 from opsdesk.temporal import search_attributes as sa
 from opsdesk.temporal.counters import count
-from opsdesk.temporal.steps import Step, describe_failure
+from opsdesk.temporal.lifecycle import DeskWorkflow
+from opsdesk.temporal.steps import describe_failure
 from opsdesk.values import dialable
 
 with workflow.unsafe.imports_passed_through():
     from opsdesk.ai.activities import AiActivities
     from opsdesk.maintenance.activities import MaintenanceActivities
 
-T = TypeVar("T")
-A = TypeVar("A")
-
 RESUBMIT_LINK_LIFETIME = timedelta(days=30)
-OWNER_CALLS = "owner-phone-calls"
-"""Patch: the owner's yes-or-no questions also phone the owner."""
 NOBODY = "nobody"
 """``RequestWaitingOn`` while no question is open."""
-# Error types an answer's refusal carries; the API turns them into 409 and 422.
-ALREADY_ANSWERED = "AlreadyAnswered"
-NOT_WAITING = "NotWaiting"
-INVALID_ANSWER = "InvalidAnswer"
+
+# Patches: each names a change to what the workflow does, so that histories recorded
+# before it replay as they ran (see tests/test_replay.py).
+OWNER_CALLS = "owner-phone-calls"
+"""The owner's yes-or-no questions also phone the owner."""
+ANSWER_BEFORE_INTERRUPT = "answer-before-interrupt"
+"""An answer that counted stands even when a cancel or a reassignment arrived with it; the
+interruption is acted on at the next step (before: the answer was dropped)."""
+CANCEL_BEFORE_PAYOUT = "cancel-before-payout"
+"""A cancel accepted with the invoice's approval stops the payout."""
+COMPLETION_FROM_VISIT = "completion-from-visit"
+"""The tenant's "is it fixed?" deadline counts from the end of the visit."""
+WORK_DONE_AFTER_VISIT = "work-done-after-visit"
+"""The work can be marked done only once the booked visit has started."""
+OFFICE_HOURS_IN_ACTIVITY = "office-hours-in-activity"
+"""Office hours are decided by an activity, not from the worker's time-zone data."""
 
 
 class _Interrupted(Exception):
@@ -105,14 +127,11 @@ class _Reassignment:
     """None: the next vendor of the trade."""
 
 
-def refusal(message: str, kind: str) -> ApplicationError:
-    return ApplicationError(message, type=kind, non_retryable=True)
-
-
 @workflow.defn
-class MaintenanceRequestWorkflow:
+class MaintenanceRequestWorkflow(DeskWorkflow):
     @workflow.init
     def __init__(self, submission: RequestSubmission) -> None:
+        self._start_core()
         now = workflow.now()
         self._policy = submission.policy
         tenant = submission.form.tenant
@@ -138,17 +157,14 @@ class MaintenanceRequestWorkflow:
         self._reassign: _Reassignment | None = None
         self._handled: set[str] = set()
         """Ids of cancel and reassign requests already taken."""
-        self._settled = False
-        """True while the request waits for a person (or has ended): an update answers
-        with the state as it is then, not halfway through a transition."""
-        self._temporal_cancel = False
-        self._in_flight: list[asyncio.Task[None]] = []
         self._notices = 0
         self._rounds: dict[Stage, int] = {}
         self._owner_involved = False
         self._calls: dict[str, str] = {}
         """The call ids placed, and who each one called."""
         self._calls_ended: set[str] = set()
+        self._done_from: datetime | None = None
+        """When the work may be marked done: the booked visit's start."""
 
     # -- the lifecycle -------------------------------------------------------------------
 
@@ -156,23 +172,63 @@ class MaintenanceRequestWorkflow:
     async def run(self, submission: RequestSubmission) -> RequestState:
         self._publish()
         count("opsdesk_maintenance_requests_opened", "Maintenance requests opened.")
+        await self._run_to_end(self._lifecycle_until_cancelled)
+        return self._state
+
+    # What the closing sequence asks of the request (see ``DeskWorkflow``).
+
+    @property
+    def _ended(self) -> bool:
+        return self._state.status.terminal
+
+    @property
+    def _ended_cancelled(self) -> bool:
+        return self._state.status is RequestStatus.CANCELLED
+
+    def _on_temporal_cancel(self, reason: str) -> None:
+        if self._cancel is not None:
+            return
+        if why_not_cancel(self._state) is None:
+            self._cancel = CancelRequest(
+                answer_id="temporal-cancel", actor="temporal", reason=reason or "cancelled"
+            )
+        else:
+            self._note(f"Temporal asked to cancel; ignored while {self._state.status}")
+
+    async def _gave_up(self, error: str) -> None:
+        """A step gave up (the directory, the payout): ops take it from here, and everyone
+        involved hears what is true, never a request that silently stopped."""
+        state = self._state
+        self._finish(RequestStatus.FAILED, f"Stopped: {error}")
+        self._notify(
+            self._policy.ops_email,
+            message(
+                state,
+                subject=f"Request {state.request_id} needs a person",
+                greeting="Ops,",
+                paragraphs=[
+                    f"Request {state.request_id} stopped because a step failed: {error}.",
+                    "Nothing more happens on its own. Please contact the people involved "
+                    "and report it again if the repair is still needed.",
+                ],
+                dashboard=True,
+            ),
+        )
+        self._tell_involved(
+            f"Request {state.request_id} is with our team",
+            [
+                "Something went wrong on our side while handling this request, and it "
+                "has stopped. Our team has been told and will contact you about what "
+                "happens next."
+            ],
+        )
+
+    async def _lifecycle_until_cancelled(self) -> None:
         try:
             await self._lifecycle()
         except _Interrupted:
             # Only a cancel ends the lifecycle this way; a reassignment is caught inside.
             self._cancelled()
-        count(
-            "opsdesk_maintenance_requests_ended",
-            "Maintenance requests ended, by final status.",
-            status=self._state.status.value,
-        )
-        # Notices' children must have started before this workflow closes.
-        await self._steadily(asyncio.gather(*self._in_flight))
-        self._settled = True
-        await self._wait(workflow.all_handlers_finished, None)
-        if self._temporal_cancel and self._state.status is RequestStatus.CANCELLED:
-            raise asyncio.CancelledError(self._state.ended_reason)
-        return self._state
 
     async def _lifecycle(self) -> None:
         state = self._state
@@ -216,7 +272,9 @@ class MaintenanceRequestWorkflow:
             # The model could not answer: the offline rules triage it, and the timeline says so.
             workflow.logger.warning("triage falls back to the rules: %s", describe_failure(err))
             request = request.model_copy(update={"offline": True})
-            result = await self._execute(AiActivities.triage_maintenance_request, request, TRIAGE)
+            result = await self._execute(
+                AiActivities.triage_maintenance_request, request, TRIAGE_BY_RULES
+            )
         self._check_interrupt()
         triage = result.triage
         state.triage = triage
@@ -341,6 +399,8 @@ class MaintenanceRequestWorkflow:
             return False
         assert isinstance(slot, SlotAnswer)
         state.slot = slot.slot
+        if workflow.patched(WORK_DONE_AFTER_VISIT):
+            self._done_from = slot.slot.start
         self._tell_tenant(
             f"Your repair visit is booked: request {state.request_id}",
             [f"{state.vendor_name} will come at the time below."],
@@ -367,6 +427,8 @@ class MaintenanceRequestWorkflow:
         if not decision.approve:
             self._decline("The owner declined the invoice", decision)
             return
+        if workflow.patched(CANCEL_BEFORE_PAYOUT):
+            self._check_interrupt()
         vendor = state.vendor
         assert vendor is not None
         assert state.invoice_cents is not None
@@ -375,7 +437,7 @@ class MaintenanceRequestWorkflow:
         payout = await self._execute(
             MaintenanceActivities.pay_vendor,
             PayoutInput(
-                idempotency_key=f"{self._key_prefix}:payout",
+                idempotency_key=child_key(self._key_prefix, "payout"),
                 request_id=state.request_id,
                 vendor_id=vendor.vendor_id,
                 amount_cents=state.invoice_cents,
@@ -450,14 +512,18 @@ class MaintenanceRequestWorkflow:
         self._check_interrupt(reassignable=stage.status in REASSIGNABLE)
         now = workflow.now()
         limit = self._policy.deadline(stage, state.triage.priority)
-        if stage is Stage.WORK_DONE and state.slot is not None:
+        if state.slot is not None and (
+            stage is Stage.WORK_DONE
+            or (stage is Stage.COMPLETION and workflow.patched(COMPLETION_FROM_VISIT))
+        ):
+            # Counted from the visit's end: never a deadline before anyone came.
             limit = max(limit, state.slot.end + limit - now)
         round = self._rounds[stage] = self._rounds.get(stage, 0) + 1
         question = Question(stage=stage, round=round, asked_at=now, deadline=now + limit)
         state.question = question
         state.questions.append(question)
         name, address = self._person(stage.role)
-        phone, email = self._channels(stage)
+        phone, email = await self._channels(stage)
         if email:
             question.asked.append(Asked(role=stage.role, name=name, channel="email", at=now))
         if phone:
@@ -483,7 +549,10 @@ class MaintenanceRequestWorkflow:
             limit,
         )
         state.question = None
-        if self._cancel is not None or (reassignable and self._reassign is not None):
+        interrupted = self._cancel is not None or (reassignable and self._reassign is not None)
+        if interrupted and (
+            question.answer is None or not workflow.patched(ANSWER_BEFORE_INTERRUPT)
+        ):
             if question.answer is None:
                 question.withdrawn = True
             raise _Interrupted
@@ -498,7 +567,7 @@ class MaintenanceRequestWorkflow:
             return None
         return self._answers[question.answer.answer_id]
 
-    def _channels(self, stage: Stage) -> tuple[str | None, bool]:
+    async def _channels(self, stage: Stage) -> tuple[str | None, bool]:
         """How to ask ``stage``: the number to phone (None: no call) and whether to email.
         Only the owner's yes-or-no questions phone, and only an owner with a number a call
         can dial who has not turned calls off."""
@@ -510,8 +579,21 @@ class MaintenanceRequestWorkflow:
             return None, True
         if not workflow.patched(OWNER_CALLS):
             return None, True
-        after_hours = not self._policy.in_office_hours(workflow.now(), premises.time_zone)
-        return phone, not (premises.owner_calls == "call_only_after_hours" and after_hours)
+        if premises.owner_calls != "call_only_after_hours":
+            return phone, True
+        if workflow.patched(OFFICE_HOURS_IN_ACTIVITY):
+            office_hours = await self._execute(
+                MaintenanceActivities.in_office_hours,
+                OfficeHoursCheck(
+                    moment=workflow.now(),
+                    time_zone=premises.time_zone,
+                    office_hours=self._policy.office_hours,
+                ),
+                DIRECTORY,
+            )
+        else:
+            office_hours = self._policy.in_office_hours(workflow.now(), premises.time_zone)
+        return phone, office_hours
 
     def _call(self, question: Question, phone: str) -> None:
         """Phone the person ``question`` asks, as a child like a notification: the call
@@ -521,15 +603,15 @@ class MaintenanceRequestWorkflow:
         grant = self._grant(question, "phone")
         self._calls[grant.link_id] = self._person(stage.role)[0]
         call = PhoneCall(
-            key=f"{self._key_prefix}:call:{stage.value}:{question.round}",
+            key=child_key(self._key_prefix, "call", stage.value, question.round),
             to=phone,
             reference=workflow.info().workflow_id,
             title=f"Call: {QUESTIONS[stage][1].lower()}, request {state.request_id}",
             script=call_script(state, stage).full,
             grant=grant,
         )
-        self._in_flight.append(
-            asyncio.create_task(self._start_abandoned(PhoneCallWorkflow.run, call, call.key))
+        self._in_background(
+            self._start_abandoned(PhoneCallWorkflow.run, call, child_workflow_id(call.key))
         )
 
     @workflow.signal
@@ -694,6 +776,17 @@ class MaintenanceRequestWorkflow:
         if refused is not None:
             raise refusal(*refused)
 
+    def _why_not(self, stage: Stage, answer: Answer) -> tuple[str, str] | None:
+        return why_not_answer(
+            self._state,
+            stage,
+            answer,
+            workflow.now(),
+            done_from=self._done_from,
+            cancelling=self._cancel is not None,
+            reassigning=self._reassign is not None,
+        )
+
     async def _answer(self, stage: Stage, answer: Answer) -> RequestState:
         if answer.answer_id not in self._answers:
             # Checked again: another answer may have won since this one was validated.
@@ -724,48 +817,8 @@ class MaintenanceRequestWorkflow:
                 channel=answer.channel,
                 note=answer.note,
             )
-        await workflow.wait_condition(lambda: self._settled)
+        await self._until(lambda: self._settled)
         return self._state
-
-    def _why_not(self, stage: Stage, answer: Answer) -> tuple[str, str] | None:
-        """Why ``answer`` cannot count, and the error type that says so; None if it can."""
-        state = self._state
-        question = state.question
-        if (
-            question is not None
-            and question.stage is stage
-            and answer.round in (None, question.round)
-            and question.answer is None
-        ):
-            problem = self._answer_problem(stage, answer)
-            return None if problem is None else (problem, INVALID_ANSWER)
-        earlier = state.latest(stage, answer.round)
-        if earlier is not None and earlier.answer is not None:
-            first = earlier.answer
-            when = first.at.strftime("%Y-%m-%d %H:%M UTC")
-            return (
-                f"already answered by {first.actor} via {first.channel} at {when}",
-                ALREADY_ANSWERED,
-            )
-        if earlier is not None and earlier.lapsed:
-            return ("this question closed unanswered at its deadline", NOT_WAITING)
-        if earlier is not None and earlier.withdrawn:
-            return ("this question was withdrawn before anyone answered it", NOT_WAITING)
-        if state.status.terminal:
-            return (f"request {state.request_id} is {state.status.value.lower()}", NOT_WAITING)
-        return (
-            f"request {state.request_id} is not waiting for {stage.value.replace('_', ' ')} "
-            f"(it is {state.status.value})",
-            NOT_WAITING,
-        )
-
-    def _answer_problem(self, stage: Stage, answer: Answer) -> str | None:
-        """What makes an answer to the open question unusable, if anything."""
-        if isinstance(answer, SlotAnswer) and not any(
-            window.holds(answer.slot) for window in self._state.windows
-        ):
-            return "the visit must fit inside one of the tenant's time windows"
-        return None
 
     # -- ops: reassign, cancel ---------------------------------------------------------------
 
@@ -786,8 +839,8 @@ class MaintenanceRequestWorkflow:
             self._settled = False
             mine = self._reassign = _Reassignment(request=request, vendor=vendor)
             # Taken when the lifecycle next asks a question, unless the work was marked
-            # done meanwhile and nothing is left to reassign.
-            await workflow.wait_condition(
+            # done meanwhile (or the request ended) and nothing is left to reassign.
+            await self._until(
                 lambda: (
                     self._reassign is not mine
                     or (self._settled and self._state.status not in REASSIGNABLE)
@@ -800,7 +853,7 @@ class MaintenanceRequestWorkflow:
                     f"to {self._state.status}",
                     NOT_WAITING,
                 )
-        await workflow.wait_condition(lambda: self._settled)
+        await self._until(lambda: self._settled)
         return self._state
 
     @reassign.validator
@@ -812,30 +865,23 @@ class MaintenanceRequestWorkflow:
             raise refusal(problem, NOT_WAITING)
 
     def _why_not_reassign(self) -> str | None:
-        state = self._state
-        if self._reassign is not None:
-            return "a reassignment is already under way"
-        if state.status not in REASSIGNABLE:
-            return f"cannot reassign the vendor: request {state.request_id} is {state.status}"
-        return None
+        return why_not_reassign(self._state, reassigning=self._reassign is not None)
 
     @workflow.update
     async def cancel(self, request: CancelRequest) -> RequestState:
         if request.answer_id not in self._handled and self._cancel is None:
             self._cancel = request
             self._settled = False
-        await workflow.wait_condition(lambda: self._state.status.terminal and self._settled)
+        await self._until(lambda: False)  # answered once the request has ended
         return self._state
 
     @cancel.validator
     def _validate_cancel(self, request: CancelRequest) -> None:
         if request.answer_id in self._handled or self._cancel is not None:
             return
-        status = self._state.status
-        if status not in CANCELLABLE:
-            raise refusal(
-                f"cannot cancel: request {self._state.request_id} is {status}", NOT_WAITING
-            )
+        problem = why_not_cancel(self._state)
+        if problem is not None:
+            raise refusal(problem, NOT_WAITING)
 
     @workflow.query
     def get_state(self) -> RequestState:
@@ -877,6 +923,11 @@ class MaintenanceRequestWorkflow:
         self._state.ended_reason = reason
         self._state.question = None
         self._move(status, reason, actor=actor)
+        count(
+            "opsdesk_maintenance_requests_ended",
+            "Maintenance requests ended, by final status.",
+            status=status.value,
+        )
 
     # -- telling people ---------------------------------------------------------------------
 
@@ -947,32 +998,17 @@ class MaintenanceRequestWorkflow:
         start leaves with this workflow task, and ``run`` collects the starts before closing."""
         self._notices += 1
         notification = Notification(
-            key=f"{self._key_prefix}:notify:{self._notices}",
+            key=child_key(self._key_prefix, "notify", self._notices),
             template=TEMPLATE,
             to=to,
             reference=workflow.info().workflow_id,
             facts=facts,
         )
-        self._in_flight.append(
-            asyncio.create_task(
-                self._start_abandoned(NotificationWorkflow.run, notification, notification.key)
+        self._in_background(
+            self._start_abandoned(
+                NotificationWorkflow.run, notification, child_workflow_id(notification.key)
             )
         )
-
-    async def _start_abandoned(
-        self, run: Callable[[Any, A], Awaitable[Any]], arg: A, key: str
-    ) -> None:
-        """Start a child that outlives this workflow (a notification, a call), its id from
-        its idempotency key, once."""
-        try:
-            await workflow.start_child_workflow(
-                run,
-                arg,
-                id=key.replace(":", "-"),
-                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-            )
-        except WorkflowAlreadyStartedError:
-            workflow.logger.info("%s was already started", key)
 
     @property
     def _key_prefix(self) -> str:
@@ -1024,79 +1060,6 @@ class MaintenanceRequestWorkflow:
             updates.append(sa.REQUEST_PRIORITY.value_set(state.triage.priority))
         workflow.upsert_search_attributes(updates)
         workflow.upsert_memo({"row": RequestRow.of(state)})
-
-    async def _execute(
-        self,
-        activity: Callable[[Any, A], Awaitable[T]],
-        arg: A,
-        step: Step,
-    ) -> T:
-        result = await self._steadily(
-            workflow.start_activity_method(
-                activity,
-                arg,
-                start_to_close_timeout=step.start_to_close,
-                schedule_to_close_timeout=step.schedule_to_close,
-                heartbeat_timeout=step.heartbeat,
-                retry_policy=step.retry_policy,
-            )
-        )
-        return result
-
-    async def _wait_for_person(self, condition: Callable[[], bool], limit: timedelta) -> bool:
-        self._settled = True
-        try:
-            return await self._wait(condition, limit)
-        finally:
-            self._settled = False
-
-    async def _wait(self, condition: Callable[[], bool], limit: timedelta | None) -> bool:
-        """Wait until ``condition`` holds (True) or ``limit`` has passed (False). A cancel
-        from Temporal is heard as a person's cancel (see ``_hear_temporal_cancel``)."""
-        deadline = None if limit is None else workflow.now() + limit
-        while True:
-            remaining = None if deadline is None else deadline - workflow.now()
-            try:
-                await workflow.wait_condition(condition, timeout=remaining)
-            except TimeoutError:
-                return False
-            except asyncio.CancelledError:
-                if not self._hear_temporal_cancel():
-                    raise
-                if condition():
-                    return True
-                continue
-            return True
-
-    async def _steadily(self, future: Awaitable[T]) -> T:
-        """Await a step in flight to its end, whatever Temporal asks meanwhile: a cancel
-        from Temporal is acted on after the step, as a person's would be."""
-        step = asyncio.ensure_future(future)
-        while True:
-            try:
-                return await asyncio.shield(step)
-            except asyncio.CancelledError:
-                if step.cancelled() or not self._hear_temporal_cancel():
-                    raise
-
-    def _hear_temporal_cancel(self) -> bool:
-        """Turn Temporal's cancel request (the CLI, the UI's button) into the request's own
-        cancel, once. False when the cancellation is something else (the worker evicting
-        this workflow from its cache), which must go on unhindered."""
-        reason = workflow.cancellation_reason()
-        if reason is None or self._temporal_cancel:
-            return False
-        self._temporal_cancel = True
-        current = asyncio.current_task()
-        if current is not None:
-            current.uncancel()  # heard: the next await must not be cancelled again
-        if self._state.status in CANCELLABLE and self._cancel is None:
-            self._cancel = CancelRequest(
-                answer_id="temporal-cancel", actor="temporal", reason=reason or "cancelled"
-            )
-        elif self._cancel is None:
-            self._note(f"Temporal asked to cancel; ignored while {self._state.status}")
-        return True
 
 
 _SOURCES = {"form": "web form", "api": "API", "pms": "property-management system"}

@@ -1,0 +1,101 @@
+"""Which answers and actions a request takes in its current state, and why not otherwise.
+Pure functions of the request's state: the workflow's validators and handlers call them,
+and each refusal says, in a sentence, what the person can do instead."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from temporalio.exceptions import ApplicationError
+
+from opsdesk.maintenance.inputs import Answer, SlotAnswer, WorkDoneAnswer, answered_at
+from opsdesk.maintenance.state import RequestState
+from opsdesk.maintenance.status import CANCELLABLE, REASSIGNABLE, Stage
+
+# Error types a refusal carries; the API turns them into 409 and 422.
+ALREADY_ANSWERED = "AlreadyAnswered"
+NOT_WAITING = "NotWaiting"
+INVALID_ANSWER = "InvalidAnswer"
+
+
+def refusal(message: str, kind: str) -> ApplicationError:
+    return ApplicationError(message, type=kind, non_retryable=True)
+
+
+def why_not_answer(
+    state: RequestState,
+    stage: Stage,
+    answer: Answer,
+    now: datetime,
+    *,
+    done_from: datetime | None,
+    cancelling: bool,
+    reassigning: bool,
+) -> tuple[str, str] | None:
+    """Why ``answer`` cannot count, and the error type that says so; None if it can.
+    ``cancelling`` and ``reassigning``: a cancel or a reassignment was accepted and the
+    request has not acted on it yet; an answer arriving now would be dropped by it."""
+    question = state.question
+    request = state.request_id
+    if cancelling:
+        return (f"request {request} is being cancelled; no answer is needed", NOT_WAITING)
+    if reassigning and stage.status in REASSIGNABLE:
+        return (f"request {request} is being passed to another vendor", NOT_WAITING)
+    if (
+        question is not None
+        and question.stage is stage
+        and answer.round in (None, question.round)
+        and question.answer is None
+    ):
+        problem = answer_problem(state, answer, now, done_from)
+        return None if problem is None else (problem, INVALID_ANSWER)
+    earlier = state.latest(stage, answer.round)
+    if earlier is not None and earlier.answer is not None:
+        first = earlier.answer
+        return (
+            f"already answered by {first.actor} via {first.channel} at {answered_at(first.at)}",
+            ALREADY_ANSWERED,
+        )
+    if earlier is not None and earlier.lapsed:
+        return ("this question closed unanswered at its deadline", NOT_WAITING)
+    if earlier is not None and earlier.withdrawn:
+        return ("this question was withdrawn before anyone answered it", NOT_WAITING)
+    if state.status.terminal:
+        return (f"request {request} is {state.status.value.lower()}", NOT_WAITING)
+    return (
+        f"request {request} is not waiting for {stage.value.replace('_', ' ')} "
+        f"(it is {state.status.value})",
+        NOT_WAITING,
+    )
+
+
+def answer_problem(
+    state: RequestState, answer: Answer, now: datetime, done_from: datetime | None
+) -> str | None:
+    """What makes an answer to the open question unusable, if anything."""
+    if isinstance(answer, SlotAnswer) and not any(
+        window.holds(answer.slot) for window in state.windows
+    ):
+        return "the visit must fit inside one of the tenant's time windows"
+    if isinstance(answer, WorkDoneAnswer) and done_from is not None and now < done_from:
+        # Marking it done early would ask the tenant "is it fixed?" before anyone came,
+        # and pay the vendor for a visit still to happen.
+        return (
+            "the booked visit has not started yet; mark the work done once it has "
+            f"(the visit starts at {answered_at(done_from)})"
+        )
+    return None
+
+
+def why_not_reassign(state: RequestState, reassigning: bool) -> str | None:
+    if reassigning:
+        return "a reassignment is already under way"
+    if state.status not in REASSIGNABLE:
+        return f"cannot reassign the vendor: request {state.request_id} is {state.status}"
+    return None
+
+
+def why_not_cancel(state: RequestState) -> str | None:
+    if state.status not in CANCELLABLE:
+        return f"cannot cancel: request {state.request_id} is {state.status}"
+    return None
