@@ -1,4 +1,4 @@
-"""What the intake poller and its fetch activity pass each other, and the poller's state.
+"""What the intake poller and its activities pass each other, and the poller's state.
 Pure data: workflows import it."""
 
 from __future__ import annotations
@@ -48,6 +48,52 @@ class PolledBatch(BaseModel):
     set_aside: list[SetAside] = []
     poll_interval: timedelta
     """The worker's current setting, which the poller takes from its next poll on."""
+
+
+class RecordClaim(BaseModel):
+    external_id: str
+    request_id: str
+
+
+class ClaimRecords(BaseModel):
+    """A batch's valid records, to be claimed before their requests start."""
+
+    source: str
+    stamp: str
+    """Which start claims them: ``batch_stamp`` of the poller and the batch."""
+    records: list[RecordClaim]
+
+
+class ClaimedRecords(BaseModel):
+    ours: list[str]
+    """The external ids this batch starts, each once: unclaimed until now, or claimed by this
+    same batch and not yet committed (a retry, a poller replaced in mid-batch)."""
+
+
+class CommitBatch(BaseModel):
+    """A batch whose claimed requests have started: the source's cursor moves past it."""
+
+    source: str
+    number: int
+    cursor: str
+    stamp: str
+    started: list[str]
+    """External ids whose requests were started, or found started, by this batch."""
+
+
+class StoredCursor(BaseModel):
+    """A source's cursor as the database keeps it."""
+
+    source: str
+    cursor: str | None
+    batches: int
+    updated_at: datetime
+
+
+def batch_stamp(poller_id: str, number: int) -> str:
+    """The idempotency key of a batch's claims: the poller's workflow id (stable across its
+    runs, resets and continue-as-new) and the batch's number in its source."""
+    return f"{poller_id}:batch-{number}"
 
 
 class PollerTotals(BaseModel):
