@@ -19,3 +19,8 @@ most three times, then the offline rules triage the request."""
 PAYOUT = Step(timedelta(seconds=30), None, timedelta(minutes=10))
 """Paying the vendor once the owner approved the invoice: it never gives up (the ledger
 makes a retry a no-op), and it does not heartbeat."""
+
+INTAKE_STORE = Step(timedelta(seconds=15), None, timedelta(seconds=30))
+"""Claiming a polled batch's records and committing the batch: it never gives up (a poller
+that gave up would leave its batch half taken, and has nothing else to do), its stamp makes
+a retry a no-op, and it does not heartbeat."""
