@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 import psutil
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
@@ -40,7 +40,7 @@ from bench.maintenance_baseline import (
 )
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade
-from opsdesk.db.tables import PmsFeedRecord
+from opsdesk.db.tables import IntakeCursor, PmsFeedRecord
 from opsdesk.maintenance.directory import Directory, sample_directory
 from opsdesk.maintenance.feed import FEED_PATH
 from opsdesk.maintenance.inputs import RequestForm
@@ -117,9 +117,13 @@ def feed_record(external_id: str) -> dict[str, Any]:
 
 
 async def refill_feed(db: Database, records: list[dict[str, Any]]) -> None:
-    """Empty the demo feed, then put ``records`` in it in one transaction."""
+    """Empty the demo feed, then put ``records`` in it in one transaction. The stored intake
+    cursors start again from the first record: an emptied SQLite table numbers its rows from
+    1 again, so a cursor of the old feed would skip the new records (whose ids are new, so
+    no claim stops them)."""
     async with db.transaction() as session:
         await session.execute(delete(PmsFeedRecord))
+        await session.execute(update(IntakeCursor).values(cursor=None))
         session.add_all(PmsFeedRecord(record=record) for record in records)
 
 

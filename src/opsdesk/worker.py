@@ -24,6 +24,7 @@ from opsdesk.ai.usage import UsageLog
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
 from opsdesk.maintenance.activities import MaintenanceActivities
+from opsdesk.maintenance.claims import IntakeClaims
 from opsdesk.maintenance.directory import Directory
 from opsdesk.maintenance.ids import poller_workflow_id
 from opsdesk.maintenance.intake import IntakeActivities, Rejects
@@ -117,7 +118,7 @@ def maintenance_activities(db: Database) -> MaintenanceActivities:
 
 
 def intake_activities(db: Database, settings: Settings) -> IntakeActivities:
-    return IntakeActivities(settings, Directory(db), Rejects(db))
+    return IntakeActivities(settings, Directory(db), Rejects(db), IntakeClaims(db))
 
 
 def ai_activities(db: Database, provider: Provider | None) -> AiActivities:

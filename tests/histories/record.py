@@ -38,6 +38,7 @@ from opsdesk.app import create_app
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
 from opsdesk.db.tables import OutboxMessage
+from opsdesk.maintenance.claims import IntakeClaims
 from opsdesk.maintenance.directory import Directory, sample_directory
 from opsdesk.maintenance.feed import FEED_PATH, DemoFeed
 from opsdesk.maintenance.ids import external_request_id, poller_workflow_id, request_workflow_id
@@ -51,7 +52,13 @@ from opsdesk.maintenance.inputs import (
 )
 from opsdesk.maintenance.inputs import CancelRequest as StopRequest
 from opsdesk.maintenance.poller import PmsPollerWorkflow
-from opsdesk.maintenance.polling import PollerInput
+from opsdesk.maintenance.polling import (
+    ClaimRecords,
+    CommitBatch,
+    PollerInput,
+    RecordClaim,
+    batch_stamp,
+)
 from opsdesk.maintenance.service import (
     RequestHandle,
     request_handle,
@@ -193,6 +200,29 @@ async def restock_waking_an_order(
 
 
 _HISTORY_SOURCE = "history"
+_CLAIMS_SOURCE = "history-claims"
+
+
+def _feed_record(external_id: str, property_id: str) -> dict[str, Any]:
+    return {
+        "id": external_id,
+        "property_id": property_id,
+        "unit": "Main" if property_id == "elm-48" else "1A",
+        "tenant_name": "Sam Rivera",
+        "tenant_email": "sam.rivera@example.com",
+        "description": "The kitchen tap leaks under the sink",
+    }
+
+
+@contextlib.asynccontextmanager
+async def _feed_served(
+    env: WorkflowEnvironment, settings: Settings, source: str
+) -> AsyncIterator[Settings]:
+    settings = settings.model_copy(
+        update={"demo_pms": True, "pms_token": SecretStr("history"), "pms_source": source}
+    )
+    async with served(create_app(settings, env.client)) as url:
+        yield settings.model_copy(update={"pms_url": f"{url}{FEED_PATH}"})
 
 
 @contextlib.asynccontextmanager
@@ -204,31 +234,59 @@ async def pms_feed(
     await Directory(db).import_directory(sample_directory())
     feed = DemoFeed(db)
     for external_id, property_id in (("H-1", "harbor-12"), ("H-2", "nowhere-1"), ("H-3", "elm-48")):
-        await feed.add(
-            {
-                "id": external_id,
-                "property_id": property_id,
-                "unit": "Main" if property_id == "elm-48" else "1A",
-                "tenant_name": "Sam Rivera",
-                "tenant_email": "sam.rivera@example.com",
-                "description": "The kitchen tap leaks under the sink",
-            }
-        )
-    settings = settings.model_copy(
-        update={"demo_pms": True, "pms_token": SecretStr("history"), "pms_source": _HISTORY_SOURCE}
-    )
-    async with served(create_app(settings, env.client)) as url:
-        yield settings.model_copy(update={"pms_url": f"{url}{FEED_PATH}"})
+        await feed.add(_feed_record(external_id, property_id))
+    async with _feed_served(env, settings, _HISTORY_SOURCE) as ready:
+        yield ready
 
 
-async def polled_from_a_feed(
+@contextlib.asynccontextmanager
+async def pms_feed_with_claims(
     env: WorkflowEnvironment, settings: Settings, db: Database
+) -> AsyncIterator[Settings]:
+    """The sample directory, and the demo feed after an earlier batch took H-1 (its claim,
+    and the stored cursor after it); then H-1 sent again, a record naming no property the
+    directory has, H-3 and H-4."""
+    await Directory(db).import_directory(sample_directory())
+    feed = DemoFeed(db)
+    claims = IntakeClaims(db)
+    earlier = batch_stamp(poller_workflow_id(_CLAIMS_SOURCE), 0)
+    taken = await feed.add(_feed_record("H-1", "harbor-12"))
+    await claims.claim(
+        ClaimRecords(
+            source=_CLAIMS_SOURCE,
+            stamp=earlier,
+            records=[
+                RecordClaim(
+                    external_id="H-1", request_id=external_request_id(_CLAIMS_SOURCE, "H-1")
+                )
+            ],
+        )
+    )
+    await claims.commit(
+        CommitBatch(
+            source=_CLAIMS_SOURCE, number=0, cursor=str(taken), stamp=earlier, started=["H-1"]
+        )
+    )
+    for external_id, property_id in (
+        ("H-1", "harbor-12"),
+        ("H-2", "nowhere-1"),
+        ("H-3", "elm-48"),
+        ("H-4", "harbor-12"),
+    ):
+        await feed.add(_feed_record(external_id, property_id))
+    async with _feed_served(env, settings, _CLAIMS_SOURCE) as ready:
+        yield ready
+
+
+async def _first_run_of_a_poller(
+    env: WorkflowEnvironment, settings: Settings, started_before: str
 ) -> WorkflowHandle[Any, Any]:
-    """The poller's first run: one record started before (by an earlier poller), one set
-    aside, one started; then it continues as new (one poll a run), and is stopped there."""
+    """Start ``started_before``'s request as an earlier poller did, then a poller of one poll
+    a run; its first run, once it has continued as new (the poller is stopped there)."""
+    source = settings.pms_source
     earlier = submission_of(
         settings,
-        external_request_id(_HISTORY_SOURCE, "H-1"),
+        external_request_id(source, started_before),
         RequestForm(
             property_id="harbor-12",
             unit="1A",
@@ -236,13 +294,13 @@ async def polled_from_a_feed(
             description="The kitchen tap leaks under the sink",
         ),
         source="pms",
-        external_id="H-1",
+        external_id=started_before,
     )
     await submit_request(env.client, settings, earlier)
     handle = await env.client.start_workflow(
         PmsPollerWorkflow.run,
-        PollerInput(source=_HISTORY_SOURCE, poll_interval=timedelta(seconds=1), max_polls=1),
-        id=poller_workflow_id(_HISTORY_SOURCE),
+        PollerInput(source=source, poll_interval=timedelta(seconds=1), max_polls=1),
+        id=poller_workflow_id(source),
         task_queue=settings.maintenance_task_queue,
     )
     first = env.client.get_workflow_handle(handle.id, run_id=handle.result_run_id)
@@ -254,6 +312,23 @@ async def polled_from_a_feed(
         raise TimeoutError("the poller never continued as new")
     await env.client.get_workflow_handle(handle.id).terminate("recorded")
     return first
+
+
+async def polled_from_a_feed(
+    env: WorkflowEnvironment, settings: Settings, db: Database
+) -> WorkflowHandle[Any, Any]:
+    """The poller's first run: one record started before (by an earlier poller), one set
+    aside, one started; then it continues as new (one poll a run), and is stopped there."""
+    return await _first_run_of_a_poller(env, settings, "H-1")
+
+
+async def claimed_from_a_feed(
+    env: WorkflowEnvironment, settings: Settings, db: Database
+) -> WorkflowHandle[Any, Any]:
+    """The poller's first run with claims: after the stored cursor, H-1 claimed by an earlier
+    batch (a duplicate), one set aside, H-3 started before claims, H-4 claimed and started;
+    the batch committed; then it continues as new, and is stopped there."""
+    return await _first_run_of_a_poller(env, settings, "H-3")
 
 
 @contextlib.asynccontextmanager
@@ -483,6 +558,11 @@ SCENARIOS = {
     ),
     "a poller's batch: started before, set aside, started; then continued as new": Scenario(
         polled_from_a_feed, poller_workflow_id(_HISTORY_SOURCE), setup=pms_feed
+    ),
+    "a poller's claimed batch: a duplicate, set aside, started before, started; committed": (
+        Scenario(
+            claimed_from_a_feed, poller_workflow_id(_CLAIMS_SOURCE), setup=pms_feed_with_claims
+        )
     ),
 }
 

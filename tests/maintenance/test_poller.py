@@ -14,26 +14,39 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import SecretStr
+from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.workflowservice.v1 import (
+    DeleteWorkflowExecutionRequest,
+    ResetWorkflowExecutionRequest,
+)
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.app import create_app
 from opsdesk.db import Database
 from opsdesk.errors import PmsProtocolError, PmsRefused
+from opsdesk.maintenance.claims import IntakeClaims
 from opsdesk.maintenance.directory import Directory
 from opsdesk.maintenance.feed import FEED_PATH, poller_status
 from opsdesk.maintenance.ids import external_request_id, poller_workflow_id, request_workflow_id
 from opsdesk.maintenance.intake import Rejects
 from opsdesk.maintenance.pms import BadRecord, PmsClient, PmsUnavailable, parse_record
 from opsdesk.maintenance.poller import PmsPollerWorkflow
-from opsdesk.maintenance.polling import PollerInput, PollerState
+from opsdesk.maintenance.polling import (
+    ClaimRecords,
+    PollerInput,
+    PollerState,
+    RecordClaim,
+    batch_stamp,
+)
 from opsdesk.maintenance.service import fingerprint
 from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow
 from opsdesk.settings import Settings
 from opsdesk.temporal import search_attributes as sa
 from opsdesk.worker import start_poller
-from tests.conftest import free_port
+from tests.conftest import BOTH_DATABASES, free_port
 from tests.http import served
 from tests.maintenance.helpers import LEAK, maintenance_worker
 from tests.staff import bearer
@@ -106,6 +119,17 @@ async def demo_feed(
         yield Feed(http, staff, settings.model_copy(update={"pms_url": f"{url}{FEED_PATH}"}))
 
 
+def claims(source: str, stamp: str, *external_ids: str) -> ClaimRecords:
+    return ClaimRecords(
+        source=source,
+        stamp=stamp,
+        records=[
+            RecordClaim(external_id=e, request_id=external_request_id(source, e))
+            for e in external_ids
+        ],
+    )
+
+
 def poller(client: Client, settings: Settings) -> PollerHandle:
     """The poller's latest run, whichever that is."""
     return client.get_workflow_handle_for(
@@ -114,11 +138,21 @@ def poller(client: Client, settings: Settings) -> PollerHandle:
 
 
 async def poller_reaches(
-    client: Client, settings: Settings, started: int, set_aside: int = 0, already: int = 0
+    client: Client,
+    settings: Settings,
+    started: int,
+    set_aside: int = 0,
+    already: int = 0,
+    duplicates: int = 0,
 ) -> PollerState:
     def done(state: PollerState) -> bool:
         t = state.totals
-        return (t.started, t.set_aside, t.already_started) == (started, set_aside, already)
+        return (t.started, t.set_aside, t.already_started, t.duplicates) == (
+            started,
+            set_aside,
+            already,
+            duplicates,
+        )
 
     return await eventually(
         lambda: poller(client, settings).query(PmsPollerWorkflow.get_state), done, timeout=60
@@ -191,20 +225,140 @@ async def test_re_polls_and_worker_restarts_start_nothing_twice(
             state = await poller_reaches(client, s, started=3)
             assert state.cursor == "3"
 
-            # A finished request's id stays used: end one, then lose the poller and its
-            # cursor. A fresh poller reads the whole feed again and starts nothing.
+            # End one request, then lose the poller mid-feed. A fresh poller goes on from
+            # the stored cursor: it reads none of the first three again.
             ended = request_of(client, s, "WO-1")
             await ended.terminate("done with it")
             await first.terminate("lost")
+            await feed.drop(record("WO-4"))
             fresh = await start_poller(client, s)
             try:
                 assert fresh.result_run_id != first.result_run_id
-                state = await poller_reaches(client, s, started=0, already=3)
-                assert state.cursor == "3"
+                state = await poller_reaches(client, s, started=1)
+                assert state.cursor == "4"
                 # Still the one terminated run: a new run would be running.
                 assert (await ended.describe()).status is WorkflowExecutionStatus.TERMINATED
             finally:
                 await fresh.terminate()
+
+
+async def forget(client: Client, handle: WorkflowHandle[Any, Any]) -> None:
+    """Delete a workflow's execution, as Temporal does once its retention has passed."""
+    await client.workflow_service.delete_workflow_execution(
+        DeleteWorkflowExecutionRequest(
+            namespace=client.namespace, workflow_execution=WorkflowExecution(workflow_id=handle.id)
+        )
+    )
+    await eventually(lambda: gone(handle), bool)
+
+
+async def gone(handle: WorkflowHandle[Any, Any]) -> bool:
+    """True when Temporal has no execution under the handle's id."""
+    try:
+        await handle.describe()
+    except RPCError as exc:
+        if exc.status is RPCStatusCode.NOT_FOUND:
+            return True
+        raise
+    return False
+
+
+@BOTH_DATABASES  # the claims on SQLite and on PostgreSQL
+async def test_a_record_becomes_one_request_even_once_temporal_forgot_it(
+    dev_env: WorkflowEnvironment, db: Database, settings: Settings, directory: Directory
+) -> None:
+    client = dev_env.client
+    async with demo_feed(dev_env, settings) as feed:
+        s = feed.settings
+        await feed.drop(record("WO-1"), record("WO-2"))
+        async with maintenance_worker(dev_env, db, s):
+            first = await start_poller(client, s)
+            await poller_reaches(client, s, started=2)
+            # The poller is lost, and WO-1's request is past its retention: its id is free.
+            await first.terminate("lost")
+            await forget(client, request_of(client, s, "WO-1"))
+            # The system sends WO-1 again (it was edited there), and a new one.
+            await feed.drop(record("WO-1", tenant_phone="+1 415 555 0199"), record("WO-3"))
+            fresh = await start_poller(client, s)
+            try:
+                state = await poller_reaches(client, s, started=1, duplicates=1)
+                assert state.cursor == "4"
+                assert await gone(request_of(client, s, "WO-1"))
+                described = await request_of(client, s, "WO-3").describe()
+                assert described.status is WorkflowExecutionStatus.RUNNING
+                page = await feed.staff.get("/maintenance/intake", headers={"Accept": "text/html"})
+                assert "data-cursor>4<" in page.text
+                assert "taken before, skipped 1" in page.text
+            finally:
+                await fresh.terminate()
+
+
+@BOTH_DATABASES  # the claims on SQLite and on PostgreSQL
+async def test_a_claim_decides_whether_a_record_starts_a_request(
+    dev_env: WorkflowEnvironment, db: Database, settings: Settings, directory: Directory
+) -> None:
+    client = dev_env.client
+    async with demo_feed(dev_env, settings) as feed:
+        s = feed.settings
+        source = s.pms_source
+        stamp = batch_stamp(poller_workflow_id(source), 0)
+        store = IntakeClaims(db)
+        # WO-7 was taken by another batch, its request long forgotten by Temporal (never
+        # started here at all). WO-9 is this poller's first batch's, claimed before it was
+        # terminated and never started: the batch, read again, finishes it.
+        await store.claim(claims(source, batch_stamp("pms-poller-elsewhere", 3), "WO-7"))
+        await store.claim(claims(source, stamp, "WO-9"))
+        await feed.drop(record("WO-7"), record("WO-8"), record("WO-9"))
+        async with maintenance_worker(dev_env, db, s):
+            handle = await start_poller(client, s)
+            try:
+                await poller_reaches(client, s, started=2, duplicates=1)
+                assert await gone(request_of(client, s, "WO-7"))
+                for external_id in ("WO-8", "WO-9"):
+                    described = await request_of(client, s, external_id).describe()
+                    assert described.status is WorkflowExecutionStatus.RUNNING
+                stored = await store.cursor(source)
+                assert stored is not None
+                assert (stored.cursor, stored.batches) == ("3", 1)
+                # The batch is committed: its claims are taken for good.
+                again = await store.claim(claims(source, stamp, "WO-8", "WO-9"))
+                assert again.ours == []
+            finally:
+                await handle.terminate()
+
+
+async def test_a_reset_poller_goes_on_from_the_stored_cursor(
+    dev_env: WorkflowEnvironment, db: Database, settings: Settings, directory: Directory
+) -> None:
+    client = dev_env.client
+    async with demo_feed(dev_env, settings) as feed:
+        s = feed.settings
+        await feed.drop(record("WO-1"), record("WO-2"))
+        async with maintenance_worker(dev_env, db, s):
+            handle = await start_poller(client, s)
+            try:
+                await poller_reaches(client, s, started=2)
+                # Back to its first workflow task: the run starts over from its input.
+                first_task = 0
+                async for event in handle.fetch_history_events():
+                    if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+                        first_task = event.event_id
+                        break
+                await client.workflow_service.reset_workflow_execution(
+                    ResetWorkflowExecutionRequest(
+                        namespace=client.namespace,
+                        workflow_execution=WorkflowExecution(workflow_id=handle.id),
+                        reason="test: reset to the start",
+                        workflow_task_finish_event_id=first_task,
+                        request_id=uuid.uuid4().hex,
+                    )
+                )
+                await feed.drop(record("WO-3"))
+                # The reset run's counts start again; it read neither WO-1 nor WO-2 again.
+                state = await poller_reaches(client, s, started=1)
+                assert state.cursor == "3"
+            finally:
+                await poller(client, s).terminate()
 
 
 async def test_it_continues_as_new_and_keeps_its_cursor(

@@ -367,6 +367,39 @@ class PmsReject(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
+class IntakeCursor(Base):
+    """Where intake from a property-management system has got to: the system's cursor after
+    the last batch whose requests were all claimed and started. The poller reads it before
+    every fetch, so a new, reset or failed poller goes on from here, not from its input."""
+
+    __tablename__ = "intake_cursors"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cursor: Mapped[str | None] = mapped_column(Text)
+    """None: from the system's first record (set it so to read the system again)."""
+    batches: Mapped[int] = mapped_column(BigInteger)
+    """Batches taken so far: the number of the next, which its claims' stamp carries."""
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class IntakeClaim(Base):
+    """A polled record, claimed before its request is started: a record becomes one request,
+    once, however long ago that request ended and whatever Temporal still remembers of it."""
+
+    __tablename__ = "intake_claims"
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(128))
+    request_id: Mapped[str] = mapped_column(String(64))
+    stamp: Mapped[str] = mapped_column(Text)
+    """The start that claimed it: the poller's workflow id and the batch's number."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    """When its batch was committed, the request started (or found started before)."""
+
+
 # -- sign-in -------------------------------------------------------------------------------
 # Secrets (session, link and API tokens) are kept as SHA-256 digests: they are long random
 # strings, so a digest is as good as a slow hash, and a leaked table signs nobody in.

@@ -25,6 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from opsdesk.db import Database
 from opsdesk.db.tables import PmsFeedRecord
+from opsdesk.maintenance.claims import IntakeClaims
 from opsdesk.maintenance.ids import poller_workflow_id
 from opsdesk.maintenance.intake import NOTHING_NEW, Reject, Rejects
 from opsdesk.maintenance.poller import PmsPollerWorkflow
@@ -217,6 +218,9 @@ async def intake_page(request: Request) -> HTMLResponse:
     settings = settings_of(request)
     client = client_of(request)
     poller = await poller_status(client, settings.pms_source)
+    # The stored cursor is where the next batch begins, whatever poller (if any) runs now.
+    stored = await IntakeClaims(db_of(request)).cursor(settings.pms_source)
+    cursor = stored.cursor if stored else (poller.state.cursor if poller.state else None)
     rejects = await Rejects(db_of(request)).list(limit=PAGE_SIZE)
     base = settings.resolved_temporal_ui_url.rstrip("/")
     return templates.TemplateResponse(
@@ -227,6 +231,7 @@ async def intake_page(request: Request) -> HTMLResponse:
             "temporal_ui": settings.resolved_temporal_ui_url,
             "configured": settings.pms_url is not None,
             "poller": poller,
+            "cursor": cursor,
             "poller_url": f"{base}/namespaces/{client.namespace}/workflows/{poller.workflow_id}",
             "rejects": rejects,
             "page_size": PAGE_SIZE,

@@ -1,5 +1,5 @@
-"""Intake from a property-management system: the poller's fetch activity and the records it
-sets aside."""
+"""Intake from a property-management system: the poller's activities (fetch a batch, claim
+its records, commit it) and the records it sets aside."""
 
 from __future__ import annotations
 
@@ -17,15 +17,22 @@ from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 from opsdesk.db import Database
 from opsdesk.db.tables import PmsReject
 from opsdesk.errors import PmsNotConfigured, UnknownProperty
+from opsdesk.maintenance.claims import IntakeClaims
 from opsdesk.maintenance.directory import Directory
 from opsdesk.maintenance.ids import external_request_id
 from opsdesk.maintenance.pms import BadRecord, PmsClient, parse_record
 from opsdesk.maintenance.polling import (
+    CLAIM_PMS_RECORDS,
+    COMMIT_PMS_BATCH,
     FETCH_PMS_BATCH,
+    ClaimedRecords,
+    ClaimRecords,
+    CommitBatch,
     FetchBatch,
     PolledBatch,
     PolledRequest,
     SetAside,
+    StoredCursor,
 )
 from opsdesk.maintenance.service import start_options, submission_of
 from opsdesk.settings import Settings
@@ -104,18 +111,21 @@ def _storable(raw: Any) -> dict[str, Any]:
 
 
 class IntakeActivities:
-    """The poller's one side effect: ask the system, check its records, set the bad aside."""
+    """The poller's side effects: ask the system after the stored cursor, check its records
+    and set the bad aside; claim the good ones; commit the batch once they have started."""
 
     def __init__(
         self,
         settings: Settings,
         directory: Directory,
         rejects: Rejects,
+        claims: IntakeClaims,
         client: Callable[[], PmsClient] | None = None,
     ) -> None:
         self.settings = settings
         self.directory = directory
         self.rejects = rejects
+        self.claims = claims
         self._client = client or self._from_settings
 
     def _from_settings(self) -> PmsClient:
@@ -125,7 +135,8 @@ class IntakeActivities:
 
     @activity.defn(name=FETCH_PMS_BATCH)
     async def fetch_batch(self, request: FetchBatch) -> PolledBatch:
-        """The next batch after ``request.cursor``, or a retryable ``NothingNew`` failure."""
+        """The next batch after the stored cursor (or ``request.cursor``, see ``FetchBatch``),
+        or a retryable ``NothingNew`` failure."""
         settings = self.settings
         if settings.pms_url is None:
             raise PmsNotConfigured("OPSDESK_PMS_URL is not set on this worker")
@@ -134,10 +145,14 @@ class IntakeActivities:
                 f"this worker polls {settings.pms_source!r}, not {request.source!r} "
                 "(OPSDESK_PMS_SOURCE)"
             )
-        page = await self._client().fetch(request.cursor, settings.pms_batch_size)
+        after, number = request.cursor, None
+        if request.stored:
+            stored = await self.claims.cursor(request.source)
+            after, number = (stored.cursor, stored.batches) if stored else (request.cursor, 0)
+        page = await self._client().fetch(after, settings.pms_batch_size)
         if not page.records or page.cursor is None:
             raise ApplicationError(
-                f"nothing new after {request.cursor or 'the start'}",
+                f"nothing new after {after or 'the start'}",
                 type=NOTHING_NEW,
                 # Waiting is what this retry is for: no warning, no failure metric.
                 category=ApplicationErrorCategory.BENIGN,
@@ -152,6 +167,7 @@ class IntakeActivities:
         await self.rejects.set_aside(request.source, bad)
         return PolledBatch(
             cursor=page.cursor,
+            number=number,
             requests=requests,
             set_aside=[SetAside(external_id=e, reason=r) for e, r, _ in bad],
             poll_interval=settings.pms_poll_interval,
@@ -179,8 +195,18 @@ class IntakeActivities:
             keywords=_keywords(options["search_attributes"]),
         )
 
+    @activity.defn(name=CLAIM_PMS_RECORDS)
+    async def claim_records(self, batch: ClaimRecords) -> ClaimedRecords:
+        """Claim a batch's valid records before their requests start (``IntakeClaims``)."""
+        return await self.claims.claim(batch)
+
+    @activity.defn(name=COMMIT_PMS_BATCH)
+    async def commit_batch(self, batch: CommitBatch) -> StoredCursor:
+        """Mark the batch's requests started and move the source's cursor past it."""
+        return await self.claims.commit(batch)
+
     def all(self) -> list[Callable[..., Any]]:
-        return [self.fetch_batch]
+        return [self.fetch_batch, self.claim_records, self.commit_batch]
 
 
 def _keywords(attributes: TypedSearchAttributes) -> dict[str, str]:

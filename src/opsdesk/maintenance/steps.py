@@ -24,3 +24,8 @@ TRIAGE_BY_RULES = Step(timedelta(seconds=60), None, timedelta(minutes=1))
 """The offline rules, once the model has given up: no call leaves the worker, so nothing
 but a worker outage can stop it, and it waits that out rather than leave the request
 untriaged."""
+
+INTAKE_STORE = Step(timedelta(seconds=15), None, timedelta(seconds=30))
+"""Claiming a polled batch's records and committing the batch: it never gives up (a poller
+that gave up would leave its batch half taken, and has nothing else to do), its stamp makes
+a retry a no-op, and it does not heartbeat."""
