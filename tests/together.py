@@ -15,9 +15,10 @@ from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import UpdateWorkflowExecutionLifecycleStage
 from temporalio.api.update.v1 import UpdateRef, WaitPolicy
 from temporalio.api.workflowservice.v1 import PollWorkflowExecutionUpdateRequest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
+from opsdesk.temporal.updates import start_update_when_ready
 from tests.waiting import eventually
 
 
@@ -46,6 +47,25 @@ async def until_admitted(client: Client, workflow_id: str, update_id: str) -> No
         return True
 
     await eventually(admitted, bool, timeout=30)
+
+
+async def queued(
+    client: Client, workflow_id: str, update_id: str, answered: asyncio.Task[Any]
+) -> None:
+    """Wait until the server holds the update, or has answered it already (a workflow
+    that has closed admits none)."""
+    admitted = asyncio.create_task(until_admitted(client, workflow_id, update_id))
+    await asyncio.wait([admitted, answered], return_when=asyncio.FIRST_COMPLETED)
+    admitted.cancel()
+
+
+async def as_the_api_sends(
+    handle: WorkflowHandle[Any, Any], update: Any, arg: Any, update_id: str
+) -> Any:
+    """Send an update as the API does (``start_update_when_ready``: a workflow task that
+    failed under it, as when a worker stops, is "not ready yet"), and wait for its answer."""
+    pending = await start_update_when_ready(handle, update, [arg], update_id)
+    return await pending.result()
 
 
 class Together:
