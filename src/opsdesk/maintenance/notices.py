@@ -5,8 +5,8 @@ strings with the property's time zone, and the template shows them in local time
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
 from opsdesk.maintenance.inputs import Window
 from opsdesk.maintenance.state import RequestState
@@ -201,3 +201,167 @@ def call_script(state: RequestState, stage: Stage) -> CallScript:
     priority = state.triage.priority if state.triage else "routine"
     intro += f" We rate it {priority}."
     return CallScript(intro, "May we go ahead with this repair?", "the repair")
+
+
+# -- what the request tells people as it goes ------------------------------------------------
+# Each function is one message's words (its subject and paragraphs); the workflow decides
+# who receives it and when.
+
+
+class Words(NamedTuple):
+    subject: str
+    paragraphs: list[str]
+
+
+SOURCES = {"form": "web form", "api": "API", "pms": "property-management system"}
+"""How a request came in, as its timeline's first line says it."""
+
+LAPSE: dict[Stage, str] = {
+    Stage.OWNER_APPROVAL: "the request expires",
+    Stage.VENDOR_QUOTE: "the job goes to another vendor",
+    Stage.ESTIMATE_APPROVAL: "the request expires",
+    Stage.AVAILABILITY: "the request expires",
+    Stage.SLOT: "the request expires",
+    Stage.WORK_DONE: "the request expires",
+    Stage.COMPLETION: "the repair counts as done",
+    Stage.INVOICE: "the request expires",
+    Stage.INVOICE_APPROVAL: "the request expires",
+}
+"""What happens when each stage's deadline passes unanswered."""
+
+
+def duration_words(delta: timedelta) -> str:
+    """``3 days`` or ``24 hours``."""
+    hours = delta.total_seconds() / 3600
+    if hours >= 48 and hours % 24 == 0:
+        return f"{int(hours // 24)} days"
+    return f"{hours:g} hours"
+
+
+def not_taken(state: RequestState, why: str) -> Words:
+    return Words(
+        f"We could not take request {state.request_id}",
+        [f"We could not take your request: {why}."],
+    )
+
+
+def acknowledged(state: RequestState) -> Words:
+    return Words(
+        f"We have your repair request {state.request_id}",
+        [
+            "Thank you for reporting this. We will keep you posted at every step that "
+            "concerns you, and ask you for the times you are at home once a vendor is "
+            "ready to visit."
+        ],
+    )
+
+
+def emergency_for_owner(state: RequestState) -> Words:
+    assert state.premises is not None
+    assert state.triage is not None
+    return Words(
+        f"Emergency at {state.premises.name}: {state.triage.summary}", _EMERGENCY_PARAGRAPHS
+    )
+
+
+def emergency_for_ops(state: RequestState) -> Words:
+    assert state.triage is not None
+    return Words(f"EMERGENCY {state.request_id}: {state.triage.summary}", _EMERGENCY_PARAGRAPHS)
+
+
+_EMERGENCY_PARAGRAPHS = [
+    "A tenant reported an emergency. We are asking a vendor to come at once; "
+    "there is no need to approve this repair first."
+]
+
+
+def question(state: RequestState, stage: Stage) -> Words:
+    """The email that asks ``stage``; its button's label is ``QUESTIONS[stage][1]``."""
+    text, button = QUESTIONS[stage]
+    return Words(
+        f"{button}: request {state.request_id}",
+        [text, f"Please answer by the time below; after that, {LAPSE[stage]}."],
+    )
+
+
+def visit_booked(state: RequestState) -> Words:
+    return Words(
+        f"Your repair visit is booked: request {state.request_id}",
+        [f"{state.vendor_name} will come at the time below."],
+    )
+
+
+def released(state: RequestState) -> Words:
+    return Words(
+        f"Request {state.request_id} no longer needs you",
+        ["This job has passed to another vendor. Thank you all the same."],
+    )
+
+
+def closed_for_tenant(state: RequestState) -> Words:
+    return Words(
+        f"Request {state.request_id} is closed",
+        ["The repair is done and the vendor has been paid. Thank you for your patience."],
+    )
+
+
+def paid_for_vendor(state: RequestState, amount: str) -> Words:
+    return Words(
+        f"Payment sent for request {state.request_id}", [f"We have paid your invoice of {amount}."]
+    )
+
+
+def closed_for_owner(state: RequestState, amount: str) -> Words:
+    return Words(
+        f"Request {state.request_id} is closed: {amount} paid",
+        [f"The repair is done and {state.vendor_name} has been paid {amount}."],
+    )
+
+
+def cancelled(state: RequestState, reason: str) -> Words:
+    return Words(
+        f"Request {state.request_id} was cancelled",
+        [f"Request {state.request_id} was cancelled: {reason}."],
+    )
+
+
+def declined(state: RequestState, what: str, note: str) -> Words:
+    paragraphs = [f"{what}, so no repair will go ahead under this request."]
+    if note:
+        paragraphs.append(f"Their note: {note}")
+    return Words(f"Request {state.request_id} was declined", paragraphs)
+
+
+def expired(state: RequestState, why: str) -> Words:
+    return Words(
+        f"Request {state.request_id} has expired",
+        [f"Request {state.request_id} has expired: {why}."],
+    )
+
+
+RESUBMIT = (
+    "If the problem is still there, report it again: the form is filled in with this request."
+)
+"""Added to the tenant's copy of a message that ends the request and invites a new one."""
+
+
+def stopped_for_ops(state: RequestState, error: str) -> Words:
+    return Words(
+        f"Request {state.request_id} needs a person",
+        [
+            f"Request {state.request_id} stopped because a step failed: {error}.",
+            "Nothing more happens on its own. Please contact the people involved "
+            "and report it again if the repair is still needed.",
+        ],
+    )
+
+
+def stopped(state: RequestState) -> Words:
+    return Words(
+        f"Request {state.request_id} is with our team",
+        [
+            "Something went wrong on our side while handling this request, and it "
+            "has stopped. Our team has been told and will contact you about what "
+            "happens next."
+        ],
+    )

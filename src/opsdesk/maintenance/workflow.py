@@ -24,6 +24,7 @@ from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ActivityError
 
 from opsdesk.ai.models import TriageRequest
+from opsdesk.maintenance import notices
 from opsdesk.maintenance.inputs import (
     Answer,
     AvailabilityAnswer,
@@ -44,6 +45,7 @@ from opsdesk.maintenance.notices import (
     CALLED_STAGES,
     QUESTIONS,
     TEMPLATE,
+    Words,
     call_script,
     message,
     money,
@@ -147,7 +149,7 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
                 TimelineEntry(
                     at=now,
                     status=RequestStatus.SUBMITTED,
-                    event=f"Reported by {tenant.name} ({_SOURCES[submission.source]})",
+                    event=f"Reported by {tenant.name} ({notices.SOURCES[submission.source]})",
                 )
             ],
         )
@@ -200,28 +202,8 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
         involved hears what is true, never a request that silently stopped."""
         state = self._state
         self._finish(RequestStatus.FAILED, f"Stopped: {error}")
-        self._notify(
-            self._policy.ops_email,
-            message(
-                state,
-                subject=f"Request {state.request_id} needs a person",
-                greeting="Ops,",
-                paragraphs=[
-                    f"Request {state.request_id} stopped because a step failed: {error}.",
-                    "Nothing more happens on its own. Please contact the people involved "
-                    "and report it again if the repair is still needed.",
-                ],
-                dashboard=True,
-            ),
-        )
-        self._tell_involved(
-            f"Request {state.request_id} is with our team",
-            [
-                "Something went wrong on our side while handling this request, and it "
-                "has stopped. Our team has been told and will contact you about what "
-                "happens next."
-            ],
-        )
+        self._tell_ops(notices.stopped_for_ops(state, error))
+        self._tell_involved(notices.stopped(state))
 
     async def _lifecycle_until_cancelled(self) -> None:
         try:
@@ -242,10 +224,7 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
             self._check_interrupt()
         except ActivityError as err:
             self._finish(RequestStatus.CANCELLED, f"not started: {describe_failure(err)}")
-            self._tell_tenant(
-                f"We could not take request {state.request_id}",
-                [f"We could not take your request: {describe_failure(err)}."],
-            )
+            self._tell_tenant(notices.not_taken(state, describe_failure(err)))
             return
         await self._triage()
         if not await self._owner_approves_repair():
@@ -284,14 +263,7 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
             f"Triaged by {result.provider}: {triage.category.replace('_', ' ')}, "
             f"{triage.priority}, needs a {triage.trade.replace('_', ' ')}",
         )
-        self._tell_tenant(
-            f"We have your repair request {state.request_id}",
-            [
-                "Thank you for reporting this. We will keep you posted at every step that "
-                "concerns you, and ask you for the times you are at home once a vendor is "
-                "ready to visit."
-            ],
-        )
+        self._tell_tenant(notices.acknowledged(state))
 
     async def _owner_approves_repair(self) -> bool:
         state = self._state
@@ -300,29 +272,8 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
         if state.triage.emergency:
             self._owner_involved = True
             self._note("Emergency: owner approval skipped, a vendor is asked at once")
-            paragraphs = [
-                "A tenant reported an emergency. We are asking a vendor to come at once; "
-                "there is no need to approve this repair first."
-            ]
-            self._notify(
-                state.premises.owner_email,
-                message(
-                    state,
-                    subject=f"Emergency at {state.premises.name}: {state.triage.summary}",
-                    greeting=f"Dear {state.premises.owner_name},",
-                    paragraphs=paragraphs,
-                ),
-            )
-            self._notify(
-                self._policy.ops_email,
-                message(
-                    state,
-                    subject=f"EMERGENCY {state.request_id}: {state.triage.summary}",
-                    greeting="Ops,",
-                    paragraphs=paragraphs,
-                    dashboard=True,
-                ),
-            )
+            self._tell("owner", notices.emergency_for_owner(state))
+            self._tell_ops(notices.emergency_for_ops(state))
             return True
         decision = await self._ask(Stage.OWNER_APPROVAL)
         if decision is None:
@@ -377,7 +328,8 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
             completion = await self._ask(Stage.COMPLETION)
             if completion is None:
                 self._note(
-                    f"Confirmed without the tenant's answer after {_words(self._policy.completion)}"
+                    "Confirmed without the tenant's answer after "
+                    f"{notices.duration_words(self._policy.completion)}"
                 )
                 return True
             assert isinstance(completion, CompletionAnswer)
@@ -401,10 +353,7 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
         state.slot = slot.slot
         if workflow.patched(WORK_DONE_AFTER_VISIT):
             self._done_from = slot.slot.start
-        self._tell_tenant(
-            f"Your repair visit is booked: request {state.request_id}",
-            [f"{state.vendor_name} will come at the time below."],
-        )
+        self._tell_tenant(notices.visit_booked(state))
         done = await self._ask(Stage.WORK_DONE)
         if done is None:
             self._expire(Stage.WORK_DONE)
@@ -447,20 +396,9 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
         )
         state.payout = payout
         self._finish(RequestStatus.CLOSED, f"Paid {vendor.name} {amount} ({payout.payout_id})")
-        self._tell_tenant(
-            f"Request {state.request_id} is closed",
-            ["The repair is done and the vendor has been paid. Thank you for your patience."],
-        )
-        self._tell(
-            "vendor",
-            f"Payment sent for request {state.request_id}",
-            [f"We have paid your invoice of {amount}."],
-        )
-        self._tell(
-            "owner",
-            f"Request {state.request_id} is closed: {amount} paid",
-            [f"The repair is done and {vendor.name} has been paid {amount}."],
-        )
+        self._tell_tenant(notices.closed_for_tenant(state))
+        self._tell("vendor", notices.paid_for_vendor(state, amount))
+        self._tell("owner", notices.closed_for_owner(state, amount))
 
     async def _choose_vendor(self) -> bool:
         state = self._state
@@ -661,21 +599,21 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
         """Email ``question`` with a signed link that answers it."""
         state = self._state
         stage = question.stage
-        text, button = QUESTIONS[stage]
+        subject, paragraphs = notices.question(state, stage)
         link = self._grant(question, "email")
         self._notify(
             address,
             message(
                 state,
-                subject=f"{button}: request {state.request_id}",
+                subject=subject,
                 greeting=f"Dear {name},",
-                paragraphs=[text, f"Please answer by the time below; after that, {_LAPSE[stage]}."],
+                paragraphs=paragraphs,
                 details=[
                     *stage_details(state, stage),
                     {"label": "Answer by", "at": question.deadline.isoformat()},
                 ],
                 link=link,
-                button=button,
+                button=QUESTIONS[stage][1],
             ),
         )
 
@@ -897,15 +835,11 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
         self._finish(
             RequestStatus.CANCELLED, f"Cancelled by {request.actor}: {reason}", actor=request.actor
         )
-        paragraphs = [f"Request {self._state.request_id} was cancelled: {reason}."]
-        self._tell_involved(f"Request {self._state.request_id} was cancelled", paragraphs)
+        self._tell_involved(notices.cancelled(self._state, reason))
 
     def _decline(self, what: str, decision: Decision) -> None:
         self._finish(RequestStatus.DECLINED, f"{what} ({decision.actor})", actor=decision.actor)
-        paragraphs = [f"{what}, so no repair will go ahead under this request."]
-        if decision.note:
-            paragraphs.append(f"Their note: {decision.note}")
-        self._tell_involved(f"Request {self._state.request_id} was declined", paragraphs)
+        self._tell_involved(notices.declined(self._state, what, decision.note))
 
     def _expire(self, stage: Stage, why: str = "") -> None:
         state = self._state
@@ -913,11 +847,7 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
             who = self._person(stage.role)[0] if stage.role != "vendor" or state.vendor else ""
             why = f"{who or 'nobody'} did not answer in time ({stage.value.replace('_', ' ')})"
         self._finish(RequestStatus.EXPIRED, f"Expired: {why}")
-        self._tell_involved(
-            f"Request {state.request_id} has expired",
-            [f"Request {state.request_id} has expired: {why}."],
-            resubmit=True,
-        )
+        self._tell_involved(notices.expired(state, why), resubmit=True)
 
     def _finish(self, status: RequestStatus, reason: str, actor: str = "") -> None:
         self._state.ended_reason = reason
@@ -931,16 +861,17 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
 
     # -- telling people ---------------------------------------------------------------------
 
-    def _tell_involved(self, subject: str, paragraphs: list[str], resubmit: bool = False) -> None:
+    def _tell_involved(self, words: Words, resubmit: bool = False) -> None:
         """Everyone the request has involved so far: the tenant, the owner once asked or
         told, the vendor once asked to quote."""
-        self._tell_tenant(subject, paragraphs, resubmit=resubmit)
+        self._tell_tenant(words, resubmit=resubmit)
         if self._owner_involved:
-            self._tell("owner", subject, paragraphs)
+            self._tell("owner", words)
         if self._state.vendor is not None:
-            self._tell("vendor", subject, paragraphs)
+            self._tell("vendor", words)
 
-    def _tell_tenant(self, subject: str, paragraphs: list[str], resubmit: bool = False) -> None:
+    def _tell_tenant(self, words: Words, resubmit: bool = False) -> None:
+        """``resubmit``: with a link that reports the problem again, the form filled in."""
         link = None
         button = ""
         if resubmit:
@@ -954,42 +885,41 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
                 expires_at=workflow.now() + RESUBMIT_LINK_LIFETIME,
             )
             button = "Report it again"
-            paragraphs = [
-                *paragraphs,
-                "If the problem is still there, report it again: the form is filled in with "
-                "this request.",
-            ]
-        self._tell("tenant", subject, paragraphs, link=link, button=button)
+            words = Words(words.subject, [*words.paragraphs, notices.RESUBMIT])
+        self._tell("tenant", words, link=link, button=button)
 
     def _tell(
+        self, role: Role, words: Words, link: LinkGrant | None = None, button: str = ""
+    ) -> None:
+        self._send(*self._person(role), words, link=link, button=button)
+
+    def _tell_ops(self, words: Words) -> None:
+        self._send("Ops", self._policy.ops_email, words, greeting="Ops,", dashboard=True)
+
+    def _tell_vendor_released(self, vendor: VendorFacts) -> None:
+        self._send(vendor.name, vendor.email, notices.released(self._state))
+
+    def _send(
         self,
-        role: Role,
-        subject: str,
-        paragraphs: list[str],
+        name: str,
+        address: str,
+        words: Words,
+        *,
+        greeting: str = "",
         link: LinkGrant | None = None,
         button: str = "",
+        dashboard: bool = False,
     ) -> None:
-        name, address = self._person(role)
         self._notify(
             address,
             message(
                 self._state,
-                subject=subject,
-                greeting=f"Dear {name},",
-                paragraphs=paragraphs,
+                subject=words.subject,
+                greeting=greeting or f"Dear {name},",
+                paragraphs=words.paragraphs,
                 link=link,
                 button=button,
-            ),
-        )
-
-    def _tell_vendor_released(self, vendor: VendorFacts) -> None:
-        self._notify(
-            vendor.email,
-            message(
-                self._state,
-                subject=f"Request {self._state.request_id} no longer needs you",
-                greeting=f"Dear {vendor.name},",
-                paragraphs=["This job has passed to another vendor. Thank you all the same."],
+                dashboard=dashboard,
             ),
         )
 
@@ -1060,27 +990,3 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
             updates.append(sa.REQUEST_PRIORITY.value_set(state.triage.priority))
         workflow.upsert_search_attributes(updates)
         workflow.upsert_memo({"row": RequestRow.of(state)})
-
-
-_SOURCES = {"form": "web form", "api": "API", "pms": "property-management system"}
-
-
-# What happens when each stage's deadline passes unanswered.
-_LAPSE: dict[Stage, str] = {
-    Stage.OWNER_APPROVAL: "the request expires",
-    Stage.VENDOR_QUOTE: "the job goes to another vendor",
-    Stage.ESTIMATE_APPROVAL: "the request expires",
-    Stage.AVAILABILITY: "the request expires",
-    Stage.SLOT: "the request expires",
-    Stage.WORK_DONE: "the request expires",
-    Stage.COMPLETION: "the repair counts as done",
-    Stage.INVOICE: "the request expires",
-    Stage.INVOICE_APPROVAL: "the request expires",
-}
-
-
-def _words(delta: timedelta) -> str:
-    hours = delta.total_seconds() / 3600
-    if hours >= 48 and hours % 24 == 0:
-        return f"{int(hours // 24)} days"
-    return f"{hours:g} hours"
