@@ -361,11 +361,11 @@ async def _reported(
 
 
 async def repaired_and_paid(
-    env: WorkflowEnvironment, settings: Settings, _db: Database
+    env: WorkflowEnvironment, settings: Settings, _db: Database, request_id: str = "history-closed"
 ) -> RequestHandle:
     """Every stage answered, the estimate above the owner's limit, the repair not fixed the
     first time, the invoice over the estimate: CLOSED with a payout."""
-    handle = await _reported(env, settings, "history-closed")
+    handle = await _reported(env, settings, request_id)
     await drive_to(handle, Stage.COMPLETION, quote=40000)
     await handle.execute_update(
         MaintenanceRequestWorkflow.answer_completion,
@@ -542,6 +542,17 @@ SCENARIOS = {
     ),
     "a repair from report to paid invoice": Scenario(
         repaired_and_paid, request_workflow_id("history-closed"), setup=maintenance_directory
+    ),
+    # Recorded after the shared workflow core (issue 25): the refund by the charge's key,
+    # children under their key, and the visit that must start before the work is done.
+    "cancelled in Temporal, refunded by the charge's key": Scenario(
+        _by_id(cancelled_in_temporal, "cancelled-in-temporal-3"),
+        "order-cancelled-in-temporal-3",
+    ),
+    "a repair from report to paid invoice, the visit begun before the work was done": Scenario(
+        lambda env, settings, db: repaired_and_paid(env, settings, db, "history-closed-2"),
+        request_workflow_id("history-closed-2"),
+        setup=maintenance_directory,
     ),
     "a quote lapsed, the vendor reassigned, the request cancelled": Scenario(
         lapsed_reassigned_cancelled,
