@@ -35,6 +35,7 @@ from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.errors import ApiError
 from opsdesk.web.limits import rate_limited
 from opsdesk.web.pages import templates as dashboard_templates
+from opsdesk.web.params import RowId
 
 MAX_BATCH = 500
 PAGE_SIZE = 100
@@ -143,7 +144,7 @@ async def list_rejects(
     request: Request,
     source: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_BATCH)] = PAGE_SIZE,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[RowId | None, Query()] = None,
 ) -> RejectPage:
     """Records polled from a property-management system that did not validate, newest
     first, each with the reason it was set aside."""

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Path, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from opsdesk.notify.devmail import uses_dev_mailbox
@@ -25,6 +24,7 @@ from opsdesk.web.deps import db_of
 from opsdesk.web.errors import ApiError
 from opsdesk.web.forms import read_form
 from opsdesk.web.navigation import NOTICE_COOKIE, Notice, read_notice, redirect_with
+from opsdesk.web.params import RowId
 
 
 @asynccontextmanager
@@ -38,9 +38,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     yield
 
-
-OutboxId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-"""An outbox row's id, as the database can hold it."""
 
 router = APIRouter(include_in_schema=False, lifespan=_lifespan, dependencies=VIEWER)
 
@@ -60,7 +57,7 @@ def _phone(request: Request) -> DevPhone:
     return phone
 
 
-async def _call(request: Request, entry_id: OutboxId) -> OutboxEntry:
+async def _call(request: Request, entry_id: RowId) -> OutboxEntry:
     _phone(request)
     entry = await Outbox(db_of(request)).by_id(entry_id)
     if entry is None or entry.channel != "phone" or not entry.callback_url:
@@ -101,13 +98,13 @@ def _screen(request: Request, entry: OutboxEntry, turn: PhoneTurn, heard: str = 
 @router.post(
     "/mailbox/phone/{entry_id}/pick-up", response_class=HTMLResponse, dependencies=OPERATOR
 )
-async def pick_up(request: Request, entry_id: OutboxId) -> HTMLResponse:
+async def pick_up(request: Request, entry_id: RowId) -> HTMLResponse:
     entry = await _call(request, entry_id)
     return _screen(request, entry, await _phone(request).pick_up(entry))
 
 
 @router.post("/mailbox/phone/{entry_id}/answer", response_class=HTMLResponse, dependencies=OPERATOR)
-async def answer_call(request: Request, entry_id: OutboxId) -> HTMLResponse:
+async def answer_call(request: Request, entry_id: RowId) -> HTMLResponse:
     """A key, some words, or silence, sent where the call is listening."""
     entry = await _call(request, entry_id)
     fields = await read_form(request)
@@ -126,7 +123,7 @@ async def answer_call(request: Request, entry_id: OutboxId) -> HTMLResponse:
 
 
 @router.post("/mailbox/phone/{entry_id}/end", dependencies=OPERATOR)
-async def end_call(request: Request, entry_id: OutboxId) -> RedirectResponse:
+async def end_call(request: Request, entry_id: RowId) -> RedirectResponse:
     entry = await _call(request, entry_id)
     fields = await read_form(request)
     outcome = fields.get("outcome", "completed")

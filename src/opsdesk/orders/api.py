@@ -58,6 +58,7 @@ from opsdesk.web.errors import ApiError
 from opsdesk.web.events import Change
 from opsdesk.web.limits import rate_limited
 from opsdesk.web.metrics import gauge_by
+from opsdesk.web.params import RowId
 
 router = APIRouter(prefix="/api", tags=["orders"])
 
@@ -402,8 +403,7 @@ async def outbox(
     request: Request,
     reference: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    # Ids are 64-bit in the database: a bigger cursor is refused, not overflowed.
-    before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    before: Annotated[RowId | None, Query()] = None,
 ) -> OutboxPage:
     """Messages recorded for sending, newest first, with their delivery status."""
     items = await Outbox(db_of(request)).recent(reference=reference, limit=limit, before_id=before)
