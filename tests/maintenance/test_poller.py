@@ -491,6 +491,8 @@ async def test_the_adapter_reads_the_demo_feed_over_http(
         # Bad input is a 4xx that says what is wrong, never a 500.
         for response in (
             await feed.http.get(FEED_PATH, params={"after": "yesterday"}),
+            await feed.http.get(FEED_PATH, params={"after": "\u00b2"}),
+            await feed.http.get(FEED_PATH, params={"after": "9" * 20}),
             await feed.http.get(FEED_PATH, params={"limit": 0}),
             await feed.http.post(FEED_PATH, json=["not", "an", "object"]),
             await feed.http.post(
@@ -498,6 +500,7 @@ async def test_the_adapter_reads_the_demo_feed_over_http(
             ),
             await feed.staff.get("/api/maintenance/intake/rejects", params={"limit": 0}),
             await feed.staff.get("/api/maintenance/intake/rejects", params={"before": "x"}),
+            await feed.staff.get("/api/maintenance/intake/rejects", params={"before": "9" * 20}),
         ):
             assert response.status_code == 422, response.text
             assert response.json()["error"]["message"]

@@ -360,6 +360,9 @@ def test_each_question_reads_its_own_form() -> None:
     not_fixed = read("completion", fixed="false", round="2")
     assert isinstance(not_fixed, CompletionAnswer)
     assert (not_fixed.fixed, not_fixed.round) == (False, 2)
+    # A round that is no number the page could have shown is left out, as if not sent.
+    for round_ in ("\u00b2", "9" * 5000):
+        assert read("completion", fixed="false", round=round_) == read("completion", fixed="false")
     assert isinstance(read("work_done"), WorkDoneAnswer)
     # Without a property yet, times are read as UTC.
     times = read("availability", **{"start.2": "2030-05-14T09:00", "end.2": "2030-05-14T12:00"})

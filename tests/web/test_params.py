@@ -1,20 +1,28 @@
 """Numbers in a request's path and query string are bounded where they are declared
 (``opsdesk.web.params``): one too big for the database is a 422 that names it, as JSON for a
-program and as a page for a person, never a 500 from the driver (issue 25, item 9)."""
+program and as a page for a person, never a 500 from the driver (issue 25, item 9). Code
+that reads a number from text itself reads ASCII digits up to a ceiling, never
+``str.isdigit`` then ``int``, which raises on ``²``."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi._compat import ModelField
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import iter_route_contexts
+from starlette.requests import Request
 
 from opsdesk.app import create_app
+from opsdesk.maintenance.phone import _count
+from opsdesk.orders.views import _order_body
 from opsdesk.settings import Settings
-from opsdesk.web.params import ROW_ID_MAX
+from opsdesk.web.params import ROW_ID_MAX, whole_number
+from opsdesk.web.signatures import SignatureRefused, verify
 from tests.orders.helpers import error_of
 
 TOO_BIG = str(ROW_ID_MAX + 1)
@@ -75,3 +83,24 @@ async def test_a_person_is_shown_a_page_that_says_which_number(http: httpx.Async
     assert page.headers["content-type"].startswith("text/html")
     assert f"Path.entry_id: Input should be less than or equal to {ROW_ID_MAX}." in page.text
     assert "Traceback" not in page.text
+
+
+def test_a_whole_number_is_ascii_digits_up_to_a_ceiling() -> None:
+    assert (whole_number("0", 99), whole_number("042", 100), whole_number("99", 99)) == (0, 42, 99)
+    # Superscripts and other scripts' digits pass str.isdigit; int refuses or reads them.
+    for text in ("", "²", "٣", "+1", "-1", " 1", "1_0", "1.0", "100", "9" * 5000):
+        assert whole_number(text, 99) is None, text
+
+
+def test_text_that_only_looks_like_a_number_is_no_number() -> None:
+    # The shop's signature header: refused as malformed, not a 500.
+    for header in ("t=²,v1=00", "t=9999999999999,v1=00"):
+        with pytest.raises(SignatureRefused, match="t=<unix seconds>"):
+            verify(["secret"], b"{}", header, now=0, tolerance=timedelta(minutes=5))
+    # The new-order form's lines come in their numbers' order; others after them.
+    lines = {"lines.1.sku": "B", "lines.\u00b2.sku": "Z", "lines.0.sku": "A", "lines.999.sku": "Y"}
+    assert [line["sku"] for line in _order_body(lines)["lines"]] == ["A", "B", "Z", "Y"]
+    # The counts the phone's callbacks carry in their own URLs.
+    query = "misses=%C2%B2&plays=" + "9" * 5000
+    asked = Request({"type": "http", "query_string": query.encode()})
+    assert (_count(asked, "misses", 0), _count(asked, "plays", 1)) == (0, 1)

@@ -35,7 +35,7 @@ from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.errors import ApiError
 from opsdesk.web.limits import rate_limited
 from opsdesk.web.pages import templates as dashboard_templates
-from opsdesk.web.params import RowId
+from opsdesk.web.params import ROW_ID_MAX, RowId, whole_number
 
 MAX_BATCH = 500
 PAGE_SIZE = 100
@@ -114,9 +114,9 @@ async def demo_feed_requests(
     feed = _demo_feed(request)
     seq = None
     if after is not None:
-        if not after.isdigit():
+        seq = whole_number(after, ROW_ID_MAX)
+        if seq is None:
             raise ApiError(422, "invalid_input", "after: a cursor this feed gave (digits)")
-        seq = int(after)
     rows = await feed.after(seq, limit)
     return FeedPage(
         requests=[record for _, record in rows], cursor=str(rows[-1][0]) if rows else after

@@ -49,6 +49,7 @@ from opsdesk.notify.voice import (
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.forms import read_form
 from opsdesk.web.limits import rate_limited
+from opsdesk.web.params import whole_number
 
 log = logging.getLogger(__name__)
 
@@ -180,8 +181,8 @@ def _answered_first(state: RequestState, first: AnswerRecord) -> str:
 
 
 def _count(request: Request, name: str, default: int) -> int:
-    value = request.query_params.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 3 else default
+    count = whole_number(request.query_params.get(name, ""), 99)
+    return default if count is None else count
 
 
 def _ask(request: Request, token: str, say: str, *, misses: int, plays: int) -> Response:

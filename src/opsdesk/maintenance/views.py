@@ -62,6 +62,7 @@ from opsdesk.web.navigation import (
     read_notice,
 )
 from opsdesk.web.pages import templates
+from opsdesk.web.params import ROW_ID_MAX, whole_number
 
 router = APIRouter(include_in_schema=False, dependencies=VIEWER)
 
@@ -469,9 +470,10 @@ def _answer_of(state: RequestState, fields: Mapping[str, str], actor: str) -> tu
         "channel": CHANNEL,
         "note": fields.get("note", ""),
     }
-    if fields.get("round", "").isdigit():
+    asked = whole_number(fields.get("round", ""), ROW_ID_MAX)
+    if asked is not None:
         # The asking the page showed: a newer one is not answered by mistake.
-        data["round"] = int(fields["round"])
+        data["round"] = asked
     if stage in (Stage.OWNER_APPROVAL, Stage.ESTIMATE_APPROVAL, Stage.INVOICE_APPROVAL):
         data["approve"] = _yes_no(fields, "approve")
     elif stage is Stage.VENDOR_QUOTE:

@@ -49,6 +49,7 @@ from opsdesk.web.navigation import (
     redirect_with,
 )
 from opsdesk.web.pages import templates
+from opsdesk.web.params import whole_number
 
 router = APIRouter(include_in_schema=False, dependencies=VIEWER)
 
@@ -172,7 +173,8 @@ def _order_body(fields: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _index(key: str) -> int:
-    return int(key) if key.isdigit() else MAX_FORM_FIELDS
+    index = whole_number(key, MAX_FORM_FIELDS)
+    return MAX_FORM_FIELDS if index is None else index
 
 
 def _problem(exc: ValidationError) -> str:

@@ -15,6 +15,8 @@ import hmac
 from collections.abc import Sequence
 from datetime import timedelta
 
+from opsdesk.web.params import whole_number
+
 HEADER = "X-Opsdesk-Signature"
 
 
@@ -63,8 +65,8 @@ def _parse(header: str) -> tuple[int, list[str]]:
     candidates = []
     for part in header.split(","):
         key, _, value = part.strip().partition("=")
-        if key == "t" and value.isdigit() and len(value) <= 12:
-            timestamp = int(value)
+        if key == "t" and (seconds := whole_number(value, 10**12 - 1)) is not None:
+            timestamp = seconds
         elif key == "v1" and value:
             candidates.append(value)
     if timestamp is None or not candidates:
