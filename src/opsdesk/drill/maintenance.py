@@ -36,11 +36,14 @@ class RequestResult:
     error: str = ""
 
 
+_VISIT_START = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+
+
 def _window() -> dict[str, str]:
-    # One window whenever it is asked for, so the visit booked in it always fits.
-    start = datetime.combine(datetime.now(UTC).date() + timedelta(days=2), datetime.min.time())
-    start = start.replace(hour=16, tzinfo=UTC)
-    return {"start": start.isoformat(), "end": (start + timedelta(hours=3)).isoformat()}
+    # One window whenever it is asked for, so the visit booked in it always fits; begun an
+    # hour before the drill, so the vendor may mark the work done at once.
+    end = _VISIT_START + timedelta(hours=6)
+    return {"start": _VISIT_START.isoformat(), "end": end.isoformat()}
 
 
 def passing_answer(stage: Stage) -> dict[str, Any]:
