@@ -4,8 +4,9 @@ CANCELLED."""
 
 from __future__ import annotations
 
-import asyncio
+from datetime import timedelta
 
+from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
@@ -93,6 +94,38 @@ async def test_cancel_during_allocation_never_confirms(
     assert await records.fulfilment(request.order_id) is None
 
 
+async def in_flight(handle: OrderHandle) -> list[tuple[str, int]]:
+    """Each activity a worker is running now, with its attempt."""
+    pending = (await handle.describe()).raw_description.pending_activities
+    return [
+        (p.activity_type.name, p.attempt)
+        for p in pending
+        if p.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+    ]
+
+
+async def step_timeouts(
+    handle: OrderHandle, activity: str
+) -> list[tuple[timedelta | None, timedelta]]:
+    """The heartbeat timeout (None: it has none) and the start-to-close timeout of each
+    scheduling of ``activity``, as the server enforces them."""
+    timeouts = []
+    async for event in handle.fetch_history_events():
+        if event.HasField("activity_task_scheduled_event_attributes"):
+            attrs = event.activity_task_scheduled_event_attributes
+            if attrs.activity_type.name == activity:
+                heartbeat = attrs.heartbeat_timeout.ToTimedelta()
+                timeouts.append((heartbeat or None, attrs.start_to_close_timeout.ToTimedelta()))
+    return timeouts
+
+
+async def busy_timeout(db: Database) -> timedelta:
+    """How long a step waits for SQLite's write lock before it fails."""
+    async with db.engine.connect() as conn:
+        waits = (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar_one()
+    return timedelta(milliseconds=waits)
+
+
 async def test_a_busy_database_does_not_time_out_compensation(
     dev_env: WorkflowEnvironment, db: Database, catalog: Inventory, settings: Settings
 ) -> None:
@@ -107,14 +140,25 @@ async def test_a_busy_database_does_not_time_out_compensation(
         await records.wait_for_email(request.order_id, "confirmation")
         async with write_lock_held(db):
             await handle.signal(OrderWorkflow.request_cancel, CancelRequest())
-            # Longer than any heartbeat timeout a step had (5 s), within busy_timeout.
-            await asyncio.sleep(7)
+            # An undo step is under way, its first attempt waiting for the database.
+            await eventually(
+                lambda: in_flight(handle),
+                lambda running: bool(set(running) & {(CANCEL_FULFILMENT, 1), (RELEASE_STOCK, 1)}),
+            )
         final = await closed(handle)
         await assert_compensated(records, request.order_id, confirmed=True)
 
     assert final.status is S.CANCELLED
-    # The slow first attempt was waited for; a heartbeat timeout would have started a
-    # second one while it still ran (a timed-out attempt leaves no event of its own).
+    # Only the server's timeouts could give up on an attempt still waiting for the database
+    # and start a second beside it: a heartbeat timeout (these steps do not heartbeat) or a
+    # start-to-close shorter than SQLite's busy_timeout. They have neither, so an attempt
+    # is waited for as long as the database may keep it waiting (holding the lock for a
+    # fixed 7 s here showed that for 7 s only).
+    waits = await busy_timeout(db)
+    for activity in (CANCEL_FULFILMENT, RELEASE_STOCK):
+        [(heartbeat, start_to_close)] = await step_timeouts(handle, activity)
+        assert heartbeat is None
+        assert start_to_close > waits
     assert await attempts_of(handle, CANCEL_FULFILMENT) == [1]
     assert await attempts_of(handle, RELEASE_STOCK) == [1]
 

@@ -84,15 +84,25 @@ async def test_a_failed_computation_is_not_served() -> None:
         await snapshot.close()
 
 
+def refreshing(snapshot: Snapshot[int]) -> bool:
+    """Whether the snapshot's refresher runs: while it does not, nothing computes unless a
+    reader asks."""
+    return snapshot._refresher is not None and not snapshot._refresher.done()
+
+
 async def test_it_stops_when_nobody_reads_and_counts_afresh_after() -> None:
     compute = Counter()
     snapshot = Snapshot(compute, interval=0.01, idle=0.05)
     try:
         await snapshot.get()
-        await asyncio.sleep(0.3)
+
+        async def running() -> bool:
+            return refreshing(snapshot)
+
+        # The refresher ends by itself once nobody has read for ``idle``; ended, it counts
+        # no more.
+        await eventually(running, lambda still: not still)
         stopped_at = compute.calls
-        await asyncio.sleep(0.1)
-        assert compute.calls == stopped_at
         # After the quiet spell the reader waits for a new count, not the old one.
         assert await snapshot.get() == stopped_at + 1
     finally:
@@ -109,9 +119,9 @@ async def test_a_seldom_reader_does_not_keep_it_going() -> None:
     compute = Counter()
     snapshot = Snapshot(compute, interval=0.01)
     try:
-        # Nothing running: a peek counts once and starts nothing.
+        # Nothing running: a peek counts once and starts nothing that would count again.
         assert await snapshot.peek() == 1
-        await asyncio.sleep(0.1)
+        assert not refreshing(snapshot)
         assert compute.calls == 1
         # Running: a peek reads the latest count.
         first = await snapshot.get()
