@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import shutil
 import socket
 import uuid
@@ -31,11 +32,37 @@ from opsdesk.temporal.devserver import find_binary
 from tests.orders.factory import CATALOG
 from tests.postgres import POSTGRES_URL_VARIABLE, postgres_server
 
+# Below Linux's default ephemeral range (32768-60999), which bind(0) and every outgoing
+# connection draw from: a port handed out here is never taken meanwhile by a connection.
+PORTS = range(20000, 32768)
+_handed_out: set[int] = set()
+
+
+def _worker_ports() -> range:
+    """This xdist worker's share of ``PORTS`` (all of them outside xdist): two workers never
+    hand out the same port, however soon after each other they ask."""
+    index = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    share = len(PORTS) // max(count, 1)
+    return range(PORTS.start + index * share, PORTS.start + (index + 1) * share)
+
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
+    """A loopback port nobody listens on now, and one this process has not handed out
+    before (its first taker may not have bound it yet)."""
+    ports = _worker_ports()
+    if len(_handed_out) > len(ports) // 2:
+        _handed_out.clear()
+    while True:
+        port = random.randrange(ports.start, ports.stop)
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
         return port
 
 
