@@ -32,7 +32,10 @@ def seeds() -> list[int]:
     if not asked:
         return list(CI_SEEDS)
     if asked.startswith("random:"):
-        return [random.randrange(1, 1_000_000) for _ in range(int(asked.split(":", 1)[1]))]
+        # Drawn at collection, which each pytest-xdist worker does for itself: a run's
+        # workers draw from its id, or each would collect tests of its own seeds.
+        draw = random.Random(os.environ.get("PYTEST_XDIST_TESTRUNUID"))
+        return [draw.randrange(1, 1_000_000) for _ in range(int(asked.split(":", 1)[1]))]
     return [int(seed) for seed in asked.split(",") if seed.strip()]
 
 
