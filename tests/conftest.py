@@ -1,5 +1,9 @@
 """Shared fixtures: the two Temporal test servers from their wheels, a real database with a
-stocked catalog, and settings of the test's own."""
+stocked catalog, and settings of the test's own.
+
+The suite runs in parallel (pytest-xdist; ``addopts`` in ``pyproject.toml``): each session
+fixture here is one per worker process, and nothing one worker starts may collide with what
+another does (ports come from ``free_port``, files go under ``tmp_path``)."""
 
 from __future__ import annotations
 
@@ -96,15 +100,39 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
+# The parallel run (``--dist loadgroup``) gives all the tests of a group to one worker, one
+# after another; every other test goes to whichever worker is free.
+STACKS = pytest.mark.xdist_group("stacks")
+"""Mark a test module with this (``pytestmark = STACKS``) when its tests start whole stacks
+of processes (``opsdesk dev``, the drill, ``opsdesk`` workers and commands): two never
+compete for the cores at once."""
+
+BROWSER = pytest.mark.xdist_group("browser")
+"""The browser tests (``tests/e2e``): one Chromium for the run, one page at a time."""
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Fail a grouped test of a parallel run that ignores groups: xdist's ``loadgroup`` puts a
+    test in its group by suffixing its node id with ``@group``, which some pytest versions
+    silently undo (pytest-dev/pytest-xdist#1386); every test is then scheduled on its own."""
+    grouped = item.get_closest_marker("xdist_group") is not None
+    if grouped and getattr(item.config.option, "loadgroup", False) and "@" not in item.nodeid:
+        pytest.fail(
+            "--dist loadgroup ignored this test's xdist_group: this pytest and pytest-xdist "
+            "do not work together (pytest-dev/pytest-xdist#1386)",
+            pytrace=False,
+        )
+
+
 BOTH_DATABASES = pytest.mark.parametrize("db", ["sqlite", "postgresql"], indirect=True)
 """Mark a test or module with this to run it on SQLite and on PostgreSQL."""
 
 
 @pytest.fixture(scope="session")
 async def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite file with every migration applied, made once per session. Each test's
-    database is a copy of it, made in a millisecond where migrating took a tenth of a second
-    (more on a busy machine); ``tests/db/test_migrations.py`` migrates from scratch."""
+    """A SQLite file with every migration applied, made once per session (per worker). Each
+    test's database is a copy of it, made in a millisecond where migrating took a tenth of a
+    second (more on a busy machine); ``tests/db/test_migrations.py`` migrates from scratch."""
     path = tmp_path_factory.mktemp("template") / "opsdesk.db"
     await upgrade_async(f"sqlite+aiosqlite:///{path}")
     # The migration's last connection has closed and checkpointed: the file is the whole
@@ -153,8 +181,8 @@ def postgres_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def postgres_template(postgres_url: str) -> Iterator[str]:
     """The name of a database on the run's server with every migration applied, made once
-    per session. Each test's database is a copy of it (``CREATE DATABASE … TEMPLATE``),
-    made a few times quicker than an empty one that is then migrated.
+    per session (per worker). Each test's database is a copy of it (``CREATE DATABASE …
+    TEMPLATE``), made a few times quicker than an empty one that is then migrated.
 
     Not async: ``db`` asks for it only when a test runs on PostgreSQL, from inside the event
     loop, so it runs its own in a thread."""

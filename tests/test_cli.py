@@ -10,7 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import free_port
+from tests.conftest import STACKS, free_port
+
+pytestmark = STACKS
 
 
 def _opsdesk(*args: str, **env: str) -> subprocess.CompletedProcess[str]:

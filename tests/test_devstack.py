@@ -25,12 +25,14 @@ from opsdesk.settings import Settings
 from opsdesk.temporal import search_attributes
 from opsdesk.temporal.client import data_converter
 from opsdesk.temporal.devserver import command, find_binary
-from tests.conftest import free_port
+from tests.conftest import STACKS, free_port
 from tests.orders.factory import order_request
 from tests.orders.helpers import wait_for_status
 from tests.processes import DevStackProcess, alive
 from tests.staff import token_for
 from tests.waiting import eventually
+
+pytestmark = STACKS
 
 
 async def _ready(stack: DevStackProcess) -> None:

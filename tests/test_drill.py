@@ -14,6 +14,9 @@ import sys
 from pathlib import Path
 
 from opsdesk.db import Database
+from tests.conftest import STACKS
+
+pytestmark = STACKS
 
 
 async def test_the_drill_loses_nothing_and_the_replicas_ride_out_a_server_restart(

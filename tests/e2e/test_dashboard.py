@@ -5,7 +5,10 @@ from __future__ import annotations
 import httpx
 from playwright.async_api import Page, expect
 
+from tests.conftest import BROWSER
 from tests.orders.helpers import body, until_status
+
+pytestmark = BROWSER
 
 
 def row(page: Page, order_id: str) -> object:

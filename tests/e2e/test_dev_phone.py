@@ -11,8 +11,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.maintenance.service import request_handle
 from opsdesk.maintenance.status import Stage
+from tests.conftest import BROWSER
 from tests.maintenance.helpers import drive_to
 from tests.waiting import eventually
+
+pytestmark = BROWSER
 
 SERVER_WAIT = 15_000
 

@@ -6,6 +6,10 @@ from __future__ import annotations
 import httpx
 from playwright.async_api import Page, Response, expect
 
+from tests.conftest import BROWSER
+
+pytestmark = BROWSER
+
 
 async def test_an_unknown_order_is_a_page_not_json(site: httpx.AsyncClient, page: Page) -> None:
     answer = await page.goto(f"{site.base_url}/orders/nope")

@@ -9,10 +9,13 @@ import asyncio
 import httpx
 from playwright.async_api import Browser, Locator, Page, expect
 
+from tests.conftest import BROWSER
 from tests.e2e.people import sign_in
 from tests.e2e.scene import LONG_EMAIL, LONG_NAME, busy_desk
 from tests.orders.helpers import body
 from tests.waiting import eventually
+
+pytestmark = BROWSER
 
 DESKTOPS = (1280, 1440, 1920)
 PHONE = 390

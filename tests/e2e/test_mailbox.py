@@ -17,10 +17,13 @@ from opsdesk.notify.devmail import DevMailbox, mailbox_path
 from opsdesk.notify.sink import DevMailSink
 from opsdesk.orders.inventory import Inventory
 from opsdesk.settings import Settings
+from tests.conftest import BROWSER
 from tests.http import served
 from tests.orders.helpers import body, order_worker, until_status
 from tests.staff import person, token_for
 from tests.waiting import eventually
+
+pytestmark = BROWSER
 
 # What a message's HTML might try: none of it may run.
 HOSTILE_HTML = """<p id="hello">Hello</p>

@@ -14,9 +14,12 @@ from opsdesk.maintenance.ids import request_id_of
 from opsdesk.maintenance.status import Stage
 from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow
 from opsdesk.settings import Settings
+from tests.conftest import BROWSER
 from tests.e2e.test_layout import MEASURE
 from tests.maintenance.helpers import BURST, LEAK, start, waiting_for
 from tests.waiting import eventually
+
+pytestmark = BROWSER
 
 PHONE = 390
 

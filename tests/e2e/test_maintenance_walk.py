@@ -18,8 +18,11 @@ import httpx
 from playwright.async_api import Page, expect
 
 from opsdesk.maintenance.directory import sample_directory
+from tests.conftest import BROWSER
 from tests.e2e.maildesk import click_mail_button, open_mail
 from tests.waiting import eventually
+
+pytestmark = BROWSER
 
 OWNER = "owner@harborlane.example"
 TENANT = "sam.rivera@example.com"

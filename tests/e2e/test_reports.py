@@ -12,7 +12,10 @@ from temporalio.testing import WorkflowEnvironment
 from opsdesk.reports.models import ReportRequest
 from opsdesk.reports.workflows import DailyReportWorkflow
 from opsdesk.settings import Settings
+from tests.conftest import BROWSER
 from tests.e2e.test_layout import MEASURE, PHONE
+
+pytestmark = BROWSER
 
 
 async def test_a_kept_report_is_listed_and_opens(

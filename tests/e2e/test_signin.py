@@ -14,9 +14,12 @@ from opsdesk.access.roles import Role
 from opsdesk.access.sessions import Sessions
 from opsdesk.access.users import Users
 from opsdesk.db import Database
+from tests.conftest import BROWSER
 from tests.e2e.people import sign_in
 from tests.orders.helpers import body, until_status
 from tests.staff import PASSWORD, person
+
+pytestmark = BROWSER
 
 
 @pytest.fixture

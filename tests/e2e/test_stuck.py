@@ -7,7 +7,10 @@ from playwright.async_api import Page, expect
 from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.settings import Settings
+from tests.conftest import BROWSER
 from tests.waiting import eventually
+
+pytestmark = BROWSER
 
 
 async def test_a_stuck_order_page_says_why_and_links_to_temporal(

@@ -10,8 +10,11 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from tests.conftest import BROWSER
 from tests.e2e.people import app_under_test, sign_in
 from tests.orders.helpers import body, until_status
+
+pytestmark = BROWSER
 
 
 @pytest.fixture

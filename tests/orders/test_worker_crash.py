@@ -24,10 +24,13 @@ from opsdesk.orders.status import OrderStatus as S
 from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.settings import Settings
 from opsdesk.temporal.client import data_converter
+from tests.conftest import STACKS
 from tests.orders.factory import order_request
 from tests.orders.helpers import wait_for_status
 from tests.orders.records import Records
 from tests.waiting import eventually
+
+pytestmark = STACKS
 
 
 async def attempts_of(handle: WorkflowHandle[Any, Any], activity: str) -> list[int]:
