@@ -456,12 +456,13 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
         ):
             # Counted from the visit's end: never a deadline before anyone came.
             limit = max(limit, state.slot.end + limit - now)
+        # Decided before the question is open: a query must never see it asked of nobody.
+        phone, email = await self._channels(stage)
         round = self._rounds[stage] = self._rounds.get(stage, 0) + 1
         question = Question(stage=stage, round=round, asked_at=now, deadline=now + limit)
         state.question = question
         state.questions.append(question)
         name, address = self._person(stage.role)
-        phone, email = await self._channels(stage)
         if email:
             question.asked.append(Asked(role=stage.role, name=name, channel="email", at=now))
         if phone:
