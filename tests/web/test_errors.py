@@ -92,8 +92,18 @@ async def test_a_temporal_call_that_ran_out_of_time_is_a_503_to_retry() -> None:
     async def query() -> None:
         raise RPCError("Timeout expired", RPCStatusCode.CANCELLED, b"")
 
+    @app.post("/api/cut-off")
+    async def cut_off() -> None:
+        # What a call in flight meets when the Temporal server is killed (the drill saw
+        # it as a 502 under load).
+        raise RPCError("transport error", RPCStatusCode.UNKNOWN, b"")
+
     async with served(app) as url, httpx.AsyncClient(base_url=url) as http:
-        for answer in (await http.post("/api/update"), await http.get("/api/query")):
+        for answer in (
+            await http.post("/api/update"),
+            await http.get("/api/query"),
+            await http.post("/api/cut-off"),
+        ):
             assert error_of(answer, 503)
             assert answer.headers["Retry-After"] == "1"
         assert "same Idempotency-Key" in error_of(await http.post("/api/update"), 503)

@@ -212,5 +212,10 @@ def install(app: FastAPI) -> None:
             # The call's own deadline passed ("Timeout expired"): a query whose worker died
             # waits for the workflow to move to another one.
             return _try_again(request, "Temporal did not answer in time; try again shortly")
+        if exc.status is RPCStatusCode.UNKNOWN and "transport error" in exc.message:
+            # The connection broke mid-call (the server was killed or restarted): the call
+            # may or may not have landed, and a retry with the same key finds out.
+            log.warning("Temporal call cut off: %s", exc.message)
+            return _try_again(request, "Temporal's connection broke; try again shortly")
         log.exception("Temporal call failed")
         return _answer(request, 502, "temporal_error", f"Temporal refused the call: {exc.message}")
