@@ -420,6 +420,9 @@ class User(Base):
     this, never on the name, and they have no password here."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(default=None)
+    time_zone: Mapped[str | None] = mapped_column(String(64), default=None)
+    """The zone this person reads times in; none for the business's
+    (``OPSDESK_BUSINESS_TIME_ZONE``)."""
 
 
 class UserSession(Base):
@@ -477,3 +480,66 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+# -- what people see (readable numbers, comments, saved views) ------------------------------
+# The numbers come from an autoincrement key, so the database hands them out: they survive
+# restarts and every API replica draws from the same counter. A client's Idempotency-Key is
+# kept beside its number so that a retried "create" gets the number it got the first time.
+
+
+class OrderNumber(Base):
+    """An order number handed out to an order created without an id of its own. The
+    order's id is ``str(number)``, shown as ``#<number>``."""
+
+    __tablename__ = "order_numbers"
+
+    number: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True
+    )
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RequestNumber(Base):
+    """A repair request number, for a request reported without an id of its own (the form,
+    the dashboard, the API). The request's id is ``R-<number, four digits or more>``."""
+
+    __tablename__ = "request_numbers"
+
+    number: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True
+    )
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Comment(Base):
+    """A note a person of the ops staff left on an order or a request, signed with their
+    name. Comments are never edited: a correction is another comment."""
+
+    __tablename__ = "comments"
+    __table_args__ = (CheckConstraint("subject_kind IN ('order', 'request')", name="subject_kind"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    subject_kind: Mapped[str] = mapped_column(String(16))
+    subject_id: Mapped[str] = mapped_column(String(64), index=True)
+    author: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SavedView(Base):
+    """A list's filters saved under a name by one person: the query string of the list's URL,
+    so a saved view is also a link to share."""
+
+    __tablename__ = "saved_views"
+    __table_args__ = (UniqueConstraint("user_id", "desk", "name"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    desk: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(64))
+    query: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
