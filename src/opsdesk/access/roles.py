@@ -76,3 +76,6 @@ class Identity:
     name: str
     role: Role
     kind: Literal["user", "token"]
+    time_zone: str | None = None
+    """The zone a person reads times in (their account's setting); none for the
+    business's."""

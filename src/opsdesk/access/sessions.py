@@ -74,7 +74,9 @@ class Sessions:
                 return None
             if now - row.last_seen_at > TOUCH_EVERY:
                 row.last_seen_at = now
-            return Identity(name=user.name, role=Role(user.role), kind="user")
+            return Identity(
+                name=user.name, role=Role(user.role), kind="user", time_zone=user.time_zone
+            )
 
     async def opened_by_link(self, secret: str) -> bool:
         async with self.db.transaction() as session:

@@ -110,7 +110,9 @@ class Users:
             fresh.last_sign_in_at = utcnow()
             if needs_rehash(stored):
                 fresh.password_hash = await asyncio.to_thread(hash_password, password)
-            return Identity(name=fresh.name, role=Role(fresh.role), kind="user")
+            return Identity(
+                name=fresh.name, role=Role(fresh.role), kind="user", time_zone=fresh.time_zone
+            )
 
     async def from_provider(self, subject: str, name: str, role: Role) -> Identity:
         """A person the OpenID Connect provider vouches for, matched on ``subject`` (issuer
@@ -129,7 +131,7 @@ class Users:
                 session.add(row)
             row.role = role.value
             row.last_sign_in_at = utcnow()
-            return Identity(name=row.name, role=role, kind="user")
+            return Identity(name=row.name, role=role, kind="user", time_zone=row.time_zone)
 
     async def _one(self, session: AsyncSession, name: str) -> User:
         row = await session.scalar(select(User).where(User.name == name.strip().lower()))
