@@ -70,7 +70,11 @@ def moment(
 
 
 def span(
-    start: datetime, end: datetime, zone: str | None, *, named: bool = True,
+    start: datetime,
+    end: datetime,
+    zone: str | None,
+    *,
+    named: bool = True,
     now: datetime | None = None,
 ) -> str:
     """A visit or a window: ``Tue 8 Dec, 9:00 AM to 12:00 PM PST``; both days when it ends
@@ -82,7 +86,9 @@ def span(
             f"{day(start, zone, now=now)}, {clock_time(start, zone)} to "
             f"{clock_time(end, zone)}{suffix}"
         )
-    return f"{moment(start, zone, named=named, now=now)} to {moment(end, zone, named=named, now=now)}"
+    return (
+        f"{moment(start, zone, named=named, now=now)} to {moment(end, zone, named=named, now=now)}"
+    )
 
 
 def spoken(at: datetime, zone: str | None) -> str:

@@ -12,3 +12,9 @@ def order_workflow_id(order_id: str) -> str:
 
 def order_id_of(workflow_id: str) -> str:
     return workflow_id.removeprefix("order-")
+
+
+def order_label(order_id: str) -> str:
+    """An order as people name it: ``#1043`` for an order the desk numbered, a shop's or a
+    client's own id as it is (``shop-5521``)."""
+    return f"#{order_id}" if order_id.isdigit() else order_id

@@ -14,10 +14,19 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 from fastapi.templating import Jinja2Templates
-from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    PackageLoader,
+    pass_context,
+    select_autoescape,
+)
+from jinja2.runtime import Context
 
+from opsdesk import clock
 from opsdesk.access.roles import Identity, Role
 from opsdesk.values import format_money
+from opsdesk.web.deps import settings_of
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -29,16 +38,37 @@ def money(cents: int | None, currency: str = "USD") -> str:
     return "—" if cents is None else format_money(cents, currency)
 
 
-def when(moment: datetime | None) -> str:
-    if moment is None:
-        return "—"
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+def reader_zone(request: Request) -> str:
+    """The zone the signed-in person reads times in: their own setting, else the
+    business's. Pages for owners, tenants and vendors use the property's instead."""
+    identity: Identity | None = getattr(request.state, "identity", None)
+    if identity is not None and identity.time_zone:
+        return identity.time_zone
+    return settings_of(request).business_time_zone
 
 
-def short_when(moment: datetime | None) -> str:
-    if moment is None:
-        return "—"
-    return moment.astimezone(UTC).strftime("%b %d %H:%M")
+@pass_context
+def when(context: Context, at: datetime | None) -> str:
+    """The ``when`` filter: a moment in the reader's zone, which the page names once."""
+    return clock.moment(at, reader_zone(context["request"]), named=False)
+
+
+@pass_context
+def short_when(context: Context, at: datetime | None) -> str:
+    """The ``short_when`` filter, for a list: the time alone if it was today, else the day."""
+    if at is None:
+        return "\u2014"
+    zone = reader_zone(context["request"])
+    today = datetime.now(UTC).astimezone(clock.zone_of(zone)).date()
+    if at.astimezone(clock.zone_of(zone)).date() == today:
+        return clock.clock_time(at, zone)
+    return clock.day(at, zone)
+
+
+@pass_context
+def zone_note(context: Context) -> str:
+    """``Times are in Pacific time (PST).``: said once on each page, in its footer."""
+    return clock.zone_note(reader_zone(context["request"]))
 
 
 def may_act(request: Request) -> bool:
@@ -68,7 +98,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     environment.filters.update(money=money, when=when, short_when=short_when)
-    environment.globals.update(new_key=new_key, may_act=may_act)
+    environment.globals.update(new_key=new_key, may_act=may_act, zone_note=zone_note)
     return environment
 
 
