@@ -15,8 +15,10 @@ from sqlalchemy import update
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from opsdesk import clock
 from opsdesk.access.roles import Role
 from opsdesk.access.sessions import Sessions
+from opsdesk.access.users import Users
 from opsdesk.app import create_app
 from opsdesk.db import Database
 from opsdesk.db.tables import UserSession, utcnow
@@ -298,3 +300,32 @@ async def test_the_temporal_ui_decodes_with_the_dashboard_session(desk: Desk) ->
     desk.http.cookies.clear()
     anonymous = await desk.http.post("/codec/decode", json={"payloads": []}, headers={"Origin": ui})
     assert anonymous.status_code == 401
+
+
+async def test_a_person_reads_times_in_the_zone_they_pick(desk: Desk) -> None:
+    """The pages name the reader's zone once and show every time in it: the business's
+    until the person picks their own on the account page."""
+    await person(desk.db, "dana")
+    await _sign_in(desk.http, "dana", PASSWORD)
+    page = await desk.http.get("/account")
+    assert "Times are in UTC." in page.text
+
+    saved = await desk.http.post("/account/time-zone", data={"zone": "America/Los_Angeles"})
+    assert saved.status_code == 303
+    page = await desk.http.get("/account")
+    assert "Saved. Times now show in Los Angeles time" in page.text
+    assert "Times are in Los Angeles time (P" in page.text
+    user = await Users(desk.db).get("dana")
+    assert user is not None
+    assert user.last_sign_in_at is not None
+    local = clock.moment(user.last_sign_in_at, "America/Los_Angeles", named=False)
+    assert f"Signed in last {local}." in page.text
+
+    wrong = await desk.http.post("/account/time-zone", data={"zone": "Mars/Olympus_Mons"})
+    assert wrong.status_code == 303
+    page = await desk.http.get("/account")
+    assert "Mars/Olympus_Mons is not a time zone we know" in page.text
+    assert "Times are in Los Angeles time (P" in page.text
+
+    await desk.http.post("/account/time-zone", data={"zone": ""})
+    assert "Times are in UTC." in (await desk.http.get("/account")).text

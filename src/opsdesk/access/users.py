@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,6 +15,14 @@ from opsdesk.access.passwords import hash_password, needs_rehash, verify_passwor
 from opsdesk.access.roles import Identity, Role, checked_name
 from opsdesk.db import Database
 from opsdesk.db.tables import User, utcnow
+
+
+@functools.cache
+def time_zones() -> list[str]:
+    """The zones a person may pick, by their IANA names (``America/Los_Angeles``)."""
+    skipped = ("Etc/", "SystemV/", "US/", "posix/", "right/")
+    named = (z for z in zoneinfo.available_timezones() if "/" in z and not z.startswith(skipped))
+    return [*sorted(named), "UTC"]
 
 
 class AccountError(ValueError):
@@ -28,6 +38,8 @@ class UserInfo:
     """Signs in through the OpenID Connect provider, never with a password here."""
     created_at: datetime
     last_sign_in_at: datetime | None
+    time_zone: str | None = None
+    """Their own zone for times on the pages; none for the business's."""
 
 
 def _info(row: User) -> UserInfo:
@@ -38,6 +50,7 @@ def _info(row: User) -> UserInfo:
         from_provider=row.provider_subject is not None,
         created_at=row.created_at,
         last_sign_in_at=row.last_sign_in_at,
+        time_zone=row.time_zone,
     )
 
 
@@ -81,6 +94,16 @@ class Users:
             row = await self._one(session, name)
             await self._keep_an_admin(session, row, role)
             row.role = role.value
+        return _info(row)
+
+    async def set_time_zone(self, name: str, zone: str | None) -> UserInfo:
+        """The zone ``name`` reads times in; none (or an empty name) for the business's."""
+        zone = (zone or "").strip() or None
+        if zone is not None and zone not in time_zones():
+            raise AccountError(f"{zone} is not a time zone we know (pick one from the list)")
+        async with self.db.transaction() as session:
+            row = await self._one(session, name)
+            row.time_zone = zone
         return _info(row)
 
     async def set_password(self, name: str, password: str) -> None:

@@ -9,9 +9,10 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from opsdesk import clock
 from opsdesk.access.passwords import MIN_LENGTH
 from opsdesk.access.sessions import LinkRefusal
-from opsdesk.access.users import AccountError
+from opsdesk.access.users import AccountError, time_zones
 from opsdesk.web.auth import (
     SESSION_COOKIE,
     Viewer,
@@ -20,6 +21,7 @@ from opsdesk.web.auth import (
     identity_of,
     set_session_cookie,
 )
+from opsdesk.web.deps import settings_of
 from opsdesk.web.forms import read_form
 from opsdesk.web.limits import RateLimits, address_of, rate_limited, too_many
 from opsdesk.web.navigation import NOTICE_COOKIE, Notice, read_notice, redirect_with
@@ -179,6 +181,26 @@ async def account(request: Request, who: Viewer) -> HTMLResponse:
         user=user,
         needs_current=user is not None and user.has_password and not by_link,
         min_length=MIN_LENGTH,
+        time_zones=time_zones(),
+        business_zone=settings_of(request).business_time_zone,
+    )
+
+
+@router.post("/account/time-zone")
+async def set_time_zone(request: Request, who: Viewer) -> RedirectResponse:
+    """The zone the person reads the pages' times in."""
+    fields = await read_form(request)
+    credentials = credentials_of(request)
+    if who.kind != "user":
+        return redirect_with("/account", Notice("error", "An API token has no time zone."))
+    try:
+        user = await credentials.users.set_time_zone(who.name, fields.get("zone"))
+    except AccountError as exc:
+        return redirect_with("/account#time-zone", Notice("error", f"Not saved: {exc}."))
+    credentials.forget()
+    zone = user.time_zone or settings_of(request).business_time_zone
+    return redirect_with(
+        "/account#time-zone", Notice("ok", f"Saved. Times now show in {clock.zone_label(zone)}.")
     )
 
 
