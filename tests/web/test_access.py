@@ -46,9 +46,14 @@ def test_every_route_declares_its_access(tmp_path: Path) -> None:
     assert len(table) > 60  # the walk reached the routers' routes, not just the app's own
 
 
-# Changes a viewer may make: to their own password, and asking the codec to decode (a
-# read, over POST because of its protocol).
-VIEWER_CHANGES = {"POST /account/password", "POST /codec/decode", "POST /codec/encode"}
+# Changes a viewer may make: to their own password and time zone, and asking the codec to
+# decode (a read, over POST because of its protocol).
+VIEWER_CHANGES = {
+    "POST /account/password",
+    "POST /account/time-zone",
+    "POST /codec/decode",
+    "POST /codec/encode",
+}
 
 
 def test_every_change_behind_sign_in_needs_an_operator(tmp_path: Path) -> None:
