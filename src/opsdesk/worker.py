@@ -63,6 +63,7 @@ PASSTHROUGH_MODULES = (
     "annotated_types",
     "opsdesk.errors",
     "opsdesk.values",
+    "opsdesk.clock",
     "opsdesk.ai.models",
     "opsdesk.orders.status",
     "opsdesk.orders.ids",

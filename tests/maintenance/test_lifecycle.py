@@ -208,7 +208,10 @@ async def test_the_owner_declines_and_ops_reassign_and_cancel(
         )
         assert any(to == "jobs@flowright.example" and "no longer needs you" in s for to, s in told)
         # After the end, nothing more is taken, and the refusal says why.
-        with pytest.raises(AnswerRefused, match="is already DECLINED"):
+        with pytest.raises(
+            AnswerRefused,
+            match=r"already answered by Harbor Lane Holdings through the API on .*: declined",
+        ):
             await answer_request(
                 time_env.client,
                 (await declined.query(W.get_state)).request_id,

@@ -134,7 +134,7 @@ async def test_links_that_cannot_act_say_why(
         assert on_behalf.status_code == 200, on_behalf.text
         late = await http.post(path, data={"answer": "decline"})
         assert late.status_code == 409
-        assert "Already answered by ops via api" in late.text
+        assert "Already answered by the property manager&#39;s office on " in late.text
         state = await handle.query(W.get_state)
         assert state.status is RequestStatus.VENDOR_QUOTE
 

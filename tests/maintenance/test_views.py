@@ -333,7 +333,7 @@ async def test_reassign_cancel_and_what_is_refused(
         # A page left open answers too late: told why, with the request as it is now.
         late = await post(site, f"{path}/answer", {**bad_quote, "amount": "100"})
         assert late.status_code == 409
-        assert notice(late.text) == f"Request {request_id} is already CANCELLED."
+        assert notice(late.text) == f"Request {request_id} is cancelled; nothing is left to answer."
 
 
 def test_each_question_reads_its_own_form() -> None:

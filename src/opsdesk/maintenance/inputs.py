@@ -238,10 +238,6 @@ def describe_answer(stage: Stage, answer: Answer) -> str:
     return "marked the work done"
 
 
-def answered_at(when: datetime) -> str:
-    return when.strftime("%Y-%m-%d %H:%M UTC")
-
-
 class CallEnded(BaseModel):
     """A call's status callback: how the call about one question ended. A signal: the
     provider wants no answer, and a repeat of one is ignored."""

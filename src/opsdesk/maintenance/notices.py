@@ -335,7 +335,34 @@ def declined(state: RequestState, what: str, note: str) -> Words:
 def expired(state: RequestState, why: str) -> Words:
     return Words(
         f"Request {state.request_id} has expired",
-        [f"Request {state.request_id} has expired: {why}."],
+        [
+            f"Request {state.request_id} has expired: {why}.",
+            "Nothing more happens under this request.",
+        ],
+    )
+
+
+_STUCK_FOR_TENANT: dict[Stage, str] = {
+    Stage.OWNER_APPROVAL: "the approval we need for this repair did not come in time",
+    Stage.VENDOR_QUOTE: "we could not find a vendor to take the job",
+    Stage.ESTIMATE_APPROVAL: "the vendor's estimate was not approved in time",
+    Stage.AVAILABILITY: "we did not hear from you about the times you are at home",
+    Stage.SLOT: "the vendor did not book a visit in time",
+    Stage.WORK_DONE: "the vendor did not tell us the work was done in time",
+    Stage.INVOICE: "the vendor did not send their invoice in time",
+    Stage.INVOICE_APPROVAL: "the vendor's invoice was not approved in time",
+    Stage.COMPLETION: "we did not hear whether the repair worked",
+}
+
+
+def expired_for_tenant(state: RequestState, stage: Stage) -> Words:
+    """The tenant's copy of an expiry: what it means for them and what they can do."""
+    return Words(
+        f"Your repair request {state.request_id} has stopped",
+        [
+            f"We have stopped working on your request {state.request_id}: "
+            f"{_STUCK_FOR_TENANT[stage]}. We are sorry."
+        ],
     )
 
 

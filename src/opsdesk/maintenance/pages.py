@@ -31,6 +31,7 @@ from opsdesk.maintenance.inputs import (
 )
 from opsdesk.maintenance.link_uses import LinkUses
 from opsdesk.maintenance.notices import QUESTIONS, over_estimate
+from opsdesk.maintenance.rules import answered_by, zone_of
 from opsdesk.maintenance.state import RequestState
 from opsdesk.maintenance.status import Stage
 from opsdesk.notify.links import LinkGrant
@@ -353,14 +354,13 @@ async def _open_question(
     ):
         return state, None
     if question is not None and question.answer is not None:
-        first = question.answer
-        when = first.at.strftime("%Y-%m-%d %H:%M UTC")
+        already = answered_by(question.answer, zone_of(state), outsider=True)
         return None, outcome(
             request,
             409,
             "answered",
             "Someone answered first",
-            f"Already answered by {first.actor} via {first.channel} at {when}: {first.what}.",
+            f"{already[0].upper()}{already[1:]}.",
         )
     status = _words(state.status.value)
     return None, outcome(

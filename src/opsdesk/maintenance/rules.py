@@ -8,9 +8,10 @@ from datetime import datetime
 
 from temporalio.exceptions import ApplicationError
 
-from opsdesk.maintenance.inputs import Answer, SlotAnswer, WorkDoneAnswer, answered_at
-from opsdesk.maintenance.state import RequestState
-from opsdesk.maintenance.status import CANCELLABLE, REASSIGNABLE, Stage
+from opsdesk import clock
+from opsdesk.maintenance.inputs import Answer, SlotAnswer, WorkDoneAnswer
+from opsdesk.maintenance.state import AnswerRecord, RequestState
+from opsdesk.maintenance.status import CANCELLABLE, CHANNEL_WORDS, REASSIGNABLE, Stage
 
 # Error types a refusal carries; the API turns them into 409 and 422.
 ALREADY_ANSWERED = "AlreadyAnswered"
@@ -37,6 +38,7 @@ def why_not_answer(
     request has not acted on it yet; an answer arriving now would be dropped by it."""
     question = state.question
     request = state.request_id
+    zone = zone_of(state)
     if cancelling:
         return (f"request {request} is being cancelled; no answer is needed", NOT_WAITING)
     if reassigning and stage.status in REASSIGNABLE:
@@ -51,22 +53,38 @@ def why_not_answer(
         return None if problem is None else (problem, INVALID_ANSWER)
     earlier = state.latest(stage, answer.round)
     if earlier is not None and earlier.answer is not None:
-        first = earlier.answer
-        return (
-            f"already answered by {first.actor} via {first.channel} at {answered_at(first.at)}",
-            ALREADY_ANSWERED,
-        )
+        return (answered_by(earlier.answer, zone), ALREADY_ANSWERED)
     if earlier is not None and earlier.lapsed:
-        return ("this question closed unanswered at its deadline", NOT_WAITING)
-    if earlier is not None and earlier.withdrawn:
-        return ("this question was withdrawn before anyone answered it", NOT_WAITING)
+        return (
+            "this question closed unanswered at its deadline, "
+            f"{clock.moment(earlier.deadline, zone)}",
+            NOT_WAITING,
+        )
     if state.status.terminal:
-        return (f"request {request} is {state.status.value.lower()}", NOT_WAITING)
+        return (
+            f"request {request} is {state.status.words}; nothing is left to answer",
+            NOT_WAITING,
+        )
+    if earlier is not None and earlier.withdrawn:
+        return (
+            "this question was withdrawn before anyone answered it: the request changed course",
+            NOT_WAITING,
+        )
     return (
-        f"request {request} is not waiting for {stage.value.replace('_', ' ')} "
-        f"(it is {state.status.value})",
+        f"request {request} is not waiting for {stage.words}; it is {state.status.words}",
         NOT_WAITING,
     )
+
+
+def answered_by(answer: AnswerRecord, zone: str | None, *, outsider: bool = False) -> str:
+    """``already answered by Dana Lee by phone on Sun 6 Dec, 10:18 PM PST``: who, how and
+    when, in the property's time. An ``outsider`` (an owner, a vendor, a tenant) is told
+    the office answered, never the name of its staff or of an API token."""
+    when = clock.moment(answer.at, zone)
+    if outsider and answer.channel in ("dashboard", "api"):
+        return f"already answered by the property manager's office on {when}: {answer.what}"
+    how = CHANNEL_WORDS.get(answer.channel, answer.channel)
+    return f"already answered by {answer.actor} {how} on {when}: {answer.what}"
 
 
 def answer_problem(
@@ -82,20 +100,28 @@ def answer_problem(
         # and pay the vendor for a visit still to happen.
         return (
             "the booked visit has not started yet; mark the work done once it has "
-            f"(the visit starts at {answered_at(done_from)})"
+            f"(the visit starts {clock.moment(done_from, zone_of(state))})"
         )
     return None
+
+
+def zone_of(state: RequestState) -> str | None:
+    """The property's zone, the clock the people of a request read."""
+    return state.premises.time_zone if state.premises else None
 
 
 def why_not_reassign(state: RequestState, reassigning: bool) -> str | None:
     if reassigning:
         return "a reassignment is already under way"
     if state.status not in REASSIGNABLE:
-        return f"cannot reassign the vendor: request {state.request_id} is {state.status}"
+        return (
+            f"the vendor can no longer be changed: request {state.request_id} is "
+            f"{state.status.words}"
+        )
     return None
 
 
 def why_not_cancel(state: RequestState) -> str | None:
     if state.status not in CANCELLABLE:
-        return f"cannot cancel: request {state.request_id} is {state.status}"
+        return f"request {state.request_id} can no longer be cancelled: it is {state.status.words}"
     return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio.client import (
@@ -37,7 +37,7 @@ from opsdesk.maintenance.inputs import (
     RequestForm,
     RequestSubmission,
 )
-from opsdesk.maintenance.rules import ALREADY_ANSWERED, INVALID_ANSWER
+from opsdesk.maintenance.rules import ALREADY_ANSWERED, INVALID_ANSWER, why_not_answer
 from opsdesk.maintenance.state import RequestState
 from opsdesk.maintenance.status import RequestStatus, Stage
 from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow
@@ -199,7 +199,9 @@ async def answer_request(
     """Send ``answer`` to the request's open ``stage`` question: ``(state, settled)``.
     Raises ``AnswerRefused`` (someone answered first, the request is elsewhere, the answer
     does not fit) and ``RequestNotFound``."""
-    return await _act(client, request_id, UPDATES[stage], answer, answer.answer_id, wait)
+    return await _act(
+        client, request_id, UPDATES[stage], answer, answer.answer_id, wait, stage=stage
+    )
 
 
 async def reassign_request(
@@ -233,7 +235,14 @@ async def call_ended(client: Client, request_id: str, event: CallEnded) -> bool:
 
 
 async def _act(
-    client: Client, request_id: str, update: Any, arg: Any, update_id: str, wait: timedelta
+    client: Client,
+    request_id: str,
+    update: Any,
+    arg: Any,
+    update_id: str,
+    wait: timedelta,
+    *,
+    stage: Stage | None = None,
 ) -> tuple[RequestState, bool]:
     """The answer's id doubles as the update id, so Temporal itself answers a repeat with
     the first answer. ``settled`` is False when the request took the update but had not
@@ -250,20 +259,47 @@ async def _act(
     except RPCError as exc:
         if exc.status is not RPCStatusCode.NOT_FOUND:
             raise
-        raise await _why_closed(handle, request_id) from None
+        raise await _why_closed(handle, request_id, stage, arg) from None
     except TimeoutError:
         return await get_request(client, request_id), False
     return state, True
 
 
-async def _why_closed(handle: RequestHandle, request_id: str) -> Exception:
-    """An update found no running workflow: the request never existed, or it has ended."""
+async def _why_closed(
+    handle: RequestHandle, request_id: str, stage: Stage | None, arg: Any
+) -> Exception:
+    """An update found no running workflow: the request never existed, or it has ended.
+    For an answer, the ended request's own state says why it is refused (who answered
+    first, by which channel and when), as it would have while running."""
     try:
         description = await handle.describe()
     except RPCError as exc:
         if exc.status is RPCStatusCode.NOT_FOUND:
             return RequestNotFound(f"no maintenance request {request_id}")
         return exc
+    if stage is not None and isinstance(arg, Answer):
+        try:
+            state = await handle.query(
+                MaintenanceRequestWorkflow.get_state, rpc_timeout=QUERY_TIMEOUT
+            )
+        except (RPCError, WorkflowQueryFailedError):
+            state = None
+        if state is not None:
+            why = why_not_answer(
+                state,
+                stage,
+                arg,
+                datetime.now(UTC),
+                done_from=None,
+                cancelling=False,
+                reassigning=False,
+            )
+            if why is not None:
+                return AnswerRefused(*why)
     row = (await description.memo()).get("row")
-    status = row["status"] if isinstance(row, dict) else description.status
-    return AnswerRefused(f"request {request_id} is already {status}")
+    raw = row.get("status") if isinstance(row, dict) else None
+    try:
+        status = RequestStatus(str(raw)).words
+    except ValueError:
+        status = "ended"
+    return AnswerRefused(f"request {request_id} is {status}; nothing is left to answer")

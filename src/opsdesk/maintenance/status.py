@@ -41,6 +41,11 @@ class RequestStatus(StrEnum):
     def terminal(self) -> bool:
         return self in TERMINAL
 
+    @property
+    def words(self) -> str:
+        """The status as a sentence says it: ``waiting for the vendor's quote``."""
+        return STATUS_WORDS[self]
+
 
 TERMINAL = frozenset(
     {
@@ -75,6 +80,11 @@ class Stage(StrEnum):
     def status(self) -> RequestStatus:
         return STAGE_STATUS[self]
 
+    @property
+    def words(self) -> str:
+        """What the stage waits for: ``the vendor's quote``."""
+        return STAGE_WORDS[self]
+
 
 STAGE_ROLE: dict[Stage, Role] = {
     Stage.OWNER_APPROVAL: "owner",
@@ -99,6 +109,46 @@ STAGE_STATUS: dict[Stage, RequestStatus] = {
     Stage.INVOICE: RequestStatus.INVOICE,
     Stage.INVOICE_APPROVAL: RequestStatus.INVOICE_APPROVAL,
 }
+
+STATUS_WORDS: dict[RequestStatus, str] = {
+    RequestStatus.SUBMITTED: "just reported",
+    RequestStatus.TRIAGED: "assessed, finding who to ask",
+    RequestStatus.OWNER_APPROVAL: "waiting for the owner's approval",
+    RequestStatus.VENDOR_QUOTE: "waiting for the vendor's quote",
+    RequestStatus.ESTIMATE_APPROVAL: "waiting for the owner to approve the estimate",
+    RequestStatus.SCHEDULING: "finding a time for the visit",
+    RequestStatus.IN_PROGRESS: "booked, waiting for the work to be done",
+    RequestStatus.COMPLETION: "waiting for the tenant to confirm the repair",
+    RequestStatus.INVOICE: "waiting for the vendor's invoice",
+    RequestStatus.INVOICE_APPROVAL: "waiting for the owner to approve the invoice",
+    RequestStatus.PAYMENT: "paying the vendor",
+    RequestStatus.CLOSED: "closed",
+    RequestStatus.CANCELLED: "cancelled",
+    RequestStatus.DECLINED: "declined",
+    RequestStatus.EXPIRED: "expired",
+    RequestStatus.FAILED: "stopped on a failure, with the team",
+}
+
+STAGE_WORDS: dict[Stage, str] = {
+    Stage.OWNER_APPROVAL: "the owner's approval of the repair",
+    Stage.VENDOR_QUOTE: "the vendor's quote",
+    Stage.ESTIMATE_APPROVAL: "the owner's approval of the estimate",
+    Stage.AVAILABILITY: "the tenant's times at home",
+    Stage.SLOT: "the vendor's booking of a visit",
+    Stage.WORK_DONE: "the vendor's word that the work is done",
+    Stage.COMPLETION: "the tenant's word that it is fixed",
+    Stage.INVOICE: "the vendor's invoice",
+    Stage.INVOICE_APPROVAL: "the owner's approval of the invoice",
+}
+
+CHANNEL_WORDS: dict[str, str] = {
+    "email": "by email link",
+    "phone": "by phone",
+    "dashboard": "on the dashboard",
+    "api": "through the API",
+}
+"""How an answer came, as a sentence says it: ``approved by Dana by phone``."""
+
 
 CANCELLABLE = frozenset(RequestStatus) - TERMINAL - {RequestStatus.PAYMENT}
 """Cancel at any stage before the vendor is paid."""

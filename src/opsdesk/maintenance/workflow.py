@@ -195,7 +195,9 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
                 answer_id="temporal-cancel", actor="temporal", reason=reason or "cancelled"
             )
         else:
-            self._note(f"Temporal asked to cancel; ignored while {self._state.status}")
+            self._note(
+                f"Temporal asked to cancel; ignored, as the request is {self._state.status.words}"
+            )
 
     async def _gave_up(self, error: str) -> None:
         """A step gave up (the directory, the payout): ops take it from here, and everyone
@@ -564,7 +566,7 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
         if event.outcome == "completed" and event.seconds:
             what += f" after {event.seconds} s"
         self._note(
-            f"Call to {who} about {event.stage.value.replace('_', ' ')}: {what}",
+            f"Call to {who} about {event.stage.words}: {what}",
             channel="phone",
         )
         question = self._state.question
@@ -788,8 +790,8 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
             if self._reassign is mine:
                 self._reassign = None
                 raise refusal(
-                    f"cannot reassign the vendor: request {self._state.request_id} moved on "
-                    f"to {self._state.status}",
+                    f"the vendor can no longer be changed: request {self._state.request_id} "
+                    f"is {self._state.status.words} now",
                     NOT_WAITING,
                 )
         await self._until(lambda: self._settled)
@@ -846,9 +848,14 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
         state = self._state
         if not why:
             who = self._person(stage.role)[0] if stage.role != "vendor" or state.vendor else ""
-            why = f"{who or 'nobody'} did not answer in time ({stage.value.replace('_', ' ')})"
+            why = f"{stage.words} did not come in time (asked of {who or 'nobody'})"
         self._finish(RequestStatus.EXPIRED, f"Expired: {why}")
-        self._tell_involved(notices.expired(state, why), resubmit=True)
+        # The tenant is told what it means for them, not whose answer was missing.
+        self._tell_tenant(notices.expired_for_tenant(state, stage), resubmit=True)
+        if self._owner_involved:
+            self._tell("owner", notices.expired(state, why))
+        if state.vendor is not None:
+            self._tell("vendor", notices.expired(state, why))
 
     def _finish(self, status: RequestStatus, reason: str, actor: str = "") -> None:
         self._state.ended_reason = reason
