@@ -8,8 +8,31 @@ from typing import Annotated
 
 from pydantic import StringConstraints
 
+_PATTERN_WORDS: dict[str, str] = {}
+
+
+def pattern(regex: str, words: str) -> str:
+    """``regex`` for a text field, registered with ``words`` that say what it takes
+    (``letters, digits and dashes, up to 64``): a value that does not match is refused in
+    those words, never by showing the regex."""
+    _PATTERN_WORDS[regex] = words
+    return regex
+
+
+def pattern_words(regex: str) -> str | None:
+    """What a field of ``regex`` takes, in words, if it was registered with ``pattern``."""
+    return _PATTERN_WORDS.get(regex)
+
+
 Email = Annotated[
-    str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254, to_lower=True)
+    str,
+    StringConstraints(
+        pattern=pattern(
+            r"^[^@\s]+@[^@\s]+\.[^@\s]+$", "an email address, such as name@example.com"
+        ),
+        max_length=254,
+        to_lower=True,
+    ),
 ]
 
 

@@ -111,7 +111,8 @@ async def test_an_action_the_order_has_moved_past_is_refused_inline(
     await page.get_by_role("button", name="Mark shipped").click()
     error = page.get_by_role("alert")
     await expect(error).to_have_text(
-        "the order is SHIPPED now, not CONFIRMED; refresh and try again"
+        "the order has moved on: it is shipped now (you saw: confirmed, to be shipped); "
+        "look at it again"
     )
     state = (await site.get(f"/api/orders/{order_id}")).json()
     assert state["tracking_number"] == "THEIRS-1"

@@ -136,7 +136,8 @@ async def test_an_action_the_order_has_moved_past_is_refused_on_the_page(
 
     await plain.get_by_role("button", name="Mark shipped").click()
     await expect(plain.get_by_role("alert")).to_have_text(
-        "The order is SHIPPED now, not CONFIRMED; refresh and try again."
+        "The order has moved on: it is shipped now (you saw: confirmed, to be shipped); "
+        "look at it again."
     )
     # The page shows the order as it is now.
     await expect(plain.locator(".order-head .badge")).to_have_text("SHIPPED")

@@ -65,7 +65,7 @@ async def test_approve_and_reject_in_one_task_both_answer_and_the_order_closes(
 
     assert final.status is S.REJECTED
     assert reject.status is S.REJECTED
-    assert refused(approve) == "the order is REJECTED; there is nothing left to advance"
+    assert refused(approve) == "the order is rejected; there is nothing left to advance"
     assert await Records(db).charges(request.order_id) == []
 
 
@@ -95,7 +95,7 @@ async def test_an_advance_taken_during_the_warehouse_step_hears_the_cancel_after
 
     assert cancelled.status is S.CANCELLED
     assert final.status is S.CANCELLED
-    assert refused(shipping.value) == "the order is CANCELLED; there is nothing left to advance"
+    assert refused(shipping.value) == "the order is cancelled; there is nothing left to advance"
 
 
 async def test_an_advance_taken_during_a_warehouse_step_that_fails_is_refused(
@@ -122,7 +122,10 @@ async def test_an_advance_taken_during_a_warehouse_step_that_fails_is_refused(
         final = await handle.result()
 
     assert final.status is S.FAILED
-    assert refused(shipping.value) == "the order is FAILED; there is nothing left to advance"
+    assert refused(shipping.value) == (
+        "the order is stopped on a failure, for a person to look at; "
+        "there is nothing left to advance"
+    )
 
 
 class LostAnswers(LedgerGateway):

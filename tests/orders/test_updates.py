@@ -68,7 +68,10 @@ async def test_refused_actions_say_why(
             await handle.execute_update(
                 OrderWorkflow.advance, AdvanceRequest(expected_status=S.SHIPPED)
             )
-        assert refusal(stale) == "the order is CONFIRMED now, not SHIPPED; refresh and try again"
+        assert refusal(stale) == (
+            "the order has moved on: it is confirmed, to be shipped now (you saw: shipped); "
+            "look at it again"
+        )
 
         # From here through the client module, as the API does it.
         shipped, settled = await advance_order(
@@ -95,7 +98,7 @@ async def test_refused_actions_say_why(
 
         with pytest.raises(ActionRefused) as finished:
             await advance_order(dev_env.client, request.order_id, AdvanceRequest(), wait=WAIT)
-        assert finished.value.reason == "the order is already DELIVERED"
+        assert finished.value.reason == "the order is already delivered"
 
     assert await Records(db).refunds(request.order_id) == []
 

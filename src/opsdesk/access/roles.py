@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
+from opsdesk.values import pattern
+
 
 class Role(StrEnum):
     """Each role may do what the ones before it may."""
@@ -24,7 +26,12 @@ class Role(StrEnum):
         return order.index(self) >= order.index(needed)
 
 
-NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@+-]{0,63}$")
+NAME_PATTERN = re.compile(
+    pattern(
+        r"^[a-z0-9][a-z0-9._@+-]{0,63}$",
+        "up to 64 small letters, digits and . _ @ + -, starting with a letter or digit",
+    )
+)
 NAME_RULE = "1-64 characters: lowercase letters, digits and . _ @ + - (first a letter or digit)"
 
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import re
 
-REQUEST_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+from opsdesk.values import pattern
+
+REQUEST_ID_PATTERN = pattern(
+    r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+    "up to 64 letters, digits and . _ -, starting with a letter or digit",
+)
 _NOT_ALLOWED = re.compile(r"[^A-Za-z0-9_.-]")
 
 

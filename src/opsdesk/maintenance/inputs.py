@@ -14,14 +14,22 @@ from opsdesk.ai.models import Priority
 from opsdesk.maintenance.ids import REQUEST_ID_PATTERN
 from opsdesk.maintenance.status import Channel, Stage
 from opsdesk.notify.models import CallOutcome
-from opsdesk.values import Email
+from opsdesk.values import Email, pattern
 
 RequestId = Annotated[str, StringConstraints(pattern=REQUEST_ID_PATTERN)]
-DirectoryId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+DirectoryId = Annotated[str, StringConstraints(pattern=REQUEST_ID_PATTERN)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
 AnswerId = Annotated[str, StringConstraints(min_length=1, max_length=100)]
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ()-]{0,31}$")]
+Phone = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        pattern=pattern(
+            r"^\+?[0-9 ()-]{0,31}$", "a phone number: digits, spaces, ( ) - and a leading +"
+        ),
+    ),
+]
 Description = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=10, max_length=4000)
 ]

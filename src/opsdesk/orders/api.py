@@ -24,6 +24,7 @@ from opsdesk.orders import service as orders
 from opsdesk.orders.claims import OrderIds
 from opsdesk.orders.ids import ORDER_ID_PATTERN, TRACKING_NUMBER_PATTERN, order_workflow_id
 from opsdesk.orders.inputs import (
+    CUSTOMER_ID_PATTERN,
     REQUEST_ID_MAX_LENGTH,
     AdvanceRequest,
     CancelRequest,
@@ -45,6 +46,7 @@ from opsdesk.orders.state import OrderState, StuckOrder
 from opsdesk.orders.status import OrderStatus
 from opsdesk.settings import Settings
 from opsdesk.temporal.visibility import BadPageToken
+from opsdesk.values import pattern
 from opsdesk.web import signatures
 from opsdesk.web.auth import VIEWER, Operator
 from opsdesk.web.cache import Snapshot
@@ -85,7 +87,15 @@ class ShopOrder(OrderFields):
     """An order as a shop's webhook delivers it."""
 
     # Shorter than an order id by the "shop-" its order id gets.
-    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,57}$")]
+    id: Annotated[
+        str,
+        Field(
+            pattern=pattern(
+                r"^[A-Za-z0-9][A-Za-z0-9_-]{0,57}$",
+                "up to 58 letters, digits, dashes and underscores, starting with a letter or digit",
+            )
+        ),
+    ]
     """The shop's order id: a second delivery of the same id starts nothing new."""
 
 
@@ -325,7 +335,7 @@ async def cancel(
 async def orders_page(
     request: Request,
     status: OrderStatus | None = None,
-    customer: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$")] = None,
+    customer: Annotated[str | None, Query(pattern=CUSTOMER_ID_PATTERN)] = None,
     escalated: bool | None = None,
     page_size: Annotated[int, Query(ge=1, le=100)] = 25,
     page_token: Annotated[str | None, Query(max_length=2000)] = None,

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-ORDER_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
-TRACKING_NUMBER_PATTERN = r"^[A-Za-z0-9-]{1,64}$"
+from opsdesk.values import pattern
+
+ORDER_ID_PATTERN = pattern(
+    r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$",
+    "up to 64 letters, digits, dashes and underscores, starting with a letter or digit",
+)
+TRACKING_NUMBER_PATTERN = pattern(
+    r"^[A-Za-z0-9-]{1,64}$", "the carrier's tracking number: letters, digits and dashes"
+)
 
 
 def order_workflow_id(order_id: str) -> str:

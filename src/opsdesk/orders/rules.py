@@ -32,12 +32,15 @@ CANCELLABLE = frozenset(
 def why_not_advance(status: OrderStatus, expected: OrderStatus | None = None) -> str | None:
     """None when a person may advance an order in ``status``; otherwise the reason why not."""
     if expected is not None and expected is not status:
-        return f"the order is {status.value} now, not {expected.value}; refresh and try again"
+        return (
+            f"the order has moved on: it is {status.words} now (you saw: {expected.words}); "
+            "look at it again"
+        )
     if status in ADVANCEABLE:
         return None
     if status.terminal:
-        return f"the order is {status.value}; there is nothing left to advance"
-    return f"the order is in {status.value}, which the system completes on its own"
+        return f"the order is {status.words}; there is nothing left to advance"
+    return f"the order is {status.words}, a step the desk completes on its own"
 
 
 def why_not_cancel(status: OrderStatus) -> str | None:
@@ -46,7 +49,7 @@ def why_not_cancel(status: OrderStatus) -> str | None:
         return None
     if status is OrderStatus.SHIPPED:
         return "the order has already shipped; it can no longer be cancelled (arrange a return)"
-    return f"the order is already {status.value}"
+    return f"the order is already {status.words}"
 
 
 def route(risk: RiskAssessment, policy: OrderPolicy) -> RiskAction:

@@ -318,7 +318,11 @@ async def _why_closed(handle: OrderHandle, order_id: str) -> Exception:
             return OrderNotFound(f"no order {order_id}")
         return exc
     row = (await description.memo()).get("row")
-    status = row["status"] if isinstance(row, dict) else description.status
+    raw = row.get("status") if isinstance(row, dict) else None
+    try:
+        status = OrderStatus(str(raw)).words
+    except ValueError:
+        status = "finished"
     return ActionRefused(f"the order is already {status}")
 
 

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import RPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
+from opsdesk.values import pattern_words
 from opsdesk.web.pages import templates
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,10 @@ def describe_validation_error(error: Mapping[str, Any]) -> str:
         return "the request body is not valid JSON"
     location = [str(part) for part in error.get("loc", ())]
     message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    if error.get("type") == "string_pattern_mismatch":
+        # A regex tells a person nothing: say what the field takes.
+        words = pattern_words(str(error.get("ctx", {}).get("pattern", "")))
+        message = f"should be {words}" if words else "has characters that are not allowed here"
     in_body = location[:1] == ["body"]
     if in_body:
         location = location[1:]
