@@ -114,3 +114,14 @@ async def test_numbers_go_on_after_a_restart(db: Database) -> None:
     finally:
         await after.dispose()
     assert sorted(keys) == [(1, "a"), (2, None), (3, None)]
+
+
+async def test_a_key_longer_than_the_column_still_finds_its_number(db: Database) -> None:
+    """A browser's form may send a key of any length: PostgreSQL would refuse to store it."""
+    await from_the_start(db)
+    numbers = Numbers(db, RequestNumber, 1)
+    long_key = "report:" + "k" * 500
+
+    assert await numbers.draw(long_key) == Drawn(1, fresh=True)
+    assert await numbers.draw(long_key) == Drawn(1, fresh=False)
+    assert await numbers.draw(long_key[:-1]) == Drawn(2, fresh=True)

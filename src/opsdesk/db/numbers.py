@@ -11,9 +11,10 @@ of its first try (and finds the order or request that number already started).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import String, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from opsdesk.db.engine import Database
@@ -58,6 +59,8 @@ class Numbers:
 
     async def _draw(self, key: str | None, passed: int | None) -> Drawn:
         table = self.table
+        column = table.__table__.c.idempotency_key.type
+        key = _stored(key, column.length if isinstance(column, String) else None)
         for _ in range(_ATTEMPTS):
             try:
                 async with self.db.transaction() as session:
@@ -91,3 +94,11 @@ class Numbers:
                 # look and our insert; look again.
                 continue
         raise NumbersExhausted(f"no {table.__tablename__} number after {_ATTEMPTS} tries")
+
+
+def _stored(key: str | None, room: int | None) -> str | None:
+    """The key as the table keeps it: as it is when it fits, else its digest. A browser's
+    form may send a key of any length."""
+    if key is None or room is None or len(key) <= room:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
