@@ -77,6 +77,7 @@ IdempotencyKey = Annotated[
 
 class OrderCreate(OrderFields):
     order_id: OrderId | None = None
+    """Your id for the order; when absent it gets the next order number (``"1043"``)."""
     """Your id for the order; generated when absent (or derived from Idempotency-Key)."""
 
 
