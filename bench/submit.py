@@ -117,6 +117,10 @@ async def measure(requests: int) -> dict[str, Any]:
     }
 
 
+def _bench_id() -> str:
+    return f"bench-{uuid.uuid4().hex[:12]}"
+
+
 def _ways(
     client: Client, http: httpx.AsyncClient, settings: Settings, queue: str
 ) -> dict[str, Submit]:
@@ -136,15 +140,16 @@ def _ways(
         )
         if response.status_code != 303:
             raise RuntimeError(f"POST /report answered {response.status_code}: {response.text}")
-        return request_workflow_id(service.request_id_for_key(f"report:{key}"))
+        # The page it leads to names the request: /report/received/<request id>.
+        return request_workflow_id(response.headers["location"].rsplit("/", 1)[-1])
 
     async def via_client() -> str:
-        submission = service.submission_of(settings, service.new_request_id(), form())
+        submission = service.submission_of(settings, _bench_id(), form())
         await service.submit_request(client, settings, submission)
         return request_workflow_id(submission.request_id)
 
     async def bare() -> str:
-        request_id = service.new_request_id()
+        request_id = _bench_id()
         handle = await client.start_workflow(
             BaselineRequest.run, request_id, id=f"baseline-{request_id}", task_queue=queue
         )

@@ -8,6 +8,7 @@ another does (ports come from ``free_port``, files go under ``tmp_path``)."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import random
 import shutil
@@ -28,6 +29,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
+from opsdesk.db.tables import OrderNumber, RequestNumber
 from opsdesk.orders.inventory import Inventory
 from opsdesk.settings import Settings
 from opsdesk.temporal import devserver, search_attributes
@@ -141,21 +143,38 @@ async def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+_NUMBERS_PER_TEST = 100
+_tests_numbered = itertools.count()
+
+
+async def numbers_of_its_own(database: Database) -> None:
+    """Start the database's order and request numbers (``#1001``, ``R-0001``) where no
+    other test's start. The tests of a worker share one Temporal dev server, where two
+    tests' order 1001 would be one workflow: the second would pass over the first's order,
+    then the next, and so on through every order the worker made before."""
+    base = 10_000 + next(_tests_numbered) * _NUMBERS_PER_TEST
+    async with database.transaction() as session:
+        session.add_all([OrderNumber(number=base), RequestNumber(number=base)])
+
+
 @pytest.fixture
 async def db(
     tmp_path: Path, request: pytest.FixtureRequest, sqlite_template: Path
 ) -> AsyncIterator[Database]:
     """A fresh SQLite file with every migration applied; or, for a test marked
-    ``BOTH_DATABASES``, a fresh PostgreSQL database too."""
+    ``BOTH_DATABASES``, a fresh PostgreSQL database too. Its numbers start at a number
+    of its own (``numbers_of_its_own``)."""
     if getattr(request, "param", "sqlite") == "postgresql":
         server_url = request.getfixturevalue("postgres_url")
         template = request.getfixturevalue("postgres_template")
         async for database in postgres_database(server_url, template):
+            await numbers_of_its_own(database)
             yield database
         return
     path = tmp_path / "opsdesk.db"
     shutil.copyfile(sqlite_template, path)
     database = Database(f"sqlite+aiosqlite:///{path}")
+    await numbers_of_its_own(database)
     yield database
     await database.dispose()
 

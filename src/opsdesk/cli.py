@@ -896,7 +896,8 @@ def maintenance_demo_request(
     from opsdesk.maintenance.ids import external_request_id
 
     settings = load_settings()
-    external_id = f"WO-{secrets.token_hex(4).upper()}"
+    # A work order number as a property system gives one: read aloud, it is a number.
+    external_id = f"WO-{100_000 + secrets.randbelow(900_000)}"
     record = {
         "id": external_id,
         "property_id": "no-such-property" if invalid else property_id,

@@ -64,7 +64,7 @@ async def test_a_delivered_message_shows_as_it_will_look_and_its_link_opens_the_
     created = await site.post("/api/orders", json=body(sku="LAMP-DESK", quantity=4))
     order_id = created.json()["order_id"]
     await until_status(site, order_id, "REVIEW")
-    subject = f"Review needed: order {order_id}"
+    subject = f"Review needed: order #{order_id}"  # a numbered order, as people read it
     await eventually(
         lambda: site.get("/api/outbox"),
         lambda r: any(m["status"] == "delivered_dev" for m in r.json()["items"]),

@@ -144,6 +144,10 @@ async def test_only_a_request_twilio_signed_for_our_address_acts(
         words = said(picked.text)
         for fact in ("Harbor Lane Holdings", "12 Harbor Lane", "May we go ahead", "Press 1"):
             assert fact in words
+        # The desk's number as a person says it ("request number 7"), not spelled "R 0 0 0 7".
+        assert re.fullmatch(r"R-\d{4,}", request_id)
+        assert f"calling about request number {int(request_id[2:])} at" in words
+        assert request_id not in words
         gather = listening_at(picked.text)
 
         # A key press signed for another address, or with another key, does nothing.

@@ -57,7 +57,7 @@ IdempotencyKey = Annotated[
 
 class RequestCreate(RequestForm):
     request_id: RequestId | None = None
-    """Your id for the request; generated when absent (or derived from Idempotency-Key)."""
+    """Your id for the request; when absent it gets the next request number (``R-0007``)."""
 
 
 class Created(BaseModel):
@@ -130,14 +130,9 @@ async def create_request(
     body: RequestCreate,
     idempotency_key: IdempotencyKey = None,
 ) -> Created:
-    """Report a repair. With an ``Idempotency-Key`` (or your own ``request_id``) a repeat
+    """Report a repair. Without a ``request_id`` of your own it gets the next request
+    number (``R-0007``). With an ``Idempotency-Key`` (or your own ``request_id``) a repeat
     returns the same request (200) instead of starting another."""
-    if body.request_id:
-        request_id = body.request_id
-    elif idempotency_key:
-        request_id = service.request_id_for_key(idempotency_key)
-    else:
-        request_id = service.new_request_id()
     form = RequestForm(**body.model_dump(exclude={"request_id"}))
     try:
         await Directory(db_of(request)).property_facts(form.property_id, form.unit)
@@ -145,11 +140,17 @@ async def create_request(
         raise ApiError(422, "invalid_input", str(exc)) from None
     settings = settings_of(request)
     try:
-        state, created = await service.submit_request(
-            client_of(request),
-            settings,
-            service.submission_of(settings, request_id, form, source="api"),
-        )
+        if body.request_id:
+            request_id = body.request_id
+            state, created = await service.submit_request(
+                client_of(request),
+                settings,
+                service.submission_of(settings, request_id, form, source="api"),
+            )
+        else:
+            request_id, state, created = await service.submit_numbered_request(
+                client_of(request), settings, db_of(request), form, idempotency_key, source="api"
+            )
     except service.IntakeConflict as exc:
         raise ApiError(409, "conflict", str(exc)) from None
     if not created:

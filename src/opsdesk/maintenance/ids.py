@@ -11,6 +11,33 @@ REQUEST_ID_PATTERN = pattern(
     "up to 64 letters, digits and . _ -, starting with a letter or digit",
 )
 _NOT_ALLOWED = re.compile(r"[^A-Za-z0-9_.-]")
+FIRST_REQUEST_NUMBER = 1
+"""The first number the desk gives a request made without an id of its own (``R-0001``)."""
+_NUMBERED = re.compile(r"R-(\d{4,})")
+_WORD = re.compile(r"[a-z]{3,}")
+_SHORT_NUMBER = re.compile(r"[1-9]\d{0,3}")
+
+
+def numbered_request_id(number: int) -> str:
+    """The id of the request the desk gave ``number``: ``R-0007``, more digits past 9999."""
+    return f"R-{number:04d}"
+
+
+def spoken_request_id(request_id: str) -> str:
+    """A request id as a voice should read it, so a listener can write it down: the desk's
+    own ``R-0007`` is "number 7"; any other id (a property system's ``demo-WO-8F3A21BC``)
+    is read piece by piece: a lower-case word as a word, a number of up to four digits as
+    a number, anything else one character at a time: "demo, W O, 8 F 3 A 2 1 B C"."""
+    numbered = _NUMBERED.fullmatch(request_id)
+    if numbered:
+        return f"number {int(numbered.group(1))}"
+    said = []
+    for group in re.split(r"[-_.]+", request_id):
+        if _WORD.fullmatch(group) or _SHORT_NUMBER.fullmatch(group):
+            said.append(group)
+        elif group:
+            said.append(" ".join(group.upper()))
+    return ", ".join(said) or request_id
 
 
 def request_workflow_id(request_id: str) -> str:

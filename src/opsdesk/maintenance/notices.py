@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
+from opsdesk.maintenance.ids import spoken_request_id
 from opsdesk.maintenance.inputs import Window
 from opsdesk.maintenance.state import RequestState
 from opsdesk.maintenance.status import Stage
@@ -179,7 +180,8 @@ def call_script(state: RequestState, stage: Stage) -> CallScript:
     problem = state.triage.summary if state.triage else state.form.description[:200]
     vendor = state.vendor.name if state.vendor else "the vendor"
     intro = (
-        f"Hello {name}, this is Ops Desk calling about request {state.request_id} "
+        f"Hello {name}, this is Ops Desk calling about request "
+        f"{spoken_request_id(state.request_id)} "
         f"at {where}. The problem: {problem.rstrip('.')}."
     )
     if stage is Stage.ESTIMATE_APPROVAL:

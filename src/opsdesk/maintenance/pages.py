@@ -184,11 +184,9 @@ async def report(request: Request) -> Response:
         return await _form(request, values, errors=[f"{exc}."], status=422)
     # The form's key makes a double click (or a resent POST) one request.
     key = values.get("key") or new_key()
-    request_id = service.request_id_for_key(f"report:{key}")
-    settings = settings_of(request)
     try:
-        await service.submit_request(
-            client_of(request), settings, service.submission_of(settings, request_id, form)
+        request_id, _, _ = await service.submit_numbered_request(
+            client_of(request), settings_of(request), db_of(request), form, f"report:{key}"
         )
     except service.IntakeConflict:
         return await _form(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,7 +26,10 @@ from temporalio.common import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from opsdesk.maintenance.ids import request_workflow_id
+from opsdesk.db import Database
+from opsdesk.db.numbers import Numbers
+from opsdesk.db.tables import RequestNumber
+from opsdesk.maintenance.ids import FIRST_REQUEST_NUMBER, numbered_request_id, request_workflow_id
 from opsdesk.maintenance.inputs import (
     Answer,
     CallEnded,
@@ -108,15 +110,6 @@ def maintenance_policy(settings: Settings) -> MaintenancePolicy:
     )
 
 
-def new_request_id() -> str:
-    return f"MR-{uuid.uuid4().hex[:10].upper()}"
-
-
-def request_id_for_key(idempotency_key: str) -> str:
-    """The request id an ``Idempotency-Key`` stands for: the same key, the same request."""
-    return "k" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:20]
-
-
 def fingerprint(form: RequestForm) -> str:
     """What makes two submissions the same request, whatever id they carry."""
     return hashlib.sha256(form.model_dump_json().encode()).hexdigest()
@@ -181,6 +174,42 @@ async def submit_request(
     except (RPCError, WorkflowQueryFailedError):
         state = None
     return state, created
+
+
+def request_numbers(db: Database) -> Numbers:
+    """The desk's request numbers: ``R-0001`` on."""
+    return Numbers(db, RequestNumber, FIRST_REQUEST_NUMBER)
+
+
+async def submit_numbered_request(
+    client: Client,
+    settings: Settings,
+    db: Database,
+    form: RequestForm,
+    idempotency_key: str | None = None,
+    source: str = "form",
+) -> tuple[str, RequestState | None, bool]:
+    """Start a request that came without an id of its own under the next request number,
+    or, for a retry with the same ``idempotency_key``, find the request its first try
+    started. A number a client already used as its own request id is passed over.
+
+    Returns the request's id, then what ``submit_request`` does; a retry's key with a
+    different form raises ``IntakeConflict``."""
+    numbers = request_numbers(db)
+    drawn = await numbers.draw(idempotency_key)
+    while True:
+        request_id = numbered_request_id(drawn.number)
+        submission = submission_of(settings, request_id, form, source=source)
+        try:
+            state, created = await submit_request(client, settings, submission)
+        except IntakeConflict:
+            if not drawn.fresh:
+                raise
+        else:
+            if created or not drawn.fresh:
+                return request_id, state, created
+        # A client's own request holds this id: it stays theirs.
+        drawn = await numbers.pass_over(drawn, idempotency_key)
 
 
 async def get_request(client: Client, request_id: str) -> RequestState:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -80,6 +79,7 @@ IdempotencyKey = Annotated[
 
 class OrderCreate(OrderFields):
     order_id: OrderId | None = None
+    """Your id for the order; when absent it gets the next order number (``"1043"``)."""
     """Your id for the order; generated when absent (or derived from Idempotency-Key)."""
 
 
@@ -233,6 +233,21 @@ async def _submit(request: Request, order: OrderRequest) -> tuple[OrderState, bo
     return state, created
 
 
+async def _submit_numbered(
+    request: Request, body: OrderCreate, idempotency_key: str | None
+) -> tuple[OrderState, bool]:
+    fields = OrderFields(**body.model_dump(exclude={"order_id"}))
+    await _check_catalog(request, fields.lines)
+    try:
+        state, created = await orders.submit_numbered_order(
+            client_of(request), settings_of(request), db_of(request), fields, idempotency_key
+        )
+    except orders.IntakeConflict as exc:
+        raise ApiError(409, "conflict", str(exc)) from None
+    feed_of(request).publish(Change(kind="orders", ids=[state.order_id]))
+    return state, created
+
+
 async def _act_answer(
     request: Request, response: Response, order_id: str, outcome: tuple[OrderState, bool]
 ) -> OrderOut:
@@ -261,16 +276,14 @@ async def create_order(
     body: OrderCreate,
     idempotency_key: IdempotencyKey = None,
 ) -> OrderOut:
-    """Start an order. With an ``Idempotency-Key`` (or your own ``order_id``) a repeat
-    returns the same order (200) instead of starting another."""
+    """Start an order. Without an ``order_id`` of your own it gets the next order number
+    (``"1043"``, shown as #1043). With an ``Idempotency-Key`` (or your own ``order_id``) a
+    repeat returns the same order (200) instead of starting another."""
     if body.order_id:
-        order_id = body.order_id
-    elif idempotency_key:
-        order_id = orders.order_id_for_key(idempotency_key)
+        order = OrderRequest(**body.model_dump(exclude={"order_id"}), order_id=body.order_id)
+        state, created = await _submit(request, order)
     else:
-        order_id = uuid.uuid4().hex[:16]
-    order = OrderRequest(**body.model_dump(exclude={"order_id"}), order_id=order_id)
-    state, created = await _submit(request, order)
+        state, created = await _submit_numbered(request, body, idempotency_key)
     if not created:
         response.status_code = 200
     return order_out(request, state)

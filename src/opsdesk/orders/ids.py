@@ -11,6 +11,13 @@ ORDER_ID_PATTERN = pattern(
 TRACKING_NUMBER_PATTERN = pattern(
     r"^[A-Za-z0-9-]{1,64}$", "the carrier's tracking number: letters, digits and dashes"
 )
+FIRST_ORDER_NUMBER = 1001
+"""The first number the desk gives an order made without an id of its own (``#1001``)."""
+
+
+def numbered_order_id(number: int) -> str:
+    """The id of the order the desk gave ``number``: the number itself (``"1043"``)."""
+    return str(number)
 
 
 def order_workflow_id(order_id: str) -> str:

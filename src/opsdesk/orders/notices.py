@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from opsdesk.orders.ids import order_label
 from opsdesk.orders.state import OrderState
 from opsdesk.values import format_money
 
@@ -14,6 +15,7 @@ def order_facts(state: OrderState) -> dict[str, Any]:
     """The order as its emails show it, as it is now."""
     return {
         "order_id": state.order_id,
+        "order_label": order_label(state.order_id),
         "status": state.status.value,
         "customer_name": state.customer.name,
         "customer_email": state.customer.email,

@@ -32,10 +32,15 @@ from temporalio.common import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from opsdesk.orders.ids import order_workflow_id
+from opsdesk.db import Database
+from opsdesk.db.numbers import Numbers
+from opsdesk.db.tables import OrderNumber
+from opsdesk.orders.claims import OrderIds
+from opsdesk.orders.ids import FIRST_ORDER_NUMBER, numbered_order_id, order_workflow_id
 from opsdesk.orders.inputs import (
     AdvanceRequest,
     CancelRequest,
+    OrderFields,
     OrderInput,
     OrderPolicy,
     OrderRequest,
@@ -91,11 +96,6 @@ def fingerprint(request: OrderRequest) -> str:
     """What makes two submissions the same order, whatever id they carry."""
     body = request.model_dump_json(exclude={"order_id"})
     return hashlib.sha256(body.encode()).hexdigest()
-
-
-def order_id_for_key(idempotency_key: str) -> str:
-    """The order id an ``Idempotency-Key`` stands for: the same key, the same order."""
-    return "k" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:20]
 
 
 def order_handle(client: Client, order_id: str) -> OrderHandle:
@@ -158,6 +158,51 @@ async def submit_order(
         # picked it up died): it is exactly as it arrived.
         state = OrderState.received(request, datetime.now(UTC))
     return state, created
+
+
+def order_numbers(db: Database) -> Numbers:
+    """The desk's order numbers: ``#1001`` on."""
+    return Numbers(db, OrderNumber, FIRST_ORDER_NUMBER)
+
+
+async def submit_numbered_order(
+    client: Client,
+    settings: Settings,
+    db: Database,
+    fields: OrderFields,
+    idempotency_key: str | None = None,
+) -> tuple[OrderState, bool]:
+    """Start an order that came without an id of its own under the next order number, or,
+    for a retry with the same ``idempotency_key``, find the order its first try started.
+
+    A number a client already used as its own order id is passed over for the next one.
+    Returns what ``submit_order`` does; a retry's key with a different body raises
+    ``IntakeConflict``.
+    """
+    numbers = order_numbers(db)
+    drawn = await numbers.draw(idempotency_key)
+    while True:
+        request = OrderRequest(**fields.model_dump(), order_id=numbered_order_id(drawn.number))
+        used = await OrderIds(db).used_since(request.order_id)
+        if used is not None and drawn.fresh:
+            drawn = await numbers.pass_over(drawn, idempotency_key)
+            continue
+        if used is not None and not await order_exists(client, request.order_id):
+            # This key's own order, archived since: starting it again would reuse its id.
+            raise IntakeConflict(
+                f"order {request.order_id} was placed {used:%Y-%m-%d} with this key and has "
+                "since been archived; send the order with a new key"
+            )
+        try:
+            state, created = await submit_order(client, settings, request)
+        except IntakeConflict:
+            if not drawn.fresh:
+                raise
+        else:
+            if created or not drawn.fresh:
+                return state, created
+        # A client's own order holds this id: it stays theirs.
+        drawn = await numbers.pass_over(drawn, idempotency_key)
 
 
 async def _priced(handle: OrderHandle) -> OrderState:
