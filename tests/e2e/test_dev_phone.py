@@ -152,13 +152,13 @@ async def test_a_call_answered_by_email_first_says_so(
     call = page.locator("li[data-call]").filter(has_text=_title(request_id))
     await expect(call.locator("[data-call-label]")).to_have_text("Answered by email first")
     await expect(call.locator("[data-call-detail]")).to_contain_text(
-        "Harbor Lane Holdings answered by email first"
+        "Harbor Lane Holdings approved by email, "
     )
     await expect(call.locator("[data-call-detail]")).to_contain_text("Nobody needs to pick up")
     await page.goto(f"{desk.base_url}/maintenance/{request_id}")
     line = page.locator("li[data-message]").filter(has_text="Call: review the invoice")
     await expect(line.locator("[data-call-state]")).to_have_text(
-        "Answered by email first. Nobody needs to pick up; the question is closed."
+        "Answered by email first: nothing to pick up."
     )
     await expect(line).not_to_contain_text("pick it up")
 
