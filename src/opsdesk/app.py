@@ -27,6 +27,7 @@ from opsdesk.orders import api as orders_api
 from opsdesk.orders import views as orders_views
 from opsdesk.orders.ids import order_id_of
 from opsdesk.orders.listing import OrderMetrics, order_metrics, visibility_query
+from opsdesk.reports import api as report_api
 from opsdesk.reports import views as report_views
 from opsdesk.settings import Settings
 from opsdesk.temporal.client import connect
@@ -118,6 +119,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     # Before the mailbox's routes: /mailbox/phone is not a message key.
     app.include_router(phone_views.router)
     app.include_router(notify_views.router)
+    app.include_router(report_api.router)
     app.include_router(report_views.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -222,7 +222,8 @@ class OutboxMessage(Base):
     """When the first unfinished attempt to place a call began: a retry after a crash looks
     for a call the provider took since then before placing another."""
     call_outcome: Mapped[str | None] = mapped_column(String(20), default=None)
-    """How a call ended (Twilio's final status: completed, busy, no-answer, …)."""
+    """How a call ended (Twilio's final status: completed, busy, no-answer, …); while it
+    goes on, ``in-progress`` once the callee has picked up."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError
@@ -29,14 +31,16 @@ from opsdesk.ai.select import build_provider
 from opsdesk.ai.tasks import SpokenAnswerTask, rules_spoken_answer
 from opsdesk.ai.usage import UsageLog
 from opsdesk.maintenance import service
+from opsdesk.maintenance.ids import request_id_of, request_workflow_id
 from opsdesk.maintenance.inputs import CallEnded, Decision
 from opsdesk.maintenance.link_uses import LinkUses
 from opsdesk.maintenance.notices import CALLED_STAGES, KEYS, CallScript, call_script
 from opsdesk.maintenance.pages import signer_of
 from opsdesk.maintenance.state import AnswerRecord, RequestState
 from opsdesk.maintenance.status import Stage
+from opsdesk.notify.call_state import CallView, FirstAnswer, call_view
 from opsdesk.notify.links import LinkGrant
-from opsdesk.notify.models import CallOutcome
+from opsdesk.notify.models import CallOutcome, OutboxEntry
 from opsdesk.notify.outbox import Outbox
 from opsdesk.notify.signing import LinkRefused
 from opsdesk.notify.voice import (
@@ -53,7 +57,20 @@ from opsdesk.web.params import whole_number
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(rate_limited("machines"))])
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # The dev phone (opsdesk.notify) asks this desk which of its calls were answered first
+    # another way: notify imports no desk.
+    app.state.first_answers = first_answers
+    yield
+
+
+router = APIRouter(
+    include_in_schema=False,
+    lifespan=_lifespan,
+    dependencies=[Depends(rate_limited("machines"))],
+)
 
 MAX_MISSES = 2
 """Silence or an unclear answer asks again this many times; then the call ends politely."""
@@ -207,10 +224,13 @@ def _ask(request: Request, token: str, say: str, *, misses: int, plays: int) -> 
 async def call_answered(request: Request, token: str) -> Response:
     """The callee picked up: what the question is, and how to answer."""
     try:
-        await _from_twilio(request)
+        params = await _from_twilio(request)
         found = _grant(request, token)
     except _Refused:
         return _refused()
+    # Picked up, whatever the callee hears next: the call's state shows it.
+    if sid := params.get("CallSid", "")[:64]:
+        await Outbox(db_of(request)).call_answered(sid)
     if isinstance(found, Response):
         return found
     state = await _open(request, found)
@@ -386,3 +406,53 @@ _CHANNEL_WORDS = {
     "dashboard": "through our office",
     "api": "through our office",
 }
+
+
+def first_answer(state: RequestState, call: OutboxEntry) -> FirstAnswer | None:
+    """The answer the call's question got on another channel, if it got one: the call's
+    key names its question (``…:call:<stage>:<round>``)."""
+    parts = call.key.rsplit(":", 3)
+    if len(parts) != 4 or parts[1] != "call" or not parts[3].isdigit():
+        return None
+    try:
+        stage = Stage(parts[2])
+    except ValueError:
+        return None
+    question = state.latest(stage, int(parts[3]))
+    answer = question.answer if question is not None else None
+    if answer is None or answer.channel == "phone":
+        return None
+    how = _CHANNEL_WORDS.get(answer.channel, answer.channel)
+    return FirstAnswer(who=answer.actor, how=how, what=answer.what, at=answer.at)
+
+
+def call_views_of(state: RequestState, entries: list[OutboxEntry]) -> dict[int, CallView]:
+    """The request's calls among ``entries``, each as it stands (for the request's page)."""
+    return {
+        entry.id: call_view(entry, first_answer(state, entry))
+        for entry in entries
+        if entry.channel == "phone"
+    }
+
+
+async def first_answers(request: Request, calls: list[OutboxEntry]) -> dict[int, FirstAnswer]:
+    """Which of ``calls`` (any desk's) this desk's requests answered another way first; a
+    request that cannot be read now is left out (its calls show what the outbox knows)."""
+    ours = [call for call in calls if call.channel == "phone" and call.reference]
+    prefix = request_workflow_id("")
+    references = sorted({call.reference for call in ours if call.reference.startswith(prefix)})
+
+    async def read(reference: str) -> RequestState | None:
+        try:
+            return await service.get_request(client_of(request), request_id_of(reference))
+        except (service.RequestNotFound, RPCError, WorkflowQueryFailedError):
+            return None
+
+    states = dict(zip(references, await asyncio.gather(*map(read, references)), strict=True))
+    found: dict[int, FirstAnswer] = {}
+    for call in ours:
+        state = states.get(call.reference)
+        first = first_answer(state, call) if state is not None else None
+        if first is not None:
+            found[call.id] = first
+    return found

@@ -42,6 +42,7 @@ from opsdesk.maintenance.listing import (
     list_requests,
 )
 from opsdesk.maintenance.notices import QUESTIONS, over_estimate
+from opsdesk.maintenance.phone import call_views_of
 from opsdesk.maintenance.state import RequestState
 from opsdesk.maintenance.status import CANCELLABLE, REASSIGNABLE, RequestStatus, Role, Stage
 from opsdesk.notify.outbox import Outbox
@@ -338,6 +339,7 @@ async def _detail(request: Request, state: RequestState) -> dict[str, Any]:
         "can_reassign": reassignable,
         "vendor_groups": _vendor_choices(state, vendors),
         "emails": emails,
+        "call_views": call_views_of(state, emails),
         "temporal_url": temporal_url(request, state.request_id),
         "actor": _identity_name(request),
         "window_rows": range(WINDOW_ROWS),

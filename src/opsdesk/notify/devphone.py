@@ -3,6 +3,9 @@ the Mailbox page plays Twilio's part. It posts to the call's real webhooks what 
 would post, signed with the webhook key as Twilio signs, and reads back the TwiML they
 answer: what the callee hears, and where their key press goes next. So the production
 path (signature check, token, update) runs end to end, with a person at the keypad.
+
+Each turn is kept as the call's screen: a key press posts once and the browser is sent to
+the call's page, which shows the last turn again however often it is reloaded.
 """
 
 from __future__ import annotations
@@ -37,6 +40,20 @@ class PhoneTurn:
     """Why the webhook did not answer with TwiML (a refused signature, say)."""
 
 
+@dataclass
+class Screen:
+    """A call's page as its last turn left it."""
+
+    turn: PhoneTurn
+    heard: str = ""
+    """What the person at the dev phone last did: "You pressed 1"."""
+
+
+SCREENS_KEPT = 200
+"""Screens kept in memory, the oldest forgotten first: a dev tool's calls are few, and a
+forgotten screen only asks the person to pick up again."""
+
+
 class DevPhone:
     """Sends Twilio's requests for dev calls to the app itself, in process."""
 
@@ -44,6 +61,17 @@ class DevPhone:
         self.app = app
         self.public_url = public_url.rstrip("/")
         self.signature = signature
+        self._screens: dict[int, Screen] = {}
+
+    def show(self, entry_id: int, screen: Screen) -> None:
+        """Keep ``screen`` as the call's page."""
+        self._screens.pop(entry_id, None)
+        self._screens[entry_id] = screen
+        while len(self._screens) > SCREENS_KEPT:
+            del self._screens[next(iter(self._screens))]
+
+    def screen(self, entry_id: int) -> Screen | None:
+        return self._screens.get(entry_id)
 
     def ours(self, url: str) -> bool:
         return url.startswith(f"{self.public_url}{CALLS_PATH}/")

@@ -58,6 +58,9 @@ CALL_OUTCOME_WORDS: dict[CallOutcome, str] = {
     "failed": "the call could not be placed",
     "canceled": "the call was cancelled before it rang",
 }
+CALL_ANSWERED = "in-progress"
+"""Twilio's word for a call the callee picked up: kept where the outcome will be, until
+the call ends."""
 
 
 class EmailContent(BaseModel):
@@ -108,6 +111,9 @@ class OutboxEntry(BaseModel):
     callback_url: str | None = None
     """A dev-phone call's webhook address."""
     call_outcome: CallOutcome | None = None
+    """How the call ended; None while it rings or goes on."""
+    call_answered: bool = False
+    """The callee picked up (the call's first webhook was fetched)."""
     attempted_at: datetime | None = None
 
     @property

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from opsdesk.db import Database
 from opsdesk.db.tables import OutboxMessage
 from opsdesk.notify.models import (
+    CALL_ANSWERED,
     CALL_TEMPLATE,
     CallOutcome,
     DeliveryStatus,
@@ -39,7 +40,8 @@ def _entry(row: OutboxMessage) -> OutboxEntry:
         sent_at=row.sent_at,
         provider_id=row.provider_id,
         callback_url=row.callback_url,
-        call_outcome=row.call_outcome,
+        call_outcome=None if row.call_outcome == CALL_ANSWERED else row.call_outcome,
+        call_answered=row.call_outcome in (CALL_ANSWERED, "completed"),
         attempted_at=row.attempted_at,
     )
 
@@ -130,6 +132,19 @@ class Outbox:
             if row is None:
                 return False
             row.call_outcome = outcome
+            return True
+
+    async def call_answered(self, provider_id: str) -> bool:
+        """Note that the callee picked up the call with this provider id. The column keeps
+        the outcome once the call ends, which a late or repeated pick-up never replaces."""
+        async with self.db.transaction() as session:
+            row = await session.scalar(
+                select(OutboxMessage).where(OutboxMessage.provider_id == provider_id)
+            )
+            if row is None:
+                return False
+            if row.call_outcome is None:
+                row.call_outcome = CALL_ANSWERED
             return True
 
     async def by_provider_id(self, provider_id: str) -> OutboxEntry | None:

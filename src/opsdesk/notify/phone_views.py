@@ -12,8 +12,9 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from opsdesk.notify.call_state import call_views
 from opsdesk.notify.devmail import uses_dev_mailbox
-from opsdesk.notify.devphone import DevPhone, NotOurs, PhoneTurn
+from opsdesk.notify.devphone import DevPhone, NotOurs, Screen
 from opsdesk.notify.models import OutboxEntry
 from opsdesk.notify.outbox import Outbox
 from opsdesk.notify.views import PAGE_SIZE, render
@@ -69,42 +70,75 @@ async def _call(request: Request, entry_id: RowId) -> OutboxEntry:
 async def phone_page(request: Request) -> HTMLResponse:
     if getattr(request.app.state, "dev_phone", None) is None:
         return render(request, "notify/phone.html", off=True)
-    calls = await Outbox(db_of(request)).recent(channel="phone", limit=PAGE_SIZE)
-    notice = read_notice(request)
-    response = render(
+    recent = await Outbox(db_of(request)).recent(channel="phone", limit=PAGE_SIZE)
+    calls = [call for call in recent if call.callback_url]
+    return _with_notice(
         request,
-        "notify/phone.html",
-        calls=[call for call in calls if call.callback_url],
-        notice=notice,
-        outcomes=CALL_OUTCOMES,
+        render(
+            request,
+            "notify/phone.html",
+            calls=calls,
+            views=await call_views(request, calls),
+            notice=read_notice(request),
+            outcomes=CALL_OUTCOMES,
+        ),
     )
-    if notice is not None:
+
+
+@router.get("/mailbox/phone/{entry_id}", response_class=HTMLResponse)
+async def call_page(request: Request, entry_id: RowId) -> HTMLResponse:
+    """The call as its last turn left it: reading it again posts nothing."""
+    entry = await _call(request, entry_id)
+    views = await call_views(request, [entry])
+    return _with_notice(
+        request,
+        render(
+            request,
+            "notify/call.html",
+            call=entry,
+            view=views[entry.id],
+            screen=_phone(request).screen(entry.id),
+            notice=read_notice(request),
+            outcomes=CALL_OUTCOMES,
+        ),
+    )
+
+
+def _with_notice(request: Request, response: HTMLResponse) -> HTMLResponse:
+    if read_notice(request) is not None:
         response.delete_cookie(NOTICE_COOKIE, path="/")  # shown here, so used up
     return response
 
 
-def _screen(request: Request, entry: OutboxEntry, turn: PhoneTurn, heard: str = "") -> HTMLResponse:
-    return render(
-        request,
-        "notify/call.html",
-        call=entry,
-        turn=turn,
-        heard=heard,
-        outcomes=CALL_OUTCOMES,
-        status_code=200 if turn.status < 400 else 502,
+def _to_call(entry: OutboxEntry) -> RedirectResponse:
+    # Post/Redirect/Get: reloading the call's page must not press the key again.
+    return RedirectResponse(_call_path(entry), status_code=303)
+
+
+def _call_path(entry: OutboxEntry) -> str:
+    return f"/mailbox/phone/{entry.id}"
+
+
+def _ended(entry: OutboxEntry) -> RedirectResponse | None:
+    if entry.call_outcome is None:
+        return None
+    return redirect_with(
+        _call_path(entry), Notice("error", "This call has ended, so there is nothing to answer.")
     )
 
 
-@router.post(
-    "/mailbox/phone/{entry_id}/pick-up", response_class=HTMLResponse, dependencies=OPERATOR
-)
-async def pick_up(request: Request, entry_id: RowId) -> HTMLResponse:
+@router.post("/mailbox/phone/{entry_id}/pick-up", dependencies=OPERATOR)
+async def pick_up(request: Request, entry_id: RowId) -> RedirectResponse:
     entry = await _call(request, entry_id)
-    return _screen(request, entry, await _phone(request).pick_up(entry))
+    if ended := _ended(entry):
+        return ended
+    phone = _phone(request)
+    phone.show(entry.id, Screen(await phone.pick_up(entry)))
+    return _to_call(entry)
 
 
-@router.post("/mailbox/phone/{entry_id}/answer", response_class=HTMLResponse, dependencies=OPERATOR)
-async def answer_call(request: Request, entry_id: RowId) -> HTMLResponse:
+@router.post("/mailbox/phone/{entry_id}/answer", dependencies=OPERATOR)
+async def answer_call(request: Request, entry_id: RowId) -> RedirectResponse:
     """A key, some words, or silence, sent where the call is listening."""
     entry = await _call(request, entry_id)
     fields = await read_form(request)
@@ -112,14 +146,18 @@ async def answer_call(request: Request, entry_id: RowId) -> HTMLResponse:
     speech = fields.get("speech", "").strip()[:500]
     if digits and digits not in "0123456789*#":
         raise ApiError(422, "invalid_input", "press one of the keypad's keys")
+    if ended := _ended(entry):
+        return ended
+    phone = _phone(request)
     try:
-        turn = await _phone(request).answer(
+        turn = await phone.answer(
             entry, fields.get("listening_at", ""), digits=digits, speech=speech
         )
     except NotOurs as exc:
         raise ApiError(422, "invalid_input", str(exc)) from None
     heard = f"You pressed {digits}" if digits else f"You said “{speech}”" if speech else ""
-    return _screen(request, entry, turn, heard or "You said nothing")
+    phone.show(entry.id, Screen(turn, heard or "You said nothing"))
+    return _to_call(entry)
 
 
 @router.post("/mailbox/phone/{entry_id}/end", dependencies=OPERATOR)
