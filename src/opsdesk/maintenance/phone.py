@@ -18,7 +18,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
@@ -36,8 +35,9 @@ from opsdesk.maintenance.inputs import CallEnded, Decision
 from opsdesk.maintenance.link_uses import LinkUses
 from opsdesk.maintenance.notices import CALLED_STAGES, KEYS, CallScript, call_script
 from opsdesk.maintenance.pages import signer_of
-from opsdesk.maintenance.state import AnswerRecord, RequestState
-from opsdesk.maintenance.status import Stage
+from opsdesk.maintenance.rules import answered_by, zone_of
+from opsdesk.maintenance.state import RequestState
+from opsdesk.maintenance.status import CHANNEL_WORDS, Stage
 from opsdesk.notify.call_state import CallView, FirstAnswer, call_view
 from opsdesk.notify.links import LinkGrant
 from opsdesk.notify.models import CallOutcome, OutboxEntry
@@ -185,16 +185,9 @@ async def _open(request: Request, grant: LinkGrant) -> RequestState | Response:
     if current is not None and (current.stage, current.round) == (stage, grant.round):
         return state
     if question is not None and question.answer is not None:
-        return _goodbye(_answered_first(state, question.answer))
-    status = state.status.value.replace("_", " ").lower()
-    return _goodbye(f"This question is closed: the request is now {status}.")
-
-
-def _answered_first(state: RequestState, first: AnswerRecord) -> str:
-    zone = ZoneInfo(state.premises.time_zone if state.premises else "UTC")
-    when = first.at.astimezone(zone).strftime("%A at %I:%M %p").replace(" 0", " ")
-    how = _CHANNEL_WORDS.get(first.channel, first.channel)
-    return f"This was already answered by {first.actor} {how} on {when}: {first.what}."
+        first = answered_by(question.answer, zone_of(state), outsider=True, spoken=True)
+        return _goodbye(f"This was {first}.")
+    return _goodbye(f"This question is closed: the request is now {state.status.words}.")
 
 
 def _count(request: Request, name: str, default: int) -> int:
@@ -400,14 +393,6 @@ async def call_status(request: Request, token: str) -> Response:
     return Response(status_code=204)
 
 
-_CHANNEL_WORDS = {
-    "email": "by email",
-    "phone": "on the phone",
-    "dashboard": "through our office",
-    "api": "through our office",
-}
-
-
 def first_answer(state: RequestState, call: OutboxEntry) -> FirstAnswer | None:
     """The answer the call's question got on another channel, if it got one: the call's
     key names its question (``…:call:<stage>:<round>``)."""
@@ -422,7 +407,7 @@ def first_answer(state: RequestState, call: OutboxEntry) -> FirstAnswer | None:
     answer = question.answer if question is not None else None
     if answer is None or answer.channel == "phone":
         return None
-    how = _CHANNEL_WORDS.get(answer.channel, answer.channel)
+    how = CHANNEL_WORDS.get(answer.channel, answer.channel)
     return FirstAnswer(who=answer.actor, how=how, what=answer.what, at=answer.at)
 
 

@@ -76,11 +76,14 @@ def why_not_answer(
     )
 
 
-def answered_by(answer: AnswerRecord, zone: str | None, *, outsider: bool = False) -> str:
+def answered_by(
+    answer: AnswerRecord, zone: str | None, *, outsider: bool = False, spoken: bool = False
+) -> str:
     """``already answered by Dana Lee by phone on Sun 6 Dec, 10:18 PM PST``: who, how and
-    when, in the property's time. An ``outsider`` (an owner, a vendor, a tenant) is told
-    the office answered, never the name of its staff or of an API token."""
-    when = clock.moment(answer.at, zone)
+    when, in the property's time (as a call says it when ``spoken``). An ``outsider`` (an
+    owner, a vendor, a tenant) is told the office answered, never the name of its staff or
+    of an API token."""
+    when = clock.spoken(answer.at, zone) if spoken else clock.moment(answer.at, zone)
     if outsider and answer.channel in ("dashboard", "api"):
         return f"already answered by the property manager's office on {when}: {answer.what}"
     how = CHANNEL_WORDS.get(answer.channel, answer.channel)

@@ -142,7 +142,7 @@ STAGE_WORDS: dict[Stage, str] = {
 }
 
 CHANNEL_WORDS: dict[str, str] = {
-    "email": "by email link",
+    "email": "by email",
     "phone": "by phone",
     "dashboard": "on the dashboard",
     "api": "through the API",
