@@ -44,6 +44,7 @@ from opsdesk.notify.devmail import DEV_MAILBOX_HOST, DevMailbox, mailbox_path
 from opsdesk.notify.sink import DevMailSink
 from opsdesk.orders.catalog import seed_sample_catalog
 from opsdesk.settings import Settings
+from opsdesk.stackfile import RunningStack, StackLock, StackRunning
 from opsdesk.temporal import devserver
 from opsdesk.temporal.client import connect, uses_external_temporal
 from opsdesk.web.signin import link_url
@@ -153,10 +154,11 @@ def temporal_answers(settings: Settings) -> bool:
     return asyncio.run(probe())
 
 
-def api_ready(url: str) -> bool:
-    """Whether the API at ``url`` says it is ready (``/readyz``)."""
+def api_ready(url: str, probe: str = "/readyz") -> bool:
+    """Whether the API at ``url`` says it is ready (``/readyz``), or with ``/healthz`` that
+    it answers at all."""
     try:
-        response = httpx.get(f"{url}/readyz", timeout=5.0)
+        response = httpx.get(f"{url}{probe}", timeout=5.0)
     except httpx.HTTPError:
         return False
     return response.status_code == 200
@@ -215,6 +217,21 @@ class DevStack:
     # -- lifecycle -----------------------------------------------------------------------
 
     def run(self) -> int:
+        s = self.settings
+        lock = StackLock(s.data_dir)
+        try:
+            # Before the ports: a stack on this data directory holds them too, and two
+            # Temporal servers on one database file would corrupt it.
+            lock.acquire(RunningStack(os.getpid(), s.dashboard_url, s.resolved_temporal_ui_url))
+        except StackRunning as exc:
+            self.console.print(f"[red]error:[/] {exc}")
+            return 2
+        try:
+            return self._run()
+        finally:
+            lock.release()
+
+    def _run(self) -> int:
         busy = self._busy_ports()
         if busy:
             for message in busy:
@@ -300,8 +317,11 @@ class DevStack:
             self._wait("the Temporal dev server", TEMPORAL_START_TIMEOUT, self._temporal_ready)
             asyncio.run(self._keep_history())
         python = [sys.executable, "-m", "opsdesk"]
-        self._spawn("worker", [*python, "worker"])
+        # The API before the worker: the worker's poller fetches the demo feed the API
+        # serves as soon as it polls, and would start with a failure.
         self._spawn("api", [*python, "api"])
+        self._wait("the API to start (/healthz)", READY_TIMEOUT, self._api_alive)
+        self._spawn("worker", [*python, "worker"])
         self._wait("the stack to become ready (/readyz)", READY_TIMEOUT, self._api_ready)
 
     def _start_sink(self) -> None:
@@ -452,6 +472,9 @@ class DevStack:
 
     def _api_ready(self) -> bool:
         return api_ready(self.settings.dashboard_url)
+
+    def _api_alive(self) -> bool:
+        return api_ready(self.settings.dashboard_url, "/healthz")
 
     def _announce(self, elapsed: float) -> None:
         s = self.settings
