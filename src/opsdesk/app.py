@@ -30,7 +30,7 @@ from opsdesk.orders.listing import OrderMetrics, order_metrics, visibility_query
 from opsdesk.reports import views as report_views
 from opsdesk.settings import Settings
 from opsdesk.temporal.client import connect
-from opsdesk.web import access_api, codec, errors, health, metrics, oidc, pages, signin
+from opsdesk.web import access_api, apidocs, codec, errors, health, metrics, oidc, pages, signin
 from opsdesk.web.auth import Credentials
 from opsdesk.web.cache import Snapshot
 from opsdesk.web.events import Change, ChangeFeed
@@ -90,6 +90,9 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
         dependencies=[Depends(same_origin_changes)],
+        # Served by opsdesk.web.apidocs, from this machine rather than a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     # A span per request, continued by the Temporal client's calls (opsdesk.tracing);
     # probes, scrapes and static files would only be noise.
@@ -120,5 +123,6 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     app.include_router(notify_views.router)
     app.include_router(report_views.router)
     app.include_router(pages.router)
+    apidocs.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
