@@ -102,6 +102,8 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AllowedHosts, allowed_hosts=settings.resolved_allowed_hosts)
+    # Outermost: the Temporal UI reads even the refusals of the layers inside.
+    app.add_middleware(codec.CodecCors, ui_url=settings.resolved_temporal_ui_url)
     errors.install(app)
     oidc.install(app, settings)
     app.include_router(health.router)

@@ -47,6 +47,7 @@ from opsdesk.settings import Settings
 from opsdesk.stackfile import RunningStack, StackLock, StackRunning
 from opsdesk.temporal import devserver
 from opsdesk.temporal.client import connect, uses_external_temporal
+from opsdesk.temporal.uiproxy import UiProxy
 from opsdesk.web.signin import link_url
 
 STOP_TIMEOUT = 15.0
@@ -203,13 +204,15 @@ class DevStack:
         self.embedded = not uses_external_temporal()
         self.children: list[Child] = []
         self.sink: DevMailSink | None = None
+        self.ui_proxy: UiProxy | None = None
         self._stop = threading.Event()
         self._log_files: list[IO[bytes]] = []
         self._demo_pms_token = secrets.token_urlsafe(24)
         taken = (settings.port, settings.temporal_port, settings.ui_port)
-        self.worker_metrics_address = (
-            settings.worker_metrics_address or f"{settings.host}:{devserver.spare_port(*taken)}"
-        )
+        self.ui_upstream_port = devserver.spare_port(*taken)
+        """Where the dev server's own UI listens; people reach it through ``ui_proxy``."""
+        spare = devserver.spare_port(*taken, self.ui_upstream_port)
+        self.worker_metrics_address = settings.worker_metrics_address or f"{settings.host}:{spare}"
         """Where the worker serves the SDK's metrics for Prometheus."""
         self.first_link: str | None = None
         """On the first start, the secret of the first admin's one-time sign-in link."""
@@ -256,6 +259,8 @@ class DevStack:
             # After the worker: a delivery it finishes while draining still finds the sink.
             if self.sink is not None:
                 self.sink.stop()
+            if self.ui_proxy is not None:
+                self.ui_proxy.stop()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             for f in self._log_files:
@@ -313,7 +318,12 @@ class DevStack:
         if self.runs_dev_mailbox:
             self._start_sink()
         if self.embedded:
-            self._spawn("temporal", devserver.command(s), log_to=s.data_dir / "temporal.log")
+            self._start_ui_proxy()
+            self._spawn(
+                "temporal",
+                devserver.command(s, ui_port=self.ui_upstream_port),
+                log_to=s.data_dir / "temporal.log",
+            )
             self._wait("the Temporal dev server", TEMPORAL_START_TIMEOUT, self._temporal_ready)
             asyncio.run(self._keep_history())
         python = [sys.executable, "-m", "opsdesk"]
@@ -333,6 +343,17 @@ class DevStack:
         except OSError as exc:
             raise StartupFailed(f"could not start the dev mailbox: {exc}") from None
         self.sink = sink
+
+    def _start_ui_proxy(self) -> None:
+        s = self.settings
+        try:
+            proxy = UiProxy(s.host, s.ui_port, s.host, self.ui_upstream_port)
+        except OSError as exc:
+            raise StartupFailed(
+                f"could not serve the Temporal UI on port {s.ui_port}: {exc}"
+            ) from None
+        proxy.start()
+        self.ui_proxy = proxy
 
     def _supervise(self) -> int:
         """Restart a child that exits on its own, after a growing pause; stop the stack only
