@@ -7,6 +7,11 @@ without that chance (``PR_SET_PDEATHSIG``), so even a SIGKILL leaves nothing beh
 
 Without SMTP settings the supervisor also runs the dev mailbox's SMTP sink, in a thread of
 its own: it has the sink's port before it starts the worker, and the sink dies with it.
+Likewise it serves the Temporal UI on the UI port through ``opsdesk.temporal.uiproxy``, so
+the UI decodes payloads with the dashboard's session.
+
+One stack per data directory: the supervisor holds ``opsdesk.stackfile``'s lock there
+while it runs, and the file says where the stack serves for other commands to print.
 """
 
 from __future__ import annotations
