@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import signal
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -28,7 +31,7 @@ from opsdesk.temporal.devserver import command, find_binary
 from tests.conftest import STACKS, free_port
 from tests.orders.factory import order_request
 from tests.orders.helpers import wait_for_status
-from tests.processes import DevStackProcess, alive
+from tests.processes import READY_LINE, DevStackProcess, alive
 from tests.staff import token_for
 from tests.waiting import eventually
 
@@ -250,3 +253,108 @@ def test_the_dev_server_gets_ports_of_its_own_for_http_and_metrics() -> None:
     http = int(args[args.index("--http-port") + 1])
     metrics = int(args[args.index("--metrics-port") + 1])
     assert len({settings.temporal_port, settings.ui_port, http, metrics}) == 4
+
+
+def _after_ready(output: str) -> str:
+    return output.split(READY_LINE, 1)[1]
+
+
+async def test_the_console_starts_quietly_and_ends_with_the_urls_and_sign_in_link(
+    tmp_path: Path,
+) -> None:
+    stack = DevStackProcess(data_dir=tmp_path / "state")
+    stack.start()
+    try:
+        await _ready(stack)
+        output = stack.output()
+        # The worker's poller fetched the demo feed the API serves, and nothing failed.
+        assert "Traceback" not in output, output
+        assert "WARNING" not in output, output
+        # The URLs and the one-time link are the last lines, below everything the children
+        # said while starting.
+        last = output.rstrip().splitlines()[-3:]
+        assert last[0].startswith("Sign in as admin"), output
+        assert last[1].strip().startswith(f"{stack.url}/signin/link/"), output
+        assert last[2] == "Press Ctrl-C to stop.", output
+        assert f"Dashboard    {stack.url}/" in _after_ready(output)
+
+        # The poller polls the demo feed the API serves; one poll picks up a new record.
+        dropped = await asyncio.to_thread(
+            _opsdesk, "maintenance", "demo-request", OPSDESK_DATA_DIR=str(stack.data_dir)
+        )
+        assert dropped.returncode == 0, dropped.stderr
+        [request_id] = re.findall(r"starts request (\S+) at", dropped.stderr)
+        async with httpx.AsyncClient(base_url=stack.url, headers=await _staff(stack)) as http:
+            await eventually(
+                lambda: http.get("/api/maintenance/requests"),
+                lambda r: request_id in r.text,
+            )
+            # A page's static files and live updates are reads nobody looks for.
+            assert (await http.get("/static/app.css")).status_code == 200
+            # An error is worth a line; written after the reads above, by the same process.
+            assert (await http.get("/no-such-page")).status_code == 404
+        await eventually(
+            lambda: asyncio.to_thread(stack.output), lambda out: "/no-such-page" in out
+        )
+        lines = _after_ready(stack.output()).split("Press Ctrl-C to stop.", 1)[1]
+        assert [line for line in lines.splitlines() if line.strip()] == [
+            line for line in lines.splitlines() if "GET /no-such-page" in line
+        ], lines
+    finally:
+        assert await asyncio.to_thread(stack.stop, signal.SIGTERM) == 0, stack.output()
+
+
+async def test_a_second_stack_on_the_same_data_directory_is_refused(tmp_path: Path) -> None:
+    first = DevStackProcess(data_dir=tmp_path / "state")
+    first.start()
+    try:
+        await _ready(first)
+        assert first.process is not None
+        # Other ports, the same data directory (and so the same Temporal database file).
+        second = DevStackProcess(data_dir=tmp_path / "state")
+        second.start()
+        assert second.process is not None
+        code = await asyncio.to_thread(second.process.wait, 60)
+        said = " ".join(second.output().split())
+        assert code != 0
+        assert f"pid {first.process.pid}" in said, said
+        assert f"serving {first.url}/" in said, said
+        assert "Traceback" not in said
+        assert "Ops Desk is ready" not in said
+        await _ready(first)  # untouched
+
+        # Every command that prints a link prints the running stack's, not port 8000's.
+        env = {"OPSDESK_DATA_DIR": str(first.data_dir)}
+        link = await asyncio.to_thread(_opsdesk, "users", "link", "admin", **env)
+        assert link.returncode == 0, link.stderr
+        assert link.stdout.startswith(f"{first.url}/signin/link/"), link.stdout
+        demo = await asyncio.to_thread(_opsdesk, "maintenance", "demo-request", **env)
+        assert demo.returncode == 0, demo.stderr
+        assert f"{first.url}/maintenance/intake" in " ".join(demo.stderr.split())
+    finally:
+        assert await asyncio.to_thread(first.stop, signal.SIGTERM) == 0, first.output()
+
+    # The file a stack that crashed leaves behind holds no lock: the next one starts.
+    lock = tmp_path / "state" / "dev-stack.lock"
+    lock.write_text('{"pid": 1, "url": "http://127.0.0.1:1", "ui": "http://127.0.0.1:2"}')
+    stopped = await asyncio.to_thread(_opsdesk, "users", "link", "admin", **env)
+    assert stopped.stdout.startswith("http://127.0.0.1:8000/signin/link/"), stopped.stdout
+    third = DevStackProcess(data_dir=tmp_path / "state")
+    third.start()
+    try:
+        await _ready(third)
+    finally:
+        assert await asyncio.to_thread(third.stop, signal.SIGTERM) == 0, third.output()
+
+
+def _opsdesk(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """An ``opsdesk`` command beside the stack, as a person runs it in another terminal."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "OPSDESK_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "opsdesk", *args],
+        env=clean | env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

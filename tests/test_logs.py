@@ -13,7 +13,7 @@ from typing import Any
 from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.db import Database
-from opsdesk.logs import JsonLines
+from opsdesk.logs import JsonLines, probe_line, worth_a_line
 from opsdesk.orders.inputs import AdvanceRequest, LineItem
 from opsdesk.orders.inventory import Inventory
 from opsdesk.orders.service import start_order
@@ -87,3 +87,43 @@ from opsdesk.logs import configure
 configure("info", "json")
 logging.getLogger("opsdesk.test").warning("hello %s", 42)
 """
+
+
+def _access(method: str, path: str, status: int) -> logging.LogRecord:
+    """A record as uvicorn's access logger makes it."""
+    return logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        0,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", method, path, "1.1", status),
+        None,
+    )
+
+
+def test_the_console_logs_the_requests_a_person_looks_for() -> None:
+    wanted = [
+        _access("POST", "/orders/1042/advance", 303),  # an action
+        _access("POST", "/signin", 303),
+        _access("GET", "/orders/nope", 404),  # errors, reads or not
+        _access("POST", "/api/orders", 422),
+        _access("POST", "/codec/decode", 401),
+    ]
+    unwanted = [
+        _access("GET", "/static/app.css", 200),
+        _access("GET", "/docs/assets/swagger-ui-bundle.js", 200),
+        _access("GET", "/api/events", 200),  # live updates
+        _access("GET", "/dev/pms/requests?limit=50", 200),  # the poller
+        _access("GET", "/", 200),
+        _access("GET", "/readyz", 503),  # probes, whatever they answer
+        _access("GET", "/healthz", 200),
+        _access("GET", "/metrics", 401),
+        _access("POST", "/codec/decode", 200),  # the Temporal UI decoding
+        _access("OPTIONS", "/codec/decode", 204),
+    ]
+    assert [r.args[2] for r in wanted if not worth_a_line(r)] == []  # type: ignore[index]
+    assert [r.args[2] for r in unwanted if worth_a_line(r)] == []  # type: ignore[index]
+    # A log pipeline gets every request but the probes.
+    assert probe_line(_access("GET", "/readyz", 503))
+    assert not probe_line(_access("GET", "/static/app.css", 200))

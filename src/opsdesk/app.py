@@ -31,7 +31,7 @@ from opsdesk.reports import api as report_api
 from opsdesk.reports import views as report_views
 from opsdesk.settings import Settings
 from opsdesk.temporal.client import connect
-from opsdesk.web import access_api, codec, errors, health, metrics, oidc, pages, signin
+from opsdesk.web import access_api, apidocs, codec, errors, health, metrics, oidc, pages, signin
 from opsdesk.web.auth import Credentials
 from opsdesk.web.cache import Snapshot
 from opsdesk.web.events import Change, ChangeFeed
@@ -91,6 +91,9 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
         dependencies=[Depends(same_origin_changes)],
+        # Served by opsdesk.web.apidocs, from this machine rather than a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     # A span per request, continued by the Temporal client's calls (opsdesk.tracing);
     # probes, scrapes and static files would only be noise.
@@ -100,6 +103,8 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AllowedHosts, allowed_hosts=settings.resolved_allowed_hosts)
+    # Outermost: the Temporal UI reads even the refusals of the layers inside.
+    app.add_middleware(codec.CodecCors, ui_url=settings.resolved_temporal_ui_url)
     errors.install(app)
     oidc.install(app, settings)
     app.include_router(health.router)
@@ -122,5 +127,6 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     app.include_router(report_api.router)
     app.include_router(report_views.router)
     app.include_router(pages.router)
+    apidocs.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

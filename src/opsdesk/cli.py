@@ -22,6 +22,7 @@ from rich.console import Console
 
 from opsdesk.access.roles import Role
 from opsdesk.settings import Settings
+from opsdesk.stackfile import stack_url
 from opsdesk.values import format_money
 
 if TYPE_CHECKING:
@@ -98,12 +99,6 @@ def _configure_logging(settings: Settings) -> None:
     configure(settings.log_level, settings.log_format)
     # Alembic narrates every no-op upgrade at INFO.
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    # Probes poll every few seconds; their access lines drown everything else.
-    logging.getLogger("uvicorn.access").addFilter(
-        lambda record: (
-            not any(path in record.getMessage() for path in ('"GET /healthz', '"GET /readyz'))
-        )
-    )
 
 
 def _configure_tracing(service: str) -> None:
@@ -251,7 +246,10 @@ def load(
     ] = Via.api,
     api_url: Annotated[
         str | None,
-        typer.Option(help="The API to load (default: this machine's, from OPSDESK_PORT)."),
+        typer.Option(
+            help="The API to load (default: the `opsdesk dev` running on this data "
+            "directory, else this machine's on OPSDESK_PORT)."
+        ),
     ] = None,
     poll: Annotated[
         float, typer.Option(min=0.01, max=10, help="Seconds between looks at a busy order.")
@@ -294,7 +292,7 @@ def load(
                         "the API needs a token: create one with `opsdesk tokens create load "
                         "--role operator` and pass it as --token or OPSDESK_API_TOKEN"
                     )
-                url = api_url or settings.dashboard_url
+                url = api_url or stack_url(settings)
                 http = await stack.enter_async_context(
                     httpx.AsyncClient(
                         base_url=url, timeout=60, headers={"Authorization": f"Bearer {secret}"}
@@ -634,7 +632,7 @@ def _print_sign_in_link(settings: Settings, name: str, secret: str) -> None:
     from opsdesk.web.signin import link_url
 
     err.print(f"One-time sign-in link for {name} (valid for an hour, works once):")
-    typer.echo(link_url(settings.resolved_public_url, secret))
+    typer.echo(link_url(stack_url(settings), secret))
 
 
 @users_app.command("add")
@@ -922,7 +920,7 @@ def maintenance_demo_request(
     err.print(f"dropped {external_id} into the demo feed (record {seq})")
     err.print(
         f"the poller starts request {request_id} at its next poll, or sets it aside: "
-        f"{settings.dashboard_url}/maintenance/intake"
+        f"{stack_url(settings)}/maintenance/intake"
     )
 
 

@@ -7,6 +7,11 @@ without that chance (``PR_SET_PDEATHSIG``), so even a SIGKILL leaves nothing beh
 
 Without SMTP settings the supervisor also runs the dev mailbox's SMTP sink, in a thread of
 its own: it has the sink's port before it starts the worker, and the sink dies with it.
+Likewise it serves the Temporal UI on the UI port through ``opsdesk.temporal.uiproxy``, so
+the UI decodes payloads with the dashboard's session.
+
+One stack per data directory: the supervisor holds ``opsdesk.stackfile``'s lock there
+while it runs, and the file says where the stack serves for other commands to print.
 """
 
 from __future__ import annotations
@@ -44,8 +49,10 @@ from opsdesk.notify.devmail import DEV_MAILBOX_HOST, DevMailbox, mailbox_path
 from opsdesk.notify.sink import DevMailSink
 from opsdesk.orders.catalog import seed_sample_catalog
 from opsdesk.settings import Settings
+from opsdesk.stackfile import RunningStack, StackLock, StackRunning
 from opsdesk.temporal import devserver
 from opsdesk.temporal.client import connect, uses_external_temporal
+from opsdesk.temporal.uiproxy import UiProxy
 from opsdesk.web.signin import link_url
 
 STOP_TIMEOUT = 15.0
@@ -153,10 +160,11 @@ def temporal_answers(settings: Settings) -> bool:
     return asyncio.run(probe())
 
 
-def api_ready(url: str) -> bool:
-    """Whether the API at ``url`` says it is ready (``/readyz``)."""
+def api_ready(url: str, probe: str = "/readyz") -> bool:
+    """Whether the API at ``url`` says it is ready (``/readyz``), or with ``/healthz`` that
+    it answers at all."""
     try:
-        response = httpx.get(f"{url}/readyz", timeout=5.0)
+        response = httpx.get(f"{url}{probe}", timeout=5.0)
     except httpx.HTTPError:
         return False
     return response.status_code == 200
@@ -201,13 +209,15 @@ class DevStack:
         self.embedded = not uses_external_temporal()
         self.children: list[Child] = []
         self.sink: DevMailSink | None = None
+        self.ui_proxy: UiProxy | None = None
         self._stop = threading.Event()
         self._log_files: list[IO[bytes]] = []
         self._demo_pms_token = secrets.token_urlsafe(24)
         taken = (settings.port, settings.temporal_port, settings.ui_port)
-        self.worker_metrics_address = (
-            settings.worker_metrics_address or f"{settings.host}:{devserver.spare_port(*taken)}"
-        )
+        self.ui_upstream_port = devserver.spare_port(*taken)
+        """Where the dev server's own UI listens; people reach it through ``ui_proxy``."""
+        spare = devserver.spare_port(*taken, self.ui_upstream_port)
+        self.worker_metrics_address = settings.worker_metrics_address or f"{settings.host}:{spare}"
         """Where the worker serves the SDK's metrics for Prometheus."""
         self.first_link: str | None = None
         """On the first start, the secret of the first admin's one-time sign-in link."""
@@ -215,6 +225,21 @@ class DevStack:
     # -- lifecycle -----------------------------------------------------------------------
 
     def run(self) -> int:
+        s = self.settings
+        lock = StackLock(s.data_dir)
+        try:
+            # Before the ports: a stack on this data directory holds them too, and two
+            # Temporal servers on one database file would corrupt it.
+            lock.acquire(RunningStack(os.getpid(), s.dashboard_url, s.resolved_temporal_ui_url))
+        except StackRunning as exc:
+            self.console.print(f"[red]error:[/] {exc}")
+            return 2
+        try:
+            return self._run()
+        finally:
+            lock.release()
+
+    def _run(self) -> int:
         busy = self._busy_ports()
         if busy:
             for message in busy:
@@ -239,6 +264,8 @@ class DevStack:
             # After the worker: a delivery it finishes while draining still finds the sink.
             if self.sink is not None:
                 self.sink.stop()
+            if self.ui_proxy is not None:
+                self.ui_proxy.stop()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             for f in self._log_files:
@@ -296,12 +323,20 @@ class DevStack:
         if self.runs_dev_mailbox:
             self._start_sink()
         if self.embedded:
-            self._spawn("temporal", devserver.command(s), log_to=s.data_dir / "temporal.log")
+            self._start_ui_proxy()
+            self._spawn(
+                "temporal",
+                devserver.command(s, ui_port=self.ui_upstream_port),
+                log_to=s.data_dir / "temporal.log",
+            )
             self._wait("the Temporal dev server", TEMPORAL_START_TIMEOUT, self._temporal_ready)
             asyncio.run(self._keep_history())
         python = [sys.executable, "-m", "opsdesk"]
-        self._spawn("worker", [*python, "worker"])
+        # The API before the worker: the worker's poller fetches the demo feed the API
+        # serves as soon as it polls, and would start with a failure.
         self._spawn("api", [*python, "api"])
+        self._wait("the API to start (/healthz)", READY_TIMEOUT, self._api_alive)
+        self._spawn("worker", [*python, "worker"])
         self._wait("the stack to become ready (/readyz)", READY_TIMEOUT, self._api_ready)
 
     def _start_sink(self) -> None:
@@ -313,6 +348,17 @@ class DevStack:
         except OSError as exc:
             raise StartupFailed(f"could not start the dev mailbox: {exc}") from None
         self.sink = sink
+
+    def _start_ui_proxy(self) -> None:
+        s = self.settings
+        try:
+            proxy = UiProxy(s.host, s.ui_port, s.host, self.ui_upstream_port)
+        except OSError as exc:
+            raise StartupFailed(
+                f"could not serve the Temporal UI on port {s.ui_port}: {exc}"
+            ) from None
+        proxy.start()
+        self.ui_proxy = proxy
 
     def _supervise(self) -> int:
         """Restart a child that exits on its own, after a growing pause; stop the stack only
@@ -452,6 +498,9 @@ class DevStack:
 
     def _api_ready(self) -> bool:
         return api_ready(self.settings.dashboard_url)
+
+    def _api_alive(self) -> bool:
+        return api_ready(self.settings.dashboard_url, "/healthz")
 
     def _announce(self, elapsed: float) -> None:
         s = self.settings

@@ -15,6 +15,12 @@ from opsdesk.tracing import current_ids
 
 CONSOLE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
+PROBES = ("/healthz", "/readyz", "/metrics")
+"""Asked every few seconds by machines: never worth a line, whatever they answer."""
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+MACHINE_CHANGES = ("/codec/",)
+"""Posts a program makes for each page it shows (the Temporal UI decoding payloads)."""
+
 
 class JsonLines(logging.Formatter):
     """A log record as one JSON object: time, level, logger and message; the workflow id,
@@ -52,9 +58,38 @@ class JsonLines(logging.Formatter):
         return json.dumps(line, default=str)
 
 
+def probe_line(record: logging.LogRecord) -> bool:
+    """Whether a ``uvicorn.access`` record is a health check or a metrics scrape."""
+    args = record.args
+    if not (isinstance(args, tuple) and len(args) == 5):
+        return False
+    # uvicorn's access records carry (client, method, path, HTTP version, status).
+    return str(args[2]).split("?", 1)[0].startswith(PROBES)
+
+
+def worth_a_line(record: logging.LogRecord) -> bool:
+    """Whether a person at the console wants a ``uvicorn.access`` record: an action (a
+    change someone made) or an error; not the reads behind every page (static files, live
+    updates, polling, the demo feed), probes, or the Temporal UI's decoding."""
+    args = record.args
+    if probe_line(record) or not (isinstance(args, tuple) and len(args) == 5):
+        return not probe_line(record)
+    _, method, path, _, status = args
+    if isinstance(status, int) and status >= 400:
+        return True
+    return method not in READS and not str(path).startswith(MACHINE_CHANGES)
+
+
 def configure(level: str, log_format: str) -> None:
     """The root logger at ``level``, writing ``console`` lines or ``json`` objects to
-    standard error."""
+    standard error. A console shows a person the requests they would look for (see
+    ``worth_a_line``); a log pipeline gets every request but the probes."""
     handler = logging.StreamHandler()
     handler.setFormatter(JsonLines() if log_format == "json" else logging.Formatter(CONSOLE_FORMAT))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    access = logging.getLogger("uvicorn.access")
+    for old in list(access.filters):
+        access.removeFilter(old)
+    access.addFilter(worth_a_line if log_format != "json" else lambda r: not probe_line(r))
+    # A line per outgoing call (the poller's every fetch); traces show them instead.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -233,24 +233,26 @@ async def run(settings: Settings, runner: WorkflowRunner | None = None) -> None:
         loop.add_signal_handler(sig, stop.set)
 
     try:
+        # Said before polling starts: once a worker polls, `opsdesk dev` may call the stack
+        # ready and print its URLs, which should be the console's last lines.
+        try:
+            schedule = await ensure_report_schedule(client, settings)
+        except RPCError as exc:
+            # A namespace where this worker may not manage schedules still runs orders.
+            log.warning("the daily report's schedule could not be set: %s", exc.message)
+        else:
+            log.info(
+                "daily report schedule %s %s: weekdays at %s %s",
+                SCHEDULE_ID,
+                schedule,
+                settings.report_at.strftime("%H:%M"),
+                settings.business_time_zone,
+            )
+        if settings.pms_url:
+            await start_poller(client, settings)
+            log.info("intake from %s: %s", settings.pms_source, settings.pms_url)
+        log.info("worker polling %s", ", ".join(task_queues(settings)))
         async with running(workers):
-            log.info("worker polling %s", ", ".join(task_queues(settings)))
-            try:
-                schedule = await ensure_report_schedule(client, settings)
-            except RPCError as exc:
-                # A namespace where this worker may not manage schedules still runs orders.
-                log.warning("the daily report's schedule could not be set: %s", exc.message)
-            else:
-                log.info(
-                    "daily report schedule %s %s: weekdays at %s %s",
-                    SCHEDULE_ID,
-                    schedule,
-                    settings.report_at.strftime("%H:%M"),
-                    settings.business_time_zone,
-                )
-            if settings.pms_url:
-                await start_poller(client, settings)
-                log.info("intake from %s: %s", settings.pms_source, settings.pms_url)
             await stop.wait()
             log.info("worker stopping")
     finally:

@@ -13,7 +13,14 @@ from opsdesk.settings import Settings
 
 # FastAPI's own pages (the OpenAPI schema and its two viewers) and the static files: public
 # documentation and assets, mounted by the framework rather than declared by a route of ours.
-FRAMEWORK = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/static"}
+FRAMEWORK = {
+    "/openapi.json",
+    "/docs",
+    "/docs/oauth2-redirect",
+    "/docs/assets",
+    "/redoc",
+    "/static",
+}
 
 
 def _levels(dependant: Dependant) -> Iterator[str]:

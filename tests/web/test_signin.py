@@ -300,6 +300,15 @@ async def test_the_temporal_ui_decodes_with_the_dashboard_session(desk: Desk) ->
     desk.http.cookies.clear()
     anonymous = await desk.http.post("/codec/decode", json={"payloads": []}, headers={"Origin": ui})
     assert anonymous.status_code == 401
+    # The UI can read the refusal (and say "sign in"), not only a network error.
+    assert anonymous.headers["access-control-allow-origin"] == ui
+    assert anonymous.headers["access-control-allow-credentials"] == "true"
+    # Another origin can read nothing, not even a refusal.
+    other = await desk.http.options(
+        "/codec/decode",
+        headers={"Origin": "http://127.0.0.1:9", "Access-Control-Request-Method": "POST"},
+    )
+    assert "access-control-allow-origin" not in other.headers
 
 
 async def test_a_person_reads_times_in_the_zone_they_pick(desk: Desk) -> None:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from temporalio.service import RPCError, RPCStatusCode
 
 from opsdesk.errors import UnknownProperty
 from opsdesk.maintenance import service
@@ -212,9 +213,24 @@ def _form_errors(exc: ValidationError) -> list[str]:
 
 @router.get("/report/received/{request_id}")
 async def received(request: Request, request_id: str) -> HTMLResponse:
-    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", request_id):
-        return outcome(request, 404, "unknown", "No such report", "Check the address.")
-    return page(request, "received", request_id=request_id)
+    # Thank the tenant only for a report we have: the address may be mistyped or made up.
+    if re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", request_id):
+        try:
+            # Describe, not query: it needs no worker, so a report just sent is found.
+            await service.request_handle(client_of(request), request_id).describe()
+        except RPCError as exc:
+            if exc.status is not RPCStatusCode.NOT_FOUND:
+                raise
+        else:
+            return page(request, "received", request_id=request_id)
+    return outcome(
+        request,
+        404,
+        "unknown",
+        "We have no report with this number",
+        "Check the address in your email. If you have not sent the form yet, send it "
+        "from the start: we show your request number as soon as you send it.",
+    )
 
 
 # -- the pages behind signed links -------------------------------------------------------------

@@ -81,11 +81,14 @@ def spare_port(*taken: int) -> int:
             return port
 
 
-def command(settings: Settings) -> list[str]:
+def command(settings: Settings, ui_port: int | None = None) -> list[str]:
+    """The dev server's command line; its web UI listens on ``ui_port`` (default the
+    settings' UI port; ``opsdesk dev`` serves it there through ``opsdesk.temporal.uiproxy``)."""
+    ui_port = ui_port or settings.ui_port
     # The server's HTTP API and metrics ports are chosen here, not left to the server: it
     # picks them before binding its own ports, and may pick the gRPC port it is about to
     # bind when that port was freed a moment ago (a restart), then fail to start.
-    reserved = (settings.temporal_port, settings.ui_port)
+    reserved = (settings.temporal_port, settings.ui_port, ui_port)
     http_port = spare_port(*reserved)
     args = [
         str(find_binary("temporal")),
@@ -93,7 +96,7 @@ def command(settings: Settings) -> list[str]:
         "start-dev",
         "--ip", settings.host,
         "--port", str(settings.temporal_port),
-        "--ui-port", str(settings.ui_port),
+        "--ui-port", str(ui_port),
         "--http-port", str(http_port),
         "--metrics-port", str(spare_port(*reserved, http_port)),
         "--db-filename", str(database_path(settings)),

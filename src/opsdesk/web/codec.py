@@ -3,7 +3,9 @@ payloads the server only holds as ciphertext.
 
 ``POST /codec/decode`` and ``POST /codec/encode`` take and give ``{"payloads": [...]}`` in
 protobuf JSON (metadata values and data in base64). The Temporal UI calls it from the
-browser, so the UI's origin (and only it) may read the answers (CORS).
+browser with the dashboard's session cookie, so the UI's origin (and only it) may read the
+answers, refusals included (CORS with credentials, ``CodecCors``): a UI that is told
+"sign in" says so instead of "could not connect".
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.api.common.v1 import Payloads
 
 from opsdesk.keys import PayloadKeyError
@@ -38,19 +41,38 @@ def _codec(request: Request) -> EncryptionCodec:
     return codec
 
 
-def _cors(request: Request) -> dict[str, str]:
-    origin = request.headers.get("origin")
-    allowed = settings_of(request).resolved_temporal_ui_url.rstrip("/")
-    if origin is None or origin.rstrip("/") != allowed:
-        return {}
-    return {
-        "Access-Control-Allow-Origin": origin,
-        "Access-Control-Allow-Methods": "POST, OPTIONS",
-        "Access-Control-Allow-Headers": "Content-Type, X-Namespace, Authorization",
-        "Access-Control-Allow-Credentials": "true",
-        "Access-Control-Max-Age": "600",
-        "Vary": "Origin",
-    }
+class CodecCors:
+    """Lets the Temporal UI's origin read every answer under ``/codec/``, with credentials:
+    the answers to its preflights, its decodes and its refusals (401, 403, 429, 413)."""
+
+    def __init__(self, app: ASGIApp, ui_url: str) -> None:
+        self.app = app
+        self.origin = ui_url.rstrip("/").lower()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not str(scope.get("path", "")).startswith("/codec/"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers", []))
+        origin = headers.get(b"origin", b"").decode("latin-1")
+        if origin.rstrip("/").lower() != self.origin:
+            await self.app(scope, receive, send)
+            return
+        allowed = [
+            (b"access-control-allow-origin", origin.encode("latin-1")),
+            (b"access-control-allow-methods", b"POST, OPTIONS"),
+            (b"access-control-allow-headers", b"Content-Type, X-Namespace, Authorization"),
+            (b"access-control-allow-credentials", b"true"),
+            (b"access-control-max-age", b"600"),
+            (b"vary", b"Origin"),
+        ]
+
+        async def with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *allowed]
+            await send(message)
+
+        await self.app(scope, receive, with_cors)
 
 
 async def _payloads(request: Request) -> Payloads:
@@ -66,14 +88,14 @@ async def _payloads(request: Request) -> Payloads:
     return payloads
 
 
-def _answer(request: Request, payloads: Payloads) -> JSONResponse:
-    return JSONResponse(MessageToDict(payloads), headers=_cors(request))
+def _answer(payloads: Payloads) -> JSONResponse:
+    return JSONResponse(MessageToDict(payloads))
 
 
 @router.options("/encode", include_in_schema=False, dependencies=PREFLIGHT)
 @router.options("/decode", include_in_schema=False, dependencies=PREFLIGHT)
-async def preflight(request: Request) -> Response:
-    return Response(status_code=204, headers=_cors(request))
+async def preflight() -> Response:
+    return Response(status_code=204)
 
 
 @router.post("/decode", dependencies=VIEWER)
@@ -84,11 +106,11 @@ async def decode(request: Request) -> JSONResponse:
         plain = await _codec(request).decode(payloads.payloads)
     except PayloadKeyError as exc:
         raise ApiError(422, "invalid_input", str(exc)) from None
-    return _answer(request, Payloads(payloads=plain))
+    return _answer(Payloads(payloads=plain))
 
 
 @router.post("/encode", dependencies=VIEWER)
 async def encode(request: Request) -> JSONResponse:
     """Encrypt payloads with the newest key (the CLI's and UI's input to a workflow)."""
     payloads = await _payloads(request)
-    return _answer(request, Payloads(payloads=await _codec(request).encode(payloads.payloads)))
+    return _answer(Payloads(payloads=await _codec(request).encode(payloads.payloads)))
