@@ -13,13 +13,13 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
-from zoneinfo import ZoneInfo
 
 import typer
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 from rich.console import Console
 
+from opsdesk import clock
 from opsdesk.access.roles import Role
 from opsdesk.settings import Settings
 from opsdesk.stackfile import stack_url
@@ -593,8 +593,9 @@ def _in_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -
     return asyncio.run(run())
 
 
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
+def _when(moment: datetime | None, settings: Settings) -> str:
+    """A time in the business's zone, named, as every page and email words it."""
+    return clock.moment(moment, settings.business_time_zone) if moment else "never"
 
 
 users_app = typer.Typer(
@@ -685,8 +686,8 @@ def users_list() -> None:
             user.name,
             user.role.value,
             "set" if user.has_password else "not yet",
-            _when(user.created_at),
-            _when(user.last_sign_in_at),
+            _when(user.created_at, settings),
+            _when(user.last_sign_in_at, settings),
         )
     Console().print(table)
 
@@ -748,16 +749,17 @@ def tokens_list() -> None:
 
     from opsdesk.access.tokens import ApiTokens
 
-    tokens = _in_database(load_settings(), lambda db: ApiTokens(db).list())
+    settings = load_settings()
+    tokens = _in_database(settings, lambda db: ApiTokens(db).list())
     table = Table("name", "role", "starts with", "created", "last used", "revoked")
     for token in tokens:
         table.add_row(
             token.name,
             token.role.value,
             token.hint + "…",
-            _when(token.created_at),
-            _when(token.last_used_at),
-            _when(token.revoked_at) if token.revoked_at else "",
+            _when(token.created_at, settings),
+            _when(token.last_used_at, settings),
+            _when(token.revoked_at, settings) if token.revoked_at else "",
         )
     Console().print(table)
 
@@ -975,13 +977,12 @@ def schedules_list() -> None:
     from temporalio.client import ScheduleListDescription
 
     settings = load_settings()
-    zone = ZoneInfo(settings.business_time_zone)
 
     async def listed(client: Client) -> list[ScheduleListDescription]:
         return [entry async for entry in await client.list_schedules()]
 
     def local(moment: datetime) -> str:
-        return moment.astimezone(zone).strftime("%a %d %b %H:%M %Z")
+        return clock.moment(moment, settings.business_time_zone)
 
     entries = _with_temporal(settings, listed)
     table = Table("schedule", "state", f"next runs ({settings.business_time_zone})", "last run")
