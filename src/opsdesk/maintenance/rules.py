@@ -8,7 +8,14 @@ from datetime import datetime
 
 from temporalio.exceptions import ApplicationError
 
-from opsdesk.maintenance.inputs import Answer, SlotAnswer, WorkDoneAnswer, answered_at
+from opsdesk.maintenance.inputs import (
+    Answer,
+    AvailabilityAnswer,
+    SlotAnswer,
+    Window,
+    WorkDoneAnswer,
+    answered_at,
+)
 from opsdesk.maintenance.state import RequestState
 from opsdesk.maintenance.status import CANCELLABLE, REASSIGNABLE, Stage
 
@@ -73,8 +80,15 @@ def answer_problem(
     state: RequestState, answer: Answer, now: datetime, done_from: datetime | None
 ) -> str | None:
     """What makes an answer to the open question unusable, if anything."""
-    if isinstance(answer, SlotAnswer) and not any(
-        window.holds(answer.slot) for window in state.windows
+    if isinstance(answer, AvailabilityAnswer):
+        for window in answer.windows:
+            problem = window_problem(window, now)
+            if problem is not None:
+                return problem
+    if (
+        isinstance(answer, SlotAnswer)
+        and answer.slot is not None
+        and not any(window.holds(answer.slot) for window in state.windows)
     ):
         return "the visit must fit inside one of the tenant's time windows"
     if isinstance(answer, WorkDoneAnswer) and done_from is not None and now < done_from:
@@ -84,6 +98,14 @@ def answer_problem(
             "the booked visit has not started yet; mark the work done once it has "
             f"(the visit starts at {answered_at(done_from)})"
         )
+    return None
+
+
+def window_problem(window: Window, now: datetime) -> str | None:
+    """Why the tenant cannot give ``window``, if they cannot: it is over already (a
+    window under way still counts: they are at home until it ends)."""
+    if window.end <= now:
+        return "that time has already passed; give a time that is still to come"
     return None
 
 
