@@ -22,6 +22,7 @@ from tests.maintenance.helpers import (
     LEAK,
     drive_to,
     link_for,
+    newest_message,
     served_desk,
     waiting_for,
 )
@@ -153,8 +154,11 @@ async def test_two_channels_at_once_one_answer_and_one_payout(
         for _ in range(3):
             request_id = await reported(http)
             handle = request_handle(dev_env.client, request_id)
+            await drive_to(handle, Stage.INVOICE)
+            # The invoice's email, not the estimate's before it: the link of this question.
+            sent = await newest_message(db)
             await drive_to(handle, Stage.INVOICE_APPROVAL)
-            path = await link_for(db, request_id, OWNER)
+            path = await link_for(db, request_id, OWNER, after=sent)
             by_link, by_api = await asyncio.gather(
                 http.post(path, data={"answer": "approve"}),
                 http.post(
