@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy import select
@@ -182,3 +183,68 @@ async def test_two_channels_at_once_one_answer_and_one_payout(
         payouts = (await session.scalars(select(PayoutRow))).all()
     assert len(payouts) == 3
     assert len({p.request_id for p in payouts}) == 3
+
+
+async def test_a_time_that_has_passed_is_refused_on_every_channel(
+    dev_env: WorkflowEnvironment, db: Database, settings: Settings, directory: Directory
+) -> None:
+    """The workflow's validator refuses a window that is over, whoever sends it; the
+    tenant's page says so in words and keeps the question open."""
+    async with served_desk(dev_env, db, settings) as http:
+        request_id = await reported(http)
+        handle = request_handle(dev_env.client, request_id)
+        await drive_to(handle, Stage.AVAILABILITY)
+        yesterday = datetime.now(UTC) - timedelta(days=1)
+        by_api = await http.post(
+            f"/api/maintenance/requests/{request_id}/answers/availability",
+            json={
+                "windows": [
+                    {
+                        "start": yesterday.isoformat(),
+                        "end": (yesterday + timedelta(hours=2)).isoformat(),
+                    }
+                ]
+            },
+        )
+        assert by_api.status_code == 422, by_api.text
+        assert "that time has already passed" in by_api.text
+
+        path = await link_for(db, request_id, TENANT)
+        day = yesterday.astimezone(ZoneInfo("America/Los_Angeles")).date().isoformat()
+        by_page = await http.post(
+            path, data={"answer": "windows", "day0": day, "from0": "09:00", "to0": "11:00"}
+        )
+        assert by_page.status_code == 422
+        assert "Time 1: that time has already passed" in by_page.text
+        assert "String should" not in by_page.text
+        state = await handle.query(W.get_state)
+        assert state.question is not None
+        assert state.question.stage is Stage.AVAILABILITY
+        assert state.question.answer is None
+
+
+async def test_the_report_form_says_what_to_fix_in_words_never_a_pattern(
+    dev_env: WorkflowEnvironment, db: Database, settings: Settings, directory: Directory
+) -> None:
+    async with served_desk(dev_env, db, settings) as http:
+        sent = await http.post(
+            "/report",
+            data={
+                "property_id": "not a building!",
+                "unit": "1A",
+                "name": "Sam Rivera",
+                "email": "sam@",
+                "phone": "call me",
+                "description": "leaks",
+            },
+        )
+    assert sent.status_code == 422
+    for problem in (
+        "Building: choose your building from the list.",
+        "Email: give an email address, like sam@example.com.",
+        "Phone: use digits, spaces, brackets and dashes",
+        "What is wrong: describe the problem in at least 10 characters",
+    ):
+        assert problem in sent.text.replace("&#39;", "'"), problem
+    assert "should" not in sent.text
+    assert "pattern" not in sent.text

@@ -28,7 +28,6 @@ from opsdesk.maintenance.inputs import (
     LONGEST_WINDOW,
     Answer,
     RequestForm,
-    TenantContact,
     Window,
 )
 from opsdesk.maintenance.link_uses import LinkUses
@@ -174,15 +173,18 @@ _FORM_PROBLEMS = {
 async def report(request: Request) -> Response:
     values = await read_form(request)
     try:
-        form = RequestForm(
-            property_id=values.get("property_id", ""),
-            unit=values.get("unit", ""),
-            tenant=TenantContact(
-                name=values.get("name", ""),
-                email=values.get("email", ""),
-                phone=values.get("phone", ""),
-            ),
-            description=values.get("description", ""),
+        # One validation of the whole form, so every problem is listed at once.
+        form = RequestForm.model_validate(
+            {
+                "property_id": values.get("property_id", ""),
+                "unit": values.get("unit", ""),
+                "tenant": {
+                    "name": values.get("name", ""),
+                    "email": values.get("email", ""),
+                    "phone": values.get("phone", ""),
+                },
+                "description": values.get("description", ""),
+            }
         )
     except ValidationError as exc:
         return await _form(request, values, errors=_form_errors(exc), status=422)
