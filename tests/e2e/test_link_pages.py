@@ -141,7 +141,7 @@ async def test_a_used_link_says_what_was_answered_when_and_what_happens_next(
             used = page.locator("[data-outcome]")
             await expect(used).to_have_attribute("data-outcome", "used")
             await expect(used).to_contain_text(
-                re.compile(r"You approved the repair with this link on .+ P[SD]T\.")
+                re.compile(r"On .+ P[SD]T, you approved the repair with this link\.")
             )
             await expect(used.locator("h2")).to_have_text("What happens next")
             await expect(used.locator("[data-next]")).to_contain_text(
@@ -210,7 +210,7 @@ async def test_a_tenant_cannot_give_a_past_time_and_the_vendor_books_one_of_thei
         await page.get_by_role("button", name="Send my times").click()
         done = page.locator("[data-outcome]")
         await expect(done).to_have_attribute("data-outcome", "recorded", timeout=SERVER_WAIT)
-        await expect(done).to_contain_text("You gave 2 times to be at home for the visit")
+        await expect(done).to_contain_text("you gave 2 times to be at home for the visit")
         await expect(done.locator("[data-next]")).to_contain_text(
             "FlowRight Plumbing is choosing a visit from the times you gave"
         )
@@ -247,7 +247,7 @@ async def test_a_tenant_cannot_give_a_past_time_and_the_vendor_books_one_of_thei
             done = page.locator("[data-outcome]")
             await expect(done).to_have_attribute("data-outcome", "recorded", timeout=SERVER_WAIT)
             await expect(done).to_contain_text(
-                re.compile(rf"You booked the visit for {second_day}, 2:30 PM to 5:00 PM P[SD]T")
+                re.compile(rf"you booked the visit for {second_day}, 2:30 PM to 5:00 PM P[SD]T")
             )
     state = await handle.query(W.get_state)
     assert state.slot is not None
@@ -278,7 +278,7 @@ async def test_a_vendor_for_whom_no_time_works_sends_the_tenant_back_for_others(
         await page.get_by_role("button", name="Send my answer").click()
         done = page.locator("[data-outcome]")
         await expect(done).to_have_attribute("data-outcome", "recorded", timeout=SERVER_WAIT)
-        await expect(done).to_contain_text("You said none of the times given works")
+        await expect(done).to_contain_text("you said none of the times given works")
         await expect(done.locator("[data-next]")).to_contain_text(
             "We have asked the tenant when they are at home for the visit."
         )

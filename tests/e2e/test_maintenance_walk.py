@@ -94,7 +94,7 @@ async def test_a_request_walks_from_the_tenant_form_to_closed_through_the_mailbo
         outcome = page.locator("[data-outcome]")
         await expect(outcome).to_have_attribute("data-outcome", "recorded", timeout=SERVER_WAIT)
         await expect(outcome.locator("h1")).to_have_text("Thank you: your answer is recorded")
-        await expect(outcome).to_contain_text("with this link on")
+        await expect(outcome).to_contain_text("with this link.")
         await expect(outcome.locator("h2")).to_have_text("What happens next")
 
     async def click(name: str) -> None:

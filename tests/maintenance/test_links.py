@@ -4,6 +4,7 @@ forged, expired, used, outdated and wrong-role links each get a page that says s
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from opsdesk.db import Database
 from opsdesk.db.tables import PayoutRow
 from opsdesk.maintenance.directory import Directory
+from opsdesk.maintenance.inputs import AvailabilityAnswer, SlotAnswer, Window
 from opsdesk.maintenance.service import request_handle
 from opsdesk.maintenance.status import RequestStatus, Stage
 from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow as W
@@ -21,6 +23,7 @@ from opsdesk.notify.signing import LinkSigner, link_key
 from opsdesk.settings import Settings
 from tests.maintenance.helpers import (
     LEAK,
+    answer,
     drive_to,
     link_for,
     newest_message,
@@ -69,7 +72,7 @@ async def test_an_owner_answers_from_the_email_link_once(
 
         answered = await http.post(path, data={"answer": "approve", "note": "go ahead"})
         assert answered.status_code == 200, answered.text
-        assert "You approved" in answered.text
+        assert "you approved the repair with this link." in answered.text
         state = await waiting_for(handle, Stage.VENDOR_QUOTE)
         owner_answer = state.questions[0].answer
         assert owner_answer is not None
@@ -137,8 +140,8 @@ async def test_links_that_cannot_act_say_why(
         assert on_behalf.status_code == 200, on_behalf.text
         late = await http.post(path, data={"answer": "decline"})
         assert late.status_code == 409
-        assert "The property manager&#39;s office approved the repair on " in late.text
-        assert " PST." in late.text or " PDT." in late.text
+        assert ", the property manager&#39;s office approved the repair." in late.text
+        assert re.search(r"On \w{3} \d+ \w{3}, \d+:\d\d [AP]M P[SD]T, the", late.text)
         assert "ops" not in late.text.split("<main", 1)[1]
         assert "via api" not in late.text
         state = await handle.query(W.get_state)
@@ -171,7 +174,7 @@ async def test_two_channels_at_once_one_answer_and_one_payout(
             assert statuses == [200, 409], (by_link.text, by_api.text)
             if by_link.status_code == 409:
                 # The owner's page says who won, as the owner knows them.
-                assert "office approved the invoice on" in by_link.text
+                assert "office approved the invoice." in by_link.text
             else:
                 assert "already answered by" in by_api.text.lower()
             state = await handle.result()
@@ -248,3 +251,32 @@ async def test_the_report_form_says_what_to_fix_in_words_never_a_pattern(
         assert problem in sent.text.replace("&#39;", "'"), problem
     assert "should" not in sent.text
     assert "pattern" not in sent.text
+
+
+async def test_work_marked_done_before_the_visit_hears_when_it_starts_in_the_property_time(
+    dev_env: WorkflowEnvironment, db: Database, settings: Settings, directory: Directory
+) -> None:
+    async with served_desk(dev_env, db, settings) as http:
+        request_id = await reported(http)
+        handle = request_handle(dev_env.client, request_id)
+        await drive_to(handle, Stage.AVAILABILITY)
+        start = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=1)
+        window = Window(start=start, end=start + timedelta(hours=2))
+        asked = await newest_message(db)
+        await handle.execute_update(
+            W.answer_availability, AvailabilityAnswer(**answer("Sam"), windows=[window])
+        )
+        # The slot's email is out before the work-done one is looked for.
+        await link_for(db, request_id, "jobs@flowright.example", after=asked)
+        sent = await newest_message(db)
+        await handle.execute_update(W.answer_slot, SlotAnswer(**answer("Flow"), slot=window))
+        await waiting_for(handle, Stage.WORK_DONE)
+        path = await link_for(db, request_id, "jobs@flowright.example", after=sent)
+        early = await http.post(path, data={"answer": "done"})
+        assert early.status_code == 422, early.text[early.text.find("<main") :]
+        local = start.astimezone(ZoneInfo("America/Los_Angeles"))
+        assert (
+            f"The visit starts {local:%a} {local.day} {local:%b}, "
+            f"{local.hour % 12 or 12}:{local:%M %p %Z}: mark the work done once it has started."
+        ) in early.text
+        assert "UTC" not in early.text

@@ -503,6 +503,12 @@ def _answer_of(
         data.update(_slot(fields, state, zone, now))
     elif stage is Stage.COMPLETION:
         data["fixed"] = choice == "fixed"
+    elif stage is Stage.WORK_DONE and state.slot is not None and now < state.slot.start:
+        # The workflow refuses it too, but in UTC: the vendor reads the property's time.
+        raise BadAnswer(
+            f"The visit starts {clock.moment(state.slot.start, zone)}: mark the work done "
+            "once it has started."
+        )
     try:
         return ANSWER_MODELS[stage].model_validate(data)
     except ValidationError:

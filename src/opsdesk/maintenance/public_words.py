@@ -179,18 +179,19 @@ def who_answered(
 ) -> str:
     """The sentence that says who answered, what, by which channel and when, for the
     person whose link this is."""
-    when = clock.moment(answer.at, zone_of_request(state))
+    # The time first: the answer itself may name another (the visit it booked).
+    when = f"On {clock.moment(answer.at, zone_of_request(state))}"
     did = deed(stage, answer, state)
     if answer.answer_id == link_id:
-        return f"You {did} with this link on {when}."
+        return f"{when}, you {did} with this link."
     if answer.channel == "api":
-        return f"{OFFICE.capitalize()} {did} on {when}."
+        return f"{when}, {OFFICE} {did}."
     if answer.channel == "dashboard":
-        return f"{answer.actor}, at {OFFICE}, {did} on {when}."
+        return f"{when}, {answer.actor} at {OFFICE} {did}."
     how = "by phone" if answer.channel == "phone" else "from another email"
     if stage.role == role:
-        return f"You {did} {how} on {when}."
-    return f"{answer.actor} {did} {how} on {when}."
+        return f"{when}, you {did} {how}."
+    return f"{when}, {answer.actor} {did} {how}."
 
 
 # -- what happens next -----------------------------------------------------------------------
