@@ -111,6 +111,11 @@ async def test_links_that_cannot_act_say_why(
         expired = await http.post(f"/links/{signer.token(past)}", data={"answer": "approve"})
         assert expired.status_code == 410
         assert "This link has expired" in expired.text
+        # Until when, in the property's time, its zone named.
+        assert re.search(
+            r"could be used until \w{3} \d+ \w{3}, \d+:\d\d [AP]M P[SD]T\.", expired.text
+        )
+        assert "UTC" not in expired.text
 
         tenant_claims = real.model_copy(update={"role": "tenant", "link_id": "x1"})
         wrong_role = await http.post(
