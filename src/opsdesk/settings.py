@@ -238,6 +238,10 @@ class Settings(BaseSettings):
     ops_email: Email = "ops@opsdesk.local"
     support_email: Email = "support@opsdesk.local"
     mail_from: str = "Ops Desk <orders@opsdesk.local>"
+    """Who the order desk's mail (and the daily report) comes from."""
+    maintenance_mail_from: str = "Ops Desk repairs <repairs@opsdesk.local>"
+    """Who repair mail comes from: owners, tenants and vendors reply to the repairs desk,
+    not to the shop."""
 
     # -- the daily report ------------------------------------------------------------------
     business_time_zone: str = "UTC"

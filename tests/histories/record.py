@@ -48,6 +48,7 @@ from opsdesk.maintenance.inputs import (
     Decision,
     ReassignRequest,
     RequestForm,
+    SlotAnswer,
     TenantContact,
 )
 from opsdesk.maintenance.inputs import CancelRequest as StopRequest
@@ -379,6 +380,26 @@ async def repaired_and_paid(
     return handle
 
 
+async def no_window_fits_then_paid(
+    env: WorkflowEnvironment, settings: Settings, _db: Database
+) -> RequestHandle:
+    """The vendor says none of the tenant's times works: the tenant is asked again, then
+    the repair goes on to a paid invoice."""
+    handle = await _reported(env, settings, "history-no-window-fits")
+    await drive_to(handle, Stage.SLOT, quote=40000)
+    await handle.execute_update(
+        MaintenanceRequestWorkflow.answer_slot,
+        SlotAnswer(answer_id="none-fits", actor="FlowRight", channel="email", none_fits=True),
+    )
+    await waiting_for(handle, Stage.AVAILABILITY, round=2)
+    await drive_to(handle, Stage.INVOICE_APPROVAL, quote=40000)
+    await handle.execute_update(
+        MaintenanceRequestWorkflow.answer_invoice_approval,
+        Decision(answer_id="pay", actor="Harbor Lane Holdings", channel="email", approve=True),
+    )
+    return handle
+
+
 async def lapsed_reassigned_cancelled(
     env: WorkflowEnvironment, settings: Settings, _db: Database
 ) -> RequestHandle:
@@ -566,6 +587,12 @@ SCENARIOS = {
     ),
     "an owner phoned: a call unanswered, the invoice approved on the phone": Scenario(
         phoned_owner, request_workflow_id("history-phoned"), setup=maintenance_directory
+    ),
+    # Recorded with issue 26: a vendor for whom none of the tenant's windows works.
+    "a vendor for whom no window fits, the tenant asked again, then paid": Scenario(
+        no_window_fits_then_paid,
+        request_workflow_id("history-no-window-fits"),
+        setup=maintenance_directory,
     ),
     "a poller's batch: started before, set aside, started; then continued as new": Scenario(
         polled_from_a_feed, poller_workflow_id(_HISTORY_SOURCE), setup=pms_feed

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import func, select
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -167,6 +167,12 @@ async def link_for(db: Database, request_id: str, to: str, after: int = 0) -> st
     path = await eventually(newest, lambda found: found is not None)
     assert path is not None
     return path
+
+
+async def newest_message(db: Database) -> int:
+    """The outbox's newest message id: a link sent later is in a message after it."""
+    async with db.transaction() as session:
+        return int(await session.scalar(select(func.max(OutboxMessage.id))) or 0)
 
 
 LINK = re.compile(r"https?://[^/\s]+(/links/[A-Za-z0-9_.-]+)")

@@ -184,7 +184,7 @@ async def test_only_a_request_twilio_signed_for_our_address_acts(
         # The email link for the same question now says who answered, and how.
         page = await http.get(await link_for(db, request_id, OWNER))
         assert page.status_code == 409
-        assert "by phone" in page.text
+        assert "you approved the repair by phone." in page.text
 
 
 async def test_a_call_token_is_not_an_email_link_and_an_email_link_is_not_a_call(
@@ -408,7 +408,7 @@ async def test_phone_and_email_at_the_same_moment_one_wins_and_the_vendor_is_pai
             assert phone_won != email_won, (said(by_phone.text), by_email.status_code)
             if phone_won:
                 assert by_email.status_code == 409
-                assert "by phone" in by_email.text
+                assert "you approved the invoice by phone." in by_email.text
             elif "Someone answered first" in said(by_phone.text):
                 # The email's answer won between the call's look at the question and its
                 # own answer.

@@ -182,9 +182,17 @@ class AvailabilityAnswer(Answer):
 
 
 class SlotAnswer(Answer):
-    """The vendor's visit, inside one of the tenant's windows."""
+    """The vendor's visit, inside one of the tenant's windows; or ``none_fits``: none of
+    them works for the vendor, and the tenant is asked for other times."""
 
-    slot: Window
+    slot: Window | None = None
+    none_fits: bool = False
+
+    @model_validator(mode="after")
+    def _slot_or_none_fits(self) -> Self:
+        if self.none_fits == (self.slot is not None):
+            raise ValueError("give either a visit or that none of the times fits, not both")
+        return self
 
 
 class WorkDoneAnswer(Answer):
@@ -236,9 +244,10 @@ def describe_answer(stage: Stage, answer: Answer) -> str:
     if isinstance(answer, QuoteAnswer):
         return "cannot take the job" if answer.decline else "quoted"
     if isinstance(answer, AvailabilityAnswer):
-        return f"gave {len(answer.windows)} time window(s)"
+        count = len(answer.windows)
+        return f"gave {count} time window{'' if count == 1 else 's'}"
     if isinstance(answer, SlotAnswer):
-        return "booked a visit"
+        return "said none of the tenant's times fits" if answer.none_fits else "booked a visit"
     if isinstance(answer, CompletionAnswer):
         return "confirmed it is fixed" if answer.fixed else "said it is not fixed"
     if isinstance(answer, InvoiceAnswer):

@@ -10,36 +10,35 @@ expired, used or outdated link, an answer that does not fit) is a readable page,
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from opsdesk import clock
 from opsdesk.errors import UnknownProperty
+from opsdesk.maintenance import public_words as words
 from opsdesk.maintenance import service
 from opsdesk.maintenance.directory import Directory
 from opsdesk.maintenance.inputs import (
     ANSWER_MODELS,
+    LONGEST_WINDOW,
     Answer,
     RequestForm,
-    TenantContact,
     Window,
 )
 from opsdesk.maintenance.link_uses import LinkUses
-from opsdesk.maintenance.notices import QUESTIONS, over_estimate
-from opsdesk.maintenance.rules import answered_by, zone_of
-from opsdesk.maintenance.state import RequestState
+from opsdesk.maintenance.notices import QUESTIONS
+from opsdesk.maintenance.rules import window_problem
+from opsdesk.maintenance.state import Question, RequestState
 from opsdesk.maintenance.status import Stage
 from opsdesk.notify.links import LinkGrant
 from opsdesk.notify.signing import LinkRefused, LinkSigner, link_key
-from opsdesk.values import format_money
 from opsdesk.web.deps import client_of, db_of, settings_of
-from opsdesk.web.errors import describe_validation_error
 from opsdesk.web.forms import read_form
 from opsdesk.web.limits import rate_limited
 from opsdesk.web.pages import new_key, templates
@@ -79,7 +78,10 @@ def outcome(
     kind: str = "refused",
     facts: list[dict[str, str]] | None = None,
     action: dict[str, str] | None = None,
+    next_step: str = "",
 ) -> HTMLResponse:
+    """A page that tells the person how their visit ended; ``next_step`` (what happens
+    now) gets its own heading."""
     return page(
         request,
         "outcome",
@@ -90,6 +92,7 @@ def outcome(
         kind=kind,
         facts=facts or [],
         action=action,
+        next_step=next_step,
     )
 
 
@@ -153,13 +156,17 @@ def _values_of(form: RequestForm) -> dict[str, str]:
     }
 
 
-_FORM_LABELS = {
-    "property_id": "Building",
-    "unit": "Unit",
-    "tenant.name": "Your name",
-    "tenant.email": "Email",
-    "tenant.phone": "Phone",
-    "description": "What is wrong",
+# What each field needs, said for the person filling in the form: never a pattern.
+_FORM_PROBLEMS = {
+    "property_id": "Building: choose your building from the list.",
+    "unit": "Unit: give your unit (up to 50 characters).",
+    "tenant.name": "Your name: give your name (up to 200 characters).",
+    "tenant.email": "Email: give an email address, like sam@example.com.",
+    "tenant.phone": (
+        "Phone: use digits, spaces, brackets and dashes, with + in front for another "
+        "country (up to 32 characters)."
+    ),
+    "description": ("What is wrong: describe the problem in at least 10 characters (up to 4,000)."),
 }
 
 
@@ -167,15 +174,18 @@ _FORM_LABELS = {
 async def report(request: Request) -> Response:
     values = await read_form(request)
     try:
-        form = RequestForm(
-            property_id=values.get("property_id", ""),
-            unit=values.get("unit", ""),
-            tenant=TenantContact(
-                name=values.get("name", ""),
-                email=values.get("email", ""),
-                phone=values.get("phone", ""),
-            ),
-            description=values.get("description", ""),
+        # One validation of the whole form, so every problem is listed at once.
+        form = RequestForm.model_validate(
+            {
+                "property_id": values.get("property_id", ""),
+                "unit": values.get("unit", ""),
+                "tenant": {
+                    "name": values.get("name", ""),
+                    "email": values.get("email", ""),
+                    "phone": values.get("phone", ""),
+                },
+                "description": values.get("description", ""),
+            }
         )
     except ValidationError as exc:
         return await _form(request, values, errors=_form_errors(exc), status=422)
@@ -200,15 +210,13 @@ async def report(request: Request) -> Response:
 
 
 def _form_errors(exc: ValidationError) -> list[str]:
-    errors = []
+    problems: list[str] = []
     for error in exc.errors():
         where = ".".join(str(part) for part in error.get("loc", ()))
-        label = _FORM_LABELS.get(where)
-        message = describe_validation_error({**error, "loc": ()})
-        if "email" in where and "pattern" in message:
-            message = "is not an email address"
-        errors.append(f"{label}: {message}" if label else message)
-    return errors
+        problem = _FORM_PROBLEMS.get(where, "Please check the form and send it again.")
+        if problem not in problems:
+            problems.append(problem)
+    return problems
 
 
 @router.get("/report/received/{request_id}")
@@ -239,7 +247,7 @@ async def received(request: Request, request_id: str) -> HTMLResponse:
 async def _answerable(request: Request, token: str) -> tuple[LinkGrant, RequestState] | Response:
     """The link's grant and the request, when the link may answer its question now; else
     the response that says why not (or leads a resubmit link to its form)."""
-    grant, refused = _verify(request, token)
+    grant, refused = await _verify(request, token)
     if refused is not None:
         return refused
     assert grant is not None
@@ -270,9 +278,9 @@ async def answer_link(request: Request, token: str) -> Response:
     stage = Stage(grant.stage)
     fields = await read_form(request)
     try:
-        answer = _answer_of(stage, grant, state, fields)
+        answer = _answer_of(stage, grant, state, fields, datetime.now(UTC))
     except BadAnswer as exc:
-        return _question_page(request, grant, state, error=str(exc), status=422)
+        return _question_page(request, grant, state, error=str(exc), fields=fields, status=422)
     try:
         after, _ = await service.answer_request(
             client_of(request),
@@ -283,25 +291,37 @@ async def answer_link(request: Request, token: str) -> Response:
         )
     except service.AnswerRefused as exc:
         if exc.invalid:
-            return _question_page(request, grant, state, error=f"{exc.reason}.", status=422)
-        return outcome(request, 409, "refused", "Someone answered first", f"{exc.reason}.")
+            error = words.refused_answer(exc.reason)
+            return _question_page(request, grant, state, error=error, fields=fields, status=422)
+        # Someone else's answer won, or the question closed: say which, as a later visit
+        # to the link would.
+        _, closed = await _open_question(request, grant)
+        if closed is not None:
+            return closed
+        return outcome(
+            request, 409, "refused", "This question is closed", words.refused_answer(exc.reason)
+        )
     except service.RequestNotFound:
         return _unknown(request)
-    what = fields.get("answer", "")
-    await LinkUses(db_of(request)).record(grant, what)
+    await LinkUses(db_of(request)).record(grant, fields.get("answer", ""))
     question = after.latest(stage, grant.round)
-    said = question.answer.what if question and question.answer else "answered"
+    said = (
+        words.who_answered(question.answer, stage, after, link_id=grant.link_id, role=grant.role)
+        if question and question.answer
+        else "Your answer is recorded."
+    )
     return outcome(
         request,
         200,
         "recorded",
         "Thank you: your answer is recorded",
-        f"You {said}. Request {grant.request_id} is now {_words(after.status.value)}.",
+        said,
         kind="done",
+        next_step=words.next_step(after, grant.role),
     )
 
 
-def _verify(request: Request, token: str) -> tuple[LinkGrant | None, HTMLResponse | None]:
+async def _verify(request: Request, token: str) -> tuple[LinkGrant | None, HTMLResponse | None]:
     try:
         grant = signer_of(request).verify(token)
         if grant.channel != "email":
@@ -309,13 +329,14 @@ def _verify(request: Request, token: str) -> tuple[LinkGrant | None, HTMLRespons
             raise LinkRefused("forged", "not an email link")
     except LinkRefused as exc:
         if exc.kind == "expired" and exc.grant is not None:
-            when = exc.grant.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+            zone = await _zone_for(request, exc.grant.request_id)
             return None, outcome(
                 request,
                 410,
                 "expired",
                 "This link has expired",
-                f"It was for request {exc.grant.request_id} and could be used until {when}.",
+                f"It was for request {exc.grant.request_id} and could be used until "
+                f"{clock.moment(exc.grant.expires_at, zone)}.",
                 "If this still matters, reply to the email and we will help.",
             )
         return None, outcome(
@@ -339,27 +360,44 @@ def _verify(request: Request, token: str) -> tuple[LinkGrant | None, HTMLRespons
     return grant, None
 
 
+async def _zone_for(request: Request, request_id: str) -> str:
+    """The property's zone of a request, for a page that has only its id; UTC when the
+    request is gone."""
+    try:
+        return words.zone_of_request(await service.get_request(client_of(request), request_id))
+    except service.RequestNotFound:
+        return "UTC"
+
+
 async def _open_question(
     request: Request, grant: LinkGrant
 ) -> tuple[RequestState | None, HTMLResponse | None]:
     """The request, if the link's question is open and the link unused; else the page that
-    says why not."""
+    says what was answered, by whom and when, and what happens next."""
     used = await LinkUses(db_of(request)).find(grant.link_id)
     try:
         state = await service.get_request(client_of(request), grant.request_id)
     except service.RequestNotFound:
         return None, _unknown(request)
+    stage = Stage(grant.stage)
+    question = state.latest(stage, grant.round)
+    answer = question.answer if question else None
+    zone = words.zone_of_request(state)
     if used is not None:
-        when = used.used_at.strftime("%Y-%m-%d %H:%M UTC")
+        if answer is not None and answer.answer_id == grant.link_id:
+            said = words.who_answered(answer, stage, state, link_id=grant.link_id, role=grant.role)
+        else:
+            said = f"It was used on {clock.moment(_aware(used.used_at), zone)}."
         return None, outcome(
             request,
             409,
             "used",
             "This link was already used",
-            f"It answered request {grant.request_id} at {when}. A link works once.",
+            said,
+            "A link works once, so nothing changed this time.",
+            kind="info",
+            next_step=words.next_step(state, grant.role),
         )
-    stage = Stage(grant.stage)
-    question = state.latest(stage, grant.round)
     open_now = state.question
     if (
         open_now is not None
@@ -367,23 +405,38 @@ async def _open_question(
         and (open_now.stage, open_now.round) == (question.stage, question.round)
     ):
         return state, None
-    if question is not None and question.answer is not None:
-        already = answered_by(question.answer, zone_of(state), outsider=True)
+    if question is not None and answer is not None:
         return None, outcome(
             request,
             409,
             "answered",
-            "Someone answered first",
-            f"{already[0].upper()}{already[1:]}.",
+            "This was already answered",
+            words.who_answered(answer, stage, state, link_id=grant.link_id, role=grant.role),
+            kind="info",
+            next_step=words.next_step(state, grant.role),
         )
-    status = _words(state.status.value)
     return None, outcome(
         request,
         409,
         "closed",
         "This question is closed",
-        f"Request {grant.request_id} is not waiting for this answer any more (it is {status}).",
+        _closed_because(state, question),
+        kind="info",
+        next_step=words.next_step(state, grant.role),
     )
+
+
+def _closed_because(state: RequestState, question: Question | None) -> str:
+    if question is not None and question.lapsed:
+        return "Its time to answer has passed."
+    if state.status.terminal:
+        return f"Request {state.request_id} has ended."
+    return "We do not need this answer any more."
+
+
+def _aware(at: datetime) -> datetime:
+    # SQLite hands back naive times; they were stored in UTC.
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def _unknown(request: Request) -> HTMLResponse:
@@ -402,69 +455,40 @@ def _question_page(
     state: RequestState,
     *,
     error: str = "",
+    fields: dict[str, str] | None = None,
     status: int = 200,
 ) -> HTMLResponse:
     stage = Stage(grant.stage)
-    zone = state.premises.time_zone if state.premises else "UTC"
-    heading = QUESTIONS[stage][0]
+    zone = words.zone_of_request(state)
+    now = datetime.now(UTC)
     question = state.question
-    deadline = _local(question.deadline, zone) if question else ""
     return page(
         request,
         "link",
         status,
-        heading=heading,
+        heading=QUESTIONS[stage][0],
         stage=stage.value,
         request_id=state.request_id,
-        deadline=deadline,
-        facts=facts_of(state, stage, zone),
+        deadline=clock.moment(question.deadline, zone) if question else "",
+        due=clock.due(question.deadline, now) if question else "",
+        after_deadline=words.after_deadline(stage),
+        figure=words.figure_of(state, stage),
+        facts=words.facts_of(state, stage),
         currency=state.currency,
-        time_zone=zone,
-        defaults=[None, None, None],
+        zone_label=clock.zone_label(zone, now),
+        windows=words.windows_of(state, now),
+        today=clock.input_value(now, zone)[:10],
+        values=fields or {},
         error=error,
     )
 
 
-def facts_of(state: RequestState, stage: Stage, zone: str) -> list[dict[str, str]]:
-    """What the person needs to decide, in words."""
-    rows = [{"label": "Request", "value": state.request_id}]
-    if state.premises:
-        rows.append(
-            {"label": "Where", "value": f"{state.premises.address}, unit {state.form.unit}"}
-        )
-    rows.append({"label": "Problem", "value": state.triage.summary if state.triage else "—"})
-    if stage in (Stage.OWNER_APPROVAL, Stage.VENDOR_QUOTE, Stage.AVAILABILITY):
-        rows.append({"label": "Tenant's words", "value": state.form.description})
-    if state.triage:
-        rows.append({"label": "Priority", "value": state.triage.priority})
-    if state.vendor and stage is not Stage.VENDOR_QUOTE:
-        rows.append({"label": "Vendor", "value": state.vendor.name})
-
-    def money(cents: int | None) -> str:
-        return "—" if cents is None else format_money(cents, state.currency)
-
-    if stage is Stage.ESTIMATE_APPROVAL and state.premises:
-        rows.append({"label": "Estimate", "value": money(state.quote_cents)})
-        rows.append(
-            {"label": "Your auto-approve limit", "value": money(state.premises.auto_approve_cents)}
-        )
-    if stage is Stage.SLOT:
-        for window in state.windows:
-            rows.append({"label": "Tenant at home", "value": _span(window, zone)})
-    if state.slot and stage in (Stage.WORK_DONE, Stage.COMPLETION):
-        rows.append({"label": "Visit", "value": _span(state.slot, zone)})
-    if stage in (Stage.INVOICE, Stage.INVOICE_APPROVAL):
-        rows.append({"label": "Approved estimate", "value": money(state.approved_cents)})
-    if stage is Stage.INVOICE_APPROVAL:
-        rows.append({"label": "Invoice", "value": money(state.invoice_cents)})
-        over = over_estimate(state)
-        if over:
-            rows.append({"label": "Over the estimate by", "value": money(over)})
-    return rows
-
-
 def _answer_of(
-    stage: Stage, grant: LinkGrant, state: RequestState, fields: dict[str, str]
+    stage: Stage,
+    grant: LinkGrant,
+    state: RequestState,
+    fields: dict[str, str],
+    now: datetime,
 ) -> Answer:
     """The answer the form's fields make, from the person the link was made for."""
     choice = fields.get("answer", "")
@@ -475,9 +499,9 @@ def _answer_of(
         "actor": _person(state, grant.role),
         "channel": "email",
         "round": grant.round,
-        "note": fields.get("note", "")[:1000],
+        "note": fields.get("note", "").strip()[:1000],
     }
-    zone = ZoneInfo(state.premises.time_zone if state.premises else "UTC")
+    zone = words.zone_of_request(state)
     if stage in (Stage.OWNER_APPROVAL, Stage.ESTIMATE_APPROVAL, Stage.INVOICE_APPROVAL):
         data["approve"] = choice == "approve"
     elif stage is Stage.VENDOR_QUOTE:
@@ -488,24 +512,24 @@ def _answer_of(
     elif stage is Stage.INVOICE:
         data["amount_cents"] = _cents(fields.get("amount", ""))
     elif stage is Stage.AVAILABILITY:
-        windows = []
-        for i in range(3):
-            day, start, end = (fields.get(f"{k}{i}", "").strip() for k in ("day", "from", "to"))
-            if not (day or start or end) and i:
-                continue
-            windows.append(_window(day, start, end, zone, f"Time {i + 1}"))
-        data["windows"] = windows
+        data["windows"] = _windows(fields, zone, now)
     elif stage is Stage.SLOT:
-        data["slot"] = _window(
-            fields.get("day", ""), fields.get("from", ""), fields.get("to", ""), zone, "The visit"
-        )
+        data.update(_slot(fields, state, zone, now))
     elif stage is Stage.COMPLETION:
         data["fixed"] = choice == "fixed"
+    elif stage is Stage.WORK_DONE and state.slot is not None and now < state.slot.start:
+        # The workflow refuses it too, but in UTC: the vendor reads the property's time.
+        raise BadAnswer(
+            f"The visit starts {clock.moment(state.slot.start, zone)}: mark the work done "
+            "once it has started."
+        )
     try:
         return ANSWER_MODELS[stage].model_validate(data)
-    except ValidationError as exc:
+    except ValidationError:
+        # Every field a person fills in was checked above; what is left is ours to fix.
         raise BadAnswer(
-            "; ".join(describe_validation_error(e) for e in exc.errors()) + "."
+            "We could not use this answer. Please check it and send it again, or reply to "
+            "the email and we will help."
         ) from None
 
 
@@ -515,6 +539,9 @@ def _person(state: RequestState, role: str) -> str:
     if role == "vendor" and state.vendor:
         return state.vendor.name
     return state.form.tenant.name
+
+
+_MAX_CENTS = 100_000_000
 
 
 def _cents(text: str) -> int:
@@ -528,32 +555,67 @@ def _cents(text: str) -> int:
     cents = int(amount * 100)
     if cents <= 0:
         raise BadAnswer("The amount must be more than zero.")
+    if cents > _MAX_CENTS:
+        raise BadAnswer("The amount is too large: at most 1,000,000.00.")
     return cents
 
 
-def _window(day: str, start: str, end: str, zone: ZoneInfo, what: str) -> Window:
+def _windows(fields: dict[str, str], zone: str, now: datetime) -> list[Window]:
+    """The tenant's times: the first required, the other two optional."""
+    windows = []
+    for i in range(3):
+        day, start, end = (fields.get(f"{k}{i}", "").strip() for k in ("day", "from", "to"))
+        if not (day or start or end) and i:
+            continue
+        what = f"Time {i + 1}"
+        window = _window(day, start, end, zone, what)
+        problem = window_problem(window, now)
+        if problem is not None:
+            raise BadAnswer(f"{what}: {problem}.")
+        windows.append(window)
+    return windows
+
+
+def _window(day: str, start: str, end: str, zone: str, what: str) -> Window:
     try:
         on = date.fromisoformat(day)
-        begins = datetime.combine(on, time.fromisoformat(start), zone)
-        ends = datetime.combine(on, time.fromisoformat(end), zone)
+        begins = datetime.combine(on, time.fromisoformat(start), clock.zone_of(zone))
+        ends = datetime.combine(on, time.fromisoformat(end), clock.zone_of(zone))
     except ValueError:
         raise BadAnswer(f"{what}: give a day, a start and an end time.") from None
+    if ends <= begins:
+        raise BadAnswer(f"{what}: the end must be later than the start.")
+    if ends - begins > LONGEST_WINDOW:
+        raise BadAnswer(f"{what}: give at most 12 hours at a time.")
+    return Window(start=begins.astimezone(UTC), end=ends.astimezone(UTC))
+
+
+def _slot(fields: dict[str, str], state: RequestState, zone: str, now: datetime) -> dict[str, Any]:
+    """The visit the vendor chose: one of the tenant's windows, from its start or from a
+    later time within it; or that none of them works."""
+    chosen = fields.get("window", "")
+    if chosen == "none":
+        return {"none_fits": True}
+    if not chosen.isdigit() or int(chosen) >= len(state.windows):
+        raise BadAnswer("Choose one of the tenant's times, or say that none of them works.")
+    window = state.windows[int(chosen)]
+    if window.end <= now:
+        raise BadAnswer("That time has already passed; choose another.")
+    arrive = fields.get("arrive", "").strip()
+    if not arrive:
+        return {"slot": window}
     try:
-        return Window(start=begins.astimezone(UTC), end=ends.astimezone(UTC))
-    except ValidationError as exc:
-        problem = describe_validation_error({**exc.errors()[0], "loc": ()})
-        raise BadAnswer(f"{what}: {problem}.") from None
-
-
-def _local(moment: datetime, zone: str) -> str:
-    return moment.astimezone(ZoneInfo(zone)).strftime("%a %d %b, %H:%M %Z")
-
-
-def _span(window: Window, zone: str) -> str:
-    first = window.start.astimezone(ZoneInfo(zone))
-    last = window.end.astimezone(ZoneInfo(zone))
-    return f"{first:%a %d %b, %H:%M}\u2013{last:%H:%M %Z}"
-
-
-def _words(status: str) -> str:
-    return status.replace("_", " ").lower()
+        at = time.fromisoformat(arrive)
+    except ValueError:
+        raise BadAnswer("Give the arrival time as hours and minutes, like 10:30.") from None
+    local = window.start.astimezone(clock.zone_of(zone))
+    start = datetime.combine(local.date(), at, local.tzinfo)
+    if start < window.start:
+        # A window may run past midnight: an earlier clock time is on the next day.
+        start += timedelta(days=1)
+    if not window.start <= start < window.end:
+        raise BadAnswer(
+            "The arrival time must be within the time you chose: "
+            f"{clock.span(window.start, window.end, zone)}."
+        )
+    return {"slot": Window(start=start.astimezone(UTC), end=window.end)}

@@ -9,7 +9,13 @@ from datetime import datetime
 from temporalio.exceptions import ApplicationError
 
 from opsdesk import clock
-from opsdesk.maintenance.inputs import Answer, SlotAnswer, WorkDoneAnswer
+from opsdesk.maintenance.inputs import (
+    Answer,
+    AvailabilityAnswer,
+    SlotAnswer,
+    Window,
+    WorkDoneAnswer,
+)
 from opsdesk.maintenance.state import AnswerRecord, RequestState
 from opsdesk.maintenance.status import CANCELLABLE, CHANNEL_WORDS, REASSIGNABLE, Stage
 
@@ -94,8 +100,15 @@ def answer_problem(
     state: RequestState, answer: Answer, now: datetime, done_from: datetime | None
 ) -> str | None:
     """What makes an answer to the open question unusable, if anything."""
-    if isinstance(answer, SlotAnswer) and not any(
-        window.holds(answer.slot) for window in state.windows
+    if isinstance(answer, AvailabilityAnswer):
+        for window in answer.windows:
+            problem = window_problem(window, now)
+            if problem is not None:
+                return problem
+    if (
+        isinstance(answer, SlotAnswer)
+        and answer.slot is not None
+        and not any(window.holds(answer.slot) for window in state.windows)
     ):
         return "the visit must fit inside one of the tenant's time windows"
     if isinstance(answer, WorkDoneAnswer) and done_from is not None and now < done_from:
@@ -111,6 +124,14 @@ def answer_problem(
 def zone_of(state: RequestState) -> str | None:
     """The property's zone, the clock the people of a request read."""
     return state.premises.time_zone if state.premises else None
+
+
+def window_problem(window: Window, now: datetime) -> str | None:
+    """Why the tenant cannot give ``window``, if they cannot: it is over already (a
+    window under way still counts: they are at home until it ends)."""
+    if window.end <= now:
+        return "that time has already passed; give a time that is still to come"
+    return None
 
 
 def why_not_reassign(state: RequestState, reassigning: bool) -> str | None:

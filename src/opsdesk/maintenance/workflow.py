@@ -115,6 +115,9 @@ WORK_DONE_AFTER_VISIT = "work-done-after-visit"
 """The work can be marked done only once the booked visit has started."""
 OFFICE_HOURS_IN_ACTIVITY = "office-hours-in-activity"
 """Office hours are decided by an activity, not from the worker's time-zone data."""
+NO_WINDOW_FITS = "no-window-fits"
+"""A vendor may answer that none of the tenant's windows works: the tenant is asked for
+other times (a new round of availability)."""
 
 
 class _Interrupted(Exception):
@@ -341,20 +344,33 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
 
     async def _schedule_and_work(self) -> bool:
         state = self._state
-        availability = await self._ask(Stage.AVAILABILITY)
-        if availability is None:
-            self._expire(Stage.AVAILABILITY)
-            return False
-        assert isinstance(availability, AvailabilityAnswer)
-        state.windows = availability.windows
-        slot = await self._ask(Stage.SLOT)
-        if slot is None:
-            self._expire(Stage.SLOT)
-            return False
-        assert isinstance(slot, SlotAnswer)
-        state.slot = slot.slot
+        while True:
+            availability = await self._ask(Stage.AVAILABILITY)
+            if availability is None:
+                self._expire(Stage.AVAILABILITY)
+                return False
+            assert isinstance(availability, AvailabilityAnswer)
+            state.windows = availability.windows
+            slot = await self._ask(Stage.SLOT)
+            if slot is None:
+                self._expire(Stage.SLOT)
+                return False
+            assert isinstance(slot, SlotAnswer)
+            if slot.slot is not None:
+                break
+            # Only a worker with this change accepts such an answer, so every history that
+            # comes this way carries the marker.
+            workflow.patched(NO_WINDOW_FITS)
+            self._note(
+                f"None of the tenant's times works for {state.vendor_name}: "
+                "the tenant is asked for other times",
+                actor=slot.actor,
+                note=slot.note,
+            )
+        visit = slot.slot
+        state.slot = visit
         if workflow.patched(WORK_DONE_AFTER_VISIT):
-            self._done_from = slot.slot.start
+            self._done_from = visit.start
         self._tell_tenant(notices.visit_booked(state))
         done = await self._ask(Stage.WORK_DONE)
         if done is None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, PrefixLoader, StrictUndefined
 
+from opsdesk import clock
 from opsdesk.ai.tasks import ProseTask
 from opsdesk.notify.links import LinkGrant
 from opsdesk.notify.models import EmailContent, Notification
@@ -29,24 +29,24 @@ _LOADER = PrefixLoader(
 )
 
 
-def local_time(value: str, zone: str) -> str:
-    """An ISO time as a person at the property reads it: ``Mon 23 Nov, 09:00 PST``."""
-    return datetime.fromisoformat(value).astimezone(ZoneInfo(zone)).strftime("%a %d %b, %H:%M %Z")
+def _instant(value: str | datetime) -> datetime:
+    # Facts travel through workflows as ISO strings.
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
-def local_date(value: str, zone: str) -> str:
-    """An ISO time's date where the business is: ``Wed 2 Dec 2026``."""
-    day = datetime.fromisoformat(value).astimezone(ZoneInfo(zone))
-    return f"{day:%a} {day.day} {day:%b %Y}"
+def local_time(value: str | datetime, zone: str) -> str:
+    """An ISO time as a person in ``zone`` reads it, the zone named (``clock.moment``)."""
+    return clock.moment(_instant(value), zone)
 
 
-def local_span(start: str, end: str, zone: str) -> str:
-    """``Mon 23 Nov, 09:00-12:00 PST`` (an en dash); both days when it spans midnight."""
-    first = datetime.fromisoformat(start).astimezone(ZoneInfo(zone))
-    last = datetime.fromisoformat(end).astimezone(ZoneInfo(zone))
-    if first.date() == last.date():
-        return f"{first:%a %d %b, %H:%M}\u2013{last:%H:%M %Z}"
-    return f"{first:%a %d %b, %H:%M} \u2013 {last:%a %d %b, %H:%M %Z}"
+def local_date(value: str | datetime, zone: str) -> str:
+    """An ISO time's day in ``zone`` (``clock.day``)."""
+    return clock.day(_instant(value), zone)
+
+
+def local_span(start: str | datetime, end: str | datetime, zone: str) -> str:
+    """Two ISO times as one window in ``zone``, the zone named (``clock.span``)."""
+    return clock.span(_instant(start), _instant(end), zone)
 
 
 def _environment(*, html: bool) -> Environment:

@@ -35,6 +35,13 @@ def build_message(entry: OutboxEntry, sender: str) -> EmailMessage:
     return message
 
 
+def sender_for(settings: Settings, template: str) -> str:
+    """The address a message comes from: the desk that wrote it (its template's prefix)."""
+    if template.startswith("maintenance/"):
+        return settings.maintenance_mail_from
+    return settings.mail_from
+
+
 class Mailer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -52,7 +59,7 @@ class Mailer:
         """Send one message. A permanent refusal (5xx) raises ``EmailRejected``; anything
         else (connection refused, 4xx, timeout) is left to the caller's retries."""
         s = self.settings
-        message = build_message(entry, s.mail_from)
+        message = build_message(entry, sender_for(s, entry.template))
         try:
             if self.to_dev_mailbox:
                 # The sink is on loopback and offers neither TLS nor a login.
