@@ -192,7 +192,8 @@ async def test_answering_on_someones_behalf(
         assert "Times are in Paris time" in page
         assert "America/Los_Angeles" not in page
         assert "UTC" not in page
-        assert "PST" not in page and "PDT" not in page
+        assert "PST" not in page
+        assert "PDT" not in page
 
         approve = {
             "stage": "owner_approval",
