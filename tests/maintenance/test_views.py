@@ -338,8 +338,10 @@ async def test_reassign_cancel_and_what_is_refused(
         confirm = await site.get(f"{path}/cancel", headers=HTML)
         assert confirm.status_code == 200
         effects = part(confirm.text.replace("</ul>", "</section>"), "data-effects")
-        assert "the vendor, Bay Pipe &amp; Drain are emailed" in effects
-        assert "Sam Rivera" in effects
+        assert (
+            "with your reason: Sam Rivera (tenant), Harbor Lane Holdings (owner) and "
+            "Bay Pipe &amp; Drain (vendor)." in effects
+        )
         assert "No payout is made: Bay Pipe &amp; Drain has not been paid." in effects
         assert 'name="back" value="/maintenance/' + request_id + '"' in confirm.text
         assert (await state_of(handle)).status is RequestStatus.VENDOR_QUOTE

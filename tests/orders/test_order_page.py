@@ -4,7 +4,6 @@ comments are added once per key and refused readably, and a cancel asks before i
 
 from __future__ import annotations
 
-import httpx
 from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.access.roles import Role

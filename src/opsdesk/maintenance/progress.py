@@ -101,18 +101,14 @@ def cancel_title(request_label: str) -> str:
 def cancel_effects(state: RequestState, when: Callable[[datetime], str]) -> list[str]:
     """What cancelling the request does now, one sentence each: who is told, what happens
     to the booked visit and to the vendor's pay."""
-    told = [f"the tenant, {state.form.tenant.name}"]
+    told = [f"{state.form.tenant.name} (tenant)"]
     owner_asked = any(q.stage.role == "owner" for q in state.questions)
     emergency = bool(state.triage and state.triage.emergency)
     if state.premises and (owner_asked or emergency):
-        told.append(f"the owner, {state.premises.owner_name}")
+        told.append(f"{state.premises.owner_name} (owner)")
     if state.vendor:
-        told.append(f"the vendor, {state.vendor.name}")
-    everyone = _joined(told)
-    effects = [
-        f"{everyone[0].upper()}{everyone[1:]} {'is' if len(told) == 1 else 'are'} emailed "
-        "that the request is cancelled, with your reason."
-    ]
+        told.append(f"{state.vendor.name} (vendor)")
+    effects = [f"Emailed that the request is cancelled, with your reason: {_joined(told)}."]
     question = state.question
     if question is not None:
         effects.append(

@@ -194,9 +194,11 @@ listen();
 const POLL_MS = 10000;
 
 function isEdited(section) {
-  return isBusy(section) || [...section.querySelectorAll("select")].some(
-    (select) => [...select.options].some((option) => option.selected !== option.defaultSelected)
-  );
+  // A select with no option marked selected shows its first: that is not an edit.
+  return isBusy(section) || [...section.querySelectorAll("select")].some((select) => {
+    const initial = [...select.options].find((option) => option.defaultSelected) || select.options[0];
+    return initial !== undefined && select.value !== initial.value;
+  });
 }
 
 function poll() {
