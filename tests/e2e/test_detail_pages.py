@@ -168,9 +168,7 @@ async def test_cancelling_a_request_asks_first_with_and_without_the_script(
                 await expect(page.locator("dialog")).to_have_count(0)
                 await page.get_by_role("button", name="Cancel request").click()
             else:
-                await expect(page).to_have_url(
-                    re.compile(rf"/maintenance/{request_id}/cancel\??$")
-                )
+                await expect(page).to_have_url(re.compile(rf"/maintenance/{request_id}/cancel\??$"))
             state = await site.get(f"/api/maintenance/requests/{request_id}")
             assert state.json()["status"] == "OWNER_APPROVAL"
             await confirm.get_by_label("Reason").fill("The tenant fixed it")
