@@ -105,6 +105,17 @@ async def test_the_request_page_is_facts_first_short_and_aligned(
             assert len(xs) == 2, where
             assert len(set(xs)) == 1, f"{where}: Answer cells at {xs}"
             if width == DESK:
+                # Each Answer cell is a cell of its row: it starts where its row's Question
+                # does, and its bottom edge is the row's.
+                edges = await page.locator("table.questions tbody tr").evaluate_all(
+                    """rows => rows.map((row) => {
+                      const [what, answer] = [row.querySelector(".what"), row.querySelector(".answer")]
+                        .map((c) => c.getBoundingClientRect());
+                      return [Math.round(answer.top - what.top), Math.round(answer.bottom - what.bottom)];
+                    })"""
+                )
+                assert edges == [[0, 0], [0, 0]], f"{where}: Answer cells off their rows {edges}"
+            if width == DESK:
                 height = await page.evaluate("document.documentElement.scrollHeight")
                 assert height < OLD_HEIGHT * 0.6, f"{where}: the page is {height} px tall"
 
