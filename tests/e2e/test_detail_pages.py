@@ -109,9 +109,9 @@ async def test_the_request_page_is_facts_first_short_and_aligned(
                 # does, and its bottom edge is the row's.
                 edges = await page.locator("table.questions tbody tr").evaluate_all(
                     """rows => rows.map((row) => {
-                      const [what, answer] = [row.querySelector(".what"), row.querySelector(".answer")]
-                        .map((c) => c.getBoundingClientRect());
-                      return [Math.round(answer.top - what.top), Math.round(answer.bottom - what.bottom)];
+                      const box = (c) => row.querySelector(c).getBoundingClientRect();
+                      const [what, answer] = [box(".what"), box(".answer")];
+                      return [answer.top - what.top, answer.bottom - what.bottom].map(Math.round);
                     })"""
                 )
                 assert edges == [[0, 0], [0, 0]], f"{where}: Answer cells off their rows {edges}"
@@ -236,3 +236,27 @@ async def test_a_comment_from_the_order_page(site: httpx.AsyncClient, browser: B
             assert overflow <= 0
     items = (await site.get(f"/api/orders/{order_id}/comments")).json()["items"]
     assert [c["author"] for c in items] == ["ops", "ops"]
+
+
+async def test_a_comment_from_the_request_page(
+    dev_env: WorkflowEnvironment,
+    site: httpx.AsyncClient,
+    settings: Settings,
+    directory: Directory,
+    browser: Browser,
+) -> None:
+    request_id = await _request_with_history(dev_env, settings)
+    for script in (True, False):
+        async for page in _tab(browser, site, DESK if script else PHONE, script=script):
+            await page.goto(f"{site.base_url}/maintenance/{request_id}")
+            words = f"Tenant prefers mornings ({'script' if script else 'plain'})"
+            await page.get_by_label("Add a comment").fill(words)
+            await page.get_by_role("button", name="Add comment").click()
+            entry = page.locator(".mr-timeline li.comment").filter(has_text=words)
+            await expect(entry).to_contain_text("ops commented")
+            await expect(page.get_by_label("Add a comment")).to_have_value("")
+    items = (await site.get(f"/api/maintenance/requests/{request_id}/comments")).json()["items"]
+    assert [c["body"] for c in items] == [
+        "Tenant prefers mornings (script)",
+        "Tenant prefers mornings (plain)",
+    ]

@@ -73,6 +73,16 @@ def channel_words(channel: Channel | str | None) -> str:
     return _CHANNELS.get(channel or "", "")
 
 
+def source_words(source: str) -> str:
+    """Where a request came from: ``on the tenant's form``, ``from the property system``."""
+    known = {
+        "form": "on the tenant's form",
+        "api": "through the API",
+        "pms": "from the property system",
+    }
+    return known.get(source, f"from {source.replace('_', ' ')}")
+
+
 def next_step(state: RequestState, when: Callable[[datetime], str], due: str = "") -> str:
     """What happens next and by when, as one or two sentences; ``when`` writes a time in
     the reader's zone, ``due`` says how long is left."""

@@ -49,6 +49,7 @@ from opsdesk.maintenance.progress import (
     cancel_title,
     channel_words,
     next_step,
+    source_words,
     stage_words,
     status_words,
 )
@@ -304,6 +305,7 @@ async def _detail(request: Request, state: RequestState) -> dict[str, Any]:
         "status_words": status_words,
         "stage_words": stage_words,
         "channel_words": channel_words,
+        "source_words": source_words,
         "next_step": next_step(state, when, clock.due(question.deadline) if question else ""),
         "span_of": lambda start, end: clock.span(start, end, zone, named=False),
         "input_of": lambda at: clock.input_value(at, zone),

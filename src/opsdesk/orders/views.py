@@ -360,6 +360,7 @@ def _stuck(request: Request, exc: orders.OrderStuck) -> dict[str, Any]:
     """What the page says of an order whose workflow cannot make progress."""
     return {
         "stuck": exc.order,
+        "label": order_label(exc.order.order_id),
         "temporal_url": temporal_url(
             settings_of(request), client_of(request).namespace, exc.order.order_id
         ),

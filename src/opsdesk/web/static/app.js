@@ -122,6 +122,9 @@ async function submitAction(form) {
     });
     const own = form.closest("[data-fragment]");
     if (own) refresh(own, true).catch(() => {});
+    // A section that is polled rather than fed (a request's page) is read again at once.
+    const polled = form.closest("[data-poll]");
+    if (polled) pollSection(polled, true);
   } catch (e) {
     if (error) {
       error.textContent = "The server could not be reached; try again.";
@@ -201,21 +204,23 @@ function isEdited(section) {
   });
 }
 
+async function pollSection(section, force = false) {
+  if (!force && isEdited(section)) return;
+  try {
+    const response = await fetch(section.dataset.poll, { headers: { Accept: "text/html" } });
+    const html = response.ok ? await response.text() : null;
+    if (html !== null && (force || !isEdited(section))) {
+      section.innerHTML = html;
+      noticeOutdated(section);
+    }
+  } catch (e) {
+    // The next round tries again.
+  }
+}
+
 function poll() {
   if (document.hidden) return;
-  document.querySelectorAll("[data-poll]").forEach(async (section) => {
-    if (isEdited(section)) return;
-    try {
-      const response = await fetch(section.dataset.poll, { headers: { Accept: "text/html" } });
-      const html = response.ok ? await response.text() : null;
-      if (html !== null && !isEdited(section)) {
-        section.innerHTML = html;
-        noticeOutdated(section);
-      }
-    } catch (e) {
-      // The next round tries again.
-    }
-  });
+  document.querySelectorAll("[data-poll]").forEach((section) => pollSection(section));
 }
 
 if (document.querySelector("[data-poll]")) setInterval(poll, POLL_MS);
