@@ -16,6 +16,7 @@ from temporalio.client import Client
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
 from opsdesk.maintenance import api as maintenance_api
+from opsdesk.maintenance import comments as maintenance_comments
 from opsdesk.maintenance import feed as maintenance_feed
 from opsdesk.maintenance import pages as maintenance_pages
 from opsdesk.maintenance import phone as maintenance_phone
@@ -24,6 +25,7 @@ from opsdesk.maintenance.listing import MaintenanceMetrics, maintenance_metrics
 from opsdesk.notify import phone_views
 from opsdesk.notify import views as notify_views
 from opsdesk.orders import api as orders_api
+from opsdesk.orders import comments as order_comments
 from opsdesk.orders import views as orders_views
 from opsdesk.orders.ids import order_id_of
 from opsdesk.orders.listing import OrderMetrics, order_metrics, visibility_query
@@ -114,10 +116,12 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     app.include_router(access_api.router)
     app.include_router(codec.router)
     app.include_router(orders_api.router)
+    app.include_router(order_comments.router)
     # Before the maintenance views, whose /maintenance/{request} would take /maintenance/intake.
     app.include_router(maintenance_feed.router)
     app.include_router(orders_views.router)
     app.include_router(maintenance_api.router)
+    app.include_router(maintenance_comments.router)
     app.include_router(maintenance_pages.router)
     app.include_router(maintenance_phone.router)
     app.include_router(maintenance_views.router)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 from playwright.async_api import Page, expect
 
@@ -86,8 +88,11 @@ async def test_cancel_an_order(site: httpx.AsyncClient, page: Page) -> None:
     order_id = (await site.post("/api/orders", json=body(quantity=3))).json()["order_id"]
     await until_status(site, order_id, "CONFIRMED")
     await page.goto(f"{site.base_url}/orders/{order_id}")
-    await page.get_by_label("Reason").fill("customer called")
     await page.get_by_role("button", name="Cancel order").click()
+    # It asks first, in a dialog over the page.
+    dialog = page.get_by_role("dialog", name=re.compile(r"^Cancel order "))
+    await dialog.get_by_label("Reason").fill("customer called")
+    await dialog.get_by_role("button", name="Yes, cancel the order").click()
     await expect(page.locator(".order-head .badge")).to_have_text("CANCELLED")
     await expect(page.get_by_text("Refunded 54.00 USD")).to_be_visible()
     await expect(page.locator(".timeline")).to_contain_text("customer called")

@@ -77,8 +77,8 @@ async def test_answer_on_the_owners_behalf_from_the_list(
     await expect(page.locator('[data-queue="emergency"] .queue-item')).to_have_count(1)
 
     await row.get_by_role("link", name=request_id).click()
-    await expect(page.get_by_role("heading", level=2, name="Waiting on")).to_contain_text(
-        "Harbor Lane Holdings"
+    await expect(page.locator("[data-next-step]")).to_contain_text(
+        "Waiting for Harbor Lane Holdings (owner) to approve the repair"
     )
     answer = page.locator("form.answer")
     await answer.get_by_label("Note for the timeline").fill("Owner said yes on the phone")
@@ -87,10 +87,10 @@ async def test_answer_on_the_owners_behalf_from_the_list(
     await answer.get_by_role("button", name="Approve").click()
 
     await expect(page.locator("[data-notice]")).to_have_text(
-        f"Answered for the owner: approved. Request {request_id} is VENDOR_QUOTE now."
+        f"Answered for the owner: approved. Request {request_id} is waiting for a quote now."
     )
     timeline = page.locator(".mr-timeline")
-    await expect(timeline).to_contain_text("ops (owner) approved via dashboard")
+    await expect(timeline).to_contain_text("ops (owner) approved on the dashboard")
     await expect(timeline).to_contain_text("Owner said yes on the phone")
     await expect(page.locator('[data-waiting="vendor_quote"]')).to_contain_text(
         "FlowRight Plumbing"

@@ -172,7 +172,9 @@ async def test_a_request_walks_from_the_tenant_form_to_closed_through_the_mailbo
 
     # -- paid and closed ---------------------------------------------------------------------
     await page.goto(f"{site.base_url}/maintenance/{request_id}")
-    await expect(page.locator(".order-head h1")).to_contain_text("CLOSED", timeout=2 * SERVER_WAIT)
+    await expect(page.locator(".order-head [data-status]")).to_have_text(
+        "closed", timeout=2 * SERVER_WAIT
+    )
     final = await eventually(state, lambda s: s["status"] == "CLOSED")
     asked = [(q["stage"], q["answer"]["channel"]) for q in final["questions"]]
     assert asked == [

@@ -100,8 +100,11 @@ async def test_an_invalid_order_comes_back_filled_in_with_the_reason(
 async def test_cancel_an_order_on_its_page(site: httpx.AsyncClient, plain: Page) -> None:
     order_id = await _confirmed(site, "cus-nojs-cancel")
     await plain.goto(f"{site.base_url}/orders/{order_id}")
-    await plain.get_by_label("Reason").fill("customer called")
     await plain.get_by_role("button", name="Cancel order").click()
+    # It asks first, on a page of its own that says what cancelling does.
+    await expect(plain.locator("[data-effects]")).to_contain_text("is refunded in full")
+    await plain.get_by_label("Reason").fill("customer called")
+    await plain.get_by_role("button", name="Yes, cancel the order").click()
 
     await expect(plain).to_have_url(f"{site.base_url}/orders/{order_id}")
     await expect(plain.locator("[data-notice]")).to_have_text(f"Order {order_id} is CANCELLED now.")
@@ -117,6 +120,7 @@ async def test_cancel_from_the_list_comes_back_to_the_list(
     await plain.goto(f"{site.base_url}/?status=CONFIRMED")
     row = plain.locator(f'tr[data-order="{order_id}"]')
     await row.get_by_role("button", name="Cancel order").click()
+    await plain.get_by_role("button", name="Yes, cancel the order").click()
 
     await expect(plain).to_have_url(f"{site.base_url}/?status=CONFIRMED")
     await expect(plain.locator("[data-notice]")).to_have_text(f"Order {order_id} is CANCELLED now.")

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from opsdesk import clock
 from opsdesk.db import Database
 from opsdesk.maintenance.directory import Directory
 from opsdesk.maintenance.ids import request_id_of
@@ -35,7 +36,7 @@ from tests.orders.helpers import served_api
 from tests.waiting import eventually
 
 HTML = {"Accept": "text/html"}
-PACIFIC = ZoneInfo("America/Los_Angeles")
+PARIS = ZoneInfo("Europe/Paris")
 ROW = re.compile(r'data-request="([^"]+)"')
 NOTICE = re.compile(r"<p class=\"notice [a-z]+\"[^>]*data-notice>(.*?)</p>")
 
@@ -162,6 +163,9 @@ def test_pages_link_forward_and_back() -> None:
 async def test_answering_on_someones_behalf(
     dev_env: WorkflowEnvironment, db: Database, settings: Settings, directory: Directory
 ) -> None:
+    # The reader's zone (the business's here) is not the property's: the page shows every
+    # time in the reader's, and reads the times typed into its forms in it too.
+    settings = settings.model_copy(update={"business_time_zone": "Europe/Paris"})
     async with served_api(dev_env, db, settings) as site:
         handle = await start(dev_env.client, settings, LEAK)
         request_id = request_id_of(handle.id)
@@ -169,19 +173,27 @@ async def test_answering_on_someones_behalf(
         path = f"/maintenance/{request_id}"
 
         page = (await site.get(path, headers=HTML)).text
-        assert "Waiting on Harbor Lane Holdings" in page
-        assert "Reported by Sam Rivera (web form)" in page  # the timeline
-        # Who was asked, by which channel, and when, in the property's own time.
         assert asked.question is not None
-        when = asked.question.asked_at.astimezone(PACIFIC).strftime("%H:%M %Z")
-        deadline = asked.question.deadline.astimezone(PACIFIC).strftime("%H:%M %Z")
+        deadline = clock.moment(asked.question.deadline, "Europe/Paris", named=False)
+        # Where it stands, what happens next and by when, before anything else.
+        assert (
+            f"Waiting for Harbor Lane Holdings (owner) to approve the repair, by {deadline}" in page
+        )
+        assert page.index("data-next-step") < page.index("<h2>Who was asked</h2>")
+        assert page.index("<h2>Timeline</h2>") < page.index("<h2>Actions</h2>")
+        assert "Reported by Sam Rivera (web form)" in page  # the timeline
+        # Who was asked, by which channel, and when, in the reader's time.
+        when = clock.moment(asked.question.asked_at, "Europe/Paris", named=False)
         questions = part(page, "<h2>Who was asked</h2>")
-        assert 'Harbor Lane Holdings</span> <span class="muted">(owner)</span> by' in questions
-        assert '<span class="channel">email</span>' in questions
+        assert 'Harbor Lane Holdings</span> <span class="muted">(owner)</span>' in questions
+        assert '<span class="channel">by email</span>' in questions
         assert when in questions
-        assert "Answer due <time" in page
-        assert deadline in page
-        assert "local time (America/Los_Angeles)" in page
+        # One zone on the page, named once in its footer; no property clock beside it.
+        assert "Times are in Paris time" in page
+        assert "America/Los_Angeles" not in page
+        assert "UTC" not in page
+        assert "PST" not in page
+        assert "PDT" not in page
 
         approve = {
             "stage": "owner_approval",
@@ -209,7 +221,8 @@ async def test_answering_on_someones_behalf(
         page = (await site.get(path, headers=HTML)).text
         assert "Answered for the owner: approved." in page  # the notice, once
         assert "Owner phoned: go ahead" in part(page, "<h2>Timeline</h2>")
-        assert 'via <span class="channel">dashboard</span>' in page
+        assert 'by ops <span class="channel">on the dashboard</span>' in page
+        assert "via" not in part(page, "<h2>Timeline</h2>")
         assert 'class="who-field muted">as ops<' in page  # the forms say who acts
         assert "Answered for the owner" not in (await site.get(path, headers=HTML)).text
 
@@ -224,7 +237,7 @@ async def test_answering_on_someones_behalf(
         estimate = {"stage": "estimate_approval", "approve": "true", "actor": "Dana Ops"}
         answered(await post(site, f"{path}/answer", estimate), request_id)
 
-        # The tenant's times, typed in the property's local time.
+        # The tenant's times, typed in the reader's time.
         await waiting_for(handle, Stage.AVAILABILITY)
         day = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
         times = {
@@ -237,7 +250,7 @@ async def test_answering_on_someones_behalf(
         }
         answered(await post(site, f"{path}/answer", times), request_id)
         state = await waiting_for(handle, Stage.SLOT)
-        nine = datetime.fromisoformat(f"{day}T09:00").replace(tzinfo=PACIFIC)
+        nine = datetime.fromisoformat(f"{day}T09:00").replace(tzinfo=PARIS)
         assert [(w.start, w.end) for w in state.windows] == [(nine, nine + timedelta(hours=4))]
         page = (await site.get(path, headers=HTML)).text
         # The vendor's visit form starts at the tenant's window.
@@ -250,11 +263,11 @@ async def test_answering_on_someones_behalf(
         assert state.slot is not None
         assert state.slot.start == nine + timedelta(hours=1)
         page = (await site.get(path, headers=HTML)).text
-        # The visit as the property's clock shows it: one day, from and to.
+        # The visit as the reader's clock shows it: one day, from and to.
         ten = nine + timedelta(hours=1)
         shown = part(page, "data-visit")
-        assert f"{ten:%a %d %b}" in shown
-        assert f"10:00 to 11:30 {ten:%Z}" in shown
+        assert clock.span(ten, ten + timedelta(minutes=90), "Europe/Paris", named=False) in shown
+        assert "10:00 AM to 11:30 AM" in shown
 
 
 async def test_reassign_cancel_and_what_is_refused(
@@ -320,13 +333,26 @@ async def test_reassign_cancel_and_what_is_refused(
             not in (await site.get("/maintenance/intake", headers=HTML)).text.lower()
         )
 
+        # Cancelling asks first, saying who is told and what becomes of the vendor; the
+        # question alone changes nothing.
+        confirm = await site.get(f"{path}/cancel", headers=HTML)
+        assert confirm.status_code == 200
+        effects = part(confirm.text.replace("</ul>", "</section>"), "data-effects")
+        assert (
+            "with your reason: Sam Rivera (tenant), Harbor Lane Holdings (owner) and "
+            "Bay Pipe &amp; Drain (vendor)." in effects
+        )
+        assert "No payout is made: Bay Pipe &amp; Drain has not been paid." in effects
+        assert 'name="back" value="/maintenance/' + request_id + '"' in confirm.text
+        assert (await state_of(handle)).status is RequestStatus.VENDOR_QUOTE
+
         cancel = {"reason": "The tenant fixed it", "actor": "Dana Ops"}
         answered(await post(site, f"{path}/cancel", cancel), request_id)
         state = await state_of(handle)
         assert state.status is RequestStatus.CANCELLED
         assert state.ended_reason == "Cancelled by ops: The tenant fixed it"
         page = (await site.get(path, headers=HTML)).text
-        assert f"Request {request_id} is CANCELLED now." in page
+        assert f"Request {request_id} is cancelled now." in page
         assert "Cancel request</button>" not in page
         assert 'action="/maintenance/' + request_id + '/answer"' not in page
 

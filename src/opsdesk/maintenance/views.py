@@ -18,19 +18,21 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ValidationError
 from starlette.convertors import Convertor, register_url_convertor
 
+from opsdesk import clock
 from opsdesk.ai.models import Priority
+from opsdesk.comments import Comments, interleaved
 from opsdesk.maintenance import api, service
+from opsdesk.maintenance.comments import existing_request
 from opsdesk.maintenance.directory import Directory, VendorSpec
 from opsdesk.maintenance.ids import REQUEST_ID_PATTERN, request_workflow_id
 from opsdesk.maintenance.inputs import ANSWER_MODELS
@@ -43,11 +45,21 @@ from opsdesk.maintenance.listing import (
 )
 from opsdesk.maintenance.notices import QUESTIONS, over_estimate
 from opsdesk.maintenance.phone import call_views_of
+from opsdesk.maintenance.progress import (
+    cancel_effects,
+    cancel_title,
+    channel_words,
+    next_step,
+    source_words,
+    stage_words,
+    status_words,
+)
 from opsdesk.maintenance.state import RequestState
 from opsdesk.maintenance.status import CANCELLABLE, REASSIGNABLE, RequestStatus, Role, Stage
 from opsdesk.notify.outbox import Outbox
 from opsdesk.temporal.visibility import BadPageToken
 from opsdesk.web.auth import VIEWER, Operator
+from opsdesk.web.comments import add_comment
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.errors import ApiError, sentence
 from opsdesk.web.forms import read_form
@@ -59,10 +71,13 @@ from opsdesk.web.navigation import (
     Notice,
     Pager,
     back_to,
+    local_path,
+    page_posted_from,
     pager,
     read_notice,
+    redirect_with,
 )
-from opsdesk.web.pages import templates
+from opsdesk.web.pages import reader_zone, templates
 from opsdesk.web.params import ROW_ID_MAX, whole_number
 
 router = APIRouter(include_in_schema=False, dependencies=VIEWER)
@@ -112,61 +127,6 @@ _LABELS = {
 # -- formatting for the templates --------------------------------------------------------
 
 
-def zone_of(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def local_time(moment: datetime | None, zone: str) -> str:
-    """A moment as the property's clock shows it, with the zone's abbreviation (and the year
-    only when it is not this one)."""
-    if moment is None:
-        return "—"
-    local = moment.astimezone(zone_of(zone))
-    return f"{_day(local)}, {local:%H:%M %Z}"
-
-
-def local_span(start: datetime, end: datetime, zone: str) -> str:
-    """A visit or a window: ``Tue 14 May, 09:00 to 13:00 PDT`` when it ends on the day it starts."""
-    first, last = start.astimezone(zone_of(zone)), end.astimezone(zone_of(zone))
-    if first.date() == last.date() and first.tzname() == last.tzname():
-        return f"{_day(first)}, {first:%H:%M} to {last:%H:%M %Z}"
-    return f"{local_time(start, zone)} to {local_time(end, zone)}"
-
-
-def _day(local: datetime) -> str:
-    this_year = datetime.now(local.tzinfo).year == local.year
-    return local.strftime("%a %d %b" if this_year else "%a %d %b %Y")
-
-
-def local_input(moment: datetime | None, zone: str) -> str:
-    """The value a ``datetime-local`` input shows for ``moment`` in the property's zone."""
-    if moment is None:
-        return ""
-    return moment.astimezone(zone_of(zone)).strftime("%Y-%m-%dT%H:%M")
-
-
-def due(deadline: datetime | None, now: datetime | None = None) -> str:
-    """How long until ``deadline``, in the largest unit that says it: the same in every
-    time zone, so the list needs none."""
-    if deadline is None:
-        return "—"
-    left = deadline - (now or datetime.now(UTC))
-    words = _span(abs(left))
-    return f"in {words}" if left >= timedelta(0) else f"{words} late"
-
-
-def _span(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    if minutes < 48 * 60:
-        return f"{minutes // 60} h"
-    return f"{minutes // (24 * 60)} d"
-
-
 def words(value: str) -> str:
     return value.replace("_", " ")
 
@@ -211,10 +171,7 @@ def _render(
             "priorities": PRIORITIES,
             "roles": ROLES,
             "queue_names": QUEUES,
-            "local_time": local_time,
-            "local_span": local_span,
-            "local_input": local_input,
-            "due": due,
+            "due": clock.due,
             "words": words,
             **context,
         },
@@ -319,30 +276,66 @@ def _identity_name(request: Request) -> str:
     return identity.name if identity else ""
 
 
+def _label(request_id: str) -> str:
+    return request_id
+
+
 async def _detail(request: Request, state: RequestState) -> dict[str, Any]:
     reference = request_workflow_id(state.request_id)
     reassignable = state.status in REASSIGNABLE
-    vendors = await Directory(db_of(request)).vendors() if reassignable else []
-    emails = await Outbox(db_of(request)).recent(reference=reference, limit=50)
+    db = db_of(request)
+    vendors = await Directory(db).vendors() if reassignable else []
+    emails = await Outbox(db).recent(reference=reference, limit=50)
+    comments = await Comments(db).of("request", state.request_id)
+    zone = reader_zone(request)
     question = state.question
     asked = None
     if question is not None and question.asked:
         asked = question.asked[-1]
+
+    def when(at: datetime) -> str:
+        return clock.moment(at, zone, named=False)
+
     return {
         "state": state,
+        "label": _label(state.request_id),
         "question": question,
         "asked": asked,
         "asking": QUESTIONS[question.stage][0] if question else "",
-        "zone": state.premises.time_zone if state.premises else "UTC",
+        "reader_zone": zone,
+        "status_words": status_words,
+        "stage_words": stage_words,
+        "channel_words": channel_words,
+        "source_words": source_words,
+        "next_step": next_step(state, when, clock.due(question.deadline) if question else ""),
+        "span_of": lambda start, end: clock.span(start, end, zone, named=False),
+        "input_of": lambda at: clock.input_value(at, zone),
         "over": over_estimate(state),
         "can_cancel": state.status in CANCELLABLE,
         "can_reassign": reassignable,
         "vendor_groups": _vendor_choices(state, vendors),
         "emails": emails,
         "call_views": call_views_of(state, emails),
+        "timeline": interleaved(state.timeline, comments, at=lambda t: t.at),
         "temporal_url": temporal_url(request, state.request_id),
         "actor": _identity_name(request),
         "window_rows": range(WINDOW_ROWS),
+    }
+
+
+async def _cancelling(request: Request, request_id: str) -> dict[str, Any]:
+    """What the confirmation of a cancel shows: what it will do, or why it cannot."""
+    state = await _state(request, request_id)
+    zone = reader_zone(request)
+    back = local_path(request.query_params.get("back")) or page_posted_from(request)
+    return {
+        "state": state,
+        "label": _label(state.request_id),
+        "title": cancel_title(_label(state.request_id)),
+        "can_cancel": state.status in CANCELLABLE,
+        "effects": cancel_effects(state, lambda at: clock.moment(at, zone, named=False)),
+        "back": back if back and not back.endswith("/cancel") else _path(state.request_id),
+        "status_words": status_words,
     }
 
 
@@ -388,7 +381,7 @@ async def answer_form(request: Request, who: Operator, request_id: str) -> Respo
     fields = await read_form(request)
     state = await _state(request, request_id)
     try:
-        stage, answer = _answer_of(state, fields, who.name)
+        stage, answer = _answer_of(state, fields, who.name, reader_zone(request))
         try:
             answered, settled = await service.answer_request(
                 client_of(request),
@@ -427,8 +420,29 @@ async def reassign_form(request: Request, who: Operator, request_id: str) -> Res
     return back_to(request, _path(request_id), Notice("ok", text))
 
 
+@router.get(f"/maintenance/{REQUEST}/cancel", response_class=HTMLResponse)
+async def cancel_page(request: Request, request_id: str) -> HTMLResponse:
+    """The confirmation a cancel asks for without the script: who is told and what happens
+    to the vendor, and the button that cancels. Opening it changes nothing."""
+    return _page(request, "maintenance/cancel.html", **await _cancelling(request, request_id))
+
+
+@router.post(f"/maintenance/{REQUEST}/comments", response_model=None)
+async def comment_form(request: Request, who: Operator, request_id: str) -> Response:
+    """Add a comment from the request's page; a refusal shows the page again with the
+    words as they were typed."""
+    fields = await read_form(request)
+    found = await existing_request(request, request_id)
+    try:
+        await add_comment(request, "request", found, who, fields.get("body", ""), _key(fields))
+    except ApiError as exc:
+        return await _shown_again(request, found, exc, fields)
+    return redirect_with(f"{_path(found)}#comments", Notice("ok", "Comment added."))
+
+
 @router.post(f"/maintenance/{REQUEST}/cancel", response_model=None)
 async def cancel_form(request: Request, who: Operator, request_id: str) -> Response:
+    """The confirmed cancel: back to where the person came from, saying what happened."""
     fields = await read_form(request)
     try:
         reason = fields.get("reason", "").strip()
@@ -439,9 +453,20 @@ async def cancel_form(request: Request, who: Operator, request_id: str) -> Respo
         response = Response()
         state = await api.cancel(request, who, response, request_id, body, _key(fields))
     except ApiError as exc:
-        return await _shown_again(request, request_id, exc, fields)
+        # The confirmation again, with why and the reason as typed.
+        context = await _cancelling(request, request_id)
+        context["back"] = local_path(fields.get("back")) or context["back"]
+        return _page(
+            request,
+            "maintenance/cancel.html",
+            exc.status,
+            notice=Notice("error", sentence(exc.message)),
+            sent=dict(fields),
+            **context,
+        )
     text = _where_now(state, response.status_code != 202)
-    return back_to(request, _path(request_id), Notice("ok", text))
+    back = local_path(fields.get("back")) or page_posted_from(request) or _path(request_id)
+    return redirect_with(back, Notice("ok", text))
 
 
 def _path(request_id: str) -> str:
@@ -449,23 +474,28 @@ def _path(request_id: str) -> str:
 
 
 def _where_now(state: RequestState, settled: bool) -> str:
+    label = _label(state.request_id)
     if not settled:
-        return f"Request {state.request_id} took it and is still working on it ({state.status})."
-    return f"Request {state.request_id} is {state.status} now."
+        return f"Request {label} took it and is still working on it."
+    return f"Request {label} is {status_words(state.status)} now."
 
 
 # -- reading the answer forms ---------------------------------------------------------------
 
 
-def _answer_of(state: RequestState, fields: Mapping[str, str], actor: str) -> tuple[Stage, Any]:
-    """The stage the form answers and the answer, as that stage's update takes it."""
+def _answer_of(
+    state: RequestState, fields: Mapping[str, str], actor: str, zone: str | None = None
+) -> tuple[Stage, Any]:
+    """The stage the form answers and the answer, as that stage's update takes it. Times
+    are typed in ``zone``, the reader's (the property's when none is given)."""
     try:
         stage = Stage(fields.get("stage", ""))
     except ValueError:
         raise ApiError(
             422, "invalid_input", "the form does not say which question it answers"
         ) from None
-    zone = state.premises.time_zone if state.premises else "UTC"
+    if zone is None:
+        zone = state.premises.time_zone if state.premises else "UTC"
     data: dict[str, Any] = {
         "answer_id": _key(fields),
         "actor": actor,
@@ -518,7 +548,7 @@ def _cents(raw: str) -> int:
 
 
 def _moment(raw: str, zone: str, label: str) -> datetime:
-    """A ``datetime-local`` value, which has no zone: it is the property's local time."""
+    """A ``datetime-local`` value, which has no zone: it is ``zone``'s local time."""
     try:
         moment = datetime.fromisoformat(raw.strip())
     except ValueError:
@@ -526,7 +556,7 @@ def _moment(raw: str, zone: str, label: str) -> datetime:
             422, "invalid_input", f"{label}: give a date and time, like 2030-05-14T09:00"
         ) from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone_of(zone))
+        moment = moment.replace(tzinfo=clock.zone_of(zone))
     return moment
 
 
@@ -587,6 +617,12 @@ async def queues_fragment(request: Request) -> HTMLResponse:
 @router.get("/fragments/maintenance/requests", response_class=HTMLResponse)
 async def requests_fragment(request: Request) -> HTMLResponse:
     return _render(request, "maintenance/_requests.html", **await _requests(request))
+
+
+@router.get(f"/fragments/maintenance/requests/{REQUEST}/cancel", response_class=HTMLResponse)
+async def cancel_fragment(request: Request, request_id: str) -> HTMLResponse:
+    """The confirmation, for the dialog the script shows over the page."""
+    return _render(request, "maintenance/_cancel.html", **await _cancelling(request, request_id))
 
 
 @router.get(f"/fragments/maintenance/requests/{REQUEST}", response_class=HTMLResponse)

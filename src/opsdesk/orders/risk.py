@@ -11,13 +11,33 @@ from typing import Protocol
 
 from opsdesk.ai.tasks import RiskTask
 from opsdesk.orders.ids import order_workflow_id
+from opsdesk.orders.inputs import OrderPolicy
 from opsdesk.orders.payloads import RiskAssessment, RiskInput
+from opsdesk.orders.rules import route
 from opsdesk.values import format_money
 
 # Domains that hand out throwaway addresses: a common trait of card testing.
 DISPOSABLE_EMAIL_DOMAINS = frozenset(
     {"mailinator.com", "guerrillamail.com", "10minutemail.com", "trashmail.com", "yopmail.com"}
 )
+
+
+def outcome(risk: RiskAssessment, policy: OrderPolicy) -> str:
+    """What the score led to under the order's thresholds, for the order's page: ``Score
+    85 of 100: at or above 80, so the order was rejected.``"""
+    score = f"Score {risk.score} of 100"
+    review, reject = policy.review_from, policy.reject_from
+    held = "so the order was held for a person to review"
+    if risk.fallback:
+        return f"{score} from the rules (the scorer failed), {held}."
+    routed = route(risk, policy)
+    if routed == "reject":
+        return f"{score}: at or above {reject}, so the order was rejected."
+    if routed == "review" and risk.score >= review:
+        return f"{score}: between {review} and {reject - 1}, {held}."
+    if routed == "review":
+        return f"{score}: under {review}, but the scorer asked for a second look, {held}."
+    return f"{score}: under {review}, so the order went ahead without a review."
 
 
 class RiskScorer(Protocol):

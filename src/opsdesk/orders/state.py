@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from opsdesk.ai.models import AiUsage
-from opsdesk.orders.inputs import Address, Customer, OrderRequest
+from opsdesk.orders.inputs import Address, Customer, OrderPolicy, OrderRequest
 from opsdesk.orders.payloads import PricedLine, RiskAssessment
 from opsdesk.orders.status import OrderStatus
 from opsdesk.payments.models import Charge, Refund
@@ -39,6 +39,9 @@ class OrderState(BaseModel):
     history: list[Transition] = []
     ai_calls: list[AiUsage] = []
     """Model calls the order's own steps made, with their cost."""
+    policy: OrderPolicy | None = None
+    """The deadlines and risk thresholds fixed into the order when it started (none on an
+    order that has not run a step yet)."""
     created_at: datetime
     updated_at: datetime
 

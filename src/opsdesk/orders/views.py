@@ -22,19 +22,26 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from opsdesk.ai.usage import UsageLog
+from opsdesk.comments import Comments, interleaved
 from opsdesk.notify.outbox import Outbox
 from opsdesk.orders import api
 from opsdesk.orders import service as orders
 from opsdesk.orders.api import cached_metrics, known_id, temporal_url
-from opsdesk.orders.ids import order_workflow_id
+from opsdesk.orders.comments import existing_order
+from opsdesk.orders.ids import order_label, order_workflow_id
 from opsdesk.orders.inputs import REQUEST_ID_MAX_LENGTH
 from opsdesk.orders.inventory import Inventory
 from opsdesk.orders.labels import actions_for
 from opsdesk.orders.listing import OrderFilter, OrderPage, list_orders
+from opsdesk.orders.progress import cancel_effects, cancel_title, event_words, next_step
+from opsdesk.orders.risk import outcome
+from opsdesk.orders.rules import why_not_cancel
+from opsdesk.orders.state import OrderState
 from opsdesk.orders.status import OrderStatus
 from opsdesk.payments.ledger import TEST_TOKENS
 from opsdesk.temporal.visibility import BadPageToken
 from opsdesk.web.auth import VIEWER, Operator
+from opsdesk.web.comments import add_comment
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.errors import ApiError, sentence
 from opsdesk.web.forms import MAX_FORM_FIELDS, read_form
@@ -44,6 +51,8 @@ from opsdesk.web.navigation import (
     Notice,
     Pager,
     back_to,
+    local_path,
+    page_posted_from,
     pager,
     read_notice,
     redirect_with,
@@ -268,20 +277,46 @@ async def _outbox(request: Request, limit: int = QUEUE_SIZE) -> dict[str, Any]:
     return {"messages": await Outbox(db_of(request)).recent(limit=limit)}
 
 
-async def _order(request: Request, order_id: str) -> dict[str, Any]:
+async def _state(request: Request, order_id: str) -> OrderState:
     try:
-        state = await orders.get_order(client_of(request), known_id(order_id))
+        return await orders.get_order(client_of(request), known_id(order_id))
     except orders.OrderNotFound as exc:
         raise ApiError(404, "not_found", str(exc)) from None
+
+
+async def _order(request: Request, order_id: str) -> dict[str, Any]:
+    state = await _state(request, order_id)
     reference = order_workflow_id(state.order_id)
+    db = db_of(request)
+    comments = await Comments(db).of("order", state.order_id)
+    risk = state.risk
     return {
         "order": state,
+        "label": order_label(state.order_id),
+        "next_step": next_step(state),
+        "risk_outcome": outcome(risk, state.policy) if risk and state.policy else None,
+        "timeline": interleaved(state.history, comments, at=lambda t: t.at),
+        "event_words": event_words,
         "actions": actions_for(state.status),
         "temporal_url": temporal_url(
             settings_of(request), client_of(request).namespace, state.order_id
         ),
-        "emails": await Outbox(db_of(request)).recent(reference=reference, limit=50),
-        "ai_calls": await UsageLog(db_of(request)).for_reference(reference),
+        "emails": await Outbox(db).recent(reference=reference, limit=50),
+        "ai_calls": await UsageLog(db).for_reference(reference),
+    }
+
+
+async def _cancelling(request: Request, order_id: str) -> dict[str, Any]:
+    """What the confirmation of a cancel shows: what it will do, or why it cannot."""
+    state = await _state(request, order_id)
+    back = local_path(request.query_params.get("back")) or page_posted_from(request)
+    return {
+        "order": state,
+        "label": order_label(state.order_id),
+        "title": cancel_title(state),
+        "refusal": why_not_cancel(state.status),
+        "effects": cancel_effects(state),
+        "back": back if back and not back.endswith("/cancel") else f"/orders/{state.order_id}",
     }
 
 
@@ -325,6 +360,7 @@ def _stuck(request: Request, exc: orders.OrderStuck) -> dict[str, Any]:
     """What the page says of an order whose workflow cannot make progress."""
     return {
         "stuck": exc.order,
+        "label": order_label(exc.order.order_id),
         "temporal_url": temporal_url(
             settings_of(request), client_of(request).namespace, exc.order.order_id
         ),
@@ -379,16 +415,48 @@ async def advance_form(request: Request, who: Operator, order_id: str) -> Redire
     return back_to(request, f"/orders/{order_id}", _outcome(state, response))
 
 
+@router.get("/orders/{order_id}/cancel", response_class=HTMLResponse)
+async def cancel_page(request: Request, order_id: str) -> HTMLResponse:
+    """The confirmation a cancel asks for without the script: what it will do, and the
+    button that does it. Opening it changes nothing."""
+    context = await _cancelling(request, order_id)
+    return _page(request, "orders/cancel.html", section="orders", **context)
+
+
 @router.post("/orders/{order_id}/cancel")
 async def cancel_form(request: Request, who: Operator, order_id: str) -> RedirectResponse:
+    """The confirmed cancel: back to where the person came from, saying what happened."""
     fields = await read_form(request)
+    back = local_path(fields.get("back")) or page_posted_from(request) or f"/orders/{order_id}"
     try:
         body = _validated(api.CancelBody, {"reason": fields.get("reason", "").strip()})
         response = Response()
         state = await api.cancel(request, who, response, order_id, body, _key(fields))
     except ApiError as exc:
-        return back_to(request, f"/orders/{order_id}", Notice("error", sentence(exc.message)))
-    return back_to(request, f"/orders/{order_id}", _outcome(state, response))
+        return redirect_with(back, Notice("error", sentence(exc.message)))
+    return redirect_with(back, _outcome(state, response))
+
+
+@router.post("/orders/{order_id}/comments", response_model=None)
+async def comment_form(request: Request, who: Operator, order_id: str) -> Response:
+    """Add a comment from the order's page; a refusal shows the page again with the words
+    as they were typed."""
+    fields = await read_form(request)
+    found = await existing_order(request, order_id)
+    try:
+        await add_comment(request, "order", found, who, fields.get("body", ""), _key(fields))
+    except ApiError as exc:
+        context = await _order(request, found)
+        return _render(
+            request,
+            "orders/detail.html",
+            exc.status,
+            section="orders",
+            notice=Notice("error", sentence(exc.message)),
+            comment_text=fields.get("body", ""),
+            **context,
+        )
+    return redirect_with(f"/orders/{found}#comments", Notice("ok", "Comment added."))
 
 
 @router.post("/products/{sku}/restock")
@@ -442,6 +510,12 @@ async def products_fragment(request: Request) -> HTMLResponse:
 @router.get("/fragments/outbox", response_class=HTMLResponse)
 async def outbox_fragment(request: Request) -> HTMLResponse:
     return _render(request, "orders/_outbox.html", **await _outbox(request))
+
+
+@router.get("/fragments/orders/{order_id}/cancel", response_class=HTMLResponse)
+async def cancel_fragment(request: Request, order_id: str) -> HTMLResponse:
+    """The confirmation, for the dialog the script shows over the page."""
+    return _render(request, "orders/_cancel.html", **await _cancelling(request, order_id))
 
 
 @router.get("/fragments/orders/{order_id}", response_class=HTMLResponse)

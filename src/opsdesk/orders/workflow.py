@@ -92,6 +92,7 @@ class OrderWorkflow(DeskWorkflow):
         self._request = input.request
         self._policy = input.policy
         self._state = OrderState.received(input.request, workflow.now())
+        self._state.policy = input.policy
         self._advance: AdvanceRequest | None = None
         self._cancel: CancelRequest | None = None
         self._stock_arrived = False

@@ -51,6 +51,16 @@ def redirect_with(url: str, notice: Notice) -> RedirectResponse:
     return response
 
 
+def local_path(value: str | None) -> str | None:
+    """``value`` if it is a path on this site a page may send the browser back to (a form's
+    ``back`` field), else None: never another site, an API route or a fragment."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return None
+    if value.startswith(("/api/", "/fragments/")):
+        return None
+    return value
+
+
 def page_posted_from(request: Request) -> str | None:
     referer = request.headers.get("referer")
     if not referer:

@@ -22,7 +22,10 @@ async function refresh(section, force = false) {
   const html = response.ok ? await response.text() : null;
   // A live refresh that set off before the person turned the page (or filtered) must not
   // land on top of the page they turned to.
-  if (html !== null && section.dataset.fragment === url) section.innerHTML = html;
+  if (html !== null && section.dataset.fragment === url) {
+    section.innerHTML = html;
+    noticeOutdated(section);
+  }
 }
 
 const pending = new Map();
@@ -119,6 +122,9 @@ async function submitAction(form) {
     });
     const own = form.closest("[data-fragment]");
     if (own) refresh(own, true).catch(() => {});
+    // A section that is polled rather than fed (a request's page) is read again at once.
+    const polled = form.closest("[data-poll]");
+    if (polled) pollSection(polled, true);
   } catch (e) {
     if (error) {
       error.textContent = "The server could not be reached; try again.";
@@ -154,7 +160,10 @@ function showOrders(query) {
 
 document.addEventListener("submit", (event) => {
   const form = event.target;
-  if (form.matches("[data-action]")) {
+  if (form.matches("[data-confirm]")) {
+    event.preventDefault();
+    confirmFirst(form);
+  } else if (form.matches("[data-action]")) {
     event.preventDefault();
     submitAction(form);
   } else if (form.matches("[data-filter]")) {
@@ -168,6 +177,11 @@ document.addEventListener("submit", (event) => {
 document.addEventListener("click", (event) => {
   const target = event.target;
   if (target.matches("[data-add-line]")) addLine(target);
+  const close = target.closest("dialog [data-close]");
+  if (close) {
+    event.preventDefault();
+    close.closest("dialog").close();
+  }
   const link = target.closest("a[data-page], a[data-reset]");
   if (link && showOrders(new URL(link.href).search.slice(1))) event.preventDefault();
 });
@@ -183,23 +197,74 @@ listen();
 const POLL_MS = 10000;
 
 function isEdited(section) {
-  return isBusy(section) || [...section.querySelectorAll("select")].some(
-    (select) => [...select.options].some((option) => option.selected !== option.defaultSelected)
-  );
+  // A select with no option marked selected shows its first: that is not an edit.
+  return isBusy(section) || [...section.querySelectorAll("select")].some((select) => {
+    const initial = [...select.options].find((option) => option.defaultSelected) || select.options[0];
+    return initial !== undefined && select.value !== initial.value;
+  });
+}
+
+async function pollSection(section, force = false) {
+  if (!force && isEdited(section)) return;
+  try {
+    const response = await fetch(section.dataset.poll, { headers: { Accept: "text/html" } });
+    const html = response.ok ? await response.text() : null;
+    if (html !== null && (force || !isEdited(section))) {
+      section.innerHTML = html;
+      noticeOutdated(section);
+    }
+  } catch (e) {
+    // The next round tries again.
+  }
 }
 
 function poll() {
   if (document.hidden) return;
-  document.querySelectorAll("[data-poll]").forEach(async (section) => {
-    if (isEdited(section)) return;
-    try {
-      const response = await fetch(section.dataset.poll, { headers: { Accept: "text/html" } });
-      const html = response.ok ? await response.text() : null;
-      if (html !== null && !isEdited(section)) section.innerHTML = html;
-    } catch (e) {
-      // The next round tries again.
-    }
-  });
+  document.querySelectorAll("[data-poll]").forEach((section) => pollSection(section));
 }
 
 if (document.querySelector("[data-poll]")) setInterval(poll, POLL_MS);
+
+// -- one order's or one request's page ----------------------------------------------------
+// A destructive action asks first: the confirmation the server would show as a page (what
+// the action will do) opens in a dialog over this one, and its own button acts. If the
+// confirmation cannot be fetched, the browser goes to that page instead.
+
+async function confirmFirst(form) {
+  const url = new URL(form.dataset.confirm, location.href);
+  url.searchParams.set("back", location.pathname + location.search);
+  let html;
+  try {
+    const response = await fetch(url, { headers: { Accept: "text/html" } });
+    if (!response.ok) throw new Error(String(response.status));
+    html = await response.text();
+  } catch (e) {
+    form.submit();
+    return;
+  }
+  const dialog = document.createElement("dialog");
+  dialog.className = "confirm-dialog";
+  dialog.innerHTML = html;
+  const title = dialog.querySelector("h2");
+  if (title) {
+    title.id = "confirm-dialog-title";
+    dialog.setAttribute("aria-labelledby", title.id);
+  }
+  dialog.addEventListener("close", () => dialog.remove());
+  document.body.append(dialog);
+  dialog.showModal();
+}
+
+// The success notice a form left says what was done to the order or request as it was
+// then: once the section shows a newer version of it, the notice would mislead, so it goes.
+function noticeOutdated(section) {
+  const shown = section.querySelector("[data-version]");
+  if (!shown) return;
+  const version = shown.dataset.version;
+  if (section.dataset.seenVersion && section.dataset.seenVersion !== version) {
+    document.querySelectorAll("[data-notice].ok").forEach((notice) => notice.remove());
+  }
+  section.dataset.seenVersion = version;
+}
+
+document.querySelectorAll("[data-fragment], [data-poll]").forEach(noticeOutdated);
