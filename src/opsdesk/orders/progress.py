@@ -26,24 +26,9 @@ _NEXT = {
 }
 
 
-_EVENTS = {
-    OrderStatus.PENDING: "Received",
-    OrderStatus.REVIEW: "Held for review",
-    OrderStatus.PAYMENT: "Taking the payment",
-    OrderStatus.ALLOCATING: "Setting stock aside",
-    OrderStatus.AWAITING_STOCK: "Waiting for stock",
-    OrderStatus.CONFIRMED: "Confirmed",
-    OrderStatus.SHIPPED: "Shipped",
-    OrderStatus.DELIVERED: "Delivered",
-    OrderStatus.CANCELLED: "Cancelled",
-    OrderStatus.REJECTED: "Rejected",
-    OrderStatus.FAILED: "Failed",
-}
-
-
 def event_words(status: OrderStatus) -> str:
     """A step of the order's timeline in words: ``Waiting for stock``."""
-    return _EVENTS.get(status, status.value.replace("_", " ").capitalize())
+    return status.words[0].upper() + status.words[1:]
 
 
 def next_step(state: OrderState) -> str:
