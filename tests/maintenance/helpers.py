@@ -38,6 +38,7 @@ from opsdesk.maintenance.inputs import (
 from opsdesk.maintenance.state import RequestState
 from opsdesk.maintenance.status import RequestStatus, Stage
 from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow
+from opsdesk.notify.signing import LinkSigner, link_key
 from opsdesk.notify.workflows import NotificationWorkflow, PhoneCallWorkflow
 from opsdesk.settings import Settings
 from opsdesk.worker import (
@@ -167,6 +168,35 @@ async def link_for(db: Database, request_id: str, to: str, after: int = 0) -> st
     path = await eventually(newest, lambda found: found is not None)
     assert path is not None
     return path
+
+
+async def link_for_stage(
+    db: Database, settings: Settings, request_id: str, to: str, stage: str
+) -> str:
+    """The path of the signed link for ``stage`` emailed to ``to`` about the request, read
+    from the sent email (whatever else was sent to them around it)."""
+    signer = LinkSigner(link_key(settings), settings.resolved_public_url)
+
+    async def find() -> str | None:
+        async with db.transaction() as session:
+            texts = (
+                await session.scalars(
+                    select(OutboxMessage.body_text).where(
+                        OutboxMessage.reference == request_workflow_id(request_id),
+                        OutboxMessage.to_address == to,
+                    )
+                )
+            ).all()
+        for text in texts:
+            for found in LINK.finditer(text):
+                path = found.group(1)
+                if signer.verify(path.rsplit("/", 1)[1]).stage == stage:
+                    return path
+        return None
+
+    found = await eventually(find, lambda path: path is not None)
+    assert found is not None
+    return found
 
 
 async def newest_message(db: Database) -> int:

@@ -26,6 +26,7 @@ from tests.maintenance.helpers import (
     answer,
     drive_to,
     link_for,
+    link_for_stage,
     newest_message,
     served_desk,
     waiting_for,
@@ -271,12 +272,12 @@ async def test_work_marked_done_before_the_visit_hears_when_it_starts_in_the_pro
         await handle.execute_update(
             W.answer_availability, AvailabilityAnswer(**answer("Sam"), windows=[window])
         )
-        # The slot's email is out before the work-done one is looked for.
         await link_for(db, request_id, "jobs@flowright.example", after=asked)
-        sent = await newest_message(db)
         await handle.execute_update(W.answer_slot, SlotAnswer(**answer("Flow"), slot=window))
         await waiting_for(handle, Stage.WORK_DONE)
-        path = await link_for(db, request_id, "jobs@flowright.example", after=sent)
+        path = await link_for_stage(
+            db, settings, request_id, "jobs@flowright.example", Stage.WORK_DONE.value
+        )
         early = await http.post(path, data={"answer": "done"})
         assert early.status_code == 422, early.text[early.text.find("<main") :]
         local = start.astimezone(ZoneInfo("America/Los_Angeles"))

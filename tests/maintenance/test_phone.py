@@ -26,10 +26,16 @@ from opsdesk.maintenance.inputs import MaintenancePolicy
 from opsdesk.maintenance.service import RequestHandle, request_handle
 from opsdesk.maintenance.status import RequestStatus, Stage
 from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow as W
-from opsdesk.notify.signing import LinkSigner, link_key
 from opsdesk.notify.voice import SIGNATURE_HEADER, WebhookSignature, webhook_auth_token
 from opsdesk.settings import Settings
-from tests.maintenance.helpers import LINK, drive_to, ended, link_for, served_desk, waiting_for
+from tests.maintenance.helpers import (
+    drive_to,
+    ended,
+    link_for,
+    link_for_stage,
+    served_desk,
+    waiting_for,
+)
 from tests.maintenance.test_links import OWNER, reported
 from tests.notify.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, CALLER, fake_twilio
 from tests.waiting import eventually
@@ -329,7 +335,7 @@ async def test_after_hours_an_owner_who_asked_for_it_is_phoned_and_emailed_if_un
         assert state.question is not None
         assert [a.channel for a in state.question.asked] == ["phone", "email"]
         answered = await http.post(
-            await email_link_for_stage(db, after_hours, request_id, "owner_approval"),
+            await link_for_stage(db, after_hours, request_id, OWNER, "owner_approval"),
             data={"answer": "approve"},
         )
         assert answered.status_code == 200, answered.text
@@ -363,7 +369,7 @@ async def test_the_first_answer_wins_whichever_channel_it_comes_from(
             await waiting_for(handle, Stage.OWNER_APPROVAL)
             voice = await call_url(db, request_id, "owner_approval")
             gather = listening_at((await twilio.pick_up(voice)).text)
-            email = await email_link_for_stage(db, settings, request_id, "owner_approval")
+            email = await link_for_stage(db, settings, request_id, OWNER, "owner_approval")
             by_phone, by_email = await asyncio.gather(
                 twilio.press(gather, digits="1"), http.post(email, data={"answer": "decline"})
             )
@@ -398,7 +404,7 @@ async def test_phone_and_email_at_the_same_moment_one_wins_and_the_vendor_is_pai
             await waiting_for(handle, Stage.INVOICE_APPROVAL)
             voice = await call_url(db, request_id, "invoice_approval")
             gather = listening_at((await twilio.pick_up(voice)).text)
-            email = await email_link_for_stage(db, settings, request_id, "invoice_approval")
+            email = await link_for_stage(db, settings, request_id, OWNER, "invoice_approval")
             by_phone, by_email = await asyncio.gather(
                 twilio.press(gather, digits="1"),
                 http.post(email, data={"answer": "approve"}),
@@ -442,33 +448,6 @@ async def call_url(db: Database, request_id: str, stage: str) -> str:
             )
 
     found = await eventually(find, lambda url: url is not None)
-    assert found is not None
-    return found
-
-
-async def email_link_for_stage(
-    db: Database, settings: Settings, request_id: str, stage: str
-) -> str:
-    """The path of the owner's email link for ``stage``, read from the sent email."""
-    signer = LinkSigner(link_key(settings), settings.resolved_public_url)
-
-    async def find() -> str | None:
-        async with db.transaction() as session:
-            texts = (
-                await session.scalars(
-                    select(OutboxMessage.body_text).where(
-                        OutboxMessage.reference == f"maintenance-{request_id}",
-                        OutboxMessage.to_address == OWNER,
-                    )
-                )
-            ).all()
-        for text in texts:
-            for path in LINK.findall(text):
-                if signer.verify(path.rsplit("/", 1)[1]).stage == stage:
-                    return str(path)
-        return None
-
-    found = await eventually(find, lambda path: path is not None)
     assert found is not None
     return found
 

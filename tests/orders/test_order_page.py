@@ -127,4 +127,4 @@ async def test_a_cancel_asks_first_and_says_what_it_will_do(
         assert done.headers["location"] == "/"
         assert (await site.get(f"/api/orders/{order_id}")).json()["status"] == "CANCELLED"
         late = await site.get(f"/orders/{order_id}/cancel", headers=HTML)
-        assert "It can no longer be cancelled: the order is already CANCELLED." in late.text
+        assert "It can no longer be cancelled: the order is already cancelled." in late.text
