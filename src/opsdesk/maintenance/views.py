@@ -253,7 +253,8 @@ async def _queues(request: Request) -> dict[str, Any]:
             for key in keys
         )
     )
-    return {"queues": [(QUEUES[key], key, page) for key, page in zip(keys, pages, strict=True)]}
+    queues = [(QUEUES[key], key, page) for key, page in zip(keys, pages, strict=True)]
+    return {"queues": queues, "quiet": [title for title, _, page in queues if not page.items]}
 
 
 def _pager(query: dict[str, str], token: str | None, back: list[str], page: RequestPage) -> Pager:

@@ -26,7 +26,7 @@ from opsdesk.notify.outbox import Outbox
 from opsdesk.orders import api
 from opsdesk.orders import service as orders
 from opsdesk.orders.api import cached_metrics, known_id, temporal_url
-from opsdesk.orders.ids import order_workflow_id
+from opsdesk.orders.ids import order_label, order_workflow_id
 from opsdesk.orders.inputs import REQUEST_ID_MAX_LENGTH
 from opsdesk.orders.inventory import Inventory
 from opsdesk.orders.labels import actions_for
@@ -119,6 +119,7 @@ def _render(
             "temporal_ui": settings.resolved_temporal_ui_url,
             "statuses": list(OrderStatus),
             "actions_of": actions_for,
+            "order_label": order_label,
             **context,
         },
         status_code=status_code,
@@ -225,13 +226,12 @@ async def _queues(request: Request) -> dict[str, Any]:
             client, settings, OrderFilter(escalated=True, open_only=True), page_size=QUEUE_SIZE
         ),
     )
-    return {
-        "queues": [
-            ("Needs review", "review", review, "?status=REVIEW"),
-            ("Waiting for stock", "stock", stock, "?status=AWAITING_STOCK"),
-            ("Escalated", "escalated", escalated, "?escalated=true"),
-        ]
-    }
+    queues = [
+        ("Needs review", "review", review, "?status=REVIEW"),
+        ("Waiting for stock", "stock", stock, "?status=AWAITING_STOCK"),
+        ("Escalated", "escalated", escalated, "?escalated=true"),
+    ]
+    return {"queues": queues, "quiet": [title for title, _, page, _ in queues if not page.items]}
 
 
 def _pager(query: dict[str, Any], token: str | None, back: list[str], page: OrderPage) -> Pager:

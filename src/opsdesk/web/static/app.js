@@ -22,7 +22,44 @@ async function refresh(section, force = false) {
   const html = response.ok ? await response.text() : null;
   // A live refresh that set off before the person turned the page (or filtered) must not
   // land on top of the page they turned to.
-  if (html !== null && section.dataset.fragment === url) section.innerHTML = html;
+  if (html !== null && section.dataset.fragment === url) swap(section, html);
+}
+
+// -- what a row said then and says now ----------------------------------------------------------
+
+const ROWS = "tr[data-order], tr[data-request]";
+
+function statuses(root) {
+  const seen = new Map();
+  root.querySelectorAll(ROWS).forEach((row) => {
+    seen.set(row.dataset.order || row.dataset.request, row.dataset.status);
+  });
+  return seen;
+}
+
+function swap(section, html) {
+  const before = statuses(section);
+  section.innerHTML = html;
+  rowsChanged(before, statuses(section));
+}
+
+// A notice says what a row was when the form answered: once a live update changes that row,
+// the notice would contradict it, so it goes (the page's own) or says what the row is now
+// (the new-order form's, which names its order).
+function rowsChanged(before, after) {
+  const changed = [...after].filter(([id, status]) => before.has(id) && before.get(id) !== status);
+  if (changed.length) {
+    document.querySelectorAll("[data-notice].ok").forEach((notice) => {
+      if (changed.some(([id]) => notice.textContent.includes(id))) notice.remove();
+    });
+  }
+  document.querySelectorAll("[data-ok][data-order]").forEach((ok) => {
+    const row = document.querySelector(`tr[data-order="${CSS.escape(ok.dataset.order)}"]`);
+    if (!row || ok.hidden || row.dataset.status === ok.dataset.status) return;
+    ok.dataset.status = row.dataset.status;
+    const badge = row.querySelector(".badge");
+    ok.querySelector("[data-now]").textContent = badge ? badge.textContent.toLowerCase() : "";
+  });
 }
 
 const pending = new Map();
@@ -76,6 +113,11 @@ function formBody(form) {
   return body;
 }
 
+// As orders/ids.py order_label names an order: "#1043" for one the desk numbered.
+function orderLabel(orderId) {
+  return /^\d+$/.test(orderId) ? "#" + orderId : orderId;
+}
+
 function message(problem) {
   if (problem && problem.error) return problem.error.message;
   return "Something went wrong; try again.";
@@ -109,8 +151,13 @@ async function submitAction(form) {
       ok.innerHTML = "";
       const link = document.createElement("a");
       link.href = "/orders/" + answer.order_id;
-      link.textContent = "Order " + answer.order_id;
-      ok.append(link, " is " + answer.status.replace("_", " ") + ".");
+      link.textContent = "Order " + orderLabel(answer.order_id);
+      const now = document.createElement("span");
+      now.dataset.now = "";
+      now.textContent = answer.status.replace("_", " ").toLowerCase();
+      ok.append(link, " is ", now, ".");
+      ok.dataset.order = answer.order_id;
+      ok.dataset.status = answer.status;
       ok.hidden = false;
       form.reset();
     }
@@ -195,7 +242,7 @@ function poll() {
     try {
       const response = await fetch(section.dataset.poll, { headers: { Accept: "text/html" } });
       const html = response.ok ? await response.text() : null;
-      if (html !== null && !isEdited(section)) section.innerHTML = html;
+      if (html !== null && !isEdited(section)) swap(section, html);
     } catch (e) {
       // The next round tries again.
     }
