@@ -21,7 +21,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Request
@@ -40,6 +39,7 @@ from opsdesk.maintenance.listing import (
     RequestFilter,
     RequestPage,
     list_requests,
+    search_requests,
 )
 from opsdesk.maintenance.notices import QUESTIONS, over_estimate
 from opsdesk.maintenance.state import RequestState
@@ -47,6 +47,7 @@ from opsdesk.maintenance.status import CANCELLABLE, REASSIGNABLE, RequestStatus,
 from opsdesk.notify.outbox import Outbox
 from opsdesk.temporal.visibility import BadPageToken
 from opsdesk.web.auth import VIEWER, Operator
+from opsdesk.web.chips import chips, query_string
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.errors import ApiError, sentence
 from opsdesk.web.forms import read_form
@@ -176,7 +177,7 @@ def words(value: str) -> str:
 def _filter(request: Request) -> RequestFilter:
     """Filters from the query string; a value that makes no sense is ignored, not an error."""
     values: dict[str, Any] = {}
-    for name in ("status", "priority", "waiting_on", "queue"):
+    for name in ("status", "priority", "waiting_on", "queue", "q"):
         raw = request.query_params.get(name)
         if not raw:
             continue
@@ -266,11 +267,20 @@ async def _requests(request: Request) -> dict[str, Any]:
     token = request.query_params.get("page_token") or None
     back = request.query_params.getlist("back")[-BACK_LIMIT:] if token else []
     client, settings = client_of(request), settings_of(request)
-    try:
-        page = await list_requests(client, settings, where, page_size=PAGE_SIZE, page_token=token)
-    except BadPageToken:
-        page = await list_requests(client, settings, where, page_size=PAGE_SIZE)
+    searched = None
+    if where.q:
+        # A search reads rows rather than paging visibility: its matches are one page.
+        searched = await search_requests(client, settings, where)
+        page = RequestPage(items=searched.items, next_page_token=None)
         token, back = None, []
+    else:
+        try:
+            page = await list_requests(
+                client, settings, where, page_size=PAGE_SIZE, page_token=token
+            )
+        except BadPageToken:
+            page = await list_requests(client, settings, where, page_size=PAGE_SIZE)
+            token, back = None, []
     query = {
         k: str(v) for k, v in where.model_dump(mode="json", exclude={"open_only"}).items() if v
     }
@@ -278,9 +288,24 @@ async def _requests(request: Request) -> dict[str, Any]:
         "page": page,
         "where": where,
         "query": query,
-        "query_string": urlencode(sorted(query.items())),
+        "searched": searched,
+        "query_string": query_string(query),
+        "chips": chips("/maintenance", query, _chip_label),
+        "list_path": "/maintenance",
         "pager": _pager(query, token, back, page),
     }
+
+
+def _chip_label(name: str, value: Any) -> str:
+    if name == "status":
+        return f"Status: {words(value).lower()}"
+    if name == "queue":
+        return QUEUES[value]
+    if name == "waiting_on":
+        return f"Waiting on: {value}"
+    if name == "priority":
+        return f"Priority: {value}"
+    return f"Search: {value}"
 
 
 def temporal_url(request: Request, request_id: str) -> str:

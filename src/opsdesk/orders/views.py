@@ -35,6 +35,7 @@ from opsdesk.orders.status import OrderStatus
 from opsdesk.payments.ledger import TEST_TOKENS
 from opsdesk.temporal.visibility import BadPageToken
 from opsdesk.web.auth import VIEWER, Operator
+from opsdesk.web.chips import chips, query_string
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.errors import ApiError, sentence
 from opsdesk.web.forms import MAX_FORM_FIELDS, read_form
@@ -97,7 +98,7 @@ def _filter(request: Request) -> OrderFilter:
     """Filters from the query string; a value that makes no sense is ignored, not an error."""
     params = request.query_params
     values: dict[str, Any] = {}
-    for name in ("status", "customer", "escalated"):
+    for name in ("status", "customer", "escalated", "q"):
         if params.get(name):
             try:
                 values |= OrderFilter.model_validate({name: params[name]}).model_dump(
@@ -251,13 +252,28 @@ async def _orders(request: Request) -> dict[str, Any]:
             client_of(request), settings_of(request), where, page_size=PAGE_SIZE
         )
         token, back = None, []
-    query = {k: v for k, v in where.model_dump(exclude={"open_only"}).items() if v is not None}
+    query = {
+        k: v for k, v in where.model_dump(exclude={"open_only"}).items() if v not in (None, "")
+    }
     return {
         "page": page,
         "where": where,
         "query": query,
+        "query_string": query_string(query),
+        "chips": chips("/", query, _chip_label),
+        "list_path": "/",
         "pager": _pager(query, token, back, page),
     }
+
+
+def _chip_label(name: str, value: Any) -> str:
+    if name == "status":
+        return f"Status: {OrderStatus(value).value.replace('_', ' ').lower()}"
+    if name == "escalated":
+        return "Escalated" if value else "Not escalated"
+    if name == "customer":
+        return f"Customer: {value}"
+    return f"Search: {value}"
 
 
 async def _products(request: Request) -> dict[str, Any]:
