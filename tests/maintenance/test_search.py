@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 
-import httpx
 from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.db import Database
