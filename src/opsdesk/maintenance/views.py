@@ -64,6 +64,7 @@ from opsdesk.web.navigation import (
 )
 from opsdesk.web.pages import templates
 from opsdesk.web.params import ROW_ID_MAX, whole_number
+from opsdesk.web.saved_views import SavedViews
 
 router = APIRouter(include_in_schema=False, dependencies=VIEWER)
 
@@ -284,7 +285,10 @@ async def _requests(request: Request) -> dict[str, Any]:
     query = {
         k: str(v) for k, v in where.model_dump(mode="json", exclude={"open_only"}).items() if v
     }
+    who = getattr(request.state, "identity", None)
     return {
+        "views": await SavedViews(db_of(request)).of(who, "maintenance"),
+        "desk": "maintenance",
         "page": page,
         "where": where,
         "query": query,

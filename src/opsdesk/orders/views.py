@@ -51,6 +51,7 @@ from opsdesk.web.navigation import (
 )
 from opsdesk.web.pages import templates
 from opsdesk.web.params import whole_number
+from opsdesk.web.saved_views import SavedViews
 
 router = APIRouter(include_in_schema=False, dependencies=VIEWER)
 
@@ -255,7 +256,10 @@ async def _orders(request: Request) -> dict[str, Any]:
     query = {
         k: v for k, v in where.model_dump(exclude={"open_only"}).items() if v not in (None, "")
     }
+    who = getattr(request.state, "identity", None)
     return {
+        "views": await SavedViews(db_of(request)).of(who, "orders"),
+        "desk": "orders",
         "page": page,
         "where": where,
         "query": query,
