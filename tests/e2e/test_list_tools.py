@@ -5,10 +5,21 @@ from __future__ import annotations
 
 import httpx
 from playwright.async_api import Browser, expect
+from temporalio.testing import WorkflowEnvironment
 
+from opsdesk.db import Database
+from opsdesk.maintenance.directory import Directory, sample_directory
+from opsdesk.maintenance.ids import request_id_of
+from opsdesk.maintenance.status import Stage
+from opsdesk.orders.ids import order_label
+from opsdesk.settings import Settings
 from tests.conftest import BROWSER
+from tests.e2e.scene import busy_desk
 from tests.e2e.test_layout import MEASURE
-from tests.e2e.test_list_fixes import WIDTHS, opened
+from tests.e2e.test_list_fixes import PHONE, WIDTHS, opened
+from tests.maintenance.helpers import BURST, LEAK, start, waiting_for
+from tests.orders.helpers import until_status
+from tests.waiting import eventually
 
 pytestmark = BROWSER
 
@@ -55,3 +66,87 @@ async def test_views_of_the_maintenance_list(site: httpx.AsyncClient, browser: B
         await views.get_by_role("button", name="Save view").click()
         tab = views.get_by_role("link", name="Burst pipes")
         await expect(tab).to_have_attribute("href", "/maintenance?priority=emergency&q=pipe")
+
+
+async def test_cancel_many_orders_each_with_its_outcome(
+    site: httpx.AsyncClient, browser: Browser
+) -> None:
+    desk = await busy_desk(site)
+    # On each width, two orders that may be cancelled and one that may not.
+    rounds = {
+        1440: ((desk.review, desk.confirmed), desk.shipped, "the order has already shipped"),
+        PHONE: ((desk.awaiting_stock, desk.approved), desk.cancelled, "the order is already"),
+    }
+    for width, (cancellable, refused, why) in rounds.items():
+        async with opened(browser, width, f"{site.base_url}/") as page:
+            for order_id in (*cancellable, refused):
+                await page.get_by_label(f"Select order {order_label(order_id)}").check()
+            await expect(page.locator("[data-picked]")).to_have_text("3 selected:")
+            await page.get_by_role("button", name="Cancel orders…").click()
+
+            # First, what will happen, and nothing has yet.
+            await expect(page.get_by_role("heading", name="Cancel 3 orders?")).to_be_visible()
+            await expect(page.locator(".consequences")).to_contain_text("refunded in full")
+            await expect(page.locator(".consequences")).to_contain_text("emailed")
+            assert await page.evaluate(MEASURE) == [], f"at {width} px"
+            state = (await site.get(f"/api/orders/{cancellable[1]}")).json()
+            assert state["status"] == "CONFIRMED"
+
+            await page.get_by_role("button", name="Cancel 3 orders").click()
+            notice = page.locator("[data-notice]")
+            for order_id in cancellable:
+                await expect(notice).to_contain_text(f"{order_label(order_id)} cancelled")
+            await expect(notice).to_contain_text(
+                f"{order_label(refused)} could not be cancelled: {why}"
+            )
+            await until_status(site, cancellable[1], "CANCELLED")
+
+
+async def test_approve_many_reviews(site: httpx.AsyncClient, browser: Browser) -> None:
+    desk = await busy_desk(site)
+    async with opened(browser, 1440, f"{site.base_url}/") as page:
+        await page.get_by_label("Select every order on this page").check()
+        await expect(page.locator("[data-picked]")).to_have_text("6 selected:")
+        await page.get_by_role("button", name="Approve reviews").click()
+        notice = page.locator("[data-notice]")
+        await expect(notice).to_contain_text(f"{order_label(desk.review)} approved")
+        await expect(notice).to_contain_text(f"{order_label(desk.shipped)} could not be approved")
+    await until_status(site, desk.review, "CONFIRMED")
+    # Nothing but the review moved: "approve" never ships a confirmed order.
+    assert (await site.get(f"/api/orders/{desk.confirmed}")).json()["status"] == "CONFIRMED"
+
+
+async def test_cancel_many_requests_says_why(
+    dev_env: WorkflowEnvironment,
+    site: httpx.AsyncClient,
+    browser: Browser,
+    db: Database,
+    settings: Settings,
+) -> None:
+    await Directory(db).import_directory(sample_directory())
+    handles = [await start(dev_env.client, settings, text) for text in (LEAK, BURST)]
+    ids = [request_id_of(h.id) for h in handles]
+    await waiting_for(handles[0], Stage.OWNER_APPROVAL)
+    await waiting_for(handles[1], Stage.VENDOR_QUOTE)
+
+    async def listed() -> str:
+        return (await site.get("/fragments/maintenance/requests")).text
+
+    await eventually(listed, lambda html: all(i in html for i in ids), timeout=30)
+    for width in WIDTHS:
+        async with opened(browser, width, f"{site.base_url}/maintenance") as page:
+            for request_id in ids:
+                await page.get_by_label(f"Select request {request_id}").check()
+            await page.get_by_role("button", name="Cancel requests…").click()
+            await expect(page.get_by_role("heading", name="Cancel 2 requests?")).to_be_visible()
+            assert await page.evaluate(MEASURE) == [], f"at {width} px"
+            if width == PHONE:
+                await page.get_by_role("link", name="Keep them").click()
+                await expect(page).to_have_url(f"{site.base_url}/maintenance")
+                continue
+            await page.get_by_label("Why (everyone involved is told)").fill("Duplicate reports")
+            await page.get_by_role("button", name="Cancel 2 requests").click()
+            for request_id in ids:
+                await expect(page.locator("[data-notice]")).to_contain_text(
+                    f"{request_id} cancelled"
+                )

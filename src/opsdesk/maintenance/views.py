@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Request
@@ -47,6 +47,7 @@ from opsdesk.maintenance.status import CANCELLABLE, REASSIGNABLE, RequestStatus,
 from opsdesk.notify.outbox import Outbox
 from opsdesk.temporal.visibility import BadPageToken
 from opsdesk.web.auth import VIEWER, Operator
+from opsdesk.web.bulk import MOST_ROWS, read_bulk_form, report, row_key
 from opsdesk.web.chips import chips, query_string
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.errors import ApiError, sentence
@@ -61,6 +62,7 @@ from opsdesk.web.navigation import (
     back_to,
     pager,
     read_notice,
+    redirect_with,
 )
 from opsdesk.web.pages import templates
 from opsdesk.web.params import ROW_ID_MAX, whole_number
@@ -470,6 +472,67 @@ async def cancel_form(request: Request, who: Operator, request_id: str) -> Respo
         return await _shown_again(request, request_id, exc, fields)
     text = _where_now(state, response.status_code != 202)
     return back_to(request, _path(request_id), Notice("ok", text))
+
+
+CANCEL_CONSEQUENCES = (
+    "Each request stops where it is, and everyone already involved (the tenant, the owner, a "
+    "vendor on the job) is told it was cancelled, with your reason. A request whose vendor "
+    "has already been paid cannot be cancelled and is left as it is."
+)
+
+
+@router.post("/maintenance/bulk", response_model=None)
+async def bulk_form(request: Request, who: Operator) -> Response:
+    """Cancel every ticked request, each through the same route as its own form, after a
+    page that says what will happen and asks why; then report each request's outcome."""
+    try:
+        form = await read_bulk_form(request, "/maintenance")
+    except ApiError as exc:
+        return back_to(request, "/maintenance", Notice("error", sentence(exc.message)))
+    problem = None
+    if form.action != "cancel":
+        problem = "Pick what to do with the selected requests."
+    elif not form.rows:
+        problem = "Select at least one request first: tick the box at the start of its row."
+    elif len(form.rows) > MOST_ROWS:
+        problem = f"Select at most {MOST_ROWS} requests at once."
+    if problem:
+        return redirect_with(form.back, Notice("error", problem))
+    if not form.confirmed or not form.reason:
+        count = len(form.rows)
+        plural = "s" if count != 1 else ""
+        return _page(
+            request,
+            "orders/bulk_confirm.html",
+            422 if form.confirmed else 200,
+            notice=Notice("error", "Say why the requests are cancelled.")
+            if form.confirmed
+            else None,
+            form=form,
+            labels=form.rows,
+            title=f"Cancel {count} request{plural}?",
+            consequences=CANCEL_CONSEQUENCES,
+            confirm_label=f"Cancel {count} request{plural}",
+            keep_label="Keep them" if count != 1 else "Keep it",
+            post_to="/maintenance/bulk",
+            reason_label="Why (everyone involved is told)",
+            reason_required=True,
+        )
+
+    async def one(request_id: str) -> tuple[bool, str]:
+        response = Response()
+        key = row_key(form.key, form.action, request_id) or _key({})
+        try:
+            body = _validated(api.CancelBody, {"reason": form.reason})
+            await api.cancel(request, who, response, request_id, body, key)
+        except ApiError as exc:
+            return False, f"{request_id} could not be cancelled: {exc.message.rstrip('.')}"
+        still = " (still finishing)" if response.status_code == 202 else ""
+        return True, f"{request_id} cancelled{still}"
+
+    outcomes = await asyncio.gather(*(one(request_id) for request_id in form.rows))
+    kind: Literal["ok", "error"] = "ok" if all(ok for ok, _ in outcomes) else "error"
+    return redirect_with(form.back, Notice(kind, report([text for _, text in outcomes])))
 
 
 def _path(request_id: str) -> str:

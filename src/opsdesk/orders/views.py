@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -35,6 +35,7 @@ from opsdesk.orders.status import OrderStatus
 from opsdesk.payments.ledger import TEST_TOKENS
 from opsdesk.temporal.visibility import BadPageToken
 from opsdesk.web.auth import VIEWER, Operator
+from opsdesk.web.bulk import MOST_ROWS, read_bulk_form, report, row_key
 from opsdesk.web.chips import chips, query_string
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.errors import ApiError, sentence
@@ -424,6 +425,77 @@ async def restock_form(request: Request, who: Operator, sku: str) -> RedirectRes
     if woken:
         text += f" {woken} waiting order{'s' if woken != 1 else ''} woken."
     return back_to(request, "/", Notice("ok", text))
+
+
+# What each bulk action is called in the report of each order, and the status an advance
+# expects (so "Approve" never ships an order that was approved a moment ago).
+_BULK: dict[str, tuple[str, OrderStatus | None]] = {
+    "approve": ("approved", OrderStatus.REVIEW),
+    "ship": ("marked shipped", OrderStatus.CONFIRMED),
+    "cancel": ("cancelled", None),
+}
+CANCEL_CONSEQUENCES = (
+    "Each order that was paid is refunded in full, its stock goes back on the shelf, the "
+    "warehouse is told not to send it, and its customer is emailed that it was cancelled (an "
+    "order in review is rejected). An order that has already shipped cannot be cancelled and "
+    "is left as it is."
+)
+
+
+@router.post("/orders/bulk", response_model=None)
+async def bulk_form(request: Request, who: Operator) -> Response:
+    """Act on every ticked order, each through the same route as its own button, and report
+    each order's outcome. Cancelling asks first, saying what will happen."""
+    try:
+        form = await read_bulk_form(request, "/")
+    except ApiError as exc:
+        return back_to(request, "/", Notice("error", sentence(exc.message)))
+    problem = None
+    if form.action not in _BULK:
+        problem = "Pick what to do with the selected orders."
+    elif not form.rows:
+        problem = "Select at least one order first: tick the box at the start of its row."
+    elif len(form.rows) > MOST_ROWS:
+        problem = f"Select at most {MOST_ROWS} orders at once."
+    if problem:
+        return redirect_with(form.back, Notice("error", problem))
+    if form.action == "cancel" and not form.confirmed:
+        count = len(form.rows)
+        return _page(
+            request,
+            "orders/bulk_confirm.html",
+            section="orders",
+            form=form,
+            labels=[order_label(order_id) for order_id in form.rows],
+            title=f"Cancel {count} order{'s' if count != 1 else ''}?",
+            consequences=CANCEL_CONSEQUENCES,
+            confirm_label=f"Cancel {count} order{'s' if count != 1 else ''}",
+            keep_label="Keep them" if count != 1 else "Keep it",
+            post_to="/orders/bulk",
+            reason_label="Reason (optional; the timeline keeps it)",
+            reason_required=False,
+        )
+    done, expected = _BULK[form.action]
+
+    async def one(order_id: str) -> tuple[bool, str]:
+        label = order_label(order_id)
+        response = Response()
+        key = row_key(form.key, form.action, order_id)
+        try:
+            if form.action == "cancel":
+                body = _validated(api.CancelBody, {"reason": form.reason} if form.reason else {})
+                await api.cancel(request, who, response, order_id, body, key)
+            else:
+                advance = api.AdvanceBody(expected_status=expected)
+                await api.advance(request, who, response, order_id, advance, key)
+        except ApiError as exc:
+            return False, f"{label} could not be {done}: {exc.message.rstrip('.')}"
+        still = " (still finishing)" if response.status_code == 202 else ""
+        return True, f"{label} {done}{still}"
+
+    outcomes = await asyncio.gather(*(one(order_id) for order_id in form.rows))
+    kind: Literal["ok", "error"] = "ok" if all(ok for ok, _ in outcomes) else "error"
+    return redirect_with(form.back, Notice(kind, report([text for _, text in outcomes])))
 
 
 def _outcome(state: api.OrderOut, response: Response) -> Notice:

@@ -11,7 +11,10 @@ function isBusy(section) {
   const active = document.activeElement;
   if (active && section.contains(active) && active.matches("input, select, textarea")) return true;
   return [...section.querySelectorAll("input, textarea")].some(
-    (el) => el.type !== "hidden" && el.value !== el.defaultValue
+    (el) => (el.type === "checkbox" || el.type === "radio")
+      // Rows ticked for a bulk action stay ticked: the list waits until they are used.
+      ? el.checked !== el.defaultChecked
+      : el.type !== "hidden" && el.value !== el.defaultValue
   );
 }
 
@@ -40,7 +43,15 @@ function statuses(root) {
 function swap(section, html) {
   const before = statuses(section);
   section.innerHTML = html;
+  enhance(section);
   rowsChanged(before, statuses(section));
+}
+
+// What only works with this script is hidden until it runs (and in every section it swaps in).
+function enhance(root) {
+  root.querySelectorAll("[data-add-line], [data-live], [data-pick-all]").forEach(
+    (el) => (el.hidden = false)
+  );
 }
 
 // A notice says what a row was when the form answered: once a live update changes that row,
@@ -219,9 +230,36 @@ document.addEventListener("click", (event) => {
   if (link && showOrders(new URL(link.href).search.slice(1))) event.preventDefault();
 });
 
-// What only works with this script is hidden until it runs.
-document.querySelectorAll("[data-add-line], [data-live]").forEach((el) => (el.hidden = false));
+enhance(document);
 listen();
+
+// -- selecting many rows --------------------------------------------------------------------
+
+function picked(table) {
+  const boxes = [...table.querySelectorAll("[data-pick]")];
+  const ticked = boxes.filter((box) => box.checked).length;
+  const all = table.querySelector("[data-pick-all]");
+  if (all) {
+    all.checked = ticked > 0 && ticked === boxes.length;
+    all.indeterminate = ticked > 0 && ticked < boxes.length;
+  }
+  const form = boxes.length ? document.getElementById(boxes[0].getAttribute("form")) : null;
+  const label = form && form.querySelector("[data-picked]");
+  if (label) {
+    if (label.dataset.none === undefined) label.dataset.none = label.textContent;
+    label.textContent = ticked ? `${ticked} selected:` : label.dataset.none;
+  }
+}
+
+document.addEventListener("change", (event) => {
+  const box = event.target;
+  const table = box.closest("table");
+  if (!table) return;
+  if (box.matches("[data-pick-all]")) {
+    table.querySelectorAll("[data-pick]").forEach((row) => (row.checked = box.checked));
+  }
+  if (box.matches("[data-pick], [data-pick-all]")) picked(table);
+});
 
 // -- sections that are re-read now and then ----------------------------------------------------
 // The maintenance pages have no change feed of their own: each [data-poll] section is fetched
