@@ -3,6 +3,8 @@ rows visibility holds (each request's memo), never by querying a workflow."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 from temporalio.testing import WorkflowEnvironment
@@ -48,3 +50,11 @@ async def test_search_by_id_address_or_tenant(
         page = await site.get("/maintenance", params={"q": "harbor", "priority": "routine"})
         assert 'data-chip="q">Search: harbor' in page.text
         assert 'data-chip="priority">Priority: routine' in page.text
+
+        exported = await site.get("/maintenance.csv", params={"q": "harbor lane"})
+        assert exported.status_code == 200
+        rows = list(csv.DictReader(io.StringIO(exported.content.decode("utf-8-sig"))))
+        assert [(r["Request"], r["Tenant"], r["Unit"]) for r in rows] == [
+            (harbor_id, "Sam Rivera", "1A")
+        ]
+        assert rows[0]["Address"] == "12 Harbor Lane, San Francisco, CA 94107"

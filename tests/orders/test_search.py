@@ -3,6 +3,8 @@ the filters held in the address as chips; and nothing personal written into visi
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 import httpx
@@ -88,3 +90,28 @@ async def test_filters_are_chips_in_the_address(api: httpx.AsyncClient) -> None:
     assert 'href="/" data-reset>Clear all</a>' in html
     # The search box holds what was searched.
     assert 'name="q" value="chip"' in html
+
+
+async def test_the_filtered_list_as_csv(api: httpx.AsyncClient) -> None:
+    evil = await _order(api, '=HYPERLINK("http://x.example") Evil', "evil@example.com")
+    plain = await _order(api, "Plain Person", "plain@example.com")
+
+    async def exported() -> list[dict[str, str]]:
+        response = await api.get("/orders.csv", params={"q": "evil"})
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "text/csv; charset=utf-8"
+        assert 'attachment; filename="orders-' in response.headers["content-disposition"]
+        text = response.content.decode("utf-8-sig")
+        return list(csv.DictReader(io.StringIO(text)))
+
+    rows = await eventually(exported, lambda rows: len(rows) == 1, timeout=30)
+    row = rows[0]
+    assert row["Order"] == evil
+    # A spreadsheet shows the name as it was typed, and runs nothing.
+    assert row["Customer"] == '\'=HYPERLINK("http://x.example") Evil'
+    assert row["Email"] == "evil@example.com"
+    assert row["Total"] == "18.00"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", row["Created (UTC)"])
+
+    everything = (await api.get("/orders.csv")).content.decode("utf-8-sig")
+    assert {evil, plain} <= {r["Order"] for r in csv.DictReader(io.StringIO(everything))}

@@ -42,13 +42,14 @@ from opsdesk.maintenance.listing import (
     search_requests,
 )
 from opsdesk.maintenance.notices import QUESTIONS, over_estimate
-from opsdesk.maintenance.state import RequestState
+from opsdesk.maintenance.state import RequestRow, RequestState
 from opsdesk.maintenance.status import CANCELLABLE, REASSIGNABLE, RequestStatus, Role, Stage
 from opsdesk.notify.outbox import Outbox
 from opsdesk.temporal.visibility import BadPageToken
 from opsdesk.web.auth import VIEWER, Operator
 from opsdesk.web.bulk import MOST_ROWS, read_bulk_form, report, row_key
 from opsdesk.web.chips import chips, query_string
+from opsdesk.web.csv_export import EXPORT_LIMIT, csv_response, stamped
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.errors import ApiError, sentence
 from opsdesk.web.forms import read_form
@@ -385,6 +386,54 @@ async def maintenance_page(request: Request) -> HTMLResponse:
         _metrics(request), _queues(request), _requests(request)
     )
     return _page(request, "maintenance/dashboard.html", **metrics, **queues, **requests)
+
+
+@router.get("/maintenance.csv")
+async def requests_csv(request: Request) -> Response:
+    """The list as the filters in the address have it (every page, up to
+    ``EXPORT_LIMIT`` requests; a search's matches), from the same memo rows as the page."""
+    where = _filter(request)
+    client, settings = client_of(request), settings_of(request)
+    rows: list[RequestRow] = []
+    if where.q:
+        rows = (await search_requests(client, settings, where, limit=EXPORT_LIMIT)).items
+    else:
+        token: str | None = None
+        while len(rows) < EXPORT_LIMIT:
+            page = await list_requests(client, settings, where, page_size=100, page_token=token)
+            rows += page.items
+            token = page.next_page_token
+            if token is None:
+                break
+    header = (
+        "Request", "Status", "Priority", "Problem", "Property", "Unit", "Address", "Tenant",
+        "Waiting on", "Answer due (UTC)", "Vendor", "Amount", "Currency", "Created (UTC)",
+        "Updated (UTC)",
+    )  # fmt: skip
+    return csv_response(
+        stamped("repair-requests"),
+        header,
+        (
+            (
+                r.request_id,
+                words(r.status.value).lower(),
+                r.priority,
+                r.summary,
+                r.property_name,
+                r.unit,
+                r.address,
+                r.tenant_name,
+                r.waiting_on,
+                r.deadline,
+                r.vendor_name,
+                f"{r.amount_cents / 100:.2f}" if r.amount_cents is not None else "",
+                r.currency,
+                r.created_at,
+                r.updated_at,
+            )
+            for r in rows[:EXPORT_LIMIT]
+        ),
+    )
 
 
 @router.get(f"/maintenance/{REQUEST}", response_class=HTMLResponse)

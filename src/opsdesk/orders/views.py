@@ -31,12 +31,14 @@ from opsdesk.orders.inputs import REQUEST_ID_MAX_LENGTH
 from opsdesk.orders.inventory import Inventory
 from opsdesk.orders.labels import actions_for
 from opsdesk.orders.listing import OrderFilter, OrderPage, list_orders
+from opsdesk.orders.state import OrderRow
 from opsdesk.orders.status import OrderStatus
 from opsdesk.payments.ledger import TEST_TOKENS
 from opsdesk.temporal.visibility import BadPageToken
 from opsdesk.web.auth import VIEWER, Operator
 from opsdesk.web.bulk import MOST_ROWS, read_bulk_form, report, row_key
 from opsdesk.web.chips import chips, query_string
+from opsdesk.web.csv_export import EXPORT_LIMIT, csv_response, stamped
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.errors import ApiError, sentence
 from opsdesk.web.forms import MAX_FORM_FIELDS, read_form
@@ -361,6 +363,48 @@ async def orders_list() -> RedirectResponse:
 async def outbox_page(request: Request) -> HTMLResponse:
     return _page(
         request, "orders/outbox.html", section="outbox", **await _outbox(request, limit=200)
+    )
+
+
+@router.get("/orders.csv")
+async def orders_csv(request: Request) -> Response:
+    """The list as the filters in the address have it (every page, up to
+    ``EXPORT_LIMIT`` orders), from the same memo rows as the page."""
+    where = _filter(request)
+    rows: list[OrderRow] = []
+    token: str | None = None
+    while len(rows) < EXPORT_LIMIT:
+        page = await list_orders(
+            client_of(request), settings_of(request), where, page_size=100, page_token=token
+        )
+        rows += page.items
+        token = page.next_page_token
+        if token is None:
+            break
+    header = (
+        "Order", "Status", "Customer", "Email", "Items", "Total", "Currency", "Risk",
+        "Escalated", "Tracking number", "Created (UTC)", "Updated (UTC)",
+    )  # fmt: skip
+    return csv_response(
+        stamped("orders"),
+        header,
+        (
+            (
+                order_label(r.order_id),
+                r.status.value.replace("_", " ").lower(),
+                r.customer_name,
+                r.customer_email,
+                r.items,
+                f"{r.total_cents / 100:.2f}",
+                r.currency,
+                r.risk_score,
+                r.escalated,
+                r.tracking_number,
+                r.created_at,
+                r.updated_at,
+            )
+            for r in rows[:EXPORT_LIMIT]
+        ),
     )
 
 
