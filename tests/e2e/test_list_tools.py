@@ -150,3 +150,46 @@ async def test_cancel_many_requests_says_why(
                 await expect(page.locator("[data-notice]")).to_contain_text(
                     f"{request_id} cancelled"
                 )
+
+
+async def test_the_keyboard_moves_selects_searches_and_opens(
+    site: httpx.AsyncClient, browser: Browser
+) -> None:
+    desk = await busy_desk(site)
+    for width in WIDTHS:
+        async with opened(browser, width, f"{site.base_url}/") as page:
+            rows = page.locator("tr[data-order]")
+            await expect(rows).to_have_count(6)
+            order = await rows.evaluate_all("rows => rows.map(r => r.dataset.order)")
+
+            await page.keyboard.press("?")
+            shortcuts = page.get_by_role("dialog", name="Keyboard shortcuts")
+            await expect(shortcuts).to_be_visible()
+            await expect(shortcuts).to_contain_text("select the row")
+            await page.keyboard.press("Escape")
+            await expect(shortcuts).to_be_hidden()
+
+            await page.keyboard.press("j")
+            await expect(page.locator("tr.current")).to_have_attribute("data-order", order[0])
+            await page.keyboard.press("j")
+            await page.keyboard.press("ArrowDown")
+            await expect(page.locator("tr.current")).to_have_attribute("data-order", order[2])
+            await page.keyboard.press("k")
+            await expect(page.locator("tr.current")).to_have_attribute("data-order", order[1])
+            await page.keyboard.press("x")
+            await expect(page.locator("tr.current [data-pick]")).to_be_checked()
+            await expect(page.locator("[data-picked]")).to_have_text("1 selected:")
+
+            # "/" goes to the search box; what is typed there is the box's.
+            await page.keyboard.press("/")
+            search = page.get_by_role("searchbox", name="Search")
+            await expect(search).to_be_focused()
+            await page.keyboard.type("jk")
+            await expect(search).to_have_value("jk")
+            await expect(page.locator("tr.current")).to_have_attribute("data-order", order[1])
+            await page.keyboard.press("Escape")
+
+            await page.locator("tr.current").focus()
+            await page.keyboard.press("Enter")
+            await expect(page).to_have_url(f"{site.base_url}/orders/{order[1]}")
+    assert desk.review in order

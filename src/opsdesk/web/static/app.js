@@ -44,12 +44,13 @@ function swap(section, html) {
   const before = statuses(section);
   section.innerHTML = html;
   enhance(section);
+  remark(section);
   rowsChanged(before, statuses(section));
 }
 
 // What only works with this script is hidden until it runs (and in every section it swaps in).
 function enhance(root) {
-  root.querySelectorAll("[data-add-line], [data-live], [data-pick-all]").forEach(
+  root.querySelectorAll("[data-add-line], [data-live], [data-pick-all], [data-keys-open]").forEach(
     (el) => (el.hidden = false)
   );
 }
@@ -288,3 +289,108 @@ function poll() {
 }
 
 if (document.querySelector("[data-poll]")) setInterval(poll, POLL_MS);
+
+// -- the keyboard on the lists ------------------------------------------------------------------
+// j/k or the arrows move through the rows, Enter opens one, x ticks it, / goes to the search
+// box, ? lists these. Keys typed into a field are the field's.
+
+let currentRow = null; // the row's id, so a live refresh keeps the place
+
+function rows() {
+  return [...document.querySelectorAll(ROWS)];
+}
+
+function rowId(row) {
+  return row.dataset.order || row.dataset.request;
+}
+
+function mark(row) {
+  document.querySelectorAll("tr.current").forEach((r) => r.classList.remove("current"));
+  if (!row) return;
+  row.classList.add("current");
+  row.tabIndex = -1;
+  row.focus({ preventScroll: true });
+  row.scrollIntoView({ block: "nearest" });
+  currentRow = rowId(row);
+}
+
+function remark(section) {
+  if (!currentRow) return;
+  const row = [...section.querySelectorAll(ROWS)].find((r) => rowId(r) === currentRow);
+  if (row) row.classList.add("current");
+}
+
+function move(step) {
+  const all = rows();
+  if (!all.length) return;
+  const at = all.findIndex((r) => rowId(r) === currentRow);
+  const next = at < 0 ? (step > 0 ? 0 : all.length - 1) : Math.min(Math.max(at + step, 0), all.length - 1);
+  mark(all[next]);
+}
+
+function current() {
+  return rows().find((r) => rowId(r) === currentRow) || null;
+}
+
+document.addEventListener("keydown", (event) => {
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  const target = event.target;
+  const typing = target.matches && target.matches("input, select, textarea, [contenteditable]");
+  const keys = document.querySelector("[data-keys]");
+  if (typing) {
+    if (event.key === "Escape" && target.matches("[data-search]")) target.blur();
+    return;
+  }
+  if (!rows().length && !document.querySelector("[data-search]")) return;
+  const onRow = target.matches && target.matches(ROWS);
+  switch (event.key) {
+    case "j":
+      move(1);
+      break;
+    case "k":
+      move(-1);
+      break;
+    case "ArrowDown":
+    case "ArrowUp":
+      // The arrows scroll the page until a row has been chosen.
+      if (!onRow) return;
+      move(event.key === "ArrowDown" ? 1 : -1);
+      break;
+    case "Enter": {
+      const row = onRow ? target : null;
+      const link = row && row.querySelector("td.id a");
+      if (!link) return;
+      link.click();
+      break;
+    }
+    case "x": {
+      const box = current() && current().querySelector("[data-pick]");
+      if (!box) return;
+      box.checked = !box.checked;
+      box.dispatchEvent(new Event("change", { bubbles: true }));
+      break;
+    }
+    case "/": {
+      const search = document.querySelector("[data-search]");
+      if (!search) return;
+      search.focus();
+      search.select();
+      break;
+    }
+    case "?":
+      if (!keys) return;
+      if (keys.open) keys.close();
+      else keys.showModal();
+      break;
+    default:
+      return;
+  }
+  event.preventDefault();
+});
+
+document.addEventListener("click", (event) => {
+  if (event.target.closest("[data-keys-open]")) {
+    const keys = document.querySelector("[data-keys]");
+    if (keys) keys.showModal();
+  }
+});
