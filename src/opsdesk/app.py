@@ -33,7 +33,18 @@ from opsdesk.reports import api as report_api
 from opsdesk.reports import views as report_views
 from opsdesk.settings import Settings
 from opsdesk.temporal.client import connect
-from opsdesk.web import access_api, apidocs, codec, errors, health, metrics, oidc, pages, signin
+from opsdesk.web import (
+    access_api,
+    apidocs,
+    codec,
+    errors,
+    health,
+    metrics,
+    oidc,
+    pages,
+    saved_views,
+    signin,
+)
 from opsdesk.web.auth import Credentials
 from opsdesk.web.cache import Snapshot
 from opsdesk.web.events import Change, ChangeFeed
@@ -120,6 +131,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     # Before the maintenance views, whose /maintenance/{request} would take /maintenance/intake.
     app.include_router(maintenance_feed.router)
     app.include_router(orders_views.router)
+    app.include_router(saved_views.router)
     app.include_router(maintenance_api.router)
     app.include_router(maintenance_comments.router)
     app.include_router(maintenance_pages.router)

@@ -195,12 +195,14 @@ async def test_the_dashboard_fits_every_width(site: httpx.AsyncClient, browser: 
             for i in range(3):
                 await _assert_button_unclipped(page, cancels.nth(i), where)
 
-            # A long address is shortened on screen, never broken, and whole in its title.
+            # A long address is whole in its title.
             long_row = page.locator(f'tr[data-order="{desk.confirmed}"]')
             email = long_row.locator(".email")
             await expect(email).to_have_attribute("title", LONG_EMAIL)
             await expect(long_row.locator(".name")).to_have_attribute("title", LONG_NAME)
-            assert await _lines(page, f'tr[data-order="{desk.confirmed}"] .who') == [1], where
+            if width != PHONE:
+                # On a phone the address goes under the name (tests/e2e/test_list_fixes.py).
+                assert await _lines(page, f'tr[data-order="{desk.confirmed}"] .who') == [1], where
 
             if width == PHONE:
                 await _assert_phone_rows_are_labelled(page, where)

@@ -8,19 +8,22 @@ queries a workflow, so a page costs the same however many requests there are.
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, StringConstraints
 from sqlalchemy import func, select
 from temporalio.client import Client, WorkflowExecution
 
 from opsdesk.ai.models import Priority
 from opsdesk.db import Database
 from opsdesk.db.tables import PayoutRow
+from opsdesk.maintenance.ids import REQUEST_ID_PATTERN, request_workflow_id
 from opsdesk.maintenance.state import RequestRow
 from opsdesk.maintenance.status import RequestStatus, Role
 from opsdesk.maintenance.workflow import NOBODY, MaintenanceRequestWorkflow
+from opsdesk.search import normal, words
 from opsdesk.settings import Settings
 from opsdesk.temporal import search_attributes as sa
 from opsdesk.temporal.visibility import count, fetch_page, page_token_key, quote
@@ -37,12 +40,27 @@ QUEUES: dict[Queue, str] = {
 }
 
 
+SEARCH_MAX_LENGTH = 200
+SEARCH_SCAN = 500
+"""How many of the newest requests (with the other filters) a search reads."""
+
+
 class RequestFilter(BaseModel):
     status: RequestStatus | None = None
     priority: Priority | None = None
     waiting_on: Role | None = None
     queue: Queue | None = None
+    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=SEARCH_MAX_LENGTH)] = ""
+    """A search: a request id, or words of the address, the tenant's name or the problem."""
     open_only: bool = False
+
+
+class SearchResult(BaseModel):
+    items: list[RequestRow]
+    read: int
+    """How many requests were read to find these."""
+    more: bool
+    """Whether there were older requests than the search read."""
 
 
 class RequestPage(BaseModel):
@@ -123,6 +141,45 @@ async def list_requests(
     )
     rows = [row for row in [await row_of(e) for e in executions] if row]
     return RequestPage(items=rows, next_page_token=next_token)
+
+
+def _haystack(row: RequestRow) -> str:
+    parts = (row.request_id, row.summary, row.property_name, row.unit, row.address)
+    return normal(" ".join((*parts, row.tenant_name, row.vendor_name)))
+
+
+async def search_requests(
+    client: Client, settings: Settings, where: RequestFilter, *, limit: int = 100
+) -> SearchResult:
+    """Requests whose id, address, unit, tenant, vendor or problem hold every word searched.
+
+    Names and addresses are personal data and stay out of search attributes, so this reads
+    the rows (each request's memo) of the newest ``SEARCH_SCAN`` requests that pass the other
+    filters, a few visibility pages, and never queries a workflow. A request id is also
+    looked up directly, however old."""
+    wanted = words(where.q)
+    found: list[RequestRow] = []
+    exact = where.q.strip()
+    if re.fullmatch(REQUEST_ID_PATTERN, exact):
+        named = RequestFilter(**where.model_dump(exclude={"q"}))
+        workflow_id = quote(request_workflow_id(exact))
+        query = f"{visibility_query(settings, named)} AND WorkflowId = {workflow_id}"
+        executions, _ = await fetch_page(
+            client, query, page_size=1, page_token=None, key=page_token_key(settings)
+        )
+        found += [row for row in [await row_of(e) for e in executions] if row]
+    rest = RequestFilter(**where.model_dump(exclude={"q"}))
+    read, token = 0, None
+    while read < SEARCH_SCAN:
+        page = await list_requests(client, settings, rest, page_size=100, page_token=token)
+        read += len(page.items)
+        haystacks = ((row, _haystack(row)) for row in page.items)
+        found += [row for row, text in haystacks if all(w in text for w in wanted)]
+        token = page.next_page_token
+        if token is None:
+            break
+    unique = list({row.request_id: row for row in found}.values())
+    return SearchResult(items=unique[:limit], read=read, more=token is not None)
 
 
 async def _paid(db: Database) -> dict[str, int]:

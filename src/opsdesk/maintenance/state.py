@@ -153,6 +153,10 @@ class RequestRow(BaseModel):
     currency: str = "USD"
     created_at: datetime
     updated_at: datetime
+    address: str = ""
+    tenant_name: str = ""
+    """For the list's search, which reads rows (the memo is encrypted; search attributes are
+    not, so these stay out of them). Empty in rows written before they were added."""
 
     @classmethod
     def of(cls, state: RequestState) -> RequestRow:
@@ -174,4 +178,6 @@ class RequestRow(BaseModel):
             currency=state.currency,
             created_at=state.created_at,
             updated_at=state.updated_at,
+            address=state.premises.address if state.premises else "",
+            tenant_name=state.form.tenant.name,
         )

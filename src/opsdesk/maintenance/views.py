@@ -20,8 +20,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
-from urllib.parse import urlencode
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -42,6 +41,7 @@ from opsdesk.maintenance.listing import (
     RequestFilter,
     RequestPage,
     list_requests,
+    search_requests,
 )
 from opsdesk.maintenance.notices import QUESTIONS, over_estimate
 from opsdesk.maintenance.phone import call_views_of
@@ -54,12 +54,15 @@ from opsdesk.maintenance.progress import (
     stage_words,
     status_words,
 )
-from opsdesk.maintenance.state import RequestState
+from opsdesk.maintenance.state import RequestRow, RequestState
 from opsdesk.maintenance.status import CANCELLABLE, REASSIGNABLE, RequestStatus, Role, Stage
 from opsdesk.notify.outbox import Outbox
 from opsdesk.temporal.visibility import BadPageToken
 from opsdesk.web.auth import VIEWER, Operator
+from opsdesk.web.bulk import MOST_ROWS, read_bulk_form, report, row_key
+from opsdesk.web.chips import chips, query_string
 from opsdesk.web.comments import add_comment
+from opsdesk.web.csv_export import EXPORT_LIMIT, csv_response, stamped
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.errors import ApiError, sentence
 from opsdesk.web.forms import read_form
@@ -79,6 +82,7 @@ from opsdesk.web.navigation import (
 )
 from opsdesk.web.pages import reader_zone, templates
 from opsdesk.web.params import ROW_ID_MAX, whole_number
+from opsdesk.web.saved_views import SavedViews
 
 router = APIRouter(include_in_schema=False, dependencies=VIEWER)
 
@@ -137,7 +141,7 @@ def words(value: str) -> str:
 def _filter(request: Request) -> RequestFilter:
     """Filters from the query string; a value that makes no sense is ignored, not an error."""
     values: dict[str, Any] = {}
-    for name in ("status", "priority", "waiting_on", "queue"):
+    for name in ("status", "priority", "waiting_on", "queue", "q"):
         raw = request.query_params.get(name)
         if not raw:
             continue
@@ -211,7 +215,8 @@ async def _queues(request: Request) -> dict[str, Any]:
             for key in keys
         )
     )
-    return {"queues": [(QUEUES[key], key, page) for key, page in zip(keys, pages, strict=True)]}
+    queues = [(QUEUES[key], key, page) for key, page in zip(keys, pages, strict=True)]
+    return {"queues": queues, "quiet": [title for title, _, page in queues if not page.items]}
 
 
 def _pager(query: dict[str, str], token: str | None, back: list[str], page: RequestPage) -> Pager:
@@ -223,21 +228,48 @@ async def _requests(request: Request) -> dict[str, Any]:
     token = request.query_params.get("page_token") or None
     back = request.query_params.getlist("back")[-BACK_LIMIT:] if token else []
     client, settings = client_of(request), settings_of(request)
-    try:
-        page = await list_requests(client, settings, where, page_size=PAGE_SIZE, page_token=token)
-    except BadPageToken:
-        page = await list_requests(client, settings, where, page_size=PAGE_SIZE)
+    searched = None
+    if where.q:
+        # A search reads rows rather than paging visibility: its matches are one page.
+        searched = await search_requests(client, settings, where)
+        page = RequestPage(items=searched.items, next_page_token=None)
         token, back = None, []
+    else:
+        try:
+            page = await list_requests(
+                client, settings, where, page_size=PAGE_SIZE, page_token=token
+            )
+        except BadPageToken:
+            page = await list_requests(client, settings, where, page_size=PAGE_SIZE)
+            token, back = None, []
     query = {
         k: str(v) for k, v in where.model_dump(mode="json", exclude={"open_only"}).items() if v
     }
+    who = getattr(request.state, "identity", None)
     return {
+        "views": await SavedViews(db_of(request)).of(who, "maintenance"),
+        "desk": "maintenance",
         "page": page,
         "where": where,
         "query": query,
-        "query_string": urlencode(sorted(query.items())),
+        "searched": searched,
+        "query_string": query_string(query),
+        "chips": chips("/maintenance", query, _chip_label),
+        "list_path": "/maintenance",
         "pager": _pager(query, token, back, page),
     }
+
+
+def _chip_label(name: str, value: Any) -> str:
+    if name == "status":
+        return f"Status: {words(value).lower()}"
+    if name == "queue":
+        return QUEUES[value]
+    if name == "waiting_on":
+        return f"Waiting on: {value}"
+    if name == "priority":
+        return f"Priority: {value}"
+    return f"Search: {value}"
 
 
 def temporal_url(request: Request, request_id: str) -> str:
@@ -348,6 +380,54 @@ async def maintenance_page(request: Request) -> HTMLResponse:
         _metrics(request), _queues(request), _requests(request)
     )
     return _page(request, "maintenance/dashboard.html", **metrics, **queues, **requests)
+
+
+@router.get("/maintenance.csv")
+async def requests_csv(request: Request) -> Response:
+    """The list as the filters in the address have it (every page, up to
+    ``EXPORT_LIMIT`` requests; a search's matches), from the same memo rows as the page."""
+    where = _filter(request)
+    client, settings = client_of(request), settings_of(request)
+    rows: list[RequestRow] = []
+    if where.q:
+        rows = (await search_requests(client, settings, where, limit=EXPORT_LIMIT)).items
+    else:
+        token: str | None = None
+        while len(rows) < EXPORT_LIMIT:
+            page = await list_requests(client, settings, where, page_size=100, page_token=token)
+            rows += page.items
+            token = page.next_page_token
+            if token is None:
+                break
+    header = (
+        "Request", "Status", "Priority", "Problem", "Property", "Unit", "Address", "Tenant",
+        "Waiting on", "Answer due (UTC)", "Vendor", "Amount", "Currency", "Created (UTC)",
+        "Updated (UTC)",
+    )  # fmt: skip
+    return csv_response(
+        stamped("repair-requests"),
+        header,
+        (
+            (
+                r.request_id,
+                words(r.status.value).lower(),
+                r.priority,
+                r.summary,
+                r.property_name,
+                r.unit,
+                r.address,
+                r.tenant_name,
+                r.waiting_on,
+                r.deadline,
+                r.vendor_name,
+                f"{r.amount_cents / 100:.2f}" if r.amount_cents is not None else "",
+                r.currency,
+                r.created_at,
+                r.updated_at,
+            )
+            for r in rows[:EXPORT_LIMIT]
+        ),
+    )
 
 
 @router.get(f"/maintenance/{REQUEST}", response_class=HTMLResponse)
@@ -467,6 +547,67 @@ async def cancel_form(request: Request, who: Operator, request_id: str) -> Respo
     text = _where_now(state, response.status_code != 202)
     back = local_path(fields.get("back")) or page_posted_from(request) or _path(request_id)
     return redirect_with(back, Notice("ok", text))
+
+
+CANCEL_CONSEQUENCES = (
+    "Each request stops where it is, and everyone already involved (the tenant, the owner, a "
+    "vendor on the job) is told it was cancelled, with your reason. A request whose vendor "
+    "has already been paid cannot be cancelled and is left as it is."
+)
+
+
+@router.post("/maintenance/bulk", response_model=None)
+async def bulk_form(request: Request, who: Operator) -> Response:
+    """Cancel every ticked request, each through the same route as its own form, after a
+    page that says what will happen and asks why; then report each request's outcome."""
+    try:
+        form = await read_bulk_form(request, "/maintenance")
+    except ApiError as exc:
+        return back_to(request, "/maintenance", Notice("error", sentence(exc.message)))
+    problem = None
+    if form.action != "cancel":
+        problem = "Pick what to do with the selected requests."
+    elif not form.rows:
+        problem = "Select at least one request first: tick the box at the start of its row."
+    elif len(form.rows) > MOST_ROWS:
+        problem = f"Select at most {MOST_ROWS} requests at once."
+    if problem:
+        return redirect_with(form.back, Notice("error", problem))
+    if not form.confirmed or not form.reason:
+        count = len(form.rows)
+        plural = "s" if count != 1 else ""
+        return _page(
+            request,
+            "orders/bulk_confirm.html",
+            422 if form.confirmed else 200,
+            notice=Notice("error", "Say why the requests are cancelled.")
+            if form.confirmed
+            else None,
+            form=form,
+            labels=form.rows,
+            title=f"Cancel {count} request{plural}?",
+            consequences=CANCEL_CONSEQUENCES,
+            confirm_label=f"Cancel {count} request{plural}",
+            keep_label="Keep them" if count != 1 else "Keep it",
+            post_to="/maintenance/bulk",
+            reason_label="Why (everyone involved is told)",
+            reason_required=True,
+        )
+
+    async def one(request_id: str) -> tuple[bool, str]:
+        response = Response()
+        key = row_key(form.key, form.action, request_id) or _key({})
+        try:
+            body = _validated(api.CancelBody, {"reason": form.reason})
+            await api.cancel(request, who, response, request_id, body, key)
+        except ApiError as exc:
+            return False, f"{request_id} could not be cancelled: {exc.message.rstrip('.')}"
+        still = " (still finishing)" if response.status_code == 202 else ""
+        return True, f"{request_id} cancelled{still}"
+
+    outcomes = await asyncio.gather(*(one(request_id) for request_id in form.rows))
+    kind: Literal["ok", "error"] = "ok" if all(ok for ok, _ in outcomes) else "error"
+    return redirect_with(form.back, Notice(kind, report([text for _, text in outcomes])))
 
 
 def _path(request_id: str) -> str:

@@ -13,9 +13,11 @@ order of every list here.
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime, time
+from typing import Annotated
 
-from pydantic import BaseModel
+from pydantic import BaseModel, StringConstraints
 from sqlalchemy import func, select
 from temporalio.client import Client, WorkflowExecution
 
@@ -23,21 +25,47 @@ from opsdesk.ai.pricing import prices
 from opsdesk.ai.usage import AiTotals, UsageLog
 from opsdesk.db import Database
 from opsdesk.db.tables import ChargeRow, RefundRow
+from opsdesk.orders.ids import ORDER_ID_PATTERN, order_workflow_id
 from opsdesk.orders.state import OrderRow
 from opsdesk.orders.status import OrderStatus
 from opsdesk.orders.workflow import OrderWorkflow
+from opsdesk.search import query_keys
 from opsdesk.settings import Settings
+from opsdesk.temporal import search_attributes as sa
 from opsdesk.temporal.visibility import count, fetch_page, page_token_key, quote
 
 # Statuses in which the order waits for a decision only a person can make.
 NEEDS_A_PERSON = (OrderStatus.REVIEW, OrderStatus.AWAITING_STOCK)
 
 
+SEARCH_MAX_LENGTH = 200
+
+
 class OrderFilter(BaseModel):
     status: OrderStatus | None = None
     customer: str | None = None
     escalated: bool | None = None
+    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=SEARCH_MAX_LENGTH)] = ""
+    """A search: an order id ("#1043", "shop-5521"), or the customer's name or address."""
     open_only: bool = False
+
+
+def order_id_in(text: str) -> str | None:
+    """The order id a search names, if it could name one: "#1043" and "1043" alike."""
+    candidate = text.strip().removeprefix("#")
+    return candidate if re.fullmatch(ORDER_ID_PATTERN, candidate) else None
+
+
+def _search_clause(settings: Settings, text: str) -> str | None:
+    either = []
+    order_id = order_id_in(text)
+    if order_id is not None:
+        either.append(f"WorkflowId = {quote(order_workflow_id(order_id))}")
+    keys = query_keys(settings, text)
+    if keys:
+        every = " AND ".join(f"{sa.SEARCH_KEYS.name} = {quote(k)}" for k in keys)
+        either.append(f"({every})")
+    return f"({' OR '.join(either)})" if either else None
 
 
 class OrderPage(BaseModel):
@@ -71,6 +99,9 @@ def visibility_query(settings: Settings, where: OrderFilter | None = None) -> st
             clauses.append(f"OrderCustomer = {quote(where.customer)}")
         if where.escalated is not None:
             clauses.append(f"OrderEscalated = {'true' if where.escalated else 'false'}")
+        if where.q:
+            # A search of nothing searchable (only punctuation) finds nothing.
+            clauses.append(_search_clause(settings, where.q) or "WorkflowId = ''")
         if where.open_only:
             clauses.append("ExecutionStatus = 'Running'")
     return " AND ".join(clauses)

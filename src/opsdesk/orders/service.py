@@ -50,6 +50,7 @@ from opsdesk.orders.restock import RestockWorkflow
 from opsdesk.orders.state import OrderRow, OrderState, StuckOrder
 from opsdesk.orders.status import OrderStatus
 from opsdesk.orders.workflow import OrderWorkflow
+from opsdesk.search import keys_for
 from opsdesk.settings import Settings
 from opsdesk.temporal import search_attributes as sa
 from opsdesk.temporal.updates import start_update_when_ready
@@ -118,6 +119,11 @@ async def start_order(client: Client, settings: Settings, request: OrderRequest)
                 SearchAttributePair(sa.ORDER_STATUS, OrderStatus.PENDING.value),
                 SearchAttributePair(sa.ORDER_CUSTOMER, request.customer.id),
                 SearchAttributePair(sa.ORDER_ESCALATED, False),
+                # Fixed at start (a customer's name and address do not change in an order).
+                SearchAttributePair(
+                    sa.SEARCH_KEYS,
+                    keys_for(settings, name=request.customer.name, email=request.customer.email),
+                ),
             ]
         ),
     )

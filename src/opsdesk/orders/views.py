@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -36,12 +36,15 @@ from opsdesk.orders.listing import OrderFilter, OrderPage, list_orders
 from opsdesk.orders.progress import cancel_effects, cancel_title, event_words, next_step
 from opsdesk.orders.risk import outcome
 from opsdesk.orders.rules import why_not_cancel
-from opsdesk.orders.state import OrderState
+from opsdesk.orders.state import OrderRow, OrderState
 from opsdesk.orders.status import OrderStatus
 from opsdesk.payments.ledger import TEST_TOKENS
 from opsdesk.temporal.visibility import BadPageToken
 from opsdesk.web.auth import VIEWER, Operator
+from opsdesk.web.bulk import MOST_ROWS, read_bulk_form, report, row_key
+from opsdesk.web.chips import chips, query_string
 from opsdesk.web.comments import add_comment
+from opsdesk.web.csv_export import EXPORT_LIMIT, csv_response, stamped
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.errors import ApiError, sentence
 from opsdesk.web.forms import MAX_FORM_FIELDS, read_form
@@ -59,6 +62,7 @@ from opsdesk.web.navigation import (
 )
 from opsdesk.web.pages import templates
 from opsdesk.web.params import whole_number
+from opsdesk.web.saved_views import SavedViews
 
 router = APIRouter(include_in_schema=False, dependencies=VIEWER)
 
@@ -106,7 +110,7 @@ def _filter(request: Request) -> OrderFilter:
     """Filters from the query string; a value that makes no sense is ignored, not an error."""
     params = request.query_params
     values: dict[str, Any] = {}
-    for name in ("status", "customer", "escalated"):
+    for name in ("status", "customer", "escalated", "q"):
         if params.get(name):
             try:
                 values |= OrderFilter.model_validate({name: params[name]}).model_dump(
@@ -128,6 +132,7 @@ def _render(
             "temporal_ui": settings.resolved_temporal_ui_url,
             "statuses": list(OrderStatus),
             "actions_of": actions_for,
+            "order_label": order_label,
             **context,
         },
         status_code=status_code,
@@ -234,13 +239,12 @@ async def _queues(request: Request) -> dict[str, Any]:
             client, settings, OrderFilter(escalated=True, open_only=True), page_size=QUEUE_SIZE
         ),
     )
-    return {
-        "queues": [
-            ("Needs review", "review", review, "?status=REVIEW"),
-            ("Waiting for stock", "stock", stock, "?status=AWAITING_STOCK"),
-            ("Escalated", "escalated", escalated, "?escalated=true"),
-        ]
-    }
+    queues = [
+        ("Needs review", "review", review, "?status=REVIEW"),
+        ("Waiting for stock", "stock", stock, "?status=AWAITING_STOCK"),
+        ("Escalated", "escalated", escalated, "?escalated=true"),
+    ]
+    return {"queues": queues, "quiet": [title for title, _, page, _ in queues if not page.items]}
 
 
 def _pager(query: dict[str, Any], token: str | None, back: list[str], page: OrderPage) -> Pager:
@@ -260,13 +264,31 @@ async def _orders(request: Request) -> dict[str, Any]:
             client_of(request), settings_of(request), where, page_size=PAGE_SIZE
         )
         token, back = None, []
-    query = {k: v for k, v in where.model_dump(exclude={"open_only"}).items() if v is not None}
+    query = {
+        k: v for k, v in where.model_dump(exclude={"open_only"}).items() if v not in (None, "")
+    }
+    who = getattr(request.state, "identity", None)
     return {
+        "views": await SavedViews(db_of(request)).of(who, "orders"),
+        "desk": "orders",
         "page": page,
         "where": where,
         "query": query,
+        "query_string": query_string(query),
+        "chips": chips("/", query, _chip_label),
+        "list_path": "/",
         "pager": _pager(query, token, back, page),
     }
+
+
+def _chip_label(name: str, value: Any) -> str:
+    if name == "status":
+        return f"Status: {OrderStatus(value).value.replace('_', ' ').lower()}"
+    if name == "escalated":
+        return "Escalated" if value else "Not escalated"
+    if name == "customer":
+        return f"Customer: {value}"
+    return f"Search: {value}"
 
 
 async def _products(request: Request) -> dict[str, Any]:
@@ -379,6 +401,48 @@ async def outbox_page(request: Request) -> HTMLResponse:
     )
 
 
+@router.get("/orders.csv")
+async def orders_csv(request: Request) -> Response:
+    """The list as the filters in the address have it (every page, up to
+    ``EXPORT_LIMIT`` orders), from the same memo rows as the page."""
+    where = _filter(request)
+    rows: list[OrderRow] = []
+    token: str | None = None
+    while len(rows) < EXPORT_LIMIT:
+        page = await list_orders(
+            client_of(request), settings_of(request), where, page_size=100, page_token=token
+        )
+        rows += page.items
+        token = page.next_page_token
+        if token is None:
+            break
+    header = (
+        "Order", "Status", "Customer", "Email", "Items", "Total", "Currency", "Risk",
+        "Escalated", "Tracking number", "Created (UTC)", "Updated (UTC)",
+    )  # fmt: skip
+    return csv_response(
+        stamped("orders"),
+        header,
+        (
+            (
+                order_label(r.order_id),
+                r.status.value.replace("_", " ").lower(),
+                r.customer_name,
+                r.customer_email,
+                r.items,
+                f"{r.total_cents / 100:.2f}",
+                r.currency,
+                r.risk_score,
+                r.escalated,
+                r.tracking_number,
+                r.created_at,
+                r.updated_at,
+            )
+            for r in rows[:EXPORT_LIMIT]
+        ),
+    )
+
+
 # -- what the forms post without JavaScript ----------------------------------------------------
 
 
@@ -472,6 +536,77 @@ async def restock_form(request: Request, who: Operator, sku: str) -> RedirectRes
     if woken:
         text += f" {woken} waiting order{'s' if woken != 1 else ''} woken."
     return back_to(request, "/", Notice("ok", text))
+
+
+# What each bulk action is called in the report of each order, and the status an advance
+# expects (so "Approve" never ships an order that was approved a moment ago).
+_BULK: dict[str, tuple[str, OrderStatus | None]] = {
+    "approve": ("approved", OrderStatus.REVIEW),
+    "ship": ("marked shipped", OrderStatus.CONFIRMED),
+    "cancel": ("cancelled", None),
+}
+CANCEL_CONSEQUENCES = (
+    "Each order that was paid is refunded in full, its stock goes back on the shelf, the "
+    "warehouse is told not to send it, and its customer is emailed that it was cancelled (an "
+    "order in review is rejected). An order that has already shipped cannot be cancelled and "
+    "is left as it is."
+)
+
+
+@router.post("/orders/bulk", response_model=None)
+async def bulk_form(request: Request, who: Operator) -> Response:
+    """Act on every ticked order, each through the same route as its own button, and report
+    each order's outcome. Cancelling asks first, saying what will happen."""
+    try:
+        form = await read_bulk_form(request, "/")
+    except ApiError as exc:
+        return back_to(request, "/", Notice("error", sentence(exc.message)))
+    problem = None
+    if form.action not in _BULK:
+        problem = "Pick what to do with the selected orders."
+    elif not form.rows:
+        problem = "Select at least one order first: tick the box at the start of its row."
+    elif len(form.rows) > MOST_ROWS:
+        problem = f"Select at most {MOST_ROWS} orders at once."
+    if problem:
+        return redirect_with(form.back, Notice("error", problem))
+    if form.action == "cancel" and not form.confirmed:
+        count = len(form.rows)
+        return _page(
+            request,
+            "orders/bulk_confirm.html",
+            section="orders",
+            form=form,
+            labels=[order_label(order_id) for order_id in form.rows],
+            title=f"Cancel {count} order{'s' if count != 1 else ''}?",
+            consequences=CANCEL_CONSEQUENCES,
+            confirm_label=f"Cancel {count} order{'s' if count != 1 else ''}",
+            keep_label="Keep them" if count != 1 else "Keep it",
+            post_to="/orders/bulk",
+            reason_label="Reason (optional; the timeline keeps it)",
+            reason_required=False,
+        )
+    done, expected = _BULK[form.action]
+
+    async def one(order_id: str) -> tuple[bool, str]:
+        label = order_label(order_id)
+        response = Response()
+        key = row_key(form.key, form.action, order_id)
+        try:
+            if form.action == "cancel":
+                body = _validated(api.CancelBody, {"reason": form.reason} if form.reason else {})
+                await api.cancel(request, who, response, order_id, body, key)
+            else:
+                advance = api.AdvanceBody(expected_status=expected)
+                await api.advance(request, who, response, order_id, advance, key)
+        except ApiError as exc:
+            return False, f"{label} could not be {done}: {exc.message.rstrip('.')}"
+        still = " (still finishing)" if response.status_code == 202 else ""
+        return True, f"{label} {done}{still}"
+
+    outcomes = await asyncio.gather(*(one(order_id) for order_id in form.rows))
+    kind: Literal["ok", "error"] = "ok" if all(ok for ok, _ in outcomes) else "error"
+    return redirect_with(form.back, Notice(kind, report([text for _, text in outcomes])))
 
 
 def _outcome(state: api.OrderOut, response: Response) -> Notice:

@@ -36,6 +36,11 @@ REQUEST_PRIORITY = SearchAttributeKey.for_keyword("RequestPriority")
 REQUEST_WAITING_ON = SearchAttributeKey.for_keyword("RequestWaitingOn")
 """owner | vendor | tenant: whose answer the request waits for; nobody while none."""
 
+SEARCH_KEYS = SearchAttributeKey.for_keyword_list("SearchKeys")
+"""Keyed hashes (``opsdesk.search``) of the words a person searches an order by: the
+customer's name and e-mail address. Never the words themselves: visibility is readable by
+whoever runs Temporal, and these are personal data."""
+
 ALL_KEYS: tuple[SearchAttributeKey, ...] = (  # type: ignore[type-arg]
     ORDER_STATUS,
     ORDER_CUSTOMER,
@@ -47,6 +52,7 @@ ALL_KEYS: tuple[SearchAttributeKey, ...] = (  # type: ignore[type-arg]
     STAGE_DEADLINE,
     REQUEST_PRIORITY,
     REQUEST_WAITING_ON,
+    SEARCH_KEYS,
 )
 
 # The names the Temporal CLI and the operator service use for each indexed type.

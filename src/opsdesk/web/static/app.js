@@ -11,7 +11,10 @@ function isBusy(section) {
   const active = document.activeElement;
   if (active && section.contains(active) && active.matches("input, select, textarea")) return true;
   return [...section.querySelectorAll("input, textarea")].some(
-    (el) => el.type !== "hidden" && el.value !== el.defaultValue
+    (el) => (el.type === "checkbox" || el.type === "radio")
+      // Rows ticked for a bulk action stay ticked: the list waits until they are used.
+      ? el.checked !== el.defaultChecked
+      : el.type !== "hidden" && el.value !== el.defaultValue
   );
 }
 
@@ -22,10 +25,54 @@ async function refresh(section, force = false) {
   const html = response.ok ? await response.text() : null;
   // A live refresh that set off before the person turned the page (or filtered) must not
   // land on top of the page they turned to.
-  if (html !== null && section.dataset.fragment === url) {
-    section.innerHTML = html;
-    noticeOutdated(section);
+  if (html !== null && section.dataset.fragment === url) swap(section, html);
+}
+
+// -- what a row said then and says now ----------------------------------------------------------
+
+const ROWS = "tr[data-order], tr[data-request]";
+
+function statuses(root) {
+  const seen = new Map();
+  root.querySelectorAll(ROWS).forEach((row) => {
+    seen.set(row.dataset.order || row.dataset.request, row.dataset.status);
+  });
+  return seen;
+}
+
+function swap(section, html) {
+  const before = statuses(section);
+  section.innerHTML = html;
+  enhance(section);
+  remark(section);
+  rowsChanged(before, statuses(section));
+  noticeOutdated(section);
+}
+
+// What only works with this script is hidden until it runs (and in every section it swaps in).
+function enhance(root) {
+  root.querySelectorAll("[data-add-line], [data-live], [data-pick-all], [data-keys-open]").forEach(
+    (el) => (el.hidden = false)
+  );
+}
+
+// A notice says what a row was when the form answered: once a live update changes that row,
+// the notice would contradict it, so it goes (the page's own) or says what the row is now
+// (the new-order form's, which names its order).
+function rowsChanged(before, after) {
+  const changed = [...after].filter(([id, status]) => before.has(id) && before.get(id) !== status);
+  if (changed.length) {
+    document.querySelectorAll("[data-notice].ok").forEach((notice) => {
+      if (changed.some(([id]) => notice.textContent.includes(id))) notice.remove();
+    });
   }
+  document.querySelectorAll("[data-ok][data-order]").forEach((ok) => {
+    const row = document.querySelector(`tr[data-order="${CSS.escape(ok.dataset.order)}"]`);
+    if (!row || ok.hidden || row.dataset.status === ok.dataset.status) return;
+    ok.dataset.status = row.dataset.status;
+    const badge = row.querySelector(".badge");
+    ok.querySelector("[data-now]").textContent = badge ? badge.textContent.toLowerCase() : "";
+  });
 }
 
 const pending = new Map();
@@ -79,6 +126,11 @@ function formBody(form) {
   return body;
 }
 
+// As orders/ids.py order_label names an order: "#1043" for one the desk numbered.
+function orderLabel(orderId) {
+  return /^\d+$/.test(orderId) ? "#" + orderId : orderId;
+}
+
 function message(problem) {
   if (problem && problem.error) return problem.error.message;
   return "Something went wrong; try again.";
@@ -112,8 +164,13 @@ async function submitAction(form) {
       ok.innerHTML = "";
       const link = document.createElement("a");
       link.href = "/orders/" + answer.order_id;
-      link.textContent = "Order " + answer.order_id;
-      ok.append(link, " is " + answer.status.replace("_", " ") + ".");
+      link.textContent = "Order " + orderLabel(answer.order_id);
+      const now = document.createElement("span");
+      now.dataset.now = "";
+      now.textContent = answer.status.replace("_", " ").toLowerCase();
+      ok.append(link, " is ", now, ".");
+      ok.dataset.order = answer.order_id;
+      ok.dataset.status = answer.status;
       ok.hidden = false;
       form.reset();
     }
@@ -186,9 +243,36 @@ document.addEventListener("click", (event) => {
   if (link && showOrders(new URL(link.href).search.slice(1))) event.preventDefault();
 });
 
-// What only works with this script is hidden until it runs.
-document.querySelectorAll("[data-add-line], [data-live]").forEach((el) => (el.hidden = false));
+enhance(document);
 listen();
+
+// -- selecting many rows --------------------------------------------------------------------
+
+function picked(table) {
+  const boxes = [...table.querySelectorAll("[data-pick]")];
+  const ticked = boxes.filter((box) => box.checked).length;
+  const all = table.querySelector("[data-pick-all]");
+  if (all) {
+    all.checked = ticked > 0 && ticked === boxes.length;
+    all.indeterminate = ticked > 0 && ticked < boxes.length;
+  }
+  const form = boxes.length ? document.getElementById(boxes[0].getAttribute("form")) : null;
+  const label = form && form.querySelector("[data-picked]");
+  if (label) {
+    if (label.dataset.none === undefined) label.dataset.none = label.textContent;
+    label.textContent = ticked ? `${ticked} selected:` : label.dataset.none;
+  }
+}
+
+document.addEventListener("change", (event) => {
+  const box = event.target;
+  const table = box.closest("table");
+  if (!table) return;
+  if (box.matches("[data-pick-all]")) {
+    table.querySelectorAll("[data-pick]").forEach((row) => (row.checked = box.checked));
+  }
+  if (box.matches("[data-pick], [data-pick-all]")) picked(table);
+});
 
 // -- sections that are re-read now and then ----------------------------------------------------
 // The maintenance pages have no change feed of their own: each [data-poll] section is fetched
@@ -209,10 +293,7 @@ async function pollSection(section, force = false) {
   try {
     const response = await fetch(section.dataset.poll, { headers: { Accept: "text/html" } });
     const html = response.ok ? await response.text() : null;
-    if (html !== null && (force || !isEdited(section))) {
-      section.innerHTML = html;
-      noticeOutdated(section);
-    }
+    if (html !== null && (force || !isEdited(section))) swap(section, html);
   } catch (e) {
     // The next round tries again.
   }
@@ -268,3 +349,108 @@ function noticeOutdated(section) {
 }
 
 document.querySelectorAll("[data-fragment], [data-poll]").forEach(noticeOutdated);
+
+// -- the keyboard on the lists ------------------------------------------------------------------
+// j/k or the arrows move through the rows, Enter opens one, x ticks it, / goes to the search
+// box, ? lists these. Keys typed into a field are the field's.
+
+let currentRow = null; // the row's id, so a live refresh keeps the place
+
+function rows() {
+  return [...document.querySelectorAll(ROWS)];
+}
+
+function rowId(row) {
+  return row.dataset.order || row.dataset.request;
+}
+
+function mark(row) {
+  document.querySelectorAll("tr.current").forEach((r) => r.classList.remove("current"));
+  if (!row) return;
+  row.classList.add("current");
+  row.tabIndex = -1;
+  row.focus({ preventScroll: true });
+  row.scrollIntoView({ block: "nearest" });
+  currentRow = rowId(row);
+}
+
+function remark(section) {
+  if (!currentRow) return;
+  const row = [...section.querySelectorAll(ROWS)].find((r) => rowId(r) === currentRow);
+  if (row) row.classList.add("current");
+}
+
+function move(step) {
+  const all = rows();
+  if (!all.length) return;
+  const at = all.findIndex((r) => rowId(r) === currentRow);
+  const next = at < 0 ? (step > 0 ? 0 : all.length - 1) : Math.min(Math.max(at + step, 0), all.length - 1);
+  mark(all[next]);
+}
+
+function current() {
+  return rows().find((r) => rowId(r) === currentRow) || null;
+}
+
+document.addEventListener("keydown", (event) => {
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  const target = event.target;
+  const typing = target.matches && target.matches("input, select, textarea, [contenteditable]");
+  const keys = document.querySelector("[data-keys]");
+  if (typing) {
+    if (event.key === "Escape" && target.matches("[data-search]")) target.blur();
+    return;
+  }
+  if (!rows().length && !document.querySelector("[data-search]")) return;
+  const onRow = target.matches && target.matches(ROWS);
+  switch (event.key) {
+    case "j":
+      move(1);
+      break;
+    case "k":
+      move(-1);
+      break;
+    case "ArrowDown":
+    case "ArrowUp":
+      // The arrows scroll the page until a row has been chosen.
+      if (!onRow) return;
+      move(event.key === "ArrowDown" ? 1 : -1);
+      break;
+    case "Enter": {
+      const row = onRow ? target : null;
+      const link = row && row.querySelector("td.id a");
+      if (!link) return;
+      link.click();
+      break;
+    }
+    case "x": {
+      const box = current() && current().querySelector("[data-pick]");
+      if (!box) return;
+      box.checked = !box.checked;
+      box.dispatchEvent(new Event("change", { bubbles: true }));
+      break;
+    }
+    case "/": {
+      const search = document.querySelector("[data-search]");
+      if (!search) return;
+      search.focus();
+      search.select();
+      break;
+    }
+    case "?":
+      if (!keys) return;
+      if (keys.open) keys.close();
+      else keys.showModal();
+      break;
+    default:
+      return;
+  }
+  event.preventDefault();
+});
+
+document.addEventListener("click", (event) => {
+  if (event.target.closest("[data-keys-open]")) {
+    const keys = document.querySelector("[data-keys]");
+    if (keys) keys.showModal();
+  }
+});
