@@ -10,6 +10,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from opsdesk.orders.ids import order_label
 from tests.conftest import BROWSER
 from tests.e2e.people import app_under_test, sign_in
 from tests.orders.helpers import body, until_status
@@ -107,7 +108,9 @@ async def test_cancel_an_order_on_its_page(site: httpx.AsyncClient, plain: Page)
     await plain.get_by_role("button", name="Yes, cancel the order").click()
 
     await expect(plain).to_have_url(f"{site.base_url}/orders/{order_id}")
-    await expect(plain.locator("[data-notice]")).to_have_text(f"Order {order_id} is CANCELLED now.")
+    await expect(plain.locator("[data-notice]")).to_have_text(
+        f"Order {order_label(order_id)} is cancelled now."
+    )
     await expect(plain.locator(".order-head .badge")).to_have_text("CANCELLED")
     await expect(plain.locator(".timeline")).to_contain_text("customer called")
     await expect(plain.get_by_text("Refunded 18.00 USD")).to_be_visible()
@@ -123,7 +126,9 @@ async def test_cancel_from_the_list_comes_back_to_the_list(
     await plain.get_by_role("button", name="Yes, cancel the order").click()
 
     await expect(plain).to_have_url(f"{site.base_url}/?status=CONFIRMED")
-    await expect(plain.locator("[data-notice]")).to_have_text(f"Order {order_id} is CANCELLED now.")
+    await expect(plain.locator("[data-notice]")).to_have_text(
+        f"Order {order_label(order_id)} is cancelled now."
+    )
     assert (await site.get(f"/api/orders/{order_id}")).json()["status"] == "CANCELLED"
 
 

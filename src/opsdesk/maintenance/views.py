@@ -410,7 +410,7 @@ async def requests_csv(request: Request) -> Response:
         (
             (
                 r.request_id,
-                words(r.status.value).lower(),
+                r.status.words,
                 r.priority,
                 r.summary,
                 r.property_name,

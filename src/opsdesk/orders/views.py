@@ -426,7 +426,7 @@ async def orders_csv(request: Request) -> Response:
         (
             (
                 order_label(r.order_id),
-                r.status.value.replace("_", " ").lower(),
+                r.status.words,
                 r.customer_name,
                 r.customer_email,
                 r.items,
@@ -460,7 +460,7 @@ async def create_order_form(request: Request, who: Operator) -> Response:
         )
     return redirect_with(
         f"/orders/{state.order_id}",
-        Notice("ok", f"Order {state.order_id} is {state.status.value}."),
+        Notice("ok", f"Order {order_label(state.order_id)} is {state.status.words}."),
     )
 
 
@@ -613,10 +613,10 @@ def _outcome(state: api.OrderOut, response: Response) -> Notice:
     if response.status_code == 202:
         return Notice(
             "ok",
-            f"Order {state.order_id} took the action and is still working on it "
-            f"({state.status.value}).",
+            f"Order {order_label(state.order_id)} took the action and is still working on it "
+            f"({state.status.words}).",
         )
-    return Notice("ok", f"Order {state.order_id} is {state.status.value} now.")
+    return Notice("ok", f"Order {order_label(state.order_id)} is {state.status.words} now.")
 
 
 # -- fragments ---------------------------------------------------------------------------------
