@@ -119,11 +119,12 @@ def input_value(at: datetime | None, zone: str | None) -> str:
 
 
 def duration(delta: timedelta) -> str:
-    """A length of time in the largest unit that says it: ``2 days``, ``3 hours``,
+    """A length of time in the largest unit that says it: ``2 days``, ``47 hours``,
     ``45 minutes``, ``under a minute``."""
     seconds = int(abs(delta).total_seconds())
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
+    # Days only from two of them: "1 day" for 47 hours would say half the time there is.
+    for unit, size, from_ in (("day", 86400, 2 * 86400), ("hour", 3600, 3600), ("minute", 60, 60)):
+        if seconds >= from_:
             count = seconds // size
             return f"{count} {unit}{'' if count == 1 else 's'}"
     return "under a minute"

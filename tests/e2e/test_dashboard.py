@@ -33,7 +33,7 @@ async def test_create_an_order_in_the_form_and_watch_it_appear(
 
     created = form.locator("[data-ok]")
     await expect(created).to_contain_text("Order ")
-    order_id = (await created.locator("a").inner_text()).removeprefix("Order ")
+    order_id = (await created.locator("a").inner_text()).removeprefix("Order ").removeprefix("#")
     listed = page.locator(f'tr[data-order="{order_id}"]')
     await expect(listed).to_be_visible()
     await expect(listed.locator(".badge")).to_have_text("CONFIRMED")

@@ -60,7 +60,7 @@ async def test_create_an_order(site: httpx.AsyncClient, plain: Page) -> None:
     order_id = plain.url.rsplit("/", 1)[1]
     # The status the order had the moment it started (the page shows where it is since).
     await expect(plain.locator("[data-notice]")).to_have_text(
-        re.compile(rf"^Order {order_id} is [A-Z_]+\.$")
+        re.compile(rf"^Order #{order_id} is [a-z ,]+\.$")
     )
     await expect(plain.locator(".order-head")).to_contain_text(order_id)
     await expect(plain.locator(".facts")).to_contain_text("Grace Hopper")
