@@ -259,11 +259,15 @@ def _after_ready(output: str) -> str:
     return output.split(READY_LINE, 1)[1]
 
 
-async def test_the_console_starts_quietly_and_ends_with_the_urls_and_sign_in_link(
+async def test_one_quiet_stack_per_data_directory_that_prints_its_own_urls(
     tmp_path: Path,
 ) -> None:
+    """The console starts quietly and ends with the URLs and the sign-in link; a second
+    stack on the same data directory is refused; commands print the running stack's URLs.
+    One test, so that the suite starts one stack for all three."""
     stack = DevStackProcess(data_dir=tmp_path / "state")
     stack.start()
+    env = {"OPSDESK_DATA_DIR": str(stack.data_dir)}
     try:
         await _ready(stack)
         output = stack.output()
@@ -278,11 +282,29 @@ async def test_the_console_starts_quietly_and_ends_with_the_urls_and_sign_in_lin
         assert last[2] == "Press Ctrl-C to stop.", output
         assert f"Dashboard    {stack.url}/" in _after_ready(output)
 
+        # Other ports, the same data directory (and so the same Temporal database file).
+        assert stack.process is not None
+        second = DevStackProcess(data_dir=tmp_path / "state")
+        second.start()
+        assert second.process is not None
+        code = await asyncio.to_thread(second.process.wait, 60)
+        said = " ".join(second.output().split())
+        assert code != 0
+        assert f"pid {stack.process.pid}" in said, said
+        assert f"serving {stack.url}/" in said, said
+        assert "Traceback" not in said
+        assert "Ops Desk is ready" not in said
+        await _ready(stack)  # untouched
+
+        # Every command that prints a link prints the running stack's, not port 8000's.
+        link = await asyncio.to_thread(_opsdesk, "users", "link", "admin", **env)
+        assert link.returncode == 0, link.stderr
+        assert link.stdout.startswith(f"{stack.url}/signin/link/"), link.stdout
+
         # The poller polls the demo feed the API serves; one poll picks up a new record.
-        dropped = await asyncio.to_thread(
-            _opsdesk, "maintenance", "demo-request", OPSDESK_DATA_DIR=str(stack.data_dir)
-        )
+        dropped = await asyncio.to_thread(_opsdesk, "maintenance", "demo-request", **env)
         assert dropped.returncode == 0, dropped.stderr
+        assert f"{stack.url}/maintenance/intake" in " ".join(dropped.stderr.split())
         [request_id] = re.findall(r"starts request (\S+) at", dropped.stderr)
         async with httpx.AsyncClient(base_url=stack.url, headers=await _staff(stack)) as http:
             await eventually(
@@ -302,37 +324,6 @@ async def test_the_console_starts_quietly_and_ends_with_the_urls_and_sign_in_lin
         ], lines
     finally:
         assert await asyncio.to_thread(stack.stop, signal.SIGTERM) == 0, stack.output()
-
-
-async def test_a_second_stack_on_the_same_data_directory_is_refused(tmp_path: Path) -> None:
-    first = DevStackProcess(data_dir=tmp_path / "state")
-    first.start()
-    try:
-        await _ready(first)
-        assert first.process is not None
-        # Other ports, the same data directory (and so the same Temporal database file).
-        second = DevStackProcess(data_dir=tmp_path / "state")
-        second.start()
-        assert second.process is not None
-        code = await asyncio.to_thread(second.process.wait, 60)
-        said = " ".join(second.output().split())
-        assert code != 0
-        assert f"pid {first.process.pid}" in said, said
-        assert f"serving {first.url}/" in said, said
-        assert "Traceback" not in said
-        assert "Ops Desk is ready" not in said
-        await _ready(first)  # untouched
-
-        # Every command that prints a link prints the running stack's, not port 8000's.
-        env = {"OPSDESK_DATA_DIR": str(first.data_dir)}
-        link = await asyncio.to_thread(_opsdesk, "users", "link", "admin", **env)
-        assert link.returncode == 0, link.stderr
-        assert link.stdout.startswith(f"{first.url}/signin/link/"), link.stdout
-        demo = await asyncio.to_thread(_opsdesk, "maintenance", "demo-request", **env)
-        assert demo.returncode == 0, demo.stderr
-        assert f"{first.url}/maintenance/intake" in " ".join(demo.stderr.split())
-    finally:
-        assert await asyncio.to_thread(first.stop, signal.SIGTERM) == 0, first.output()
 
     # The file a stack that crashed leaves behind holds no lock: the next one starts.
     lock = tmp_path / "state" / "dev-stack.lock"
