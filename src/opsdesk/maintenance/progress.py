@@ -11,25 +11,6 @@ from opsdesk.maintenance.state import RequestState
 from opsdesk.maintenance.status import CHANNEL_WORDS, Channel, RequestStatus, Stage
 from opsdesk.values import format_money
 
-_STATUS = {
-    RequestStatus.SUBMITTED: "received",
-    RequestStatus.TRIAGED: "triaged",
-    RequestStatus.OWNER_APPROVAL: "waiting for the owner",
-    RequestStatus.VENDOR_QUOTE: "waiting for a quote",
-    RequestStatus.ESTIMATE_APPROVAL: "estimate with the owner",
-    RequestStatus.SCHEDULING: "booking a visit",
-    RequestStatus.IN_PROGRESS: "work under way",
-    RequestStatus.COMPLETION: "checking with the tenant",
-    RequestStatus.INVOICE: "waiting for the invoice",
-    RequestStatus.INVOICE_APPROVAL: "invoice with the owner",
-    RequestStatus.PAYMENT: "paying the vendor",
-    RequestStatus.CLOSED: "closed",
-    RequestStatus.CANCELLED: "cancelled",
-    RequestStatus.DECLINED: "declined",
-    RequestStatus.EXPIRED: "expired",
-    RequestStatus.FAILED: "stopped",
-}
-
 _ASKED_TO = {
     Stage.OWNER_APPROVAL: "approve the repair",
     Stage.VENDOR_QUOTE: "take the job and quote for it",
@@ -53,7 +34,7 @@ _ENDED = {
 
 def status_words(status: RequestStatus) -> str:
     """The status in a few words: ``waiting for a quote``."""
-    return _STATUS.get(status, status.value.replace("_", " ").lower())
+    return status.words
 
 
 def stage_words(stage: Stage) -> str:

@@ -43,7 +43,7 @@ class RequestStatus(StrEnum):
 
     @property
     def words(self) -> str:
-        """The status as a sentence says it: ``waiting for the vendor's quote``."""
+        """The status as a sentence says it: ``waiting for a quote``."""
         return STATUS_WORDS[self]
 
 
@@ -111,15 +111,15 @@ STAGE_STATUS: dict[Stage, RequestStatus] = {
 }
 
 STATUS_WORDS: dict[RequestStatus, str] = {
-    RequestStatus.SUBMITTED: "just reported",
-    RequestStatus.TRIAGED: "assessed, finding who to ask",
+    RequestStatus.SUBMITTED: "received",
+    RequestStatus.TRIAGED: "assessed",
     RequestStatus.OWNER_APPROVAL: "waiting for the owner's approval",
-    RequestStatus.VENDOR_QUOTE: "waiting for the vendor's quote",
+    RequestStatus.VENDOR_QUOTE: "waiting for a quote",
     RequestStatus.ESTIMATE_APPROVAL: "waiting for the owner to approve the estimate",
-    RequestStatus.SCHEDULING: "finding a time for the visit",
-    RequestStatus.IN_PROGRESS: "booked, waiting for the work to be done",
+    RequestStatus.SCHEDULING: "booking a visit",
+    RequestStatus.IN_PROGRESS: "booked, waiting for the work",
     RequestStatus.COMPLETION: "waiting for the tenant to confirm the repair",
-    RequestStatus.INVOICE: "waiting for the vendor's invoice",
+    RequestStatus.INVOICE: "waiting for the invoice",
     RequestStatus.INVOICE_APPROVAL: "waiting for the owner to approve the invoice",
     RequestStatus.PAYMENT: "paying the vendor",
     RequestStatus.CLOSED: "closed",
