@@ -15,9 +15,12 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from playwright.async_api import Browser, Page, expect
+from sqlalchemy import select
 from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.db import Database
+from opsdesk.db.tables import OutboxMessage
+from opsdesk.maintenance.ids import request_workflow_id
 from opsdesk.maintenance.inputs import AvailabilityAnswer, Window
 from opsdesk.maintenance.service import request_handle
 from opsdesk.maintenance.status import Stage
@@ -285,6 +288,25 @@ async def test_a_vendor_for_whom_no_time_works_sends_the_tenant_back_for_others(
     state = await waiting_for(handle, Stage.AVAILABILITY, round=2)
     assert state.slot is None
     assert any("None of the tenant's times works" in e.event for e in state.timeline)
+
+    # The tenant is asked again, and told why.
+    async def asked_again() -> list[str]:
+        async with db.transaction() as session:
+            return list(
+                await session.scalars(
+                    select(OutboxMessage.body_text)
+                    .where(
+                        OutboxMessage.reference == request_workflow_id(request_id),
+                        OutboxMessage.to_address == TENANT,
+                        OutboxMessage.subject.like("Give your times%"),
+                    )
+                    .order_by(OutboxMessage.id)
+                )
+            )
+
+    bodies = await eventually(asked_again, lambda found: len(found) == 2)
+    assert "FlowRight Plumbing cannot come at any of the times you gave." in bodies[1]
+    assert "cannot come" not in bodies[0]
 
 
 async def _mail_to(settings: Settings, to: str, subject: str) -> Mail:

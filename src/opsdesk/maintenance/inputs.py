@@ -237,6 +237,10 @@ ANSWER_MODELS: dict[Stage, type[Answer]] = {
 }
 
 
+NONE_FITS = "said none of the tenant's times fits"
+"""How the timeline and the records say a vendor's "none of these times works"."""
+
+
 def describe_answer(stage: Stage, answer: Answer) -> str:
     """The answer in a few words, as the timeline and "already answered" say it."""
     if isinstance(answer, Decision):
@@ -247,7 +251,7 @@ def describe_answer(stage: Stage, answer: Answer) -> str:
         count = len(answer.windows)
         return f"gave {count} time window{'' if count == 1 else 's'}"
     if isinstance(answer, SlotAnswer):
-        return "said none of the tenant's times fits" if answer.none_fits else "booked a visit"
+        return NONE_FITS if answer.none_fits else "booked a visit"
     if isinstance(answer, CompletionAnswer):
         return "confirmed it is fixed" if answer.fixed else "said it is not fixed"
     if isinstance(answer, InvoiceAnswer):

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from opsdesk.maintenance.ids import spoken_request_id
-from opsdesk.maintenance.inputs import Window
+from opsdesk.maintenance.inputs import NONE_FITS, Window
 from opsdesk.maintenance.state import RequestState
 from opsdesk.maintenance.status import Stage
 from opsdesk.notify.links import LinkGrant
@@ -23,7 +23,7 @@ QUESTIONS: dict[Stage, tuple[str, str]] = {
     Stage.VENDOR_QUOTE: ("Can you take this job, and what will it cost?", "Send your quote"),
     Stage.ESTIMATE_APPROVAL: ("The vendor's estimate is above your limit.", "Review the estimate"),
     Stage.AVAILABILITY: ("When are you at home for the visit?", "Give your times"),
-    Stage.SLOT: ("Pick a visit inside the tenant's times.", "Book a visit"),
+    Stage.SLOT: ("Choose when you will visit, from the tenant's times.", "Book a visit"),
     Stage.WORK_DONE: ("Tell us when the work is done.", "Mark the work done"),
     Stage.COMPLETION: ("Is it fixed?", "Confirm the repair"),
     Stage.INVOICE: ("Send your invoice for this job.", "Send the invoice"),
@@ -280,10 +280,16 @@ _EMERGENCY_PARAGRAPHS = [
 def question(state: RequestState, stage: Stage) -> Words:
     """The email that asks ``stage``; its button's label is ``QUESTIONS[stage][1]``."""
     text, button = QUESTIONS[stage]
-    return Words(
-        f"{button}: request {state.request_id}",
-        [text, f"Please answer by the time below; after that, {LAPSE[stage]}."],
-    )
+    paragraphs = [text, f"Please answer by the time below; after that, {LAPSE[stage]}."]
+    if stage is Stage.AVAILABILITY and _no_window_fitted(state):
+        paragraphs.insert(0, f"{state.vendor_name} cannot come at any of the times you gave.")
+    return Words(f"{button}: request {state.request_id}", paragraphs)
+
+
+def _no_window_fitted(state: RequestState) -> bool:
+    """Whether the vendor's last answer about a visit was that none of the times works."""
+    slot = state.latest(Stage.SLOT)
+    return slot is not None and slot.answer is not None and slot.answer.what == NONE_FITS
 
 
 def visit_booked(state: RequestState) -> Words:
