@@ -270,7 +270,11 @@ async def test_one_quiet_stack_per_data_directory_that_prints_its_own_urls(
     env = {"OPSDESK_DATA_DIR": str(stack.data_dir)}
     try:
         await _ready(stack)
-        output = stack.output()
+        # Ready to serve is not yet done printing: the console's last line comes after.
+        output = await eventually(
+            lambda: asyncio.to_thread(stack.output),
+            lambda out: "Press Ctrl-C to stop." in out,
+        )
         # The worker's poller fetched the demo feed the API serves, and nothing failed.
         assert "Traceback" not in output, output
         assert "WARNING" not in output, output
