@@ -88,7 +88,12 @@ function listen() {
   const live = document.querySelector("[data-live]");
   if (!live) return;
   const events = new EventSource("/api/events");
-  events.addEventListener("ready", () => live.classList.add("on"));
+  // A change made while the page loaded (or while the connection was down) sent its event
+  // to nobody: on each connect, the sections are read once more.
+  events.addEventListener("ready", () => {
+    live.classList.add("on");
+    refreshAll();
+  });
   events.addEventListener("orders", () => refreshAll());
   // The numbers are counted in the background and announced when they move.
   events.addEventListener("metrics", () => refreshAll('[data-fragment$="/metrics"]'));
