@@ -59,11 +59,11 @@ def why_not_answer(
         return None if problem is None else (problem, INVALID_ANSWER)
     earlier = state.latest(stage, answer.round)
     if earlier is not None and earlier.answer is not None:
-        return (answered_by(earlier.answer, zone), ALREADY_ANSWERED)
+        return (answered_by(earlier.answer, zone, now=now), ALREADY_ANSWERED)
     if earlier is not None and earlier.lapsed:
         return (
             "this question closed unanswered at its deadline, "
-            f"{clock.moment(earlier.deadline, zone)}",
+            f"{clock.moment(earlier.deadline, zone, now=now)}",
             NOT_WAITING,
         )
     if state.status.terminal:
@@ -83,13 +83,19 @@ def why_not_answer(
 
 
 def answered_by(
-    answer: AnswerRecord, zone: str | None, *, outsider: bool = False, spoken: bool = False
+    answer: AnswerRecord,
+    zone: str | None,
+    *,
+    outsider: bool = False,
+    spoken: bool = False,
+    now: datetime | None = None,
 ) -> str:
     """``already answered by Dana Lee by phone on Sun 6 Dec, 10:18 PM PST``: who, how and
     when, in the property's time (as a call says it when ``spoken``). An ``outsider`` (an
     owner, a vendor, a tenant) is told the office answered, never the name of its staff or
     of an API token."""
-    when = clock.spoken(answer.at, zone) if spoken else clock.moment(answer.at, zone)
+    # A workflow passes its own now: the year a time shows must not depend on the clock.
+    when = clock.spoken(answer.at, zone) if spoken else clock.moment(answer.at, zone, now=now)
     if outsider and answer.channel in ("dashboard", "api"):
         return f"already answered by the property manager's office on {when}: {answer.what}"
     how = CHANNEL_WORDS.get(answer.channel, answer.channel)
@@ -116,7 +122,7 @@ def answer_problem(
         # and pay the vendor for a visit still to happen.
         return (
             "the booked visit has not started yet; mark the work done once it has "
-            f"(the visit starts {clock.moment(done_from, zone_of(state))})"
+            f"(the visit starts {clock.moment(done_from, zone_of(state), now=now)})"
         )
     return None
 
