@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -37,6 +38,7 @@ from opsdesk.temporal.client import register_search_attributes
 from opsdesk.temporal.devserver import find_binary
 from tests.orders.factory import CATALOG
 from tests.postgres import POSTGRES_URL_VARIABLE, postgres_server
+from tests.s3 import s3_server
 
 # Below Linux's default ephemeral range (32768-60999), which bind(0) and every outgoing
 # connection draw from: a port handed out here is never taken meanwhile by a connection.
@@ -184,6 +186,28 @@ async def catalog(db: Database) -> Inventory:
     inventory = Inventory(db)
     await inventory.import_catalog(CATALOG, set_stock=True)
     return inventory
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """An S3-compatible server for the run (moto's, ``tests/s3.py``), started at first use."""
+    with s3_server(free_port()) as url:
+        yield url
+
+
+@pytest.fixture
+def s3_settings(settings: Settings, s3_endpoint: str) -> Settings:
+    """``settings`` with files in a bucket of the test's own on the run's S3 server."""
+    return settings.model_copy(
+        update={
+            "blob_store": "s3",
+            "s3_bucket": f"opsdesk-{uuid.uuid4().hex[:12]}",
+            "s3_endpoint_url": s3_endpoint,
+            "s3_region": "us-east-1",
+            "s3_access_key_id": "test",
+            "s3_secret_access_key": SecretStr("test"),
+        }
+    )
 
 
 @pytest.fixture(scope="session")

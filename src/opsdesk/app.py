@@ -38,6 +38,7 @@ from opsdesk.web import (
     apidocs,
     codec,
     errors,
+    files,
     health,
     metrics,
     oidc,
@@ -126,6 +127,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     app.include_router(oidc.router)
     app.include_router(access_api.router)
     app.include_router(codec.router)
+    app.include_router(files.router)
     app.include_router(orders_api.router)
     app.include_router(order_comments.router)
     # Before the maintenance views, whose /maintenance/{request} would take /maintenance/intake.

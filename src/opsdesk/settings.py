@@ -164,6 +164,20 @@ class Settings(BaseSettings):
     generated once into ``data_dir`` (fine for one machine; set it when the worker and API
     run apart)."""
 
+    # -- files people upload: photos, videos, certificates, invoices --------------------
+    blob_store: Literal["folder", "s3"] = "folder"
+    """Where uploaded files are kept: ``folder`` (``data_dir/files``, one machine) or ``s3``
+    (any S3-compatible service; set the bucket, and the endpoint for one that is not AWS)."""
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    """E.g. ``https://s3.eu-central-1.amazonaws.com`` or a MinIO/Ceph address; empty: AWS."""
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    """Both empty: boto3's usual chain (environment, shared files, an instance role)."""
+    file_link_lifetime: timedelta = timedelta(minutes=15)
+    """How long a link to a file on a page works: long enough to look, too short to share."""
+
     office_hours_start: time = time(9, 0)
     office_hours_end: time = time(18, 0)
     """Office hours, Monday to Friday in each property's time zone. An owner whose call
@@ -299,6 +313,14 @@ class Settings(BaseSettings):
         # HS256 wants a key at least as long as its hash: 32 bytes.
         if self.link_secret is not None and len(self.link_secret.get_secret_value()) < 32:
             raise ValueError("OPSDESK_LINK_SECRET must be at least 32 characters long")
+        return self
+
+    @model_validator(mode="after")
+    def _s3_has_a_bucket(self) -> Settings:
+        if self.blob_store == "s3" and not self.s3_bucket:
+            raise ValueError(
+                "OPSDESK_BLOB_STORE=s3 needs OPSDESK_S3_BUCKET: the bucket to keep files in"
+            )
         return self
 
     @model_validator(mode="after")

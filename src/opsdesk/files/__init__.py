@@ -1,0 +1,2 @@
+"""Files people hand us (photos, videos, certificates, invoices): where they are kept and
+how a page links to them."""
