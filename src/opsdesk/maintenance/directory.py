@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Self, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, TypeAdapter, field_validator, model_validator
@@ -253,7 +253,8 @@ class Directory:
                 owner_name=owner.name,
                 owner_email=owner.email,
                 owner_phone=owner.phone,
-                owner_calls=policy.calls(owner.calls),
+                # The column holds only what OwnerSpec.calls accepted.
+                owner_calls=policy.calls(cast(CallPreference, owner.calls)),
                 auto_approve_cents=prop.auto_approve_cents,
                 currency=prop.currency,
                 time_zone=prop.time_zone,
