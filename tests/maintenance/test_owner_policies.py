@@ -201,6 +201,21 @@ async def test_silence_approves_a_routine_quote_when_the_policy_says_so(
     assert any(to == ELM_OWNER and "policy approves a routine quote" in b for to, _, b in told)
 
 
+async def test_a_property_that_prefers_the_phone_calls_first_and_keeps_the_email_back(
+    time_env: WorkflowEnvironment, db: Database, settings: Settings, directory: Directory
+) -> None:
+    # The owner's own preference is "email and call"; the property's channel decides.
+    await with_policy(directory, "harbor-12", OwnerPolicy(quiet_hours="none", channel="phone"))
+    async with maintenance_worker(time_env, db, settings):
+        handle = await start(time_env.client, settings, DRIP)
+        state = await waiting_for(handle, Stage.OWNER_APPROVAL)
+    assert state.premises is not None
+    assert state.premises.owner_calls == "call_first"
+    assert state.question is not None
+    assert [a.channel for a in state.question.asked] == ["phone"]
+    assert "by phone:" in state.timeline[-1].event
+
+
 def test_quiet_hours_end_in_the_property_zone() -> None:
     saturday = datetime(2026, 12, 5, 22, 15, tzinfo=ZONE)
     nightly = QuietHours()

@@ -1,7 +1,7 @@
 """The properties on the dashboard: a list (name, address, owner, units, approval limit)
 and one property's page (its units and tenants, the owner and how they are reached, and
 the owner's policy in plain sentences). Read-only for every role: the directory's import
-(``opsdesk maintenance import`` or ``POST /api/maintenance/directory``) changes them.
+(``opsdesk maintenance import``) changes them.
 
 A property's page is a list of sections; another part of the desk adds its own by
 appending a ``PropertySection`` to ``SECTIONS`` (a template and what it needs to know).
