@@ -20,6 +20,7 @@ from opsdesk.maintenance import comments as maintenance_comments
 from opsdesk.maintenance import feed as maintenance_feed
 from opsdesk.maintenance import pages as maintenance_pages
 from opsdesk.maintenance import phone as maintenance_phone
+from opsdesk.maintenance import property_views as maintenance_properties
 from opsdesk.maintenance import views as maintenance_views
 from opsdesk.maintenance.listing import MaintenanceMetrics, maintenance_metrics
 from opsdesk.notify import phone_views
@@ -132,6 +133,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     app.include_router(order_comments.router)
     # Before the maintenance views, whose /maintenance/{request} would take /maintenance/intake.
     app.include_router(maintenance_feed.router)
+    app.include_router(maintenance_properties.router)
     app.include_router(orders_views.router)
     app.include_router(saved_views.router)
     app.include_router(maintenance_api.router)

@@ -19,9 +19,10 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr
 from sqlalchemy import select
@@ -46,12 +47,14 @@ from opsdesk.maintenance.inputs import (
     CallEnded,
     CompletionAnswer,
     Decision,
+    QuoteAnswer,
     ReassignRequest,
     RequestForm,
     SlotAnswer,
     TenantContact,
 )
 from opsdesk.maintenance.inputs import CancelRequest as StopRequest
+from opsdesk.maintenance.owner_policy import OwnerPolicy
 from opsdesk.maintenance.poller import PmsPollerWorkflow
 from opsdesk.maintenance.polling import (
     ClaimRecords,
@@ -470,6 +473,98 @@ async def phoned_owner(env: WorkflowEnvironment, settings: Settings, db: Databas
     return handle
 
 
+@contextlib.asynccontextmanager
+async def policy_directory(
+    env: WorkflowEnvironment, settings: Settings, db: Database
+) -> AsyncIterator[Settings]:
+    """The sample directory, 12 Harbor Lane with the default owner policy (quiet hours from
+    9 PM to 8 AM, make-safe work after two hours up to the approval limit)."""
+    spec = sample_directory()
+    for prop in spec.properties:
+        if prop.id == "harbor-12":
+            prop.policy = OwnerPolicy()
+    await Directory(db).import_directory(spec)
+    yield settings
+
+
+async def _saturday_night(env: WorkflowEnvironment) -> None:
+    """Skip the test server's clock to the next Saturday, 10:15 PM at 12 Harbor Lane."""
+    zone = ZoneInfo("America/Los_Angeles")
+    now = (await env.get_current_time()).astimezone(zone)
+    days = (5 - now.weekday()) % 7 or 7
+    target = datetime.combine(now.date() + timedelta(days=days), time(22, 15), zone)
+    await env.sleep(target - now)
+
+
+async def _reported_saying(
+    env: WorkflowEnvironment, settings: Settings, request_id: str, description: str
+) -> RequestHandle:
+    form = RequestForm(
+        property_id="harbor-12",
+        unit="1A",
+        tenant=TenantContact(name="Sam Rivera", email="sam.rivera@example.com"),
+        description=description,
+    )
+    await submit_request(env.client, settings, submission_of(settings, request_id, form))
+    return request_handle(env.client, request_id)
+
+
+async def made_safe_unanswered(
+    env: WorkflowEnvironment, settings: Settings, _db: Database
+) -> RequestHandle:
+    """An emergency on a Saturday night (patch ``owner-policies``): the estimate above the
+    limit phones and emails the owner at once, nobody answers in two hours, make-safe work
+    goes ahead; then ops cancel."""
+    await _saturday_night(env)
+    handle = await _reported_saying(
+        env, settings, "history-made-safe", "A pipe burst in the bathroom and water is flooding"
+    )
+    await waiting_for(handle, Stage.VENDOR_QUOTE)
+    await handle.execute_update(
+        MaintenanceRequestWorkflow.answer_vendor_quote,
+        QuoteAnswer(answer_id="quote", actor="FlowRight", channel="email", amount_cents=180000),
+    )
+    await waiting_for(handle, Stage.ESTIMATE_APPROVAL)
+    await env.sleep(timedelta(hours=2, minutes=5))
+    await waiting_for(handle, Stage.AVAILABILITY)
+    await handle.execute_update(
+        MaintenanceRequestWorkflow.cancel,
+        StopRequest(answer_id="stop", actor="Dana (ops)", reason="the owner called us"),
+    )
+    return handle
+
+
+async def called_after_quiet_hours(
+    env: WorkflowEnvironment, settings: Settings, _db: Database
+) -> RequestHandle:
+    """A routine request on a Saturday night (patch ``owner-policies``): emailed at once,
+    the owner phoned at 8 AM as the question is still open, approved by email; then ops
+    cancel."""
+    await _saturday_night(env)
+    handle = await _reported_saying(
+        env,
+        settings,
+        "history-quiet-hours",
+        "The bathroom tap drips slowly at night, it is a small drip",
+    )
+    await waiting_for(handle, Stage.OWNER_APPROVAL)
+    await env.sleep(timedelta(hours=10))
+    await eventually(
+        lambda: handle.query(MaintenanceRequestWorkflow.get_state),
+        lambda state: state.question is not None and len(state.question.asked) == 2,
+    )
+    await handle.execute_update(
+        MaintenanceRequestWorkflow.answer_owner_approval,
+        Decision(answer_id="yes", actor="Harbor Lane Holdings", channel="email", approve=True),
+    )
+    await waiting_for(handle, Stage.VENDOR_QUOTE)
+    await handle.execute_update(
+        MaintenanceRequestWorkflow.cancel,
+        StopRequest(answer_id="stop", actor="Dana (ops)", reason="fixed by the tenant"),
+    )
+    return handle
+
+
 async def _call_grant(db: Database, request_id: str, stage: Stage, settings: Settings) -> LinkGrant:
     """The grant of the call about ``stage``, read from its webhook address in the outbox."""
 
@@ -593,6 +688,17 @@ SCENARIOS = {
         no_window_fits_then_paid,
         request_workflow_id("history-no-window-fits"),
         setup=maintenance_directory,
+    ),
+    # Recorded with issue 27: the owner's policy for the property.
+    "an emergency estimate unanswered on a Saturday night: make-safe work, then cancelled": (
+        Scenario(
+            made_safe_unanswered, request_workflow_id("history-made-safe"), setup=policy_directory
+        )
+    ),
+    "a routine question on a Saturday night: the call waits for 8 AM, then cancelled": Scenario(
+        called_after_quiet_hours,
+        request_workflow_id("history-quiet-hours"),
+        setup=policy_directory,
     ),
     "a poller's batch: started before, set aside, started; then continued as new": Scenario(
         polled_from_a_feed, poller_workflow_id(_HISTORY_SOURCE), setup=pms_feed

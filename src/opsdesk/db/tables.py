@@ -544,3 +544,19 @@ class SavedView(Base):
     name: Mapped[str] = mapped_column(String(64))
     query: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# -- owner policies per property (issue 27) -------------------------------------------------
+
+
+class PropertyPolicy(Base):
+    """The owner's policy for one property (``OwnerPolicy`` as JSON). A property without a
+    row has the default policy."""
+
+    __tablename__ = "property_policies"
+
+    property_id: Mapped[str] = mapped_column(
+        ForeignKey("properties.id", ondelete="CASCADE"), primary_key=True
+    )
+    policy: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from temporalio import activity
 
 from opsdesk.maintenance.directory import Directory
 from opsdesk.maintenance.inputs import in_office_hours
+from opsdesk.maintenance.owner_policy import quiet_until
 from opsdesk.maintenance.payloads import (
     CHOOSE_VENDOR,
     LOAD_PROPERTY,
     LOAD_VENDOR,
     OFFICE_HOURS,
     PAY_VENDOR,
+    QUIET_UNTIL,
     OfficeHoursCheck,
     PropertyLookup,
+    QuietHoursCheck,
     VendorChoice,
 )
 from opsdesk.maintenance.state import PropertyFacts, VendorFacts
@@ -45,6 +49,11 @@ class MaintenanceActivities:
     async def in_office_hours(self, check: OfficeHoursCheck) -> bool:
         return in_office_hours(check.moment, check.time_zone, check.office_hours)
 
+    @activity.defn(name=QUIET_UNTIL)
+    async def quiet_until(self, check: QuietHoursCheck) -> datetime | None:
+        """When the property's quiet hours around ``check.moment`` end; None: not quiet."""
+        return quiet_until(check.moment, check.time_zone, check.quiet_hours)
+
     @activity.defn(name=PAY_VENDOR)
     async def pay_vendor(self, payout: PayoutInput) -> Payout:
         return await self.gateway.payout(payout)
@@ -55,5 +64,6 @@ class MaintenanceActivities:
             self.choose_vendor,
             self.load_vendor,
             self.in_office_hours,
+            self.quiet_until,
             self.pay_vendor,
         ]

@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Self, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, TypeAdapter, field_validator, model_validator
@@ -19,9 +19,10 @@ from sqlalchemy import select
 
 from opsdesk.ai.models import Trade
 from opsdesk.db import Database
-from opsdesk.db.tables import Owner, Property, Tenant, Unit, Vendor
+from opsdesk.db.tables import Owner, Property, PropertyPolicy, Tenant, Unit, Vendor
 from opsdesk.errors import UnknownProperty, UnknownVendor
 from opsdesk.maintenance.inputs import DirectoryId, Phone, ShortText
+from opsdesk.maintenance.owner_policy import OwnerPolicy
 from opsdesk.maintenance.state import PropertyFacts, VendorFacts
 from opsdesk.maintenance.status import CallPreference
 from opsdesk.values import Email
@@ -35,7 +36,8 @@ class OwnerSpec(BaseModel):
     email: Email
     phone: Phone | None = None
     calls: CallPreference = "email_and_call"
-    """Whether approvals also phone the owner (needs a phone number in E.164 form)."""
+    """Whether approvals also phone the owner (needs a phone number in E.164 form); a
+    property's ``policy.channel``, when set, decides instead for that property."""
 
 
 class TenantSpec(BaseModel):
@@ -59,6 +61,8 @@ class PropertySpec(BaseModel):
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
     time_zone: str = "UTC"
     units: Annotated[list[UnitSpec], Field(min_length=1)]
+    policy: OwnerPolicy = OwnerPolicy()
+    """The owner's policy for this property; absent from a file: the defaults."""
 
     @field_validator("time_zone")
     @classmethod
@@ -151,7 +155,13 @@ class Directory:
                 if await session.get(Owner, prop.owner) is None:
                     raise UnknownProperty(f"property {prop.id}: unknown owner {prop.owner}")
                 await session.merge(
-                    Property(**prop.model_dump(exclude={"units", "owner"}), owner_id=prop.owner)
+                    Property(
+                        **prop.model_dump(exclude={"units", "owner", "policy"}),
+                        owner_id=prop.owner,
+                    )
+                )
+                await session.merge(
+                    PropertyPolicy(property_id=prop.id, policy=prop.policy.model_dump(mode="json"))
                 )
                 for unit in prop.units:
                     uid = unit_id(prop.id, unit.label)
@@ -170,6 +180,10 @@ class Directory:
             units = (await session.scalars(select(Unit).order_by(Unit.id))).all()
             tenants = (await session.scalars(select(Tenant).order_by(Tenant.id))).all()
             vendors = (await session.scalars(select(Vendor).order_by(Vendor.rank, Vendor.id))).all()
+            policies = {
+                row.property_id: _policy(row)
+                for row in (await session.scalars(select(PropertyPolicy))).all()
+            }
         return DirectorySpec(
             owners=[
                 OwnerSpec(id=o.id, name=o.name, email=o.email, phone=o.phone, calls=o.calls)
@@ -184,6 +198,7 @@ class Directory:
                     auto_approve_cents=p.auto_approve_cents,
                     currency=p.currency,
                     time_zone=p.time_zone,
+                    policy=policies.get(p.id, OwnerPolicy()),
                     units=[
                         UnitSpec(
                             label=u.label,
@@ -228,6 +243,7 @@ class Directory:
                 raise UnknownProperty(f"{prop.name} has no unit {unit}")
             owner = await session.get(Owner, prop.owner_id)
             assert owner is not None  # a foreign key
+            policy = _policy(await session.get(PropertyPolicy, prop.id))
             return PropertyFacts(
                 property_id=prop.id,
                 name=prop.name,
@@ -237,10 +253,12 @@ class Directory:
                 owner_name=owner.name,
                 owner_email=owner.email,
                 owner_phone=owner.phone,
-                owner_calls=owner.calls,
+                # The column holds only what OwnerSpec.calls accepted.
+                owner_calls=policy.calls(cast(CallPreference, owner.calls)),
                 auto_approve_cents=prop.auto_approve_cents,
                 currency=prop.currency,
                 time_zone=prop.time_zone,
+                policy=policy,
             )
 
     async def next_vendor(self, trade: str, exclude: Sequence[str]) -> VendorFacts | None:
@@ -270,6 +288,11 @@ async def seed_sample_directory(db: Database) -> int:
     if (await directory.export()).properties:
         return 0
     return await directory.import_directory(sample_directory())
+
+
+def _policy(row: PropertyPolicy | None) -> OwnerPolicy:
+    """A property's policy as stored; the defaults for a property imported before policies."""
+    return OwnerPolicy() if row is None else OwnerPolicy.model_validate(row.policy)
 
 
 def _vendor_spec(row: Vendor) -> VendorSpec:

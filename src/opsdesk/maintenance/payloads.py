@@ -6,11 +6,14 @@ from datetime import datetime, time
 
 from pydantic import BaseModel
 
+from opsdesk.maintenance.owner_policy import QuietHours
+
 LOAD_PROPERTY = "load_property"
 OFFICE_HOURS = "in_office_hours"
 CHOOSE_VENDOR = "choose_vendor"
 LOAD_VENDOR = "load_vendor"
 PAY_VENDOR = "pay_vendor"
+QUIET_UNTIL = "quiet_until"
 
 
 class PropertyLookup(BaseModel):
@@ -33,3 +36,12 @@ class OfficeHoursCheck(BaseModel):
     moment: datetime
     time_zone: str
     office_hours: tuple[time, time]
+
+
+class QuietHoursCheck(BaseModel):
+    """Is ``moment`` inside the property's quiet hours for calls, and until when? Asked of
+    an activity for the same reason as ``OfficeHoursCheck``."""
+
+    moment: datetime
+    time_zone: str
+    quiet_hours: QuietHours

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from opsdesk.ai.models import MaintenanceTriage, Priority
 from opsdesk.maintenance.inputs import RequestForm, Window
+from opsdesk.maintenance.owner_policy import OwnerPolicy
 from opsdesk.maintenance.status import CallPreference, Channel, RequestStatus, Role, Stage
 from opsdesk.payments.models import Payout
 
@@ -25,9 +26,14 @@ class PropertyFacts(BaseModel):
     owner_email: str
     owner_phone: str | None = None
     owner_calls: CallPreference = "email_and_call"
+    """As this property's requests apply it: the property's preferred channel, or else the
+    owner's own preference."""
     auto_approve_cents: int
     currency: str
     time_zone: str
+    policy: OwnerPolicy | None = None
+    """The owner's policy for the property at intake; None in requests started before
+    policies (they keep the behaviour they started with)."""
 
 
 class VendorFacts(BaseModel):

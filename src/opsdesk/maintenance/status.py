@@ -11,10 +11,11 @@ Channel = Literal["email", "phone", "dashboard", "api"]
 """How an answer arrived: a signed link from an email (its page), a phone call, an ops
 person on someone's behalf, an API client."""
 
-CallPreference = Literal["email_and_call", "email_only", "call_only_after_hours"]
+CallPreference = Literal["email_and_call", "email_only", "call_only_after_hours", "call_first"]
 """How an owner with a phone number is asked for approvals: phoned as the email goes out,
-never phoned, or (outside office hours in the property's time zone) phoned, and emailed
-only if the call does not settle it."""
+never phoned, (outside office hours in the property's time zone) phoned and emailed only if
+the call does not settle it, or ``call_first``: always phoned first, and emailed only if the
+call does not settle it (a property's preferred channel "phone")."""
 
 
 class RequestStatus(StrEnum):

@@ -24,7 +24,7 @@ from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ActivityError
 
 from opsdesk.ai.models import TriageRequest
-from opsdesk.maintenance import notices
+from opsdesk.maintenance import notices, policy_notices
 from opsdesk.maintenance.inputs import (
     Answer,
     AvailabilityAnswer,
@@ -51,7 +51,14 @@ from opsdesk.maintenance.notices import (
     money,
     stage_details,
 )
-from opsdesk.maintenance.payloads import OfficeHoursCheck, PropertyLookup, VendorChoice
+from opsdesk.maintenance.owner_policy import OwnerPolicy
+from opsdesk.maintenance.payloads import (
+    OfficeHoursCheck,
+    PropertyLookup,
+    QuietHoursCheck,
+    VendorChoice,
+)
+from opsdesk.maintenance.policy_notices import Silence
 from opsdesk.maintenance.rules import (
     INVALID_ANSWER,
     NOT_WAITING,
@@ -63,6 +70,7 @@ from opsdesk.maintenance.rules import (
 from opsdesk.maintenance.state import (
     AnswerRecord,
     Asked,
+    PropertyFacts,
     Question,
     RequestRow,
     RequestState,
@@ -118,6 +126,12 @@ OFFICE_HOURS_IN_ACTIVITY = "office-hours-in-activity"
 NO_WINDOW_FITS = "no-window-fits"
 """A vendor may answer that none of the tenant's windows works: the tenant is asked for
 other times (a new round of availability)."""
+OWNER_POLICIES = "owner-policies"
+"""The owner's policy for the property, fixed at intake, applies (requests started before
+policies carry none, and keep their behaviour): an emergency estimate above the limit phones
+and emails the owner at once and, unanswered after the policy's wait, lets make-safe work go
+ahead up to the cap; silence may approve a routine estimate; routine and urgent calls wait
+out the property's quiet hours (the email goes at once); the property's preferred channel."""
 
 
 class _Interrupted(Exception):
@@ -170,6 +184,8 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
         self._calls_ended: set[str] = set()
         self._done_from: datetime | None = None
         """When the work may be marked done: the booked visit's start."""
+        self._silence: tuple[Silence, timedelta] | None = None
+        """What the owner's silence on the open question lets happen, and after how long."""
 
     # -- the lifecycle -------------------------------------------------------------------
 
@@ -320,13 +336,15 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
         else:
             decision = await self._ask(Stage.ESTIMATE_APPROVAL)
             if decision is None:
-                self._expire(Stage.ESTIMATE_APPROVAL)
-                return False
-            assert isinstance(decision, Decision)
-            if not decision.approve:
-                self._decline("The owner declined the estimate", decision)
-                return False
-            state.approved_cents = quote.amount_cents
+                if not self._ahead_without_answer(quote.amount_cents):
+                    self._expire(Stage.ESTIMATE_APPROVAL)
+                    return False
+            else:
+                assert isinstance(decision, Decision)
+                if not decision.approve:
+                    self._decline("The owner declined the estimate", decision)
+                    return False
+                state.approved_cents = quote.amount_cents
         while True:
             if not await self._schedule_and_work():
                 return False
@@ -474,8 +492,11 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
         ):
             # Counted from the visit's end: never a deadline before anyone came.
             limit = max(limit, state.slot.end + limit - now)
+        self._silence = self._when_silent(stage)
+        if self._silence is not None:
+            limit = self._silence[1]
         # Decided before the question is open: a query must never see it asked of nobody.
-        phone, email = await self._channels(stage)
+        phone, email, call_at = await self._channels(stage)
         round = self._rounds[stage] = self._rounds.get(stage, 0) + 1
         question = Question(stage=stage, round=round, asked_at=now, deadline=now + limit)
         state.question = question
@@ -496,6 +517,12 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
             self._email_question(question, name, address)
         if phone is not None:
             self._call(question, phone)
+        if call_at is not None:
+            self._note(
+                f"Quiet hours at the property: {name} is phoned when they end, if this is "
+                "still unanswered"
+            )
+            self._in_background(self._call_after_quiet_hours(question, call_at))
         reassignable = stage.status in REASSIGNABLE
         answered = await self._wait_for_person(
             lambda: (
@@ -524,20 +551,24 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
             return None
         return self._answers[question.answer.answer_id]
 
-    async def _channels(self, stage: Stage) -> tuple[str | None, bool]:
-        """How to ask ``stage``: the number to phone (None: no call) and whether to email.
+    async def _channels(self, stage: Stage) -> tuple[str | None, bool, datetime | None]:
+        """How to ask ``stage``: the number to phone now (None: no call), whether to email,
+        and when to phone if the question is still open then (the end of quiet hours).
         Only the owner's yes-or-no questions phone, and only an owner with a number a call
         can dial who has not turned calls off."""
         premises = self._state.premises
         if stage not in CALLED_STAGES or premises is None:
-            return None, True
+            return None, True, None
+        policy = self._owner_policy()
+        if policy is not None:
+            return await self._channels_by_policy(stage, premises, policy)
         phone = dialable(premises.owner_phone)
         if phone is None or premises.owner_calls == "email_only":
-            return None, True
+            return None, True, None
         if not workflow.patched(OWNER_CALLS):
-            return None, True
+            return None, True, None
         if premises.owner_calls != "call_only_after_hours":
-            return phone, True
+            return phone, True, None
         if workflow.patched(OFFICE_HOURS_IN_ACTIVITY):
             office_hours = await self._execute(
                 MaintenanceActivities.in_office_hours,
@@ -550,7 +581,113 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
             )
         else:
             office_hours = self._policy.in_office_hours(workflow.now(), premises.time_zone)
-        return phone, office_hours
+        return phone, office_hours, None
+
+    def _owner_policy(self) -> OwnerPolicy | None:
+        """The owner's policy fixed at intake; None for a request started before policies."""
+        premises = self._state.premises
+        if premises is None or premises.policy is None or not workflow.patched(OWNER_POLICIES):
+            return None
+        return premises.policy
+
+    def _emergency(self) -> bool:
+        return self._state.triage is not None and self._state.triage.emergency
+
+    async def _channels_by_policy(
+        self, stage: Stage, premises: PropertyFacts, policy: OwnerPolicy
+    ) -> tuple[str | None, bool, datetime | None]:
+        """``_channels`` under the owner's policy: an emergency estimate phones and emails at
+        once, whatever the hour and the preferred channel; any other question follows the
+        preferred channel, and its call waits out the property's quiet hours."""
+        phone = dialable(premises.owner_phone)
+        if phone is None:
+            return None, True, None
+        if stage is Stage.ESTIMATE_APPROVAL and self._emergency():
+            return phone, True, None
+        calls = premises.owner_calls
+        if calls == "email_only":
+            return None, True, None
+        email = calls != "call_first"
+        if calls == "call_only_after_hours":
+            email = await self._execute(
+                MaintenanceActivities.in_office_hours,
+                OfficeHoursCheck(
+                    moment=workflow.now(),
+                    time_zone=premises.time_zone,
+                    office_hours=self._policy.office_hours,
+                ),
+                DIRECTORY,
+            )
+        if policy.quiet_hours != "none":
+            quiet_until = await self._execute(
+                MaintenanceActivities.quiet_until,
+                QuietHoursCheck(
+                    moment=workflow.now(),
+                    time_zone=premises.time_zone,
+                    quiet_hours=policy.quiet_hours,
+                ),
+                DIRECTORY,
+            )
+            if quiet_until is not None:
+                # Emailed now, whatever the channel: never a question asked of nobody.
+                return None, True, quiet_until
+        return phone, email, None
+
+    async def _call_after_quiet_hours(self, question: Question, at: datetime) -> None:
+        """Phone the owner about ``question`` once the quiet hours end, if it is still open."""
+        premises = self._state.premises
+        assert premises is not None
+        phone = dialable(premises.owner_phone)
+        assert phone is not None
+        closed = await self._wait(
+            lambda: self._state.question is not question or question.answer is not None,
+            at - workflow.now(),
+        )
+        if closed:
+            return
+        stage = question.stage
+        name = self._person(stage.role)[0]
+        question.asked.append(Asked(role=stage.role, name=name, channel="phone", at=workflow.now()))
+        self._note(f"Quiet hours over: {name} is phoned about {stage.words}", channel="phone")
+        self._call(question, phone)
+
+    def _when_silent(self, stage: Stage) -> tuple[Silence, timedelta] | None:
+        """What the owner's silence on ``stage`` lets happen under the policy, and after how
+        long; None: the stage's own deadline, after which the request expires."""
+        state = self._state
+        if stage is not Stage.ESTIMATE_APPROVAL or state.triage is None:
+            return None
+        policy = self._owner_policy()
+        if policy is None:
+            return None
+        if self._emergency():
+            if not policy_notices.make_safe_cap(state):
+                return None
+            return "make_safe", timedelta(hours=policy.emergency_wait_hours)
+        hours = policy.silence_approves_routine_hours
+        if state.triage.priority == "routine" and hours is not None:
+            return "approve", timedelta(hours=hours)
+        return None
+
+    def _ahead_without_answer(self, quote_cents: int) -> bool:
+        """The owner left the estimate unanswered: let go ahead what the policy allows (make-
+        safe work in an emergency, a routine quote), and say so. False: nothing may."""
+        if self._silence is None:
+            return False
+        silence, wait = self._silence
+        state = self._state
+        if silence == "approve":
+            state.approved_cents = quote_cents
+            self._note(policy_notices.approved_by_silence_note(wait))
+            self._tell("owner", policy_notices.approved_by_silence_for_owner(state, wait))
+            return True
+        state.approved_cents = min(quote_cents, policy_notices.make_safe_cap(state))
+        self._note(policy_notices.made_safe_note(state, wait))
+        self._tell("vendor", policy_notices.made_safe_for_vendor(state, wait))
+        owner = policy_notices.made_safe_for_owner(state, wait)
+        self._tell("owner", owner)
+        self._tell_ops(owner)
+        return True
 
     def _call(self, question: Question, phone: str) -> None:
         """Phone the person ``question`` asks, as a child like a notification: the call
@@ -619,6 +756,8 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
         state = self._state
         stage = question.stage
         subject, paragraphs = notices.question(state, stage)
+        if self._silence is not None and stage is Stage.ESTIMATE_APPROVAL:
+            paragraphs = policy_notices.estimate_question(state, *self._silence)
         link = self._grant(question, "email")
         self._notify(
             address,
