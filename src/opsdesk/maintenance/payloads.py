@@ -33,3 +33,6 @@ class OfficeHoursCheck(BaseModel):
     moment: datetime
     time_zone: str
     office_hours: tuple[time, time]
+
+
+RECORD_JOB = "record_vendor_job"
