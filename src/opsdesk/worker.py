@@ -114,8 +114,9 @@ def order_activities(db: Database, provider: Provider | None) -> OrderActivities
     )
 
 
-def maintenance_activities(db: Database) -> MaintenanceActivities:
-    return MaintenanceActivities(directory=Directory(db), gateway=LedgerGateway(db))
+def maintenance_activities(db: Database, settings: Settings | None = None) -> MaintenanceActivities:
+    order = settings.vendor_order if settings is not None else "rank"
+    return MaintenanceActivities(directory=Directory(db, order), gateway=LedgerGateway(db))
 
 
 def intake_activities(db: Database, settings: Settings) -> IntakeActivities:
@@ -183,7 +184,7 @@ def build_workers(
             settings.maintenance_task_queue,
             [MaintenanceRequestWorkflow, PmsPollerWorkflow, PhoneCallWorkflow],
             [
-                *maintenance_activities(db).all(),
+                *maintenance_activities(db, settings).all(),
                 *intake_activities(db, settings).all(),
                 *call_activities(db, settings).all(),
             ],

@@ -135,6 +135,7 @@ async def scorecards(db: Database, vendor_ids: Sequence[str] | None = None) -> l
     ]
 
 
-def by_score(cards: Sequence[Scorecard]) -> list[str]:
-    """Vendor ids best first: by score, then rank, then id."""
-    return [c.vendor_id for c in sorted(cards, key=lambda c: (-c.score, c.rank, c.vendor_id))]
+async def by_scorecard(db: Database, vendors: Sequence[Vendor]) -> list[Vendor]:
+    """``vendors`` best first: by score, then rank, then id."""
+    cards = {c.vendor_id: c for c in await scorecards(db, [v.id for v in vendors])}
+    return sorted(vendors, key=lambda v: (-cards[v.id].score, v.rank, v.id))
