@@ -15,12 +15,12 @@ from temporalio.client import Client
 
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
+from opsdesk.maintenance import aging_views, scorecard_views, survey_pages
 from opsdesk.maintenance import api as maintenance_api
 from opsdesk.maintenance import comments as maintenance_comments
 from opsdesk.maintenance import feed as maintenance_feed
 from opsdesk.maintenance import pages as maintenance_pages
 from opsdesk.maintenance import phone as maintenance_phone
-from opsdesk.maintenance import scorecard_views, survey_pages
 from opsdesk.maintenance import views as maintenance_views
 from opsdesk.maintenance.listing import MaintenanceMetrics, maintenance_metrics
 from opsdesk.notify import phone_views
@@ -140,6 +140,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     app.include_router(maintenance_phone.router)
     # Before the maintenance views, whose /maintenance/{request} would take these pages.
     app.include_router(scorecard_views.router)
+    app.include_router(aging_views.router)
     app.include_router(maintenance_views.router)
     # Before the mailbox's routes: /mailbox/phone is not a message key.
     app.include_router(phone_views.router)
