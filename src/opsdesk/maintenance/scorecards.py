@@ -71,6 +71,11 @@ def _median(values: Iterable[float | None]) -> float | None:
     return round(statistics.median(present), 2) if present else None
 
 
+def median_days_to_completion(jobs: Iterable[VendorJob]) -> float | None:
+    """Median days from the report to the work confirmed fixed, over jobs completed."""
+    return _median(_span(j.reported_at, j.completed_at, DAY) for j in jobs)
+
+
 def score_of(fix: float | None, satisfaction: float | None, median_days: float | None) -> float:
     """The ordering score from 0 to 1 (see the module's doc)."""
     parts = {
@@ -100,7 +105,7 @@ def scorecard(
         for j in jobs
         if j.invoice_cents is not None and j.approved_cents
     ]
-    median_days = _median(_span(j.reported_at, j.completed_at, DAY) for j in jobs)
+    median_days = median_days_to_completion(jobs)
     return Scorecard(
         vendor_id=vendor.id,
         vendor_name=vendor.name,
