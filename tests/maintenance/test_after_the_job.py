@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import httpx
 from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.db import Database
@@ -55,9 +54,11 @@ async def test_a_closed_request_asks_the_tenant_once_and_keeps_the_vendors_job(
         assert (job.vendor_id, job.property_id, job.ending) == ("ven-flow", "harbor-12", "CLOSED")
         assert job.not_fixed
         assert (job.quote_cents, job.approved_cents, job.invoice_cents) == (40000, 40000, 30000)
-        assert job.first_answer_at is not None and job.quote_asked_at is not None
+        assert job.first_answer_at is not None
+        assert job.quote_asked_at is not None
         assert job.quote_asked_at <= job.first_answer_at
-        assert job.completed_at is not None and job.reported_at < job.completed_at
+        assert job.completed_at is not None
+        assert job.reported_at < job.completed_at
 
         # One survey email, its link opens the survey page (a GET records nothing).
         path = await link_for_stage(db, settings, request_id, TENANT, SURVEY)
@@ -90,7 +91,8 @@ async def test_a_closed_request_asks_the_tenant_once_and_keeps_the_vendors_job(
         reopened = await http.get(survey, headers=HTML)
         assert "You have already answered" in reopened.text
         answered = await Surveys(db).of_request(request_id)
-        assert answered is not None and answered.rating == 4
+        assert answered is not None
+        assert answered.rating == 4
 
         # Ops see it on the request's page; the vendor's scorecard counts it.
         detail = await http.get(f"/maintenance/{request_id}", headers=HTML)
@@ -226,6 +228,9 @@ async def test_scorecards_from_recorded_jobs_and_the_order_they_give(
     assert all(c.score == 0.5 for c in cards.values() if c.jobs == 0)
 
     # By rank FlowRight is asked first; by scorecard, Bay Pipe.
-    assert (await Directory(db).next_vendor("plumber", [])).vendor_id == "ven-flow"  # type: ignore[union-attr]
+    by_rank = await Directory(db).next_vendor("plumber", [])
+    assert by_rank is not None
+    assert by_rank.vendor_id == "ven-flow"
     by_card = await Directory(db, "scorecard").next_vendor("plumber", [])
-    assert by_card is not None and by_card.vendor_id == "ven-pipe"
+    assert by_card is not None
+    assert by_card.vendor_id == "ven-pipe"
