@@ -14,6 +14,7 @@ from opsdesk.maintenance.directory import Directory
 from opsdesk.maintenance.inputs import CompletionAnswer, Decision
 from opsdesk.maintenance.job_facts import JobFacts
 from opsdesk.maintenance.notices import RATINGS, SURVEY
+from opsdesk.maintenance.scorecard_views import SCORECARD_WORDS
 from opsdesk.maintenance.scorecards import scorecards
 from opsdesk.maintenance.status import RequestStatus, Stage
 from opsdesk.maintenance.surveys import Surveys
@@ -22,6 +23,7 @@ from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow as W
 from opsdesk.notify.links import LinkGrant
 from opsdesk.notify.signing import LinkSigner, link_key
 from opsdesk.settings import Settings
+from opsdesk.web.pages import templates
 from tests.maintenance.helpers import answer, drive_to, link_for_stage, served_desk, start
 from tests.waiting import eventually
 
@@ -226,6 +228,14 @@ async def test_scorecards_from_recorded_jobs_and_the_order_they_give(
     # A vendor without jobs: every part counts half.
     assert {c.jobs for c in cards.values() if c.vendor_id not in ("ven-flow", "ven-pipe")} == {0}
     assert all(c.score == 0.5 for c in cards.values() if c.jobs == 0)
+
+    # The partial another page includes shows one card in words.
+    html = templates.env.get_template("maintenance/_scorecard.html").render(
+        card=flow, **SCORECARD_WORDS
+    )
+    assert 'data-scorecard="ven-flow"' in html
+    for shown in ("4 hours", "5.0 days", "50%", "3.5 of 5", "from 2 answers", "10% over"):
+        assert shown in html, shown
 
     # By rank FlowRight is asked first; by scorecard, Bay Pipe.
     by_rank = await Directory(db).next_vendor("plumber", [])
