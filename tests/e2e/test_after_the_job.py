@@ -21,7 +21,7 @@ from opsdesk.notify.signing import LinkSigner, link_key
 from opsdesk.settings import Settings
 from tests.conftest import BROWSER
 from tests.e2e.test_layout import MEASURE
-from tests.maintenance.test_after_the_job import _job
+from tests.maintenance.jobs import recorded_job
 
 pytestmark = BROWSER
 
@@ -64,7 +64,7 @@ async def test_the_tenant_rates_the_repair_once_on_a_desk_and_a_phone(
     for width in WIDTHS:
         request_id = f"R-{width}"
         await VendorJobs(db).record(
-            _job(
+            recorded_job(
                 request_id,
                 "ven-flow",
                 answered_after=timedelta(hours=1),
@@ -103,10 +103,10 @@ async def test_the_scorecards_and_the_aging_view_on_a_desk_and_a_phone(
 ) -> None:
     jobs = VendorJobs(db)
     for facts in (
-        _job(
+        recorded_job(
             "R-1", "ven-flow", answered_after=timedelta(hours=2), completed_after=timedelta(days=3)
         ),
-        _job(
+        recorded_job(
             "R-2",
             "ven-flow",
             answered_after=timedelta(hours=4),
@@ -114,7 +114,7 @@ async def test_the_scorecards_and_the_aging_view_on_a_desk_and_a_phone(
             not_fixed=True,
             invoice=12000,
         ),
-        _job(
+        recorded_job(
             "R-3",
             "ven-flow",
             answered_after=timedelta(hours=9),

@@ -12,7 +12,6 @@ from temporalio.testing import WorkflowEnvironment
 from opsdesk.db import Database
 from opsdesk.maintenance.directory import Directory
 from opsdesk.maintenance.inputs import CompletionAnswer, Decision
-from opsdesk.maintenance.job_facts import JobFacts
 from opsdesk.maintenance.notices import RATINGS, SURVEY
 from opsdesk.maintenance.scorecard_views import SCORECARD_WORDS
 from opsdesk.maintenance.scorecards import scorecards
@@ -25,13 +24,14 @@ from opsdesk.notify.signing import LinkSigner, link_key
 from opsdesk.settings import Settings
 from opsdesk.web.pages import templates
 from tests.maintenance.helpers import answer, drive_to, link_for_stage, served_desk, start
+from tests.maintenance.jobs import recorded_job
 from tests.waiting import eventually
 
 TENANT = "sam.rivera@example.com"
 HTML = {"Accept": "text/html"}
 
 
-async def test_a_closed_request_asks_the_tenant_once_and_keeps_the_vendors_job(
+async def test_a_closed_request_asks_the_tenant_once_and_keeps_the_vendorsrecorded_job(
     time_env: WorkflowEnvironment, db: Database, settings: Settings, directory: Directory
 ) -> None:
     async with served_desk(time_env, db, settings) as http:
@@ -132,36 +132,6 @@ async def test_a_closed_request_asks_the_tenant_once_and_keeps_the_vendors_job(
         assert "This survey has closed" in expired.text
 
 
-def _job(
-    request_id: str,
-    vendor_id: str,
-    *,
-    answered_after: timedelta | None,
-    completed_after: timedelta | None,
-    not_fixed: bool = False,
-    approved: int | None = 10000,
-    invoice: int | None = 10000,
-    ending: RequestStatus = RequestStatus.CLOSED,
-) -> JobFacts:
-    reported = datetime(2026, 11, 2, 9, tzinfo=UTC)
-    asked = reported + timedelta(hours=1)
-    return JobFacts(
-        request_id=request_id,
-        vendor_id=vendor_id,
-        property_id="harbor-12",
-        reported_at=reported,
-        quote_asked_at=asked,
-        first_answer_at=asked + answered_after if answered_after is not None else None,
-        completed_at=reported + completed_after if completed_after is not None else None,
-        not_fixed=not_fixed,
-        quote_cents=approved,
-        approved_cents=approved,
-        invoice_cents=invoice,
-        ending=ending,
-        ended_at=reported + timedelta(days=30),
-    )
-
-
 async def test_scorecards_from_recorded_jobs_and_the_order_they_give(
     db: Database, directory: Directory
 ) -> None:
@@ -169,10 +139,10 @@ async def test_scorecards_from_recorded_jobs_and_the_order_they_give(
     for facts in (
         # FlowRight: answers in 2, 4 and 9 hours (median 4); completes in 3, 5 and 10 days
         # (median 5); one of its two closed jobs needed a second visit.
-        _job(
+        recorded_job(
             "R-1", "ven-flow", answered_after=timedelta(hours=2), completed_after=timedelta(days=3)
         ),
-        _job(
+        recorded_job(
             "R-2",
             "ven-flow",
             answered_after=timedelta(hours=4),
@@ -180,7 +150,7 @@ async def test_scorecards_from_recorded_jobs_and_the_order_they_give(
             not_fixed=True,
             invoice=12000,
         ),
-        _job(
+        recorded_job(
             "R-3",
             "ven-flow",
             answered_after=timedelta(hours=9),
@@ -189,7 +159,7 @@ async def test_scorecards_from_recorded_jobs_and_the_order_they_give(
             ending=RequestStatus.EXPIRED,
         ),
         # Bay Pipe: one job, answered in 30 minutes, done in 2 days, fixed the first time.
-        _job(
+        recorded_job(
             "R-4",
             "ven-pipe",
             answered_after=timedelta(minutes=30),
@@ -198,7 +168,9 @@ async def test_scorecards_from_recorded_jobs_and_the_order_they_give(
     ):
         assert await jobs.record(facts)
     # Kept once per request: a retried activity finds the first.
-    assert not await jobs.record(_job("R-1", "ven-pipe", answered_after=None, completed_after=None))
+    assert not await jobs.record(
+        recorded_job("R-1", "ven-pipe", answered_after=None, completed_after=None)
+    )
     surveys = Surveys(db)
     await surveys.record("R-1", "l1", 5, "")
     await surveys.record("R-2", "l2", 2, "came back twice")
