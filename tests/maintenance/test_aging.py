@@ -17,6 +17,7 @@ from opsdesk.db import Database
 from opsdesk.db.tables import OutboxMessage
 from opsdesk.maintenance.aging import AgingRun, AgingWorkflow
 from opsdesk.maintenance.aging_schedule import SCHEDULE_ID, ensure_aging_schedule
+from opsdesk.maintenance.aging_views import aging_groups
 from opsdesk.maintenance.directory import Directory
 from opsdesk.maintenance.inputs import CancelRequest
 from opsdesk.maintenance.listing import RequestFilter, list_requests
@@ -83,6 +84,14 @@ async def test_ops_hear_of_each_threshold_once_and_never_of_an_ended_request(
             ),
         )
         request_id = kept.id.removeprefix("maintenance-")
+        # The aging view groups it by the highest limit it has passed.
+        groups, more = await aging_groups(client, settings, first.created_at + timedelta(days=8))
+        assert [(g.days, [r.request_id for r in g.rows]) for g in groups] == [
+            (14, []),
+            (7, [request_id]),
+            (3, []),
+        ]
+        assert not more
         assert told(await aged(7.5)) == [(request_id, 7)]
         # Past two limits at once (the schedule was paused): one email, the highest.
         assert told(await aged(30)) == [(request_id, 14)]

@@ -9,12 +9,14 @@ from datetime import UTC, datetime, timedelta
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
+from temporalio.client import Client
 
 from opsdesk import clock
 from opsdesk.maintenance.aging_alerts import aged_query
 from opsdesk.maintenance.listing import row_of
 from opsdesk.maintenance.progress import stage_words, status_words
 from opsdesk.maintenance.state import RequestRow
+from opsdesk.settings import Settings
 from opsdesk.web.auth import VIEWER
 from opsdesk.web.deps import client_of, settings_of
 from opsdesk.web.pages import reader_zone, templates
@@ -31,18 +33,17 @@ class AgeGroup(BaseModel):
     rows: list[RequestRow]
 
 
-async def aging_groups(request: Request, now: datetime) -> tuple[list[AgeGroup], bool]:
+async def aging_groups(
+    client: Client, settings: Settings, now: datetime
+) -> tuple[list[AgeGroup], bool]:
     """Open requests past the lowest threshold, grouped by the highest threshold each has
     passed, oldest group first and oldest first within it; and whether there were more than
     the view reads."""
-    settings = settings_of(request)
     thresholds = sorted(set(settings.aging_thresholds), reverse=True)
     before = (now - timedelta(days=thresholds[-1])).isoformat()
     rows: list[RequestRow] = []
     more = False
-    async for execution in client_of(request).list_workflows(
-        aged_query(settings, before), page_size=100
-    ):
+    async for execution in client.list_workflows(aged_query(settings, before), page_size=100):
         if len(rows) >= MOST_SHOWN:
             more = True
             break
@@ -67,7 +68,7 @@ async def aging_groups(request: Request, now: datetime) -> tuple[list[AgeGroup],
 )
 async def aging_page(request: Request) -> HTMLResponse:
     now = datetime.now(UTC)
-    groups, more = await aging_groups(request, now)
+    groups, more = await aging_groups(client_of(request), settings_of(request), now)
     zone = reader_zone(request)
     return templates.TemplateResponse(
         request,
