@@ -15,6 +15,7 @@ from temporalio.client import Client
 
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
+from opsdesk.maintenance import aging_views, scorecard_views, survey_pages
 from opsdesk.maintenance import api as maintenance_api
 from opsdesk.maintenance import comments as maintenance_comments
 from opsdesk.maintenance import feed as maintenance_feed
@@ -139,7 +140,11 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     app.include_router(maintenance_api.router)
     app.include_router(maintenance_comments.router)
     app.include_router(maintenance_pages.router)
+    app.include_router(survey_pages.router)
     app.include_router(maintenance_phone.router)
+    # Before the maintenance views, whose /maintenance/{request} would take these pages.
+    app.include_router(scorecard_views.router)
+    app.include_router(aging_views.router)
     app.include_router(maintenance_views.router)
     # Before the mailbox's routes: /mailbox/phone is not a message key.
     app.include_router(phone_views.router)

@@ -128,6 +128,19 @@ class Settings(BaseSettings):
     invoice_deadline: timedelta = timedelta(days=14)
     invoice_approval_deadline: timedelta = timedelta(days=7)
 
+    # -- after the job and requests that age (docs/maintenance.md, "After the job") ----------
+    vendor_order: Literal["rank", "scorecard"] = "rank"
+    """Which vendor of a trade is asked first: ``rank`` (the directory's rank, then id) or
+    ``scorecard`` (the best scorecard first, then rank; ``maintenance/scorecards.py``)."""
+    aging_thresholds: Annotated[list[Annotated[int, Field(gt=0)]], Field(min_length=1)] = [
+        3,
+        7,
+        14,
+    ]
+    """Days open after which ops are emailed about a request, once per threshold."""
+    aging_every: Annotated[timedelta, Field(ge=timedelta(minutes=1))] = timedelta(hours=1)
+    """How often the aging schedule looks for requests that crossed a threshold."""
+
     payload_keys: SecretStr | None = None
     """Encrypt every Temporal payload (AES-256-GCM): ``id:base64key`` pairs separated by
     commas, newest first; new payloads use the first, the others still decrypt. Without

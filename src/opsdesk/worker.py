@@ -24,6 +24,10 @@ from opsdesk.ai.usage import UsageLog
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
 from opsdesk.maintenance.activities import MaintenanceActivities
+from opsdesk.maintenance.aging import AgingWorkflow
+from opsdesk.maintenance.aging_alerts import AgingActivities
+from opsdesk.maintenance.aging_schedule import SCHEDULE_ID as AGING_SCHEDULE_ID
+from opsdesk.maintenance.aging_schedule import ensure_aging_schedule
 from opsdesk.maintenance.claims import IntakeClaims
 from opsdesk.maintenance.directory import Directory
 from opsdesk.maintenance.ids import poller_workflow_id
@@ -114,8 +118,9 @@ def order_activities(db: Database, provider: Provider | None) -> OrderActivities
     )
 
 
-def maintenance_activities(db: Database) -> MaintenanceActivities:
-    return MaintenanceActivities(directory=Directory(db), gateway=LedgerGateway(db))
+def maintenance_activities(db: Database, settings: Settings | None = None) -> MaintenanceActivities:
+    order = settings.vendor_order if settings is not None else "rank"
+    return MaintenanceActivities(directory=Directory(db, order), gateway=LedgerGateway(db))
 
 
 def intake_activities(db: Database, settings: Settings) -> IntakeActivities:
@@ -181,9 +186,10 @@ def build_workers(
         ),
         worker(
             settings.maintenance_task_queue,
-            [MaintenanceRequestWorkflow, PmsPollerWorkflow, PhoneCallWorkflow],
+            [MaintenanceRequestWorkflow, PmsPollerWorkflow, PhoneCallWorkflow, AgingWorkflow],
             [
-                *maintenance_activities(db).all(),
+                *maintenance_activities(db, settings).all(),
+                *AgingActivities(client, db, settings).all(),
                 *intake_activities(db, settings).all(),
                 *call_activities(db, settings).all(),
             ],
@@ -247,6 +253,17 @@ async def run(settings: Settings, runner: WorkflowRunner | None = None) -> None:
                 schedule,
                 settings.report_at.strftime("%H:%M"),
                 settings.business_time_zone,
+            )
+        try:
+            aging = await ensure_aging_schedule(client, settings)
+        except RPCError as exc:
+            log.warning("the aging alerts' schedule could not be set: %s", exc.message)
+        else:
+            log.info(
+                "aging alerts schedule %s %s: every %s",
+                AGING_SCHEDULE_ID,
+                aging,
+                settings.aging_every,
             )
         if settings.pms_url:
             await start_poller(client, settings)

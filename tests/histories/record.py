@@ -700,6 +700,12 @@ SCENARIOS = {
         request_workflow_id("history-quiet-hours"),
         setup=policy_directory,
     ),
+    # Recorded with issue 27: the tenant's survey at close, the vendor's job kept.
+    "a repair paid and closed, the tenant asked for a rating, the vendor's job kept": Scenario(
+        lambda env, settings, db: repaired_and_paid(env, settings, db, "history-closed-surveyed"),
+        request_workflow_id("history-closed-surveyed"),
+        setup=maintenance_directory,
+    ),
     "a poller's batch: started before, set aside, started; then continued as new": Scenario(
         polled_from_a_feed, poller_workflow_id(_HISTORY_SOURCE), setup=pms_feed
     ),

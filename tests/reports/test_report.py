@@ -12,7 +12,7 @@ from sqlalchemy import select
 from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.db import Database
-from opsdesk.db.tables import AiCall, ChargeRow, OutboxMessage, PayoutRow, RefundRow
+from opsdesk.db.tables import AiCall, ChargeRow, OutboxMessage, PayoutRow, RefundRow, VendorJob
 from opsdesk.maintenance.directory import Directory, sample_directory
 from opsdesk.maintenance.inputs import MaintenancePolicy
 from opsdesk.maintenance.listing import base_query
@@ -77,6 +77,15 @@ async def _records(db: Database, last_report_end: datetime) -> None:
                     vendor_id="ven-flow", amount_cents=cents, currency="USD", created_at=at,
                 )
             )  # fmt: skip
+        # Repairs completed 4 and 12 days after their report in the period, 2 days before it.
+        for n, (completed, days) in enumerate([(before, 2), (after, 4), (after, 12)]):
+            session.add(
+                VendorJob(
+                    request_id=f"MR-done-{n}", vendor_id="ven-flow", property_id="harbor-12",
+                    reported_at=completed - timedelta(days=days), completed_at=completed,
+                    currency="USD", ending="CLOSED", ended_at=completed,
+                )
+            )  # fmt: skip
 
 
 async def test_the_report_counts_its_period_and_is_kept_and_emailed(
@@ -134,6 +143,8 @@ async def test_the_report_counts_its_period_and_is_kept_and_emailed(
         assert (maintenance.opened, maintenance.expired, maintenance.closed) == (1, 1, 0)
         assert (maintenance.by_status["EXPIRED"], maintenance.open) == (1, 0)
         assert maintenance.paid_cents == {"USD": 32000}
+        assert (maintenance.completed, maintenance.median_days_to_completion) == (2, 8.0)
+        assert maintenance.completion_target_days == 7
         assert report.zone == ZONE
 
         page = await Reports(db).get(report.report_id)
@@ -154,6 +165,10 @@ async def test_the_report_counts_its_period_and_is_kept_and_emailed(
     assert mail.subject.startswith("Ops Desk daily report, ")
     assert "54.00 USD, 50.00 EUR" in mail.body_text or "50.00 EUR, 54.00 USD" in mail.body_text
     assert "\u2588" in mail.body_html
+    assert (
+        "Days from report to completion: 8.0 (median of 2 repairs completed), against the "
+        "industry's target of 7 days: over it." in mail.body_text
+    )
 
 
 async def test_the_reports_pages_refuse_what_they_cannot_read(

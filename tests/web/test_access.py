@@ -84,6 +84,7 @@ def test_the_public_routes_are_the_ones_meant_to_be(tmp_path: Path) -> None:
     assert public == [
         "GET /dev/pms/requests",
         "GET /favicon.ico",
+        "GET /files/{token}",
         "GET /healthz",
         "GET /links/{token}",
         "GET /readyz",
@@ -93,6 +94,7 @@ def test_the_public_routes_are_the_ones_meant_to_be(tmp_path: Path) -> None:
         "GET /signin/link/{secret}",
         "GET /signin/oidc",
         "GET /signin/oidc/callback",
+        "GET /survey/{token}",
         "OPTIONS /codec/decode",
         "OPTIONS /codec/encode",
         "POST /api/webhooks/orders",
@@ -105,4 +107,5 @@ def test_the_public_routes_are_the_ones_meant_to_be(tmp_path: Path) -> None:
         "POST /signin",
         "POST /signin/link/{secret}",
         "POST /signout",
+        "POST /survey/{token}",
     ]

@@ -560,3 +560,66 @@ class PropertyPolicy(Base):
     )
     policy: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# -- after the job and requests that age (issue 27: surveys, vendor jobs, aging alerts) ----
+
+
+class VendorJob(Base):
+    """A request that ended having had a vendor, as its workflow saw it at the end: what
+    the vendor scorecards are computed from (never from the workflows). One per request."""
+
+    __tablename__ = "vendor_jobs"
+    __table_args__ = (
+        CheckConstraint(
+            "ending IN ('CLOSED', 'DECLINED', 'EXPIRED', 'CANCELLED', 'FAILED')", name="ending"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(64), unique=True)
+    vendor_id: Mapped[str] = mapped_column(String(64), index=True)
+    property_id: Mapped[str] = mapped_column(String(64), index=True)
+    reported_at: Mapped[datetime]
+    first_answer_at: Mapped[datetime | None] = mapped_column(default=None)
+    """When the vendor first answered the request for a quote (None: they never did)."""
+    quote_asked_at: Mapped[datetime | None] = mapped_column(default=None)
+    completed_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    """When the work was confirmed fixed, by the tenant or by their silence."""
+    not_fixed: Mapped[bool] = mapped_column(default=False)
+    """The tenant said at least once that the repair did not hold."""
+    quote_cents: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    approved_cents: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    invoice_cents: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    currency: Mapped[str] = mapped_column(String(3))
+    ending: Mapped[str] = mapped_column(String(16))
+    ended_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SurveyAnswer(Base):
+    """A tenant's answer to the satisfaction survey sent at close: one per request."""
+
+    __tablename__ = "survey_answers"
+    __table_args__ = (CheckConstraint("rating BETWEEN 1 AND 5", name="rating_1_to_5"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(64), unique=True)
+    link_id: Mapped[str] = mapped_column(String(64))
+    rating: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    answered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AgingAlert(Base):
+    """Ops were told that a request has been open ``threshold_days``: once per threshold.
+    ``claimed_by`` is the aging run that claimed it, so a retried run finds its own."""
+
+    __tablename__ = "aging_alerts"
+    __table_args__ = (UniqueConstraint("request_id", "threshold_days"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(64), index=True)
+    threshold_days: Mapped[int] = mapped_column(Integer)
+    claimed_by: Mapped[str] = mapped_column(String(200), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

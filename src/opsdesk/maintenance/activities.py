@@ -10,6 +10,7 @@ from temporalio import activity
 
 from opsdesk.maintenance.directory import Directory
 from opsdesk.maintenance.inputs import in_office_hours
+from opsdesk.maintenance.job_facts import JobFacts
 from opsdesk.maintenance.owner_policy import quiet_until
 from opsdesk.maintenance.payloads import (
     CHOOSE_VENDOR,
@@ -18,12 +19,14 @@ from opsdesk.maintenance.payloads import (
     OFFICE_HOURS,
     PAY_VENDOR,
     QUIET_UNTIL,
+    RECORD_JOB,
     OfficeHoursCheck,
     PropertyLookup,
     QuietHoursCheck,
     VendorChoice,
 )
 from opsdesk.maintenance.state import PropertyFacts, VendorFacts
+from opsdesk.maintenance.vendor_jobs import VendorJobs
 from opsdesk.payments.ledger import PaymentGateway
 from opsdesk.payments.models import Payout, PayoutInput
 
@@ -58,6 +61,11 @@ class MaintenanceActivities:
     async def pay_vendor(self, payout: PayoutInput) -> Payout:
         return await self.gateway.payout(payout)
 
+    @activity.defn(name=RECORD_JOB)
+    async def record_vendor_job(self, facts: JobFacts) -> bool:
+        """Keep the job of a request that ended with a vendor; False when already kept."""
+        return await VendorJobs(self.directory.db).record(facts)
+
     def all(self) -> list[Callable[..., Any]]:
         return [
             self.load_property,
@@ -66,4 +74,5 @@ class MaintenanceActivities:
             self.in_office_hours,
             self.quiet_until,
             self.pay_vendor,
+            self.record_vendor_job,
         ]

@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Self, cast
+from typing import Annotated, Literal, Self, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, TypeAdapter, field_validator, model_validator
@@ -23,10 +23,12 @@ from opsdesk.db.tables import Owner, Property, PropertyPolicy, Tenant, Unit, Ven
 from opsdesk.errors import UnknownProperty, UnknownVendor
 from opsdesk.maintenance.inputs import DirectoryId, Phone, ShortText
 from opsdesk.maintenance.owner_policy import OwnerPolicy
+from opsdesk.maintenance.scorecards import by_scorecard
 from opsdesk.maintenance.state import PropertyFacts, VendorFacts
 from opsdesk.maintenance.status import CallPreference
 from opsdesk.values import Email
 
+VendorOrder = Literal["rank", "scorecard"]
 UnitLabel = Annotated[str, Field(min_length=1, max_length=50)]
 
 
@@ -141,8 +143,10 @@ def unit_id(property_id: str, label: str) -> str:
 
 
 class Directory:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, vendor_order: VendorOrder = "rank") -> None:
         self.db = db
+        self.vendor_order = vendor_order
+        """How ``next_vendor`` orders a trade's vendors (``OPSDESK_VENDOR_ORDER``)."""
 
     async def import_directory(self, spec: DirectorySpec) -> int:
         """Create or update every entry; returns how many were written. An owner a property
@@ -262,13 +266,16 @@ class Directory:
             )
 
     async def next_vendor(self, trade: str, exclude: Sequence[str]) -> VendorFacts | None:
-        """The first active vendor of the trade by rank, then id, not yet asked."""
+        """The first active vendor of the trade by rank, then id (or by scorecard, then
+        rank, as ``vendor_order`` says), not yet asked."""
         async with self.db.transaction() as session:
             rows = (
                 await session.scalars(
                     select(Vendor).where(Vendor.active.is_(True)).order_by(Vendor.rank, Vendor.id)
                 )
             ).all()
+        if self.vendor_order == "scorecard":
+            rows = await by_scorecard(self.db, rows)
         for row in rows:
             if trade in row.trades and row.id not in exclude:
                 return _vendor_facts(row)

@@ -400,3 +400,24 @@ def stopped(state: RequestState) -> Words:
             "happens next."
         ],
     )
+
+
+# -- after the job: the tenant's satisfaction survey --------------------------------------------
+
+SURVEY = "survey"
+"""The stage a survey link names: no stage of the workflow, it asks after the end."""
+RATINGS = ("1", "2", "3", "4", "5")
+SURVEY_LINK_LIFETIME = timedelta(days=30)
+SURVEY_BUTTON = "Rate the repair"
+
+
+def survey_for_tenant(state: RequestState) -> Words:
+    return Words(
+        f"How did the repair go? (request {state.request_id})",
+        [
+            f"Your repair is finished. How happy are you with how {state.vendor_name} "
+            "and our team handled it?",
+            "It is one question, from 1 to 5, and a comment if you like. Your answer helps "
+            "us choose who we send next time.",
+        ],
+    )

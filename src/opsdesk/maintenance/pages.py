@@ -32,7 +32,7 @@ from opsdesk.maintenance.inputs import (
     Window,
 )
 from opsdesk.maintenance.link_uses import LinkUses
-from opsdesk.maintenance.notices import QUESTIONS
+from opsdesk.maintenance.notices import QUESTIONS, SURVEY
 from opsdesk.maintenance.rules import window_problem
 from opsdesk.maintenance.state import Question, RequestState
 from opsdesk.maintenance.status import Stage
@@ -253,6 +253,8 @@ async def _answerable(request: Request, token: str) -> tuple[LinkGrant, RequestS
     assert grant is not None
     if grant.stage == RESUBMIT:
         return RedirectResponse(f"/report?again={token}", status_code=303)
+    if grant.stage == SURVEY:
+        return RedirectResponse(f"/survey/{token}", status_code=303)
     state, closed = await _open_question(request, grant)
     if closed is not None:
         return closed
@@ -347,7 +349,7 @@ async def _verify(request: Request, token: str) -> tuple[LinkGrant | None, HTMLR
             "It is not one of ours, or it was changed on the way (a line break in the "
             "address can do that). Open the link from the email again.",
         )
-    if grant.stage != RESUBMIT and (
+    if grant.stage not in (RESUBMIT, SURVEY) and (
         grant.stage not in Stage._value2member_map_ or Stage(grant.stage).role != grant.role
     ):
         return None, outcome(

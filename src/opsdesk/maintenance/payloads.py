@@ -7,6 +7,7 @@ from datetime import datetime, time
 from pydantic import BaseModel
 
 from opsdesk.maintenance.owner_policy import QuietHours
+from opsdesk.maintenance.state import RequestRow
 
 LOAD_PROPERTY = "load_property"
 OFFICE_HOURS = "in_office_hours"
@@ -45,3 +46,28 @@ class QuietHoursCheck(BaseModel):
     moment: datetime
     time_zone: str
     quiet_hours: QuietHours
+
+
+RECORD_JOB = "record_vendor_job"
+CLAIM_AGING = "claim_aging_alerts"
+
+
+class AgingCheck(BaseModel):
+    """Which open requests crossed a threshold (days open) at ``now``: claimed for
+    ``run_id``, once per request and threshold."""
+
+    run_id: str
+    now: datetime
+    thresholds: list[int]
+
+
+class AgedRequest(BaseModel):
+    """One request past a threshold this run claimed: ops are told once."""
+
+    row: RequestRow
+    threshold_days: int
+    """The highest threshold claimed."""
+
+
+class AgingResult(BaseModel):
+    alerts: list[AgedRequest]

@@ -29,3 +29,8 @@ INTAKE_STORE = Step(timedelta(seconds=15), None, timedelta(seconds=30))
 """Claiming a polled batch's records and committing the batch: it never gives up (a poller
 that gave up would leave its batch half taken, and has nothing else to do), its stamp makes
 a retry a no-op, and it does not heartbeat."""
+
+RECORD_JOB = Step(timedelta(seconds=15), timedelta(hours=1), timedelta(minutes=5))
+"""Keeping a vendor's job for the scorecards once the request has ended: retried for an
+hour (a retry finds the job already kept), then given up with a warning in the worker's
+log: the request has ended and nobody waits for it, only one job is missing from a card."""

@@ -56,6 +56,7 @@ from opsdesk.maintenance.progress import (
 )
 from opsdesk.maintenance.state import RequestRow, RequestState
 from opsdesk.maintenance.status import CANCELLABLE, REASSIGNABLE, RequestStatus, Role, Stage
+from opsdesk.maintenance.surveys import RATING_WORDS, Surveys
 from opsdesk.notify.outbox import Outbox
 from opsdesk.temporal.visibility import BadPageToken
 from opsdesk.web.auth import VIEWER, Operator
@@ -95,7 +96,7 @@ CHANNEL = "dashboard"
 
 # Pages of other parts of the desk live under /maintenance too; a request id never takes
 # their place, whichever router the app happens to consult first.
-RESERVED_PATHS = ("report", "intake", "properties")
+RESERVED_PATHS = ("report", "intake", "properties", "scorecards", "aging")
 
 
 class _RequestIdConvertor(Convertor[str]):
@@ -319,6 +320,8 @@ async def _detail(request: Request, state: RequestState) -> dict[str, Any]:
     vendors = await Directory(db).vendors() if reassignable else []
     emails = await Outbox(db).recent(reference=reference, limit=50)
     comments = await Comments(db).of("request", state.request_id)
+    # The survey is sent at close and answered after the workflow has ended: the database's.
+    survey = await Surveys(db).of_request(state.request_id) if state.status.terminal else None
     zone = reader_zone(request)
     question = state.question
     asked = None
@@ -352,6 +355,8 @@ async def _detail(request: Request, state: RequestState) -> dict[str, Any]:
         "temporal_url": temporal_url(request, state.request_id),
         "actor": _identity_name(request),
         "window_rows": range(WINDOW_ROWS),
+        "survey": survey,
+        "rating_words": RATING_WORDS,
     }
 
 

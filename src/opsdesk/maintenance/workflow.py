@@ -40,6 +40,7 @@ from opsdesk.maintenance.inputs import (
     WorkDoneAnswer,
     describe_answer,
 )
+from opsdesk.maintenance.job_facts import JobFacts, job_facts
 from opsdesk.maintenance.notices import (
     ANSWERS,
     CALLED_STAGES,
@@ -84,7 +85,7 @@ from opsdesk.maintenance.status import (
     Role,
     Stage,
 )
-from opsdesk.maintenance.steps import DIRECTORY, PAYOUT, TRIAGE, TRIAGE_BY_RULES
+from opsdesk.maintenance.steps import DIRECTORY, PAYOUT, RECORD_JOB, TRIAGE, TRIAGE_BY_RULES
 from opsdesk.notify.links import LinkGrant
 from opsdesk.notify.models import CALL_OUTCOME_WORDS, Notification, PhoneCall
 from opsdesk.notify.workflows import (
@@ -132,6 +133,10 @@ policies carry none, and keep their behaviour): an emergency estimate above the 
 and emails the owner at once and, unanswered after the policy's wait, lets make-safe work go
 ahead up to the cap; silence may approve a routine estimate; routine and urgent calls wait
 out the property's quiet hours (the email goes at once); the property's preferred channel."""
+SATISFACTION_SURVEY = "satisfaction-survey"
+"""A request that closes emails the tenant a one-question survey (a signed link)."""
+VENDOR_JOBS = "vendor-jobs"
+"""A request that ends with a vendor keeps the vendor's job for the scorecards."""
 
 
 class _Interrupted(Exception):
@@ -435,6 +440,8 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
         self._tell_tenant(notices.closed_for_tenant(state))
         self._tell("vendor", notices.paid_for_vendor(state, amount))
         self._tell("owner", notices.closed_for_owner(state, amount))
+        if workflow.patched(SATISFACTION_SURVEY):
+            self._send_survey()
 
     async def _choose_vendor(self) -> bool:
         state = self._state
@@ -1021,6 +1028,16 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
             "Maintenance requests ended, by final status.",
             status=status.value,
         )
+        job = job_facts(self._state, self._answers, workflow.now())
+        if job is not None and workflow.patched(VENDOR_JOBS):
+            self._in_background(self._record_job(job))
+
+    async def _record_job(self, job: JobFacts) -> None:
+        try:
+            await self._execute(MaintenanceActivities.record_vendor_job, job, RECORD_JOB)
+        except ActivityError as err:
+            # The request has ended and is as people were told: only a scorecard misses it.
+            workflow.logger.warning("the vendor's job was not kept: %s", describe_failure(err))
 
     # -- telling people ---------------------------------------------------------------------
 
@@ -1050,6 +1067,20 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
             button = "Report it again"
             words = Words(words.subject, [*words.paragraphs, notices.RESUBMIT])
         self._tell("tenant", words, link=link, button=button)
+
+    def _send_survey(self) -> None:
+        """The tenant's one-question survey, by a signed link that answers it once."""
+        link = LinkGrant(
+            link_id=str(workflow.uuid4()),
+            request_id=self._state.request_id,
+            stage=notices.SURVEY,
+            round=1,
+            role="tenant",
+            answers=notices.RATINGS,
+            expires_at=workflow.now() + notices.SURVEY_LINK_LIFETIME,
+        )
+        words = notices.survey_for_tenant(self._state)
+        self._tell("tenant", words, link=link, button=notices.SURVEY_BUTTON)
 
     def _tell(
         self, role: Role, words: Words, link: LinkGrant | None = None, button: str = ""

@@ -15,7 +15,9 @@ from opsdesk.ai.usage import UsageLog
 from opsdesk.db import Database
 from opsdesk.db.tables import ChargeRow, PayoutRow, RefundRow
 from opsdesk.maintenance import listing as maintenance_listing
+from opsdesk.maintenance.scorecards import TARGET_DAYS, median_days_to_completion
 from opsdesk.maintenance.status import RequestStatus
+from opsdesk.maintenance.vendor_jobs import VendorJobs
 from opsdesk.orders import listing as orders_listing
 from opsdesk.reports.models import (
     AiFigures,
@@ -134,6 +136,7 @@ async def _maintenance(
                 .group_by(PayoutRow.currency)
             )
         ).all()
+    completed = await VendorJobs(db).completed_between(period.start, period.end)
     return MaintenanceFigures(
         by_status={status.value: n for status, n in now.counts.items()},
         open=now.open,
@@ -141,4 +144,7 @@ async def _maintenance(
         closed=closed,
         expired=expired,
         paid_cents={currency: int(cents or 0) for currency, cents in paid},
+        completed=len(completed),
+        median_days_to_completion=median_days_to_completion(completed),
+        completion_target_days=TARGET_DAYS,
     )

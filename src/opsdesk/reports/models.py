@@ -71,6 +71,13 @@ class MaintenanceFigures(BaseModel):
     """Requests that expired in the period: a deadline passed with nobody left to ask."""
     paid_cents: dict[str, int]
     """Paid to vendors in the period, per currency."""
+    completed: int = 0
+    """Repairs whose work was confirmed fixed in the period (the vendor jobs kept)."""
+    median_days_to_completion: float | None = None
+    """Median days from the tenant's report to the work confirmed fixed, over those;
+    None when none was completed in the period."""
+    completion_target_days: int = 7
+    """The industry's target for that median."""
 
 
 class DailyReport(BaseModel):

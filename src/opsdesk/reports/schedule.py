@@ -11,19 +11,17 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleCalendarSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleRange,
     ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
 
 from opsdesk.reports.models import ReportRequest
 from opsdesk.reports.workflows import DailyReportWorkflow
 from opsdesk.settings import Settings
+from opsdesk.temporal.schedules import ensure_schedule
 
 log = logging.getLogger(__name__)
 
@@ -77,16 +75,4 @@ async def ensure_report_schedule(client: Client, settings: Settings) -> str:
     """Create the schedule, or bring it up to the settings: ``created`` or ``updated``.
     Safe to call from every worker at every start. A pause, and its note, stay as a person
     left them."""
-    wanted = report_schedule(settings)
-    try:
-        await client.create_schedule(SCHEDULE_ID, wanted)
-        return "created"
-    except ScheduleAlreadyRunningError:
-        pass
-
-    def keep_state(current: ScheduleUpdateInput) -> ScheduleUpdate:
-        wanted.state = current.description.schedule.state
-        return ScheduleUpdate(schedule=wanted)
-
-    await client.get_schedule_handle(SCHEDULE_ID).update(keep_state)
-    return "updated"
+    return await ensure_schedule(client, SCHEDULE_ID, report_schedule(settings))

@@ -3,14 +3,17 @@ lives. (An S3 store's links go to S3 itself.)"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from opsdesk.files.signing import FILES_PATH, FileLinkRefused, FileSigner
 from opsdesk.files.store import BlobMissing, BlobStore, FolderStore, store_for
 from opsdesk.web.deps import settings_of
 from opsdesk.web.errors import error_page
+from opsdesk.web.pages import anyone
 
-router = APIRouter(include_in_schema=False)
+# The signed link is the permission, as a question's link is; uncounted, as a page's photos
+# are fetched together.
+router = APIRouter(include_in_schema=False, dependencies=[Depends(anyone)])
 
 
 def files_of(request: Request) -> BlobStore:
