@@ -67,13 +67,17 @@ async def maintenance_worker(
         yield
 
 
-def form(description: str = LEAK, property_id: str = "harbor-12", unit: str = "1A") -> RequestForm:
-    return RequestForm(
-        property_id=property_id,
-        unit=unit,
-        tenant=TenantContact(name="Sam Rivera", email="sam.rivera@example.com"),
-        description=description,
-    )
+SAM = TenantContact(name="Sam Rivera", email="sam.rivera@example.com")
+"""The tenant on file of 12 Harbor Lane, unit 1A."""
+
+
+def form(
+    description: str = LEAK,
+    property_id: str = "harbor-12",
+    unit: str = "1A",
+    tenant: TenantContact = SAM,
+) -> RequestForm:
+    return RequestForm(property_id=property_id, unit=unit, tenant=tenant, description=description)
 
 
 async def start(
@@ -251,6 +255,10 @@ PASSING: dict[Stage, tuple[Any, Callable[[], Answer]]] = {
     Stage.INVOICE: (
         MaintenanceRequestWorkflow.answer_invoice,
         lambda: InvoiceAnswer(**answer("vendor"), amount_cents=30000),
+    ),
+    Stage.REPORT_CHECK: (
+        MaintenanceRequestWorkflow.answer_report_check,
+        lambda: Decision(**answer("tenant"), approve=True),
     ),
 }
 

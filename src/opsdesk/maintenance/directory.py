@@ -22,7 +22,7 @@ from opsdesk.db import Database
 from opsdesk.db.tables import Owner, Property, Tenant, Unit, Vendor
 from opsdesk.errors import UnknownProperty, UnknownVendor
 from opsdesk.maintenance.inputs import DirectoryId, Phone, ShortText
-from opsdesk.maintenance.state import PropertyFacts, VendorFacts
+from opsdesk.maintenance.state import PropertyFacts, TenantOnFile, VendorFacts
 from opsdesk.maintenance.status import CallPreference
 from opsdesk.values import Email
 
@@ -228,6 +228,11 @@ class Directory:
                 raise UnknownProperty(f"{prop.name} has no unit {unit}")
             owner = await session.get(Owner, prop.owner_id)
             assert owner is not None  # a foreign key
+            tenants = (
+                await session.scalars(
+                    select(Tenant).where(Tenant.unit_id == found.id).order_by(Tenant.id)
+                )
+            ).all()
             return PropertyFacts(
                 property_id=prop.id,
                 name=prop.name,
@@ -241,6 +246,7 @@ class Directory:
                 auto_approve_cents=prop.auto_approve_cents,
                 currency=prop.currency,
                 time_zone=prop.time_zone,
+                tenants=[TenantOnFile(name=t.name, email=t.email, phone=t.phone) for t in tenants],
             )
 
     async def next_vendor(self, trade: str, exclude: Sequence[str]) -> VendorFacts | None:
