@@ -12,6 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 from opsdesk.db import Database
 from opsdesk.maintenance.directory import Directory
 from opsdesk.maintenance.ids import request_id_of
+from opsdesk.maintenance.inputs import TenantContact
 from opsdesk.maintenance.status import Stage
 from opsdesk.settings import Settings
 from tests.maintenance.helpers import BURST, LEAK, start, waiting_for
@@ -27,7 +28,10 @@ async def test_search_by_id_address_or_tenant(
 ) -> None:
     async with served_api(dev_env, db, settings) as site:
         harbor = await start(dev_env.client, settings, LEAK)
-        elm = await start(dev_env.client, settings, BURST, property_id="elm-48", unit="Main")
+        jordan = TenantContact(name="Jordan Blake", email="jordan.blake@example.com")
+        elm = await start(
+            dev_env.client, settings, BURST, property_id="elm-48", unit="Main", tenant=jordan
+        )
         await waiting_for(harbor, Stage.OWNER_APPROVAL)
         await waiting_for(elm, Stage.VENDOR_QUOTE)
         harbor_id, elm_id = request_id_of(harbor.id), request_id_of(elm.id)
@@ -43,7 +47,8 @@ async def test_search_by_id_address_or_tenant(
         assert await found(harbor_id) == {harbor_id}
         assert await found("harbor lane") == {harbor_id}
         assert await found("San Francisco 94107") == {harbor_id}
-        assert await found("sam rivera") == {harbor_id, elm_id}  # the form names the tenant
+        assert await found("sam rivera") == {harbor_id}  # the form names the tenant
+        assert await found("jordan") == {elm_id}
         assert await found("pipe burst") == {elm_id}
         assert await found("nobody lives here") == set()
 
