@@ -96,8 +96,9 @@ def recent_steps(state: RequestState, now: datetime) -> list[Step]:
             dated.append((question.deadline, "No answer came in time."))
     if state.status in _ENDED:
         dated.append((state.updated_at, f"{_ENDED[state.status]}."))
-    dated.sort(key=lambda item: item[0], reverse=True)
-    return [Step(clock.moment(at, zone, now=now), _capital(text)) for at, text in dated]
+    # Oldest first (steps of one moment keep their order), then the newest on top.
+    dated.sort(key=lambda item: item[0])
+    return [Step(clock.moment(at, zone, now=now), _capital(text)) for at, text in reversed(dated)]
 
 
 _ASKED = {
