@@ -1,5 +1,6 @@
-"""The reporter's follow page in Chromium at a desktop's width and a phone's: reached from
-the receipt after sending the form, it says where the request is, what happens next, the
+"""Who may report, in Chromium at a desktop's width and a phone's: the tenant on file's
+page that confirms someone else's report; and the reporter's follow page, reached from the
+receipt after sending the form, which says where the request is, what happens next, the
 visit in the property's time and the recent steps, shows nothing staff-only, and fits the
 window; a changed link gets a readable page."""
 
@@ -11,12 +12,16 @@ import httpx
 from playwright.async_api import Browser, expect
 from temporalio.testing import WorkflowEnvironment
 
+from opsdesk.db import Database
 from opsdesk.maintenance.directory import sample_directory
+from opsdesk.maintenance.ids import request_id_of
+from opsdesk.maintenance.inputs import TenantContact
 from opsdesk.maintenance.service import request_handle
 from opsdesk.maintenance.status import Stage
+from opsdesk.settings import Settings
 from tests.conftest import BROWSER
-from tests.e2e.test_link_pages import FITS, SERVER_WAIT, ZONE_NAMED, tab
-from tests.maintenance.helpers import drive_to
+from tests.e2e.test_link_pages import FITS, SERVER_WAIT, ZONE_NAMED, facts_repeat, tab
+from tests.maintenance.helpers import drive_to, link_for_stage, start, waiting_for
 
 pytestmark = BROWSER
 
@@ -30,9 +35,36 @@ def _building_label() -> str:
     return f"{harbor.name} ({harbor.address})"
 
 
-async def test_the_reporter_follows_the_request_from_the_receipt(
-    desk: httpx.AsyncClient, dev_env: WorkflowEnvironment, browser: Browser
+async def test_the_tenant_on_file_confirms_and_the_reporter_follows_the_request(
+    desk: httpx.AsyncClient,
+    dev_env: WorkflowEnvironment,
+    db: Database,
+    settings: Settings,
+    browser: Browser,
 ) -> None:
+    # Someone not on file reports for unit 1A: its tenant on file confirms by the link.
+    stranger = TenantContact(name="Alex Stone", email="alex.stone@example.com")
+    checked = await start(dev_env.client, settings, tenant=stranger)
+    await waiting_for(checked, Stage.REPORT_CHECK)
+    checked_id = request_id_of(checked.id)
+    path = await link_for_stage(db, settings, checked_id, TENANT, Stage.REPORT_CHECK.value)
+    for width in (1440, 390):
+        async with tab(browser, width) as page:
+            await page.goto(f"{desk.base_url}{path}")
+            await expect(page.locator("h1")).to_contain_text("did you, or someone you know")
+            await expect(page.locator(".facts")).to_contain_text("Alex Stone")
+            await expect(page.locator("[data-deadline] .when")).to_have_text(ZONE_NAMED)
+            assert "alex.stone@example.com" not in await page.content()
+            assert await facts_repeat(page) == []
+            assert await page.evaluate(FITS), width
+            if width == 390:
+                await page.get_by_role("button", name="Yes, go ahead with the repair").click()
+                await expect(page.locator("[data-outcome]")).to_contain_text(
+                    "you confirmed the report with this link."
+                )
+                assert await page.evaluate(FITS)
+    await waiting_for(checked, Stage.OWNER_APPROVAL)
+
     async with tab(browser, 390) as phone:
         await phone.goto(f"{desk.base_url}/report")
         await phone.get_by_label("Building").select_option(label=_building_label())
