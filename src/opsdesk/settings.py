@@ -127,6 +127,10 @@ class Settings(BaseSettings):
     """After this the repair counts as confirmed without the tenant's answer."""
     invoice_deadline: timedelta = timedelta(days=14)
     invoice_approval_deadline: timedelta = timedelta(days=7)
+    report_check_deadline: timedelta = timedelta(hours=48)
+    report_check_deadline_emergency: timedelta = timedelta(hours=4)
+    """How long the unit's tenant on file (or ops) has to confirm a web-form report made by
+    someone else before the request expires; ops hear of an emergency at once."""
 
     # -- after the job and requests that age (docs/maintenance.md, "After the job") ----------
     vendor_order: Literal["rank", "scorecard"] = "rank"

@@ -343,8 +343,15 @@ async def maintenance_directory(
     yield settings
 
 
+_SAM = TenantContact(name="Sam Rivera", email="sam.rivera@example.com")
+
+
 async def _reported(
-    env: WorkflowEnvironment, settings: Settings, request_id: str, **policy: Any
+    env: WorkflowEnvironment,
+    settings: Settings,
+    request_id: str,
+    tenant: TenantContact = _SAM,
+    **policy: Any,
 ) -> RequestHandle:
     submission = submission_of(
         settings,
@@ -352,7 +359,7 @@ async def _reported(
         RequestForm(
             property_id="harbor-12",
             unit="1A",
-            tenant=TenantContact(name="Sam Rivera", email="sam.rivera@example.com"),
+            tenant=tenant,
             description="The kitchen tap leaks under the sink and the cabinet is wet",
         ),
     )
@@ -399,6 +406,26 @@ async def no_window_fits_then_paid(
     await handle.execute_update(
         MaintenanceRequestWorkflow.answer_invoice_approval,
         Decision(answer_id="pay", actor="Harbor Lane Holdings", channel="email", approve=True),
+    )
+    return handle
+
+
+async def confirmed_by_the_tenant_on_file(
+    env: WorkflowEnvironment, settings: Settings, _db: Database
+) -> RequestHandle:
+    """Someone not on file reports on the web form (patch ``report-check``): the tenant on
+    file confirms by email, the owner is asked, and ops cancel."""
+    stranger = TenantContact(name="Alex Stone", email="alex.stone@example.com")
+    handle = await _reported(env, settings, "history-report-checked", stranger)
+    await waiting_for(handle, Stage.REPORT_CHECK)
+    await handle.execute_update(
+        MaintenanceRequestWorkflow.answer_report_check,
+        Decision(answer_id="confirm", actor="Sam Rivera", channel="email", approve=True),
+    )
+    await waiting_for(handle, Stage.OWNER_APPROVAL)
+    await handle.execute_update(
+        MaintenanceRequestWorkflow.cancel,
+        StopRequest(answer_id="stop", actor="Dana (ops)", reason="reported twice"),
     )
     return handle
 
@@ -704,6 +731,12 @@ SCENARIOS = {
     "a repair paid and closed, the tenant asked for a rating, the vendor's job kept": Scenario(
         lambda env, settings, db: repaired_and_paid(env, settings, db, "history-closed-surveyed"),
         request_workflow_id("history-closed-surveyed"),
+        setup=maintenance_directory,
+    ),
+    # Recorded with issue 27: a report from someone not on file, confirmed by the tenant.
+    "a stranger's report confirmed by the tenant on file, then cancelled": Scenario(
+        confirmed_by_the_tenant_on_file,
+        request_workflow_id("history-report-checked"),
         setup=maintenance_directory,
     ),
     "a poller's batch: started before, set aside, started; then continued as new": Scenario(

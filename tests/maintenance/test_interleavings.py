@@ -67,7 +67,12 @@ def random_answer(stage: Stage, rng: random.Random) -> Answer:
         "actor": stage.role,
         "channel": rng.choice(CHANNELS),
     }
-    if stage in (Stage.OWNER_APPROVAL, Stage.ESTIMATE_APPROVAL, Stage.INVOICE_APPROVAL):
+    if stage in (
+        Stage.OWNER_APPROVAL,
+        Stage.ESTIMATE_APPROVAL,
+        Stage.INVOICE_APPROVAL,
+        Stage.REPORT_CHECK,
+    ):
         return Decision(**common, approve=rng.random() < 0.9)
     if stage is Stage.VENDOR_QUOTE:
         if rng.random() < 0.2:

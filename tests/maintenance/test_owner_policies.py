@@ -30,6 +30,7 @@ from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow as W
 from opsdesk.settings import Settings
 from tests.maintenance.helpers import (
     BURST,
+    JORDAN,
     RequestHandle,
     answer,
     maintenance_worker,
@@ -161,7 +162,9 @@ async def test_silence_approves_a_routine_quote_when_the_policy_says_so(
     # 48 Elm Street (sample): every quote asks the owner, by email only, and silence
     # approves a routine one after 48 hours.
     async with maintenance_worker(time_env, db, settings):
-        handle = await start(time_env.client, settings, DRIP, property_id="elm-48", unit="Main")
+        handle = await start(
+            time_env.client, settings, DRIP, property_id="elm-48", unit="Main", tenant=JORDAN
+        )
         await waiting_for(handle, Stage.OWNER_APPROVAL)
         await handle.execute_update(
             W.answer_owner_approval, Decision(**answer("Maya Chen"), approve=True)

@@ -14,7 +14,7 @@ from opsdesk.maintenance.directory import Directory
 from opsdesk.maintenance.ids import request_id_of
 from opsdesk.maintenance.status import Stage
 from opsdesk.settings import Settings
-from tests.maintenance.helpers import BURST, LEAK, start, waiting_for
+from tests.maintenance.helpers import BURST, JORDAN, LEAK, start, waiting_for
 from tests.orders.helpers import served_api
 from tests.waiting import eventually
 
@@ -27,7 +27,10 @@ async def test_search_by_id_address_or_tenant(
 ) -> None:
     async with served_api(dev_env, db, settings) as site:
         harbor = await start(dev_env.client, settings, LEAK)
-        elm = await start(dev_env.client, settings, BURST, property_id="elm-48", unit="Main")
+        jordan = JORDAN
+        elm = await start(
+            dev_env.client, settings, BURST, property_id="elm-48", unit="Main", tenant=jordan
+        )
         await waiting_for(harbor, Stage.OWNER_APPROVAL)
         await waiting_for(elm, Stage.VENDOR_QUOTE)
         harbor_id, elm_id = request_id_of(harbor.id), request_id_of(elm.id)
@@ -43,7 +46,8 @@ async def test_search_by_id_address_or_tenant(
         assert await found(harbor_id) == {harbor_id}
         assert await found("harbor lane") == {harbor_id}
         assert await found("San Francisco 94107") == {harbor_id}
-        assert await found("sam rivera") == {harbor_id, elm_id}  # the form names the tenant
+        assert await found("sam rivera") == {harbor_id}  # the form names the tenant
+        assert await found("jordan") == {elm_id}
         assert await found("pipe burst") == {elm_id}
         assert await found("nobody lives here") == set()
 

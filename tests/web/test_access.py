@@ -85,6 +85,7 @@ def test_the_public_routes_are_the_ones_meant_to_be(tmp_path: Path) -> None:
         "GET /dev/pms/requests",
         "GET /favicon.ico",
         "GET /files/{token}",
+        "GET /follow/{token}",
         "GET /healthz",
         "GET /links/{token}",
         "GET /readyz",

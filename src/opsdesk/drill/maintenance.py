@@ -50,7 +50,12 @@ def passing_answer(stage: Stage) -> dict[str, Any]:
     """What the person asked at ``stage`` answers to move the repair on."""
     note = {"note": "drill"}
     match stage:
-        case Stage.OWNER_APPROVAL | Stage.ESTIMATE_APPROVAL | Stage.INVOICE_APPROVAL:
+        case (
+            Stage.OWNER_APPROVAL
+            | Stage.ESTIMATE_APPROVAL
+            | Stage.INVOICE_APPROVAL
+            | Stage.REPORT_CHECK
+        ):
             return note | {"approve": True}
         case Stage.VENDOR_QUOTE | Stage.INVOICE:
             return note | {"amount_cents": QUOTE_CENTS}

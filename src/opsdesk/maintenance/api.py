@@ -211,7 +211,8 @@ async def answer_on_behalf(
     idempotency_key: IdempotencyKey = None,
 ) -> RequestState:
     """Answer the request's open ``stage`` question on someone's behalf: the stage's fields
-    (``approve``; ``amount_cents`` or ``decline``; ``windows``; ``slot``; ``fixed``) and
+    (``approve``, also to accept a report someone not on file made (``report_check``);
+    ``amount_cents`` or ``decline``; ``windows``; ``slot``; ``fixed``) and
     a ``note`` the timeline keeps beside your name. The first answer from any channel wins; a
     later one is refused (409) saying who answered, how and when."""
     data = {

@@ -24,7 +24,7 @@ from opsdesk.errors import UnknownProperty, UnknownVendor
 from opsdesk.maintenance.inputs import DirectoryId, Phone, ShortText
 from opsdesk.maintenance.owner_policy import OwnerPolicy
 from opsdesk.maintenance.scorecards import by_scorecard
-from opsdesk.maintenance.state import PropertyFacts, VendorFacts
+from opsdesk.maintenance.state import PropertyFacts, TenantOnFile, VendorFacts
 from opsdesk.maintenance.status import CallPreference
 from opsdesk.values import Email
 
@@ -248,6 +248,11 @@ class Directory:
             owner = await session.get(Owner, prop.owner_id)
             assert owner is not None  # a foreign key
             policy = _policy(await session.get(PropertyPolicy, prop.id))
+            tenants = (
+                await session.scalars(
+                    select(Tenant).where(Tenant.unit_id == found.id).order_by(Tenant.id)
+                )
+            ).all()
             return PropertyFacts(
                 property_id=prop.id,
                 name=prop.name,
@@ -263,6 +268,7 @@ class Directory:
                 currency=prop.currency,
                 time_zone=prop.time_zone,
                 policy=policy,
+                tenants=[TenantOnFile(name=t.name, email=t.email, phone=t.phone) for t in tenants],
             )
 
     async def next_vendor(self, trade: str, exclude: Sequence[str]) -> VendorFacts | None:

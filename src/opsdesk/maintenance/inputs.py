@@ -80,6 +80,13 @@ class MaintenancePolicy(BaseModel):
     invoice: timedelta = timedelta(days=14)
     invoice_approval: timedelta = timedelta(days=7)
     ops_email: Email = "ops@opsdesk.local"
+    report_check: dict[Priority, timedelta] = {
+        "emergency": timedelta(hours=4),
+        "urgent": timedelta(hours=48),
+        "routine": timedelta(hours=48),
+    }
+    """How long the unit's tenant on file (or ops) has to confirm a web-form report made by
+    someone else; after it, the request expires. Ops hear of an emergency at once."""
     office_hours: tuple[time, time] = (time(9, 0), time(18, 0))
     """Monday to Friday, in the property's time zone: when an owner who asked to be only
     phoned after hours is emailed too."""
@@ -101,6 +108,7 @@ class MaintenancePolicy(BaseModel):
             Stage.COMPLETION: self.completion,
             Stage.INVOICE: self.invoice,
             Stage.INVOICE_APPROVAL: self.invoice_approval,
+            Stage.REPORT_CHECK: self.report_check[priority],
         }
         return per_stage[stage]
 
@@ -139,7 +147,8 @@ class Answer(BaseModel):
 
 
 class Decision(Answer):
-    """The owner's answer to the repair, the estimate or the invoice."""
+    """The owner's answer to the repair, the estimate or the invoice; and the tenant on
+    file's (or ops') to a report someone else made (``approve``: it is genuine)."""
 
     approve: bool
 
@@ -234,8 +243,13 @@ ANSWER_MODELS: dict[Stage, type[Answer]] = {
     Stage.COMPLETION: CompletionAnswer,
     Stage.INVOICE: InvoiceAnswer,
     Stage.INVOICE_APPROVAL: Decision,
+    Stage.REPORT_CHECK: Decision,
 }
 
+
+REPORT_CONFIRMED = "confirmed the report"
+REPORT_REFUSED = "refused the report"
+"""How the timeline and the records say the answer to a report's check."""
 
 NONE_FITS = "said none of the tenant's times fits"
 """How the timeline and the records say a vendor's "none of these times works"."""
@@ -243,6 +257,8 @@ NONE_FITS = "said none of the tenant's times fits"
 
 def describe_answer(stage: Stage, answer: Answer) -> str:
     """The answer in a few words, as the timeline and "already answered" say it."""
+    if stage is Stage.REPORT_CHECK and isinstance(answer, Decision):
+        return REPORT_CONFIRMED if answer.approve else REPORT_REFUSED
     if isinstance(answer, Decision):
         return "approved" if answer.approve else "declined"
     if isinstance(answer, QuoteAnswer):

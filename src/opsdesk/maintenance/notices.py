@@ -31,6 +31,10 @@ QUESTIONS: dict[Stage, tuple[str, str]] = {
         "The vendor's invoice is ready for your approval.",
         "Review the invoice",
     ),
+    Stage.REPORT_CHECK: (
+        "Someone reported a repair in your home: did you, or someone you know, report it?",
+        "Confirm or refuse the report",
+    ),
 }
 
 ANSWERS: dict[Stage, tuple[str, ...]] = {
@@ -43,6 +47,7 @@ ANSWERS: dict[Stage, tuple[str, ...]] = {
     Stage.COMPLETION: ("fixed", "not_fixed"),
     Stage.INVOICE: ("invoice",),
     Stage.INVOICE_APPROVAL: ("approve", "decline"),
+    Stage.REPORT_CHECK: ("confirm", "refuse"),
 }
 
 
@@ -123,6 +128,9 @@ def stage_details(state: RequestState, stage: Stage) -> list[dict[str, Any]]:
         return lines
     if stage is Stage.INVOICE and state.approved_cents is not None:
         return [{"label": "Approved estimate", "text": money(state, state.approved_cents)}]
+    if stage is Stage.REPORT_CHECK:
+        # Their name only: the reporter's address and phone are not the tenant's to see.
+        return [{"label": "Reported by", "text": state.form.tenant.name}]
     return []
 
 
@@ -228,6 +236,7 @@ LAPSE: dict[Stage, str] = {
     Stage.COMPLETION: "the repair counts as done",
     Stage.INVOICE: "the request expires",
     Stage.INVOICE_APPROVAL: "the request expires",
+    Stage.REPORT_CHECK: "the request expires",
 }
 """What happens when each stage's deadline passes unanswered."""
 
@@ -244,6 +253,27 @@ def not_taken(state: RequestState, why: str) -> Words:
     return Words(
         f"We could not take request {state.request_id}",
         [f"We could not take your request: {why}."],
+    )
+
+
+FOLLOW = "follow"
+"""The stage a follow link names: it shows the request, and answers nothing."""
+FOLLOW_LINK_LIFETIME = timedelta(days=365)
+FOLLOW_BUTTON = "Follow your request"
+
+
+def follow_grant(request_id: str, now: datetime) -> LinkGrant:
+    """A read-only link to the request's progress page, for the person who reported it.
+    Its id is fixed: it answers nothing, so it needs no single use (and a workflow makes
+    it without drawing a random id)."""
+    return LinkGrant(
+        link_id=f"{FOLLOW}-{request_id}",
+        request_id=request_id,
+        stage=FOLLOW,
+        round=1,
+        role="tenant",
+        answers=(),
+        expires_at=now + FOLLOW_LINK_LIFETIME,
     )
 
 
@@ -275,6 +305,47 @@ _EMERGENCY_PARAGRAPHS = [
     "A tenant reported an emergency. We are asking a vendor to come at once; "
     "there is no need to approve this repair first."
 ]
+
+
+def report_to_check(state: RequestState) -> Words:
+    """For ops: a web-form report someone made who is not the unit's tenant on file, and
+    the unit has no tenant on file to confirm it; or it is an emergency, which must not
+    wait for the tenant's answer alone."""
+    assert state.premises is not None
+    emergency = bool(state.triage and state.triage.emergency)
+    summary = state.triage.summary if state.triage else state.form.description[:140]
+    subject = f"{'EMERGENCY ' if emergency else ''}{state.request_id} needs your check: {summary}"
+    who = f"{state.form.tenant.name} ({state.form.tenant.email})"
+    first = f"{who} reported this on the web form and is not the tenant on file for this unit."
+    if state.tenant_on_file is None:
+        after = "The unit has no tenant on file, so nobody else can confirm the report."
+    else:
+        after = (
+            "We have asked the tenant on file to confirm it; as it is an emergency, you "
+            "may accept it yourself now."
+        )
+    return Words(
+        subject,
+        [
+            first,
+            after,
+            "Nobody is asked or sent until the report is accepted: accept or refuse it on "
+            "the request's page.",
+        ],
+    )
+
+
+def report_refused(state: RequestState, note: str) -> Words:
+    """For the person who reported: the report was not confirmed, so nothing goes ahead.
+    ``note``: ops' reason, when they gave one."""
+    paragraphs = [
+        "We could not confirm this report with the tenant on file for this home, so no "
+        "repair goes ahead under it.",
+        "If you live there, please contact the property manager's office.",
+    ]
+    if note:
+        paragraphs.insert(1, f"The office's note: {note}")
+    return Words(f"Request {state.request_id} will not go ahead", paragraphs)
 
 
 def question(state: RequestState, stage: Stage) -> Words:
@@ -360,6 +431,7 @@ _STUCK_FOR_TENANT: dict[Stage, str] = {
     Stage.INVOICE: "the vendor did not send their invoice in time",
     Stage.INVOICE_APPROVAL: "the vendor's invoice was not approved in time",
     Stage.COMPLETION: "we did not hear whether the repair worked",
+    Stage.REPORT_CHECK: "the tenant on file for this home did not confirm the report in time",
 }
 
 

@@ -24,6 +24,7 @@ from opsdesk.errors import UnknownProperty
 from opsdesk.maintenance import public_words as words
 from opsdesk.maintenance import service
 from opsdesk.maintenance.directory import Directory
+from opsdesk.maintenance.follow import follow_view
 from opsdesk.maintenance.inputs import (
     ANSWER_MODELS,
     LONGEST_WINDOW,
@@ -32,7 +33,7 @@ from opsdesk.maintenance.inputs import (
     Window,
 )
 from opsdesk.maintenance.link_uses import LinkUses
-from opsdesk.maintenance.notices import QUESTIONS, SURVEY
+from opsdesk.maintenance.notices import FOLLOW, QUESTIONS, SURVEY, follow_grant
 from opsdesk.maintenance.rules import window_problem
 from opsdesk.maintenance.state import Question, RequestState
 from opsdesk.maintenance.status import Stage
@@ -206,7 +207,10 @@ async def report(request: Request) -> Response:
             errors=["This form was already sent with other details; please send it again."],
             status=409,
         )
-    return RedirectResponse(f"/report/received/{request_id}", status_code=303)
+    # The receipt carries the reporter's follow link: the page alone, found by a request
+    # number anyone may guess, shows none.
+    follow = signer_of(request).token(follow_grant(request_id, datetime.now(UTC)))
+    return RedirectResponse(f"/report/received/{request_id}?follow={follow}", status_code=303)
 
 
 def _form_errors(exc: ValidationError) -> list[str]:
@@ -220,7 +224,7 @@ def _form_errors(exc: ValidationError) -> list[str]:
 
 
 @router.get("/report/received/{request_id}")
-async def received(request: Request, request_id: str) -> HTMLResponse:
+async def received(request: Request, request_id: str, follow: str | None = None) -> HTMLResponse:
     # Thank the tenant only for a report we have: the address may be mistyped or made up.
     if re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", request_id):
         try:
@@ -230,7 +234,12 @@ async def received(request: Request, request_id: str) -> HTMLResponse:
             if exc.status is not RPCStatusCode.NOT_FOUND:
                 raise
         else:
-            return page(request, "received", request_id=request_id)
+            return page(
+                request,
+                "received",
+                request_id=request_id,
+                follow_path=_follow_path(request, request_id, follow),
+            )
     return outcome(
         request,
         404,
@@ -239,6 +248,41 @@ async def received(request: Request, request_id: str) -> HTMLResponse:
         "Check the address in your email. If you have not sent the form yet, send it "
         "from the start: we show your request number as soon as you send it.",
     )
+
+
+def _follow_path(request: Request, request_id: str, token: str | None) -> str:
+    """The follow page's path when ``token`` is a good follow link for this request."""
+    if not token:
+        return ""
+    try:
+        grant = signer_of(request).verify(token)
+    except LinkRefused:
+        return ""
+    if grant.stage != FOLLOW or grant.request_id != request_id:
+        return ""
+    return f"/follow/{token}"
+
+
+@router.get("/follow/{token}")
+async def follow_page(request: Request, token: str) -> HTMLResponse:
+    """The reporter's read-only view of their request's progress."""
+    grant, refused = await _verify(request, token)
+    if refused is not None:
+        return refused
+    assert grant is not None
+    if grant.stage != FOLLOW:
+        return outcome(
+            request,
+            403,
+            "wrong_role",
+            "This link does not show a request's progress",
+            "It answers a question about a repair: open it from the email it came in.",
+        )
+    try:
+        state = await service.get_request(client_of(request), grant.request_id)
+    except service.RequestNotFound:
+        return _unknown(request)
+    return page(request, "follow", view=follow_view(state, datetime.now(UTC)))
 
 
 # -- the pages behind signed links -------------------------------------------------------------
@@ -255,6 +299,9 @@ async def _answerable(request: Request, token: str) -> tuple[LinkGrant, RequestS
         return RedirectResponse(f"/report?again={token}", status_code=303)
     if grant.stage == SURVEY:
         return RedirectResponse(f"/survey/{token}", status_code=303)
+    if grant.stage == FOLLOW:
+        # The acknowledgement's button: a link to look, not to answer.
+        return RedirectResponse(f"/follow/{token}", status_code=303)
     state, closed = await _open_question(request, grant)
     if closed is not None:
         return closed
@@ -349,7 +396,7 @@ async def _verify(request: Request, token: str) -> tuple[LinkGrant | None, HTMLR
             "It is not one of ours, or it was changed on the way (a line break in the "
             "address can do that). Open the link from the email again.",
         )
-    if grant.stage not in (RESUBMIT, SURVEY) and (
+    if grant.stage not in (RESUBMIT, SURVEY, FOLLOW) and (
         grant.stage not in Stage._value2member_map_ or Stage(grant.stage).role != grant.role
     ):
         return None, outcome(
@@ -498,7 +545,7 @@ def _answer_of(
         raise BadAnswer("Choose one of the buttons.")
     data: dict[str, Any] = {
         "answer_id": grant.link_id,
-        "actor": _person(state, grant.role),
+        "actor": _person(state, grant.role, stage),
         "channel": "email",
         "round": grant.round,
         "note": fields.get("note", "").strip()[:1000],
@@ -506,6 +553,8 @@ def _answer_of(
     zone = words.zone_of_request(state)
     if stage in (Stage.OWNER_APPROVAL, Stage.ESTIMATE_APPROVAL, Stage.INVOICE_APPROVAL):
         data["approve"] = choice == "approve"
+    elif stage is Stage.REPORT_CHECK:
+        data["approve"] = choice == "confirm"
     elif stage is Stage.VENDOR_QUOTE:
         if choice == "decline":
             data["decline"] = True
@@ -535,7 +584,11 @@ def _answer_of(
         ) from None
 
 
-def _person(state: RequestState, role: str) -> str:
+def _person(state: RequestState, role: str, stage: Stage) -> str:
+    tenant = state.tenant_on_file
+    if stage is Stage.REPORT_CHECK and tenant is not None:
+        # The link went to the tenant on file, not to whoever reported.
+        return tenant.name
     if role == "owner" and state.premises:
         return state.premises.owner_name
     if role == "vendor" and state.vendor:

@@ -21,6 +21,7 @@ _ASKED_TO = {
     Stage.COMPLETION: "confirm the repair is fixed",
     Stage.INVOICE: "send the invoice",
     Stage.INVOICE_APPROVAL: "approve the invoice",
+    Stage.REPORT_CHECK: "confirm someone else's report for the unit",
 }
 
 _ENDED = {
@@ -63,6 +64,9 @@ def next_step(state: RequestState, when: Callable[[datetime], str], due: str = "
     question = state.question
     if question is not None:
         asked = question.asked[-1].name if question.asked else question.stage.role
+        if question.stage is Stage.REPORT_CHECK and not question.asked:
+            # No tenant on file to ask: the office decides.
+            asked = "ops"
         left = f" ({due})" if due else ""
         return (
             f"Waiting for {asked} ({question.stage.role}) to {_ASKED_TO[question.stage]}, "

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from opsdesk import clock
+from opsdesk.maintenance.inputs import REPORT_REFUSED
 from opsdesk.maintenance.notices import LAPSE, over_estimate
 from opsdesk.maintenance.state import AnswerRecord, RequestState
 from opsdesk.maintenance.status import RequestStatus, Stage
@@ -59,7 +60,8 @@ def facts_of(state: RequestState, stage: Stage) -> list[Fact]:
     """What the person asked ``stage`` needs to decide, once each: no row repeats another
     or the figure above it."""
     zone = zone_of_request(state)
-    tenant = stage.role == "tenant"
+    # The tenant on file checking a report reads someone else's words.
+    tenant = stage.role == "tenant" and stage is not Stage.REPORT_CHECK
     rows = [Fact("Request", state.request_id)]
     if state.premises:
         rows.append(Fact("Where", f"{state.premises.address}, unit {state.form.unit}"))
@@ -69,7 +71,11 @@ def facts_of(state: RequestState, stage: Stage) -> list[Fact]:
     # says something the description does not.
     if summary and not description.startswith(summary.removesuffix("...").rstrip(".")):
         rows.append(Fact("Problem", summary))
-    rows.append(Fact("What you told us" if tenant else "What the tenant reported", description))
+    if stage is Stage.REPORT_CHECK:
+        rows.append(Fact("Reported by", state.form.tenant.name))
+        rows.append(Fact("What they reported", description))
+    else:
+        rows.append(Fact("What you told us" if tenant else "What the tenant reported", description))
     if state.triage and not tenant:
         rows.append(Fact("Priority", _PRIORITY.get(state.triage.priority, "Routine")))
     if state.vendor and stage is not Stage.VENDOR_QUOTE:
@@ -209,6 +215,12 @@ def next_step(state: RequestState, role: str) -> str:
             return "The vendor is being paid; nothing more is needed from you."
         return "We are arranging the next step and will email you if we need you."
     asked = question.stage
+    if asked is Stage.REPORT_CHECK:
+        # Asked of the tenant on file, who may not be the person reading.
+        return (
+            "We are checking the report with the tenant on file for this home before "
+            "anyone is sent; we will email you once it goes ahead."
+        )
     if asked.role == role:
         return (
             "We have emailed you the next question; please answer it by "
@@ -255,6 +267,13 @@ def _ended(state: RequestState, role: str) -> str:
     if status is RequestStatus.CANCELLED:
         return "This request was cancelled. Nothing more is needed from you."
     if status is RequestStatus.DECLINED:
+        check = state.latest(Stage.REPORT_CHECK)
+        if check is not None and check.answer is not None and check.answer.what == REPORT_REFUSED:
+            return (
+                "The report was not confirmed by the tenant on file for this home, so no "
+                "repair goes ahead under it. If you live there, contact the property "
+                "manager's office."
+            )
         if role == "owner":
             return "No repair goes ahead under this request."
         if role == "tenant":

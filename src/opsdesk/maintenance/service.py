@@ -61,6 +61,7 @@ UPDATES: dict[Stage, Any] = {
     Stage.COMPLETION: MaintenanceRequestWorkflow.answer_completion,
     Stage.INVOICE: MaintenanceRequestWorkflow.answer_invoice,
     Stage.INVOICE_APPROVAL: MaintenanceRequestWorkflow.answer_invoice_approval,
+    Stage.REPORT_CHECK: MaintenanceRequestWorkflow.answer_report_check,
 }
 """The update that answers each stage."""
 
@@ -105,6 +106,11 @@ def maintenance_policy(settings: Settings) -> MaintenancePolicy:
         completion=settings.completion_autoconfirm,
         invoice=settings.invoice_deadline,
         invoice_approval=settings.invoice_approval_deadline,
+        report_check={
+            "emergency": settings.report_check_deadline_emergency,
+            "urgent": settings.report_check_deadline,
+            "routine": settings.report_check_deadline,
+        },
         ops_email=settings.ops_email,
         office_hours=(settings.office_hours_start, settings.office_hours_end),
     )

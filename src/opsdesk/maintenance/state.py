@@ -14,6 +14,14 @@ from opsdesk.maintenance.status import CallPreference, Channel, RequestStatus, R
 from opsdesk.payments.models import Payout
 
 
+class TenantOnFile(BaseModel):
+    """A tenant of the unit as the directory has them: who may report for it."""
+
+    name: str
+    email: str
+    phone: str | None = None
+
+
 class PropertyFacts(BaseModel):
     """The property, unit and owner a request is about, as the directory had them."""
 
@@ -34,6 +42,15 @@ class PropertyFacts(BaseModel):
     policy: OwnerPolicy | None = None
     """The owner's policy for the property at intake; None in requests started before
     policies (they keep the behaviour they started with)."""
+    # Who may report (issue 27, item 4). Empty in facts loaded before it was added.
+    tenants: list[TenantOnFile] = []
+    """The unit's tenants on file, in the directory's order: a web-form report from any
+    other address waits for the first of them (or ops) to confirm it."""
+
+    def tenant_with(self, email: str) -> TenantOnFile | None:
+        """The tenant on file with this email address, whatever its case."""
+        wanted = email.casefold()
+        return next((t for t in self.tenants if t.email.casefold() == wanted), None)
 
 
 class VendorFacts(BaseModel):
@@ -124,6 +141,12 @@ class RequestState(BaseModel):
     @property
     def waiting_on(self) -> Role | None:
         return self.question.stage.role if self.question else None
+
+    @property
+    def tenant_on_file(self) -> TenantOnFile | None:
+        """The tenant on file asked to confirm a report; None when the unit has none."""
+        tenants = self.premises.tenants if self.premises else []
+        return tenants[0] if tenants else None
 
     @property
     def vendor_name(self) -> str:

@@ -72,6 +72,9 @@ class Stage(StrEnum):
     COMPLETION = "completion"
     INVOICE = "invoice"
     INVOICE_APPROVAL = "invoice_approval"
+    REPORT_CHECK = "report_check"
+    """A report from the web form by someone who is not the unit's tenant on file: the
+    tenant on file (or ops) confirms it before anyone is asked or sent."""
 
     @property
     def role(self) -> Role:
@@ -97,6 +100,7 @@ STAGE_ROLE: dict[Stage, Role] = {
     Stage.COMPLETION: "tenant",
     Stage.INVOICE: "vendor",
     Stage.INVOICE_APPROVAL: "owner",
+    Stage.REPORT_CHECK: "tenant",
 }
 
 STAGE_STATUS: dict[Stage, RequestStatus] = {
@@ -109,6 +113,8 @@ STAGE_STATUS: dict[Stage, RequestStatus] = {
     Stage.COMPLETION: RequestStatus.COMPLETION,
     Stage.INVOICE: RequestStatus.INVOICE,
     Stage.INVOICE_APPROVAL: RequestStatus.INVOICE_APPROVAL,
+    # Triaged already (ops see its priority), and no further: nobody is asked or sent.
+    Stage.REPORT_CHECK: RequestStatus.TRIAGED,
 }
 
 STATUS_WORDS: dict[RequestStatus, str] = {
@@ -140,6 +146,7 @@ STAGE_WORDS: dict[Stage, str] = {
     Stage.COMPLETION: "the tenant's word that it is fixed",
     Stage.INVOICE: "the vendor's invoice",
     Stage.INVOICE_APPROVAL: "the owner's approval of the invoice",
+    Stage.REPORT_CHECK: "the tenant on file's word that the report is genuine",
 }
 
 CHANNEL_WORDS: dict[str, str] = {

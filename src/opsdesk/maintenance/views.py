@@ -652,7 +652,12 @@ def _answer_of(
     if asked is not None:
         # The asking the page showed: a newer one is not answered by mistake.
         data["round"] = asked
-    if stage in (Stage.OWNER_APPROVAL, Stage.ESTIMATE_APPROVAL, Stage.INVOICE_APPROVAL):
+    if stage in (
+        Stage.OWNER_APPROVAL,
+        Stage.ESTIMATE_APPROVAL,
+        Stage.INVOICE_APPROVAL,
+        Stage.REPORT_CHECK,
+    ):
         data["approve"] = _yes_no(fields, "approve")
     elif stage is Stage.VENDOR_QUOTE:
         if fields.get("decline") == "true":

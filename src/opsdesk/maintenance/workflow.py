@@ -137,6 +137,9 @@ SATISFACTION_SURVEY = "satisfaction-survey"
 """A request that closes emails the tenant a one-question survey (a signed link)."""
 VENDOR_JOBS = "vendor-jobs"
 """A request that ends with a vendor keeps the vendor's job for the scorecards."""
+REPORT_CHECK = "report-check"
+"""A web-form report from someone who is not the unit's tenant on file waits, once
+triaged, for the tenant on file (or ops) to confirm it before anyone is asked or sent."""
 
 
 class _Interrupted(Exception):
@@ -253,6 +256,8 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
             self._tell_tenant(notices.not_taken(state, describe_failure(err)))
             return
         await self._triage()
+        if workflow.patched(REPORT_CHECK) and not await self._report_checked():
+            return
         if not await self._owner_approves_repair():
             return
         while True:
@@ -289,7 +294,38 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
             f"Triaged by {result.provider}: {triage.category.replace('_', ' ')}, "
             f"{triage.priority}, needs a {triage.trade.replace('_', ' ')}",
         )
-        self._tell_tenant(notices.acknowledged(state))
+        follow = notices.follow_grant(state.request_id, workflow.now())
+        self._tell("tenant", notices.acknowledged(state), follow, notices.FOLLOW_BUTTON)
+
+    async def _report_checked(self) -> bool:
+        """Whether the report may go ahead: it came from the API or the property system
+        (trusted), or from the unit's tenant on file by email address, or the tenant on
+        file or ops confirmed it. False when the request ended on the way."""
+        state = self._state
+        assert state.premises is not None
+        assert state.triage is not None
+        if state.source != "form":
+            return True
+        if state.premises.tenant_with(state.form.tenant.email) is not None:
+            self._note("Reported by a tenant on file for the unit")
+            return True
+        if state.tenant_on_file is None or state.triage.emergency:
+            # Nobody else can confirm it, or it must not wait on the tenant alone.
+            self._tell_ops(notices.report_to_check(state))
+        decision = await self._ask(Stage.REPORT_CHECK)
+        if decision is None:
+            self._expire(Stage.REPORT_CHECK, "the report was not confirmed in time")
+            return False
+        assert isinstance(decision, Decision)
+        if not decision.approve:
+            self._finish(
+                RequestStatus.DECLINED, f"Report refused by {decision.actor}", actor=decision.actor
+            )
+            # Ops' reason is told; a tenant's note is not theirs to pass on.
+            office = decision.channel in ("dashboard", "api")
+            self._tell_tenant(notices.report_refused(state, decision.note if office else ""))
+            return False
+        return True
 
     async def _owner_approves_repair(self) -> bool:
         state = self._state
@@ -508,7 +544,7 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
         question = Question(stage=stage, round=round, asked_at=now, deadline=now + limit)
         state.question = question
         state.questions.append(question)
-        name, address = self._person(stage.role)
+        name, address = self._asked_person(stage)
         if email:
             question.asked.append(Asked(role=stage.role, name=name, channel="email", at=now))
         if phone:
@@ -519,7 +555,8 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
         by = {(True, True): " by email and phone", (True, False): " by phone"}.get(
             (phone is not None, email), ""
         )
-        self._move(stage.status, f"Asked {name} ({stage.role}){by}: {text}")
+        who = f"{name} ({stage.role})" if email or phone is not None else name
+        self._move(stage.status, f"Asked {who}{by}: {text}")
         if email:
             self._email_question(question, name, address)
         if phone is not None:
@@ -564,6 +601,9 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
         Only the owner's yes-or-no questions phone, and only an owner with a number a call
         can dial who has not turned calls off."""
         premises = self._state.premises
+        if stage is Stage.REPORT_CHECK:
+            # Only the tenant on file is emailed; with none, ops answer on the dashboard.
+            return None, self._state.tenant_on_file is not None, None
         if stage not in CALLED_STAGES or premises is None:
             return None, True, None
         policy = self._owner_policy()
@@ -788,6 +828,16 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
         if self._cancel is not None or (reassignable and self._reassign is not None):
             raise _Interrupted
 
+    def _asked_person(self, stage: Stage) -> tuple[str, str]:
+        """Who ``stage`` asks: the role's person, but a report's check goes to the unit's
+        tenant on file, never to whoever reported (with none on file, to ops)."""
+        if stage is Stage.REPORT_CHECK:
+            tenant = self._state.tenant_on_file
+            if tenant is None:
+                return "ops on the request's page", self._policy.ops_email
+            return tenant.name, tenant.email
+        return self._person(stage.role)
+
     def _person(self, role: Role) -> tuple[str, str]:
         state = self._state
         if role == "owner":
@@ -871,6 +921,14 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
     @answer_invoice_approval.validator
     def _validate_invoice_approval(self, answer: Decision) -> None:
         self._validate(Stage.INVOICE_APPROVAL, answer)
+
+    @workflow.update
+    async def answer_report_check(self, answer: Decision) -> RequestState:
+        return await self._answer(Stage.REPORT_CHECK, answer)
+
+    @answer_report_check.validator
+    def _validate_report_check(self, answer: Decision) -> None:
+        self._validate(Stage.REPORT_CHECK, answer)
 
     def _validate(self, stage: Stage, answer: Answer) -> None:
         if answer.answer_id in self._answers:
@@ -1009,7 +1067,7 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
     def _expire(self, stage: Stage, why: str = "") -> None:
         state = self._state
         if not why:
-            who = self._person(stage.role)[0] if stage.role != "vendor" or state.vendor else ""
+            who = self._asked_person(stage)[0] if stage.role != "vendor" or state.vendor else ""
             why = f"{stage.words} did not come in time (asked of {who or 'nobody'})"
         self._finish(RequestStatus.EXPIRED, f"Expired: {why}")
         # The tenant is told what it means for them, not whose answer was missing.
