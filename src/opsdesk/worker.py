@@ -30,6 +30,9 @@ from opsdesk.maintenance.ids import poller_workflow_id
 from opsdesk.maintenance.intake import IntakeActivities, Rejects
 from opsdesk.maintenance.poller import PmsPollerWorkflow
 from opsdesk.maintenance.polling import RESUME, PollerInput
+from opsdesk.maintenance.preventive_runs import PreventiveActivities
+from opsdesk.maintenance.preventive_schedules import reconcile_schedules
+from opsdesk.maintenance.preventive_workflow import PreventiveRunWorkflow
 from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow
 from opsdesk.notify.activities import CallActivities, NotifyActivities
 from opsdesk.notify.compose import AiEmailWriter, TemplateComposer
@@ -85,6 +88,7 @@ PASSTHROUGH_MODULES = (
     "opsdesk.maintenance.notices",
     "opsdesk.maintenance.steps",
     "opsdesk.maintenance.polling",
+    "opsdesk.maintenance.preventive",
     "opsdesk.reports.models",
     "opsdesk.reports.steps",
     "opsdesk.temporal.search_attributes",
@@ -181,11 +185,17 @@ def build_workers(
         ),
         worker(
             settings.maintenance_task_queue,
-            [MaintenanceRequestWorkflow, PmsPollerWorkflow, PhoneCallWorkflow],
+            [
+                MaintenanceRequestWorkflow,
+                PmsPollerWorkflow,
+                PhoneCallWorkflow,
+                PreventiveRunWorkflow,
+            ],
             [
                 *maintenance_activities(db).all(),
                 *intake_activities(db, settings).all(),
                 *call_activities(db, settings).all(),
+                *PreventiveActivities(client, db, settings).all(),
             ],
         ),
     ]
@@ -247,6 +257,16 @@ async def run(settings: Settings, runner: WorkflowRunner | None = None) -> None:
                 schedule,
                 settings.report_at.strftime("%H:%M"),
                 settings.business_time_zone,
+            )
+        try:
+            jobs = await reconcile_schedules(client, settings, db)
+        except RPCError as exc:
+            log.warning("the preventive jobs' schedules could not be set: %s", exc.message)
+        else:
+            log.info(
+                "preventive job schedules: %d created, %d updated",
+                jobs["created"],
+                jobs["updated"],
             )
         if settings.pms_url:
             await start_poller(client, settings)

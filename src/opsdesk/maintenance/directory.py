@@ -19,9 +19,11 @@ from sqlalchemy import select
 
 from opsdesk.ai.models import Trade
 from opsdesk.db import Database
-from opsdesk.db.tables import Owner, Property, Tenant, Unit, Vendor
+from opsdesk.db.tables import Owner, PreventiveJob, Property, Tenant, Unit, Vendor
 from opsdesk.errors import UnknownProperty, UnknownVendor
 from opsdesk.maintenance.inputs import DirectoryId, Phone, ShortText
+from opsdesk.maintenance.preventive import PreventiveSpec
+from opsdesk.maintenance.preventive_jobs import FROM_DIRECTORY, save_jobs
 from opsdesk.maintenance.state import PropertyFacts, VendorFacts
 from opsdesk.maintenance.status import CallPreference
 from opsdesk.values import Email
@@ -59,6 +61,16 @@ class PropertySpec(BaseModel):
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = "USD"
     time_zone: str = "UTC"
     units: Annotated[list[UnitSpec], Field(min_length=1)]
+    preventive: list[PreventiveSpec] = []
+    """Recurring jobs (``preventive.py``), each on one of the units above."""
+
+    @model_validator(mode="after")
+    def _jobs_on_units(self) -> Self:
+        labels = {unit.label for unit in self.units}
+        for job in self.preventive:
+            if job.unit not in labels:
+                raise ValueError(f"preventive job {job.id}: {self.name} has no unit {job.unit}")
+        return self
 
     @field_validator("time_zone")
     @classmethod
@@ -98,6 +110,9 @@ class DirectorySpec(BaseModel):
         tenant_ids = [t.id for p in self.properties for u in p.units for t in u.tenants]
         if len(tenant_ids) != len(set(tenant_ids)):
             raise ValueError("tenants: ids listed twice")
+        job_ids = [job.id for p in self.properties for job in p.preventive]
+        if len(job_ids) != len(set(job_ids)):
+            raise ValueError("preventive jobs: ids listed twice")
         return self
 
 
@@ -151,13 +166,18 @@ class Directory:
                 if await session.get(Owner, prop.owner) is None:
                     raise UnknownProperty(f"property {prop.id}: unknown owner {prop.owner}")
                 await session.merge(
-                    Property(**prop.model_dump(exclude={"units", "owner"}), owner_id=prop.owner)
+                    Property(
+                        **prop.model_dump(exclude={"units", "owner", "preventive"}),
+                        owner_id=prop.owner,
+                    )
                 )
                 for unit in prop.units:
                     uid = unit_id(prop.id, unit.label)
                     await session.merge(Unit(id=uid, property_id=prop.id, label=unit.label))
                     for tenant in unit.tenants:
                         await session.merge(Tenant(**tenant.model_dump(), unit_id=uid))
+                await session.flush()
+                await save_jobs(session, prop.id, prop.preventive, FROM_DIRECTORY)
             for vendor in spec.vendors:
                 await session.merge(Vendor(**vendor.model_dump()))
         units = sum(len(p.units) for p in spec.properties)
@@ -170,6 +190,7 @@ class Directory:
             units = (await session.scalars(select(Unit).order_by(Unit.id))).all()
             tenants = (await session.scalars(select(Tenant).order_by(Tenant.id))).all()
             vendors = (await session.scalars(select(Vendor).order_by(Vendor.rank, Vendor.id))).all()
+            jobs = (await session.scalars(select(PreventiveJob).order_by(PreventiveJob.id))).all()
         return DirectorySpec(
             owners=[
                 OwnerSpec(id=o.id, name=o.name, email=o.email, phone=o.phone, calls=o.calls)
@@ -196,6 +217,7 @@ class Directory:
                         for u in units
                         if u.property_id == p.id
                     ],
+                    preventive=[_job_spec(j) for j in jobs if j.property_id == p.id],
                 )
                 for p in props
             ],
@@ -281,6 +303,19 @@ def _vendor_spec(row: Vendor) -> VendorSpec:
         trades=row.trades,
         rank=row.rank,
         active=row.active,
+    )
+
+
+def _job_spec(row: PreventiveJob) -> PreventiveSpec:
+    return PreventiveSpec(
+        id=row.id,
+        unit=row.unit,
+        title=row.title,
+        instructions=row.instructions,
+        trade=row.trade,
+        every_days=row.every_days,
+        every_months=row.every_months,
+        first_due=row.first_due,
     )
 
 

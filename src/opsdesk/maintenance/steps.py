@@ -29,3 +29,8 @@ INTAKE_STORE = Step(timedelta(seconds=15), None, timedelta(seconds=30))
 """Claiming a polled batch's records and committing the batch: it never gives up (a poller
 that gave up would leave its batch half taken, and has nothing else to do), its stamp makes
 a retry a no-op, and it does not heartbeat."""
+
+OPEN_PREVENTIVE = Step(timedelta(seconds=30), timedelta(hours=1), timedelta(minutes=1))
+"""A preventive job's run opening its request (the database and a workflow start): a job
+or property that is gone fails it at once; anything else is retried for an hour, and a
+retry opens nothing twice (one request per job and due date)."""
