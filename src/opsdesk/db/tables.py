@@ -578,7 +578,8 @@ class PreventiveJob(Base):
 
 
 class PreventiveRun(Base):
-    """The request a job's due date opened: one per job and due date."""
+    """The request a job's due date opens: one per job and due date, claimed under its
+    number before the request starts, so that two runs at once start one request."""
 
     __tablename__ = "preventive_runs"
     __table_args__ = (UniqueConstraint("job_id", "due"),)
@@ -587,4 +588,7 @@ class PreventiveRun(Base):
     job_id: Mapped[str] = mapped_column(ForeignKey("preventive_jobs.id"), index=True)
     due: Mapped[date] = mapped_column(Date)
     request_id: Mapped[str] = mapped_column(String(64))
+    started: Mapped[bool] = mapped_column(default=False)
+    """The request's workflow has started: no later run starts it again (Temporal forgets
+    a closed workflow, and would start its id afresh)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +17,13 @@ from opsdesk.maintenance.preventive import PreventiveSpec, Recurrence
 
 FROM_DIRECTORY = "the directory file"
 """Who a job imported from the directory file was created by."""
+
+
+class Claim(BaseModel):
+    """The request a job's due date claimed, and whether it has started."""
+
+    request_id: str
+    started: bool
 
 
 class JobRow(BaseModel):
@@ -100,24 +107,55 @@ class PreventiveJobs:
             return [_row(job, prop) for job, prop in (await session.execute(query)).all()]
 
     async def opened(self, job_id: str, due: date) -> str | None:
-        """The request the job's ``due`` date opened, if one did."""
+        """The request the job's ``due`` date opened (or is opening), if any."""
+        claim = await self.claim_of(job_id, due)
+        return None if claim is None else claim.request_id
+
+    async def claim_of(self, job_id: str, due: date) -> Claim | None:
         async with self.db.transaction() as session:
-            return await session.scalar(
-                select(PreventiveRun.request_id).where(
+            row = await session.scalar(
+                select(PreventiveRun).where(
                     PreventiveRun.job_id == job_id, PreventiveRun.due == due
                 )
             )
+            return None if row is None else Claim(request_id=row.request_id, started=row.started)
 
-    async def record_opened(self, job_id: str, due: date, request_id: str) -> str:
-        """Keep the request ``due`` opened; the one kept first when another run got there."""
+    async def claim(self, job_id: str, due: date, request_id: str) -> Claim:
+        """Claim ``due``'s request under ``request_id``; the claim made first when another
+        run got there (it may have started the request already)."""
         try:
             async with self.db.transaction() as session:
                 session.add(PreventiveRun(job_id=job_id, due=due, request_id=request_id))
         except IntegrityError:
-            found = await self.opened(job_id, due)
+            found = await self.claim_of(job_id, due)
             assert found is not None
             return found
-        return request_id
+        return Claim(request_id=request_id, started=False)
+
+    async def reclaim(self, job_id: str, due: date, old: str, new: str) -> Claim:
+        """Move the claim from ``old`` to ``new`` (``old`` turned out to be taken); the claim
+        as it stands when another run moved it first."""
+        async with self.db.transaction() as session:
+            await session.execute(
+                update(PreventiveRun)
+                .where(
+                    PreventiveRun.job_id == job_id,
+                    PreventiveRun.due == due,
+                    PreventiveRun.request_id == old,
+                )
+                .values(request_id=new)
+            )
+        found = await self.claim_of(job_id, due)
+        assert found is not None
+        return found
+
+    async def started(self, job_id: str, due: date) -> None:
+        async with self.db.transaction() as session:
+            await session.execute(
+                update(PreventiveRun)
+                .where(PreventiveRun.job_id == job_id, PreventiveRun.due == due)
+                .values(started=True)
+            )
 
 
 def _row(job: PreventiveJob, prop: Property) -> JobRow:

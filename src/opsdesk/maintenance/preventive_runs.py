@@ -1,10 +1,10 @@
 """A preventive job's run: open the repair request for the job's next due date, once.
 
-The request goes through ``submit_numbered_request`` like one from the tenant form: its
-number is drawn under a key of the job and due date, so a retried run, a second "Run now"
-or a run racing another find the first one's number and its workflow, and the runs table
-keeps the request each due date opened for as long as the database lasts (Temporal forgets
-closed workflows)."""
+The request is numbered as one from the tenant form (``R-0007``): its number is drawn under
+a key of the job and due date and claimed in the runs table (one row per job and due date)
+before the request starts, so a retried run, a second "Run now" or a run racing another
+find the first one's number and start nothing else. Once started, the claim says so, and
+later runs do not start it again even after Temporal has forgotten the closed request."""
 
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ from temporalio import activity
 from temporalio.client import Client
 
 from opsdesk.db import Database
+from opsdesk.db.numbers import Drawn
 from opsdesk.db.tables import Tenant
-from opsdesk.errors import PreventiveRunConflict, UnknownPreventiveJob
+from opsdesk.errors import UnknownPreventiveJob
 from opsdesk.maintenance.directory import unit_id
+from opsdesk.maintenance.ids import number_of, numbered_request_id
 from opsdesk.maintenance.inputs import PreventiveFacts, RequestForm, TenantContact
 from opsdesk.maintenance.preventive import (
     OPEN_PREVENTIVE_REQUEST,
@@ -27,7 +29,12 @@ from opsdesk.maintenance.preventive import (
     due_words,
 )
 from opsdesk.maintenance.preventive_jobs import JobRow, PreventiveJobs
-from opsdesk.maintenance.service import IntakeConflict, submit_numbered_request
+from opsdesk.maintenance.service import (
+    IntakeConflict,
+    request_numbers,
+    submission_of,
+    submit_request,
+)
 from opsdesk.settings import Settings
 
 OPS_NAME = "Ops"
@@ -48,36 +55,42 @@ class PreventiveActivities:
         if job is None:
             raise UnknownPreventiveJob(f"there is no preventive job {run.job_id} any more")
         due = job.recurrence.next_due(run.at)
-        found = await self.jobs.opened(job.id, due)
-        if found is not None:
-            return Opened(request_id=found, due=due, created=False)
+        claim = await self.jobs.claim_of(job.id, due)
+        if claim is not None and claim.started:
+            return Opened(request_id=claim.request_id, due=due, created=False)
+        key = f"preventive:{job.id}:{due.isoformat()}"
+        numbers = request_numbers(self.db)
+        if claim is None:
+            # The number first, under the job and due date, then the claim: of two runs at
+            # once, both draw the one number, and one claim stands.
+            drawn = await numbers.draw(key)
+            claim = await self.jobs.claim(job.id, due, numbered_request_id(drawn.number))
+        when = due_words(due, job.time_zone)
         form = RequestForm(
             property_id=job.property_id,
             unit=job.unit,
             tenant=await self._contact(job),
-            description=_description(job, due_words(due, job.time_zone)),
+            description=_description(job, when),
         )
         facts = PreventiveFacts(
-            job_id=job.id,
-            title=job.title,
-            trade=job.trade,
-            due=due,
-            due_words=due_words(due, job.time_zone),
+            job_id=job.id, title=job.title, trade=job.trade, due=due, due_words=when
         )
-        try:
-            request_id, _, created = await submit_numbered_request(
-                self.client,
-                self.settings,
-                self.db,
-                form,
-                idempotency_key=f"preventive:{job.id}:{due.isoformat()}",
-                source="preventive",
-                preventive=facts,
+        while True:
+            submission = submission_of(
+                self.settings, claim.request_id, form, source="preventive", preventive=facts
             )
-        except IntakeConflict as exc:
-            raise PreventiveRunConflict(str(exc)) from None
-        kept = await self.jobs.record_opened(job.id, due, request_id)
-        return Opened(request_id=kept, due=due, created=created and kept == request_id)
+            try:
+                _, created = await submit_request(self.client, self.settings, submission)
+                break
+            except IntakeConflict:
+                # A client's own request holds this number: the job's takes the next one.
+                taken = Drawn(number_of(claim.request_id), fresh=True)
+                drawn = await numbers.pass_over(taken, key)
+                claim = await self.jobs.reclaim(
+                    job.id, due, claim.request_id, numbered_request_id(drawn.number)
+                )
+        await self.jobs.started(job.id, due)
+        return Opened(request_id=claim.request_id, due=due, created=created)
 
     async def _contact(self, job: JobRow) -> TenantContact:
         """The unit's tenant in the directory (the first by id), or ops for a unit nobody

@@ -188,12 +188,10 @@ async def submit_numbered_request(
     form: RequestForm,
     idempotency_key: str | None = None,
     source: str = "form",
-    **extra: Any,
 ) -> tuple[str, RequestState | None, bool]:
     """Start a request that came without an id of its own under the next request number,
     or, for a retry with the same ``idempotency_key``, find the request its first try
     started. A number a client already used as its own request id is passed over.
-    ``extra``: more of the submission (a preventive job's facts).
 
     Returns the request's id, then what ``submit_request`` does; a retry's key with a
     different form raises ``IntakeConflict``."""
@@ -201,7 +199,7 @@ async def submit_numbered_request(
     drawn = await numbers.draw(idempotency_key)
     while True:
         request_id = numbered_request_id(drawn.number)
-        submission = submission_of(settings, request_id, form, source=source, **extra)
+        submission = submission_of(settings, request_id, form, source=source)
         try:
             state, created = await submit_request(client, settings, submission)
         except IntakeConflict:

@@ -53,6 +53,7 @@ def upgrade() -> None:
         sa.Column("job_id", sa.String(length=64), nullable=False),
         sa.Column("due", sa.Date(), nullable=False),
         sa.Column("request_id", sa.String(length=64), nullable=False),
+        sa.Column("started", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["job_id"],
