@@ -237,13 +237,16 @@ async def test_the_page_lists_jobs_and_pauses_resumes_and_runs_them(
     try:
         async with served_api(dev_env, db, settings) as site:
             page = await site.get("/maintenance/preventive", headers=HTML)
-            assert "Waiting for a worker to schedule it" in page.text
+            assert "Not scheduled yet" in page.text
             refused = await site.post(f"{path}/pause", headers=HTML)
             assert (await after(site, refused))[1].startswith(
-                "Replace the HVAC filters at 12 Harbor Lane has no schedule yet"
+                "Replace the HVAC filters at 12 Harbor Lane has no schedule yet."
             )
-
-            await reconcile_schedules(client, settings, db)
+            kind, text = await after(
+                site, await site.post("/maintenance/preventive/schedules", headers=HTML)
+            )
+            assert kind == "ok"
+            assert text.startswith("Schedules brought up to date: 1 new, 0 checked.")
             page = await site.get("/maintenance/preventive", headers=HTML)
             row = page.text[page.text.index(f'data-job="{filters.id}"') :]
             assert "12 Harbor Lane" in row

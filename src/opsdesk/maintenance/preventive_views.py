@@ -17,7 +17,12 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from opsdesk.maintenance.preventive import LEAD, due_words
 from opsdesk.maintenance.preventive_jobs import JobRow, PreventiveJobs
-from opsdesk.maintenance.preventive_schedules import JobStatus, job_statuses, schedule_id
+from opsdesk.maintenance.preventive_schedules import (
+    JobStatus,
+    job_statuses,
+    reconcile_schedules,
+    schedule_id,
+)
 from opsdesk.web.auth import VIEWER, Operator
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.navigation import NOTICE_COOKIE, Notice, read_notice, redirect_with
@@ -63,6 +68,25 @@ async def preventive_page(request: Request) -> HTMLResponse:
     if notice is not None:
         response.delete_cookie(NOTICE_COOKIE, path="/")  # shown here, so used up
     return response
+
+
+@router.post(PAGE + "/schedules")
+async def sync_schedules(request: Request, _: Operator) -> RedirectResponse:
+    """Bring every job's schedule up to the database now, as a worker's start does: after
+    a directory import, without restarting the worker."""
+    try:
+        done = await reconcile_schedules(client_of(request), settings_of(request), db_of(request))
+    except RPCError:
+        return redirect_with(PAGE, Notice("error", UNREACHABLE))
+    made, updated = done["created"], done["updated"]
+    return redirect_with(
+        PAGE,
+        Notice(
+            "ok",
+            f"Schedules brought up to date: {made} new, {updated} checked. A new job whose "
+            "next request was due to open already has it opened now.",
+        ),
+    )
 
 
 @router.post(PAGE + "/{job_id}/pause")
@@ -127,8 +151,8 @@ async def _act(
                 PAGE,
                 Notice(
                     "error",
-                    f"{job.title} at {job.property_name} has no schedule yet: a worker makes "
-                    "it when it starts. Try again once the worker is running.",
+                    f"{job.title} at {job.property_name} has no schedule yet. Press "
+                    "“Update the schedules” (or restart the worker), then try again.",
                 ),
             )
         return redirect_with(PAGE, Notice("error", UNREACHABLE))
