@@ -82,7 +82,8 @@ def job_spec(recurrence: Recurrence, now: datetime) -> ScheduleSpec:
 
 def _count_ahead(recurrence: Recurrence) -> int:
     assert recurrence.every_months is not None
-    return max(1, MONTHS_AHEAD // recurrence.every_months)
+    # One more than the span holds: the first may already be past opening (then skipped).
+    return MONTHS_AHEAD // recurrence.every_months + 1
 
 
 def _on(recurrence: Recurrence, at: datetime) -> ScheduleCalendarSpec:
