@@ -103,10 +103,5 @@ class UnknownPreventiveJob(NonRetryableError):
     benign = True
 
 
-class PreventiveRunConflict(NonRetryableError):
-    """A job's request for a due date was opened before from different words (the job was
-    changed meanwhile): the request already open stands, and another is not opened."""
-
-
 _CLASSES: list[type[NonRetryableError]] = [NonRetryableError, *NonRetryableError.__subclasses__()]
 NON_RETRYABLE: tuple[str, ...] = tuple(cls.__name__ for cls in _CLASSES)
