@@ -6,6 +6,7 @@ owner, while a quote above it still does."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 import uuid
@@ -199,14 +200,22 @@ async def test_a_job_opens_one_request_however_often_its_schedule_runs(
             async with db.transaction() as session:
                 await session.execute(delete(PreventiveRun))
             assert (await activities.open_request(again)).request_id == request_id
+
+            # Three runs of another job at once (no schedule needed): one request between them.
+            alarms = job(unit="2B", title="Test the smoke alarms", first_due=due)
+            await with_jobs(db, filters, alarms)
+            at_once = OpenRequest(job_id=alarms.id, at=datetime.now(UTC))
+            runs = await asyncio.gather(*(activities.open_request(at_once) for _ in range(3)))
+            assert len({r.request_id for r in runs}) == 1
+            assert [r.created for r in runs].count(True) == 1
         async with db.transaction() as session:
-            assert await session.scalar(select(func.count()).select_from(PreventiveRun)) == 1
+            assert await session.scalar(select(func.count()).select_from(PreventiveRun)) == 2
             keys = await session.scalar(
                 select(func.count())
                 .select_from(RequestNumber)
                 .where(RequestNumber.idempotency_key.like("preventive:%"))
             )
-            assert keys == 1
+            assert keys == 2
     finally:
         await delete_schedules(client, filters)
 
