@@ -158,7 +158,13 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
             preventive=job,
             created_at=now,
             updated_at=now,
-            timeline=[TimelineEntry(at=now, status=RequestStatus.SUBMITTED, event=opened)],
+            timeline=[
+                TimelineEntry(
+                    at=now,
+                    status=RequestStatus.SUBMITTED,
+                    event=opened,
+                )
+            ],
         )
         self._preventive = False
         """The job's triage was taken, and the repair is not put to the owner."""
