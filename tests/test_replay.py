@@ -14,6 +14,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from opsdesk.maintenance.poller import PmsPollerWorkflow
+from opsdesk.maintenance.preventive_workflow import PreventiveRunWorkflow
 from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow
 from opsdesk.notify.workflows import NotificationWorkflow
 from opsdesk.orders.restock import RestockWorkflow
@@ -41,6 +42,7 @@ async def test_history_replays(workflow_id: str) -> None:
             PmsPollerWorkflow,
             MaintenanceRequestWorkflow,
             DailyReportWorkflow,
+            PreventiveRunWorkflow,
         ],
         data_converter=pydantic_data_converter,
         workflow_runner=workflow_runner(),

@@ -15,7 +15,7 @@ from temporalio.client import Client
 
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
-from opsdesk.maintenance import aging_views, scorecard_views, survey_pages
+from opsdesk.maintenance import aging_views, preventive_views, scorecard_views, survey_pages
 from opsdesk.maintenance import api as maintenance_api
 from opsdesk.maintenance import comments as maintenance_comments
 from opsdesk.maintenance import feed as maintenance_feed
@@ -145,6 +145,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     # Before the maintenance views, whose /maintenance/{request} would take these pages.
     app.include_router(scorecard_views.router)
     app.include_router(aging_views.router)
+    app.include_router(preventive_views.router)
     app.include_router(maintenance_views.router)
     # Before the mailbox's routes: /mailbox/phone is not a message key.
     app.include_router(phone_views.router)

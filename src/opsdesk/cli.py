@@ -927,13 +927,22 @@ def maintenance_demo_request(
 
 
 schedules_app = typer.Typer(
-    help="Temporal Schedules: the daily report's, and any other in the namespace.",
+    help=(
+        "Temporal Schedules: the daily report's, each preventive job's "
+        "(preventive-<job id>), and any other in the namespace."
+    ),
     no_args_is_help=True,
 )
 app.add_typer(schedules_app, name="schedules")
 
 ScheduleId = Annotated[
-    str, typer.Argument(help="The schedule's id (opsdesk-daily-report for the daily report).")
+    str,
+    typer.Argument(
+        help=(
+            "The schedule's id (opsdesk-daily-report for the daily report, "
+            "preventive-<job id> for a preventive job)."
+        )
+    ),
 ]
 NoteOption = Annotated[
     str | None, typer.Option("--note", help="Why, for whoever looks next (the UI shows it).")

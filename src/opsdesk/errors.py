@@ -97,5 +97,11 @@ class PmsNotConfigured(NonRetryableError):
     ``OPSDESK_PMS_URL``, or another ``OPSDESK_PMS_SOURCE``."""
 
 
+class UnknownPreventiveJob(NonRetryableError):
+    """A preventive job's schedule ran for a job the database no longer has."""
+
+    benign = True
+
+
 _CLASSES: list[type[NonRetryableError]] = [NonRetryableError, *NonRetryableError.__subclasses__()]
 NON_RETRYABLE: tuple[str, ...] = tuple(cls.__name__ for cls in _CLASSES)

@@ -34,6 +34,9 @@ from opsdesk.maintenance.ids import poller_workflow_id
 from opsdesk.maintenance.intake import IntakeActivities, Rejects
 from opsdesk.maintenance.poller import PmsPollerWorkflow
 from opsdesk.maintenance.polling import RESUME, PollerInput
+from opsdesk.maintenance.preventive_runs import PreventiveActivities
+from opsdesk.maintenance.preventive_schedules import reconcile_schedules
+from opsdesk.maintenance.preventive_workflow import PreventiveRunWorkflow
 from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow
 from opsdesk.notify.activities import CallActivities, NotifyActivities
 from opsdesk.notify.compose import AiEmailWriter, TemplateComposer
@@ -89,6 +92,7 @@ PASSTHROUGH_MODULES = (
     "opsdesk.maintenance.notices",
     "opsdesk.maintenance.steps",
     "opsdesk.maintenance.polling",
+    "opsdesk.maintenance.preventive",
     "opsdesk.reports.models",
     "opsdesk.reports.steps",
     "opsdesk.temporal.search_attributes",
@@ -186,12 +190,19 @@ def build_workers(
         ),
         worker(
             settings.maintenance_task_queue,
-            [MaintenanceRequestWorkflow, PmsPollerWorkflow, PhoneCallWorkflow, AgingWorkflow],
+            [
+                MaintenanceRequestWorkflow,
+                PmsPollerWorkflow,
+                PhoneCallWorkflow,
+                AgingWorkflow,
+                PreventiveRunWorkflow,
+            ],
             [
                 *maintenance_activities(db, settings).all(),
                 *AgingActivities(client, db, settings).all(),
                 *intake_activities(db, settings).all(),
                 *call_activities(db, settings).all(),
+                *PreventiveActivities(client, db, settings).all(),
             ],
         ),
     ]
@@ -264,6 +275,16 @@ async def run(settings: Settings, runner: WorkflowRunner | None = None) -> None:
                 AGING_SCHEDULE_ID,
                 aging,
                 settings.aging_every,
+            )
+        try:
+            jobs = await reconcile_schedules(client, settings, db)
+        except RPCError as exc:
+            log.warning("the preventive jobs' schedules could not be set: %s", exc.message)
+        else:
+            log.info(
+                "preventive job schedules: %d created, %d updated",
+                jobs["created"],
+                jobs["updated"],
             )
         if settings.pms_url:
             await start_poller(client, settings)

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -47,6 +47,7 @@ from opsdesk.maintenance.inputs import (
     CallEnded,
     CompletionAnswer,
     Decision,
+    PreventiveFacts,
     QuoteAnswer,
     ReassignRequest,
     RequestForm,
@@ -63,6 +64,8 @@ from opsdesk.maintenance.polling import (
     RecordClaim,
     batch_stamp,
 )
+from opsdesk.maintenance.preventive import Opened, PreventiveRunInput
+from opsdesk.maintenance.preventive_workflow import PreventiveRunWorkflow
 from opsdesk.maintenance.service import (
     RequestHandle,
     request_handle,
@@ -430,6 +433,52 @@ async def confirmed_by_the_tenant_on_file(
     return handle
 
 
+async def preventive_job_paid(
+    env: WorkflowEnvironment, settings: Settings, _db: Database
+) -> RequestHandle:
+    """A preventive job's request: triaged as the job says, the repair not put to the
+    owner, a quote within the owner's limit, then on to a paid invoice."""
+    request_id = "history-preventive"
+    submission = submission_of(
+        settings,
+        request_id,
+        RequestForm(
+            property_id="harbor-12",
+            unit="1A",
+            tenant=TenantContact(name="Sam Rivera", email="sam.rivera@example.com"),
+            description="Preventive maintenance: Replace the HVAC filters, due Mon 1 Mar 2027.",
+        ),
+        source="preventive",
+        preventive=PreventiveFacts(
+            job_id="harbor-12-hvac-filters",
+            title="Replace the HVAC filters",
+            trade="hvac",
+            due=date(2027, 3, 1),
+            due_words="Mon 1 Mar 2027",
+        ),
+    )
+    await submit_request(env.client, settings, submission)
+    handle = request_handle(env.client, request_id)
+    await drive_to(handle, Stage.INVOICE_APPROVAL, quote=20000)
+    await handle.execute_update(
+        MaintenanceRequestWorkflow.answer_invoice_approval,
+        Decision(answer_id="pay", actor="Harbor Lane Holdings", channel="email", approve=True),
+    )
+    return handle
+
+
+async def preventive_run(
+    env: WorkflowEnvironment, settings: Settings, _db: Database
+) -> WorkflowHandle[PreventiveRunWorkflow, Opened]:
+    """A preventive job's run, as its schedule starts it: it opens the job's request."""
+    return await env.client.start_workflow(
+        PreventiveRunWorkflow.run,
+        PreventiveRunInput(job_id="harbor-12-hvac-filters"),
+        id="preventive-run-history",
+        task_queue=settings.maintenance_task_queue,
+    )
+
+
 async def lapsed_reassigned_cancelled(
     env: WorkflowEnvironment, settings: Settings, _db: Database
 ) -> RequestHandle:
@@ -738,6 +787,15 @@ SCENARIOS = {
         confirmed_by_the_tenant_on_file,
         request_workflow_id("history-report-checked"),
         setup=maintenance_directory,
+    ),
+    # Recorded with issue 27: a preventive job's run, and the request it opens.
+    "a preventive job's request, not put to the owner, paid": Scenario(
+        preventive_job_paid,
+        request_workflow_id("history-preventive"),
+        setup=maintenance_directory,
+    ),
+    "a preventive job's run, as its schedule starts it": Scenario(
+        preventive_run, "preventive-run-history", setup=maintenance_directory
     ),
     "a poller's batch: started before, set aside, started; then continued as new": Scenario(
         polled_from_a_feed, poller_workflow_id(_HISTORY_SOURCE), setup=pms_feed

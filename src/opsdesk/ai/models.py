@@ -85,6 +85,17 @@ TRADE_OF_CATEGORY: dict[str, Trade] = {
 }
 """The trade a category usually needs: the offline rules' answer, and a model's default."""
 
+CATEGORY_OF_TRADE: dict[Trade, Category] = {
+    "plumber": "plumbing",
+    "electrician": "electrical",
+    "hvac": "heating_cooling",
+    "appliance_repair": "appliance",
+    "pest_control": "pest",
+    "locksmith": "locks_security",
+    "handyman": "other",
+}
+"""The category work for a trade falls under: a preventive job names its trade only."""
+
 
 class MaintenanceTriage(BaseModel):
     model_config = ConfigDict(extra="forbid")

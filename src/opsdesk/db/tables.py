@@ -7,13 +7,14 @@ instead of doing it twice.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -622,4 +623,51 @@ class AgingAlert(Base):
     request_id: Mapped[str] = mapped_column(String(64), index=True)
     threshold_days: Mapped[int] = mapped_column(Integer)
     claimed_by: Mapped[str] = mapped_column(String(200), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# -- preventive maintenance (issue 27, item 9) ------------------------------------------------
+# A job's Temporal Schedule starts each of its runs; the runs table is what makes a run that
+# is retried, triggered twice or replayed by a reconcile open its request once.
+
+
+class PreventiveJob(Base):
+    """Recurring work on a property (replace the HVAC filters every 90 days): each due date
+    becomes a repair request 21 days ahead. Exactly one of ``every_days`` and
+    ``every_months`` is set."""
+
+    __tablename__ = "preventive_jobs"
+    __table_args__ = (
+        CheckConstraint("(every_days IS NULL) <> (every_months IS NULL)", name="one_interval"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    property_id: Mapped[str] = mapped_column(ForeignKey("properties.id"), index=True)
+    unit: Mapped[str] = mapped_column(String(50))
+    """A unit's label, or a common area the directory lists as a unit."""
+    title: Mapped[str] = mapped_column(String(200))
+    instructions: Mapped[str] = mapped_column(Text)
+    trade: Mapped[str] = mapped_column(String(32))
+    every_days: Mapped[int | None] = mapped_column(Integer, default=None)
+    every_months: Mapped[int | None] = mapped_column(Integer, default=None)
+    first_due: Mapped[date] = mapped_column(Date)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class PreventiveRun(Base):
+    """The request a job's due date opens: one per job and due date, claimed under its
+    number before the request starts, so that two runs at once start one request."""
+
+    __tablename__ = "preventive_runs"
+    __table_args__ = (UniqueConstraint("job_id", "due"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("preventive_jobs.id"), index=True)
+    due: Mapped[date] = mapped_column(Date)
+    request_id: Mapped[str] = mapped_column(String(64))
+    started: Mapped[bool] = mapped_column(default=False)
+    """The request's workflow has started: no later run starts it again (Temporal forgets
+    a closed workflow, and would start its id afresh)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -19,10 +19,12 @@ from sqlalchemy import select
 
 from opsdesk.ai.models import Trade
 from opsdesk.db import Database
-from opsdesk.db.tables import Owner, Property, PropertyPolicy, Tenant, Unit, Vendor
+from opsdesk.db.tables import Owner, PreventiveJob, Property, PropertyPolicy, Tenant, Unit, Vendor
 from opsdesk.errors import UnknownProperty, UnknownVendor
 from opsdesk.maintenance.inputs import DirectoryId, Phone, ShortText
 from opsdesk.maintenance.owner_policy import OwnerPolicy
+from opsdesk.maintenance.preventive import PreventiveSpec
+from opsdesk.maintenance.preventive_jobs import FROM_DIRECTORY, save_jobs
 from opsdesk.maintenance.scorecards import by_scorecard
 from opsdesk.maintenance.state import PropertyFacts, TenantOnFile, VendorFacts
 from opsdesk.maintenance.status import CallPreference
@@ -65,6 +67,16 @@ class PropertySpec(BaseModel):
     units: Annotated[list[UnitSpec], Field(min_length=1)]
     policy: OwnerPolicy = OwnerPolicy()
     """The owner's policy for this property; absent from a file: the defaults."""
+    preventive: list[PreventiveSpec] = []
+    """Recurring jobs (``preventive.py``), each on one of the units above."""
+
+    @model_validator(mode="after")
+    def _jobs_on_units(self) -> Self:
+        labels = {unit.label for unit in self.units}
+        for job in self.preventive:
+            if job.unit not in labels:
+                raise ValueError(f"preventive job {job.id}: {self.name} has no unit {job.unit}")
+        return self
 
     @field_validator("time_zone")
     @classmethod
@@ -104,6 +116,9 @@ class DirectorySpec(BaseModel):
         tenant_ids = [t.id for p in self.properties for u in p.units for t in u.tenants]
         if len(tenant_ids) != len(set(tenant_ids)):
             raise ValueError("tenants: ids listed twice")
+        job_ids = [job.id for p in self.properties for job in p.preventive]
+        if len(job_ids) != len(set(job_ids)):
+            raise ValueError("preventive jobs: ids listed twice")
         return self
 
 
@@ -160,7 +175,7 @@ class Directory:
                     raise UnknownProperty(f"property {prop.id}: unknown owner {prop.owner}")
                 await session.merge(
                     Property(
-                        **prop.model_dump(exclude={"units", "owner", "policy"}),
+                        **prop.model_dump(exclude={"units", "owner", "policy", "preventive"}),
                         owner_id=prop.owner,
                     )
                 )
@@ -172,6 +187,8 @@ class Directory:
                     await session.merge(Unit(id=uid, property_id=prop.id, label=unit.label))
                     for tenant in unit.tenants:
                         await session.merge(Tenant(**tenant.model_dump(), unit_id=uid))
+                await session.flush()
+                await save_jobs(session, prop.id, prop.preventive, FROM_DIRECTORY)
             for vendor in spec.vendors:
                 await session.merge(Vendor(**vendor.model_dump()))
         units = sum(len(p.units) for p in spec.properties)
@@ -188,6 +205,7 @@ class Directory:
                 row.property_id: _policy(row)
                 for row in (await session.scalars(select(PropertyPolicy))).all()
             }
+            jobs = (await session.scalars(select(PreventiveJob).order_by(PreventiveJob.id))).all()
         return DirectorySpec(
             owners=[
                 OwnerSpec(id=o.id, name=o.name, email=o.email, phone=o.phone, calls=o.calls)
@@ -215,6 +233,7 @@ class Directory:
                         for u in units
                         if u.property_id == p.id
                     ],
+                    preventive=[_job_spec(j) for j in jobs if j.property_id == p.id],
                 )
                 for p in props
             ],
@@ -317,6 +336,19 @@ def _vendor_spec(row: Vendor) -> VendorSpec:
         trades=row.trades,
         rank=row.rank,
         active=row.active,
+    )
+
+
+def _job_spec(row: PreventiveJob) -> PreventiveSpec:
+    return PreventiveSpec(
+        id=row.id,
+        unit=row.unit,
+        title=row.title,
+        instructions=row.instructions,
+        trade=row.trade,
+        every_days=row.every_days,
+        every_months=row.every_months,
+        first_due=row.first_due,
     )
 
 

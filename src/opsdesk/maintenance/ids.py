@@ -23,6 +23,14 @@ def numbered_request_id(number: int) -> str:
     return f"R-{number:04d}"
 
 
+def number_of(request_id: str) -> int:
+    """The number of the desk's ``R-0007``: 7. Only for ids ``numbered_request_id`` made."""
+    numbered = _NUMBERED.fullmatch(request_id)
+    if numbered is None:
+        raise ValueError(f"{request_id} is not a numbered request id")
+    return int(numbered.group(1))
+
+
 def spoken_request_id(request_id: str) -> str:
     """A request id as a voice should read it, so a listener can write it down: the desk's
     own ``R-0007`` is "number 7"; any other id (a property system's ``demo-WO-8F3A21BC``)

@@ -4,13 +4,13 @@ Pure data: workflows import it."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Literal, Self
 from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from opsdesk.ai.models import Priority
+from opsdesk.ai.models import Priority, Trade
 from opsdesk.maintenance.ids import REQUEST_ID_PATTERN
 from opsdesk.maintenance.status import Channel, Stage
 from opsdesk.notify.models import CallOutcome
@@ -120,15 +120,31 @@ def in_office_hours(moment: datetime, time_zone: str, office_hours: tuple[time, 
     return local.weekday() < 5 and start <= local.time() < end
 
 
+class PreventiveFacts(BaseModel):
+    """The preventive job a request was opened for, and the due date it is for: the
+    request is triaged as the job says, and the repair is not put to the owner."""
+
+    model_config = ConfigDict(frozen=True)
+
+    job_id: str
+    title: str
+    trade: Trade
+    due: date
+    due_words: str
+    """The due date as people read it (``Mon 15 Mar 2027``), worded when the request opens."""
+
+
 class RequestSubmission(BaseModel):
     """What a request's workflow starts with."""
 
     request_id: RequestId
     form: RequestForm
-    source: Literal["form", "api", "pms"] = "form"
+    source: Literal["form", "api", "pms", "preventive"] = "form"
     external_id: str | None = None
     """The property-management system's id, for a polled request."""
     policy: MaintenancePolicy = MaintenancePolicy()
+    preventive: PreventiveFacts | None = None
+    """Set for a request a preventive job's schedule opened."""
 
 
 # -- answers: one update per stage, each carrying its own id ------------------------------------

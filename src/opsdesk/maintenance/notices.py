@@ -223,7 +223,12 @@ class Words(NamedTuple):
     paragraphs: list[str]
 
 
-SOURCES = {"form": "web form", "api": "API", "pms": "property-management system"}
+SOURCES = {
+    "form": "web form",
+    "api": "API",
+    "pms": "property-management system",
+    "preventive": "preventive maintenance schedule",
+}
 """How a request came in, as its timeline's first line says it."""
 
 LAPSE: dict[Stage, str] = {

@@ -54,6 +54,7 @@ def source_words(source: str) -> str:
         "form": "on the tenant's form",
         "api": "through the API",
         "pms": "from the property system",
+        "preventive": "by a preventive maintenance schedule",
     }
     return known.get(source, f"from {source.replace('_', ' ')}")
 

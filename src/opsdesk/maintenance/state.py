@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from opsdesk.ai.models import MaintenanceTriage, Priority
-from opsdesk.maintenance.inputs import RequestForm, Window
+from opsdesk.maintenance.inputs import PreventiveFacts, RequestForm, Window
 from opsdesk.maintenance.owner_policy import OwnerPolicy
 from opsdesk.maintenance.status import CallPreference, Channel, RequestStatus, Role, Stage
 from opsdesk.payments.models import Payout
@@ -111,6 +111,8 @@ class RequestState(BaseModel):
     source: str
     external_id: str | None = None
     form: RequestForm
+    preventive: PreventiveFacts | None = None
+    """The preventive job (and due date) the request was opened for."""
     premises: PropertyFacts | None = None
     """The property, unit and owner, from the directory when the request started."""
     triage: MaintenanceTriage | None = None

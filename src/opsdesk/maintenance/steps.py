@@ -34,3 +34,8 @@ RECORD_JOB = Step(timedelta(seconds=15), timedelta(hours=1), timedelta(minutes=5
 """Keeping a vendor's job for the scorecards once the request has ended: retried for an
 hour (a retry finds the job already kept), then given up with a warning in the worker's
 log: the request has ended and nobody waits for it, only one job is missing from a card."""
+
+OPEN_PREVENTIVE = Step(timedelta(seconds=30), timedelta(hours=1), timedelta(minutes=1))
+"""A preventive job's run opening its request (the database and a workflow start): a job
+or property that is gone fails it at once; anything else is retried for an hour, and a
+retry opens nothing twice (one request per job and due date)."""

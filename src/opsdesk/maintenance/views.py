@@ -96,7 +96,7 @@ CHANNEL = "dashboard"
 
 # Pages of other parts of the desk live under /maintenance too; a request id never takes
 # their place, whichever router the app happens to consult first.
-RESERVED_PATHS = ("report", "intake", "properties", "scorecards", "aging")
+RESERVED_PATHS = ("report", "intake", "properties", "scorecards", "aging", "preventive")
 
 
 class _RequestIdConvertor(Convertor[str]):

@@ -23,7 +23,7 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ActivityError
 
-from opsdesk.ai.models import TriageRequest
+from opsdesk.ai.models import CATEGORY_OF_TRADE, MaintenanceTriage, TriageRequest
 from opsdesk.maintenance import notices, policy_notices
 from opsdesk.maintenance.inputs import (
     Answer,
@@ -140,6 +140,9 @@ VENDOR_JOBS = "vendor-jobs"
 REPORT_CHECK = "report-check"
 """A web-form report from someone who is not the unit's tenant on file waits, once
 triaged, for the tenant on file (or ops) to confirm it before anyone is asked or sent."""
+PREVENTIVE_JOBS = "preventive-jobs"
+"""A request a preventive job opened is triaged as the job says (no model is asked) and
+the repair is not put to the owner; an estimate above the owner's limit still is."""
 
 
 class _Interrupted(Exception):
@@ -162,22 +165,31 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
         now = workflow.now()
         self._policy = submission.policy
         tenant = submission.form.tenant
+        job = submission.preventive
+        opened = f"Reported by {tenant.name} ({notices.SOURCES[submission.source]})"
+        if job is not None:
+            opened = (
+                f"Opened by the preventive maintenance schedule: {job.title}, due {job.due_words}"
+            )
         self._state = RequestState(
             request_id=submission.request_id,
             status=RequestStatus.SUBMITTED,
             source=submission.source,
             external_id=submission.external_id,
             form=submission.form,
+            preventive=job,
             created_at=now,
             updated_at=now,
             timeline=[
                 TimelineEntry(
                     at=now,
                     status=RequestStatus.SUBMITTED,
-                    event=f"Reported by {tenant.name} ({notices.SOURCES[submission.source]})",
+                    event=opened,
                 )
             ],
         )
+        self._preventive = False
+        """The job's triage was taken, and the repair is not put to the owner."""
         self._answers: dict[str, Answer] = {}
         """Every answer acted on, by its id: a repeat of one is harmless."""
         self._cancel: CancelRequest | None = None
@@ -273,6 +285,23 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
 
     async def _triage(self) -> None:
         state = self._state
+        job = state.preventive
+        # Only a worker with this change starts such a request, so no older history comes here.
+        if job is not None and workflow.patched(PREVENTIVE_JOBS):
+            self._preventive = True
+            state.triage = MaintenanceTriage(
+                category=CATEGORY_OF_TRADE[job.trade],
+                priority="routine",
+                emergency=False,
+                summary=job.title[:140],
+                trade=job.trade,
+            )
+            state.triaged_by = "the preventive job"
+            self._move(
+                RequestStatus.TRIAGED,
+                f"Preventive maintenance, routine, needs a {job.trade.replace('_', ' ')}",
+            )
+            return
         request = TriageRequest(
             request_id=state.request_id, description=state.form.description, unit=state.form.unit
         )
@@ -331,6 +360,12 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
         state = self._state
         assert state.triage is not None
         assert state.premises is not None
+        if self._preventive:
+            self._note(
+                "Preventive maintenance: the repair is not put to the owner; an estimate "
+                f"above their limit of {money(state, state.premises.auto_approve_cents)} still is"
+            )
+            return True
         if state.triage.emergency:
             self._owner_involved = True
             self._note("Emergency: owner approval skipped, a vendor is asked at once")

@@ -1,7 +1,7 @@
 """after the job and requests that age: survey answers, vendor jobs, aging alerts
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-06
 """
 
