@@ -341,7 +341,11 @@ async def maintenance_directory(
 
 
 async def _reported(
-    env: WorkflowEnvironment, settings: Settings, request_id: str, **policy: Any
+    env: WorkflowEnvironment,
+    settings: Settings,
+    request_id: str,
+    description: str = "The kitchen tap leaks under the sink and the cabinet is wet",
+    **policy: Any,
 ) -> RequestHandle:
     submission = submission_of(
         settings,
@@ -350,7 +354,7 @@ async def _reported(
             property_id="harbor-12",
             unit="1A",
             tenant=TenantContact(name="Sam Rivera", email="sam.rivera@example.com"),
-            description="The kitchen tap leaks under the sink and the cabinet is wet",
+            description=description,
         ),
     )
     if policy:
@@ -429,6 +433,22 @@ async def expired_waiting_for_the_owner(
     await eventually(
         lambda: handle.query(MaintenanceRequestWorkflow.get_state),
         lambda state: state.status.terminal,
+    )
+    return handle
+
+
+async def gas_raised_to_an_emergency(
+    env: WorkflowEnvironment, settings: Settings, _db: Database
+) -> RequestHandle:
+    """Claude calls a gas smell routine; the written criteria make it an emergency (the
+    timeline says which), the tenant is told to call 911 first; then ops cancel it."""
+    handle = await _reported(
+        env, settings, "history-gas", "There is a strong smell of gas in the kitchen"
+    )
+    await waiting_for(handle, Stage.VENDOR_QUOTE)
+    await handle.execute_update(
+        MaintenanceRequestWorkflow.cancel,
+        StopRequest(answer_id="stop", actor="Dana (ops)", reason="the gas company came"),
     )
     return handle
 
@@ -592,6 +612,24 @@ SCENARIOS = {
     "a vendor for whom no window fits, the tenant asked again, then paid": Scenario(
         no_window_fits_then_paid,
         request_workflow_id("history-no-window-fits"),
+        setup=maintenance_directory,
+    ),
+    # Recorded with issue 27: the written emergency criteria raise a model's triage.
+    "a gas smell Claude called routine, an emergency by the written criteria": Scenario(
+        gas_raised_to_an_emergency,
+        request_workflow_id("history-gas"),
+        (
+            anthropic_tool(
+                "record_triage",
+                {
+                    "category": "appliance",
+                    "priority": "routine",
+                    "emergency": False,
+                    "summary": "Odd smell in the kitchen",
+                    "trade": "appliance_repair",
+                },
+            ),
+        ),
         setup=maintenance_directory,
     ),
     "a poller's batch: started before, set aside, started; then continued as new": Scenario(

@@ -20,9 +20,10 @@ from pydantic import ValidationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from opsdesk import clock
+from opsdesk.ai.emergency import EmergencyPolicy, load_policy
 from opsdesk.errors import UnknownProperty
+from opsdesk.maintenance import notices, service
 from opsdesk.maintenance import public_words as words
-from opsdesk.maintenance import service
 from opsdesk.maintenance.directory import Directory
 from opsdesk.maintenance.inputs import (
     ANSWER_MODELS,
@@ -61,6 +62,15 @@ def signer_of(request: Request) -> LinkSigner:
         signer = LinkSigner(link_key(settings), settings.resolved_public_url)
         request.app.state.link_signer = signer
     return signer
+
+
+def policy_of(request: Request) -> EmergencyPolicy:
+    """The written emergency criteria the desk runs on (read once per app)."""
+    policy: EmergencyPolicy | None = getattr(request.app.state, "emergency_policy", None)
+    if policy is None:
+        policy = load_policy(settings_of(request).emergency_criteria)
+        request.app.state.emergency_policy = policy
+    return policy
 
 
 def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -141,6 +151,7 @@ async def _form(
         values=blank | values,
         errors=errors or [],
         notice=notice,
+        call_first=notices.call_first(policy_of(request).emergency_number),
         key=values.get("key") or new_key(),
     )
 
@@ -206,7 +217,12 @@ async def report(request: Request) -> Response:
             errors=["This form was already sent with other details; please send it again."],
             status=409,
         )
-    return RedirectResponse(f"/report/received/{request_id}", status_code=303)
+    received = f"/report/received/{request_id}"
+    met = policy_of(request).match(form.description)
+    if met is not None and met.call_first:
+        # Gas, smoke or carbon monoxide: the page says to call the emergency services first.
+        received += f"?call={met.criterion}"
+    return RedirectResponse(received, status_code=303)
 
 
 def _form_errors(exc: ValidationError) -> list[str]:
@@ -220,7 +236,7 @@ def _form_errors(exc: ValidationError) -> list[str]:
 
 
 @router.get("/report/received/{request_id}")
-async def received(request: Request, request_id: str) -> HTMLResponse:
+async def received(request: Request, request_id: str, call: str = "") -> HTMLResponse:
     # Thank the tenant only for a report we have: the address may be mistyped or made up.
     if re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", request_id):
         try:
@@ -230,7 +246,9 @@ async def received(request: Request, request_id: str) -> HTMLResponse:
             if exc.status is not RPCStatusCode.NOT_FOUND:
                 raise
         else:
-            return page(request, "received", request_id=request_id)
+            number = policy_of(request).call_first(call[:40])
+            advice = notices.call_first(number) if number else ""
+            return page(request, "received", request_id=request_id, call_first=advice)
     return outcome(
         request,
         404,

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from opsdesk.ai.models import MaintenanceTriage, Priority
+from opsdesk.ai.models import EmergencyMatch, MaintenanceTriage, Priority
 from opsdesk.maintenance.inputs import RequestForm, Window
 from opsdesk.maintenance.status import CallPreference, Channel, RequestStatus, Role, Stage
 from opsdesk.payments.models import Payout
@@ -93,6 +93,8 @@ class RequestState(BaseModel):
     triage: MaintenanceTriage | None = None
     triaged_by: str = ""
     """``rules``, or the model provider that triaged it."""
+    emergency_criterion: EmergencyMatch | None = None
+    """The written emergency criterion the description met, and the words that met it."""
     vendor: VendorFacts | None = None
     vendors_tried: list[str] = []
     windows: list[Window] = []

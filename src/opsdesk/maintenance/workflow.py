@@ -263,10 +263,12 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
         triage = result.triage
         state.triage = triage
         state.triaged_by = result.provider
+        state.emergency_criterion = result.emergency
         self._move(
             RequestStatus.TRIAGED,
             f"Triaged by {result.provider}: {triage.category.replace('_', ' ')}, "
-            f"{triage.priority}, needs a {triage.trade.replace('_', ' ')}",
+            f"{triage.priority}, needs a {triage.trade.replace('_', ' ')}"
+            + notices.emergency_because(result),
         )
         self._tell_tenant(notices.acknowledged(state))
 
