@@ -17,6 +17,7 @@ from opsdesk.ai.usage import UsageLog
 from opsdesk.db import Database
 from tests.ai.fake_llm import FakeLLM, anthropic_tool, fake_llm
 from tests.ai.test_tasks import claude
+from tests.test_cli import _opsdesk as opsdesk
 
 SHIPPED = Path(__file__).parents[2] / "src" / "opsdesk" / "ai" / "emergency_criteria.toml"
 
@@ -162,3 +163,14 @@ def test_a_replacement_file_and_files_that_cannot_be_used(tmp_path: Path) -> Non
             load_policy(broken)
     with pytest.raises(PolicyFileError, match="cannot be read"):
         load_policy(tmp_path / "missing.toml")
+
+
+def test_a_bad_criteria_file_stops_the_desk_from_starting(tmp_path: Path) -> None:
+    broken = tmp_path / "criteria.toml"
+    broken.write_text('emergency_number = "911"\n[[criterion]]\nid = "gas"\n')
+    result = opsdesk("worker", OPSDESK_EMERGENCY_CRITERIA=str(broken))
+    said = " ".join(result.stderr.split())
+    assert result.returncode == 2, said
+    assert "invalid settings: OPSDESK_EMERGENCY_CRITERIA: the emergency criteria file" in said
+    assert "criterion 1 (gas), words: Field required" in said
+    assert "Traceback" not in said

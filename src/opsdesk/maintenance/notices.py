@@ -260,12 +260,17 @@ def acknowledged(state: RequestState) -> Words:
     return Words(f"We have your repair request {state.request_id}", paragraphs)
 
 
-def call_first(number: str) -> str:
-    """What a tenant reporting gas, smoke or carbon monoxide must do before anything else."""
+def call_first(number: str, reported: bool = True) -> str:
+    """What a tenant reporting gas, smoke or carbon monoxide must do before anything else;
+    ``reported``: said once their report is in (else: on the form, before it)."""
+    then = (
+        "We are sending someone as well, but the emergency services come first."
+        if reported
+        else "Then report it here."
+    )
     return (
         f"If you smell gas, see smoke or fire, or a carbon monoxide alarm is sounding: leave "
-        f"the home now and call {number} from outside. Do not switch anything on or off. "
-        "We are sending someone as well, but the emergency services come first."
+        f"the home now and call {number} from outside. Do not switch anything on or off. " + then
     )
 
 

@@ -151,7 +151,7 @@ async def _form(
         values=blank | values,
         errors=errors or [],
         notice=notice,
-        call_first=notices.call_first(policy_of(request).emergency_number),
+        call_first=notices.call_first(policy_of(request).emergency_number, reported=False),
         key=values.get("key") or new_key(),
     )
 
