@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.harness import save
 from opsdesk.ai.emergency import default_policy
 from opsdesk.ai.models import MaintenanceTriage, TriageRequest
 from opsdesk.ai.tasks import rules_triage
@@ -116,8 +117,6 @@ def main() -> None:
     else:
         name, triaged = model
         rows["model"] = {"measured": True, "provider": name, **agreement(labelled, triaged)}
-    from bench.harness import save
-
     path = save("triage", {"cases_file": str(CASES.relative_to(CASES.parents[2])), "rows": rows})
     rules = rows["rules"]
     print(
