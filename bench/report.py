@@ -615,6 +615,56 @@ def submit(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _share(value: float) -> str:
+    return f"{value:.0%}" if value in (0, 1) else f"{value:.1%}"
+
+
+def triage(result: dict[str, Any]) -> str:
+    rows = result["rows"]
+    rules, model = rows["rules"], rows["model"]
+    lines = [
+        "## Triage against the written emergency criteria",
+        "",
+        f"{rules['cases']} realistic tenant descriptions (`{result['cases_file']}`: English, "
+        "Spanish, French, German and Portuguese, tricky non-emergencies and messy writing "
+        "among them), each labelled with the priority and trade a property manager would "
+        "give it, triaged by the offline rules under the shipped criteria "
+        "(`src/opsdesk/ai/emergency_criteria.toml`) and, when a provider is configured, by "
+        "its model with the rules as a floor, as the triage step does. Emergency recall: the "
+        "labelled emergencies triaged as emergencies.",
+        "",
+        "| triaged by | priority agrees | emergency recall | emergencies as routine "
+        "| false emergencies | trade agrees |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    measured = [("offline rules", rules)]
+    if model.get("measured"):
+        measured.append((f"{model['provider']} model, rules as a floor", model))
+    for name, row in measured:
+        lines.append(
+            f"| {name} | {_share(row['priority_exact'])} | {_share(row['emergency_recall'])} "
+            f"| {len(row['emergencies_as_routine'])} | {len(row['false_emergencies'])} "
+            f"| {_share(row['trade'])} |"
+        )
+    if not model.get("measured"):
+        lines.append(f"| model | not measured: {model['why']} | | | | |")
+    by_language = ", ".join(
+        f"{lang} {_share(share)}" for lang, share in rules["by_language"].items()
+    )
+    lines += [
+        "",
+        f"The rules' priority agreement by language: {by_language}. The criteria's phrases "
+        "were tuned with this set in view, so the rules' row says how well they follow the "
+        "labels, not how they fare on words nobody has tried yet: add a case for each "
+        "report they misread. No emergency may be "
+        "triaged as routine by the rules; `tests/ai/test_emergency_criteria.py` holds them to "
+        "that over the whole set. Rerun it with `uv run python -m bench.triage --model` (the "
+        "model's row needs `OPSDESK_AI_PROVIDER` and its key), then "
+        "`uv run --group bench python -m bench.report`.",
+    ]
+    return "\n".join(lines)
+
+
 def plots(results: dict[str, dict[str, Any]]) -> None:
     import matplotlib
 
@@ -667,6 +717,7 @@ SECTIONS: dict[str, Callable[[dict[str, Any]], str]] = {
     "coldstart": coldstart,
     "intake": intake,
     "submit": submit,
+    "triage": triage,
 }
 
 

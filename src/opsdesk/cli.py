@@ -76,7 +76,7 @@ def _exit_now(code: int = 0) -> NoReturn:
 def load_settings(**overrides: Any) -> Settings:
     """Settings from the environment, with the command line's explicit flags on top."""
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
         problems = "; ".join(
             # A rule across several settings has no single variable to name.
@@ -91,6 +91,13 @@ def load_settings(**overrides: Any) -> Settings:
         field = re.search(r'field "(\w+)"', str(exc))
         name = f"OPSDESK_{field.group(1).upper()}" if field else "a setting"
         fail(f"invalid settings: {name} is not valid JSON", code=2)
+    from opsdesk.ai.emergency import PolicyFileError, load_policy
+
+    try:
+        load_policy(settings.emergency_criteria)
+    except PolicyFileError as exc:
+        fail(f"invalid settings: OPSDESK_EMERGENCY_CRITERIA: {exc}", code=2)
+    return settings
 
 
 def _configure_logging(settings: Settings) -> None:

@@ -89,7 +89,8 @@ class PmsRefused(NonRetryableError):
 
 class PmsProtocolError(NonRetryableError):
     """The property-management system answered in a shape the adapter does not read (not
-    JSON, no list of requests, more records than asked for, no cursor after records)."""
+    JSON, no list of requests, no cursor after records). The poller sets such an answer
+    aside and goes on (``pms.BadAnswer``)."""
 
 
 class PmsNotConfigured(NonRetryableError):

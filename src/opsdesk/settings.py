@@ -265,6 +265,13 @@ class Settings(BaseSettings):
     (``{"my-model": [0.5, 2.0]}``), over the list prices built in for the default models:
     what the dashboard, ``/metrics`` and the daily report estimate AI cost from."""
 
+    emergency_criteria: Path | None = None
+    """A TOML file of written emergency criteria replacing the shipped ones
+    (``opsdesk/ai/emergency_criteria.toml``, whose comments explain the format): what the
+    triage counts as an emergency, in which words and languages, the trade each needs, and
+    the number a tenant reporting gas, smoke or carbon monoxide is told to call first. A
+    file that cannot be used stops the desk from starting, saying why."""
+
     # -- who is told what -----------------------------------------------------------------
     ops_email: Email = "ops@opsdesk.local"
     support_email: Email = "support@opsdesk.local"

@@ -17,6 +17,7 @@ from temporalio.worker import Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from opsdesk.ai.activities import AiActivities
+from opsdesk.ai.emergency import EmergencyPolicy, load_policy
 from opsdesk.ai.providers import Provider
 from opsdesk.ai.select import build_provider
 from opsdesk.ai.tasks import ProseTask, RiskTask, Triager
@@ -131,8 +132,11 @@ def intake_activities(db: Database, settings: Settings) -> IntakeActivities:
     return IntakeActivities(settings, Directory(db), Rejects(db), IntakeClaims(db))
 
 
-def ai_activities(db: Database, provider: Provider | None) -> AiActivities:
-    return AiActivities(triager=Triager(provider, UsageLog(db)))
+def ai_activities(
+    db: Database, provider: Provider | None, policy: EmergencyPolicy | None = None
+) -> AiActivities:
+    """The triage, under ``policy`` (the shipped emergency criteria when None)."""
+    return AiActivities(triager=Triager(provider, UsageLog(db), policy))
 
 
 def notify_activities(
@@ -166,7 +170,7 @@ def build_workers(
     ``runner`` replaces the sandbox as configured here (the benchmarks compare them)."""
     provider = build_provider(settings)
     notify = notify_activities(db, settings, provider).all()
-    ai = ai_activities(db, provider).all()
+    ai = ai_activities(db, provider, load_policy(settings.emergency_criteria)).all()
 
     def worker(task_queue: str, workflows: list[type], activities: list[Any]) -> Worker:
         return Worker(

@@ -11,6 +11,7 @@ import pytest
 from temporalio.exceptions import ApplicationError
 
 from opsdesk.ai import prompts
+from opsdesk.ai.emergency import default_policy
 from opsdesk.ai.models import TriageRequest
 from opsdesk.ai.providers import AnthropicProvider, OpenAIProvider
 from opsdesk.ai.tasks import AiOutputInvalid, ProseTask, RiskTask, Triager, rules_triage
@@ -317,7 +318,7 @@ async def test_triage_through_the_model(llm: FakeLLM, db: Database) -> None:
     assert result.triage.category == "plumbing"
     assert result.provider == "anthropic"
     assert result.usage is not None
-    assert llm.requests[0]["system"] == prompts.TRIAGE_SYSTEM
+    assert llm.requests[0]["system"] == prompts.triage_system(default_policy().written())
 
 
 async def test_triage_rules_offline(db: Database) -> None:
@@ -335,7 +336,9 @@ async def test_triage_rules_offline(db: Database) -> None:
         "routine",
         "plumber",
     )
-    assert rules_triage("The toilet will not flush").priority == "urgent"
+    # The only toilet is an emergency by the written criteria; one of two is not.
+    assert rules_triage("The toilet will not flush").priority == "emergency"
+    assert rules_triage("The fridge stopped cooling").priority == "urgent"
 
 
 async def test_a_note_that_talks_the_model_into_approving_cannot_lower_the_rules_floor(

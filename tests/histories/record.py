@@ -354,6 +354,7 @@ async def _reported(
     settings: Settings,
     request_id: str,
     tenant: TenantContact = _SAM,
+    description: str = "The kitchen tap leaks under the sink and the cabinet is wet",
     **policy: Any,
 ) -> RequestHandle:
     submission = submission_of(
@@ -363,7 +364,7 @@ async def _reported(
             property_id="harbor-12",
             unit="1A",
             tenant=tenant,
-            description="The kitchen tap leaks under the sink and the cabinet is wet",
+            description=description,
         ),
     )
     if policy:
@@ -508,6 +509,25 @@ async def expired_waiting_for_the_owner(
     await eventually(
         lambda: handle.query(MaintenanceRequestWorkflow.get_state),
         lambda state: state.status.terminal,
+    )
+    return handle
+
+
+async def gas_raised_to_an_emergency(
+    env: WorkflowEnvironment, settings: Settings, _db: Database
+) -> RequestHandle:
+    """Claude calls a gas smell routine; the written criteria make it an emergency (the
+    timeline says which), the tenant is told to call 911 first; then ops cancel it."""
+    handle = await _reported(
+        env,
+        settings,
+        "history-gas",
+        description="There is a strong smell of gas in the kitchen",
+    )
+    await waiting_for(handle, Stage.VENDOR_QUOTE)
+    await handle.execute_update(
+        MaintenanceRequestWorkflow.cancel,
+        StopRequest(answer_id="stop", actor="Dana (ops)", reason="the gas company came"),
     )
     return handle
 
@@ -796,6 +816,24 @@ SCENARIOS = {
     ),
     "a preventive job's run, as its schedule starts it": Scenario(
         preventive_run, "preventive-run-history", setup=maintenance_directory
+    ),
+    # Recorded with issue 27: the written emergency criteria raise a model's triage.
+    "a gas smell Claude called routine, an emergency by the written criteria": Scenario(
+        gas_raised_to_an_emergency,
+        request_workflow_id("history-gas"),
+        (
+            anthropic_tool(
+                "record_triage",
+                {
+                    "category": "appliance",
+                    "priority": "routine",
+                    "emergency": False,
+                    "summary": "Odd smell in the kitchen",
+                    "trade": "appliance_repair",
+                },
+            ),
+        ),
+        setup=maintenance_directory,
     ),
     "a poller's batch: started before, set aside, started; then continued as new": Scenario(
         polled_from_a_feed, poller_workflow_id(_HISTORY_SOURCE), setup=pms_feed

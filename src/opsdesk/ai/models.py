@@ -118,11 +118,30 @@ class TriageRequest(BaseModel):
     """Triage by the offline rules: the model could not answer."""
 
 
+class EmergencyMatch(BaseModel):
+    """Which written emergency criterion a description met, and the words that showed it:
+    the triage's emergency explained (``opsdesk.ai.emergency``)."""
+
+    criterion: str
+    """The criterion's id in the policy file (``gas``, ``no_heat``)."""
+    words: str
+    """The criterion in plain words, as the policy writes it."""
+    heard: str
+    """The tenant's words that met it."""
+    call_first: str = ""
+    """The emergency number the tenant should call before anything else (gas, smoke,
+    carbon monoxide); empty when the criterion asks for none."""
+
+
 class TriageResult(BaseModel):
     triage: MaintenanceTriage
     provider: str
     usage: AiUsage | None = None
     fallback: bool = False
+    emergency: EmergencyMatch | None = None
+    """The written criterion the description met, if any (None in results from before)."""
+    raised: bool = False
+    """The model did not call it an emergency, and the written criteria made it one."""
 
 
 SpokenIntent = Literal["approve", "decline", "repeat", "unclear"]

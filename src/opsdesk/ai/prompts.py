@@ -44,14 +44,21 @@ EMAIL_SYSTEM = (
     "email adds the order summary itself from the shop's records. " + UNTRUSTED
 )
 
-TRIAGE_SYSTEM = (
-    "You triage repair requests from tenants for a property manager. Pick the category, a "
-    "priority (emergency: someone must come now; urgent: within a day or two; routine: "
-    "within a week or so), whether it is an emergency (a danger to people or property "
-    "right now: gas smell, fire, flooding, no heat in freezing weather, exposed wiring, a "
-    "door that will not lock), the trade that should do the work, and write a one-line "
-    "summary for the owner. " + UNTRUSTED
-)
+
+def triage_system(criteria: str) -> str:
+    """The triage instructions, carrying the written emergency criteria in force."""
+    return (
+        "You triage repair requests from tenants for a property manager. Pick the category, "
+        "a priority (emergency: someone must come now; urgent: within a day or two; routine: "
+        "within a week or so), whether it is an emergency, the trade that should do the "
+        "work, and write a one-line summary for the owner. The description may be in any "
+        "language. It is an emergency when it meets any one of these written criteria:\n"
+        f"{criteria}\n"
+        "Read what the tenant says is happening now: a problem they say was fixed or is "
+        "not there (no smell of gas, a leak repaired last week) does not meet a criterion, "
+        "and neither does a detector that only chirps for a new battery. " + UNTRUSTED
+    )
+
 
 SPOKEN_ANSWER_SYSTEM = (
     "You listen to a property owner's spoken answer on a phone call. They were asked one "

@@ -11,24 +11,26 @@ from __future__ import annotations
 
 import re
 import time
-import unicodedata
 from collections.abc import Callable
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from opsdesk.ai import prompts
+from opsdesk.ai.emergency import EmergencyPolicy, default_policy, fold
 from opsdesk.ai.models import (
     TRADE_OF_CATEGORY,
     AiUsage,
     Category,
     EmailProse,
+    EmergencyMatch,
     MaintenanceTriage,
     Priority,
     RiskVerdict,
     SpokenAnswer,
     SpokenAnswerResult,
     SpokenIntent,
+    Trade,
     TriageRequest,
     TriageResult,
 )
@@ -159,59 +161,133 @@ class ProseTask:
 
 # -- maintenance triage ------------------------------------------------------------------------
 
-_EMERGENCY = re.compile(
-    r"\b(gas|smoke|fire|sparks?|flood(ing|ed)?|burst|no heat|carbon monoxide|co alarm|"
-    r"exposed wir\w*|electrocut\w*|collaps\w*|can'?t lock|won'?t lock|break-?in)\b",
-    re.IGNORECASE,
-)
-# Not a danger, but a home without it is hard to live in for long.
-_URGENT = re.compile(
-    r"\b(no (hot )?water|no power|toilet|leak\w*|fridge|freezer|heating|lock(ed)? out)\b",
-    re.IGNORECASE,
-)
+# Which trade a description is about when no emergency criterion names one: the first
+# category whose words it has (English, Spanish, French, German, Portuguese).
 _CATEGORIES: list[tuple[Category, re.Pattern[str]]] = [
-    ("plumbing", re.compile(r"leak|drip|toilet|sink|drain|pipe|faucet|tap|shower|water", re.I)),
-    ("electrical", re.compile(r"electric|outlet|socket|wir|breaker|fuse|light|power|spark", re.I)),
-    ("heating_cooling", re.compile(r"heat|boiler|radiator|furnace|air ?con|a/?c\b|cool", re.I)),
-    ("appliance", re.compile(r"fridge|oven|stove|dishwasher|washer|dryer|microwave", re.I)),
-    ("pest", re.compile(r"mice|mouse|rat|roach|cockroach|ant|bug|pest|termite", re.I)),
-    ("locks_security", re.compile(r"lock|key|door won|window latch|break-?in", re.I)),
-    ("structural", re.compile(r"crack|ceiling|wall|roof|floor|stair|mould|mold", re.I)),
+    (
+        "appliance",
+        re.compile(
+            r"\b(fridge|refrigerator|freezer|oven|stove|dishwasher|washer|dryer|microwave|"
+            r"nevera|refrigerador|horno|estufa|lavadora|frigo|refrigerateur|four|lave|"
+            r"kuhlschrank|herd|ofen|waschmaschine|geladeira|fogao|forno|maquina de lavar)"
+        ),
+    ),
+    (
+        "pest",
+        re.compile(
+            r"\b(mice|mouse|rats?|roach\w*|cockroach\w*|ants|bugs?|bed ?bugs|pests?|termites?|"
+            r"cucarach\w*|ratones|chinches|cafards?|souris|punaises|kakerlaken|mause|wanzen|"
+            r"baratas|ratos|percevejos)\b"
+        ),
+    ),
+    (
+        "locks_security",
+        re.compile(
+            r"\b(lock\w*|keys?|break-?in|broke in|latch|cerradura|serrure|cle|cambriol\w*|"
+            r"schloss|schlussel|einbruch|fechadura|chave|tranca)\b"
+        ),
+    ),
+    (
+        "heating_cooling",
+        re.compile(
+            r"\b(heat\w*|boiler|radiators?|furnace|air ?con\w*|a/?c|cooling|thermostat|"
+            r"calefaccion|calentador|chauffage|chaudiere|heizung|aquecimento|aquecedor)\b"
+        ),
+    ),
+    (
+        "electrical",
+        re.compile(
+            r"\b(electric\w*|outlets?|sockets?|wir\w*|breakers?|fuses?|lights?|power|sparks?|"
+            r"smoke|detectors?|alarms?|switch|enchufe|luz|detecteur|prise|courant|steckdose|"
+            r"strom|rauch\w*|tomada|energia)\b"
+        ),
+    ),
+    (
+        "plumbing",
+        re.compile(
+            r"\b(leak\w*|drip\w*|toilet|sink|drain\w*|pipes?|faucet|tap|shower|water|sewage|"
+            r"sewer|tub|agua|fuga|inodoro|grifo|fregadero|lavabo|gotea|eau|fuite|robinet|"
+            r"toilettes|tuyau|wasser\w*|rohr\w*|tropft|toilette\w*|leck|spule|abfluss|cano|"
+            r"torneira|vazando|vaso|descarga)\b"
+        ),
+    ),
+    (
+        "structural",
+        re.compile(
+            r"\b(crack\w*|ceiling|wall|roof|stairs?|mou?ld|tile|window|door|cabinet|closet|"
+            r"screen|weatherstrip\w*|moho|armario|placard|schimmel|porta|puerta|porte)\b"
+        ),
+    ),
 ]
+_CATEGORY_OF_TRADE: dict[Trade, Category] = {
+    "plumber": "plumbing",
+    "electrician": "electrical",
+    "hvac": "heating_cooling",
+    "appliance_repair": "appliance",
+    "pest_control": "pest",
+    "locksmith": "locks_security",
+    "handyman": "other",
+}
 
 
-def rules_triage(description: str) -> MaintenanceTriage:
-    """Keyword rules: the offline triage."""
+def rules_triage(description: str, policy: EmergencyPolicy | None = None) -> MaintenanceTriage:
+    """Keyword rules and the written emergency criteria: the offline triage."""
+    return read_by_rules(description, policy or default_policy())[0]
+
+
+def read_by_rules(
+    description: str, policy: EmergencyPolicy
+) -> tuple[MaintenanceTriage, EmergencyMatch | None]:
+    """The rules' triage of a description, and the emergency criterion it met (if any)."""
+    text = _plain(description)
     category: Category = next(
-        (name for name, pattern in _CATEGORIES if pattern.search(description)), "other"
+        (name for name, pattern in _CATEGORIES if pattern.search(text)), "other"
     )
-    emergency = bool(_EMERGENCY.search(description))
+    met = policy.match(description)
+    if met is not None:
+        # The criterion names the trade; the words name the category only if they agree.
+        trade = next(c.trade for c in policy.criteria if c.id == met.criterion)
+        if TRADE_OF_CATEGORY[category] != trade:
+            category = _CATEGORY_OF_TRADE[trade]
     first_line = description.strip().splitlines()[0] if description.strip() else "Repair request"
     summary = first_line if len(first_line) <= 140 else first_line[:137] + "..."
     priority: Priority = (
-        "emergency" if emergency else "urgent" if _URGENT.search(description) else "routine"
+        "emergency"
+        if met is not None
+        else "urgent"
+        if policy.urgent_sign(description)
+        else "routine"
     )
-    return MaintenanceTriage(
+    triage = MaintenanceTriage(
         category=category,
         priority=priority,
-        emergency=emergency,
+        emergency=met is not None,
         summary=summary if len(summary) >= 3 else "Repair request",
         trade=TRADE_OF_CATEGORY[category],
     )
+    return triage, met
 
 
 class Triager:
-    def __init__(self, provider: Provider | None, log: UsageLog) -> None:
+    """Triages a repair request: by the provider's fast model when there is one, always
+    under the written emergency criteria, which the rules apply as a floor: a request
+    they find an emergency is one whatever the model said."""
+
+    def __init__(
+        self, provider: Provider | None, log: UsageLog, policy: EmergencyPolicy | None = None
+    ) -> None:
         self.provider = provider
         self.log = log
+        self.policy = policy or default_policy()
 
     async def triage(self, request: TriageRequest) -> TriageResult:
+        by_rules, met = read_by_rules(request.description, self.policy)
         if self.provider is None or request.offline:
-            return TriageResult(triage=rules_triage(request.description), provider="rules")
+            return TriageResult(triage=by_rules, provider="rules", emergency=met)
         data = {"unit": request.unit, "tenant_description": request.description}
         call = StructuredCall(
             task="triage_maintenance_request",
-            system=prompts.TRIAGE_SYSTEM,
+            system=prompts.triage_system(self.policy.written()),
             user="Triage this repair request.\n\n" + prompts.data_block("request", data),
             tool_name="record_triage",
             tool_description="Record the triage of the repair request.",
@@ -222,7 +298,20 @@ class Triager:
         triage, usage = await ask(
             self.provider, call, MaintenanceTriage, self.log, f"maintenance-{request.request_id}"
         )
-        return TriageResult(triage=triage, provider=self.provider.name, usage=usage)
+        raised = met is not None and not (triage.emergency and triage.priority == "emergency")
+        if raised:
+            # The model misread the danger; the criterion's trade goes with it.
+            triage = triage.model_copy(
+                update={
+                    "emergency": True,
+                    "priority": "emergency",
+                    "category": by_rules.category,
+                    "trade": by_rules.trade,
+                }
+            )
+        return TriageResult(
+            triage=triage, provider=self.provider.name, usage=usage, emergency=met, raised=raised
+        )
 
 
 # -- spoken answers on a phone call ------------------------------------------------------------
@@ -271,9 +360,7 @@ _LEADING_NO = re.compile(r"^\W*(no|don'?t|do not|nein|non|nao)\b")
 
 
 def _plain(text: str) -> str:
-    """Lower case, accents dropped, one kind of apostrophe: "¿Sí?" reads as "¿si?"."""
-    folded = unicodedata.normalize("NFKD", text.replace("\u2019", "'").lower())
-    return "".join(c for c in folded if not unicodedata.combining(c)).strip()
+    return fold(text).strip()
 
 
 def rules_spoken_answer(transcript: str) -> SpokenIntent:

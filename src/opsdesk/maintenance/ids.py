@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from opsdesk.values import pattern
@@ -56,10 +57,24 @@ def request_id_of(workflow_id: str) -> str:
     return workflow_id.removeprefix("maintenance-")
 
 
+EXTERNAL_HASH_LENGTH = 12
+"""Hex digits of the hash that ends the id of a record whose own id does not fit as it is."""
+
+
 def external_request_id(source: str, external_id: str) -> str:
     """The request id of a record polled from a property-management system: the source and
-    its own id, so a record starts one request however often it is polled."""
-    return _NOT_ALLOWED.sub("_", f"{source}-{external_id}")[:64]
+    its own id, so a record starts one request however often it is polled.
+
+    An id that fits (64 characters at most, only letters, digits and . _ -) is kept as it
+    is. Any other is made to fit, readable as far as it goes, and ends with a short hash of
+    the whole id: two records whose ids differ only past the 64th character, or only in
+    characters a request id cannot hold, are two requests, never one "started before"."""
+    whole = f"{source}-{external_id}"
+    if len(whole) <= 64 and not _NOT_ALLOWED.search(whole):
+        return whole
+    digest = hashlib.sha256(whole.encode()).hexdigest()[:EXTERNAL_HASH_LENGTH]
+    readable = _NOT_ALLOWED.sub("_", whole)[: 64 - EXTERNAL_HASH_LENGTH - 1]
+    return f"{readable}-{digest}"
 
 
 def poller_workflow_id(source: str) -> str:

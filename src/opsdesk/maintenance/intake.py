@@ -20,7 +20,15 @@ from opsdesk.errors import PmsNotConfigured, UnknownProperty
 from opsdesk.maintenance.claims import IntakeClaims
 from opsdesk.maintenance.directory import Directory
 from opsdesk.maintenance.ids import external_request_id
-from opsdesk.maintenance.pms import BadRecord, PmsClient, parse_record
+from opsdesk.maintenance.pms import (
+    MAX_EXTERNAL_ID,
+    BadAnswer,
+    BadRecord,
+    PmsClient,
+    external_id_of,
+    parse_record,
+    record_problems,
+)
 from opsdesk.maintenance.polling import (
     CLAIM_PMS_RECORDS,
     COMMIT_PMS_BATCH,
@@ -39,6 +47,9 @@ from opsdesk.settings import Settings
 
 NOTHING_NEW = "NothingNew"
 """The fetch's failure while the system has nothing new: the server retries it."""
+BAD_ANSWER = "FeedAnswerSetAside"
+"""The fetch's failure when the feed's answer was set aside and has no cursor to go on
+after: the server asks again at the poll interval, as for ``NothingNew``."""
 MAX_STORED_RECORD = 16_000
 MAX_REASON = 2_000
 
@@ -149,7 +160,10 @@ class IntakeActivities:
         if request.stored:
             stored = await self.claims.cursor(request.source)
             after, number = (stored.cursor, stored.batches) if stored else (request.cursor, 0)
-        page = await self._client().fetch(after, settings.pms_batch_size)
+        try:
+            page = await self._client().fetch(after, settings.pms_batch_size)
+        except BadAnswer as answer:
+            return await self._answer_set_aside(request.source, after, number, answer)
         if not page.records or page.cursor is None:
             raise ApplicationError(
                 f"nothing new after {after or 'the start'}",
@@ -173,12 +187,45 @@ class IntakeActivities:
             poll_interval=settings.pms_poll_interval,
         )
 
+    async def _answer_set_aside(
+        self, source: str, after: str | None, number: int | None, bad: BadAnswer
+    ) -> PolledBatch:
+        """Keep an answer that is not the protocol's for ops, once per cursor however often
+        it comes; then go on after its cursor, or ask again at the next poll."""
+        where = f"after {after}" if after is not None else "at the start"
+        goes_on = (
+            f"the intake went on after cursor {bad.cursor}"
+            if bad.cursor is not None and bad.cursor != after
+            else "the intake asks again at each poll until the feed answers properly"
+        )
+        external_id = f"answer-{where.replace(' ', '-')}"
+        if len(external_id) > MAX_EXTERNAL_ID:
+            external_id = external_id_of({"answer_after": after})
+        reason = f"The feed's answer {where} was not what it promises: {bad.reason}; {goes_on}"
+        await self.rejects.set_aside(source, [(external_id, reason, bad.answer)])
+        set_aside = [SetAside(external_id=external_id, reason=reason)]
+        if bad.cursor is None or bad.cursor == after:
+            raise ApplicationError(reason, type=BAD_ANSWER)
+        return PolledBatch(
+            cursor=bad.cursor,
+            number=number,
+            set_aside=set_aside,
+            poll_interval=self.settings.pms_poll_interval,
+        )
+
     async def _request(self, source: str, raw: Any) -> PolledRequest:
+        problems = record_problems(raw)
+        if isinstance(raw, dict) and not problems.keys() & {"property_id", "unit"}:
+            try:
+                await self.directory.property_facts(
+                    str(raw["property_id"]), str(raw["unit"]).strip()
+                )
+            except UnknownProperty as exc:
+                # Said beside the record's other problems, never instead of them.
+                problems = {"property_id": str(exc), **problems}
+        if problems:
+            raise BadRecord(external_id_of(raw), "; ".join(problems.values()))
         record, form = parse_record(raw)
-        try:
-            await self.directory.property_facts(form.property_id, form.unit)
-        except UnknownProperty as exc:
-            raise BadRecord(record.id, str(exc)) from None
         submission = submission_of(
             self.settings,
             external_request_id(source, record.id),

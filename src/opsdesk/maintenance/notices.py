@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
+from opsdesk.ai.models import TriageResult
 from opsdesk.maintenance.ids import spoken_request_id
 from opsdesk.maintenance.inputs import NONE_FITS, Window
 from opsdesk.maintenance.state import RequestState
@@ -283,14 +284,40 @@ def follow_grant(request_id: str, now: datetime) -> LinkGrant:
 
 
 def acknowledged(state: RequestState) -> Words:
-    return Words(
-        f"We have your repair request {state.request_id}",
-        [
-            "Thank you for reporting this. We will keep you posted at every step that "
-            "concerns you, and ask you for the times you are at home once a vendor is "
-            "ready to visit."
-        ],
+    paragraphs = [
+        "Thank you for reporting this. We will keep you posted at every step that "
+        "concerns you, and ask you for the times you are at home once a vendor is "
+        "ready to visit."
+    ]
+    met = state.emergency_criterion
+    if met is not None and met.call_first:
+        paragraphs.insert(0, call_first(met.call_first))
+    return Words(f"We have your repair request {state.request_id}", paragraphs)
+
+
+def call_first(number: str, reported: bool = True) -> str:
+    """What a tenant reporting gas, smoke or carbon monoxide must do before anything else;
+    ``reported``: said once their report is in (else: on the form, before it)."""
+    then = (
+        "We are sending someone as well, but the emergency services come first."
+        if reported
+        else "Then report it here."
     )
+    return (
+        f"If you smell gas, see smoke or fire, or a carbon monoxide alarm is sounding: leave "
+        f"the home now and call {number} from outside. Do not switch anything on or off. " + then
+    )
+
+
+def emergency_because(result: TriageResult) -> str:
+    """What the triage's timeline line adds when a written emergency criterion was met."""
+    met = result.emergency
+    if met is None:
+        return ""
+    why = f'; an emergency by the written criteria: {met.words} ("{met.heard}")'
+    if result.raised:
+        why += f"; {result.provider} had not called it one"
+    return why
 
 
 def emergency_for_owner(state: RequestState) -> Words:

@@ -20,9 +20,10 @@ from pydantic import ValidationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from opsdesk import clock
+from opsdesk.ai.emergency import EmergencyPolicy, load_policy
 from opsdesk.errors import UnknownProperty
+from opsdesk.maintenance import notices, service
 from opsdesk.maintenance import public_words as words
-from opsdesk.maintenance import service
 from opsdesk.maintenance.directory import Directory
 from opsdesk.maintenance.follow import follow_view
 from opsdesk.maintenance.inputs import (
@@ -62,6 +63,15 @@ def signer_of(request: Request) -> LinkSigner:
         signer = LinkSigner(link_key(settings), settings.resolved_public_url)
         request.app.state.link_signer = signer
     return signer
+
+
+def policy_of(request: Request) -> EmergencyPolicy:
+    """The written emergency criteria the desk runs on (read once per app)."""
+    policy: EmergencyPolicy | None = getattr(request.app.state, "emergency_policy", None)
+    if policy is None:
+        policy = load_policy(settings_of(request).emergency_criteria)
+        request.app.state.emergency_policy = policy
+    return policy
 
 
 def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -142,6 +152,7 @@ async def _form(
         values=blank | values,
         errors=errors or [],
         notice=notice,
+        call_first=notices.call_first(policy_of(request).emergency_number, reported=False),
         key=values.get("key") or new_key(),
     )
 
@@ -210,7 +221,12 @@ async def report(request: Request) -> Response:
     # The receipt carries the reporter's follow link: the page alone, found by a request
     # number anyone may guess, shows none.
     follow = signer_of(request).token(follow_grant(request_id, datetime.now(UTC)))
-    return RedirectResponse(f"/report/received/{request_id}?follow={follow}", status_code=303)
+    received = f"/report/received/{request_id}?follow={follow}"
+    met = policy_of(request).match(form.description)
+    if met is not None and met.call_first:
+        # Gas, smoke or carbon monoxide: the page says to call the emergency services first.
+        received += f"&call={met.criterion}"
+    return RedirectResponse(received, status_code=303)
 
 
 def _form_errors(exc: ValidationError) -> list[str]:
@@ -224,7 +240,9 @@ def _form_errors(exc: ValidationError) -> list[str]:
 
 
 @router.get("/report/received/{request_id}")
-async def received(request: Request, request_id: str, follow: str | None = None) -> HTMLResponse:
+async def received(
+    request: Request, request_id: str, follow: str | None = None, call: str = ""
+) -> HTMLResponse:
     # Thank the tenant only for a report we have: the address may be mistyped or made up.
     if re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", request_id):
         try:
@@ -234,11 +252,13 @@ async def received(request: Request, request_id: str, follow: str | None = None)
             if exc.status is not RPCStatusCode.NOT_FOUND:
                 raise
         else:
+            number = policy_of(request).call_first(call[:40])
             return page(
                 request,
                 "received",
                 request_id=request_id,
                 follow_path=_follow_path(request, request_id, follow),
+                call_first=notices.call_first(number) if number else "",
             )
     return outcome(
         request,

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from opsdesk.ai.models import MaintenanceTriage, Priority
+from opsdesk.ai.models import EmergencyMatch, MaintenanceTriage, Priority
 from opsdesk.maintenance.inputs import PreventiveFacts, RequestForm, Window
 from opsdesk.maintenance.owner_policy import OwnerPolicy
 from opsdesk.maintenance.status import CallPreference, Channel, RequestStatus, Role, Stage
@@ -118,6 +118,8 @@ class RequestState(BaseModel):
     triage: MaintenanceTriage | None = None
     triaged_by: str = ""
     """``rules``, or the model provider that triaged it."""
+    emergency_criterion: EmergencyMatch | None = None
+    """The written emergency criterion the description met, and the words that met it."""
     vendor: VendorFacts | None = None
     vendors_tried: list[str] = []
     windows: list[Window] = []

@@ -318,10 +318,12 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
         triage = result.triage
         state.triage = triage
         state.triaged_by = result.provider
+        state.emergency_criterion = result.emergency
         self._move(
             RequestStatus.TRIAGED,
             f"Triaged by {result.provider}: {triage.category.replace('_', ' ')}, "
-            f"{triage.priority}, needs a {triage.trade.replace('_', ' ')}",
+            f"{triage.priority}, needs a {triage.trade.replace('_', ' ')}"
+            + notices.emergency_because(result),
         )
         follow = notices.follow_grant(state.request_id, workflow.now())
         self._tell("tenant", notices.acknowledged(state), follow, notices.FOLLOW_BUTTON)
