@@ -25,7 +25,11 @@ from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
 from opsdesk.maintenance.activities import MaintenanceActivities
 from opsdesk.maintenance.claims import IntakeClaims
+from opsdesk.maintenance.compliance import VendorDocuments
 from opsdesk.maintenance.directory import Directory
+from opsdesk.maintenance.document_reminders import DocumentRemindersWorkflow
+from opsdesk.maintenance.document_schedule import REMIND_AT, ensure_reminder_schedule
+from opsdesk.maintenance.document_schedule import SCHEDULE_ID as REMINDERS_SCHEDULE_ID
 from opsdesk.maintenance.ids import poller_workflow_id
 from opsdesk.maintenance.intake import IntakeActivities, Rejects
 from opsdesk.maintenance.poller import PmsPollerWorkflow
@@ -114,8 +118,13 @@ def order_activities(db: Database, provider: Provider | None) -> OrderActivities
     )
 
 
-def maintenance_activities(db: Database) -> MaintenanceActivities:
-    return MaintenanceActivities(directory=Directory(db), gateway=LedgerGateway(db))
+def maintenance_activities(db: Database, settings: Settings | None = None) -> MaintenanceActivities:
+    required = settings.vendor_documents_required if settings else {}
+    return MaintenanceActivities(
+        directory=Directory(db),
+        gateway=LedgerGateway(db),
+        documents=VendorDocuments(db, required),
+    )
 
 
 def intake_activities(db: Database, settings: Settings) -> IntakeActivities:
@@ -181,9 +190,14 @@ def build_workers(
         ),
         worker(
             settings.maintenance_task_queue,
-            [MaintenanceRequestWorkflow, PmsPollerWorkflow, PhoneCallWorkflow],
             [
-                *maintenance_activities(db).all(),
+                MaintenanceRequestWorkflow,
+                PmsPollerWorkflow,
+                PhoneCallWorkflow,
+                DocumentRemindersWorkflow,
+            ],
+            [
+                *maintenance_activities(db, settings).all(),
                 *intake_activities(db, settings).all(),
                 *call_activities(db, settings).all(),
             ],
@@ -246,6 +260,18 @@ async def run(settings: Settings, runner: WorkflowRunner | None = None) -> None:
                 SCHEDULE_ID,
                 schedule,
                 settings.report_at.strftime("%H:%M"),
+                settings.business_time_zone,
+            )
+        try:
+            reminders = await ensure_reminder_schedule(client, settings)
+        except RPCError as exc:
+            log.warning("the document reminders' schedule could not be set: %s", exc.message)
+        else:
+            log.info(
+                "document reminders schedule %s %s: every day at %s %s",
+                REMINDERS_SCHEDULE_ID,
+                reminders,
+                REMIND_AT.strftime("%H:%M"),
                 settings.business_time_zone,
             )
         if settings.pms_url:

@@ -8,7 +8,7 @@ flight never loses the property or vendor it refers to.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Self
@@ -21,6 +21,8 @@ from opsdesk.ai.models import Trade
 from opsdesk.db import Database
 from opsdesk.db.tables import Owner, Property, Tenant, Unit, Vendor
 from opsdesk.errors import UnknownProperty, UnknownVendor
+from opsdesk.maintenance.compliance import VendorDocuments, import_listed
+from opsdesk.maintenance.documents import DocumentKind, DocumentSpec, VendorDocumentOut
 from opsdesk.maintenance.inputs import DirectoryId, Phone, ShortText
 from opsdesk.maintenance.state import PropertyFacts, VendorFacts
 from opsdesk.maintenance.status import CallPreference
@@ -79,6 +81,9 @@ class VendorSpec(BaseModel):
     rank: int = 100
     """Who is asked first within a trade: lower first."""
     active: bool = True
+    documents: list[DocumentSpec] = []
+    """Insurance certificates and licences with their expiry dates (their files are
+    uploaded on the dashboard); an export lists the current one of each kind."""
 
 
 class DirectorySpec(BaseModel):
@@ -159,7 +164,10 @@ class Directory:
                     for tenant in unit.tenants:
                         await session.merge(Tenant(**tenant.model_dump(), unit_id=uid))
             for vendor in spec.vendors:
-                await session.merge(Vendor(**vendor.model_dump()))
+                await session.merge(Vendor(**vendor.model_dump(exclude={"documents"})))
+            await session.flush()
+            for vendor in spec.vendors:
+                await import_listed(session, vendor.id, vendor.documents)
         units = sum(len(p.units) for p in spec.properties)
         return len(spec.owners) + len(spec.properties) + units + len(spec.vendors)
 
@@ -170,6 +178,7 @@ class Directory:
             units = (await session.scalars(select(Unit).order_by(Unit.id))).all()
             tenants = (await session.scalars(select(Tenant).order_by(Tenant.id))).all()
             vendors = (await session.scalars(select(Vendor).order_by(Vendor.rank, Vendor.id))).all()
+        documents = await VendorDocuments(self.db).current()
         return DirectorySpec(
             owners=[
                 OwnerSpec(id=o.id, name=o.name, email=o.email, phone=o.phone, calls=o.calls)
@@ -199,7 +208,7 @@ class Directory:
                 )
                 for p in props
             ],
-            vendors=[_vendor_spec(v) for v in vendors],
+            vendors=[_vendor_spec(v, documents.get(v.id, {})) for v in vendors],
         )
 
     async def properties(self) -> list[PropertyChoice]:
@@ -214,7 +223,8 @@ class Directory:
     async def vendors(self) -> list[VendorSpec]:
         async with self.db.transaction() as session:
             rows = (await session.scalars(select(Vendor).order_by(Vendor.rank, Vendor.id))).all()
-        return [_vendor_spec(v) for v in rows if v.active]
+        documents = await VendorDocuments(self.db).current()
+        return [_vendor_spec(v, documents.get(v.id, {})) for v in rows if v.active]
 
     async def property_facts(self, property_id: str, unit: str) -> PropertyFacts:
         async with self.db.transaction() as session:
@@ -272,7 +282,7 @@ async def seed_sample_directory(db: Database) -> int:
     return await directory.import_directory(sample_directory())
 
 
-def _vendor_spec(row: Vendor) -> VendorSpec:
+def _vendor_spec(row: Vendor, documents: Mapping[DocumentKind, VendorDocumentOut]) -> VendorSpec:
     return VendorSpec(
         id=row.id,
         name=row.name,
@@ -281,6 +291,10 @@ def _vendor_spec(row: Vendor) -> VendorSpec:
         trades=row.trades,
         rank=row.rank,
         active=row.active,
+        documents=[
+            DocumentSpec(kind=d.kind, expires_on=d.expires_on, number=d.number, issuer=d.issuer)
+            for d in documents.values()
+        ],
     )
 
 

@@ -29,3 +29,7 @@ INTAKE_STORE = Step(timedelta(seconds=15), None, timedelta(seconds=30))
 """Claiming a polled batch's records and committing the batch: it never gives up (a poller
 that gave up would leave its batch half taken, and has nothing else to do), its stamp makes
 a retry a no-op, and it does not heartbeat."""
+
+REMINDERS = Step(timedelta(seconds=60), timedelta(hours=1), timedelta(minutes=1))
+"""Finding and claiming the documents' expiry reminders: retried for an hour while the
+database is away, then the run fails and the next day's run sends what is still due."""

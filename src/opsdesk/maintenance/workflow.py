@@ -51,7 +51,12 @@ from opsdesk.maintenance.notices import (
     money,
     stage_details,
 )
-from opsdesk.maintenance.payloads import OfficeHoursCheck, PropertyLookup, VendorChoice
+from opsdesk.maintenance.payloads import (
+    CompliantVendorChoice,
+    OfficeHoursCheck,
+    PropertyLookup,
+    VendorChoice,
+)
 from opsdesk.maintenance.rules import (
     INVALID_ANSWER,
     NOT_WAITING,
@@ -118,6 +123,10 @@ OFFICE_HOURS_IN_ACTIVITY = "office-hours-in-activity"
 NO_WINDOW_FITS = "no-window-fits"
 """A vendor may answer that none of the tenant's windows works: the tenant is asked for
 other times (a new round of availability)."""
+VENDOR_DOCUMENTS = "vendor-documents"
+"""A vendor whose compliance documents keep them from a job (an insurance certificate or
+licence that expired, or a required one missing) is not offered it: the next one is, and
+the timeline says who was not asked and why."""
 
 
 class _Interrupted(Exception):
@@ -421,11 +430,30 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
     async def _choose_vendor(self) -> bool:
         state = self._state
         assert state.triage is not None
-        vendor = await self._execute(
-            MaintenanceActivities.choose_vendor,
-            VendorChoice(trade=state.triage.trade, exclude=state.vendors_tried),
-            DIRECTORY,
-        )
+        if workflow.patched(VENDOR_DOCUMENTS):
+            assert state.premises is not None
+            pick = await self._execute(
+                MaintenanceActivities.choose_compliant_vendor,
+                CompliantVendorChoice(
+                    trade=state.triage.trade,
+                    exclude=state.vendors_tried,
+                    at=workflow.now(),
+                    time_zone=state.premises.time_zone,
+                ),
+                DIRECTORY,
+            )
+            for skipped in pick.skipped:
+                event = f"{skipped.name} was not asked: {skipped.reason}"
+                # A later choice passes them over again; the timeline says it once.
+                if all(entry.event != event for entry in state.timeline):
+                    self._note(event)
+            vendor = pick.vendor
+        else:
+            vendor = await self._execute(
+                MaintenanceActivities.choose_vendor,
+                VendorChoice(trade=state.triage.trade, exclude=state.vendors_tried),
+                DIRECTORY,
+            )
         self._check_interrupt(reassignable=True)
         if vendor is None:
             return False
