@@ -19,7 +19,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
 from opsdesk.db.tables import OutboxMessage
 from opsdesk.maintenance.claims import IntakeClaims
+from opsdesk.maintenance.compliance import VendorDocuments
 from opsdesk.maintenance.directory import Directory, sample_directory
 from opsdesk.maintenance.feed import FEED_PATH, DemoFeed
 from opsdesk.maintenance.ids import external_request_id, poller_workflow_id, request_workflow_id
@@ -340,6 +341,17 @@ async def maintenance_directory(
     yield settings
 
 
+@contextlib.asynccontextmanager
+async def lapsed_insurance(
+    env: WorkflowEnvironment, settings: Settings, db: Database
+) -> AsyncIterator[Settings]:
+    """The sample directory, the first plumber's general liability insurance expired."""
+    await Directory(db).import_directory(sample_directory())
+    lapsed = datetime.now(UTC).date() - timedelta(days=5)
+    await VendorDocuments(db).add("ven-flow", "general_liability", lapsed, uploaded_by="Ops")
+    yield settings
+
+
 async def _reported(
     env: WorkflowEnvironment, settings: Settings, request_id: str, **policy: Any
 ) -> RequestHandle:
@@ -593,6 +605,12 @@ SCENARIOS = {
         no_window_fits_then_paid,
         request_workflow_id("history-no-window-fits"),
         setup=maintenance_directory,
+    ),
+    # Recorded with issue 27: a vendor passed over for an expired insurance certificate.
+    "the first plumber's insurance expired: the next one repairs and is paid": Scenario(
+        lambda env, settings, db: repaired_and_paid(env, settings, db, "history-documents"),
+        request_workflow_id("history-documents"),
+        setup=lapsed_insurance,
     ),
     "a poller's batch: started before, set aside, started; then continued as new": Scenario(
         polled_from_a_feed, poller_workflow_id(_HISTORY_SOURCE), setup=pms_feed
