@@ -20,6 +20,8 @@ from opsdesk.maintenance import comments as maintenance_comments
 from opsdesk.maintenance import feed as maintenance_feed
 from opsdesk.maintenance import pages as maintenance_pages
 from opsdesk.maintenance import phone as maintenance_phone
+from opsdesk.maintenance import vendor_api
+from opsdesk.maintenance import vendor_views as maintenance_vendor_views
 from opsdesk.maintenance import views as maintenance_views
 from opsdesk.maintenance.listing import MaintenanceMetrics, maintenance_metrics
 from opsdesk.notify import phone_views
@@ -135,9 +137,13 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     app.include_router(orders_views.router)
     app.include_router(saved_views.router)
     app.include_router(maintenance_api.router)
+    app.include_router(vendor_api.router)
     app.include_router(maintenance_comments.router)
     app.include_router(maintenance_pages.router)
     app.include_router(maintenance_phone.router)
+    # Before the maintenance views, whose /maintenance/{request} never takes /vendors, but
+    # whose routes below it could take a vendor's id.
+    app.include_router(maintenance_vendor_views.router)
     app.include_router(maintenance_views.router)
     # Before the mailbox's routes: /mailbox/phone is not a message key.
     app.include_router(phone_views.router)

@@ -220,11 +220,14 @@ class Directory:
             for p in spec.properties
         ]
 
-    async def vendors(self) -> list[VendorSpec]:
+    async def vendors(self, *, active_only: bool = True) -> list[VendorSpec]:
+        """Vendors by rank, with their current documents; the inactive ones too on ask."""
         async with self.db.transaction() as session:
             rows = (await session.scalars(select(Vendor).order_by(Vendor.rank, Vendor.id))).all()
         documents = await VendorDocuments(self.db).current()
-        return [_vendor_spec(v, documents.get(v.id, {})) for v in rows if v.active]
+        return [
+            _vendor_spec(v, documents.get(v.id, {})) for v in rows if v.active or not active_only
+        ]
 
     async def property_facts(self, property_id: str, unit: str) -> PropertyFacts:
         async with self.db.transaction() as session:

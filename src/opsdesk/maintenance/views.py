@@ -95,7 +95,7 @@ CHANNEL = "dashboard"
 
 # Pages of other parts of the desk live under /maintenance too; a request id never takes
 # their place, whichever router the app happens to consult first.
-RESERVED_PATHS = ("report", "intake")
+RESERVED_PATHS = ("report", "intake", "vendors")
 
 
 class _RequestIdConvertor(Convertor[str]):
