@@ -23,6 +23,7 @@ from opsdesk.maintenance.document_uploads import (
 from opsdesk.maintenance.documents import (
     KIND_WORDS,
     KINDS,
+    SOON_DAYS,
     VendorDocumentOut,
     at_a_glance,
     current_of,
@@ -100,7 +101,11 @@ async def _vendor_context(request: Request, vendor: VendorSpec) -> dict[str, Any
         "earlier": [d for d in reversed(documents) if d.id not in current_ids],
         "missing": [k for k in required if k not in current],
         "links": document_links(request, documents),
-        "state": {d.id: expires_in(d, today) for d in documents},
+        # Far-off expiries read as valid: "expires in 1759 days" helps nobody.
+        "state": {
+            d.id: expires_in(d, today) if (d.expires_on - today).days <= SOON_DAYS else "valid"
+            for d in documents
+        },
         "expired": {d.id for d in documents if d.expires_on < today},
         "kinds": KINDS,
         "sent": {},
