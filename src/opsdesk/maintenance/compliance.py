@@ -140,7 +140,8 @@ class VendorDocuments:
                 # The nearest threshold reached: a document filed 5 days before it expires
                 # is reminded once, at 7, not also at 30.
                 reached = [d for d in REMINDER_DAYS if days_left <= d]
-                if reached and vendor_id in vendors:
+                # A vendor marked inactive is offered no jobs: nothing to renew for.
+                if reached and vendor_id in vendors and vendors[vendor_id].active:
                     for recipient in ("vendor", "ops"):
                         due.append((document, min(reached), recipient))
         claimed: list[Notification] = []
