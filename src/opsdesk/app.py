@@ -141,8 +141,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     app.include_router(maintenance_comments.router)
     app.include_router(maintenance_pages.router)
     app.include_router(maintenance_phone.router)
-    # Before the maintenance views, whose /maintenance/{request} never takes /vendors, but
-    # whose routes below it could take a vendor's id.
+    # The vendors' pages live under /maintenance too (views.RESERVED_PATHS keeps them there).
     app.include_router(maintenance_vendor_views.router)
     app.include_router(maintenance_views.router)
     # Before the mailbox's routes: /mailbox/phone is not a message key.
