@@ -13,6 +13,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from opsdesk.maintenance.document_reminders import DocumentRemindersWorkflow
 from opsdesk.maintenance.poller import PmsPollerWorkflow
 from opsdesk.maintenance.preventive_workflow import PreventiveRunWorkflow
 from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow
@@ -43,6 +44,7 @@ async def test_history_replays(workflow_id: str) -> None:
             MaintenanceRequestWorkflow,
             DailyReportWorkflow,
             PreventiveRunWorkflow,
+            DocumentRemindersWorkflow,
         ],
         data_converter=pydantic_data_converter,
         workflow_runner=workflow_runner(),

@@ -15,13 +15,20 @@ from temporalio.client import Client
 
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
-from opsdesk.maintenance import aging_views, preventive_views, scorecard_views, survey_pages
+from opsdesk.maintenance import (
+    aging_views,
+    preventive_views,
+    scorecard_views,
+    survey_pages,
+    vendor_api,
+)
 from opsdesk.maintenance import api as maintenance_api
 from opsdesk.maintenance import comments as maintenance_comments
 from opsdesk.maintenance import feed as maintenance_feed
 from opsdesk.maintenance import pages as maintenance_pages
 from opsdesk.maintenance import phone as maintenance_phone
 from opsdesk.maintenance import property_views as maintenance_properties
+from opsdesk.maintenance import vendor_views as maintenance_vendor_views
 from opsdesk.maintenance import views as maintenance_views
 from opsdesk.maintenance.listing import MaintenanceMetrics, maintenance_metrics
 from opsdesk.notify import phone_views
@@ -138,6 +145,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     app.include_router(orders_views.router)
     app.include_router(saved_views.router)
     app.include_router(maintenance_api.router)
+    app.include_router(vendor_api.router)
     app.include_router(maintenance_comments.router)
     app.include_router(maintenance_pages.router)
     app.include_router(survey_pages.router)
@@ -146,6 +154,8 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     app.include_router(scorecard_views.router)
     app.include_router(aging_views.router)
     app.include_router(preventive_views.router)
+    # The vendors' pages live under /maintenance too (views.RESERVED_PATHS keeps them there).
+    app.include_router(maintenance_vendor_views.router)
     app.include_router(maintenance_views.router)
     # Before the mailbox's routes: /mailbox/phone is not a message key.
     app.include_router(phone_views.router)

@@ -12,11 +12,13 @@ workflow may use it to word a message.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
+    "calendar_day",
     "clock_time",
+    "date_in",
     "day",
     "due",
     "duration",
@@ -56,6 +58,16 @@ def day(at: datetime, zone: str | None, *, now: datetime | None = None) -> str:
     this_year = (now or datetime.now(UTC)).astimezone(local.tzinfo).year
     text = f"{local:%a} {local.day} {local:%b}"
     return text if local.year == this_year else f"{text} {local.year}"
+
+
+def calendar_day(on: date) -> str:
+    """``Tue 1 Dec 2026``: a date on a document (an expiry), always with its year."""
+    return f"{on:%a} {on.day} {on:%b} {on.year}"
+
+
+def date_in(at: datetime, zone: str | None) -> date:
+    """The date it is at ``at`` in ``zone``: what "today" means to a person there."""
+    return _local(at, zone).date()
 
 
 def moment(

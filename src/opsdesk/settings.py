@@ -25,6 +25,11 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 Score = Annotated[int, Field(ge=0, le=101)]
 
 
+VendorDocumentKind = Literal["general_liability", "workers_comp", "licence"]
+"""A vendor's compliance document: an insurance certificate (general liability, workers'
+compensation) or a trade licence (``opsdesk.maintenance.documents``)."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OPSDESK_", extra="ignore")
 
@@ -280,6 +285,13 @@ class Settings(BaseSettings):
     maintenance_mail_from: str = "Ops Desk repairs <repairs@opsdesk.local>"
     """Who repair mail comes from: owners, tenants and vendors reply to the repairs desk,
     not to the shop."""
+
+    # -- vendors' compliance documents -------------------------------------------------------
+    vendor_documents_required: dict[str, list[VendorDocumentKind]] = {}
+    """The documents a vendor must have on file to be offered a job of a trade, as JSON
+    (``{"electrician": ["licence"], "*": ["general_liability"]}``; ``*`` is every trade).
+    Default: none, so a directory without documents works as before and only a document
+    on file that has expired keeps a vendor from a job."""
 
     # -- the daily report ------------------------------------------------------------------
     business_time_zone: str = "UTC"

@@ -30,7 +30,11 @@ from opsdesk.maintenance.aging_alerts import AgingActivities
 from opsdesk.maintenance.aging_schedule import SCHEDULE_ID as AGING_SCHEDULE_ID
 from opsdesk.maintenance.aging_schedule import ensure_aging_schedule
 from opsdesk.maintenance.claims import IntakeClaims
+from opsdesk.maintenance.compliance import VendorDocuments
 from opsdesk.maintenance.directory import Directory
+from opsdesk.maintenance.document_reminders import DocumentRemindersWorkflow
+from opsdesk.maintenance.document_schedule import REMIND_AT, ensure_reminder_schedule
+from opsdesk.maintenance.document_schedule import SCHEDULE_ID as REMINDERS_SCHEDULE_ID
 from opsdesk.maintenance.ids import poller_workflow_id
 from opsdesk.maintenance.intake import IntakeActivities, Rejects
 from opsdesk.maintenance.poller import PmsPollerWorkflow
@@ -125,7 +129,12 @@ def order_activities(db: Database, provider: Provider | None) -> OrderActivities
 
 def maintenance_activities(db: Database, settings: Settings | None = None) -> MaintenanceActivities:
     order = settings.vendor_order if settings is not None else "rank"
-    return MaintenanceActivities(directory=Directory(db, order), gateway=LedgerGateway(db))
+    required = settings.vendor_documents_required if settings else {}
+    return MaintenanceActivities(
+        directory=Directory(db, order),
+        gateway=LedgerGateway(db),
+        documents=VendorDocuments(db, required),
+    )
 
 
 def intake_activities(db: Database, settings: Settings) -> IntakeActivities:
@@ -200,6 +209,7 @@ def build_workers(
                 PhoneCallWorkflow,
                 AgingWorkflow,
                 PreventiveRunWorkflow,
+                DocumentRemindersWorkflow,
             ],
             [
                 *maintenance_activities(db, settings).all(),
@@ -289,6 +299,18 @@ async def run(settings: Settings, runner: WorkflowRunner | None = None) -> None:
                 "preventive job schedules: %d created, %d updated",
                 jobs["created"],
                 jobs["updated"],
+            )
+        try:
+            reminders = await ensure_reminder_schedule(client, settings)
+        except RPCError as exc:
+            log.warning("the document reminders' schedule could not be set: %s", exc.message)
+        else:
+            log.info(
+                "document reminders schedule %s %s: every day at %s %s",
+                REMINDERS_SCHEDULE_ID,
+                reminders,
+                REMIND_AT.strftime("%H:%M"),
+                settings.business_time_zone,
             )
         if settings.pms_url:
             await start_poller(client, settings)

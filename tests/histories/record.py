@@ -19,7 +19,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -40,7 +40,9 @@ from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
 from opsdesk.db.tables import OutboxMessage
 from opsdesk.maintenance.claims import IntakeClaims
+from opsdesk.maintenance.compliance import VendorDocuments
 from opsdesk.maintenance.directory import Directory, sample_directory
+from opsdesk.maintenance.document_reminders import DocumentRemindersWorkflow
 from opsdesk.maintenance.feed import FEED_PATH, DemoFeed
 from opsdesk.maintenance.ids import external_request_id, poller_workflow_id, request_workflow_id
 from opsdesk.maintenance.inputs import (
@@ -56,6 +58,7 @@ from opsdesk.maintenance.inputs import (
 )
 from opsdesk.maintenance.inputs import CancelRequest as StopRequest
 from opsdesk.maintenance.owner_policy import OwnerPolicy
+from opsdesk.maintenance.payloads import ReminderRequest
 from opsdesk.maintenance.poller import PmsPollerWorkflow
 from opsdesk.maintenance.polling import (
     ClaimRecords,
@@ -347,6 +350,40 @@ async def maintenance_directory(
 
 
 _SAM = TenantContact(name="Sam Rivera", email="sam.rivera@example.com")
+
+
+@contextlib.asynccontextmanager
+async def lapsed_insurance(
+    env: WorkflowEnvironment, settings: Settings, db: Database
+) -> AsyncIterator[Settings]:
+    """The sample directory, the first plumber's general liability insurance expired."""
+    await Directory(db).import_directory(sample_directory())
+    lapsed = datetime.now(UTC).date() - timedelta(days=5)
+    await VendorDocuments(db).add("ven-flow", "general_liability", lapsed, uploaded_by="Ops")
+    yield settings
+
+
+@contextlib.asynccontextmanager
+async def expiring_licence(
+    env: WorkflowEnvironment, settings: Settings, db: Database
+) -> AsyncIterator[Settings]:
+    """The sample directory, the electrician's licence expiring in a week."""
+    await Directory(db).import_directory(sample_directory())
+    soon = datetime.now(UTC).date() + timedelta(days=7)
+    await VendorDocuments(db).add("ven-volt", "licence", soon, uploaded_by="Ops")
+    yield settings
+
+
+async def document_reminders(
+    env: WorkflowEnvironment, settings: Settings, _db: Database
+) -> WorkflowHandle[Any, Any]:
+    """A day's reminders run: the vendor and ops told of the licence, each once."""
+    return await env.client.start_workflow(
+        DocumentRemindersWorkflow.run,
+        ReminderRequest(ops_email=settings.ops_email, zone="America/Los_Angeles"),
+        id="vendor-document-reminders-history",
+        task_queue=settings.maintenance_task_queue,
+    )
 
 
 async def _reported(
@@ -834,6 +871,15 @@ SCENARIOS = {
             ),
         ),
         setup=maintenance_directory,
+    ),
+    # Recorded with issue 27: a vendor passed over for an expired insurance certificate.
+    "the first plumber's insurance expired: the next one repairs and is paid": Scenario(
+        lambda env, settings, db: repaired_and_paid(env, settings, db, "history-documents"),
+        request_workflow_id("history-documents"),
+        setup=lapsed_insurance,
+    ),
+    "a day's reminders of a vendor's document about to expire": Scenario(
+        document_reminders, "vendor-document-reminders-history", setup=expiring_licence
     ),
     "a poller's batch: started before, set aside, started; then continued as new": Scenario(
         polled_from_a_feed, poller_workflow_id(_HISTORY_SOURCE), setup=pms_feed

@@ -671,3 +671,49 @@ class PreventiveRun(Base):
     """The request's workflow has started: no later run starts it again (Temporal forgets
     a closed workflow, and would start its id afresh)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# -- vendors' compliance documents (issue 27, item 5) ----------------------------------------
+
+
+class VendorDocument(Base):
+    """An insurance certificate or a licence a vendor holds, with its expiry. Never edited:
+    a renewal is a newer row, and the current document of a kind is the newest."""
+
+    __tablename__ = "vendor_documents"
+    __table_args__ = (
+        CheckConstraint("kind IN ('general_liability', 'workers_comp', 'licence')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    vendor_id: Mapped[str] = mapped_column(ForeignKey("vendors.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    number: Mapped[str | None] = mapped_column(String(100), default=None)
+    issuer: Mapped[str | None] = mapped_column(String(200), default=None)
+    expires_on: Mapped[date] = mapped_column(Date)
+    file_key: Mapped[str | None] = mapped_column(String(200), default=None)
+    """The blob store's key of the document's file; None: no file (a directory import)."""
+    file_type: Mapped[str | None] = mapped_column(String(100), default=None)
+    file_name: Mapped[str | None] = mapped_column(String(200), default=None)
+    file_size: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class VendorDocumentReminder(Base):
+    """A reminder that a document expires soon, sent to the vendor or to ops: the unique key
+    makes each one once per document and threshold however often the schedule runs."""
+
+    __tablename__ = "vendor_document_reminders"
+    __table_args__ = (UniqueConstraint("document_id", "days_before", "recipient"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("vendor_documents.id", ondelete="CASCADE"), index=True
+    )
+    days_before: Mapped[int] = mapped_column(Integer)
+    recipient: Mapped[str] = mapped_column(String(16))
+    """``vendor`` or ``ops``."""
+    run_id: Mapped[str] = mapped_column(String(200))
+    """The reminder run that claimed it: a retry of that run sends it again, no other run."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -8,7 +8,7 @@ flight never loses the property or vendor it refers to.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal, Self, cast
@@ -21,6 +21,8 @@ from opsdesk.ai.models import Trade
 from opsdesk.db import Database
 from opsdesk.db.tables import Owner, PreventiveJob, Property, PropertyPolicy, Tenant, Unit, Vendor
 from opsdesk.errors import UnknownProperty, UnknownVendor
+from opsdesk.maintenance.compliance import VendorDocuments, import_listed
+from opsdesk.maintenance.documents import DocumentKind, DocumentSpec, VendorDocumentOut
 from opsdesk.maintenance.inputs import DirectoryId, Phone, ShortText
 from opsdesk.maintenance.owner_policy import OwnerPolicy
 from opsdesk.maintenance.preventive import PreventiveSpec
@@ -97,6 +99,9 @@ class VendorSpec(BaseModel):
     rank: int = 100
     """Who is asked first within a trade: lower first."""
     active: bool = True
+    documents: list[DocumentSpec] = []
+    """Insurance certificates and licences with their expiry dates (their files are
+    uploaded on the dashboard); an export lists the current one of each kind."""
 
 
 class DirectorySpec(BaseModel):
@@ -190,7 +195,10 @@ class Directory:
                 await session.flush()
                 await save_jobs(session, prop.id, prop.preventive, FROM_DIRECTORY)
             for vendor in spec.vendors:
-                await session.merge(Vendor(**vendor.model_dump()))
+                await session.merge(Vendor(**vendor.model_dump(exclude={"documents"})))
+            await session.flush()
+            for vendor in spec.vendors:
+                await import_listed(session, vendor.id, vendor.documents)
         units = sum(len(p.units) for p in spec.properties)
         return len(spec.owners) + len(spec.properties) + units + len(spec.vendors)
 
@@ -206,6 +214,7 @@ class Directory:
                 for row in (await session.scalars(select(PropertyPolicy))).all()
             }
             jobs = (await session.scalars(select(PreventiveJob).order_by(PreventiveJob.id))).all()
+        documents = await VendorDocuments(self.db).current()
         return DirectorySpec(
             owners=[
                 OwnerSpec(id=o.id, name=o.name, email=o.email, phone=o.phone, calls=o.calls)
@@ -237,7 +246,7 @@ class Directory:
                 )
                 for p in props
             ],
-            vendors=[_vendor_spec(v) for v in vendors],
+            vendors=[_vendor_spec(v, documents.get(v.id, {})) for v in vendors],
         )
 
     async def properties(self) -> list[PropertyChoice]:
@@ -249,10 +258,14 @@ class Directory:
             for p in spec.properties
         ]
 
-    async def vendors(self) -> list[VendorSpec]:
+    async def vendors(self, *, active_only: bool = True) -> list[VendorSpec]:
+        """Vendors by rank, with their current documents; the inactive ones too on ask."""
         async with self.db.transaction() as session:
             rows = (await session.scalars(select(Vendor).order_by(Vendor.rank, Vendor.id))).all()
-        return [_vendor_spec(v) for v in rows if v.active]
+        documents = await VendorDocuments(self.db).current()
+        return [
+            _vendor_spec(v, documents.get(v.id, {})) for v in rows if v.active or not active_only
+        ]
 
     async def property_facts(self, property_id: str, unit: str) -> PropertyFacts:
         async with self.db.transaction() as session:
@@ -327,7 +340,7 @@ def _policy(row: PropertyPolicy | None) -> OwnerPolicy:
     return OwnerPolicy() if row is None else OwnerPolicy.model_validate(row.policy)
 
 
-def _vendor_spec(row: Vendor) -> VendorSpec:
+def _vendor_spec(row: Vendor, documents: Mapping[DocumentKind, VendorDocumentOut]) -> VendorSpec:
     return VendorSpec(
         id=row.id,
         name=row.name,
@@ -336,6 +349,10 @@ def _vendor_spec(row: Vendor) -> VendorSpec:
         trades=row.trades,
         rank=row.rank,
         active=row.active,
+        documents=[
+            DocumentSpec(kind=d.kind, expires_on=d.expires_on, number=d.number, issuer=d.issuer)
+            for d in documents.values()
+        ],
     )
 
 

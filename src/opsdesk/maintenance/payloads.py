@@ -7,7 +7,8 @@ from datetime import datetime, time
 from pydantic import BaseModel
 
 from opsdesk.maintenance.owner_policy import QuietHours
-from opsdesk.maintenance.state import RequestRow
+from opsdesk.maintenance.state import RequestRow, VendorFacts
+from opsdesk.notify.models import Notification
 
 LOAD_PROPERTY = "load_property"
 OFFICE_HOURS = "in_office_hours"
@@ -15,6 +16,8 @@ CHOOSE_VENDOR = "choose_vendor"
 LOAD_VENDOR = "load_vendor"
 PAY_VENDOR = "pay_vendor"
 QUIET_UNTIL = "quiet_until"
+CHOOSE_COMPLIANT_VENDOR = "choose_compliant_vendor"
+CLAIM_DOCUMENT_REMINDERS = "claim_document_reminders"
 
 
 class PropertyLookup(BaseModel):
@@ -71,3 +74,47 @@ class AgedRequest(BaseModel):
 
 class AgingResult(BaseModel):
     alerts: list[AgedRequest]
+
+
+class CompliantVendorChoice(VendorChoice):
+    """The next vendor of a trade not yet asked whose documents allow a job on the day it
+    is at ``at`` in ``time_zone`` (the property's)."""
+
+    at: datetime
+    time_zone: str
+
+
+class SkippedVendor(BaseModel):
+    """A vendor passed over for their documents."""
+
+    vendor_id: str
+    name: str
+    reason: str
+    """Follows "<name> was not asked: ", e.g. "their licence expired on Tue 1 Dec 2026"."""
+
+
+class VendorPick(BaseModel):
+    """Who is offered the job (None: nobody is left), and who was passed over on the way."""
+
+    vendor: VendorFacts | None = None
+    skipped: list[SkippedVendor] = []
+
+
+class ReminderRequest(BaseModel):
+    """What the reminders' schedule starts each run with."""
+
+    ops_email: str
+    zone: str
+    """The business's time zone: what "today" is, and the zone dates are read in."""
+
+
+class ReminderClaim(BaseModel):
+    run_id: str
+    at: datetime
+    request: ReminderRequest
+
+
+class DocumentReminders(BaseModel):
+    """The emails a reminder run sends: claimed for it, each once."""
+
+    notifications: list[Notification] = []

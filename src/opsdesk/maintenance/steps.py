@@ -39,3 +39,7 @@ OPEN_PREVENTIVE = Step(timedelta(seconds=30), timedelta(hours=1), timedelta(minu
 """A preventive job's run opening its request (the database and a workflow start): a job
 or property that is gone fails it at once; anything else is retried for an hour, and a
 retry opens nothing twice (one request per job and due date)."""
+
+REMINDERS = Step(timedelta(seconds=60), timedelta(hours=1), timedelta(minutes=1))
+"""Finding and claiming the documents' expiry reminders: retried for an hour while the
+database is away, then the run fails and the next day's run sends what is still due."""

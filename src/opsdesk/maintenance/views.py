@@ -96,7 +96,15 @@ CHANNEL = "dashboard"
 
 # Pages of other parts of the desk live under /maintenance too; a request id never takes
 # their place, whichever router the app happens to consult first.
-RESERVED_PATHS = ("report", "intake", "properties", "scorecards", "aging", "preventive")
+RESERVED_PATHS = (
+    "report",
+    "intake",
+    "properties",
+    "vendors",
+    "scorecards",
+    "aging",
+    "preventive",
+)
 
 
 class _RequestIdConvertor(Convertor[str]):

@@ -54,6 +54,7 @@ from opsdesk.maintenance.notices import (
 )
 from opsdesk.maintenance.owner_policy import OwnerPolicy
 from opsdesk.maintenance.payloads import (
+    CompliantVendorChoice,
     OfficeHoursCheck,
     PropertyLookup,
     QuietHoursCheck,
@@ -143,6 +144,10 @@ triaged, for the tenant on file (or ops) to confirm it before anyone is asked or
 PREVENTIVE_JOBS = "preventive-jobs"
 """A request a preventive job opened is triaged as the job says (no model is asked) and
 the repair is not put to the owner; an estimate above the owner's limit still is."""
+VENDOR_DOCUMENTS = "vendor-documents"
+"""A vendor whose compliance documents keep them from a job (an insurance certificate or
+licence that expired, or a required one missing) is not offered it: the next one is, and
+the timeline says who was not asked and why."""
 
 
 class _Interrupted(Exception):
@@ -519,11 +524,30 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
     async def _choose_vendor(self) -> bool:
         state = self._state
         assert state.triage is not None
-        vendor = await self._execute(
-            MaintenanceActivities.choose_vendor,
-            VendorChoice(trade=state.triage.trade, exclude=state.vendors_tried),
-            DIRECTORY,
-        )
+        if workflow.patched(VENDOR_DOCUMENTS):
+            assert state.premises is not None
+            pick = await self._execute(
+                MaintenanceActivities.choose_compliant_vendor,
+                CompliantVendorChoice(
+                    trade=state.triage.trade,
+                    exclude=state.vendors_tried,
+                    at=workflow.now(),
+                    time_zone=state.premises.time_zone,
+                ),
+                DIRECTORY,
+            )
+            for skipped in pick.skipped:
+                event = f"{skipped.name} was not asked: {skipped.reason}"
+                # A later choice passes them over again; the timeline says it once.
+                if all(entry.event != event for entry in state.timeline):
+                    self._note(event)
+            vendor = pick.vendor
+        else:
+            vendor = await self._execute(
+                MaintenanceActivities.choose_vendor,
+                VendorChoice(trade=state.triage.trade, exclude=state.vendors_tried),
+                DIRECTORY,
+            )
         self._check_interrupt(reassignable=True)
         if vendor is None:
             return False
