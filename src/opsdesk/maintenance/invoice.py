@@ -88,4 +88,3 @@ class ItemisedFields(BaseModel):
     @property
     def itemised_total(self) -> int:
         return sum(line.total_cents for line in self.lines) + self.tax_cents
-
