@@ -30,11 +30,20 @@ from starlette.convertors import Convertor, register_url_convertor
 from opsdesk import clock
 from opsdesk.ai.models import Priority
 from opsdesk.comments import Comments, interleaved
+from opsdesk.files.refs import FileRef
 from opsdesk.maintenance import api, service
 from opsdesk.maintenance.comments import existing_request
 from opsdesk.maintenance.directory import Directory, VendorSpec
 from opsdesk.maintenance.ids import REQUEST_ID_PATTERN, request_workflow_id
 from opsdesk.maintenance.inputs import ANSWER_MODELS
+from opsdesk.maintenance.invoice import LINE_KINDS
+from opsdesk.maintenance.invoice_form import (
+    InvoiceProblem,
+    invoice_answer,
+    invoice_fields,
+    line_rows,
+    stored_document,
+)
 from opsdesk.maintenance.listing import (
     QUEUES,
     Queue,
@@ -43,7 +52,7 @@ from opsdesk.maintenance.listing import (
     list_requests,
     search_requests,
 )
-from opsdesk.maintenance.notices import QUESTIONS, over_estimate
+from opsdesk.maintenance.notices import QUESTIONS, estimate_words, invoice_rows, over_estimate
 from opsdesk.maintenance.phone import call_views_of
 from opsdesk.maintenance.progress import (
     cancel_effects,
@@ -65,7 +74,8 @@ from opsdesk.web.comments import add_comment
 from opsdesk.web.csv_export import EXPORT_LIMIT, csv_response, stamped
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.errors import ApiError, sentence
-from opsdesk.web.forms import read_form
+from opsdesk.web.files import files_of
+from opsdesk.web.forms import Upload, read_form, read_form_and_files
 
 # The dashboard's notices are one mechanism for both desks.
 from opsdesk.web.navigation import (
@@ -95,7 +105,7 @@ CHANNEL = "dashboard"
 
 # Pages of other parts of the desk live under /maintenance too; a request id never takes
 # their place, whichever router the app happens to consult first.
-RESERVED_PATHS = ("report", "intake")
+RESERVED_PATHS = ("report", "intake", "payouts")
 
 
 class _RequestIdConvertor(Convertor[str]):
@@ -343,6 +353,7 @@ async def _detail(request: Request, state: RequestState) -> dict[str, Any]:
         "span_of": lambda start, end: clock.span(start, end, zone, named=False),
         "input_of": lambda at: clock.input_value(at, zone),
         "over": over_estimate(state),
+        "estimate_words": estimate_words(state) if state.approved_cents is not None else "",
         "can_cancel": state.status in CANCELLABLE,
         "can_reassign": reassignable,
         "vendor_groups": _vendor_choices(state, vendors),
@@ -352,7 +363,19 @@ async def _detail(request: Request, state: RequestState) -> dict[str, Any]:
         "temporal_url": temporal_url(request, state.request_id),
         "actor": _identity_name(request),
         "window_rows": range(WINDOW_ROWS),
+        "line_rows_of": line_rows,
+        "line_kinds": LINE_KINDS,
+        "document_url": _document_url(request, state),
+        "invoice_rows": invoice_rows(state) if state.invoice and state.invoice.lines else [],
     }
+
+
+def _document_url(request: Request, state: RequestState) -> str:
+    """A short-lived link to the invoice's document, or "" when there is none."""
+    if state.invoice is None or state.invoice.document is None:
+        return ""
+    lifetime = settings_of(request).file_link_lifetime
+    return files_of(request).url(state.invoice.document, lifetime)
 
 
 async def _cancelling(request: Request, request_id: str) -> dict[str, Any]:
@@ -458,10 +481,13 @@ async def _shown_again(
 async def answer_form(request: Request, who: Operator, request_id: str) -> Response:
     """Answer the open question on its person's behalf. Not through the JSON API's route:
     that one records the channel ``api``."""
-    fields = await read_form(request)
+    fields, files = await read_form_and_files(request)
     state = await _state(request, request_id)
     try:
-        stage, answer = _answer_of(state, fields, who.name, reader_zone(request))
+        document = None
+        if fields.get("stage") == Stage.INVOICE and "document" in files:
+            document = await _document(request, request_id, files["document"])
+        stage, answer = _answer_of(state, fields, who.name, reader_zone(request), document)
         try:
             answered, settled = await service.answer_request(
                 client_of(request),
@@ -610,6 +636,13 @@ async def bulk_form(request: Request, who: Operator) -> Response:
     return redirect_with(form.back, Notice(kind, report([text for _, text in outcomes])))
 
 
+async def _document(request: Request, request_id: str, upload: Upload) -> FileRef:
+    try:
+        return await stored_document(files_of(request), request_id, upload.data, upload.filename)
+    except InvoiceProblem as exc:
+        raise ApiError(422, "invalid_input", str(exc)) from None
+
+
 def _path(request_id: str) -> str:
     return f"/maintenance/{request_id}"
 
@@ -625,10 +658,15 @@ def _where_now(state: RequestState, settled: bool) -> str:
 
 
 def _answer_of(
-    state: RequestState, fields: Mapping[str, str], actor: str, zone: str | None = None
+    state: RequestState,
+    fields: Mapping[str, str],
+    actor: str,
+    zone: str | None = None,
+    document: FileRef | None = None,
 ) -> tuple[Stage, Any]:
     """The stage the form answers and the answer, as that stage's update takes it. Times
-    are typed in ``zone``, the reader's (the property's when none is given)."""
+    are typed in ``zone``, the reader's (the property's when none is given); ``document``
+    is the invoice's, kept already."""
     try:
         stage = Stage(fields.get("stage", ""))
     except ValueError:
@@ -655,7 +693,10 @@ def _answer_of(
         else:
             data["amount_cents"] = _cents(fields.get("amount", ""))
     elif stage is Stage.INVOICE:
-        data["amount_cents"] = _cents(fields.get("amount", ""))
+        try:
+            return stage, invoice_answer({**data, **invoice_fields(fields), "document": document})
+        except InvoiceProblem as exc:
+            raise ApiError(422, "invalid_input", str(exc)) from None
     elif stage is Stage.COMPLETION:
         data["fixed"] = _yes_no(fields, "fixed")
     elif stage is Stage.AVAILABILITY:
