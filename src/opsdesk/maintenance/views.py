@@ -53,6 +53,7 @@ from opsdesk.maintenance.listing import (
     search_requests,
 )
 from opsdesk.maintenance.notices import QUESTIONS, estimate_words, invoice_rows, over_estimate
+from opsdesk.maintenance.payouts import payout_report
 from opsdesk.maintenance.phone import call_views_of
 from opsdesk.maintenance.progress import (
     cancel_effects,
@@ -449,6 +450,77 @@ async def requests_csv(request: Request) -> Response:
                 r.updated_at,
             )
             for r in rows[:EXPORT_LIMIT]
+        ),
+    )
+
+
+def _payout_filters(request: Request) -> tuple[str | None, str | None, str]:
+    """The month and property the address asks for, and what is wrong with them ("" when
+    nothing is)."""
+    month = request.query_params.get("month") or None
+    property_id = request.query_params.get("property_id") or None
+    try:
+        api.PayoutFilter(month=month, property_id=property_id)
+    except ValidationError:
+        return (
+            None,
+            None,
+            "Choose a month from the calendar (like 2026-12) and a property from the list.",
+        )
+    return month, property_id, ""
+
+
+@router.get("/maintenance/payouts", response_class=HTMLResponse)
+async def payouts_page(request: Request) -> HTMLResponse:
+    """Payouts to vendors, by property and month, with their totals."""
+    month, property_id, problem = _payout_filters(request)
+    report = await payout_report(db_of(request), month, property_id, limit=EXPORT_LIMIT)
+    zone = reader_zone(request)
+    query = query_string({"month": month or "", "property_id": property_id or ""})
+    return _page(
+        request,
+        "maintenance/payouts.html",
+        422 if problem else 200,
+        notice=Notice("error", problem) if problem else None,
+        report=report,
+        month=month,
+        property_id=property_id,
+        properties=await Directory(db_of(request)).properties(),
+        query=query,
+        month_words=clock.month,
+        when_of=lambda at: clock.moment(at, zone),
+    )
+
+
+@router.get("/maintenance/payouts.csv")
+async def payouts_csv(request: Request) -> Response:
+    """The payouts the page shows (its filters), one row each, for the accountant."""
+    month, property_id, problem = _payout_filters(request)
+    if problem:
+        raise ApiError(422, "invalid_input", problem)
+    report = await payout_report(db_of(request), month, property_id, limit=EXPORT_LIMIT)
+    header = (
+        "Month", "Paid (UTC)", "Property", "Property id", "Request", "Vendor", "Vendor id",
+        "Invoice number", "Amount", "Currency", "Payout",
+    )  # fmt: skip
+    return csv_response(
+        stamped("payouts"),
+        header,
+        (
+            (
+                p.month,
+                p.paid_at,
+                p.property_name,
+                p.property_id,
+                p.request_id,
+                p.vendor_name,
+                p.vendor_id,
+                p.invoice_number,
+                f"{p.amount_cents / 100:.2f}",
+                p.currency,
+                p.payout_id,
+            )
+            for p in report.items
         ),
     )
 
