@@ -1,0 +1,166 @@
+"""Itemised invoices: the vendor sends one from the link page (refused readably when it does
+not add up), the owner sees its lines and how far it is over the estimate, the payout records
+it, and payouts export by property and month."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from temporalio.testing import WorkflowEnvironment
+
+from opsdesk.db import Database
+from opsdesk.db.tables import PayoutRow
+from opsdesk.files.store import S3Store, store_for
+from opsdesk.maintenance.directory import Directory
+from opsdesk.maintenance.inputs import Decision
+from opsdesk.maintenance.status import RequestStatus, Stage
+from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow as W
+from opsdesk.settings import Settings
+from tests.maintenance.helpers import (
+    answer,
+    drive_to,
+    link_for_stage,
+    served_desk,
+    start,
+    waiting_for,
+)
+
+HTML = {"Accept": "text/html"}
+VENDOR = "jobs@flowright.example"
+OWNER = "owner@harborlane.example"
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+# Labour 1.5 h at 85.00 and two valves at 150.00, plus 35.00 of tax: 462.50, which is
+# 50.00 (12 %) over the approved estimate of 412.50.
+LINES = {
+    "number": "INV-1042",
+    "kind.0": "labour",
+    "description.0": "Replace the valve",
+    "quantity.0": "1.5",
+    "price.0": "85.00",
+    "kind.1": "materials",
+    "description.1": "Shut-off valve",
+    "quantity.1": "2",
+    "price.1": "150",
+    "tax": "35.00",
+    "answer": "invoice",
+}
+
+
+def unpriced() -> dict[str, str]:
+    return {**LINES, "price.1": ""}
+
+
+async def test_an_itemised_invoice_is_checked_shown_to_the_owner_and_paid(
+    time_env: WorkflowEnvironment,
+    db: Database,
+    s3_settings: Settings,
+    directory: Directory,
+) -> None:
+    settings = s3_settings
+    store = store_for(settings)
+    assert isinstance(store, S3Store)
+    await store.ensure_bucket()
+    async with served_desk(time_env, db, settings) as http:
+        handle = await start(time_env.client, settings)
+        state = await drive_to(handle, Stage.INVOICE, quote=41250)
+        request_id = state.request_id
+        path = await link_for_stage(db, settings, request_id, VENDOR, "invoice")
+
+        page = await http.get(path, headers=HTML)
+        assert page.status_code == 200
+        assert 'enctype="multipart/form-data"' in page.text
+        assert 'name="description.3"' in page.text  # blank rows without the script
+
+        # A line without a price: refused in words, what was typed shown again.
+        refused = await http.post(
+            path, data=unpriced(), files={"document": ("inv.pdf", PDF)}, headers=HTML
+        )
+        assert refused.status_code == 422
+        assert "Line 2: give its price" in refused.text
+        assert 'value="Shut-off valve"' in refused.text
+        assert 'value="INV-1042"' in refused.text
+        # A negative quantity, and a file that only calls itself a PDF.
+        negative = await http.post(
+            path,
+            data={**LINES, "quantity.0": "-1"},
+            files={"document": ("inv.pdf", PDF)},
+            headers=HTML,
+        )
+        assert "Line 1: the quantity must be more than zero." in negative.text
+        renamed = await http.post(
+            path, data=LINES, files={"document": ("inv.pdf", b"just some text")}, headers=HTML
+        )
+        assert renamed.status_code == 422
+        assert "not a PDF, JPEG or PNG" in renamed.text
+
+        # The API refuses what does not add up, with a sentence.
+        zero = await http.post(
+            f"/api/maintenance/requests/{request_id}/answers/invoice",
+            json={
+                "number": "INV-1042",
+                "lines": [
+                    {"kind": "labour", "description": "Look", "quantity": 1, "unit_price_cents": 0}
+                ],
+                "document": {"name": "inv.pdf", "content_base64": "JVBERi0xLjQK"},
+            },
+        )
+        assert zero.status_code == 422, zero.text
+        assert "The invoice's total is zero" in zero.json()["error"]["message"]
+        no_price = await http.post(
+            f"/api/maintenance/requests/{request_id}/answers/invoice",
+            json={
+                "number": "X",
+                "lines": [{"kind": "labour", "description": "Look", "quantity": 1}],
+            },
+        )
+        assert no_price.status_code == 422
+        assert "Line 1: give its price" in no_price.json()["error"]["message"]
+
+        sent = await http.post(
+            path, data=LINES, files={"document": ("INV-1042.pdf", PDF)}, headers=HTML
+        )
+        assert sent.status_code == 200, sent.text
+        assert "Thank you" in sent.text
+
+        state = await waiting_for(handle, Stage.INVOICE_APPROVAL)
+        assert state.invoice_cents == 46250
+        assert state.invoice is not None
+        assert state.invoice.document is not None
+        assert await store.get(state.invoice.document.key) == PDF
+        owner_path = await link_for_stage(db, settings, request_id, OWNER, "invoice_approval")
+        owner_page = (await http.get(owner_path, headers=HTML)).text
+        assert "Replace the valve: 1.5 at 85.00 USD each, 127.50 USD" in owner_page
+        assert "Shut-off valve: 2 at 150.00 USD each, 300.00 USD" in owner_page
+        assert "35.00 USD" in owner_page
+        assert "462.50 USD" in owner_page
+        assert "50.00 USD (12 %) over the estimate of 412.50 USD you approved." in owner_page
+        assert "data-invoice-document" in owner_page
+
+        await handle.execute_update(
+            W.answer_invoice_approval, Decision(**answer("owner"), approve=True)
+        )
+        state = await handle.result()
+        assert state.status is RequestStatus.CLOSED
+        async with db.transaction() as session:
+            payout = (await session.scalars(select(PayoutRow))).one()
+        assert (payout.invoice_number, payout.property_id, payout.amount_cents) == (
+            "INV-1042",
+            "harbor-12",
+            46250,
+        )
+        assert payout.document_key == state.invoice.document.key
+
+        detail = (await http.get(f"/maintenance/{request_id}", headers=HTML)).text
+        assert "Replace the valve" in detail
+        assert "data-invoice-document" in detail
+
+        paid_at = payout.created_at.replace(tzinfo=UTC)
+        month = f"{paid_at.astimezone(ZoneInfo('America/Los_Angeles')):%Y-%m}"
+        listed = (await http.get("/api/maintenance/payouts", params={"month": month})).json()
+        assert [(p["request_id"], p["invoice_number"]) for p in listed["items"]] == [
+            (request_id, "INV-1042")
+        ]
+        assert listed["totals"][0]["amount_cents"] == 46250
