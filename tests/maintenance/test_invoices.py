@@ -4,12 +4,15 @@ it, and payouts export by property and month."""
 
 from __future__ import annotations
 
-from datetime import UTC
+import csv
+import io
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from temporalio.testing import WorkflowEnvironment
 
+from opsdesk.app import create_app
 from opsdesk.db import Database
 from opsdesk.db.tables import PayoutRow
 from opsdesk.files.store import S3Store, store_for
@@ -18,6 +21,7 @@ from opsdesk.maintenance.inputs import Decision
 from opsdesk.maintenance.status import RequestStatus, Stage
 from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow as W
 from opsdesk.settings import Settings
+from tests.http import serve
 from tests.maintenance.helpers import (
     answer,
     drive_to,
@@ -164,3 +168,87 @@ async def test_an_itemised_invoice_is_checked_shown_to_the_owner_and_paid(
             (request_id, "INV-1042")
         ]
         assert listed["totals"][0]["amount_cents"] == 46250
+
+
+async def test_payouts_export_by_property_and_month_in_the_propertys_time(
+    db: Database, settings: Settings, directory: Directory
+) -> None:
+    def paid(key: str, at: datetime, cents: int, **invoice: str | None) -> PayoutRow:
+        return PayoutRow(
+            id=f"po_{key}",
+            idempotency_key=key,
+            request_id=f"R-{key}",
+            vendor_id="ven-flow",
+            amount_cents=cents,
+            currency="USD",
+            created_at=at,
+            **invoice,
+        )
+
+    async with db.transaction() as session:
+        session.add_all(
+            [
+                # 21:30 on 30 November in Los Angeles: November's, though December in UTC.
+                paid(
+                    "a",
+                    datetime(2026, 12, 1, 5, 30, tzinfo=UTC),
+                    10000,
+                    property_id="harbor-12",
+                    invoice_number="INV-1",
+                ),
+                paid(
+                    "b",
+                    datetime(2026, 12, 10, 18, tzinfo=UTC),
+                    46250,
+                    property_id="harbor-12",
+                    invoice_number="INV-2",
+                ),
+                paid(
+                    "c",
+                    datetime(2026, 12, 15, 18, tzinfo=UTC),
+                    5000,
+                    property_id="elm-48",
+                    invoice_number='=HYPERLINK("http://x")',
+                ),
+                paid("d", datetime(2026, 12, 20, 18, tzinfo=UTC), 7000, property_id="harbor-12"),
+                # Paid before payouts recorded the property.
+                paid("e", datetime(2026, 12, 21, 18, tzinfo=UTC), 3000),
+            ]
+        )
+    async with serve(create_app(settings)) as http:
+        december = await http.get("/maintenance/payouts.csv", params={"month": "2026-12"})
+        assert december.status_code == 200
+        assert december.headers["content-type"].startswith("text/csv")
+        rows = list(csv.reader(io.StringIO(december.text.lstrip("\ufeff"))))
+        assert rows[0][:4] == ["Month", "Paid (UTC)", "Property", "Property id"]
+        assert [(r[0], r[3], r[7], r[8]) for r in rows[1:]] == [
+            ("2026-12", "", "", "30.00"),
+            ("2026-12", "harbor-12", "", "70.00"),
+            ("2026-12", "elm-48", '\'=HYPERLINK("http://x")', "50.00"),
+            ("2026-12", "harbor-12", "INV-2", "462.50"),
+        ]
+        assert rows[1][2] == "not recorded"
+
+        harbor = await http.get("/api/maintenance/payouts", params={"property_id": "harbor-12"})
+        report = harbor.json()
+        assert [(t["month"], t["payouts"], t["amount_cents"]) for t in report["totals"]] == [
+            ("2026-12", 2, 53250),
+            ("2026-11", 1, 10000),
+        ]
+        november = await http.get(
+            "/api/maintenance/payouts", params={"month": "2026-11", "property_id": "harbor-12"}
+        )
+        assert [p["invoice_number"] for p in november.json()["items"]] == ["INV-1"]
+
+        page = await http.get("/maintenance/payouts", params={"month": "2026-12"}, headers=HTML)
+        assert page.status_code == 200
+        assert "December 2026" in page.text
+        assert "462.50 USD" in page.text
+        assert 'href="/maintenance/payouts.csv?month=2026-12"' in page.text
+
+        bad = await http.get("/api/maintenance/payouts", params={"month": "2026-13"})
+        assert bad.status_code == 422
+        assert "a month like 2026-12" in bad.json()["error"]["message"]
+        bad_page = await http.get("/maintenance/payouts", params={"month": "soon"}, headers=HTML)
+        assert bad_page.status_code == 422
+        assert "Choose a month from the calendar" in bad_page.text

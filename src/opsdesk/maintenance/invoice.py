@@ -72,17 +72,17 @@ class ItemisedFields(BaseModel):
     def _a_whole_invoice(self) -> Self:
         if not self.lines:
             return self
+        total = self.itemised_total
+        if total <= 0:
+            raise ValueError("the invoice's total is zero; give the price of each line")
+        if total > MAX_TOTAL_CENTS:
+            raise ValueError("the invoice's total is too large: at most 1,000,000.00")
         if self.number is None:
             raise ValueError("give the invoice's number, as it is on your invoice")
         if self.document is None:
             raise ValueError("attach the invoice itself (a PDF, JPEG or PNG)")
         if self.document.content_type not in DOCUMENT_TYPES:
             raise ValueError("the invoice's document must be a PDF, JPEG or PNG")
-        total = self.itemised_total
-        if total <= 0:
-            raise ValueError("the invoice's total is zero; give the price of each line")
-        if total > MAX_TOTAL_CENTS:
-            raise ValueError("the invoice's total is too large: at most 1,000,000.00")
         return self
 
     @property

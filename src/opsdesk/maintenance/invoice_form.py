@@ -112,7 +112,7 @@ def _cents(raw: str, what: str) -> int | None:
         return None
     if value < 0:
         raise InvoiceProblem(f"{what}: an amount cannot be below zero.")
-    if value != value.quantize(Decimal("0.01")) or value > 1_000_000:
+    if value > 1_000_000 or value != value.quantize(Decimal("0.01")):
         raise InvoiceProblem(problem)
     return int(value * 100)
 
@@ -184,7 +184,7 @@ _FIELD_PROBLEMS = {
 def _describe(error: Mapping[str, Any]) -> str:
     loc = [str(part) for part in error.get("loc", ())]
     if not loc:
-        return f"{str(error.get('msg', '')).removeprefix('Value error, ').capitalize()}."
+        return _sentence(str(error.get("msg", "")).removeprefix("Value error, "))
     if loc[0] == "lines" and len(loc) >= 3 and loc[1].isdigit():
         return f"Line {int(loc[1]) + 1}: {_FIELD_PROBLEMS.get(loc[2], 'check it')}."
     if loc[0] == "lines":
@@ -192,4 +192,8 @@ def _describe(error: Mapping[str, Any]) -> str:
     problem = _FIELD_PROBLEMS.get(loc[0])
     if problem is None:
         return f"{loc[0]}: {str(error.get('msg', '')).removeprefix('Value error, ')}."
-    return f"{problem.capitalize()}."
+    return _sentence(problem)
+
+
+def _sentence(text: str) -> str:
+    return f"{text[:1].upper()}{text[1:]}."
