@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ from opsdesk.app import create_app
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
 from opsdesk.db.tables import OutboxMessage
+from opsdesk.files.refs import FileRef
 from opsdesk.maintenance.claims import IntakeClaims
 from opsdesk.maintenance.directory import Directory, sample_directory
 from opsdesk.maintenance.feed import FEED_PATH, DemoFeed
@@ -46,12 +48,14 @@ from opsdesk.maintenance.inputs import (
     CallEnded,
     CompletionAnswer,
     Decision,
+    InvoiceAnswer,
     ReassignRequest,
     RequestForm,
     SlotAnswer,
     TenantContact,
 )
 from opsdesk.maintenance.inputs import CancelRequest as StopRequest
+from opsdesk.maintenance.invoice import InvoiceLine
 from opsdesk.maintenance.poller import PmsPollerWorkflow
 from opsdesk.maintenance.polling import (
     ClaimRecords,
@@ -400,6 +404,52 @@ async def no_window_fits_then_paid(
     return handle
 
 
+async def itemised_invoice_paid(
+    env: WorkflowEnvironment, settings: Settings, _db: Database
+) -> RequestHandle:
+    """The vendor's itemised invoice (a number, labour and materials, tax and a document)
+    over the estimate: approved and paid, the payout recording the invoice."""
+    handle = await _reported(env, settings, "history-invoiced")
+    await drive_to(handle, Stage.INVOICE, quote=40000)
+    await handle.execute_update(
+        MaintenanceRequestWorkflow.answer_invoice,
+        InvoiceAnswer(
+            answer_id="invoice",
+            actor="FlowRight",
+            channel="email",
+            number="INV-1042",
+            lines=[
+                InvoiceLine(
+                    kind="labour",
+                    description="Replace the valve",
+                    quantity=Decimal("1.5"),
+                    unit_price_cents=8500,
+                ),
+                InvoiceLine(
+                    kind="materials",
+                    description="Shut-off valve",
+                    quantity=Decimal(2),
+                    unit_price_cents=15000,
+                ),
+            ],
+            tax_cents=3500,
+            document=FileRef(
+                key="invoices/history-invoiced/" + "0" * 64,
+                content_type="application/pdf",
+                size=1024,
+                name="INV-1042.pdf",
+                kind="document",
+            ),
+        ),
+    )
+    await waiting_for(handle, Stage.INVOICE_APPROVAL)
+    await handle.execute_update(
+        MaintenanceRequestWorkflow.answer_invoice_approval,
+        Decision(answer_id="pay", actor="Harbor Lane Holdings", channel="email", approve=True),
+    )
+    return handle
+
+
 async def lapsed_reassigned_cancelled(
     env: WorkflowEnvironment, settings: Settings, _db: Database
 ) -> RequestHandle:
@@ -592,6 +642,12 @@ SCENARIOS = {
     "a vendor for whom no window fits, the tenant asked again, then paid": Scenario(
         no_window_fits_then_paid,
         request_workflow_id("history-no-window-fits"),
+        setup=maintenance_directory,
+    ),
+    # Recorded with issue 27: an itemised invoice, paid with its number and document.
+    "an itemised invoice over the estimate, approved and paid": Scenario(
+        itemised_invoice_paid,
+        request_workflow_id("history-invoiced"),
         setup=maintenance_directory,
     ),
     "a poller's batch: started before, set aside, started; then continued as new": Scenario(
