@@ -15,9 +15,12 @@ from temporalio.testing import WorkflowEnvironment
 from opsdesk.app import create_app
 from opsdesk.db import Database
 from opsdesk.db.tables import PayoutRow
+from opsdesk.files.refs import FileRef
 from opsdesk.files.store import S3Store, store_for
 from opsdesk.maintenance.directory import Directory
-from opsdesk.maintenance.inputs import Decision
+from opsdesk.maintenance.inputs import Decision, InvoiceAnswer
+from opsdesk.maintenance.notices import call_script, estimate_words, stage_details
+from opsdesk.maintenance.state import RequestState
 from opsdesk.maintenance.status import RequestStatus, Stage
 from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow as W
 from opsdesk.settings import Settings
@@ -25,6 +28,7 @@ from tests.http import serve
 from tests.maintenance.helpers import (
     answer,
     drive_to,
+    form,
     link_for_stage,
     served_desk,
     start,
@@ -51,6 +55,9 @@ LINES = {
     "tax": "35.00",
     "answer": "invoice",
 }
+DOCUMENT = FileRef(
+    key="invoices/mr-9/" + "0" * 64, content_type="application/pdf", size=9, kind="document"
+)
 
 
 def unpriced() -> dict[str, str]:
@@ -252,3 +259,56 @@ async def test_payouts_export_by_property_and_month_in_the_propertys_time(
         bad_page = await http.get("/maintenance/payouts", params={"month": "soon"}, headers=HTML)
         assert bad_page.status_code == 422
         assert "Choose a month from the calendar" in bad_page.text
+
+
+def test_the_owners_call_and_email_read_the_lines_and_the_estimate() -> None:
+    now = datetime(2026, 12, 6, tzinfo=UTC)
+    invoice = InvoiceAnswer.model_validate(
+        {
+            **answer("FlowRight"),
+            "number": "INV-9",
+            "lines": [
+                {
+                    "kind": "labour",
+                    "description": "Fit",
+                    "quantity": "1.5",
+                    "unit_price_cents": 8500,
+                },
+                {
+                    "kind": "materials",
+                    "description": "Valve",
+                    "quantity": 2,
+                    "unit_price_cents": 15000,
+                },
+            ],
+            "tax_cents": 3500,
+            "document": DOCUMENT,
+        }
+    )
+    state = RequestState(
+        request_id="MR-9",
+        status=RequestStatus.INVOICE_APPROVAL,
+        source="api",
+        form=form(),
+        approved_cents=41250,
+        invoice_cents=invoice.total_cents,
+        invoice=invoice.invoice(),
+        created_at=now,
+        updated_at=now,
+    )
+    script = call_script(state, Stage.INVOICE_APPROVAL)
+    assert (
+        "invoices 462 dollars and 50 cents: 127 dollars and 50 cents for labour, 300 dollars "
+        "for materials and 35 dollars of tax. That is 50 dollars over the estimate."
+    ) in script.intro
+    details = {d["label"]: d["text"] for d in stage_details(state, Stage.INVOICE_APPROVAL)}
+    assert details["Invoice number"] == "INV-9"
+    assert details["Total"] == "462.50 USD"
+    assert details["Against the estimate"] == (
+        "50.00 USD (12 %) over the estimate of 412.50 USD you approved."
+    )
+    within = state.model_copy(update={"approved_cents": 50000})
+    assert estimate_words(within) == "Within the estimate of 500.00 USD you approved."
+    # An amount-only invoice, as histories before itemised invoices hold it, reads as before.
+    old = InvoiceAnswer.model_validate({**answer("FlowRight"), "amount_cents": 35000})
+    assert (old.total_cents, old.invoice().lines) == (35000, [])
