@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from zoneinfo import ZoneInfo
 
 import httpx
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, FilePayload, Page, expect
 from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.db import Database
@@ -43,7 +43,7 @@ async def tab(browser: Browser, width: int) -> AsyncIterator[Page]:
 
 async def attach(page: Page) -> None:
     await page.get_by_label("The invoice itself").set_input_files(
-        files=[{"name": "INV-1042.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+        files=[FilePayload(name="INV-1042.pdf", mimeType="application/pdf", buffer=PDF)]
     )
 
 

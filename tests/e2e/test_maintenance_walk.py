@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-from playwright.async_api import Page, expect
+from playwright.async_api import FilePayload, Page, expect
 
 from opsdesk.maintenance.directory import sample_directory
 from tests.conftest import BROWSER
@@ -158,7 +158,7 @@ async def test_a_request_walks_from_the_tenant_form_to_closed_through_the_mailbo
         await page.locator('[name="quantity.0"]').fill("1")
         await page.locator('[name="price.0"]').fill("190.00")
         await page.get_by_label("The invoice itself").set_input_files(
-            files=[{"name": "INV-77.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+            files=[FilePayload(name="INV-77.pdf", mimeType="application/pdf", buffer=PDF)]
         )
         await click("Send the invoice")
 

@@ -140,7 +140,8 @@ async def test_an_itemised_invoice_is_checked_shown_to_the_owner_and_paid(
         assert state.invoice_cents == 46250
         assert state.invoice is not None
         assert state.invoice.document is not None
-        assert await store.get(state.invoice.document.key) == PDF
+        document = state.invoice.document
+        assert await store.get(document.key) == PDF
         owner_path = await link_for_stage(db, settings, request_id, OWNER, "invoice_approval")
         owner_page = (await http.get(owner_path, headers=HTML)).text
         assert "Replace the valve: 1.5 at 85.00 USD each, 127.50 USD" in owner_page
@@ -162,7 +163,7 @@ async def test_an_itemised_invoice_is_checked_shown_to_the_owner_and_paid(
             "harbor-12",
             46250,
         )
-        assert payout.document_key == state.invoice.document.key
+        assert payout.document_key == document.key
 
         detail = (await http.get(f"/maintenance/{request_id}", headers=HTML)).text
         assert "Replace the valve" in detail
