@@ -70,6 +70,15 @@ async def test_a_vendor_itemises_an_invoice_and_ops_see_it_paid_by_month(
     await drive_to(handle, Stage.INVOICE, quote=41250)
     url = f"{desk.base_url}{await link_for_stage(db, settings, request_id, PLUMBER, 'invoice')}"
 
+    # Ops may answer for the vendor with the same rows, on a desktop or a phone.
+    await page.goto(f"{desk.base_url}/maintenance/{request_id}")
+    form = page.locator('form[data-waiting="invoice"]')
+    await expect(form.locator("[data-line]")).to_have_count(4)
+    await expect(form.get_by_label("The invoice itself")).to_be_visible()
+    for width in WIDTHS:
+        await page.set_viewport_size({"width": width, "height": 900})
+        assert await page.evaluate(FITS), width
+
     for width in WIDTHS:
         async with tab(browser, width) as vendor:
             await vendor.goto(url)
