@@ -150,3 +150,9 @@ def due(deadline: datetime | None, now: datetime | None = None) -> str:
     left = deadline - (now or datetime.now(UTC))
     words = duration(left)
     return f"in {words}" if left >= timedelta(0) else f"{words} late"
+
+
+def month(key: str) -> str:
+    """``2026-12`` → ``December 2026``: a calendar month, as a report groups by it."""
+    year, number = key.split("-")
+    return f"{datetime(int(year), int(number), 1, tzinfo=UTC):%B} {year}"

@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-from playwright.async_api import Page, expect
+from playwright.async_api import FilePayload, Page, expect
 
 from opsdesk.maintenance.directory import sample_directory
 from tests.conftest import BROWSER
@@ -33,6 +33,7 @@ PROBLEM = "The bathroom sink drains slowly and its tap drips all night"
 ZONE = ZoneInfo("America/Los_Angeles")  # 12 Harbor Lane's
 # For what waits on the worker (an answer's update, the payout), on a busy 2-core runner.
 SERVER_WAIT = 15_000
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,13 @@ async def test_a_request_walks_from_the_tenant_form_to_closed_through_the_mailbo
     # -- the plumber invoices 10.00 over the estimate; the owner sees it and approves -------
     async def invoice() -> None:
         await expect(page.locator(".facts")).to_contain_text("180.00 USD")
-        await page.get_by_label("Invoice amount").fill("190.00")
+        await page.get_by_label("Invoice number").fill("INV-77")
+        await page.locator('[name="description.0"]').fill("Clear the drain and refit the tap")
+        await page.locator('[name="quantity.0"]').fill("1")
+        await page.locator('[name="price.0"]').fill("190.00")
+        await page.get_by_label("The invoice itself").set_input_files(
+            files=[FilePayload(name="INV-77.pdf", mimeType="application/pdf", buffer=PDF)]
+        )
         await click("Send the invoice")
 
     await answer(Step(PLUMBER, "Send the invoice", "INVOICE", "invoice"), invoice)
@@ -165,7 +172,7 @@ async def test_a_request_walks_from_the_tenant_form_to_closed_through_the_mailbo
         figure = page.locator("[data-figure]")
         await expect(figure.locator(".amount")).to_have_text("190.00 USD")
         await expect(figure).to_contain_text(
-            "10.00 USD over the estimate you approved (180.00 USD)."
+            "10.00 USD (6 %) over the estimate of 180.00 USD you approved."
         )
         await click("Approve")
 

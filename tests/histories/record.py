@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -39,6 +40,7 @@ from opsdesk.app import create_app
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
 from opsdesk.db.tables import OutboxMessage
+from opsdesk.files.refs import FileRef
 from opsdesk.maintenance.claims import IntakeClaims
 from opsdesk.maintenance.compliance import VendorDocuments
 from opsdesk.maintenance.directory import Directory, sample_directory
@@ -49,6 +51,7 @@ from opsdesk.maintenance.inputs import (
     CallEnded,
     CompletionAnswer,
     Decision,
+    InvoiceAnswer,
     PreventiveFacts,
     QuoteAnswer,
     ReassignRequest,
@@ -57,6 +60,7 @@ from opsdesk.maintenance.inputs import (
     TenantContact,
 )
 from opsdesk.maintenance.inputs import CancelRequest as StopRequest
+from opsdesk.maintenance.invoice import InvoiceLine
 from opsdesk.maintenance.owner_policy import OwnerPolicy
 from opsdesk.maintenance.payloads import ReminderRequest
 from opsdesk.maintenance.poller import PmsPollerWorkflow
@@ -505,6 +509,52 @@ async def preventive_job_paid(
     return handle
 
 
+async def itemised_invoice_paid(
+    env: WorkflowEnvironment, settings: Settings, _db: Database
+) -> RequestHandle:
+    """The vendor's itemised invoice (a number, labour and materials, tax and a document)
+    over the estimate: approved and paid, the payout recording the invoice."""
+    handle = await _reported(env, settings, "history-invoiced")
+    await drive_to(handle, Stage.INVOICE, quote=40000)
+    await handle.execute_update(
+        MaintenanceRequestWorkflow.answer_invoice,
+        InvoiceAnswer(
+            answer_id="invoice",
+            actor="FlowRight",
+            channel="email",
+            number="INV-1042",
+            lines=[
+                InvoiceLine(
+                    kind="labour",
+                    description="Replace the valve",
+                    quantity=Decimal("1.5"),
+                    unit_price_cents=8500,
+                ),
+                InvoiceLine(
+                    kind="materials",
+                    description="Shut-off valve",
+                    quantity=Decimal(2),
+                    unit_price_cents=15000,
+                ),
+            ],
+            tax_cents=3500,
+            document=FileRef(
+                key="invoices/history-invoiced/" + "0" * 64,
+                content_type="application/pdf",
+                size=1024,
+                name="INV-1042.pdf",
+                kind="document",
+            ),
+        ),
+    )
+    await waiting_for(handle, Stage.INVOICE_APPROVAL)
+    await handle.execute_update(
+        MaintenanceRequestWorkflow.answer_invoice_approval,
+        Decision(answer_id="pay", actor="Harbor Lane Holdings", channel="email", approve=True),
+    )
+    return handle
+
+
 async def preventive_run(
     env: WorkflowEnvironment, settings: Settings, _db: Database
 ) -> WorkflowHandle[PreventiveRunWorkflow, Opened]:
@@ -880,6 +930,12 @@ SCENARIOS = {
     ),
     "a day's reminders of a vendor's document about to expire": Scenario(
         document_reminders, "vendor-document-reminders-history", setup=expiring_licence
+    ),
+    # Recorded with issue 27: an itemised invoice, paid with its number and document.
+    "an itemised invoice over the estimate, approved and paid": Scenario(
+        itemised_invoice_paid,
+        request_workflow_id("history-invoiced"),
+        setup=maintenance_directory,
     ),
     "a poller's batch: started before, set aside, started; then continued as new": Scenario(
         polled_from_a_feed, poller_workflow_id(_HISTORY_SOURCE), setup=pms_feed

@@ -15,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from opsdesk import clock
 from opsdesk.db import Database
+from opsdesk.files.refs import FileRef
 from opsdesk.maintenance.directory import Directory
 from opsdesk.maintenance.ids import request_id_of
 from opsdesk.maintenance.inputs import (
@@ -362,6 +363,11 @@ async def test_reassign_cancel_and_what_is_refused(
         assert notice(late.text) == f"Request {request_id} is cancelled; nothing is left to answer."
 
 
+DOCUMENT = FileRef(
+    key="invoices/mr-1/" + "0" * 64, content_type="application/pdf", size=9, kind="document"
+)
+
+
 def test_each_question_reads_its_own_form() -> None:
     submitted = datetime(2030, 5, 1, tzinfo=UTC)
     state = RequestState(
@@ -380,9 +386,15 @@ def test_each_question_reads_its_own_form() -> None:
     assert read("vendor_quote", decline="true", amount="") == QuoteAnswer(
         answer_id="k1", actor="Dana Ops", channel="dashboard", note="by phone", decline=True
     )
-    invoice = read("invoice", amount=" 345.5 ")
+    lines = {"number": "INV-7", "kind.0": "labour", "description.0": "Fit", "quantity.0": "2"}
+    invoice = _answer_of(
+        state,
+        {**common, "stage": "invoice", **lines, "price.0": " 1,172.75 ", "tax": "0"},
+        "Dana Ops",
+        document=DOCUMENT,
+    )[1]
     assert isinstance(invoice, InvoiceAnswer)
-    assert invoice.amount_cents == 34550
+    assert (invoice.total_cents, invoice.number, invoice.document) == (234550, "INV-7", DOCUMENT)
     not_fixed = read("completion", fixed="false", round="2")
     assert isinstance(not_fixed, CompletionAnswer)
     assert (not_fixed.fixed, not_fixed.round) == (False, 2)
@@ -397,11 +409,14 @@ def test_each_question_reads_its_own_form() -> None:
 
     refusals = {
         ("owner_approval", ()): "press one of the form's buttons",
-        ("invoice", (("amount", "0"),)): "Amount: give an amount like 320.00, not '0'",
-        ("invoice", (("amount", "1.005"),)): "Amount: give an amount like 320.00, not '1.005'",
-        ("invoice", (("amount", "1e40"),)): "Amount: give an amount like 320.00, not '1e40'",
-        ("invoice", (("amount", "sNaN"),)): "Amount: give an amount like 320.00, not 'sNaN'",
-        ("invoice", (("amount", "2000000"),)): "Amount: Input should be less than or equal",
+        ("invoice", (*lines.items(), ("price.0", "0"))): "The invoice's total is zero",
+        ("invoice", (*lines.items(), ("price.0", "1.005"))): "Line 1's price: give an amount",
+        ("invoice", (*lines.items(), ("price.0", "1e40"))): "Line 1's price: give an amount",
+        ("invoice", (*lines.items(), ("price.0", "sNaN"))): "Line 1's price: give an amount",
+        ("invoice", (*lines.items(), ("price.0", "-5"))): "Line 1's price: an amount cannot be",
+        ("invoice", (*lines.items(),)): "Line 1: give its price",
+        ("invoice", (*lines.items(), ("price.0", "5"))): "Attach the invoice itself",
+        ("invoice", ()): "Give at least one line",
         ("availability", ()): "Times at home: give at least one window",
         ("availability", (("start.0", "2030-05-14T09:00"),)): "Window 1 to: give a date",
         ("slot", (("start", "2030-05-14T09:00"), ("end", "2030-05-14T08:00"))): "must end after",

@@ -340,6 +340,11 @@ class PayoutRow(Base):
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # -- invoices (issue 27, item 6): what was paid for, for the accountant ------------------
+    property_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    """None for payouts made before the property was recorded."""
+    invoice_number: Mapped[str | None] = mapped_column(String(40))
+    document_key: Mapped[str | None] = mapped_column(String(200))
 
 
 # -- property-management intake --------------------------------------------------------------

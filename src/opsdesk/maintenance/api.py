@@ -19,13 +19,16 @@ from opsdesk.maintenance.directory import Directory, PropertyChoice, VendorSpec
 from opsdesk.maintenance.ids import REQUEST_ID_PATTERN
 from opsdesk.maintenance.inputs import (
     ANSWER_MODELS,
+    Answer,
     CancelRequest,
     DirectoryId,
+    InvoiceAnswer,
     Note,
     ReassignRequest,
     RequestForm,
     RequestId,
 )
+from opsdesk.maintenance.invoice_form import InvoiceProblem, api_document, invoice_answer
 from opsdesk.maintenance.listing import (
     MaintenanceMetrics,
     Queue,
@@ -33,6 +36,7 @@ from opsdesk.maintenance.listing import (
     RequestPage,
     list_requests,
 )
+from opsdesk.maintenance.payouts import Month, PayoutReport, payout_report
 from opsdesk.maintenance.state import RequestState
 from opsdesk.maintenance.status import RequestStatus, Role, Stage
 from opsdesk.temporal.visibility import BadPageToken
@@ -40,6 +44,7 @@ from opsdesk.web.auth import VIEWER, Operator
 from opsdesk.web.cache import Snapshot
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.errors import ApiError, describe_validation_error
+from opsdesk.web.files import files_of
 from opsdesk.web.metrics import gauge_by
 
 router = APIRouter(prefix="/api/maintenance", tags=["maintenance"])
@@ -212,8 +217,11 @@ async def answer_on_behalf(
 ) -> RequestState:
     """Answer the request's open ``stage`` question on someone's behalf: the stage's fields
     (``approve``, also to accept a report someone not on file made (``report_check``);
-    ``amount_cents`` or ``decline``; ``windows``; ``slot``; ``fixed``) and
-    a ``note`` the timeline keeps beside your name. The first answer from any channel wins; a
+    ``amount_cents`` or ``decline``; ``windows``; ``slot``; ``fixed``; for
+    the invoice ``number``, ``lines`` of ``kind`` (labour or materials), ``description``,
+    ``quantity`` and ``unit_price_cents``, ``tax_cents`` and the ``document`` as
+    ``{"name", "content_base64"}`` (a PDF, JPEG or PNG), or ``amount_cents`` alone) and a
+    ``note`` the timeline keeps beside your name. The first answer from any channel wins; a
     later one is refused (409) saying who answered, how and when."""
     data = {
         **body,
@@ -222,7 +230,10 @@ async def answer_on_behalf(
         "channel": "api",
     }
     try:
-        answer = ANSWER_MODELS[stage].model_validate(data)
+        if stage is Stage.INVOICE:
+            answer: Answer = await _invoice(request, known_id(request_id), data)
+        else:
+            answer = ANSWER_MODELS[stage].model_validate(data)
     except ValidationError as exc:
         errors = [describe_validation_error(e) for e in exc.errors()]
         raise ApiError(422, "invalid_input", "; ".join(errors), errors=errors) from None
@@ -237,6 +248,15 @@ async def answer_on_behalf(
     except (service.RequestNotFound, service.AnswerRefused) as exc:
         raise _refused(exc) from None
     return _acted(response, outcome)
+
+
+async def _invoice(request: Request, request_id: str, data: dict[str, Any]) -> InvoiceAnswer:
+    """The invoice, its document kept first (by its bytes' hash: a retry keeps one copy)."""
+    try:
+        data["document"] = await api_document(files_of(request), request_id, data.get("document"))
+        return invoice_answer(data)
+    except InvoiceProblem as exc:
+        raise ApiError(422, "invalid_input", str(exc)) from None
 
 
 @router.post("/requests/{request_id}/reassign", responses=_refusals())
@@ -322,6 +342,20 @@ async def cached_metrics(request: Request) -> MaintenanceMetrics:
 async def metrics(request: Request) -> MaintenanceMetrics:
     """Counts per status, the dashboard's queues, and what has been paid to vendors."""
     return await cached_metrics(request)
+
+
+class PayoutFilter(BaseModel):
+    month: Month | None = None
+    """``2026-12``: the month in each property's time zone."""
+    property_id: DirectoryId | None = None
+
+
+@router.get("/payouts", dependencies=VIEWER, responses={422: {"description": "A bad filter"}})
+async def payouts(request: Request, where: Annotated[PayoutFilter, Query()]) -> PayoutReport:
+    """Payouts to vendors, newest first (up to 5,000: narrow by ``month`` and
+    ``property_id`` for more), with totals per month, property and currency. Each names
+    the request, the vendor and the vendor's invoice number."""
+    return await payout_report(db_of(request), where.month, where.property_id)
 
 
 @router.get("/properties", dependencies=VIEWER)

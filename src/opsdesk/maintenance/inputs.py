@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from opsdesk.ai.models import Priority, Trade
 from opsdesk.maintenance.ids import REQUEST_ID_PATTERN
+from opsdesk.maintenance.invoice import Invoice, ItemisedFields
 from opsdesk.maintenance.status import Channel, Stage
 from opsdesk.notify.models import CallOutcome
 from opsdesk.values import Email, pattern
@@ -230,8 +231,34 @@ class CompletionAnswer(Answer):
     fixed: bool
 
 
-class InvoiceAnswer(Answer):
-    amount_cents: Cents
+class InvoiceAnswer(ItemisedFields, Answer):
+    """The vendor's invoice: itemised (a number, lines, tax and the document), or, as
+    clients written before itemised invoices send it, an amount alone."""
+
+    amount_cents: Cents | None = None
+
+    @model_validator(mode="after")
+    def _lines_or_amount(self) -> Self:
+        if bool(self.lines) == (self.amount_cents is not None):
+            raise ValueError(
+                "give the invoice's lines (labour and materials, each with a quantity and "
+                "a price)" + (", not an amount as well" if self.lines else "")
+            )
+        return self
+
+    @property
+    def total_cents(self) -> int:
+        """What the vendor is paid: the lines and the tax, or the amount sent alone."""
+        return self.amount_cents if self.amount_cents is not None else self.itemised_total
+
+    def invoice(self) -> Invoice:
+        return Invoice(
+            number=self.number,
+            lines=self.lines,
+            tax_cents=self.tax_cents,
+            total_cents=self.total_cents,
+            document=self.document,
+        )
 
 
 class ReassignRequest(BaseModel):

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 from opsdesk.ai.models import TriageResult
 from opsdesk.maintenance.ids import spoken_request_id
 from opsdesk.maintenance.inputs import NONE_FITS, Window
+from opsdesk.maintenance.invoice import LINE_KINDS, Invoice, LineKind
 from opsdesk.maintenance.state import RequestState
 from opsdesk.maintenance.status import Stage
 from opsdesk.notify.links import LinkGrant
@@ -119,13 +120,10 @@ def stage_details(state: RequestState, stage: Stage) -> list[dict[str, Any]]:
     if stage is Stage.SLOT:
         return [{"label": "Tenant at home", **window_text(w)} for w in state.windows]
     if stage is Stage.INVOICE_APPROVAL:
-        lines = [
-            {"label": "Invoice", "text": money(state, state.invoice_cents)},
-            {"label": "Approved estimate", "text": money(state, state.approved_cents)},
-        ]
-        over = over_estimate(state)
-        if over:
-            lines.append({"label": "Over the estimate by", "text": money(state, over)})
+        lines = [{"label": label, "text": text} for label, text in invoice_rows(state)]
+        lines.append({"label": "Approved estimate", "text": money(state, state.approved_cents)})
+        if state.approved_cents is not None:
+            lines.append({"label": "Against the estimate", "text": estimate_words(state)})
         return lines
     if stage is Stage.INVOICE and state.approved_cents is not None:
         return [{"label": "Approved estimate", "text": money(state, state.approved_cents)}]
@@ -140,6 +138,44 @@ def over_estimate(state: RequestState) -> int:
     if state.invoice_cents is None or state.approved_cents is None:
         return 0
     return max(0, state.invoice_cents - state.approved_cents)
+
+
+def estimate_words(state: RequestState) -> str:
+    """``62.50 USD (15 %) over the estimate of 412.50 USD you approved``, or that the
+    invoice is within it."""
+    approved = money(state, state.approved_cents)
+    over = over_estimate(state)
+    if not over or not state.approved_cents:
+        return f"Within the estimate of {approved} you approved."
+    share = (over * 100 + state.approved_cents // 2) // state.approved_cents
+    return f"{money(state, over)} ({share} %) over the estimate of {approved} you approved."
+
+
+def invoice_rows(state: RequestState) -> list[tuple[str, str]]:
+    """The invoice as an owner reads it: its number, each line (``Labour: Replace the
+    valve: 1.5 at 85.00 USD each, 127.50 USD``), the tax and the total."""
+    invoice = state.invoice
+    if invoice is None or not invoice.lines:
+        return [("Invoice", money(state, state.invoice_cents))]
+    rows = [("Invoice number", invoice.number or "")]
+    for line in invoice.lines:
+        rows.append(
+            (
+                LINE_KINDS[line.kind],
+                f"{line.description}: {line.quantity.normalize():f} at "
+                f"{money(state, line.unit_price_cents)} each, {money(state, line.total_cents)}",
+            )
+        )
+    rows.append(("Tax", money(state, invoice.tax_cents)))
+    rows.append(("Total", money(state, invoice.total_cents)))
+    return rows
+
+
+def _by_kind(invoice: Invoice) -> dict[LineKind, int]:
+    totals: dict[LineKind, int] = {}
+    for line in invoice.lines:
+        totals[line.kind] = totals.get(line.kind, 0) + line.total_cents
+    return totals
 
 
 # -- phone calls ------------------------------------------------------------------------------
@@ -200,7 +236,17 @@ def call_script(state: RequestState, stage: Stage) -> CallScript:
         return CallScript(intro, "Do you approve the estimate?", f"the estimate of {amount}")
     if stage is Stage.INVOICE_APPROVAL:
         amount = spoken_money(state.invoice_cents, state.currency)
-        intro += f" {vendor} has done the work and invoices {amount}."
+        intro += f" {vendor} has done the work and invoices {amount}"
+        invoice = state.invoice
+        if invoice is not None and invoice.lines:
+            # Said as the owner would add it up: labour, materials, then the tax.
+            parts = [
+                f"{spoken_money(cents, state.currency)} for {LINE_KINDS[kind].lower()}"
+                for kind, cents in _by_kind(invoice).items()
+            ]
+            parts.append(f"{spoken_money(invoice.tax_cents, state.currency)} of tax")
+            intro += f": {', '.join(parts[:-1])} and {parts[-1]}"
+        intro += "."
         over = over_estimate(state)
         if over:
             intro += f" That is {spoken_money(over, state.currency)} over the estimate."

@@ -22,6 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from opsdesk import clock
 from opsdesk.ai.emergency import EmergencyPolicy, load_policy
 from opsdesk.errors import UnknownProperty
+from opsdesk.files.refs import FileRef
 from opsdesk.maintenance import notices, service
 from opsdesk.maintenance import public_words as words
 from opsdesk.maintenance.directory import Directory
@@ -33,6 +34,14 @@ from opsdesk.maintenance.inputs import (
     RequestForm,
     Window,
 )
+from opsdesk.maintenance.invoice import LINE_KINDS
+from opsdesk.maintenance.invoice_form import (
+    InvoiceProblem,
+    invoice_answer,
+    invoice_fields,
+    line_rows,
+    stored_document,
+)
 from opsdesk.maintenance.link_uses import LinkUses
 from opsdesk.maintenance.notices import FOLLOW, QUESTIONS, SURVEY, follow_grant
 from opsdesk.maintenance.rules import window_problem
@@ -41,7 +50,8 @@ from opsdesk.maintenance.status import Stage
 from opsdesk.notify.links import LinkGrant
 from opsdesk.notify.signing import LinkRefused, LinkSigner, link_key
 from opsdesk.web.deps import client_of, db_of, settings_of
-from opsdesk.web.forms import read_form
+from opsdesk.web.files import files_of
+from opsdesk.web.forms import read_form, read_form_and_files
 from opsdesk.web.limits import rate_limited
 from opsdesk.web.pages import new_key, templates
 
@@ -345,9 +355,17 @@ async def answer_link(request: Request, token: str) -> Response:
         return found
     grant, state = found
     stage = Stage(grant.stage)
-    fields = await read_form(request)
+    fields, files = await read_form_and_files(request)
     try:
-        answer = _answer_of(stage, grant, state, fields, datetime.now(UTC))
+        document = None
+        if stage is Stage.INVOICE and "document" in files:
+            upload = files["document"]
+            document = await stored_document(
+                files_of(request), grant.request_id, upload.data, upload.filename
+            )
+        answer = _answer_of(stage, grant, state, fields, datetime.now(UTC), document)
+    except InvoiceProblem as exc:
+        return _question_page(request, grant, state, error=str(exc), fields=fields, status=422)
     except BadAnswer as exc:
         return _question_page(request, grant, state, error=str(exc), fields=fields, status=422)
     try:
@@ -531,6 +549,11 @@ def _question_page(
     zone = words.zone_of_request(state)
     now = datetime.now(UTC)
     question = state.question
+    invoice = state.invoice
+    document_url = ""
+    if stage is Stage.INVOICE_APPROVAL and invoice is not None and invoice.document:
+        lifetime = settings_of(request).file_link_lifetime
+        document_url = files_of(request).url(invoice.document, lifetime)
     return page(
         request,
         "link",
@@ -549,6 +572,9 @@ def _question_page(
         today=clock.input_value(now, zone)[:10],
         values=fields or {},
         error=error,
+        line_rows=line_rows(fields or {}),
+        line_kinds=LINE_KINDS,
+        document_url=document_url,
     )
 
 
@@ -558,8 +584,10 @@ def _answer_of(
     state: RequestState,
     fields: dict[str, str],
     now: datetime,
+    document: FileRef | None = None,
 ) -> Answer:
-    """The answer the form's fields make, from the person the link was made for."""
+    """The answer the form's fields make, from the person the link was made for
+    (``document``: the invoice's, kept already)."""
     choice = fields.get("answer", "")
     if choice not in grant.answers:
         raise BadAnswer("Choose one of the buttons.")
@@ -581,7 +609,7 @@ def _answer_of(
         else:
             data["amount_cents"] = _cents(fields.get("amount", ""))
     elif stage is Stage.INVOICE:
-        data["amount_cents"] = _cents(fields.get("amount", ""))
+        return invoice_answer({**data, **invoice_fields(fields), "document": document})
     elif stage is Stage.AVAILABILITY:
         data["windows"] = _windows(fields, zone, now)
     elif stage is Stage.SLOT:

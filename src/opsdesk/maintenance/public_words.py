@@ -13,7 +13,7 @@ from datetime import datetime
 
 from opsdesk import clock
 from opsdesk.maintenance.inputs import REPORT_REFUSED
-from opsdesk.maintenance.notices import LAPSE, over_estimate
+from opsdesk.maintenance.notices import LAPSE, estimate_words, invoice_rows
 from opsdesk.maintenance.state import AnswerRecord, RequestState
 from opsdesk.maintenance.status import RequestStatus, Stage
 from opsdesk.values import format_money
@@ -84,6 +84,9 @@ def facts_of(state: RequestState, stage: Stage) -> list[Fact]:
         rows.append(Fact("Visit", clock.span(state.slot.start, state.slot.end, zone)))
     if stage is Stage.INVOICE and state.approved_cents is not None:
         rows.append(Fact("Approved estimate", money(state, state.approved_cents)))
+    if stage is Stage.INVOICE_APPROVAL and state.invoice and state.invoice.lines:
+        # The total is the figure above; the lines and tax are what the owner checks.
+        rows += [Fact(label, text) for label, text in invoice_rows(state)[:-1]]
     return rows
 
 
@@ -106,13 +109,7 @@ def figure_of(state: RequestState, stage: Stage) -> Figure | None:
             "your answer before the vendor books a visit.",
         )
     if stage is Stage.INVOICE_APPROVAL:
-        over = over_estimate(state)
-        approved = money(state, state.approved_cents)
-        note = (
-            f"{money(state, over)} over the estimate you approved ({approved})."
-            if over
-            else f"Within the estimate you approved ({approved})."
-        )
+        note = estimate_words(state) if state.approved_cents is not None else ""
         return Figure("The vendor's invoice", money(state, state.invoice_cents), note)
     return None
 

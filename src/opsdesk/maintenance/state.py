@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from opsdesk.ai.models import EmergencyMatch, MaintenanceTriage, Priority
 from opsdesk.maintenance.inputs import PreventiveFacts, RequestForm, Window
+from opsdesk.maintenance.invoice import Invoice
 from opsdesk.maintenance.owner_policy import OwnerPolicy
 from opsdesk.maintenance.status import CallPreference, Channel, RequestStatus, Role, Stage
 from opsdesk.payments.models import Payout
@@ -128,6 +129,8 @@ class RequestState(BaseModel):
     approved_cents: int | None = None
     """The estimate the owner approved (or the limit approved without asking)."""
     invoice_cents: int | None = None
+    invoice: Invoice | None = None
+    """The vendor's invoice as sent (its lines, tax and document); None before it."""
     payout: Payout | None = None
     question: Question | None = None
     """The question open now."""

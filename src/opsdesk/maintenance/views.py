@@ -30,11 +30,20 @@ from starlette.convertors import Convertor, register_url_convertor
 from opsdesk import clock
 from opsdesk.ai.models import Priority
 from opsdesk.comments import Comments, interleaved
+from opsdesk.files.refs import FileRef
 from opsdesk.maintenance import api, service
 from opsdesk.maintenance.comments import existing_request
 from opsdesk.maintenance.directory import Directory, VendorSpec
 from opsdesk.maintenance.ids import REQUEST_ID_PATTERN, request_workflow_id
 from opsdesk.maintenance.inputs import ANSWER_MODELS
+from opsdesk.maintenance.invoice import LINE_KINDS
+from opsdesk.maintenance.invoice_form import (
+    InvoiceProblem,
+    invoice_answer,
+    invoice_fields,
+    line_rows,
+    stored_document,
+)
 from opsdesk.maintenance.listing import (
     QUEUES,
     Queue,
@@ -43,7 +52,8 @@ from opsdesk.maintenance.listing import (
     list_requests,
     search_requests,
 )
-from opsdesk.maintenance.notices import QUESTIONS, over_estimate
+from opsdesk.maintenance.notices import QUESTIONS, estimate_words, invoice_rows, over_estimate
+from opsdesk.maintenance.payouts import payout_report
 from opsdesk.maintenance.phone import call_views_of
 from opsdesk.maintenance.progress import (
     cancel_effects,
@@ -66,7 +76,8 @@ from opsdesk.web.comments import add_comment
 from opsdesk.web.csv_export import EXPORT_LIMIT, csv_response, stamped
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.errors import ApiError, sentence
-from opsdesk.web.forms import read_form
+from opsdesk.web.files import files_of
+from opsdesk.web.forms import Upload, read_form, read_form_and_files
 
 # The dashboard's notices are one mechanism for both desks.
 from opsdesk.web.navigation import (
@@ -104,6 +115,7 @@ RESERVED_PATHS = (
     "scorecards",
     "aging",
     "preventive",
+    "payouts",
 )
 
 
@@ -354,6 +366,7 @@ async def _detail(request: Request, state: RequestState) -> dict[str, Any]:
         "span_of": lambda start, end: clock.span(start, end, zone, named=False),
         "input_of": lambda at: clock.input_value(at, zone),
         "over": over_estimate(state),
+        "estimate_words": estimate_words(state) if state.approved_cents is not None else "",
         "can_cancel": state.status in CANCELLABLE,
         "can_reassign": reassignable,
         "vendor_groups": _vendor_choices(state, vendors),
@@ -365,7 +378,19 @@ async def _detail(request: Request, state: RequestState) -> dict[str, Any]:
         "window_rows": range(WINDOW_ROWS),
         "survey": survey,
         "rating_words": RATING_WORDS,
+        "line_rows_of": line_rows,
+        "line_kinds": LINE_KINDS,
+        "document_url": _document_url(request, state),
+        "invoice_rows": invoice_rows(state) if state.invoice and state.invoice.lines else [],
     }
+
+
+def _document_url(request: Request, state: RequestState) -> str:
+    """A short-lived link to the invoice's document, or "" when there is none."""
+    if state.invoice is None or state.invoice.document is None:
+        return ""
+    lifetime = settings_of(request).file_link_lifetime
+    return files_of(request).url(state.invoice.document, lifetime)
 
 
 async def _cancelling(request: Request, request_id: str) -> dict[str, Any]:
@@ -443,6 +468,77 @@ async def requests_csv(request: Request) -> Response:
     )
 
 
+def _payout_filters(request: Request) -> tuple[str | None, str | None, str]:
+    """The month and property the address asks for, and what is wrong with them ("" when
+    nothing is)."""
+    month = request.query_params.get("month") or None
+    property_id = request.query_params.get("property_id") or None
+    try:
+        api.PayoutFilter(month=month, property_id=property_id)
+    except ValidationError:
+        return (
+            None,
+            None,
+            "Choose a month from the calendar (like 2026-12) and a property from the list.",
+        )
+    return month, property_id, ""
+
+
+@router.get("/maintenance/payouts", response_class=HTMLResponse)
+async def payouts_page(request: Request) -> HTMLResponse:
+    """Payouts to vendors, by property and month, with their totals."""
+    month, property_id, problem = _payout_filters(request)
+    report = await payout_report(db_of(request), month, property_id, limit=EXPORT_LIMIT)
+    zone = reader_zone(request)
+    query = query_string({"month": month or "", "property_id": property_id or ""})
+    return _page(
+        request,
+        "maintenance/payouts.html",
+        422 if problem else 200,
+        notice=Notice("error", problem) if problem else None,
+        report=report,
+        month=month,
+        property_id=property_id,
+        properties=await Directory(db_of(request)).properties(),
+        query=query,
+        month_words=clock.month,
+        when_of=lambda at: clock.moment(at, zone),
+    )
+
+
+@router.get("/maintenance/payouts.csv")
+async def payouts_csv(request: Request) -> Response:
+    """The payouts the page shows (its filters), one row each, for the accountant."""
+    month, property_id, problem = _payout_filters(request)
+    if problem:
+        raise ApiError(422, "invalid_input", problem)
+    report = await payout_report(db_of(request), month, property_id, limit=EXPORT_LIMIT)
+    header = (
+        "Month", "Paid (UTC)", "Property", "Property id", "Request", "Vendor", "Vendor id",
+        "Invoice number", "Amount", "Currency", "Payout",
+    )  # fmt: skip
+    return csv_response(
+        stamped("payouts"),
+        header,
+        (
+            (
+                p.month,
+                p.paid_at,
+                p.property_name,
+                p.property_id,
+                p.request_id,
+                p.vendor_name,
+                p.vendor_id,
+                p.invoice_number,
+                f"{p.amount_cents / 100:.2f}",
+                p.currency,
+                p.payout_id,
+            )
+            for p in report.items
+        ),
+    )
+
+
 @router.get(f"/maintenance/{REQUEST}", response_class=HTMLResponse)
 async def request_page(request: Request, request_id: str) -> HTMLResponse:
     state = await _state(request, request_id)
@@ -471,10 +567,13 @@ async def _shown_again(
 async def answer_form(request: Request, who: Operator, request_id: str) -> Response:
     """Answer the open question on its person's behalf. Not through the JSON API's route:
     that one records the channel ``api``."""
-    fields = await read_form(request)
+    fields, files = await read_form_and_files(request)
     state = await _state(request, request_id)
     try:
-        stage, answer = _answer_of(state, fields, who.name, reader_zone(request))
+        document = None
+        if fields.get("stage") == Stage.INVOICE and "document" in files:
+            document = await _document(request, request_id, files["document"])
+        stage, answer = _answer_of(state, fields, who.name, reader_zone(request), document)
         try:
             answered, settled = await service.answer_request(
                 client_of(request),
@@ -623,6 +722,13 @@ async def bulk_form(request: Request, who: Operator) -> Response:
     return redirect_with(form.back, Notice(kind, report([text for _, text in outcomes])))
 
 
+async def _document(request: Request, request_id: str, upload: Upload) -> FileRef:
+    try:
+        return await stored_document(files_of(request), request_id, upload.data, upload.filename)
+    except InvoiceProblem as exc:
+        raise ApiError(422, "invalid_input", str(exc)) from None
+
+
 def _path(request_id: str) -> str:
     return f"/maintenance/{request_id}"
 
@@ -638,10 +744,15 @@ def _where_now(state: RequestState, settled: bool) -> str:
 
 
 def _answer_of(
-    state: RequestState, fields: Mapping[str, str], actor: str, zone: str | None = None
+    state: RequestState,
+    fields: Mapping[str, str],
+    actor: str,
+    zone: str | None = None,
+    document: FileRef | None = None,
 ) -> tuple[Stage, Any]:
     """The stage the form answers and the answer, as that stage's update takes it. Times
-    are typed in ``zone``, the reader's (the property's when none is given)."""
+    are typed in ``zone``, the reader's (the property's when none is given); ``document``
+    is the invoice's, kept already."""
     try:
         stage = Stage(fields.get("stage", ""))
     except ValueError:
@@ -673,7 +784,10 @@ def _answer_of(
         else:
             data["amount_cents"] = _cents(fields.get("amount", ""))
     elif stage is Stage.INVOICE:
-        data["amount_cents"] = _cents(fields.get("amount", ""))
+        try:
+            return stage, invoice_answer({**data, **invoice_fields(fields), "document": document})
+        except InvoiceProblem as exc:
+            raise ApiError(422, "invalid_input", str(exc)) from None
     elif stage is Stage.COMPLETION:
         data["fixed"] = _yes_no(fields, "fixed")
     elif stage is Stage.AVAILABILITY:

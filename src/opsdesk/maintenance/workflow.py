@@ -486,7 +486,8 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
             self._expire(Stage.INVOICE)
             return
         assert isinstance(invoice, InvoiceAnswer)
-        state.invoice_cents = invoice.amount_cents
+        state.invoice_cents = invoice.total_cents
+        state.invoice = invoice.invoice()
         decision = await self._ask(Stage.INVOICE_APPROVAL)
         if decision is None:
             self._expire(Stage.INVOICE_APPROVAL)
@@ -510,6 +511,11 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
                 vendor_id=vendor.vendor_id,
                 amount_cents=state.invoice_cents,
                 currency=state.currency,
+                property_id=state.form.property_id,
+                invoice_number=state.invoice.number if state.invoice else None,
+                document_key=(
+                    state.invoice.document.key if state.invoice and state.invoice.document else None
+                ),
             ),
             PAYOUT,
         )

@@ -225,6 +225,9 @@ class LedgerGateway:
                 vendor_id=request.vendor_id,
                 amount_cents=request.amount_cents,
                 currency=request.currency,
+                property_id=request.property_id,
+                invoice_number=request.invoice_number,
+                document_key=request.document_key,
             )
             session.add(row)
             await session.flush()
@@ -238,6 +241,7 @@ def _payout(row: PayoutRow) -> Payout:
         amount_cents=row.amount_cents,
         currency=row.currency,
         created_at=row.created_at,
+        invoice_number=row.invoice_number,
     )
 
 

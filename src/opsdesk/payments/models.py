@@ -50,6 +50,12 @@ class PayoutInput(BaseModel):
     vendor_id: str
     amount_cents: int
     currency: str
+    property_id: str | None = None
+    """The property the work was done at, for the payouts by property and month."""
+    invoice_number: str | None = None
+    """The vendor's own number for the invoice paid; None for an amount-only invoice."""
+    document_key: str | None = None
+    """The invoice document's key in the blob store."""
 
 
 class Payout(BaseModel):
@@ -58,3 +64,4 @@ class Payout(BaseModel):
     amount_cents: int
     currency: str
     created_at: datetime
+    invoice_number: str | None = None

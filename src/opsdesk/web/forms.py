@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from email.parser import BytesParser
+from email.policy import HTTP
 from urllib.parse import parse_qsl
 
 from fastapi import Request
@@ -29,3 +32,44 @@ async def read_form(request: Request) -> dict[str, str]:
     except ValueError:
         raise ApiError(422, "invalid_input", "the form has too many fields") from None
     return dict(pairs)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file a form attached: its bytes, and what the browser called it (a name only; the
+    type is read from the bytes by whoever keeps it)."""
+
+    filename: str
+    data: bytes
+
+
+async def read_form_and_files(request: Request) -> tuple[dict[str, str], dict[str, Upload]]:
+    """The fields and files of a form a browser posted: url-encoded (no files), or
+    ``multipart/form-data`` for a form with a file input. Read with the standard library's
+    MIME parser: the body is already bounded by ``BodyLimit``."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != "multipart/form-data":
+        return await read_form(request), {}
+    body = await request.body()
+    message = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
+    )
+    if not message.is_multipart():
+        raise ApiError(422, "invalid_input", "the form could not be read; send it again")
+    fields: dict[str, str] = {}
+    files: dict[str, Upload] = {}
+    for count, part in enumerate(message.iter_parts()):
+        if count >= MAX_FORM_FIELDS:
+            raise ApiError(422, "invalid_input", "the form has too many fields")
+        name = part.get_param("name", header="content-disposition")
+        if not isinstance(name, str):
+            continue
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        filename = part.get_filename()
+        if filename is not None:
+            if data:  # a file input left empty still sends its part, with no bytes
+                files[name] = Upload(filename=filename, data=data)
+        else:
+            fields[name] = data.decode("utf-8", errors="replace")
+    return fields, files

@@ -1,7 +1,7 @@
 """vendors' compliance documents and their expiry reminders
 
-Revision ID: 0011
-Revises: 0014
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-06
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011"
-down_revision: str | None = "0014"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
