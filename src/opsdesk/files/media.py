@@ -144,7 +144,7 @@ def _safe_photo(name: str, data: bytes, mime: str) -> SafeMedia:
             with Image.open(io.BytesIO(data)) as image:
                 if image.width * image.height > MAX_PIXELS:
                     raise MediaRefused(
-                        f"{name} is {image.width} × {image.height} pixels; a photo may have "
+                        f"{name} is {image.width} by {image.height} pixels; a photo may have "
                         f"at most {MAX_PIXELS // 1_000_000} million."
                     )
                 image.load()
@@ -223,7 +223,7 @@ def _free(data: bytearray, atom: _Atom) -> None:
 def _safe_video(name: str, data: bytes) -> SafeMedia:
     unreadable = MediaRefused(f"{name} could not be read as a video; {TAKEN}.")
     try:
-        MP4(io.BytesIO(data))
+        MP4(io.BytesIO(data))  # type: ignore[no-untyped-call]
     except (MutagenError, struct.error, ValueError):
         raise unreadable from None
     out = bytearray(data)
