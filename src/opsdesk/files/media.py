@@ -32,6 +32,12 @@ pillow_heif.register_heif_opener()
 PHOTO_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/heic": "JPEG"}
 """The photo types we take, and the format each is kept in."""
 VIDEO_TYPES = {"video/mp4"}
+KEPT_TYPES: dict[str, FileKind] = {
+    "image/jpeg": "photo",
+    "image/png": "photo",
+    "video/mp4": "video",
+}
+"""What a kept file may be, by content type."""
 TAKEN = "we take JPEG, PNG or HEIC photos and MP4 videos"
 
 # What a file we do not take is, said the way a person would say it.
@@ -53,6 +59,8 @@ _OTHER_TYPES = {
     "application/zip": "a ZIP archive",
 }
 
+HEAD_BYTES = 8192
+"""Enough of a file's start to tell its type."""
 MAX_PIXELS = 60_000_000
 """A photo with more pixels than this is refused: a small file can decode to gigabytes."""
 
@@ -109,31 +117,37 @@ def safe_name(name: str) -> str:
     return base[-200:]
 
 
+def check_size(name: str, head: bytes, size: int, limits: MediaLimits) -> str:
+    """The upload's type from its first bytes, when one of ours and within its size limit;
+    raises ``MediaRefused`` saying why not. ``head``: at least the first 300 bytes."""
+    name = safe_name(name)
+    if not size:
+        raise MediaRefused(f"{name} is empty; choose the photo or video again.")
+    guess = filetype.guess(head)
+    mime: str = guess.mime if guess is not None else ""
+    if mime in PHOTO_TYPES:
+        most, what = limits.photo_bytes, "photo"
+    elif mime in VIDEO_TYPES:
+        most, what = limits.video_bytes, "video"
+    else:
+        kind = _OTHER_TYPES.get(mime, "not a photo or video we can read")
+        raise MediaRefused(f"{name} is {kind}; {TAKEN}.")
+    if size > most:
+        raise MediaRefused(
+            f"{name} is {size_words(size)}; a {what} may be at most {size_words(most)}."
+        )
+    return mime
+
+
 def make_safe(name: str, data: bytes, limits: MediaLimits) -> SafeMedia:
     """The upload as bytes safe to keep; raises ``MediaRefused`` saying why not.
 
     CPU-bound (it decodes photos): call it on a thread."""
     name = safe_name(name)
-    if not data:
-        raise MediaRefused(f"{name} is empty; choose the photo or video again.")
-    guess = filetype.guess(data)
-    mime = guess.mime if guess is not None else ""
+    mime = check_size(name, data[:HEAD_BYTES], len(data), limits)
     if mime in PHOTO_TYPES:
-        if len(data) > limits.photo_bytes:
-            raise MediaRefused(
-                f"{name} is {size_words(len(data))}; a photo may be at most "
-                f"{size_words(limits.photo_bytes)}."
-            )
         return _safe_photo(name, data, mime)
-    if mime in VIDEO_TYPES:
-        if len(data) > limits.video_bytes:
-            raise MediaRefused(
-                f"{name} is {size_words(len(data))}; a video may be at most "
-                f"{size_words(limits.video_bytes)}."
-            )
-        return _safe_video(name, data)
-    what = _OTHER_TYPES.get(mime, "not a photo or video we can read")
-    raise MediaRefused(f"{name} is {what}; {TAKEN}.")
+    return _safe_video(name, data)
 
 
 def _safe_photo(name: str, data: bytes, mime: str) -> SafeMedia:

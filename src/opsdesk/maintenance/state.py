@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from opsdesk.ai.models import MaintenanceTriage, Priority
+from opsdesk.files.refs import FileRef
 from opsdesk.maintenance.inputs import RequestForm, Window
 from opsdesk.maintenance.status import CallPreference, Channel, RequestStatus, Role, Stage
 from opsdesk.payments.models import Payout
@@ -73,6 +74,18 @@ class Question(BaseModel):
     """Closed unanswered because a person changed course (a cancel, another vendor)."""
 
 
+class Attachment(BaseModel):
+    """A photo or video someone sent about the request: the file by reference, who sent it
+    and when."""
+
+    file: FileRef
+    by: str
+    role: Role
+    at: datetime
+    stage: Stage | None = None
+    """The question it came with; None: with the report."""
+
+
 class TimelineEntry(BaseModel):
     at: datetime
     status: RequestStatus
@@ -107,6 +120,8 @@ class RequestState(BaseModel):
     questions: list[Question] = []
     """Every question asked, the open one last."""
     timeline: list[TimelineEntry] = []
+    photos: list[Attachment] = []
+    """Photos and videos from the tenant, oldest first (references only)."""
     ended_reason: str = ""
     created_at: datetime
     updated_at: datetime

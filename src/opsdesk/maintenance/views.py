@@ -31,6 +31,7 @@ from opsdesk import clock
 from opsdesk.ai.models import Priority
 from opsdesk.comments import Comments, interleaved
 from opsdesk.maintenance import api, service
+from opsdesk.maintenance.attachments import shown_files
 from opsdesk.maintenance.comments import existing_request
 from opsdesk.maintenance.directory import Directory, VendorSpec
 from opsdesk.maintenance.ids import REQUEST_ID_PATTERN, request_workflow_id
@@ -65,6 +66,7 @@ from opsdesk.web.comments import add_comment
 from opsdesk.web.csv_export import EXPORT_LIMIT, csv_response, stamped
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.errors import ApiError, sentence
+from opsdesk.web.files import files_of
 from opsdesk.web.forms import read_form
 
 # The dashboard's notices are one mechanism for both desks.
@@ -320,6 +322,7 @@ async def _detail(request: Request, state: RequestState) -> dict[str, Any]:
     emails = await Outbox(db).recent(reference=reference, limit=50)
     comments = await Comments(db).of("request", state.request_id)
     zone = reader_zone(request)
+    settings = settings_of(request)
     question = state.question
     asked = None
     if question is not None and question.asked:
@@ -352,6 +355,10 @@ async def _detail(request: Request, state: RequestState) -> dict[str, Any]:
         "temporal_url": temporal_url(request, state.request_id),
         "actor": _identity_name(request),
         "window_rows": range(WINDOW_ROWS),
+        # Only the full page shows them (outside the polled section): each poll would make
+        # new links and load every photo again.
+        "files": shown_files(state, files_of(request), settings.file_link_lifetime, when),
+        "files_lifetime": clock.duration(settings.file_link_lifetime),
     }
 
 

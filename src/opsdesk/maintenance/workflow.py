@@ -24,6 +24,7 @@ from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ActivityError
 
 from opsdesk.ai.models import TriageRequest
+from opsdesk.files.refs import described
 from opsdesk.maintenance import notices
 from opsdesk.maintenance.inputs import (
     Answer,
@@ -63,6 +64,7 @@ from opsdesk.maintenance.rules import (
 from opsdesk.maintenance.state import (
     AnswerRecord,
     Asked,
+    Attachment,
     Question,
     RequestRow,
     RequestState,
@@ -140,6 +142,8 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
         now = workflow.now()
         self._policy = submission.policy
         tenant = submission.form.tenant
+        sent = submission.form.photos
+        with_files = f", with {described(sent)}" if sent else ""
         self._state = RequestState(
             request_id=submission.request_id,
             status=RequestStatus.SUBMITTED,
@@ -152,9 +156,11 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
                 TimelineEntry(
                     at=now,
                     status=RequestStatus.SUBMITTED,
-                    event=f"Reported by {tenant.name} ({notices.SOURCES[submission.source]})",
+                    event=f"Reported by {tenant.name} ({notices.SOURCES[submission.source]})"
+                    + with_files,
                 )
             ],
+            photos=[Attachment(file=ref, by=tenant.name, role="tenant", at=now) for ref in sent],
         )
         self._answers: dict[str, Answer] = {}
         """Every answer acted on, by its id: a repeat of one is harmless."""
@@ -248,7 +254,10 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
     async def _triage(self) -> None:
         state = self._state
         request = TriageRequest(
-            request_id=state.request_id, description=state.form.description, unit=state.form.unit
+            request_id=state.request_id,
+            description=state.form.description,
+            unit=state.form.unit,
+            photos=[sent.file for sent in state.photos if sent.file.kind == "photo"],
         )
         try:
             result = await self._execute(AiActivities.triage_maintenance_request, request, TRIAGE)
@@ -761,6 +770,13 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
                 at=workflow.now(),
             )
             self._answers[answer.answer_id] = answer
+            sent = getattr(answer, "photos", [])
+            self._state.photos.extend(
+                Attachment(
+                    file=ref, by=answer.actor, role=stage.role, at=workflow.now(), stage=stage
+                )
+                for ref in sent
+            )
             self._settled = False
             count(
                 "opsdesk_maintenance_answers",
@@ -768,8 +784,9 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
                 stage=stage.value,
                 channel=answer.channel,
             )
+            with_files = f", with {described(sent)}" if sent else ""
             self._note(
-                f"{answer.actor} ({stage.role}) {question.answer.what}",
+                f"{answer.actor} ({stage.role}) {question.answer.what}{with_files}",
                 actor=answer.actor,
                 channel=answer.channel,
                 note=answer.note,
