@@ -23,6 +23,7 @@ from opsdesk.ai.tasks import ProseTask, RiskTask, Triager
 from opsdesk.ai.usage import UsageLog
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
+from opsdesk.files.store import store_for
 from opsdesk.maintenance.activities import MaintenanceActivities
 from opsdesk.maintenance.claims import IntakeClaims
 from opsdesk.maintenance.directory import Directory
@@ -122,8 +123,14 @@ def intake_activities(db: Database, settings: Settings) -> IntakeActivities:
     return IntakeActivities(settings, Directory(db), Rejects(db), IntakeClaims(db))
 
 
-def ai_activities(db: Database, provider: Provider | None) -> AiActivities:
-    return AiActivities(triager=Triager(provider, UsageLog(db)))
+def ai_activities(
+    db: Database, provider: Provider | None, settings: Settings | None = None
+) -> AiActivities:
+    """``settings``: where the tenant's photos are kept, and whether the model reads them."""
+    photos = None
+    if settings is not None and settings.ai_reads_images:
+        photos = store_for(settings).get
+    return AiActivities(triager=Triager(provider, UsageLog(db), photos))
 
 
 def notify_activities(
@@ -157,7 +164,7 @@ def build_workers(
     ``runner`` replaces the sandbox as configured here (the benchmarks compare them)."""
     provider = build_provider(settings)
     notify = notify_activities(db, settings, provider).all()
-    ai = ai_activities(db, provider).all()
+    ai = ai_activities(db, provider, settings).all()
 
     def worker(task_queue: str, workflows: list[type], activities: list[Any]) -> Worker:
         return Worker(
