@@ -79,3 +79,11 @@ def mp4_with_location() -> bytes:
     moov = _atom(b"moov", mvhd + _atom(b"udta", xyz) + meta)
     ftyp = _atom(b"ftyp", b"isom" + struct.pack(">I", 0x200) + b"isomiso2mp41")
     return ftyp + moov + _atom(b"mdat", b"\0" * 64)
+
+
+def noisy_jpeg_with_location(width: int = 1200, height: int = 900) -> bytes:
+    """A photo that does not compress away (hundreds of KB): its bytes would show in
+    anything that carried them."""
+    out = io.BytesIO()
+    Image.effect_noise((width, height), 80).convert("RGB").save(out, "JPEG", exif=_exif())
+    return out.getvalue()
