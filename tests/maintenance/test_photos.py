@@ -200,6 +200,12 @@ async def test_refusals_are_readable_pages_and_json_sentences(
             "/api/maintenance/requests", json={**report, "photos": [ref.model_dump()]}
         )
         assert created.status_code == 201, created.text
+        answered = await http.post(
+            f"/api/maintenance/requests/{created.json()['request_id']}/answers/completion",
+            json={"fixed": True, "photos": [made_up.model_dump()]},
+        )
+        assert answered.status_code == 422
+        assert "photos[0]: no file is kept under this key" in answered.json()["error"]["message"]
 
 
 async def test_uploads_through_the_api_land_in_s3_without_their_location(

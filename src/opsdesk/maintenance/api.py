@@ -273,8 +273,8 @@ async def answer_on_behalf(
     idempotency_key: IdempotencyKey = None,
 ) -> RequestState:
     """Answer the request's open ``stage`` question on someone's behalf: the stage's fields
-    (``approve``; ``amount_cents`` or ``decline``; ``windows``; ``slot``; ``fixed``) and
-    a ``note`` the timeline keeps beside your name. The first answer from any channel wins; a
+    (``approve``; ``amount_cents`` or ``decline``; ``windows``; ``slot``; ``fixed``; the
+    tenant's ``photos``, as ``POST /files`` gave them) and a ``note`` the timeline keeps beside your name. The first answer from any channel wins; a
     later one is refused (409) saying who answered, how and when."""
     data = {
         **body,
@@ -287,6 +287,7 @@ async def answer_on_behalf(
     except ValidationError as exc:
         errors = [describe_validation_error(e) for e in exc.errors()]
         raise ApiError(422, "invalid_input", "; ".join(errors), errors=errors) from None
+    await _check_photos(request, getattr(answer, "photos", []))
     try:
         outcome = await service.answer_request(
             client_of(request),
