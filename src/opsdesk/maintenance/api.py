@@ -274,8 +274,9 @@ async def answer_on_behalf(
 ) -> RequestState:
     """Answer the request's open ``stage`` question on someone's behalf: the stage's fields
     (``approve``; ``amount_cents`` or ``decline``; ``windows``; ``slot``; ``fixed``; the
-    tenant's ``photos``, as ``POST /files`` gave them) and a ``note`` the timeline keeps beside your name. The first answer from any channel wins; a
-    later one is refused (409) saying who answered, how and when."""
+    tenant's ``photos``, as ``POST /files`` gave them) and a ``note`` the timeline keeps
+    beside your name. The first answer from any channel wins; a later one is refused (409)
+    saying who answered, how and when."""
     data = {
         **body,
         "actor": who.name,
