@@ -22,6 +22,7 @@ LIMITS = MediaLimits(photo_bytes=200_000, video_bytes=300_000, files=3)
         ("kitchen.png", samples.png_with_location(), "image/png"),
         ("kitchen.HEIC", samples.heic_with_location(), "image/jpeg"),
     ],
+    ids=["jpeg", "png", "heic"],
 )
 def test_a_photo_loses_its_location_and_stays_upright(name: str, data: bytes, kept_as: str) -> None:
     assert samples.has_location(data)
