@@ -11,10 +11,12 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
+from sqlalchemy import select
 from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.app import create_app
 from opsdesk.db import Database
+from opsdesk.db.tables import OutboxMessage
 from opsdesk.files.refs import FileRef
 from opsdesk.files.store import S3Store, store_for
 from opsdesk.maintenance.directory import Directory
@@ -81,8 +83,17 @@ async def test_photos_go_from_the_tenant_to_owner_vendor_and_ops_by_reference(
         history = (await handle.fetch_history()).to_json()
         assert len(history) < len(photo) // 2, "the photo's bytes went into the history"
 
-        # The owner's link page shows both through short-lived links that work.
-        owner_page = await http.get(await link_for(db, request_id, OWNER))
+        # The owner's email says how many; its link page shows both through short-lived
+        # links that work.
+        owner_link = await link_for(db, request_id, OWNER)
+        async with db.transaction() as session:
+            emails = (
+                await session.scalars(
+                    select(OutboxMessage.body_text).where(OutboxMessage.to_address == OWNER)
+                )
+            ).all()
+        assert any("1 photo and 1 video; the link shows them" in text for text in emails)
+        owner_page = await http.get(owner_link)
         assert owner_page.status_code == 200
         assert "Photos and videos from the tenant" in owner_page.text
         assert "<video controls" in owner_page.text

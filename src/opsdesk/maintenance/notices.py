@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
+from opsdesk.files.refs import described
 from opsdesk.maintenance.ids import spoken_request_id
 from opsdesk.maintenance.inputs import NONE_FITS, Window
 from opsdesk.maintenance.state import RequestState
@@ -124,6 +125,15 @@ def stage_details(state: RequestState, stage: Stage) -> list[dict[str, Any]]:
     if stage is Stage.INVOICE and state.approved_cents is not None:
         return [{"label": "Approved estimate", "text": money(state, state.approved_cents)}]
     return []
+
+
+def files_details(state: RequestState, stage: Stage) -> list[dict[str, Any]]:
+    """For the owner's and the vendor's questions: how many photos and videos the tenant
+    sent (the email says how many; its link's page shows them)."""
+    if not state.photos or stage.role == "tenant":
+        return []
+    sent = described([shared.file for shared in state.photos])
+    return [{"label": "From the tenant", "text": f"{sent}; the link shows them"}]
 
 
 def over_estimate(state: RequestState) -> int:

@@ -638,6 +638,7 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
                 paragraphs=paragraphs,
                 details=[
                     *stage_details(state, stage),
+                    *notices.files_details(state, stage),
                     {"label": "Answer by", "at": question.deadline.isoformat()},
                 ],
                 link=link,
