@@ -152,7 +152,13 @@ async def test_photos_go_from_the_tenant_to_owner_vendor_and_ops_by_reference(
 async def test_refusals_are_readable_pages_and_json_sentences(
     dev_env: WorkflowEnvironment, db: Database, settings: Settings, directory: Directory
 ) -> None:
-    small = settings.model_copy(update={"max_photo_bytes": 20_000, "max_files_per_report": 2})
+    small = settings.model_copy(
+        update={
+            "max_photo_bytes": 20_000,
+            "max_files_per_report": 2,
+            "max_upload_body_bytes": 2_000_000,
+        }
+    )
     photo = samples.jpeg_with_location()
     async with serve(create_app(small, dev_env.client)) as http:
         # The report form: a GIF named .jpg, a photo too big, too many files.
@@ -171,6 +177,13 @@ async def test_refusals_are_readable_pages_and_json_sentences(
             assert "Choose your photos and videos again" in page.text
             assert LEAK in page.text  # what was typed is kept
             assert "Traceback" not in page.text
+
+        # A body over the upload limit never reaches the form: a page says what to do.
+        huge = _files(("all.jpg", bytes(2_100_000), "image/jpeg"))
+        page = await http.post("/report", data=FIELDS, files=huge, headers=HTML)
+        assert page.status_code == 413
+        assert "larger than 2 MB together" in page.text
+        assert "choose fewer or smaller ones" in page.text
 
         # The API: the same refusals as sentences, and references only from its upload.
         refused = await http.post(
