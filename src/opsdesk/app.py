@@ -63,6 +63,18 @@ from opsdesk.web.limits import BodyLimit, RateLimits
 from opsdesk.web.pages import STATIC_DIR
 from opsdesk.worker import task_queues
 
+UPLOAD_PATHS = (
+    "/report",
+    "/links/",
+    maintenance_api.FILES_PATH,
+    "/maintenance/*/answer",
+    "/api/maintenance/requests/*/answers/invoice",
+    "/maintenance/vendors/*/documents",
+    "/api/maintenance/vendors/*/documents",
+)
+"""The routes that take files (photos and videos, invoices, certificates): their bodies may
+be ``max_upload_body_bytes``."""
+
 
 def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     """The app; ``temporal`` replaces the connection made from settings (tests pass theirs)."""
@@ -123,7 +135,12 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     FastAPIInstrumentor.instrument_app(app, excluded_urls="/healthz$,/readyz$,/metrics$,/static/")
     app.state.http_metrics = metrics.HttpMetrics()
     app.add_middleware(metrics.MeasureRequests, metrics=app.state.http_metrics)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        upload_bytes=settings.max_upload_body_bytes,
+        upload_paths=UPLOAD_PATHS,
+    )
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AllowedHosts, allowed_hosts=settings.resolved_allowed_hosts)
     # Outermost: the Temporal UI reads even the refusals of the layers inside.

@@ -199,6 +199,16 @@ class Settings(BaseSettings):
     """Both empty: boto3's usual chain (environment, shared files, an instance role)."""
     file_link_lifetime: timedelta = timedelta(minutes=15)
     """How long a link to a file on a page works: long enough to look, too short to share."""
+    max_photo_bytes: Annotated[int, Field(ge=1024)] = 10_000_000
+    """The largest photo a tenant may send (JPEG, PNG or HEIC)."""
+    max_video_bytes: Annotated[int, Field(ge=1024)] = 50_000_000
+    """The largest video a tenant may send (MP4)."""
+    max_files_per_report: Annotated[int, Field(ge=1, le=50)] = 6
+    """How many photos and videos one report, or one answer, may carry."""
+    max_upload_body_bytes: Annotated[int, Field(ge=1024)] = 120_000_000
+    """The body-size limit of the routes that take files (the report form, the tenant's
+    links, the API's file upload, invoices and vendors' certificates) in place of
+    ``max_body_bytes``: room for the files and the form around them."""
 
     office_hours_start: time = time(9, 0)
     office_hours_end: time = time(18, 0)
@@ -265,6 +275,9 @@ class Settings(BaseSettings):
     ai_strong_model: str | None = None
     """Writes to customers (default claude-sonnet-4-6 / gpt-5)."""
     ai_timeout: Annotated[float, Field(gt=0)] = 30.0
+    ai_reads_images: bool = False
+    """The configured triage model reads images: the tenant's photos (never videos) go to
+    it with the description. Off: triage reads the words only."""
     ai_prices: dict[str, tuple[NonNegativeFloat, NonNegativeFloat]] = {}
     """USD per million input and output tokens by model, as JSON
     (``{"my-model": [0.5, 2.0]}``), over the list prices built in for the default models:

@@ -17,13 +17,14 @@ from temporalio.worker import Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from opsdesk.ai.activities import AiActivities
-from opsdesk.ai.emergency import EmergencyPolicy, load_policy
+from opsdesk.ai.emergency import load_policy
 from opsdesk.ai.providers import Provider
 from opsdesk.ai.select import build_provider
 from opsdesk.ai.tasks import ProseTask, RiskTask, Triager
 from opsdesk.ai.usage import UsageLog
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
+from opsdesk.files.store import store_for
 from opsdesk.maintenance.activities import MaintenanceActivities
 from opsdesk.maintenance.aging import AgingWorkflow
 from opsdesk.maintenance.aging_alerts import AgingActivities
@@ -142,10 +143,15 @@ def intake_activities(db: Database, settings: Settings) -> IntakeActivities:
 
 
 def ai_activities(
-    db: Database, provider: Provider | None, policy: EmergencyPolicy | None = None
+    db: Database, provider: Provider | None, settings: Settings | None = None
 ) -> AiActivities:
-    """The triage, under ``policy`` (the shipped emergency criteria when None)."""
-    return AiActivities(triager=Triager(provider, UsageLog(db), policy))
+    """The triage, under the emergency criteria ``settings`` name (the shipped ones without
+    settings), showing the tenant's photos to a model that reads them."""
+    policy = load_policy(settings.emergency_criteria) if settings is not None else None
+    photos = None
+    if settings is not None and settings.ai_reads_images:
+        photos = store_for(settings).get
+    return AiActivities(triager=Triager(provider, UsageLog(db), policy, photos))
 
 
 def notify_activities(
@@ -179,7 +185,7 @@ def build_workers(
     ``runner`` replaces the sandbox as configured here (the benchmarks compare them)."""
     provider = build_provider(settings)
     notify = notify_activities(db, settings, provider).all()
-    ai = ai_activities(db, provider, load_policy(settings.emergency_criteria)).all()
+    ai = ai_activities(db, provider, settings).all()
 
     def worker(task_queue: str, workflows: list[type], activities: list[Any]) -> Worker:
         return Worker(

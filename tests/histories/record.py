@@ -509,6 +509,41 @@ async def preventive_job_paid(
     return handle
 
 
+async def photos_then_paid(
+    env: WorkflowEnvironment, settings: Settings, _db: Database
+) -> RequestHandle:
+    """The tenant reports with a photo and a video and confirms the repair with another
+    photo (references only): the repair goes on to a paid invoice."""
+    photo = FileRef(key="uploads/" + "a" * 64, content_type="image/jpeg", size=1000, name="a.jpg")
+    video = FileRef(
+        key="uploads/" + "b" * 64, content_type="video/mp4", size=9000, name="b.mp4", kind="video"
+    )
+    request_id = "history-photos"
+    form = RequestForm(
+        property_id="harbor-12",
+        unit="1A",
+        tenant=TenantContact(name="Sam Rivera", email="sam.rivera@example.com"),
+        description="The kitchen tap leaks under the sink and the cabinet is wet",
+        photos=[photo, video],
+    )
+    await submit_request(env.client, settings, submission_of(settings, request_id, form))
+    handle = request_handle(env.client, request_id)
+    await drive_to(handle, Stage.COMPLETION, quote=20000)
+    after = photo.model_copy(update={"key": "uploads/" + "c" * 64, "name": "c.jpg"})
+    await handle.execute_update(
+        MaintenanceRequestWorkflow.answer_completion,
+        CompletionAnswer(
+            answer_id="fixed", actor="Sam Rivera", channel="email", fixed=True, photos=[after]
+        ),
+    )
+    await drive_to(handle, Stage.INVOICE_APPROVAL, quote=20000)
+    await handle.execute_update(
+        MaintenanceRequestWorkflow.answer_invoice_approval,
+        Decision(answer_id="pay", actor="Harbor Lane Holdings", channel="email", approve=True),
+    )
+    return handle
+
+
 async def itemised_invoice_paid(
     env: WorkflowEnvironment, settings: Settings, _db: Database
 ) -> RequestHandle:
@@ -936,6 +971,10 @@ SCENARIOS = {
         itemised_invoice_paid,
         request_workflow_id("history-invoiced"),
         setup=maintenance_directory,
+    ),
+    # Recorded with issue 27: photos and a video with the report, a photo with an answer.
+    "photos with the report and with the tenant's answer, then paid": Scenario(
+        photos_then_paid, request_workflow_id("history-photos"), setup=maintenance_directory
     ),
     "a poller's batch: started before, set aside, started; then continued as new": Scenario(
         polled_from_a_feed, poller_workflow_id(_HISTORY_SOURCE), setup=pms_feed

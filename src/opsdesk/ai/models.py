@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from opsdesk.files.refs import FileRef
+
 TRIAGE_MAINTENANCE_REQUEST = "triage_maintenance_request"
 
 
@@ -116,6 +118,8 @@ class TriageRequest(BaseModel):
     unit: str = ""
     offline: bool = False
     """Triage by the offline rules: the model could not answer."""
+    photos: list[FileRef] = []
+    """The tenant's photos, by reference: a model that reads images is shown them."""
 
 
 class EmergencyMatch(BaseModel):

@@ -13,6 +13,7 @@ here already sorted for Temporal:
 
 from __future__ import annotations
 
+import base64
 import json
 import sys
 import time
@@ -47,6 +48,19 @@ MAX_RETRY_AFTER = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
+class Picture:
+    """A photo shown to the model with the question."""
+
+    media_type: str
+    """``image/jpeg`` or ``image/png``: what both providers read."""
+    data: bytes
+
+    @property
+    def base64(self) -> str:
+        return base64.b64encode(self.data).decode("ascii")
+
+
+@dataclass(frozen=True)
 class StructuredCall:
     """One question whose answer must fill a tool's arguments."""
 
@@ -58,6 +72,8 @@ class StructuredCall:
     schema: dict[str, Any]
     model: str
     max_tokens: int = 1024
+    pictures: tuple[Picture, ...] = ()
+    """Photos the model looks at with ``user`` (only for a model that reads images)."""
 
 
 @dataclass
@@ -163,7 +179,7 @@ class AnthropicProvider:
                 model=request.model,
                 max_tokens=request.max_tokens,
                 system=request.system,
-                messages=[{"role": "user", "content": request.user}],
+                messages=[{"role": "user", "content": self._content(request)}],
                 tools=[
                     {
                         "name": request.tool_name,
@@ -191,6 +207,19 @@ class AnthropicProvider:
             ):
                 return StructuredReply(data=dict(block.input), usage=usage)
         return StructuredReply(None, usage, f"answered without calling {request.tool_name}")
+
+    @staticmethod
+    def _content(request: StructuredCall) -> Any:
+        if not request.pictures:
+            return request.user
+        pictures: list[Any] = [
+            {
+                "type": "image",
+                "source": {"type": "base64", "media_type": p.media_type, "data": p.base64},
+            }
+            for p in request.pictures
+        ]
+        return [*pictures, {"type": "text", "text": request.user}]
 
 
 @dataclass
@@ -221,7 +250,7 @@ class OpenAIProvider:
                 max_completion_tokens=request.max_tokens,
                 messages=[
                     {"role": "system", "content": request.system},
-                    {"role": "user", "content": request.user},
+                    {"role": "user", "content": self._content(request)},
                 ],
                 tools=[
                     {
@@ -255,3 +284,13 @@ class OpenAIProvider:
                 if isinstance(data, dict):
                     return StructuredReply(data=data, usage=usage)
         return StructuredReply(None, usage, f"answered without calling {request.tool_name}")
+
+    @staticmethod
+    def _content(request: StructuredCall) -> Any:
+        if not request.pictures:
+            return request.user
+        pictures: list[Any] = [
+            {"type": "image_url", "image_url": {"url": f"data:{p.media_type};base64,{p.base64}"}}
+            for p in request.pictures
+        ]
+        return [{"type": "text", "text": request.user}, *pictures]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -34,7 +34,7 @@ from opsdesk.ai.models import (
     TriageRequest,
     TriageResult,
 )
-from opsdesk.ai.providers import Provider, StructuredCall
+from opsdesk.ai.providers import Picture, Provider, StructuredCall
 from opsdesk.ai.usage import UsageLog
 
 T = TypeVar("T", bound=BaseModel)
@@ -268,17 +268,46 @@ def read_by_rules(
     return triage, met
 
 
+PhotoReader = Callable[[str], Awaitable[bytes]]
+"""Reads a stored photo's bytes by its blob key (``BlobStore.get``)."""
+
+MAX_TRIAGE_PICTURES = 4
+"""Photos shown to the model at most: enough to see the problem, a bounded cost."""
+
+
 class Triager:
     """Triages a repair request: by the provider's fast model when there is one, always
     under the written emergency criteria, which the rules apply as a floor: a request
     they find an emergency is one whatever the model said."""
 
     def __init__(
-        self, provider: Provider | None, log: UsageLog, policy: EmergencyPolicy | None = None
+        self,
+        provider: Provider | None,
+        log: UsageLog,
+        policy: EmergencyPolicy | None = None,
+        photos: PhotoReader | None = None,
     ) -> None:
+        """``photos``: set when the model reads images (``OPSDESK_AI_READS_IMAGES``); the
+        tenant's photos are then shown to it."""
         self.provider = provider
         self.log = log
         self.policy = policy or default_policy()
+        self.photos = photos
+
+    async def _pictures(self, request: TriageRequest) -> tuple[Picture, ...]:
+        if self.photos is None:
+            return ()
+        # Videos never go: neither provider reads them.
+        shown = [ref for ref in request.photos if ref.kind == "photo"][:MAX_TRIAGE_PICTURES]
+        pictures = []
+        for ref in shown:
+            try:
+                pictures.append(
+                    Picture(media_type=ref.content_type, data=await self.photos(ref.key))
+                )
+            except LookupError:
+                continue  # no longer kept (BlobMissing): the words still triage it
+        return tuple(pictures)
 
     async def triage(self, request: TriageRequest) -> TriageResult:
         by_rules, met = read_by_rules(request.description, self.policy)
@@ -294,6 +323,7 @@ class Triager:
             schema=_schema(MaintenanceTriage),
             model=self.provider.fast_model,
             max_tokens=300,
+            pictures=await self._pictures(request),
         )
         triage, usage = await ask(
             self.provider, call, MaintenanceTriage, self.log, f"maintenance-{request.request_id}"

@@ -27,3 +27,15 @@ class FileRef(BaseModel):
     name: Annotated[str, StringConstraints(max_length=200)] = ""
     """What the person called it (``kitchen.jpg``), for the page; never a path."""
     kind: FileKind = "photo"
+
+
+def described(files: list[FileRef]) -> str:
+    """How many photos and videos, in words: ``2 photos and 1 video``."""
+    photos = sum(1 for file in files if file.kind == "photo")
+    videos = sum(1 for file in files if file.kind == "video")
+    parts = [
+        f"{n} {what}{'' if n == 1 else 's'}"
+        for n, what in ((photos, "photo"), (videos, "video"))
+        if n
+    ]
+    return " and ".join(parts)

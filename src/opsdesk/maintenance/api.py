@@ -14,6 +14,10 @@ from pydantic import BaseModel, ValidationError
 
 from opsdesk.ai.models import Priority
 from opsdesk.errors import UnknownProperty
+from opsdesk.files.media import KEPT_TYPES, MediaLimits, MediaRefused
+from opsdesk.files.refs import FileRef
+from opsdesk.files.store import BlobMissing
+from opsdesk.files.uploads import UPLOAD_PREFIX, keep_uploads
 from opsdesk.maintenance import service
 from opsdesk.maintenance.directory import Directory, PropertyChoice, VendorSpec
 from opsdesk.maintenance.ids import REQUEST_ID_PATTERN
@@ -45,9 +49,12 @@ from opsdesk.web.cache import Snapshot
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.errors import ApiError, describe_validation_error
 from opsdesk.web.files import files_of
+from opsdesk.web.forms import read_form_with_files
 from opsdesk.web.metrics import gauge_by
 
-router = APIRouter(prefix="/api/maintenance", tags=["maintenance"])
+PREFIX = "/api/maintenance"
+FILES_PATH = f"{PREFIX}/files"
+router = APIRouter(prefix=PREFIX, tags=["maintenance"])
 
 _REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
 IdempotencyKey = Annotated[
@@ -144,6 +151,7 @@ async def create_request(
     except UnknownProperty as exc:
         raise ApiError(422, "invalid_input", str(exc)) from None
     settings = settings_of(request)
+    await _check_photos(request, form.photos)
     try:
         if body.request_id:
             request_id = body.request_id
@@ -161,6 +169,59 @@ async def create_request(
     if not created:
         response.status_code = 200
     return Created(request_id=request_id, created=created, state=state)
+
+
+async def _check_photos(request: Request, photos: list[FileRef]) -> None:
+    """Only files uploaded through ``POST /files`` and still kept, described as we kept
+    them: a reference never makes us serve a blob as something else (HTML, say)."""
+    limit = settings_of(request).max_files_per_report
+    if len(photos) > limit:
+        raise ApiError(422, "invalid_input", f"photos: at most {limit} files with one request")
+    store = files_of(request)
+    for i, ref in enumerate(photos):
+        if (
+            not ref.key.startswith(f"{UPLOAD_PREFIX}/")
+            or KEPT_TYPES.get(ref.content_type) != ref.kind
+        ):
+            raise ApiError(
+                422,
+                "invalid_input",
+                f"photos[{i}]: not a reference {FILES_PATH} gave; upload the file there first",
+            )
+        try:
+            await store.get(ref.key)
+        except BlobMissing:
+            raise ApiError(
+                422,
+                "invalid_input",
+                f"photos[{i}]: no file is kept under this key; upload it through {FILES_PATH}",
+            ) from None
+
+
+@router.post(
+    "/files",
+    status_code=201,
+    responses={
+        413: {"description": "Larger than the upload limit"},
+        415: {"description": "Not multipart"},
+        422: {"description": "Not a photo or video we take, too large, or more than one"},
+    },
+)
+async def upload_file(request: Request, _: Operator) -> FileRef:
+    """Upload one photo (JPEG, PNG, HEIC) or video (MP4) as the multipart field ``file``;
+    the answer is the reference to put in a request's ``photos``. The type is read from the
+    bytes; location metadata is removed (HEIC is kept as JPEG). Size limits:
+    ``OPSDESK_MAX_PHOTO_BYTES``, ``OPSDESK_MAX_VIDEO_BYTES``."""
+    form, _values, files = await read_form_with_files(request, "file")
+    try:
+        if len(files) != 1:
+            raise ApiError(422, "invalid_input", "send exactly one file, in the field 'file'")
+        refs = await keep_uploads(files_of(request), files, MediaLimits.of(settings_of(request)))
+    except MediaRefused as exc:
+        raise ApiError(422, "invalid_input", str(exc)) from None
+    finally:
+        await form.close()
+    return refs[0]
 
 
 @router.get("/requests", dependencies=VIEWER)
@@ -217,12 +278,13 @@ async def answer_on_behalf(
 ) -> RequestState:
     """Answer the request's open ``stage`` question on someone's behalf: the stage's fields
     (``approve``, also to accept a report someone not on file made (``report_check``);
-    ``amount_cents`` or ``decline``; ``windows``; ``slot``; ``fixed``; for
-    the invoice ``number``, ``lines`` of ``kind`` (labour or materials), ``description``,
-    ``quantity`` and ``unit_price_cents``, ``tax_cents`` and the ``document`` as
-    ``{"name", "content_base64"}`` (a PDF, JPEG or PNG), or ``amount_cents`` alone) and a
-    ``note`` the timeline keeps beside your name. The first answer from any channel wins; a
-    later one is refused (409) saying who answered, how and when."""
+    ``amount_cents`` or ``decline``; ``windows``; ``slot``; ``fixed``; the tenant's
+    ``photos``, as ``POST /files`` gave them; for the invoice ``number``, ``lines`` of
+    ``kind`` (labour or materials), ``description``, ``quantity`` and ``unit_price_cents``,
+    ``tax_cents`` and the ``document`` as ``{"name", "content_base64"}`` (a PDF, JPEG or
+    PNG), or ``amount_cents`` alone) and a ``note`` the timeline keeps beside your name. The
+    first answer from any channel wins; a later one is refused (409) saying who answered,
+    how and when."""
     data = {
         **body,
         "actor": who.name,
@@ -237,6 +299,7 @@ async def answer_on_behalf(
     except ValidationError as exc:
         errors = [describe_validation_error(e) for e in exc.errors()]
         raise ApiError(422, "invalid_input", "; ".join(errors), errors=errors) from None
+    await _check_photos(request, getattr(answer, "photos", []))
     try:
         outcome = await service.answer_request(
             client_of(request),

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from opsdesk.ai.models import Priority, Trade
+from opsdesk.files.refs import FileRef
 from opsdesk.maintenance.ids import REQUEST_ID_PATTERN
 from opsdesk.maintenance.invoice import Invoice, ItemisedFields
 from opsdesk.maintenance.status import Channel, Stage
@@ -37,6 +38,10 @@ Description = Annotated[
 Cents = Annotated[int, Field(gt=0, le=100_000_000)]
 
 MAX_WINDOWS = 10
+MAX_FILES = 50
+"""A ceiling on the references one payload may carry; the settings' per-report limit
+(``max_files_per_report``) is checked where files are uploaded."""
+Files = Annotated[list[FileRef], Field(max_length=MAX_FILES)]
 LONGEST_WINDOW = timedelta(hours=12)
 
 
@@ -55,6 +60,8 @@ class RequestForm(BaseModel):
     unit: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
     tenant: TenantContact
     description: Description
+    photos: Files = []
+    """Photos and videos the tenant sent with the report, by reference (claim check)."""
 
 
 class MaintenancePolicy(BaseModel):
@@ -205,6 +212,8 @@ class AvailabilityAnswer(Answer):
     """When the tenant is at home."""
 
     windows: Annotated[list[Window], Field(min_length=1, max_length=MAX_WINDOWS)]
+    photos: Files = []
+    """Photos and videos the tenant sent with the answer, by reference."""
 
 
 class SlotAnswer(Answer):
@@ -229,6 +238,8 @@ class CompletionAnswer(Answer):
     """The tenant confirms the repair, or says it is not fixed."""
 
     fixed: bool
+    photos: Files = []
+    """Photos and videos the tenant sent with the answer (the repair, or what still leaks)."""
 
 
 class InvoiceAnswer(ItemisedFields, Answer):

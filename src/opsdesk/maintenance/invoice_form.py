@@ -14,12 +14,12 @@ from typing import Any
 
 import filetype
 from pydantic import ValidationError
+from starlette.datastructures import UploadFile
 
 from opsdesk.files.refs import FileRef
 from opsdesk.files.store import BlobStore
 from opsdesk.maintenance.inputs import InvoiceAnswer
 from opsdesk.maintenance.invoice import DOCUMENT_TYPES, LINE_KINDS, MAX_LINES
-from opsdesk.web.forms import Upload
 
 LINE_ROWS = 4
 """Blank line rows a form offers without its script (which adds more)."""
@@ -136,11 +136,14 @@ async def stored_document(
     return await store.put(prefix, data, kind.mime, name=name[-200:], kind="document")
 
 
-async def uploaded_document(store: BlobStore, request_id: str, upload: Upload | None) -> FileRef:
+async def uploaded_document(
+    store: BlobStore, request_id: str, upload: UploadFile | None
+) -> FileRef:
     """The document a form attached, kept; refused when there is none."""
-    if upload is None or not upload.data:
+    data = await upload.read() if upload is not None else b""
+    if upload is None or not data:
         raise InvoiceProblem("Attach the invoice itself: a PDF, JPEG or PNG file.")
-    return await stored_document(store, request_id, upload.data, upload.filename)
+    return await stored_document(store, request_id, data, upload.filename or "")
 
 
 async def api_document(store: BlobStore, request_id: str, document: Any) -> FileRef | None:

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from opsdesk.ai.models import TriageResult
+from opsdesk.files.refs import described
 from opsdesk.maintenance.ids import spoken_request_id
 from opsdesk.maintenance.inputs import NONE_FITS, Window
 from opsdesk.maintenance.invoice import LINE_KINDS, Invoice, LineKind
@@ -131,6 +132,15 @@ def stage_details(state: RequestState, stage: Stage) -> list[dict[str, Any]]:
         # Their name only: the reporter's address and phone are not the tenant's to see.
         return [{"label": "Reported by", "text": state.form.tenant.name}]
     return []
+
+
+def files_details(state: RequestState, stage: Stage) -> list[dict[str, Any]]:
+    """For the owner's and the vendor's questions: how many photos and videos the tenant
+    sent (the email says how many; its link's page shows them)."""
+    if not state.photos or stage.role == "tenant":
+        return []
+    sent = described([shared.file for shared in state.photos])
+    return [{"label": "From the tenant", "text": f"{sent}; the link shows them"}]
 
 
 def over_estimate(state: RequestState) -> int:

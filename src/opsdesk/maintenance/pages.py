@@ -17,13 +17,16 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from starlette.datastructures import UploadFile
 from temporalio.service import RPCError, RPCStatusCode
 
 from opsdesk import clock
 from opsdesk.ai.emergency import EmergencyPolicy, load_policy
 from opsdesk.errors import UnknownProperty
+from opsdesk.files.media import MediaLimits, MediaRefused, size_words
 from opsdesk.files.refs import FileRef
-from opsdesk.maintenance import notices, service
+from opsdesk.files.uploads import keep_uploads
+from opsdesk.maintenance import attachments, notices, service
 from opsdesk.maintenance import public_words as words
 from opsdesk.maintenance.directory import Directory
 from opsdesk.maintenance.follow import follow_view
@@ -40,7 +43,7 @@ from opsdesk.maintenance.invoice_form import (
     invoice_answer,
     invoice_fields,
     line_rows,
-    stored_document,
+    uploaded_document,
 )
 from opsdesk.maintenance.link_uses import LinkUses
 from opsdesk.maintenance.notices import FOLLOW, QUESTIONS, SURVEY, follow_grant
@@ -49,9 +52,10 @@ from opsdesk.maintenance.state import Question, RequestState
 from opsdesk.maintenance.status import Stage
 from opsdesk.notify.links import LinkGrant
 from opsdesk.notify.signing import LinkRefused, LinkSigner, link_key
+from opsdesk.settings import Settings
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.files import files_of
-from opsdesk.web.forms import read_form, read_form_and_files
+from opsdesk.web.forms import read_form_with_files
 from opsdesk.web.limits import rate_limited
 from opsdesk.web.pages import new_key, templates
 
@@ -59,6 +63,9 @@ from opsdesk.web.pages import new_key, templates
 router = APIRouter(include_in_schema=False, dependencies=[Depends(rate_limited("people"))])
 
 RESUBMIT = "resubmit"
+PHOTO_STAGES = frozenset({Stage.AVAILABILITY, Stage.COMPLETION})
+"""The tenant's questions whose answer may bring photos and videos."""
+CHOOSE_AGAIN = "Choose your photos and videos again: a form sent back does not keep them."
 _AMOUNT = re.compile(r"^\s*([0-9]{1,9})(?:[.,]([0-9]{1,2}))?\s*$")
 
 
@@ -164,6 +171,16 @@ async def _form(
         notice=notice,
         call_first=notices.call_first(policy_of(request).emergency_number, reported=False),
         key=values.get("key") or new_key(),
+        limits=limits_words(settings_of(request)),
+    )
+
+
+def limits_words(settings: Settings) -> str:
+    """What a person may attach, said before they choose."""
+    return (
+        f"JPEG, PNG or HEIC photos up to {size_words(settings.max_photo_bytes)} each and MP4 "
+        f"videos up to {size_words(settings.max_video_bytes)}; at most "
+        f"{settings.max_files_per_report} files."
     )
 
 
@@ -194,7 +211,15 @@ _FORM_PROBLEMS = {
 
 @router.post("/report")
 async def report(request: Request) -> Response:
-    values = await read_form(request)
+    upload, values, files = await read_form_with_files(request)
+    try:
+        return await _report(request, values, files)
+    finally:
+        await upload.close()
+
+
+async def _report(request: Request, values: dict[str, str], files: list[UploadFile]) -> Response:
+    again = [CHOOSE_AGAIN] if files else []
     try:
         # One validation of the whole form, so every problem is listed at once.
         form = RequestForm.model_validate(
@@ -210,11 +235,17 @@ async def report(request: Request) -> Response:
             }
         )
     except ValidationError as exc:
-        return await _form(request, values, errors=_form_errors(exc), status=422)
+        return await _form(request, values, errors=_form_errors(exc) + again, status=422)
     try:
         await Directory(db_of(request)).property_facts(form.property_id, form.unit)
     except UnknownProperty as exc:
-        return await _form(request, values, errors=[f"{exc}."], status=422)
+        return await _form(request, values, errors=[f"{exc}.", *again], status=422)
+    settings = settings_of(request)
+    try:
+        photos = await keep_uploads(files_of(request), files, MediaLimits.of(settings))
+    except MediaRefused as exc:
+        return await _form(request, values, errors=[str(exc), CHOOSE_AGAIN], status=422)
+    form.photos = photos
     # The form's key makes a double click (or a resent POST) one request.
     key = values.get("key") or new_key()
     try:
@@ -354,20 +385,45 @@ async def answer_link(request: Request, token: str) -> Response:
     if isinstance(found, Response):
         return found
     grant, state = found
+    field = "document" if grant.stage == Stage.INVOICE else "photos"
+    upload, fields, files = await read_form_with_files(request, field)
+    try:
+        return await _answer_link(request, grant, state, fields, files)
+    finally:
+        await upload.close()
+
+
+async def _answer_link(
+    request: Request,
+    grant: LinkGrant,
+    state: RequestState,
+    fields: dict[str, str],
+    files: list[UploadFile],
+) -> Response:
     stage = Stage(grant.stage)
-    fields, files = await read_form_and_files(request)
     try:
         document = None
-        if stage is Stage.INVOICE and "document" in files:
-            upload = files["document"]
-            document = await stored_document(
-                files_of(request), grant.request_id, upload.data, upload.filename
+        if stage is Stage.INVOICE:
+            document = await uploaded_document(
+                files_of(request), grant.request_id, files[0] if files else None
             )
+        elif files and stage not in PHOTO_STAGES:
+            raise BadAnswer("This answer takes no files.")
         answer = _answer_of(stage, grant, state, fields, datetime.now(UTC), document)
     except InvoiceProblem as exc:
         return _question_page(request, grant, state, error=str(exc), fields=fields, status=422)
     except BadAnswer as exc:
-        return _question_page(request, grant, state, error=str(exc), fields=fields, status=422)
+        error = f"{exc} {CHOOSE_AGAIN}" if files and stage in PHOTO_STAGES else str(exc)
+        return _question_page(request, grant, state, error=error, fields=fields, status=422)
+    if files and stage in PHOTO_STAGES:
+        try:
+            photos = await keep_uploads(
+                files_of(request), files, MediaLimits.of(settings_of(request))
+            )
+        except MediaRefused as exc:
+            error = f"{exc} {CHOOSE_AGAIN}"
+            return _question_page(request, grant, state, error=error, fields=fields, status=422)
+        answer = answer.model_copy(update={"photos": photos})
     try:
         after, _ = await service.answer_request(
             client_of(request),
@@ -549,11 +605,19 @@ def _question_page(
     zone = words.zone_of_request(state)
     now = datetime.now(UTC)
     question = state.question
+    settings = settings_of(request)
     invoice = state.invoice
     document_url = ""
     if stage is Stage.INVOICE_APPROVAL and invoice is not None and invoice.document:
-        lifetime = settings_of(request).file_link_lifetime
-        document_url = files_of(request).url(invoice.document, lifetime)
+        document_url = files_of(request).url(invoice.document, settings.file_link_lifetime)
+    files: list[attachments.ShownFile] = []
+    if grant.role in ("owner", "vendor"):
+        files = attachments.shown_files(
+            state,
+            files_of(request),
+            settings.file_link_lifetime,
+            lambda at: clock.moment(at, zone),
+        )
     return page(
         request,
         "link",
@@ -575,6 +639,9 @@ def _question_page(
         line_rows=line_rows(fields or {}),
         line_kinds=LINE_KINDS,
         document_url=document_url,
+        files=files,
+        files_lifetime=clock.duration(settings.file_link_lifetime),
+        limits=limits_words(settings) if stage in PHOTO_STAGES else "",
     )
 
 

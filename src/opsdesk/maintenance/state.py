@@ -8,6 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from opsdesk.ai.models import EmergencyMatch, MaintenanceTriage, Priority
+from opsdesk.files.refs import FileRef
 from opsdesk.maintenance.inputs import PreventiveFacts, RequestForm, Window
 from opsdesk.maintenance.invoice import Invoice
 from opsdesk.maintenance.owner_policy import OwnerPolicy
@@ -97,6 +98,18 @@ class Question(BaseModel):
     """Closed unanswered because a person changed course (a cancel, another vendor)."""
 
 
+class Attachment(BaseModel):
+    """A photo or video someone sent about the request: the file by reference, who sent it
+    and when."""
+
+    file: FileRef
+    by: str
+    role: Role
+    at: datetime
+    stage: Stage | None = None
+    """The question it came with; None: with the report."""
+
+
 class TimelineEntry(BaseModel):
     at: datetime
     status: RequestStatus
@@ -137,6 +150,8 @@ class RequestState(BaseModel):
     questions: list[Question] = []
     """Every question asked, the open one last."""
     timeline: list[TimelineEntry] = []
+    photos: list[Attachment] = []
+    """Photos and videos from the tenant, oldest first (references only)."""
     ended_reason: str = ""
     created_at: datetime
     updated_at: datetime

@@ -26,12 +26,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ValidationError
 from starlette.convertors import Convertor, register_url_convertor
+from starlette.datastructures import UploadFile
 
 from opsdesk import clock
 from opsdesk.ai.models import Priority
 from opsdesk.comments import Comments, interleaved
 from opsdesk.files.refs import FileRef
 from opsdesk.maintenance import api, service
+from opsdesk.maintenance.attachments import shown_files
 from opsdesk.maintenance.comments import existing_request
 from opsdesk.maintenance.directory import Directory, VendorSpec
 from opsdesk.maintenance.ids import REQUEST_ID_PATTERN, request_workflow_id
@@ -42,7 +44,7 @@ from opsdesk.maintenance.invoice_form import (
     invoice_answer,
     invoice_fields,
     line_rows,
-    stored_document,
+    uploaded_document,
 )
 from opsdesk.maintenance.listing import (
     QUEUES,
@@ -77,7 +79,7 @@ from opsdesk.web.csv_export import EXPORT_LIMIT, csv_response, stamped
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.errors import ApiError, sentence
 from opsdesk.web.files import files_of
-from opsdesk.web.forms import Upload, read_form, read_form_and_files
+from opsdesk.web.forms import read_form, read_form_with_files
 
 # The dashboard's notices are one mechanism for both desks.
 from opsdesk.web.navigation import (
@@ -343,6 +345,7 @@ async def _detail(request: Request, state: RequestState) -> dict[str, Any]:
     # The survey is sent at close and answered after the workflow has ended: the database's.
     survey = await Surveys(db).of_request(state.request_id) if state.status.terminal else None
     zone = reader_zone(request)
+    settings = settings_of(request)
     question = state.question
     asked = None
     if question is not None and question.asked:
@@ -382,6 +385,10 @@ async def _detail(request: Request, state: RequestState) -> dict[str, Any]:
         "line_kinds": LINE_KINDS,
         "document_url": _document_url(request, state),
         "invoice_rows": invoice_rows(state) if state.invoice and state.invoice.lines else [],
+        # Only the full page shows them (outside the polled section): each poll would make
+        # new links and load every photo again.
+        "files": shown_files(state, files_of(request), settings.file_link_lifetime, when),
+        "files_lifetime": clock.duration(settings.file_link_lifetime),
     }
 
 
@@ -567,12 +574,25 @@ async def _shown_again(
 async def answer_form(request: Request, who: Operator, request_id: str) -> Response:
     """Answer the open question on its person's behalf. Not through the JSON API's route:
     that one records the channel ``api``."""
-    fields, files = await read_form_and_files(request)
+    upload, fields, files = await read_form_with_files(request, "document")
+    try:
+        return await _answer_on_behalf(request, who, request_id, fields, files)
+    finally:
+        await upload.close()
+
+
+async def _answer_on_behalf(
+    request: Request,
+    who: Operator,
+    request_id: str,
+    fields: dict[str, str],
+    files: list[UploadFile],
+) -> Response:
     state = await _state(request, request_id)
     try:
         document = None
-        if fields.get("stage") == Stage.INVOICE and "document" in files:
-            document = await _document(request, request_id, files["document"])
+        if fields.get("stage") == Stage.INVOICE and files:
+            document = await _document(request, request_id, files[0])
         stage, answer = _answer_of(state, fields, who.name, reader_zone(request), document)
         try:
             answered, settled = await service.answer_request(
@@ -722,9 +742,9 @@ async def bulk_form(request: Request, who: Operator) -> Response:
     return redirect_with(form.back, Notice(kind, report([text for _, text in outcomes])))
 
 
-async def _document(request: Request, request_id: str, upload: Upload) -> FileRef:
+async def _document(request: Request, request_id: str, upload: UploadFile) -> FileRef:
     try:
-        return await stored_document(files_of(request), request_id, upload.data, upload.filename)
+        return await uploaded_document(files_of(request), request_id, upload)
     except InvoiceProblem as exc:
         raise ApiError(422, "invalid_input", str(exc)) from None
 

@@ -24,6 +24,7 @@ from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ActivityError
 
 from opsdesk.ai.models import CATEGORY_OF_TRADE, MaintenanceTriage, TriageRequest
+from opsdesk.files.refs import described
 from opsdesk.maintenance import notices, policy_notices
 from opsdesk.maintenance.inputs import (
     Answer,
@@ -72,6 +73,7 @@ from opsdesk.maintenance.rules import (
 from opsdesk.maintenance.state import (
     AnswerRecord,
     Asked,
+    Attachment,
     PropertyFacts,
     Question,
     RequestRow,
@@ -171,7 +173,9 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
         self._policy = submission.policy
         tenant = submission.form.tenant
         job = submission.preventive
-        opened = f"Reported by {tenant.name} ({notices.SOURCES[submission.source]})"
+        sent = submission.form.photos
+        with_files = f", with {described(sent)}" if sent else ""
+        opened = f"Reported by {tenant.name} ({notices.SOURCES[submission.source]}){with_files}"
         if job is not None:
             opened = (
                 f"Opened by the preventive maintenance schedule: {job.title}, due {job.due_words}"
@@ -192,6 +196,7 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
                     event=opened,
                 )
             ],
+            photos=[Attachment(file=ref, by=tenant.name, role="tenant", at=now) for ref in sent],
         )
         self._preventive = False
         """The job's triage was taken, and the repair is not put to the owner."""
@@ -308,7 +313,10 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
             )
             return
         request = TriageRequest(
-            request_id=state.request_id, description=state.form.description, unit=state.form.unit
+            request_id=state.request_id,
+            description=state.form.description,
+            unit=state.form.unit,
+            photos=[sent.file for sent in state.photos if sent.file.kind == "photo"],
         )
         try:
             result = await self._execute(AiActivities.triage_maintenance_request, request, TRIAGE)
@@ -882,6 +890,7 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
                 paragraphs=paragraphs,
                 details=[
                     *stage_details(state, stage),
+                    *notices.files_details(state, stage),
                     {"label": "Answer by", "at": question.deadline.isoformat()},
                 ],
                 link=link,
@@ -1032,6 +1041,13 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
                 at=workflow.now(),
             )
             self._answers[answer.answer_id] = answer
+            sent = getattr(answer, "photos", [])
+            self._state.photos.extend(
+                Attachment(
+                    file=ref, by=answer.actor, role=stage.role, at=workflow.now(), stage=stage
+                )
+                for ref in sent
+            )
             self._settled = False
             count(
                 "opsdesk_maintenance_answers",
@@ -1039,8 +1055,9 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
                 stage=stage.value,
                 channel=answer.channel,
             )
+            with_files = f", with {described(sent)}" if sent else ""
             self._note(
-                f"{answer.actor} ({stage.role}) {question.answer.what}",
+                f"{answer.actor} ({stage.role}) {question.answer.what}{with_files}",
                 actor=answer.actor,
                 channel=answer.channel,
                 note=answer.note,

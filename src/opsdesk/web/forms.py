@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from email.parser import BytesParser
-from email.policy import HTTP
 from urllib.parse import parse_qsl
 
 from fastapi import Request
+from starlette.datastructures import FormData, UploadFile
+from starlette.formparsers import MultiPartException
 
 from opsdesk.web.errors import ApiError
 
 MAX_FORM_FIELDS = 200
+MAX_FORM_FILES = 50
+"""A ceiling on file parts the parser takes; the settings' per-report limit is checked on
+what is left."""
 
 
 async def read_form(request: Request) -> dict[str, str]:
@@ -34,42 +36,26 @@ async def read_form(request: Request) -> dict[str, str]:
     return dict(pairs)
 
 
-@dataclass(frozen=True)
-class Upload:
-    """A file a form attached: its bytes, and what the browser called it (a name only; the
-    type is read from the bytes by whoever keeps it)."""
-
-    filename: str
-    data: bytes
-
-
-async def read_form_and_files(request: Request) -> tuple[dict[str, str], dict[str, Upload]]:
-    """The fields and files of a form a browser posted: url-encoded (no files), or
-    ``multipart/form-data`` for a form with a file input. Read with the standard library's
-    MIME parser: the body is already bounded by ``BodyLimit``."""
-    content_type = request.headers.get("content-type", "")
-    if content_type.split(";")[0].strip().lower() != "multipart/form-data":
-        return await read_form(request), {}
-    body = await request.body()
-    message = BytesParser(policy=HTTP).parsebytes(
-        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
-    )
-    if not message.is_multipart():
-        raise ApiError(422, "invalid_input", "the form could not be read; send it again")
-    fields: dict[str, str] = {}
-    files: dict[str, Upload] = {}
-    for count, part in enumerate(message.iter_parts()):
-        if count >= MAX_FORM_FIELDS:
-            raise ApiError(422, "invalid_input", "the form has too many fields")
-        name = part.get_param("name", header="content-disposition")
-        if not isinstance(name, str):
-            continue
-        payload = part.get_payload(decode=True)
-        data = payload if isinstance(payload, bytes) else b""
-        filename = part.get_filename()
-        if filename is not None:
-            if data:  # a file input left empty still sends its part, with no bytes
-                files[name] = Upload(filename=filename, data=data)
-        else:
-            fields[name] = data.decode("utf-8", errors="replace")
-    return fields, files
+async def read_form_with_files(
+    request: Request, field: str = "photos"
+) -> tuple[FormData, dict[str, str], list[UploadFile]]:
+    """The fields of a form that may carry files (multipart), and the files chosen in
+    ``field``; an url-encoded form has none. The caller closes the returned ``FormData``
+    (large files wait in temporary files)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/x-www-form-urlencoded":
+        return FormData(), await read_form(request), []
+    if content_type != "multipart/form-data":
+        raise ApiError(415, "unsupported_media_type", "send the form url-encoded or as multipart")
+    try:
+        form = await request.form(max_files=MAX_FORM_FILES, max_fields=MAX_FORM_FIELDS)
+    except MultiPartException as exc:
+        raise ApiError(400, "bad_request", f"the form could not be read: {exc.message}") from None
+    values = {key: value for key, value in form.multi_items() if isinstance(value, str)}
+    # A file input left empty still sends a part, with no name and no bytes.
+    files = [
+        value
+        for value in form.getlist(field)
+        if isinstance(value, UploadFile) and (value.filename or value.size)
+    ]
+    return form, values, files

@@ -14,30 +14,69 @@ from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from opsdesk.web.errors import ApiError, error_response
+from opsdesk.web.errors import ApiError, error_page, error_response, wants_html
 
 
 class _TooLarge(Exception):
     pass
 
 
+def _takes_uploads(path: str, upload: str) -> bool:
+    if upload.endswith("/"):
+        return path.startswith(upload)
+    wanted, given = upload.split("/"), path.split("/")
+    return len(wanted) == len(given) and all(
+        w in ("*", g) for w, g in zip(wanted, given, strict=True)
+    )
+
+
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    """``max_bytes`` for every body, except a POST to one of ``upload_paths`` (a path, where
+    ``*`` stands for one segment, or a prefix ending in ``/``), which may carry files up to
+    ``upload_bytes``."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        upload_bytes: int | None = None,
+        upload_paths: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_bytes = upload_bytes or max_bytes
+        self.upload_paths = upload_paths
 
-    def _refusal(self) -> ASGIApp:
+    def _limit(self, scope: Scope) -> int:
+        path: str = scope["path"]
+        if scope["method"] == "POST" and any(
+            _takes_uploads(path, upload) for upload in self.upload_paths
+        ):
+            return self.upload_bytes
+        return self.max_bytes
+
+    def _refusal(self, scope: Scope, limit: int) -> ASGIApp:
+        if limit == self.upload_bytes and wants_html(Request(scope)):
+            # A person's form with files: a page they can read, and a way back.
+            megabytes = max(1, limit // 1_000_000)
+            return error_page(
+                Request(scope),
+                413,
+                f"The files you chose are larger than {megabytes} MB together. Go back, "
+                "choose fewer or smaller ones and send the form again",
+            )
         return error_response(
-            413, "payload_too_large", f"the request body is larger than {self.max_bytes} bytes"
+            413, "payload_too_large", f"the request body is larger than {limit} bytes"
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self._limit(scope)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refusal()(scope, receive, send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refusal(scope, limit)(scope, receive, send)
             return
 
         received = 0
@@ -48,7 +87,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     raise _TooLarge
             return message
 
@@ -61,7 +100,7 @@ class BodyLimit:
             await self.app(scope, counting_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await self._refusal()(scope, receive, send)
+                await self._refusal(scope, limit)(scope, receive, send)
 
 
 Audience = Literal["people", "machines", "sign_in_account", "sign_in_address"]
