@@ -33,7 +33,7 @@ async def _report_with_a_photo(tab_: Page, base_url: str, name: str) -> str:
     assert await tab_.evaluate(FITS)
     await tab_.get_by_role("button", name="Send the report").click()
     await tab_.wait_for_url("**/report/received/*")
-    return tab_.url.rsplit("/", 1)[1]
+    return tab_.url.split("?")[0].rsplit("/", 1)[1]
 
 
 async def test_a_photo_from_the_form_reaches_the_owner_and_ops(

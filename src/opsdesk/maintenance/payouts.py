@@ -17,8 +17,13 @@ from opsdesk.db import Database
 from opsdesk.db.tables import PayoutRow, Property, Vendor
 from opsdesk.values import pattern
 
+# Years from 2000 to 2199: far from the calendar's ends, where a month's bounds (and the
+# zones' spread around them) would fall off it.
 Month = Annotated[
-    str, StringConstraints(pattern=pattern(r"^[0-9]{4}-(0[1-9]|1[0-2])$", "a month like 2026-12"))
+    str,
+    StringConstraints(
+        pattern=pattern(r"^2[01][0-9]{2}-(0[1-9]|1[0-2])$", "a month like 2026-12, from year 2000")
+    ),
 ]
 NOT_RECORDED = "not recorded"
 """The property of a payout made before payouts recorded it."""
