@@ -1,17 +1,21 @@
 """The properties on the dashboard, in Chromium at a desktop's width and a phone's: the list
 (name, address, owner, units, approval limit) and a property's page (its units and tenants,
-the owner and how they are reached, the owner's policy in plain sentences), read by a
-viewer; nothing sticks out of its box, and an unknown property is a readable page."""
+the owner and how they are reached, the owner's policy in plain sentences, its recurring
+jobs), read by a viewer; nothing sticks out of its box, and an unknown property is a
+readable page."""
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import httpx
 from playwright.async_api import Browser, expect
 
 from opsdesk.access.roles import Role
 from opsdesk.db import Database
+from opsdesk.maintenance.directory import sample_directory
+from opsdesk.maintenance.preventive import Recurrence, due_words
 from tests.conftest import BROWSER
 from tests.e2e.people import sign_in
 from tests.e2e.test_layout import MEASURE
@@ -19,6 +23,21 @@ from tests.e2e.test_link_pages import WIDTHS
 from tests.staff import person
 
 pytestmark = BROWSER
+
+
+def _next_due(job_id: str) -> str:
+    """The job's next due date as the page says it (the sample directory's job)."""
+    spec = next(
+        job for prop in sample_directory().properties for job in prop.preventive if job.id == job_id
+    )
+    recurrence = Recurrence(
+        first_due=spec.first_due,
+        every_days=spec.every_days,
+        every_months=spec.every_months,
+        time_zone="America/Los_Angeles",
+    )
+    return due_words(recurrence.next_due(datetime.now(UTC)), "America/Los_Angeles")
+
 
 VIEWER = "viewer"
 
@@ -44,6 +63,7 @@ async def test_a_viewer_reads_the_properties_and_each_owner_policy_at_both_width
             await expect(harbor).to_contain_text("Harbor Lane Holdings")
             await expect(harbor.locator(".units")).to_have_text("3")
             await expect(harbor.locator(".limit")).to_have_text("250.00 USD")
+            await expect(harbor.locator(".jobs")).to_have_text("2")
             elm = page.locator('[data-property="elm-48"]')
             await expect(elm.locator(".limit")).to_have_text("0.00 USD")
             assert await page.evaluate(MEASURE) == [], width
@@ -54,6 +74,9 @@ async def test_a_viewer_reads_the_properties_and_each_owner_policy_at_both_width
             await expect(owner).to_contain_text("Maya Chen")
             await expect(owner).to_contain_text("maya.chen@example.com")
             await expect(page.locator('[data-unit="Main"]')).to_contain_text("Jordan Blake")
+            await expect(page.locator('[data-section="preventive"] [data-job]')).to_have_text(
+                re.compile(r"^Service the boiler\s+· Unit Main · every year")
+            )
             policy = page.locator("[data-policy] li")
             await expect(policy).to_have_text(
                 [
@@ -82,7 +105,24 @@ async def test_a_viewer_reads_the_properties_and_each_owner_policy_at_both_width
                 "The owner may be phoned at any hour."
             )
             await expect(page.locator('[data-unit="3C"]')).to_contain_text("no tenant on file")
+            jobs = page.locator('[data-section="preventive"] [data-job]')
+            await expect(jobs).to_have_count(2)
+            filters = page.locator('[data-job="harbor-12-hvac-filters"]')
+            await expect(filters).to_contain_text("Replace the HVAC filters")
+            await expect(filters).to_contain_text("Unit 1A · every 90 days")
+            await expect(filters.locator("[data-due]")).to_contain_text(
+                f"Next due {_next_due('harbor-12-hvac-filters')}"
+            )
+            # Running once the worker has made its schedule; never paused here.
+            await expect(filters.locator("[data-state]")).to_have_text(
+                re.compile(r"^(Running|Not scheduled yet)\.$")
+            )
+            await expect(page.locator('[data-job="harbor-12-smoke-alarms"]')).to_contain_text(
+                "Unit 2B · every 6 months"
+            )
             assert await page.evaluate(MEASURE) == [], width
+            await page.get_by_role("link", name="Preventive maintenance for every property").click()
+            await expect(page.locator("h1")).to_have_text("Preventive maintenance")
 
             missing = await page.goto(f"{base}/maintenance/properties/nowhere-1")
             assert missing is not None

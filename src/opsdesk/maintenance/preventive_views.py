@@ -37,21 +37,24 @@ UNREACHABLE = (
 )
 
 
-async def property_jobs(request: Request, property_id: str) -> list[JobRow]:
-    """A property's preventive jobs, by title: for the property's page."""
-    return await PreventiveJobs(db_of(request)).for_property(property_id)
+async def property_jobs(request: Request, property_id: str) -> tuple[list[JobStatus], bool]:
+    """A property's preventive jobs, by title, each with its schedule's state, for the
+    property's page; and whether Temporal was out of reach (then no job is scheduled)."""
+    return await _statuses(request, await PreventiveJobs(db_of(request)).for_property(property_id))
+
+
+async def _statuses(request: Request, jobs: list[JobRow]) -> tuple[list[JobStatus], bool]:
+    # A page still lists the jobs when Temporal does not answer; it says so instead.
+    try:
+        return await job_statuses(client_of(request), jobs), False
+    except RPCError:
+        return [JobStatus(job=job, scheduled=False) for job in jobs], True
 
 
 @router.get(PAGE, response_class=HTMLResponse)
 async def preventive_page(request: Request) -> HTMLResponse:
-    jobs = await PreventiveJobs(db_of(request)).all()
     notice = read_notice(request)
-    try:
-        statuses = await job_statuses(client_of(request), jobs)
-        unreachable = False
-    except RPCError:
-        statuses = [JobStatus(job=job, scheduled=False) for job in jobs]
-        unreachable = True
+    statuses, unreachable = await _statuses(request, await PreventiveJobs(db_of(request)).all())
     response = templates.TemplateResponse(
         request,
         "maintenance/preventive.html",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -18,6 +19,9 @@ from fastapi.responses import HTMLResponse
 
 from opsdesk.maintenance.directory import Directory, DirectorySpec, OwnerSpec, PropertySpec
 from opsdesk.maintenance.owner_policy import policy_sentences
+from opsdesk.maintenance.preventive import due_words
+from opsdesk.maintenance.preventive_schedules import JobStatus
+from opsdesk.maintenance.preventive_views import property_jobs
 from opsdesk.values import dialable
 from opsdesk.web.auth import VIEWER
 from opsdesk.web.deps import db_of, settings_of
@@ -56,10 +60,26 @@ async def _policy_facts(request: Request, page: PropertyPage) -> dict[str, Any]:
     return {"policy_sentences": sentences}
 
 
+async def _preventive_facts(request: Request, page: PropertyPage) -> dict[str, Any]:
+    statuses, unreachable = await property_jobs(request, page.property.id)
+    return {
+        "preventive": statuses,
+        "preventive_unreachable": unreachable,
+        "due_day": due_words,
+        "next_due": _next_due,
+    }
+
+
+def _next_due(status: JobStatus) -> date:
+    # Without a schedule to ask (not made yet, or Temporal silent) the dates still say it.
+    return status.next_due or status.job.recurrence.next_due(datetime.now(UTC))
+
+
 SECTIONS: list[PropertySection] = [
     PropertySection("maintenance/property/_owner.html"),
     PropertySection("maintenance/property/_policy.html", _policy_facts),
     PropertySection("maintenance/property/_units.html"),
+    PropertySection("maintenance/property/_preventive.html", _preventive_facts),
 ]
 """The property page's sections, in order."""
 

@@ -30,6 +30,8 @@ from opsdesk.maintenance.documents import (
     expires_in,
     required_kinds,
 )
+from opsdesk.maintenance.scorecard_views import SCORECARD_WORDS
+from opsdesk.maintenance.scorecards import scorecards
 from opsdesk.web.auth import VIEWER, Operator
 from opsdesk.web.deps import db_of, settings_of
 from opsdesk.web.errors import ApiError, sentence
@@ -92,6 +94,7 @@ async def _vendor_context(request: Request, vendor: VendorSpec) -> dict[str, Any
     required = required_kinds(settings_of(request).vendor_documents_required, vendor.trades)
     glance, attention = at_a_glance(current, required, today)
     current_ids = {d.id for d in current.values()}
+    cards = await scorecards(db_of(request), [vendor.id])
     shown: list[VendorDocumentOut] = [current[k] for k in KINDS if k in current]
     return {
         "vendor": vendor,
@@ -109,6 +112,8 @@ async def _vendor_context(request: Request, vendor: VendorSpec) -> dict[str, Any
         "expired": {d.id for d in documents if d.expires_on < today},
         "kinds": KINDS,
         "sent": {},
+        "card": cards[0] if cards else None,
+        **SCORECARD_WORDS,
     }
 
 
