@@ -6,16 +6,21 @@ readable page."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import UTC, datetime
 
 import httpx
 from playwright.async_api import Browser, expect
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.access.roles import Role
 from opsdesk.db import Database
 from opsdesk.maintenance.directory import sample_directory
 from opsdesk.maintenance.preventive import Recurrence, due_words
+from opsdesk.maintenance.preventive_schedules import reconcile_schedules, schedule_id
+from opsdesk.settings import Settings
 from tests.conftest import BROWSER
 from tests.e2e.people import sign_in
 from tests.e2e.test_layout import MEASURE
@@ -43,10 +48,27 @@ VIEWER = "viewer"
 
 
 async def test_a_viewer_reads_the_properties_and_each_owner_policy_at_both_widths(
-    desk: httpx.AsyncClient, browser: Browser, db: Database
+    desk: httpx.AsyncClient,
+    browser: Browser,
+    db: Database,
+    dev_env: WorkflowEnvironment,
+    settings: Settings,
 ) -> None:
     await person(db, VIEWER, Role.VIEWER)
     base = str(desk.base_url)
+    # The sample's jobs on their schedules, as a worker's start makes them; one paused.
+    await reconcile_schedules(dev_env.client, settings, db)
+    jobs = [job.id for prop in sample_directory().properties for job in prop.preventive]
+    await dev_env.client.get_schedule_handle(schedule_id("harbor-12-smoke-alarms")).pause()
+    try:
+        await _read_the_pages(browser, base)
+    finally:
+        for job_id in jobs:
+            with contextlib.suppress(RPCError):
+                await dev_env.client.get_schedule_handle(schedule_id(job_id)).delete()
+
+
+async def _read_the_pages(browser: Browser, base: str) -> None:
     for width in WIDTHS:
         context = await browser.new_context(viewport={"width": width, "height": 900})
         # The page holds still while it is measured: no live refresh.
@@ -113,12 +135,12 @@ async def test_a_viewer_reads_the_properties_and_each_owner_policy_at_both_width
             await expect(filters.locator("[data-due]")).to_contain_text(
                 f"Next due {_next_due('harbor-12-hvac-filters')}"
             )
-            # Running once the worker has made its schedule; never paused here.
-            await expect(filters.locator("[data-state]")).to_have_text(
-                re.compile(r"^(Running|Not scheduled yet)\.$")
-            )
-            await expect(page.locator('[data-job="harbor-12-smoke-alarms"]')).to_contain_text(
-                "Unit 2B · every 6 months"
+            await expect(filters.locator("[data-due]")).to_contain_text("its request opens")
+            await expect(filters.locator("[data-state]")).to_have_text("Running.")
+            alarms = page.locator('[data-job="harbor-12-smoke-alarms"]')
+            await expect(alarms).to_contain_text("Unit 2B · every 6 months")
+            await expect(alarms.locator("[data-state]")).to_have_text(
+                "Paused: it opens no request until resumed."
             )
             assert await page.evaluate(MEASURE) == [], width
             await page.get_by_role("link", name="Preventive maintenance for every property").click()

@@ -25,8 +25,8 @@ from opsdesk.maintenance.preventive_schedules import (
 )
 from opsdesk.web.auth import VIEWER, Operator
 from opsdesk.web.deps import client_of, db_of, settings_of
-from opsdesk.web.navigation import NOTICE_COOKIE, Notice, read_notice, redirect_with
-from opsdesk.web.pages import templates
+from opsdesk.web.navigation import Notice, redirect_with
+from opsdesk.web.pages import dashboard_page
 
 router = APIRouter(include_in_schema=False, dependencies=VIEWER)
 
@@ -53,24 +53,19 @@ async def _statuses(request: Request, jobs: list[JobRow]) -> tuple[list[JobStatu
 
 @router.get(PAGE, response_class=HTMLResponse)
 async def preventive_page(request: Request) -> HTMLResponse:
-    notice = read_notice(request)
     statuses, unreachable = await _statuses(request, await PreventiveJobs(db_of(request)).all())
-    response = templates.TemplateResponse(
+    return dashboard_page(
         request,
         "maintenance/preventive.html",
         {
-            "section": "maintenance",
-            "temporal_ui": settings_of(request).resolved_temporal_ui_url,
             "statuses": statuses,
-            "notice": notice or (Notice("error", UNREACHABLE) if unreachable else None),
             "unreachable": unreachable,
             "lead_days": LEAD.days,
             "due_day": due_words,
         },
+        section="maintenance",
+        notice=Notice("error", UNREACHABLE) if unreachable else None,
     )
-    if notice is not None:
-        response.delete_cookie(NOTICE_COOKIE, path="/")  # shown here, so used up
-    return response
 
 
 @router.post(PAGE + "/schedules")

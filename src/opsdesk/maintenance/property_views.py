@@ -24,9 +24,9 @@ from opsdesk.maintenance.preventive_schedules import JobStatus
 from opsdesk.maintenance.preventive_views import property_jobs
 from opsdesk.values import dialable
 from opsdesk.web.auth import VIEWER
-from opsdesk.web.deps import db_of, settings_of
+from opsdesk.web.deps import db_of
 from opsdesk.web.errors import ApiError
-from opsdesk.web.pages import templates
+from opsdesk.web.pages import dashboard_page
 
 router = APIRouter(include_in_schema=False, dependencies=VIEWER)
 
@@ -85,15 +85,7 @@ SECTIONS: list[PropertySection] = [
 
 
 def _render(request: Request, template: str, **context: Any) -> HTMLResponse:
-    return templates.TemplateResponse(
-        request,
-        template,
-        {
-            "section": "maintenance",
-            "temporal_ui": settings_of(request).resolved_temporal_ui_url,
-            **context,
-        },
-    )
+    return dashboard_page(request, template, context, section="maintenance")
 
 
 def _owners(spec: DirectorySpec) -> dict[str, OwnerSpec]:

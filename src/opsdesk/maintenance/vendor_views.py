@@ -35,8 +35,8 @@ from opsdesk.maintenance.scorecards import scorecards
 from opsdesk.web.auth import VIEWER, Operator
 from opsdesk.web.deps import db_of, settings_of
 from opsdesk.web.errors import ApiError, sentence
-from opsdesk.web.navigation import NOTICE_COOKIE, Notice, read_notice, redirect_with
-from opsdesk.web.pages import templates
+from opsdesk.web.navigation import Notice, redirect_with
+from opsdesk.web.pages import dashboard_page
 
 router = APIRouter(include_in_schema=False, dependencies=VIEWER)
 
@@ -53,23 +53,10 @@ def _page(
     notice: Notice | None = None,
     **context: Any,
 ) -> HTMLResponse:
-    left = read_notice(request)
-    response = templates.TemplateResponse(
-        request,
-        template,
-        {
-            "section": "maintenance",
-            "temporal_ui": settings_of(request).resolved_temporal_ui_url,
-            "notice": notice or left,
-            "kind_words": KIND_WORDS,
-            "calendar_day": clock.calendar_day,
-            **context,
-        },
-        status_code=status_code,
+    context = {"kind_words": KIND_WORDS, "calendar_day": clock.calendar_day, **context}
+    return dashboard_page(
+        request, template, context, section="maintenance", status_code=status_code, notice=notice
     )
-    if left is not None:
-        response.delete_cookie(NOTICE_COOKIE, path="/")  # shown here, so used up
-    return response
 
 
 @router.get("/maintenance/vendors", response_class=HTMLResponse)
