@@ -4,8 +4,6 @@ again), the vendor scorecards' table and the aging view, none wider than the win
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -21,22 +19,10 @@ from opsdesk.notify.signing import LinkSigner, link_key
 from opsdesk.settings import Settings
 from tests.conftest import BROWSER
 from tests.e2e.test_layout import MEASURE
+from tests.e2e.test_link_pages import WIDTHS, tab
 from tests.maintenance.jobs import recorded_job
 
 pytestmark = BROWSER
-
-WIDTHS = (1440, 390)
-
-
-@asynccontextmanager
-async def tab(browser: Browser, width: int) -> AsyncIterator[Page]:
-    context = await browser.new_context(viewport={"width": width, "height": 900})
-    opened = await context.new_page()
-    opened.set_default_timeout(20_000)
-    try:
-        yield opened
-    finally:
-        await context.close()
 
 
 async def fits(page: Page, where: str) -> None:

@@ -17,13 +17,12 @@ from opsdesk.app import create_app
 from opsdesk.db import Database
 from opsdesk.maintenance.compliance import VendorDocuments
 from opsdesk.maintenance.directory import Directory, sample_directory
-from opsdesk.maintenance.job_facts import JobFacts
-from opsdesk.maintenance.status import RequestStatus
 from opsdesk.maintenance.vendor_jobs import VendorJobs
 from opsdesk.settings import Settings
 from tests.conftest import BROWSER, free_port
 from tests.e2e.people import sign_in
 from tests.http import served
+from tests.maintenance.jobs import recorded_job
 from tests.staff import person
 
 pytestmark = BROWSER
@@ -48,14 +47,11 @@ async def vendors_site(
     )
     await documents.add("ven-volt", "licence", today + timedelta(days=6), uploaded_by="ops")
     # One closed job of the plumber's, done 4 days after the report, for their scorecard.
-    done = datetime.now(UTC) - timedelta(days=2)
     await VendorJobs(db).record(
-        JobFacts(
-            request_id="MR-pipe-1", vendor_id="ven-pipe", property_id="harbor-12",
-            reported_at=done - timedelta(days=4), completed_at=done,
-            ending=RequestStatus.CLOSED, ended_at=done,
+        recorded_job(
+            "MR-pipe-1", "ven-pipe", answered_after=None, completed_after=timedelta(days=4)
         )
-    )  # fmt: skip
+    )
     await person(db)
     port = free_port()
     # The files' signed links lead to the app where it is served.
