@@ -11,7 +11,6 @@ from playwright.async_api import Browser, Page, expect
 
 from opsdesk.db import Database
 from opsdesk.maintenance.notices import RATINGS, SURVEY
-from opsdesk.maintenance.status import RequestStatus
 from opsdesk.maintenance.surveys import Surveys
 from opsdesk.maintenance.vendor_jobs import VendorJobs
 from opsdesk.notify.links import LinkGrant
@@ -20,7 +19,7 @@ from opsdesk.settings import Settings
 from tests.conftest import BROWSER
 from tests.e2e.test_layout import MEASURE
 from tests.e2e.test_link_pages import WIDTHS, tab
-from tests.maintenance.jobs import recorded_job
+from tests.maintenance.jobs import flowright_jobs, recorded_job
 
 pytestmark = BROWSER
 
@@ -88,27 +87,7 @@ async def test_the_scorecards_and_the_aging_view_on_a_desk_and_a_phone(
     desk: httpx.AsyncClient, db: Database, page: Page
 ) -> None:
     jobs = VendorJobs(db)
-    for facts in (
-        recorded_job(
-            "R-1", "ven-flow", answered_after=timedelta(hours=2), completed_after=timedelta(days=3)
-        ),
-        recorded_job(
-            "R-2",
-            "ven-flow",
-            answered_after=timedelta(hours=4),
-            completed_after=timedelta(days=5),
-            not_fixed=True,
-            invoice=12000,
-        ),
-        recorded_job(
-            "R-3",
-            "ven-flow",
-            answered_after=timedelta(hours=9),
-            completed_after=timedelta(days=10),
-            invoice=None,
-            ending=RequestStatus.EXPIRED,
-        ),
-    ):
+    for facts in flowright_jobs():
         await jobs.record(facts)
     await Surveys(db).record("R-1", "l1", 5, "")
     await Surveys(db).record("R-2", "l2", 2, "")
