@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
@@ -67,6 +67,7 @@ from opsdesk.temporal.client import connect, metrics_runtime
 from opsdesk.temporal.interceptors import OutcomeInterceptor
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Modules workflows import that are safe to share with the sandbox: loading them once
 # outside it, instead of re-importing them for every workflow run, is the cheapest speed-up.
@@ -254,6 +255,16 @@ async def start_poller(
     )
 
 
+async def _set(whose: str, ensure: Awaitable[T]) -> T | None:
+    """What setting a schedule gave, or None (logged) when Temporal refused it: a namespace
+    where this worker may not manage schedules still runs everything else."""
+    try:
+        return await ensure
+    except RPCError as exc:
+        log.warning("%s schedule could not be set: %s", whose, exc.message)
+        return None
+
+
 async def run(settings: Settings, runner: WorkflowRunner | None = None) -> None:
     """Run every task queue's worker until SIGINT or SIGTERM, then drain and stop."""
     await upgrade_async(settings.resolved_database_url)
@@ -272,12 +283,8 @@ async def run(settings: Settings, runner: WorkflowRunner | None = None) -> None:
     try:
         # Said before polling starts: once a worker polls, `opsdesk dev` may call the stack
         # ready and print its URLs, which should be the console's last lines.
-        try:
-            schedule = await ensure_report_schedule(client, settings)
-        except RPCError as exc:
-            # A namespace where this worker may not manage schedules still runs orders.
-            log.warning("the daily report's schedule could not be set: %s", exc.message)
-        else:
+        schedule = await _set("the daily report's", ensure_report_schedule(client, settings))
+        if schedule is not None:
             log.info(
                 "daily report schedule %s %s: weekdays at %s %s",
                 SCHEDULE_ID,
@@ -285,32 +292,25 @@ async def run(settings: Settings, runner: WorkflowRunner | None = None) -> None:
                 settings.report_at.strftime("%H:%M"),
                 settings.business_time_zone,
             )
-        try:
-            aging = await ensure_aging_schedule(client, settings)
-        except RPCError as exc:
-            log.warning("the aging alerts' schedule could not be set: %s", exc.message)
-        else:
+        aging = await _set("the aging alerts'", ensure_aging_schedule(client, settings))
+        if aging is not None:
             log.info(
                 "aging alerts schedule %s %s: every %s",
                 AGING_SCHEDULE_ID,
                 aging,
                 settings.aging_every,
             )
-        try:
-            jobs = await reconcile_schedules(client, settings, db)
-        except RPCError as exc:
-            log.warning("the preventive jobs' schedules could not be set: %s", exc.message)
-        else:
+        jobs = await _set("the preventive jobs'", reconcile_schedules(client, settings, db))
+        if jobs is not None:
             log.info(
                 "preventive job schedules: %d created, %d updated",
                 jobs["created"],
                 jobs["updated"],
             )
-        try:
-            reminders = await ensure_reminder_schedule(client, settings)
-        except RPCError as exc:
-            log.warning("the document reminders' schedule could not be set: %s", exc.message)
-        else:
+        reminders = await _set(
+            "the document reminders'", ensure_reminder_schedule(client, settings)
+        )
+        if reminders is not None:
             log.info(
                 "document reminders schedule %s %s: every day at %s %s",
                 REMINDERS_SCHEDULE_ID,

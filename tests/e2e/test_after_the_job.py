@@ -4,8 +4,6 @@ again), the vendor scorecards' table and the aging view, none wider than the win
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -13,7 +11,6 @@ from playwright.async_api import Browser, Page, expect
 
 from opsdesk.db import Database
 from opsdesk.maintenance.notices import RATINGS, SURVEY
-from opsdesk.maintenance.status import RequestStatus
 from opsdesk.maintenance.surveys import Surveys
 from opsdesk.maintenance.vendor_jobs import VendorJobs
 from opsdesk.notify.links import LinkGrant
@@ -21,22 +18,10 @@ from opsdesk.notify.signing import LinkSigner, link_key
 from opsdesk.settings import Settings
 from tests.conftest import BROWSER
 from tests.e2e.test_layout import MEASURE
-from tests.maintenance.jobs import recorded_job
+from tests.e2e.test_link_pages import WIDTHS, tab
+from tests.maintenance.jobs import flowright_jobs, recorded_job
 
 pytestmark = BROWSER
-
-WIDTHS = (1440, 390)
-
-
-@asynccontextmanager
-async def tab(browser: Browser, width: int) -> AsyncIterator[Page]:
-    context = await browser.new_context(viewport={"width": width, "height": 900})
-    opened = await context.new_page()
-    opened.set_default_timeout(20_000)
-    try:
-        yield opened
-    finally:
-        await context.close()
 
 
 async def fits(page: Page, where: str) -> None:
@@ -102,27 +87,7 @@ async def test_the_scorecards_and_the_aging_view_on_a_desk_and_a_phone(
     desk: httpx.AsyncClient, db: Database, page: Page
 ) -> None:
     jobs = VendorJobs(db)
-    for facts in (
-        recorded_job(
-            "R-1", "ven-flow", answered_after=timedelta(hours=2), completed_after=timedelta(days=3)
-        ),
-        recorded_job(
-            "R-2",
-            "ven-flow",
-            answered_after=timedelta(hours=4),
-            completed_after=timedelta(days=5),
-            not_fixed=True,
-            invoice=12000,
-        ),
-        recorded_job(
-            "R-3",
-            "ven-flow",
-            answered_after=timedelta(hours=9),
-            completed_after=timedelta(days=10),
-            invoice=None,
-            ending=RequestStatus.EXPIRED,
-        ),
-    ):
+    for facts in flowright_jobs():
         await jobs.record(facts)
     await Surveys(db).record("R-1", "l1", 5, "")
     await Surveys(db).record("R-2", "l2", 2, "")

@@ -4,8 +4,6 @@ typed; the request's page links the document; payouts filter by month and fit a 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -19,26 +17,15 @@ from opsdesk.maintenance.status import RequestStatus, Stage
 from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow as W
 from opsdesk.settings import Settings
 from tests.conftest import BROWSER
+from tests.e2e.test_link_pages import WIDTHS, tab
 from tests.maintenance.helpers import LEAK, answer, drive_to, link_for_stage, waiting_for
 from tests.waiting import eventually
 
 pytestmark = BROWSER
 
 PLUMBER = "jobs@flowright.example"
-WIDTHS = (1440, 390)
 FITS = "document.documentElement.scrollWidth <= window.innerWidth"
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
-
-
-@asynccontextmanager
-async def tab(browser: Browser, width: int) -> AsyncIterator[Page]:
-    context = await browser.new_context(viewport={"width": width, "height": 900})
-    opened = await context.new_page()
-    opened.set_default_timeout(20_000)
-    try:
-        yield opened
-    finally:
-        await context.close()
 
 
 async def attach(page: Page) -> None:

@@ -1,6 +1,7 @@
 """The vendors' pages in Chromium at 1440 and 390 px: compliance at a glance on the list, a
 certificate uploaded through the vendor's page (its file opened through its short-lived
-link), and a wrong file refused in words; neither page is wider than the window."""
+link), and a wrong file refused in words; the vendor's scorecard on their page, linked with
+every vendor's scorecards; no page is wider than the window."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ from opsdesk.app import create_app
 from opsdesk.db import Database
 from opsdesk.maintenance.compliance import VendorDocuments
 from opsdesk.maintenance.directory import Directory, sample_directory
+from opsdesk.maintenance.vendor_jobs import VendorJobs
 from opsdesk.settings import Settings
 from tests.conftest import BROWSER, free_port
 from tests.e2e.people import sign_in
 from tests.http import served
+from tests.maintenance.jobs import recorded_job
 from tests.staff import person
 
 pytestmark = BROWSER
@@ -43,6 +46,12 @@ async def vendors_site(
         "ven-pipe", "general_liability", today - timedelta(days=3), uploaded_by="ops"
     )
     await documents.add("ven-volt", "licence", today + timedelta(days=6), uploaded_by="ops")
+    # One closed job of the plumber's, done 4 days after the report, for their scorecard.
+    await VendorJobs(db).record(
+        recorded_job(
+            "MR-pipe-1", "ven-pipe", answered_after=None, completed_after=timedelta(days=4)
+        )
+    )
     await person(db)
     port = free_port()
     # The files' signed links lead to the app where it is served.
@@ -93,6 +102,11 @@ async def test_vendors_compliance_at_a_glance_and_a_certificate_uploaded_from_th
 
             await page.get_by_role("link", name="Bay Pipe & Drain").click()
             await expect(page.get_by_role("heading", name="Bay Pipe & Drain")).to_be_visible()
+            card = page.locator('[data-scorecard="ven-pipe"]')
+            await expect(card.locator("[data-jobs]")).to_have_text("1 (1 closed)")
+            await expect(card.locator("[data-completion]")).to_contain_text("4.0 days")
+            await expect(card.locator("[data-first-time-fix]")).to_contain_text("100%")
+            await _fits(page, f"the vendor's scorecard {where}")
             form = page.locator("form[data-upload]")
             await form.get_by_label("Document").select_option("general_liability")
             await form.get_by_label("Expires on").fill(renewed.isoformat())
@@ -129,5 +143,14 @@ async def test_vendors_compliance_at_a_glance_and_a_certificate_uploaded_from_th
                 await expect(form.get_by_label("Number")).to_have_value(f"GL-{width}")
                 await expect(form.get_by_label("Expires on")).to_have_value(renewed.isoformat())
             await _fits(page, f"the vendor's page {where}")
+
+            # Every vendor's scorecard, and back to one vendor's page from it.
+            await page.get_by_role("link", name="Every vendor's scorecard").click()
+            await expect(page.get_by_role("heading", name="Vendor scorecards")).to_be_visible()
+            await expect(page.locator('tr[data-vendor="ven-pipe"] [data-jobs]')).to_have_text("1")
+            await _fits(page, f"the scorecards {where}")
+            await page.get_by_role("link", name="Volt Electric").click()
+            await expect(page.get_by_role("heading", name="Volt Electric")).to_be_visible()
+            await expect(page.locator('[data-scorecard="ven-volt"] [data-no-jobs]')).to_be_visible()
         finally:
             await page.context.close()

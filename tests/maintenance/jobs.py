@@ -38,3 +38,30 @@ def recorded_job(
         ending=ending,
         ended_at=reported + timedelta(days=30),
     )
+
+
+def flowright_jobs() -> list[JobFacts]:
+    """FlowRight's three jobs: answers in 2, 4 and 9 hours (median 4); completes in 3, 5
+    and 10 days (median 5); one of its two closed jobs needed a second visit, the third
+    expired; invoices on the estimate, 20 % over and none (10 % over on average)."""
+    return [
+        recorded_job(
+            "R-1", "ven-flow", answered_after=timedelta(hours=2), completed_after=timedelta(days=3)
+        ),
+        recorded_job(
+            "R-2",
+            "ven-flow",
+            answered_after=timedelta(hours=4),
+            completed_after=timedelta(days=5),
+            not_fixed=True,
+            invoice=12000,
+        ),
+        recorded_job(
+            "R-3",
+            "ven-flow",
+            answered_after=timedelta(hours=9),
+            completed_after=timedelta(days=10),
+            invoice=None,
+            ending=RequestStatus.EXPIRED,
+        ),
+    ]

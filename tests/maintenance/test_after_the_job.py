@@ -24,7 +24,7 @@ from opsdesk.notify.signing import LinkSigner, link_key
 from opsdesk.settings import Settings
 from opsdesk.web.pages import templates
 from tests.maintenance.helpers import answer, drive_to, link_for_stage, served_desk, start
-from tests.maintenance.jobs import recorded_job
+from tests.maintenance.jobs import flowright_jobs, recorded_job
 from tests.waiting import eventually
 
 TENANT = "sam.rivera@example.com"
@@ -137,27 +137,7 @@ async def test_scorecards_from_recorded_jobs_and_the_order_they_give(
 ) -> None:
     jobs = VendorJobs(db)
     for facts in (
-        # FlowRight: answers in 2, 4 and 9 hours (median 4); completes in 3, 5 and 10 days
-        # (median 5); one of its two closed jobs needed a second visit.
-        recorded_job(
-            "R-1", "ven-flow", answered_after=timedelta(hours=2), completed_after=timedelta(days=3)
-        ),
-        recorded_job(
-            "R-2",
-            "ven-flow",
-            answered_after=timedelta(hours=4),
-            completed_after=timedelta(days=5),
-            not_fixed=True,
-            invoice=12000,
-        ),
-        recorded_job(
-            "R-3",
-            "ven-flow",
-            answered_after=timedelta(hours=9),
-            completed_after=timedelta(days=10),
-            invoice=None,
-            ending=RequestStatus.EXPIRED,
-        ),
+        *flowright_jobs(),
         # Bay Pipe: one job, answered in 30 minutes, done in 2 days, fixed the first time.
         recorded_job(
             "R-4",

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from opsdesk.ai import prompts
 from opsdesk.ai.emergency import EmergencyPolicy, default_policy, fold
 from opsdesk.ai.models import (
+    CATEGORY_OF_TRADE,
     TRADE_OF_CATEGORY,
     AiUsage,
     Category,
@@ -30,7 +31,6 @@ from opsdesk.ai.models import (
     SpokenAnswer,
     SpokenAnswerResult,
     SpokenIntent,
-    Trade,
     TriageRequest,
     TriageResult,
 )
@@ -219,15 +219,6 @@ _CATEGORIES: list[tuple[Category, re.Pattern[str]]] = [
         ),
     ),
 ]
-_CATEGORY_OF_TRADE: dict[Trade, Category] = {
-    "plumber": "plumbing",
-    "electrician": "electrical",
-    "hvac": "heating_cooling",
-    "appliance_repair": "appliance",
-    "pest_control": "pest",
-    "locksmith": "locks_security",
-    "handyman": "other",
-}
 
 
 def rules_triage(description: str, policy: EmergencyPolicy | None = None) -> MaintenanceTriage:
@@ -248,7 +239,7 @@ def read_by_rules(
         # The criterion names the trade; the words name the category only if they agree.
         trade = next(c.trade for c in policy.criteria if c.id == met.criterion)
         if TRADE_OF_CATEGORY[category] != trade:
-            category = _CATEGORY_OF_TRADE[trade]
+            category = CATEGORY_OF_TRADE[trade]
     first_line = description.strip().splitlines()[0] if description.strip() else "Repair request"
     summary = first_line if len(first_line) <= 140 else first_line[:137] + "..."
     priority: Priority = (

@@ -9,6 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 FileKind = Literal["photo", "video", "document"]
 
+DOCUMENT_TYPES = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG"}
+"""What a document (an invoice, a certificate) may be, by its type read from the bytes."""
+
 BlobKey = Annotated[
     str, StringConstraints(pattern=r"^[a-z0-9-]+(/[a-z0-9-]+)*/[0-9a-f]{64}$", max_length=200)
 ]

@@ -19,7 +19,7 @@ from opsdesk.maintenance.state import RequestRow
 from opsdesk.settings import Settings
 from opsdesk.web.auth import VIEWER
 from opsdesk.web.deps import client_of, settings_of
-from opsdesk.web.pages import reader_zone, templates
+from opsdesk.web.pages import dashboard_page, reader_zone
 
 router = APIRouter()
 
@@ -70,12 +70,10 @@ async def aging_page(request: Request) -> HTMLResponse:
     now = datetime.now(UTC)
     groups, more = await aging_groups(client_of(request), settings_of(request), now)
     zone = reader_zone(request)
-    return templates.TemplateResponse(
+    return dashboard_page(
         request,
         "maintenance/aging.html",
         {
-            "section": "maintenance",
-            "temporal_ui": settings_of(request).resolved_temporal_ui_url,
             "groups": groups,
             "more": more,
             "most_shown": MOST_SHOWN,
@@ -84,4 +82,5 @@ async def aging_page(request: Request) -> HTMLResponse:
             "status_words": status_words,
             "stage_words": stage_words,
         },
+        section="maintenance",
     )

@@ -44,13 +44,7 @@ class VendorDocuments:
     async def documents(self, vendor_id: str) -> list[VendorDocumentOut]:
         """Every document of one vendor, oldest first."""
         async with self.db.transaction() as session:
-            rows = (
-                await session.scalars(
-                    select(VendorDocument)
-                    .where(VendorDocument.vendor_id == vendor_id)
-                    .order_by(VendorDocument.uploaded_at, VendorDocument.id)
-                )
-            ).all()
+            rows = await _filed(session, vendor_id)
         return [_out(row) for row in rows]
 
     async def current(self) -> dict[str, dict[DocumentKind, VendorDocumentOut]]:
@@ -177,19 +171,24 @@ class VendorDocuments:
         return True
 
 
-async def import_listed(
-    session: AsyncSession, vendor_id: str, listed: Sequence[DocumentSpec]
-) -> None:
-    """File the documents a directory file lists for a vendor. An import never takes a
-    document's place when one of the kind on file expires as late or later (an uploaded
-    renewal stays current), and importing the same file twice files nothing new."""
-    rows = (
+async def _filed(session: AsyncSession, vendor_id: str) -> Sequence[VendorDocument]:
+    """A vendor's documents in the order they were filed: the newest of a kind is current."""
+    return (
         await session.scalars(
             select(VendorDocument)
             .where(VendorDocument.vendor_id == vendor_id)
             .order_by(VendorDocument.uploaded_at, VendorDocument.id)
         )
     ).all()
+
+
+async def import_listed(
+    session: AsyncSession, vendor_id: str, listed: Sequence[DocumentSpec]
+) -> None:
+    """File the documents a directory file lists for a vendor. An import never takes a
+    document's place when one of the kind on file expires as late or later (an uploaded
+    renewal stays current), and importing the same file twice files nothing new."""
+    rows = await _filed(session, vendor_id)
     latest: dict[str, date] = {}
     for row in rows:
         latest[row.kind] = max(latest.get(row.kind, row.expires_on), row.expires_on)

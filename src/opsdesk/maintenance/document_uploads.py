@@ -5,16 +5,15 @@ name. Every refusal is a sentence a person can act on."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-import filetype
 from fastapi import Request
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
 from opsdesk import clock
+from opsdesk.files.documents import MAX_DOCUMENT_BYTES, DocumentRefused, keep_document
 from opsdesk.maintenance.compliance import VendorDocuments
 from opsdesk.maintenance.directory import Directory, VendorSpec
 from opsdesk.maintenance.documents import KIND_WORDS, KINDS, DocumentKind, VendorDocumentOut
@@ -22,14 +21,6 @@ from opsdesk.web.deps import db_of, settings_of
 from opsdesk.web.errors import ApiError
 from opsdesk.web.files import files_of
 
-ACCEPTED = {
-    "application/pdf": "PDF",
-    "image/jpeg": "JPEG",
-    "image/png": "PNG",
-}
-"""What a certificate may be, by the type its bytes show."""
-MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
-"""A scanned certificate of a few pages; bigger is a photo that needs shrinking."""
 FIELD_LIMIT = 200
 LATEST_EXPIRY = timedelta(days=365 * 20)
 """A date further ahead is a typo (2206 for 2026), not a certificate."""
@@ -102,13 +93,16 @@ def _expiry(raw: str, today: date) -> date:
     return expires_on
 
 
-def _file_type(data: bytes) -> str:
-    guessed = filetype.guess(data)
-    mime = str(guessed.mime) if guessed is not None else ""
-    if mime in ACCEPTED:
-        return mime
-    looks = f" (it looks like a {str(guessed.extension).upper()} file)" if guessed else ""
-    raise ApiError(
+def _refusal(exc: DocumentRefused) -> ApiError:
+    # The form's own words: each names its field ("File: ..."), as the form's others do.
+    if exc.problem == "empty":
+        return ApiError(422, "invalid_input", "File: the file is empty")
+    if exc.problem == "too_large":
+        return ApiError(
+            413, "payload_too_large", "File: the document is larger than 10 MB; send a smaller scan"
+        )
+    looks = f" (it looks like a {exc.looks} file)" if exc.looks else ""
+    return ApiError(
         415,
         "unsupported_media_type",
         f"File: the document must be a PDF, JPEG or PNG{looks}; scan or save it as one of "
@@ -132,17 +126,12 @@ async def file_upload(
     if file is None:
         raise ApiError(422, "invalid_input", "File: choose the document's file (PDF, JPEG or PNG)")
     data = await file.read(MAX_DOCUMENT_BYTES + 1)
-    if len(data) > MAX_DOCUMENT_BYTES:
-        raise ApiError(
-            413, "payload_too_large", "File: the document is larger than 10 MB; send a smaller scan"
+    try:
+        ref = await keep_document(
+            files_of(request), f"vendors/{vendor.id}", data, file.filename or ""
         )
-    if not data:
-        raise ApiError(422, "invalid_input", "File: the file is empty")
-    content_type = _file_type(data)
-    name = (file.filename or "").replace("/", "_").replace("\\", "_")[-200:]
-    ref = await files_of(request).put(
-        f"vendors/{_slug(vendor.id)}", data, content_type, name=name, kind="document"
-    )
+    except DocumentRefused as exc:
+        raise _refusal(exc) from None
     return await VendorDocuments(db_of(request)).add(
         vendor.id,
         kind,
@@ -159,9 +148,3 @@ def document_links(request: Request, documents: list[VendorDocumentOut]) -> dict
     store = files_of(request)
     lifetime = settings_of(request).file_link_lifetime
     return {d.id: store.url(d.file, lifetime) for d in documents if d.file is not None}
-
-
-def _slug(vendor_id: str) -> str:
-    # Blob keys take lower-case letters, digits and dashes only.
-    slug = re.sub(r"[^a-z0-9]+", "-", vendor_id.lower()).strip("-")
-    return slug or "vendor"

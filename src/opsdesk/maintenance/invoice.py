@@ -9,14 +9,12 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from opsdesk.files.refs import FileRef
+from opsdesk.files.refs import DOCUMENT_TYPES, FileRef
 
 LineKind = Literal["labour", "materials"]
 LINE_KINDS: dict[LineKind, str] = {"labour": "Labour", "materials": "Materials"}
 MAX_LINES = 30
 MAX_TOTAL_CENTS = 100_000_000
-DOCUMENT_TYPES = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG"}
-"""What an invoice's document may be, by its type read from the bytes."""
 
 InvoiceNumber = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)

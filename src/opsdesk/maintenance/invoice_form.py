@@ -12,18 +12,17 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import filetype
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
+from opsdesk.files.documents import MAX_DOCUMENT_BYTES, DocumentRefused, keep_document
 from opsdesk.files.refs import FileRef
 from opsdesk.files.store import BlobStore
 from opsdesk.maintenance.inputs import InvoiceAnswer
-from opsdesk.maintenance.invoice import DOCUMENT_TYPES, LINE_KINDS, MAX_LINES
+from opsdesk.maintenance.invoice import LINE_KINDS, MAX_LINES
 
 LINE_ROWS = 4
 """Blank line rows a form offers without its script (which adds more)."""
-MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 _FIELDS = ("kind", "description", "quantity", "price")
 
 
@@ -122,25 +121,26 @@ async def stored_document(
 ) -> FileRef:
     """Keep the invoice's document, once its bytes show it is a PDF, JPEG or PNG (whatever
     its name says)."""
-    if not data:
-        raise InvoiceProblem("Attach the invoice itself: a PDF, JPEG or PNG file.")
-    if len(data) > MAX_DOCUMENT_BYTES:
-        raise InvoiceProblem("The invoice's file is too large: at most 10 MB.")
-    kind = filetype.guess(data)
-    if kind is None or kind.mime not in DOCUMENT_TYPES:
-        raise InvoiceProblem(
-            "The invoice's file is not a PDF, JPEG or PNG. Save or scan it as one of those "
-            "and attach it again."
-        )
-    prefix = f"invoices/{request_id.lower()}".replace("_", "-").replace(".", "-")
-    return await store.put(prefix, data, kind.mime, name=name[-200:], kind="document")
+    try:
+        return await keep_document(store, f"invoices/{request_id}", data, name)
+    except DocumentRefused as exc:
+        raise InvoiceProblem(_INVOICE_REFUSALS[exc.problem]) from None
+
+
+# The invoice's own words: its page names "the invoice's file", not the file's name.
+_INVOICE_REFUSALS = {
+    "empty": "Attach the invoice itself: a PDF, JPEG or PNG file.",
+    "too_large": "The invoice's file is too large: at most 10 MB.",
+    "not_a_document": "The invoice's file is not a PDF, JPEG or PNG. Save or scan it as one "
+    "of those and attach it again.",
+}
 
 
 async def uploaded_document(
     store: BlobStore, request_id: str, upload: UploadFile | None
 ) -> FileRef:
     """The document a form attached, kept; refused when there is none."""
-    data = await upload.read() if upload is not None else b""
+    data = await upload.read(MAX_DOCUMENT_BYTES + 1) if upload is not None else b""
     if upload is None or not data:
         raise InvoiceProblem("Attach the invoice itself: a PDF, JPEG or PNG file.")
     return await stored_document(store, request_id, data, upload.filename or "")

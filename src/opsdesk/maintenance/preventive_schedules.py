@@ -13,20 +13,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Literal
 
 from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleCalendarSpec,
     ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleRange,
     ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -36,6 +34,7 @@ from opsdesk.maintenance.preventive import PreventiveRunInput, Recurrence
 from opsdesk.maintenance.preventive_jobs import JobRow, PreventiveJobs
 from opsdesk.maintenance.preventive_workflow import PreventiveRunWorkflow
 from opsdesk.settings import Settings
+from opsdesk.temporal.schedules import ensure_schedule
 
 log = logging.getLogger(__name__)
 
@@ -119,28 +118,16 @@ def job_schedule(job: JobRow, settings: Settings, now: datetime) -> Schedule:
 
 async def ensure_job_schedule(
     client: Client, settings: Settings, job: JobRow, now: datetime | None = None
-) -> str:
+) -> Literal["created", "updated"]:
     """Create the job's schedule, or bring it up to the job: ``created`` or ``updated``.
     A pause, and its note, stay as a person left them. A job created after its next
     request was due to open has that request opened at once."""
     now = now or datetime.now(UTC)
-    wanted = job_schedule(job, settings, now)
-    try:
-        handle = await client.create_schedule(schedule_id(job.id), wanted)
-    except ScheduleAlreadyRunningError:
-        pass
-    else:
-        recurrence = job.recurrence
-        if recurrence.opens(recurrence.next_due(now)) < now:
-            await handle.trigger()
-        return "created"
-
-    def keep_state(current: ScheduleUpdateInput) -> ScheduleUpdate:
-        wanted.state = current.description.schedule.state
-        return ScheduleUpdate(schedule=wanted)
-
-    await client.get_schedule_handle(schedule_id(job.id)).update(keep_state)
-    return "updated"
+    done = await ensure_schedule(client, schedule_id(job.id), job_schedule(job, settings, now))
+    recurrence = job.recurrence
+    if done == "created" and recurrence.opens(recurrence.next_due(now)) < now:
+        await client.get_schedule_handle(schedule_id(job.id)).trigger()
+    return done
 
 
 async def reconcile_schedules(client: Client, settings: Settings, db: Database) -> dict[str, int]:

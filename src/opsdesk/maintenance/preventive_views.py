@@ -25,8 +25,8 @@ from opsdesk.maintenance.preventive_schedules import (
 )
 from opsdesk.web.auth import VIEWER, Operator
 from opsdesk.web.deps import client_of, db_of, settings_of
-from opsdesk.web.navigation import NOTICE_COOKIE, Notice, read_notice, redirect_with
-from opsdesk.web.pages import templates
+from opsdesk.web.navigation import Notice, redirect_with
+from opsdesk.web.pages import dashboard_page
 
 router = APIRouter(include_in_schema=False, dependencies=VIEWER)
 
@@ -37,37 +37,35 @@ UNREACHABLE = (
 )
 
 
-async def property_jobs(request: Request, property_id: str) -> list[JobRow]:
-    """A property's preventive jobs, by title: for the property's page."""
-    return await PreventiveJobs(db_of(request)).for_property(property_id)
+async def property_jobs(request: Request, property_id: str) -> tuple[list[JobStatus], bool]:
+    """A property's preventive jobs, by title, each with its schedule's state, for the
+    property's page; and whether Temporal was out of reach (then no job is scheduled)."""
+    return await _statuses(request, await PreventiveJobs(db_of(request)).for_property(property_id))
+
+
+async def _statuses(request: Request, jobs: list[JobRow]) -> tuple[list[JobStatus], bool]:
+    # A page still lists the jobs when Temporal does not answer; it says so instead.
+    try:
+        return await job_statuses(client_of(request), jobs), False
+    except RPCError:
+        return [JobStatus(job=job, scheduled=False) for job in jobs], True
 
 
 @router.get(PAGE, response_class=HTMLResponse)
 async def preventive_page(request: Request) -> HTMLResponse:
-    jobs = await PreventiveJobs(db_of(request)).all()
-    notice = read_notice(request)
-    try:
-        statuses = await job_statuses(client_of(request), jobs)
-        unreachable = False
-    except RPCError:
-        statuses = [JobStatus(job=job, scheduled=False) for job in jobs]
-        unreachable = True
-    response = templates.TemplateResponse(
+    statuses, unreachable = await _statuses(request, await PreventiveJobs(db_of(request)).all())
+    return dashboard_page(
         request,
         "maintenance/preventive.html",
         {
-            "section": "maintenance",
-            "temporal_ui": settings_of(request).resolved_temporal_ui_url,
             "statuses": statuses,
-            "notice": notice or (Notice("error", UNREACHABLE) if unreachable else None),
             "unreachable": unreachable,
             "lead_days": LEAD.days,
             "due_day": due_words,
         },
+        section="maintenance",
+        notice=Notice("error", UNREACHABLE) if unreachable else None,
     )
-    if notice is not None:
-        response.delete_cookie(NOTICE_COOKIE, path="/")  # shown here, so used up
-    return response
 
 
 @router.post(PAGE + "/schedules")

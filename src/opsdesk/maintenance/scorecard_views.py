@@ -15,7 +15,7 @@ from opsdesk.maintenance.scorecards import TARGET_DAYS, Scorecard, scorecards
 from opsdesk.web.auth import VIEWER
 from opsdesk.web.deps import db_of, settings_of
 from opsdesk.web.errors import ApiError
-from opsdesk.web.pages import templates
+from opsdesk.web.pages import dashboard_page
 
 router = APIRouter()
 
@@ -93,15 +93,13 @@ SCORECARD_WORDS: dict[str, Any] = {
     dependencies=VIEWER,
 )
 async def scorecards_page(request: Request) -> HTMLResponse:
-    settings = settings_of(request)
-    return templates.TemplateResponse(
+    return dashboard_page(
         request,
         "maintenance/scorecards.html",
         {
-            "section": "maintenance",
-            "temporal_ui": settings.resolved_temporal_ui_url,
             "cards": await scorecards(db_of(request)),
-            "vendor_order": settings.vendor_order,
+            "vendor_order": settings_of(request).vendor_order,
             **SCORECARD_WORDS,
         },
+        section="maintenance",
     )

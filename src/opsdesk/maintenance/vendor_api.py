@@ -9,9 +9,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
+from opsdesk.files.refs import DOCUMENT_TYPES
 from opsdesk.maintenance.compliance import VendorDocuments
 from opsdesk.maintenance.document_uploads import (
-    ACCEPTED,
     document_links,
     file_upload,
     known_vendor,
@@ -52,7 +52,7 @@ _UPLOAD_BODY: dict[str, Any] = {
                         "file": {
                             "type": "string",
                             "format": "binary",
-                            "description": f"One of {', '.join(ACCEPTED.values())}, "
+                            "description": f"One of {', '.join(DOCUMENT_TYPES.values())}, "
                             "read from the bytes.",
                         },
                     },

@@ -30,11 +30,13 @@ from opsdesk.maintenance.documents import (
     expires_in,
     required_kinds,
 )
+from opsdesk.maintenance.scorecard_views import SCORECARD_WORDS
+from opsdesk.maintenance.scorecards import scorecards
 from opsdesk.web.auth import VIEWER, Operator
 from opsdesk.web.deps import db_of, settings_of
 from opsdesk.web.errors import ApiError, sentence
-from opsdesk.web.navigation import NOTICE_COOKIE, Notice, read_notice, redirect_with
-from opsdesk.web.pages import templates
+from opsdesk.web.navigation import Notice, redirect_with
+from opsdesk.web.pages import dashboard_page
 
 router = APIRouter(include_in_schema=False, dependencies=VIEWER)
 
@@ -51,23 +53,10 @@ def _page(
     notice: Notice | None = None,
     **context: Any,
 ) -> HTMLResponse:
-    left = read_notice(request)
-    response = templates.TemplateResponse(
-        request,
-        template,
-        {
-            "section": "maintenance",
-            "temporal_ui": settings_of(request).resolved_temporal_ui_url,
-            "notice": notice or left,
-            "kind_words": KIND_WORDS,
-            "calendar_day": clock.calendar_day,
-            **context,
-        },
-        status_code=status_code,
+    context = {"kind_words": KIND_WORDS, "calendar_day": clock.calendar_day, **context}
+    return dashboard_page(
+        request, template, context, section="maintenance", status_code=status_code, notice=notice
     )
-    if left is not None:
-        response.delete_cookie(NOTICE_COOKIE, path="/")  # shown here, so used up
-    return response
 
 
 @router.get("/maintenance/vendors", response_class=HTMLResponse)
@@ -92,6 +81,7 @@ async def _vendor_context(request: Request, vendor: VendorSpec) -> dict[str, Any
     required = required_kinds(settings_of(request).vendor_documents_required, vendor.trades)
     glance, attention = at_a_glance(current, required, today)
     current_ids = {d.id for d in current.values()}
+    cards = await scorecards(db_of(request), [vendor.id])
     shown: list[VendorDocumentOut] = [current[k] for k in KINDS if k in current]
     return {
         "vendor": vendor,
@@ -109,6 +99,8 @@ async def _vendor_context(request: Request, vendor: VendorSpec) -> dict[str, Any
         "expired": {d.id for d in documents if d.expires_on < today},
         "kinds": KINDS,
         "sent": {},
+        "card": cards[0] if cards else None,
+        **SCORECARD_WORDS,
     }
 
 

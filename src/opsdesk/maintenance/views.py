@@ -84,17 +84,15 @@ from opsdesk.web.forms import read_form, read_form_with_files
 # The dashboard's notices are one mechanism for both desks.
 from opsdesk.web.navigation import (
     BACK_LIMIT,
-    NOTICE_COOKIE,
     Notice,
     Pager,
     back_to,
     local_path,
     page_posted_from,
     pager,
-    read_notice,
     redirect_with,
 )
-from opsdesk.web.pages import reader_zone, templates
+from opsdesk.web.pages import dashboard_page, reader_zone, templates
 from opsdesk.web.params import ROW_ID_MAX, whole_number
 from opsdesk.web.saved_views import SavedViews
 
@@ -194,16 +192,22 @@ def _render(
         {
             "section": "maintenance",
             "temporal_ui": settings_of(request).resolved_temporal_ui_url,
-            "statuses": STATUSES,
-            "priorities": PRIORITIES,
-            "roles": ROLES,
-            "queue_names": QUEUES,
-            "due": clock.due,
-            "words": words,
+            **_WORDS,
             **context,
         },
         status_code=status_code,
     )
+
+
+_WORDS: dict[str, Any] = {
+    "statuses": STATUSES,
+    "priorities": PRIORITIES,
+    "roles": ROLES,
+    "queue_names": QUEUES,
+    "due": clock.due,
+    "words": words,
+}
+"""What the desk's templates name besides a page's own facts."""
 
 
 def _page(
@@ -215,11 +219,14 @@ def _page(
 ) -> HTMLResponse:
     """A whole page: it shows, and so uses up, the notice a form route left for it (or the
     one it is given)."""
-    left = read_notice(request)
-    response = _render(request, template, status_code, notice=notice or left, **context)
-    if left is not None:
-        response.delete_cookie(NOTICE_COOKIE, path="/")
-    return response
+    return dashboard_page(
+        request,
+        template,
+        _WORDS | context,
+        section="maintenance",
+        status_code=status_code,
+        notice=notice,
+    )
 
 
 # -- what each section shows ---------------------------------------------------------------

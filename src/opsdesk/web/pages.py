@@ -10,9 +10,10 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import (
     ChoiceLoader,
@@ -27,6 +28,7 @@ from opsdesk import clock
 from opsdesk.access.roles import Identity, Role
 from opsdesk.values import format_money
 from opsdesk.web.deps import settings_of
+from opsdesk.web.navigation import NOTICE_COOKIE, Notice, read_notice
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -103,6 +105,34 @@ def _environment() -> Environment:
 
 
 templates = Jinja2Templates(env=_environment())
+
+
+def dashboard_page(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    section: str,
+    status_code: int = 200,
+    notice: Notice | None = None,
+) -> HTMLResponse:
+    """A dashboard page under ``section`` of the navigation. It shows, and so uses up, the
+    notice a form route left for it (or the one it is given)."""
+    left = read_notice(request)
+    response = templates.TemplateResponse(
+        request,
+        template,
+        {
+            "section": section,
+            "temporal_ui": settings_of(request).resolved_temporal_ui_url,
+            "notice": notice or left,
+            **context,
+        },
+        status_code=status_code,
+    )
+    if left is not None:
+        response.delete_cookie(NOTICE_COOKIE, path="/")  # shown here, so used up
+    return response
 
 
 class _Anyone:
