@@ -617,6 +617,8 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
         phone, email, call_at = await self._channels(stage)
         round = self._rounds[stage] = self._rounds.get(stage, 0) + 1
         question = Question(stage=stage, round=round, asked_at=now, deadline=now + limit)
+        if self._silence is not None:
+            question.on_silence = self._silence[0]
         state.question = question
         state.questions.append(question)
         name, address = self._asked_person(stage)
@@ -806,9 +808,8 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
         state.approved_cents = min(quote_cents, policy_notices.make_safe_cap(state))
         self._note(policy_notices.made_safe_note(state, wait))
         self._tell("vendor", policy_notices.made_safe_for_vendor(state, wait))
-        owner = policy_notices.made_safe_for_owner(state, wait)
-        self._tell("owner", owner)
-        self._tell_ops(owner)
+        self._tell("owner", policy_notices.made_safe_for_owner(state, wait))
+        self._tell_ops(policy_notices.made_safe_for_ops(state, wait))
         return True
 
     def _call(self, question: Question, phone: str) -> None:
