@@ -340,7 +340,7 @@ async def test_a_preventive_request_under_the_limit_never_asks_the_owner(
         state = await drive_to(under, Stage.AVAILABILITY, quote=20000)
         assert [q.stage for q in state.questions] == [Stage.VENDOR_QUOTE, Stage.AVAILABILITY]
         events = [entry.event for entry in state.timeline]
-        assert "Preventive maintenance, routine, needs a hvac" in events
+        assert "Preventive maintenance, routine, needs an HVAC technician" in events
         assert any(e.startswith("Estimate approved without asking") for e in events)
 
         over = await preventive("PM-over")

@@ -23,7 +23,7 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ActivityError
 
-from opsdesk.ai.models import CATEGORY_OF_TRADE, MaintenanceTriage, TriageRequest
+from opsdesk.ai.models import CATEGORY_OF_TRADE, TRADE_WORDS, MaintenanceTriage, TriageRequest
 from opsdesk.files.refs import described
 from opsdesk.maintenance import notices, policy_notices
 from opsdesk.maintenance.inputs import (
@@ -309,7 +309,7 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
             state.triaged_by = "the preventive job"
             self._move(
                 RequestStatus.TRIAGED,
-                f"Preventive maintenance, routine, needs a {job.trade.replace('_', ' ')}",
+                f"Preventive maintenance, routine, needs {TRADE_WORDS[job.trade]}",
             )
             return
         request = TriageRequest(
@@ -335,7 +335,7 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
         self._move(
             RequestStatus.TRIAGED,
             f"Triaged by {result.provider}: {triage.category.replace('_', ' ')}, "
-            f"{triage.priority}, needs a {triage.trade.replace('_', ' ')}"
+            f"{triage.priority}, needs {TRADE_WORDS[triage.trade]}"
             + notices.emergency_because(result),
         )
         follow = notices.follow_grant(state.request_id, workflow.now())
