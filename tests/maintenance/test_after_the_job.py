@@ -70,6 +70,9 @@ async def test_a_closed_request_asks_the_tenant_once_and_keeps_the_vendorsrecord
         page = await http.get(survey, headers=HTML)
         assert page.status_code == 200
         assert "How did the repair go?" in page.text
+        # Which repair: the tenant's words and where.
+        assert state.form.description[:40] in page.text
+        assert "12 Harbor Lane" in page.text
         assert await Surveys(db).of_request(request_id) is None
 
         # A rating that is not 1 to 5 is refused in words, and nothing is recorded.
