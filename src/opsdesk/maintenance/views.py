@@ -930,5 +930,13 @@ async def cancel_fragment(request: Request, request_id: str) -> HTMLResponse:
 
 @router.get(f"/fragments/maintenance/requests/{REQUEST}", response_class=HTMLResponse)
 async def request_fragment(request: Request, request_id: str) -> HTMLResponse:
+    """The request's page without its photos: ``part`` "head" (the facts), "rest" (the
+    questions, timeline, actions and messages) or, without it, both."""
     state = await _state(request, request_id)
-    return _render(request, "maintenance/_request.html", **await _detail(request, state))
+    part = request.query_params.get("part")
+    return _render(
+        request,
+        "maintenance/_request.html",
+        part=part if part in ("head", "rest") else None,
+        **await _detail(request, state),
+    )
