@@ -24,6 +24,7 @@ from opsdesk.maintenance.directory import (
 )
 from opsdesk.maintenance.inputs import Decision, QuoteAnswer
 from opsdesk.maintenance.owner_policy import OwnerPolicy, QuietHours, quiet_until
+from opsdesk.maintenance.policy_notices import made_safe_for_owner
 from opsdesk.maintenance.state import RequestState
 from opsdesk.maintenance.status import RequestStatus, Stage
 from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow as W
@@ -153,6 +154,13 @@ async def test_saturday_night_a_routine_call_waits_an_emergency_calls_and_silenc
         to_owner = next(body for to, s, body in told if to == OWNER and "make-safe" in s)
         assert "The full repair (1,800.00 USD) still needs your approval" in to_owner
         assert "We phoned and emailed you about this emergency" in to_owner
+        # An owner with no number a call can dial was only emailed, and is told so.
+        emailed_only = state.model_copy(deep=True)
+        estimate = emailed_only.latest(Stage.ESTIMATE_APPROVAL)
+        assert estimate is not None
+        estimate.asked = [a for a in estimate.asked if a.channel == "email"]
+        told_owner = made_safe_for_owner(emailed_only, timedelta(hours=2))
+        assert told_owner.paragraphs[0].startswith("We emailed you about this emergency")
         to_ops = next(b for to, s, b in told if to == "ops@opsdesk.local" and "ake-safe" in s)
         assert "agree the full repair with them" in to_ops
 
