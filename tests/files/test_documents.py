@@ -9,7 +9,7 @@ import pytest
 from opsdesk.files.documents import MAX_DOCUMENT_BYTES, DocumentRefused, keep_document
 from opsdesk.files.store import store_for
 from opsdesk.settings import Settings
-from tests.files.samples import gif, jpeg_with_location
+from tests.files.samples import gif, has_location, jpeg_with_location, png_with_location
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 
@@ -26,10 +26,19 @@ async def test_a_document_is_kept_as_it_came_or_refused_in_a_sentence_naming_it(
     # A retried upload is the same blob.
     assert await keep_document(store, "invoices/MR_0007.b", PDF, "dir/INV 1042.pdf") == ref
 
-    # Evidence is kept byte for byte: a scan's metadata stays (unlike a tenant's photo).
-    scan = jpeg_with_location()
-    kept = await keep_document(store, "vendors/ven-flow", scan, "licence.jpg")
-    assert (kept.content_type, await store.get(kept.key)) == ("image/jpeg", scan)
+    # A photographed certificate loses its location, as a tenant's photo does; the PDF
+    # above was kept byte for byte.
+    for scan, content_type in (
+        (jpeg_with_location(), "image/jpeg"),
+        (png_with_location(), "image/png"),
+    ):
+        assert has_location(scan)
+        kept = await keep_document(store, "vendors/ven-flow", scan, "licence.jpg")
+        assert kept.content_type == content_type
+        assert not has_location(await store.get(kept.key))
+    with pytest.raises(DocumentRefused) as broken:
+        await keep_document(store, "vendors/ven-flow", jpeg_with_location()[:400], "cut.jpg")
+    assert broken.value.problem == "not_a_document"
 
     # The name says nothing: a GIF named .pdf is a GIF.
     with pytest.raises(DocumentRefused) as refused:

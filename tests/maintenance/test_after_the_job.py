@@ -70,6 +70,9 @@ async def test_a_closed_request_asks_the_tenant_once_and_keeps_the_vendorsrecord
         page = await http.get(survey, headers=HTML)
         assert page.status_code == 200
         assert "How did the repair go?" in page.text
+        # Which repair: the tenant's words and where.
+        assert state.form.description[:40] in page.text
+        assert "12 Harbor Lane" in page.text
         assert await Surveys(db).of_request(request_id) is None
 
         # A rating that is not 1 to 5 is refused in words, and nothing is recorded.
@@ -138,12 +141,23 @@ async def test_scorecards_from_recorded_jobs_and_the_order_they_give(
     jobs = VendorJobs(db)
     for facts in (
         *flowright_jobs(),
-        # Bay Pipe: one job, answered in 30 minutes, done in 2 days, fixed the first time.
+        # Bay Pipe: three jobs, answered in 30 minutes, done in 2 days, fixed the first time.
+        *(
+            recorded_job(
+                f"R-{n}",
+                "ven-pipe",
+                answered_after=timedelta(minutes=30),
+                completed_after=timedelta(days=2),
+            )
+            for n in (4, 5, 6)
+        ),
+        # Volt Electric: one job, fast but not fixed, and rated 1 of 5.
         recorded_job(
-            "R-4",
-            "ven-pipe",
-            answered_after=timedelta(minutes=30),
-            completed_after=timedelta(days=2),
+            "R-7",
+            "ven-volt",
+            answered_after=timedelta(hours=1),
+            completed_after=timedelta(days=1),
+            not_fixed=True,
         ),
     ):
         assert await jobs.record(facts)
@@ -155,6 +169,7 @@ async def test_scorecards_from_recorded_jobs_and_the_order_they_give(
     await surveys.record("R-1", "l1", 5, "")
     await surveys.record("R-2", "l2", 2, "came back twice")
     await surveys.record("R-4", "l4", 3, "")
+    await surveys.record("R-7", "l7", 1, "still leaking")
 
     cards = {card.vendor_id: card for card in await scorecards(db)}
     flow, pipe = cards["ven-flow"], cards["ven-pipe"]
@@ -164,10 +179,11 @@ async def test_scorecards_from_recorded_jobs_and_the_order_they_give(
     assert flow.first_time_fix_rate == 0.5
     assert (flow.satisfaction, flow.surveys) == (3.5, 2)
     assert flow.invoice_vs_estimate == 1.1  # (1.0 + 1.2) / 2: the expired job had no invoice
-    # 0.4 x 0.5 + 0.3 x (3.5 - 1) / 4 + 0.3 x 1 (5 days is within the 7-day target)
-    assert flow.score == 0.6875
+    # Raw: 0.4 x 0.5 + 0.3 x (3.5 - 1) / 4 + 0.3 x 1 (5 days is within the 7-day target)
+    # = 0.6875; shrunk toward 0.5 by 3 neutral jobs: (3 x 0.6875 + 3 x 0.5) / 6.
+    assert flow.score == 0.5938
     assert (pipe.jobs, pipe.median_hours_to_first_answer, pipe.median_days_to_completion) == (
-        1,
+        3,
         0.5,
         2.0,
     )
@@ -176,10 +192,14 @@ async def test_scorecards_from_recorded_jobs_and_the_order_they_give(
         3.0,
         1.0,
     )
-    assert pipe.score == 0.85  # 0.4 + 0.3 x 0.5 + 0.3
+    assert pipe.score == 0.675  # raw 0.4 + 0.3 x 0.5 + 0.3 = 0.85; (3 x 0.85 + 1.5) / 6
+    # One poor job (raw 0 + 0 + 0.3 = 0.3) says little: (0.3 + 1.5) / 4, below untested.
+    assert cards["ven-volt"].score == 0.45
     # A vendor without jobs: every part counts half.
-    assert {c.jobs for c in cards.values() if c.vendor_id not in ("ven-flow", "ven-pipe")} == {0}
-    assert all(c.score == 0.5 for c in cards.values() if c.jobs == 0)
+    untested = [c for c in cards.values() if c.jobs == 0]
+    assert untested
+    assert all(c.score == 0.5 for c in untested)
+    assert cards["ven-volt"].score < 0.5
 
     # The partial another page includes shows one card in words.
     html = templates.env.get_template("maintenance/_scorecard.html").render(

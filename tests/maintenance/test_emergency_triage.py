@@ -67,7 +67,7 @@ async def test_a_gas_smell_the_model_called_routine_is_an_emergency(
     assert state.emergency_criterion.criterion == "gas"
     [triaged] = [e.event for e in state.timeline if e.event.startswith("Triaged by")]
     assert triaged == (
-        "Triaged by anthropic: heating cooling, emergency, needs a hvac; an emergency "
+        "Triaged by anthropic: heating cooling, emergency, needs an HVAC technician; an emergency "
         'by the written criteria: A smell of gas, or gas escaping ("smell of gas"); '
         "anthropic had not called it one"
     )

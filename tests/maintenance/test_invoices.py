@@ -260,6 +260,16 @@ async def test_payouts_export_by_property_and_month_in_the_propertys_time(
         bad_page = await http.get("/maintenance/payouts", params={"month": "soon"}, headers=HTML)
         assert bad_page.status_code == 422
         assert "Choose a month from the calendar" in bad_page.text
+        nowhere = "There is no property &#39;nope&#39; in the directory: choose one from the list."
+        for address in ("/maintenance/payouts", "/maintenance/payouts.csv"):
+            unknown = await http.get(address, params={"property_id": "nope"}, headers=HTML)
+            assert unknown.status_code == 422
+            assert nowhere in unknown.text or nowhere.replace("&#39;", "'") in unknown.text
+        unknown = await http.get("/api/maintenance/payouts", params={"property_id": "nope"})
+        assert unknown.status_code == 422
+        assert unknown.json()["error"]["message"] == (
+            "There is no property 'nope' in the directory: choose one from the list."
+        )
 
 
 def test_the_owners_call_and_email_read_the_lines_and_the_estimate() -> None:

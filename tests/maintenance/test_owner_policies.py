@@ -24,6 +24,7 @@ from opsdesk.maintenance.directory import (
 )
 from opsdesk.maintenance.inputs import Decision, QuoteAnswer
 from opsdesk.maintenance.owner_policy import OwnerPolicy, QuietHours, quiet_until
+from opsdesk.maintenance.policy_notices import made_safe_for_owner
 from opsdesk.maintenance.state import RequestState
 from opsdesk.maintenance.status import RequestStatus, Stage
 from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow as W
@@ -33,12 +34,15 @@ from tests.maintenance.helpers import (
     JORDAN,
     RequestHandle,
     answer,
+    link_for_stage,
     maintenance_worker,
+    served_desk,
     start,
     waiting_for,
 )
 from tests.waiting import eventually
 
+HTML = {"Accept": "text/html"}
 ZONE = ZoneInfo("America/Los_Angeles")
 OWNER = "owner@harborlane.example"
 VENDOR = "jobs@flowright.example"
@@ -84,7 +88,7 @@ async def test_saturday_night_a_routine_call_waits_an_emergency_calls_and_silenc
     await with_policy(directory, "harbor-12", OwnerPolicy())  # the defaults: 9 PM to 8 AM
     saturday = next_saturday_night(await time_env.get_current_time())
     await time_env.sleep(saturday - await time_env.get_current_time())
-    async with maintenance_worker(time_env, db, settings):
+    async with served_desk(time_env, db, settings) as http:
         routine = await start(time_env.client, settings, DRIP)
         emergency = await start(time_env.client, settings, BURST)
 
@@ -115,6 +119,16 @@ async def test_saturday_night_a_routine_call_waits_an_emergency_calls_and_silenc
             body for _, subject, body in asked if "Review the estimate" in subject
         )
         assert "only work that stops further damage goes ahead, up to 250.00 USD" in question_email
+        # The owner's link page and the dashboard say what the email says silence does.
+        path = await link_for_stage(
+            db, settings, state.request_id, OWNER, Stage.ESTIMATE_APPROVAL.value
+        )
+        for shown in (
+            (await http.get(path)).text,
+            (await http.get(f"/maintenance/{state.request_id}", headers=HTML)).text,
+        ):
+            assert "only work that stops further damage goes ahead, up to 250.00 USD" in shown
+            assert "the request expires" not in shown
 
         # Nobody answers in two hours: make-safe work only, up to the owner's limit.
         await time_env.sleep(timedelta(hours=2, minutes=5))
@@ -139,6 +153,16 @@ async def test_saturday_night_a_routine_call_waits_an_emergency_calls_and_silenc
         assert "the full repair needs the owner's approval" in to_vendor
         to_owner = next(body for to, s, body in told if to == OWNER and "make-safe" in s)
         assert "The full repair (1,800.00 USD) still needs your approval" in to_owner
+        assert "We phoned and emailed you about this emergency" in to_owner
+        # An owner with no number a call can dial was only emailed, and is told so.
+        emailed_only = state.model_copy(deep=True)
+        estimate = emailed_only.latest(Stage.ESTIMATE_APPROVAL)
+        assert estimate is not None
+        estimate.asked = [a for a in estimate.asked if a.channel == "email"]
+        told_owner = made_safe_for_owner(emailed_only, timedelta(hours=2))
+        assert told_owner.paragraphs[0].startswith("We emailed you about this emergency")
+        to_ops = next(b for to, s, b in told if to == "ops@opsdesk.local" and "ake-safe" in s)
+        assert "agree the full repair with them" in to_ops
 
         # The routine question is still open at 8 AM on Sunday: now the owner is phoned.
         state = await state_of(routine, lambda s: s.question is not None)
@@ -161,7 +185,7 @@ async def test_silence_approves_a_routine_quote_when_the_policy_says_so(
 ) -> None:
     # 48 Elm Street (sample): every quote asks the owner, by email only, and silence
     # approves a routine one after 48 hours.
-    async with maintenance_worker(time_env, db, settings):
+    async with served_desk(time_env, db, settings) as http:
         handle = await start(
             time_env.client, settings, DRIP, property_id="elm-48", unit="Main", tenant=JORDAN
         )
@@ -183,6 +207,15 @@ async def test_silence_approves_a_routine_quote_when_the_policy_says_so(
         )
         body = next(body for _, subject, body in asked if "Review the estimate" in subject)
         assert "the estimate counts as approved" in body
+        path = await link_for_stage(
+            db, settings, state.request_id, ELM_OWNER, Stage.ESTIMATE_APPROVAL.value
+        )
+        for shown in (
+            (await http.get(path)).text,
+            (await http.get(f"/maintenance/{state.request_id}", headers=HTML)).text,
+        ):
+            assert "the quote counts as approved" in shown
+            assert "the request expires" not in shown
 
         await time_env.sleep(timedelta(hours=48, minutes=5))
         state = await waiting_for(handle, Stage.AVAILABILITY)

@@ -116,6 +116,19 @@ async def test_photos_go_from_the_tenant_to_owner_vendor_and_ops_by_reference(
         ops_links = FILE_LINK.findall(ops_page.text)
         assert len(ops_links) == 2
         assert (await http.get(ops_links[1])).content == await store.get(state.photos[1].file.key)
+        # Next to the problem, before who was asked and the messages; outside the polled
+        # parts, which show the rest of the page without them.
+        text = ops_page.text
+        assert text.index("data-facts") < text.index("data-files") < text.index("Who was asked")
+        assert text.index("data-files") < text.index("Messages")
+        for part in ("head", "rest"):
+            fragment = await http.get(
+                f"/fragments/maintenance/requests/{request_id}", params={"part": part}
+            )
+            assert fragment.status_code == 200
+            assert "data-files" not in fragment.text
+            assert ("data-facts" in fragment.text) == (part == "head")
+            assert ("Who was asked" in fragment.text) == (part == "rest")
 
         # The tenant answers "when are you at home?" with one more photo, from the link.
         await drive_to(handle, Stage.AVAILABILITY, quote=20000)

@@ -262,7 +262,8 @@ async def test_the_page_lists_jobs_and_pauses_resumes_and_runs_them(
             assert "every 90 days" in row
             assert "Sat 1 Mar 2031" in row  # the due date the next run is for
             assert ">Running<" in row
-            assert "Feb 2031" in row  # the next run, three weeks ahead
+            # The next run, three weeks ahead, where the property is and with its zone named.
+            assert re.search(r"Sat 8 Feb 2031, \d+:00 [AP]M PST", row), row
 
             kind, text = await after(site, await site.post(f"{path}/pause", headers=HTML))
             assert kind == "ok"
@@ -339,7 +340,7 @@ async def test_a_preventive_request_under_the_limit_never_asks_the_owner(
         state = await drive_to(under, Stage.AVAILABILITY, quote=20000)
         assert [q.stage for q in state.questions] == [Stage.VENDOR_QUOTE, Stage.AVAILABILITY]
         events = [entry.event for entry in state.timeline]
-        assert "Preventive maintenance, routine, needs a hvac" in events
+        assert "Preventive maintenance, routine, needs an HVAC technician" in events
         assert any(e.startswith("Estimate approved without asking") for e in events)
 
         over = await preventive("PM-over")

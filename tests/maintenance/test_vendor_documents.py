@@ -77,6 +77,22 @@ async def test_a_certificate_uploaded_through_the_api_becomes_current_with_a_lin
         )
         assert no_date.status_code == 422
         assert "give a date such as 2027-06-30" in no_date.json()["error"]["message"]
+        for typed, why in (
+            ("0001-01-01", "Expires on: give a date between 2000 and 2100; check the year"),
+            ("2101-01-01", "Expires on: give a date between 2000 and 2100; check the year"),
+            (
+                "2020-01-01",
+                "Expires on: that date has passed: upload the renewed document with its new "
+                "expiry date",
+            ),
+        ):
+            out_of_range = await api.post(
+                "/api/maintenance/vendors/ven-flow/documents",
+                data=upload(expires_on=typed),
+                files={"file": ("c.pdf", PDF, "application/pdf")},
+            )
+            assert out_of_range.status_code == 422
+            assert out_of_range.json()["error"]["message"] == why
         unknown = await api.post(
             "/api/maintenance/vendors/ven-nobody/documents",
             data=upload(),
@@ -116,6 +132,14 @@ async def test_a_wrong_file_on_the_page_shows_the_page_again_with_why_and_what_w
         assert 'value="C10-555"' in page
         assert '<option value="licence" selected>' in page
         assert "Traceback" not in page
+        past = await site.post(
+            "/maintenance/vendors/ven-volt/documents",
+            data=upload("licence", expires_on="2020-01-01"),
+            files={"file": ("licence.pdf", PDF, "application/pdf")},
+            headers={"Accept": "text/html"},
+        )
+        assert past.status_code == 422
+        assert "that date has passed: upload the renewed document" in past.text
         filed = await site.post(
             "/maintenance/vendors/ven-volt/documents",
             data=upload("licence", number="C10-555"),

@@ -75,6 +75,17 @@ Trade = Literal[
     "handyman",
 ]
 
+TRADE_WORDS: dict[Trade, str] = {
+    "plumber": "a plumber",
+    "electrician": "an electrician",
+    "hvac": "an HVAC technician",
+    "appliance_repair": "an appliance repairer",
+    "pest_control": "a pest controller",
+    "locksmith": "a locksmith",
+    "handyman": "a handyman",
+}
+"""Who a trade is, in a sentence, with its article: "needs an HVAC technician"."""
+
 TRADE_OF_CATEGORY: dict[str, Trade] = {
     "plumbing": "plumber",
     "electrical": "electrician",

@@ -1,17 +1,20 @@
 """Documents people upload (a vendor's invoice, an insurance certificate, a licence): a PDF,
 JPEG or PNG of at most 10 MB, its type read from its bytes (``filetype``), never from its
-name or the browser's content type, kept in the blob store as it came.
+name or the browser's content type, kept in the blob store.
 
-Photos and videos of a repair are ``media.py``'s: those are decoded and stripped of their
-location, a document is kept byte for byte (it is evidence)."""
+A PDF is kept byte for byte (it is evidence). A JPEG or PNG (a phone's photo of a
+certificate) goes through ``media.py``'s photo stripping first, as the repair photos do: a
+scan's pixels are the evidence, the phone's location in it is not ours to keep."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Literal
 
 import filetype
 
+from opsdesk.files.media import MediaRefused, safe_photo
 from opsdesk.files.refs import DOCUMENT_TYPES, FileRef
 from opsdesk.files.store import BlobStore
 
@@ -65,7 +68,18 @@ async def keep_document(store: BlobStore, prefix: str, data: bytes, name: str = 
     if len(data) > MAX_DOCUMENT_BYTES:
         raise DocumentRefused("too_large", name)
     content_type = document_type(data, name)
+    if content_type != "application/pdf":
+        data = await asyncio.to_thread(_without_location, data, name, content_type)
     return await store.put(key_prefix(prefix), data, content_type, name=name, kind="document")
+
+
+def _without_location(data: bytes, name: str, content_type: str) -> bytes:
+    """A photographed document's pixels, its EXIF (GPS, camera serials) left behind."""
+    try:
+        return safe_photo(name, data, content_type).data
+    except MediaRefused:
+        # It claimed to be a JPEG or PNG but does not decode as one: not a document we keep.
+        raise DocumentRefused("not_a_document", name) from None
 
 
 def key_prefix(prefix: str) -> str:

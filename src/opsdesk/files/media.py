@@ -146,11 +146,14 @@ def make_safe(name: str, data: bytes, limits: MediaLimits) -> SafeMedia:
     name = safe_name(name)
     mime = check_size(name, data[:HEAD_BYTES], len(data), limits)
     if mime in PHOTO_TYPES:
-        return _safe_photo(name, data, mime)
+        return safe_photo(name, data, mime)
     return _safe_video(name, data)
 
 
-def _safe_photo(name: str, data: bytes, mime: str) -> SafeMedia:
+def safe_photo(name: str, data: bytes, mime: str) -> SafeMedia:
+    """A photo of type ``mime`` decoded and saved again without its EXIF and XMP (GPS,
+    camera serials), upright; raises ``MediaRefused`` if it does not decode or is too many
+    pixels. CPU-bound: call it on a thread."""
     unreadable = MediaRefused(f"{name} could not be read as a photo; {TAKEN}.")
     try:
         with warnings.catch_warnings():

@@ -40,7 +40,7 @@ from opsdesk.maintenance.listing import (
     RequestPage,
     list_requests,
 )
-from opsdesk.maintenance.payouts import Month, PayoutReport, payout_report
+from opsdesk.maintenance.payouts import Month, PayoutReport, payout_report, unknown_property
 from opsdesk.maintenance.state import RequestState
 from opsdesk.maintenance.status import RequestStatus, Role, Stage
 from opsdesk.temporal.visibility import BadPageToken
@@ -418,6 +418,9 @@ async def payouts(request: Request, where: Annotated[PayoutFilter, Query()]) -> 
     """Payouts to vendors, newest first (up to 5,000: narrow by ``month`` and
     ``property_id`` for more), with totals per month, property and currency. Each names
     the request, the vendor and the vendor's invoice number."""
+    unknown = await unknown_property(db_of(request), where.property_id)
+    if unknown:
+        raise ApiError(422, "invalid_input", unknown)
     return await payout_report(db_of(request), where.month, where.property_id)
 
 

@@ -76,6 +76,10 @@ def _kind(raw: str) -> DocumentKind:
     raise ApiError(422, "invalid_input", f"Document: choose one of {named}")
 
 
+EXPIRY_YEARS = (2000, 2100)
+"""The years an expiry date may fall in: outside them it is a typing slip (year 1)."""
+
+
 def _expiry(raw: str, today: date) -> date:
     if not raw:
         raise ApiError(422, "invalid_input", "Expires on: give the date the document expires")
@@ -83,6 +87,20 @@ def _expiry(raw: str, today: date) -> date:
         expires_on = date.fromisoformat(raw)
     except ValueError:
         raise ApiError(422, "invalid_input", "Expires on: give a date such as 2027-06-30") from None
+    if not EXPIRY_YEARS[0] <= expires_on.year <= EXPIRY_YEARS[1]:
+        raise ApiError(
+            422,
+            "invalid_input",
+            f"Expires on: give a date between {EXPIRY_YEARS[0]} and {EXPIRY_YEARS[1]}; "
+            "check the year",
+        )
+    if expires_on < today:
+        raise ApiError(
+            422,
+            "invalid_input",
+            "Expires on: that date has passed: upload the renewed document with its new "
+            "expiry date",
+        )
     if expires_on > today + LATEST_EXPIRY:
         raise ApiError(
             422,

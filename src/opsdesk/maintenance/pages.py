@@ -627,7 +627,7 @@ def _question_page(
         request_id=state.request_id,
         deadline=clock.moment(question.deadline, zone) if question else "",
         due=clock.due(question.deadline, now) if question else "",
-        after_deadline=words.after_deadline(stage),
+        after_deadline=words.after_deadline(state, stage),
         figure=words.figure_of(state, stage),
         facts=words.facts_of(state, stage),
         currency=state.currency,

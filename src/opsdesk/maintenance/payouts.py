@@ -146,3 +146,15 @@ def _totals(items: list[PayoutLine]) -> list[PayoutTotal]:
         total.amount_cents += item.amount_cents
     by_name = sorted(totals.values(), key=lambda t: (t.property_name.lower(), t.currency))
     return sorted(by_name, key=lambda t: t.month, reverse=True)
+
+
+async def unknown_property(db: Database, property_id: str | None) -> str:
+    """Why payouts cannot be filtered by ``property_id`` (it is not in the directory), as a
+    sentence; "" when it can (or no property was asked for)."""
+    if property_id is None:
+        return ""
+    async with db.transaction() as session:
+        found = await session.get(Property, property_id)
+    if found is not None:
+        return ""
+    return f"There is no property {property_id!r} in the directory: choose one from the list."

@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Literal
 
-from opsdesk.maintenance.notices import QUESTIONS, Words, duration_words, money
-from opsdesk.maintenance.state import RequestState
+from opsdesk.maintenance.notices import LAPSE, QUESTIONS, Words, duration_words, money
+from opsdesk.maintenance.state import Question, RequestState
 from opsdesk.maintenance.status import Stage
 
 Silence = Literal["make_safe", "approve"]
@@ -23,6 +23,21 @@ def make_safe_cap(state: RequestState) -> int:
     assert premises is not None
     assert premises.policy is not None
     return premises.policy.make_safe_cap(premises.auto_approve_cents)
+
+
+def lapse(state: RequestState, question: Question) -> str:
+    """What happens if nobody answers ``question`` by its deadline, as a clause (``the
+    request expires``): what the owner's policy lets silence do, where it does, as the
+    question's email says it."""
+    if question.on_silence == "make_safe":
+        return (
+            "only work that stops further damage goes ahead, up to "
+            f"{money(state, make_safe_cap(state))}; the full repair waits for the owner's "
+            "approval"
+        )
+    if question.on_silence == "approve":
+        return "the quote counts as approved, as this property's policy says"
+    return LAPSE[question.stage]
 
 
 def estimate_question(state: RequestState, silence: Silence, wait: timedelta) -> list[str]:
@@ -69,7 +84,7 @@ def made_safe_for_owner(state: RequestState, wait: timedelta) -> Words:
     return Words(
         f"Emergency at {_where(state)}: make-safe work approved",
         [
-            f"We phoned and emailed you about this emergency and had no answer within "
+            f"We {_how_asked(state)} you about this emergency and had no answer within "
             f"{duration_words(wait)}.",
             f"To stop further damage, {state.vendor_name} will do make-safe work only, up to "
             f"{money(state, state.approved_cents)}, as this property's policy allows.",
@@ -77,6 +92,39 @@ def made_safe_for_owner(state: RequestState, wait: timedelta) -> Words:
             "our team will contact you about it.",
         ],
     )
+
+
+def made_safe_for_ops(state: RequestState, wait: timedelta) -> Words:
+    """Ops' email after make-safe work: the owner was promised a call about the full
+    repair, and only ops can make it."""
+    premises = state.premises
+    assert premises is not None
+    reach = (
+        f" at {premises.owner_phone} or {premises.owner_email}"
+        if premises.owner_phone
+        else (f" at {premises.owner_email}")
+    )
+    return Words(
+        f"Contact the owner: make-safe only at {_where(state)}, request {state.request_id}",
+        [
+            f"{premises.owner_name} (owner) did not answer about the emergency estimate within "
+            f"{duration_words(wait)}, so {state.vendor_name} does make-safe work only, up to "
+            f"{money(state, state.approved_cents)}, as the property's policy allows.",
+            f"The full repair ({money(state, state.quote_cents)}) still needs the owner's "
+            "approval, and the owner was told our team will contact them about it. Please "
+            f"contact {premises.owner_name}{reach} and agree the full repair with them: the "
+            "vendor does not start it until the owner approves.",
+        ],
+    )
+
+
+def _how_asked(state: RequestState) -> str:
+    """How the estimate's question reached the owner: ``phoned and emailed``, ``emailed``."""
+    question = state.latest(Stage.ESTIMATE_APPROVAL)
+    channels = {asked.channel for asked in question.asked} if question else set()
+    if {"phone", "email"} <= channels:
+        return "phoned and emailed"
+    return "phoned" if "phone" in channels else "emailed"
 
 
 def approved_by_silence_note(wait: timedelta) -> str:

@@ -127,6 +127,13 @@ def due_words(due: date, time_zone: str) -> str:
     return clock.day(noon, time_zone, now=datetime(due.year - 1, 7, 1, tzinfo=UTC))
 
 
+def run_words(at: datetime, time_zone: str) -> str:
+    """When a job's schedule runs next, where the property is, with the zone named
+    (``Sat 8 Feb 2031, 9:00 AM PST``): a job every N days runs at a fixed UTC time, so the
+    zone's name shows when daylight saving moved it an hour."""
+    return clock.moment(at, time_zone)
+
+
 # -- what a job's schedule starts, and what its run gives back ------------------------------
 
 OPEN_PREVENTIVE_REQUEST = "open_preventive_request"

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from temporalio.service import RPCError, RPCStatusCode
 
-from opsdesk.maintenance.preventive import LEAD, due_words
+from opsdesk.maintenance.preventive import LEAD, due_words, run_words
 from opsdesk.maintenance.preventive_jobs import JobRow, PreventiveJobs
 from opsdesk.maintenance.preventive_schedules import (
     JobStatus,
@@ -62,6 +62,7 @@ async def preventive_page(request: Request) -> HTMLResponse:
             "unreachable": unreachable,
             "lead_days": LEAD.days,
             "due_day": due_words,
+            "run_time": run_words,
         },
         section="maintenance",
         notice=Notice("error", UNREACHABLE) if unreachable else None,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from opsdesk.maintenance.notices import LAPSE
+from opsdesk.maintenance import policy_notices
 from opsdesk.maintenance.state import RequestState
 from opsdesk.maintenance.status import CHANNEL_WORDS, Channel, RequestStatus, Stage
 from opsdesk.values import format_money
@@ -72,7 +72,7 @@ def next_step(state: RequestState, when: Callable[[datetime], str], due: str = "
         return (
             f"Waiting for {asked} ({question.stage.role}) to {_ASKED_TO[question.stage]}, "
             f"by {when(question.deadline)}{left}. If nobody answers by then, "
-            f"{LAPSE[question.stage]}."
+            f"{policy_notices.lapse(state, question)}."
         )
     if state.status in _ENDED:
         return _ENDED[state.status]

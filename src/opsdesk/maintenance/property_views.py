@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse
 
 from opsdesk.maintenance.directory import Directory, DirectorySpec, OwnerSpec, PropertySpec
 from opsdesk.maintenance.owner_policy import policy_sentences
-from opsdesk.maintenance.preventive import due_words
+from opsdesk.maintenance.preventive import due_words, run_words
 from opsdesk.maintenance.preventive_schedules import JobStatus
 from opsdesk.maintenance.preventive_views import property_jobs
 from opsdesk.values import dialable
@@ -66,6 +66,7 @@ async def _preventive_facts(request: Request, page: PropertyPage) -> dict[str, A
         "preventive": statuses,
         "preventive_unreachable": unreachable,
         "due_day": due_words,
+        "run_time": run_words,
         "next_due": _next_due,
     }
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from opsdesk import clock
+from opsdesk.maintenance import policy_notices
 from opsdesk.maintenance.inputs import REPORT_REFUSED
 from opsdesk.maintenance.notices import LAPSE, estimate_words, invoice_rows
 from opsdesk.maintenance.state import AnswerRecord, RequestState
@@ -114,8 +115,12 @@ def figure_of(state: RequestState, stage: Stage) -> Figure | None:
     return None
 
 
-def after_deadline(stage: Stage) -> str:
-    """What happens if nobody answers in time, as the page says it."""
+def after_deadline(state: RequestState, stage: Stage) -> str:
+    """What happens if nobody answers in time, as the page says it: what the owner's policy
+    lets silence do, where the open question says so."""
+    question = state.question
+    if question is not None and question.stage is stage:
+        return f"After that, {policy_notices.lapse(state, question)}."
     return f"After that, {LAPSE[stage]}."
 
 

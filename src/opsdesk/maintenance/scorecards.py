@@ -14,6 +14,10 @@ The score orders vendors when ``OPSDESK_VENDOR_ORDER=scorecard``:
 0.4 x fix + 0.3 x satisfaction + 0.3 x speed, each part from 0 to 1 (fix: the first-time-fix
 rate; satisfaction: (mean rating - 1) / 4; speed: 1 at or under the 7-day target, target /
 median days above it). A part without data counts 0.5, so a new vendor starts in the middle.
+That raw score is then shrunk toward the neutral 0.5 by how few jobs stand behind it (a
+Bayesian average with a prior of ``PRIOR_JOBS`` neutral jobs): (jobs x raw + 3 x 0.5) /
+(jobs + 3). One job says little, so a vendor with one poor job ranks below an untested one,
+and one lucky job does not put a new vendor above a steady one with many.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ TARGET_DAYS = 7
 NO_DATA = 0.5
 """What a part of the score counts when the vendor has nothing to measure it by."""
 WEIGHTS = {"fix": 0.4, "satisfaction": 0.3, "speed": 0.3}
+PRIOR_JOBS = 3
+"""How many neutral jobs a vendor's score starts with: its weight against their own."""
 
 DAY = 86400.0
 HOUR = 3600.0
@@ -76,8 +82,10 @@ def median_days_to_completion(jobs: Iterable[VendorJob]) -> float | None:
     return _median(_span(j.reported_at, j.completed_at, DAY) for j in jobs)
 
 
-def score_of(fix: float | None, satisfaction: float | None, median_days: float | None) -> float:
-    """The ordering score from 0 to 1 (see the module's doc)."""
+def score_of(
+    fix: float | None, satisfaction: float | None, median_days: float | None, jobs: int
+) -> float:
+    """The ordering score from 0 to 1 over ``jobs`` jobs (see the module's doc)."""
     parts = {
         "fix": NO_DATA if fix is None else fix,
         "satisfaction": NO_DATA if satisfaction is None else (satisfaction - 1) / 4,
@@ -89,7 +97,8 @@ def score_of(fix: float | None, satisfaction: float | None, median_days: float |
             else TARGET_DAYS / median_days
         ),
     }
-    return round(sum(WEIGHTS[name] * value for name, value in parts.items()), 4)
+    raw = sum(WEIGHTS[name] * value for name, value in parts.items())
+    return round((jobs * raw + PRIOR_JOBS * NO_DATA) / (jobs + PRIOR_JOBS), 4)
 
 
 def scorecard(
@@ -121,7 +130,7 @@ def scorecard(
         satisfaction=satisfaction,
         surveys=len(ratings),
         invoice_vs_estimate=round(statistics.mean(ratios), 4) if ratios else None,
-        score=score_of(fix, satisfaction, median_days),
+        score=score_of(fix, satisfaction, median_days, len(jobs)),
     )
 
 

@@ -4,6 +4,7 @@ Workflow-side models: no I/O."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -96,6 +97,10 @@ class Question(BaseModel):
     """Its deadline passed unanswered."""
     withdrawn: bool = False
     """Closed unanswered because a person changed course (a cancel, another vendor)."""
+    on_silence: Literal["expire", "approve", "make_safe"] = "expire"
+    """What the owner's policy lets happen if nobody answers by the deadline: the request
+    expires (the stage's usual lapse), the quote counts as approved, or make-safe work only.
+    Kept here so the pages say what the emails say."""
 
 
 class Attachment(BaseModel):

@@ -7,18 +7,24 @@ or another, is shown the first. A forged or expired link gets a readable page.
 
 from __future__ import annotations
 
+import textwrap
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
+from temporalio.client import WorkflowQueryFailedError
+from temporalio.service import RPCError
 
 from opsdesk import clock
 from opsdesk.db.tables import Property, SurveyAnswer
+from opsdesk.maintenance import service
 from opsdesk.maintenance.notices import RATINGS, SURVEY
 from opsdesk.maintenance.pages import outcome, page, signer_of
+from opsdesk.maintenance.state import RequestState
 from opsdesk.maintenance.surveys import COMMENT_MAX_LENGTH, RATING_WORDS, Surveys
 from opsdesk.maintenance.vendor_jobs import VendorJobs
 from opsdesk.notify.links import LinkGrant
 from opsdesk.notify.signing import LinkRefused
-from opsdesk.web.deps import db_of
+from opsdesk.web.deps import client_of, db_of
 from opsdesk.web.forms import read_form
 from opsdesk.web.limits import rate_limited
 
@@ -37,6 +43,24 @@ async def _zone(request: Request, request_id: str) -> str:
     async with db_of(request).transaction() as session:
         found = await session.get(Property, job.property_id)
     return found.time_zone if found else "UTC"
+
+
+PROBLEM_LENGTH = 160
+"""How much of the tenant's description the survey shows: enough to recognise the repair."""
+
+
+def problem_words(description: str) -> str:
+    """The tenant's description on one line, cut at a word with an ellipsis when long."""
+    return textwrap.shorten(" ".join(description.split()), PROBLEM_LENGTH, placeholder=" …")
+
+
+async def _request_state(request: Request, request_id: str) -> RequestState | None:
+    """The closed request as its workflow kept it; None when Temporal cannot say (the
+    survey still asks, with the request's number only)."""
+    try:
+        return await service.get_request(client_of(request), request_id)
+    except (service.RequestNotFound, RPCError, WorkflowQueryFailedError):
+        return None
 
 
 async def _refused(request: Request, exc: LinkRefused) -> HTMLResponse:
@@ -96,6 +120,13 @@ async def _question(
 ) -> HTMLResponse:
     job = await VendorJobs(db_of(request)).of_request(grant.request_id)
     facts = [{"label": "Request", "value": grant.request_id}]
+    state = await _request_state(request, grant.request_id)
+    if state is not None:
+        # Which repair this is, in the tenant's own words: they may have had several.
+        facts.append({"label": "Problem", "value": problem_words(state.form.description)})
+        if state.premises is not None:
+            where = f"{state.premises.address}, unit {state.form.unit}"
+            facts.append({"label": "Where", "value": where})
     if job is not None and job.completed_at is not None:
         zone = await _zone(request, grant.request_id)
         facts.append({"label": "Repaired", "value": clock.day(job.completed_at, zone)})

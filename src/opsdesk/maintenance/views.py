@@ -55,7 +55,7 @@ from opsdesk.maintenance.listing import (
     search_requests,
 )
 from opsdesk.maintenance.notices import QUESTIONS, estimate_words, invoice_rows, over_estimate
-from opsdesk.maintenance.payouts import payout_report
+from opsdesk.maintenance.payouts import payout_report, unknown_property
 from opsdesk.maintenance.phone import call_views_of
 from opsdesk.maintenance.progress import (
     cancel_effects,
@@ -482,7 +482,7 @@ async def requests_csv(request: Request) -> Response:
     )
 
 
-def _payout_filters(request: Request) -> tuple[str | None, str | None, str]:
+async def _payout_filters(request: Request) -> tuple[str | None, str | None, str]:
     """The month and property the address asks for, and what is wrong with them ("" when
     nothing is)."""
     month = request.query_params.get("month") or None
@@ -495,13 +495,16 @@ def _payout_filters(request: Request) -> tuple[str | None, str | None, str]:
             None,
             "Choose a month from the calendar (like 2026-12) and a property from the list.",
         )
+    unknown = await unknown_property(db_of(request), property_id)
+    if unknown:
+        return month, None, unknown
     return month, property_id, ""
 
 
 @router.get("/maintenance/payouts", response_class=HTMLResponse)
 async def payouts_page(request: Request) -> HTMLResponse:
     """Payouts to vendors, by property and month, with their totals."""
-    month, property_id, problem = _payout_filters(request)
+    month, property_id, problem = await _payout_filters(request)
     report = await payout_report(db_of(request), month, property_id, limit=EXPORT_LIMIT)
     zone = reader_zone(request)
     query = query_string({"month": month or "", "property_id": property_id or ""})
@@ -523,7 +526,7 @@ async def payouts_page(request: Request) -> HTMLResponse:
 @router.get("/maintenance/payouts.csv")
 async def payouts_csv(request: Request) -> Response:
     """The payouts the page shows (its filters), one row each, for the accountant."""
-    month, property_id, problem = _payout_filters(request)
+    month, property_id, problem = await _payout_filters(request)
     if problem:
         raise ApiError(422, "invalid_input", problem)
     report = await payout_report(db_of(request), month, property_id, limit=EXPORT_LIMIT)
@@ -927,5 +930,13 @@ async def cancel_fragment(request: Request, request_id: str) -> HTMLResponse:
 
 @router.get(f"/fragments/maintenance/requests/{REQUEST}", response_class=HTMLResponse)
 async def request_fragment(request: Request, request_id: str) -> HTMLResponse:
+    """The request's page without its photos: ``part`` "head" (the facts), "rest" (the
+    questions, timeline, actions and messages) or, without it, both."""
     state = await _state(request, request_id)
-    return _render(request, "maintenance/_request.html", **await _detail(request, state))
+    part = request.query_params.get("part")
+    return _render(
+        request,
+        "maintenance/_request.html",
+        part=part if part in ("head", "rest") else None,
+        **await _detail(request, state),
+    )

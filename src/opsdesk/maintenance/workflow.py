@@ -23,7 +23,7 @@ from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ActivityError
 
-from opsdesk.ai.models import CATEGORY_OF_TRADE, MaintenanceTriage, TriageRequest
+from opsdesk.ai.models import CATEGORY_OF_TRADE, TRADE_WORDS, MaintenanceTriage, TriageRequest
 from opsdesk.files.refs import described
 from opsdesk.maintenance import notices, policy_notices
 from opsdesk.maintenance.inputs import (
@@ -309,7 +309,7 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
             state.triaged_by = "the preventive job"
             self._move(
                 RequestStatus.TRIAGED,
-                f"Preventive maintenance, routine, needs a {job.trade.replace('_', ' ')}",
+                f"Preventive maintenance, routine, needs {TRADE_WORDS[job.trade]}",
             )
             return
         request = TriageRequest(
@@ -335,7 +335,7 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
         self._move(
             RequestStatus.TRIAGED,
             f"Triaged by {result.provider}: {triage.category.replace('_', ' ')}, "
-            f"{triage.priority}, needs a {triage.trade.replace('_', ' ')}"
+            f"{triage.priority}, needs {TRADE_WORDS[triage.trade]}"
             + notices.emergency_because(result),
         )
         follow = notices.follow_grant(state.request_id, workflow.now())
@@ -617,6 +617,8 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
         phone, email, call_at = await self._channels(stage)
         round = self._rounds[stage] = self._rounds.get(stage, 0) + 1
         question = Question(stage=stage, round=round, asked_at=now, deadline=now + limit)
+        if self._silence is not None:
+            question.on_silence = self._silence[0]
         state.question = question
         state.questions.append(question)
         name, address = self._asked_person(stage)
@@ -806,9 +808,8 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
         state.approved_cents = min(quote_cents, policy_notices.make_safe_cap(state))
         self._note(policy_notices.made_safe_note(state, wait))
         self._tell("vendor", policy_notices.made_safe_for_vendor(state, wait))
-        owner = policy_notices.made_safe_for_owner(state, wait)
-        self._tell("owner", owner)
-        self._tell_ops(owner)
+        self._tell("owner", policy_notices.made_safe_for_owner(state, wait))
+        self._tell_ops(policy_notices.made_safe_for_ops(state, wait))
         return True
 
     def _call(self, question: Question, phone: str) -> None:

@@ -185,8 +185,14 @@ async function submitAction(form) {
     const own = form.closest("[data-fragment]");
     if (own) refresh(own, true).catch(() => {});
     // A section that is polled rather than fed (a request's page) is read again at once.
+    // A page polled in parts (a request's, around its photos) reads the others too.
     const polled = form.closest("[data-poll]");
-    if (polled) pollSection(polled, true);
+    if (polled) {
+      pollSection(polled, true);
+      document.querySelectorAll("[data-poll]").forEach((section) => {
+        if (section !== polled) pollSection(section);
+      });
+    }
   } catch (e) {
     if (error) {
       error.textContent = "The server could not be reached; try again.";
