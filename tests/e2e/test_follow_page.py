@@ -1,8 +1,8 @@
 """Who may report, in Chromium at a desktop's width and a phone's: the tenant on file's
 page that confirms someone else's report; and the reporter's follow page, reached from the
-receipt after sending the form, which says where the request is, what happens next, the
-visit in the property's time and the recent steps, shows nothing staff-only, and fits the
-window; a changed link gets a readable page."""
+acknowledgement email (never from the receipt page), which says where the request is, what
+happens next, the visit in the property's time and the recent steps, shows nothing
+staff-only, and fits the window; a changed link gets a readable page."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from opsdesk.db import Database
 from opsdesk.maintenance.directory import sample_directory
 from opsdesk.maintenance.ids import request_id_of
 from opsdesk.maintenance.inputs import TenantContact
+from opsdesk.maintenance.notices import FOLLOW
 from opsdesk.maintenance.service import request_handle
 from opsdesk.maintenance.status import Stage
 from opsdesk.settings import Settings
@@ -58,7 +59,7 @@ async def test_the_tenant_on_file_confirms_and_the_reporter_follows_the_request(
             assert await facts_repeat(page) == []
             assert await page.evaluate(FITS), width
             if width == 390:
-                await page.get_by_role("button", name="Yes, go ahead with the repair").click()
+                await page.get_by_role("button", name="Yes, I know about this report").click()
                 await expect(page.locator("[data-outcome]")).to_contain_text(
                     "you confirmed the report with this link."
                 )
@@ -77,7 +78,11 @@ async def test_the_tenant_on_file_confirms_and_the_reporter_follows_the_request(
         await expect(received).to_be_visible(timeout=SERVER_WAIT)
         request_id = await received.get_attribute("data-received")
         assert request_id
-        await phone.get_by_role("link", name="Follow your request").click()
+        # The receipt page hands out no follow link; the acknowledgement email has it.
+        await expect(received).to_contain_text("We emailed you a copy, with a link to follow")
+        await expect(phone.get_by_role("link", name="Follow your request")).to_have_count(0)
+        emailed = await link_for_stage(db, settings, request_id, TENANT, FOLLOW)
+        await phone.goto(f"{desk.base_url}{emailed}")
         await expect(phone.locator("[data-follow]")).to_have_attribute("data-follow", request_id)
         follow_url = phone.url
         # Reported by the tenant on file: on to the owner once triaged.
