@@ -21,6 +21,7 @@ from opsdesk.maintenance.service import request_handle
 from opsdesk.maintenance.status import Stage
 from opsdesk.settings import Settings
 from tests.conftest import BROWSER
+from tests.e2e.people import sign_in
 from tests.e2e.test_link_pages import FITS, SERVER_WAIT, ZONE_NAMED, facts_repeat, tab
 from tests.maintenance.helpers import drive_to, link_for_stage, start, waiting_for
 
@@ -65,6 +66,25 @@ async def test_the_tenant_on_file_confirms_and_the_reporter_follows_the_request(
                 )
                 assert await page.evaluate(FITS)
     await waiting_for(checked, Stage.OWNER_APPROVAL)
+
+    # A unit with nobody on file: ops' own task, in their words, on a desktop and a phone.
+    unchecked = await start(dev_env.client, settings, unit="3C", tenant=stranger)
+    await waiting_for(unchecked, Stage.REPORT_CHECK)
+    for width in (1440, 390):
+        async with tab(browser, width) as ops:
+            await sign_in(ops, str(desk.base_url))
+            await ops.goto(f"{desk.base_url}/maintenance/{request_id_of(unchecked.id)}")
+            await expect(ops.locator("[data-next-step]")).to_contain_text(
+                "Waiting for the office to accept or refuse the report: nobody is on file "
+                "for unit 3C."
+            )
+            await expect(ops.locator("[data-status]")).to_have_text("report to check")
+            await expect(ops.locator("[data-reporter]")).to_contain_text("(not on file)")
+            await expect(ops.locator("[data-tenant-on-file]")).to_contain_text("nobody on file")
+            await expect(ops.locator("[data-waiting=report_check] h3")).to_contain_text(
+                "Accept or refuse the report"
+            )
+            assert await ops.evaluate(FITS), width
 
     async with tab(browser, 390) as phone:
         await phone.goto(f"{desk.base_url}/report")
