@@ -17,7 +17,7 @@ from opsdesk.db.tables import OutboxMessage
 from opsdesk.maintenance.directory import Directory
 from opsdesk.maintenance.ids import request_id_of, request_workflow_id
 from opsdesk.maintenance.inputs import MaintenancePolicy, TenantContact
-from opsdesk.maintenance.notices import EMERGENCY_CHECK_LAPSED, SURVEY
+from opsdesk.maintenance.notices import EMERGENCY_CHECK_LAPSED, SURVEY, follow_grant
 from opsdesk.maintenance.service import maintenance_policy, request_handle
 from opsdesk.maintenance.status import RequestStatus, Stage
 from opsdesk.notify.links import LinkGrant
@@ -314,6 +314,14 @@ async def test_ops_accept_refuse_and_answer_for_a_unit_with_no_tenant_on_file(
             "Asked the office on the request's page (nobody is on file for unit 3C): "
             "Is this report genuine?"
         )
+        # The reporter's follow page says the office checks it, not a tenant.
+        signer = LinkSigner(link_key(settings), settings.resolved_public_url)
+        followed = await http.get(
+            f"/follow/{signer.token(follow_grant(nobody_id, datetime.now(UTC)))}"
+        )
+        assert "We are waiting for our office to check the report." in followed.text
+        assert "checking the report with our office before anyone is sent" in followed.text
+        assert "tenant on file" not in followed.text
         # Someone not on file reporting on the form for that unit is told the office checks.
         receipt = await reported_on_the_form(http, STRANGER, "stranger-3c", unit="3C")
         assert receipt.endswith("?check=office")
