@@ -321,6 +321,30 @@ async def test_triage_through_the_model(llm: FakeLLM, db: Database) -> None:
     assert llm.requests[0]["system"] == prompts.triage_system(default_policy().written())
 
 
+async def test_an_emergency_by_the_model_has_the_emergency_priority(
+    llm: FakeLLM, db: Database
+) -> None:
+    """The model's emergency flag and its priority disagree: the priority (which the
+    deadlines and the queue read) is the emergency's."""
+    llm.queue(
+        anthropic_tool(
+            "record_triage",
+            {
+                "category": "electrical",
+                "priority": "urgent",
+                "emergency": True,
+                "summary": "Sparks from the socket in the bedroom",
+                "trade": "electrician",
+            },
+        )
+    )
+    result = await Triager(claude(llm), UsageLog(db)).triage(
+        TriageRequest(request_id="r3", description="Sparks come out of the socket in the bedroom")
+    )
+    assert result.triage.emergency is True
+    assert result.triage.priority == "emergency"
+
+
 async def test_triage_rules_offline(db: Database) -> None:
     result = await Triager(None, UsageLog(db)).triage(
         TriageRequest(request_id="r2", description="I smell gas in the hallway near the boiler")
