@@ -330,16 +330,20 @@ async def test_an_emergency_by_the_model_has_the_emergency_priority(
         anthropic_tool(
             "record_triage",
             {
-                "category": "electrical",
+                "category": "structural",
                 "priority": "urgent",
                 "emergency": True,
-                "summary": "Sparks from the socket in the bedroom",
-                "trade": "electrician",
+                "summary": "Bedroom ceiling cracking and falling",
+                "trade": "handyman",
             },
         )
     )
     result = await Triager(claude(llm), UsageLog(db)).triage(
-        TriageRequest(request_id="r3", description="Sparks come out of the socket in the bedroom")
+        TriageRequest(
+            request_id="r3",
+            # No written criterion meets it: the model alone calls it an emergency.
+            description="The bedroom ceiling has a large crack that grows and bits fall down",
+        )
     )
     assert result.triage.emergency is True
     assert result.triage.priority == "emergency"
