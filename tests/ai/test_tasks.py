@@ -321,6 +321,34 @@ async def test_triage_through_the_model(llm: FakeLLM, db: Database) -> None:
     assert llm.requests[0]["system"] == prompts.triage_system(default_policy().written())
 
 
+async def test_an_emergency_by_the_model_has_the_emergency_priority(
+    llm: FakeLLM, db: Database
+) -> None:
+    """The model's emergency flag and its priority disagree: the priority (which the
+    deadlines and the queue read) is the emergency's."""
+    llm.queue(
+        anthropic_tool(
+            "record_triage",
+            {
+                "category": "structural",
+                "priority": "urgent",
+                "emergency": True,
+                "summary": "Bedroom ceiling cracking and falling",
+                "trade": "handyman",
+            },
+        )
+    )
+    result = await Triager(claude(llm), UsageLog(db)).triage(
+        TriageRequest(
+            request_id="r3",
+            # No written criterion meets it: the model alone calls it an emergency.
+            description="The bedroom ceiling has a large crack that grows and bits fall down",
+        )
+    )
+    assert result.triage.emergency is True
+    assert result.triage.priority == "emergency"
+
+
 async def test_triage_rules_offline(db: Database) -> None:
     result = await Triager(None, UsageLog(db)).triage(
         TriageRequest(request_id="r2", description="I smell gas in the hallway near the boiler")

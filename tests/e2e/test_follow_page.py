@@ -1,8 +1,8 @@
 """Who may report, in Chromium at a desktop's width and a phone's: the tenant on file's
 page that confirms someone else's report; and the reporter's follow page, reached from the
-receipt after sending the form, which says where the request is, what happens next, the
-visit in the property's time and the recent steps, shows nothing staff-only, and fits the
-window; a changed link gets a readable page."""
+acknowledgement email (never from the receipt page), which says where the request is, what
+happens next, the visit in the property's time and the recent steps, shows nothing
+staff-only, and fits the window; a changed link gets a readable page."""
 
 from __future__ import annotations
 
@@ -16,10 +16,12 @@ from opsdesk.db import Database
 from opsdesk.maintenance.directory import sample_directory
 from opsdesk.maintenance.ids import request_id_of
 from opsdesk.maintenance.inputs import TenantContact
+from opsdesk.maintenance.notices import FOLLOW
 from opsdesk.maintenance.service import request_handle
 from opsdesk.maintenance.status import Stage
 from opsdesk.settings import Settings
 from tests.conftest import BROWSER
+from tests.e2e.people import sign_in
 from tests.e2e.test_link_pages import FITS, SERVER_WAIT, ZONE_NAMED, facts_repeat, tab
 from tests.maintenance.helpers import drive_to, link_for_stage, start, waiting_for
 
@@ -58,12 +60,31 @@ async def test_the_tenant_on_file_confirms_and_the_reporter_follows_the_request(
             assert await facts_repeat(page) == []
             assert await page.evaluate(FITS), width
             if width == 390:
-                await page.get_by_role("button", name="Yes, go ahead with the repair").click()
+                await page.get_by_role("button", name="Yes, I know about this report").click()
                 await expect(page.locator("[data-outcome]")).to_contain_text(
                     "you confirmed the report with this link."
                 )
                 assert await page.evaluate(FITS)
     await waiting_for(checked, Stage.OWNER_APPROVAL)
+
+    # A unit with nobody on file: ops' own task, in their words, on a desktop and a phone.
+    unchecked = await start(dev_env.client, settings, unit="3C", tenant=stranger)
+    await waiting_for(unchecked, Stage.REPORT_CHECK)
+    for width in (1440, 390):
+        async with tab(browser, width) as ops:
+            await sign_in(ops, str(desk.base_url))
+            await ops.goto(f"{desk.base_url}/maintenance/{request_id_of(unchecked.id)}")
+            await expect(ops.locator("[data-next-step]")).to_contain_text(
+                "Waiting for the office to accept or refuse the report: nobody is on file "
+                "for unit 3C."
+            )
+            await expect(ops.locator("[data-status]")).to_have_text("report to check")
+            await expect(ops.locator("[data-reporter]")).to_contain_text("(not on file)")
+            await expect(ops.locator("[data-tenant-on-file]")).to_contain_text("nobody on file")
+            await expect(ops.locator("[data-waiting=report_check] h3")).to_contain_text(
+                "Accept or refuse the report"
+            )
+            assert await ops.evaluate(FITS), width
 
     async with tab(browser, 390) as phone:
         await phone.goto(f"{desk.base_url}/report")
@@ -77,7 +98,11 @@ async def test_the_tenant_on_file_confirms_and_the_reporter_follows_the_request(
         await expect(received).to_be_visible(timeout=SERVER_WAIT)
         request_id = await received.get_attribute("data-received")
         assert request_id
-        await phone.get_by_role("link", name="Follow your request").click()
+        # The receipt page hands out no follow link; the acknowledgement email has it.
+        await expect(received).to_contain_text("We emailed you a copy, with a link to follow")
+        await expect(phone.get_by_role("link", name="Follow your request")).to_have_count(0)
+        emailed = await link_for_stage(db, settings, request_id, TENANT, FOLLOW)
+        await phone.goto(f"{desk.base_url}{emailed}")
         await expect(phone.locator("[data-follow]")).to_have_attribute("data-follow", request_id)
         follow_url = phone.url
         # Reported by the tenant on file: on to the owner once triaged.

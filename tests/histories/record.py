@@ -396,6 +396,7 @@ async def _reported(
     request_id: str,
     tenant: TenantContact = _SAM,
     description: str = "The kitchen tap leaks under the sink and the cabinet is wet",
+    unit: str = "1A",
     **policy: Any,
 ) -> RequestHandle:
     submission = submission_of(
@@ -403,7 +404,7 @@ async def _reported(
         request_id,
         RequestForm(
             property_id="harbor-12",
-            unit="1A",
+            unit=unit,
             tenant=tenant,
             description=description,
         ),
@@ -471,6 +472,32 @@ async def confirmed_by_the_tenant_on_file(
     await handle.execute_update(
         MaintenanceRequestWorkflow.cancel,
         StopRequest(answer_id="stop", actor="Dana (ops)", reason="reported twice"),
+    )
+    return handle
+
+
+async def emergency_unchecked_went_ahead(
+    env: WorkflowEnvironment, settings: Settings, _db: Database
+) -> RequestHandle:
+    """Someone not on file reports an emergency for a unit with nobody on file (patch
+    ``report-check-by-office``): it waits in ops' queue, nobody answers in time, and it goes
+    ahead as if accepted; then ops cancel it."""
+    stranger = TenantContact(name="Alex Stone", email="alex.stone@example.com")
+    # A deadline of seconds, as for the expired request (temporalio/sdk-java#2392).
+    seconds = dict.fromkeys(("emergency", "urgent", "routine"), timedelta(seconds=2))
+    handle = await _reported(
+        env,
+        settings,
+        "history-report-unchecked",
+        stranger,
+        "A pipe burst in the bathroom and water is flooding the hallway",
+        unit="3C",
+        report_check=seconds,
+    )
+    await waiting_for(handle, Stage.VENDOR_QUOTE)
+    await handle.execute_update(
+        MaintenanceRequestWorkflow.cancel,
+        StopRequest(answer_id="stop", actor="Dana (ops)", reason="a plumber is already there"),
     )
     return handle
 
@@ -975,6 +1002,14 @@ SCENARIOS = {
     # Recorded with issue 27: photos and a video with the report, a photo with an answer.
     "photos with the report and with the tenant's answer, then paid": Scenario(
         photos_then_paid, request_workflow_id("history-photos"), setup=maintenance_directory
+    ),
+    # Recorded with issue 27's review: an emergency's report check nobody answered.
+    "an emergency by someone not on file, unchecked in time, goes ahead; then cancelled": (
+        Scenario(
+            emergency_unchecked_went_ahead,
+            request_workflow_id("history-report-unchecked"),
+            setup=maintenance_directory,
+        )
     ),
     "a poller's batch: started before, set aside, started; then continued as new": Scenario(
         polled_from_a_feed, poller_workflow_id(_HISTORY_SOURCE), setup=pms_feed

@@ -6,8 +6,7 @@ Real workflows on the dev server, the app over loopback, the emails as the outbo
 
 from __future__ import annotations
 
-import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy import select
@@ -18,8 +17,10 @@ from opsdesk.db.tables import OutboxMessage
 from opsdesk.maintenance.directory import Directory
 from opsdesk.maintenance.ids import request_id_of, request_workflow_id
 from opsdesk.maintenance.inputs import MaintenancePolicy, TenantContact
-from opsdesk.maintenance.service import request_handle
+from opsdesk.maintenance.notices import EMERGENCY_CHECK_LAPSED, SURVEY, follow_grant
+from opsdesk.maintenance.service import maintenance_policy, request_handle
 from opsdesk.maintenance.status import RequestStatus, Stage
+from opsdesk.notify.links import LinkGrant
 from opsdesk.notify.signing import LinkSigner, link_key
 from opsdesk.settings import Settings
 from tests.maintenance.helpers import (
@@ -64,13 +65,15 @@ def link_stages(settings: Settings, messages: list[OutboxMessage]) -> list[str]:
     ]
 
 
-async def reported_on_the_form(http: httpx.AsyncClient, who: TenantContact, key: str) -> str:
-    """The receipt's address (with its follow link) of a report sent on the web form."""
+async def reported_on_the_form(
+    http: httpx.AsyncClient, who: TenantContact, key: str, unit: str = "1A"
+) -> str:
+    """The receipt's address of a report sent on the web form."""
     sent = await http.post(
         "/report",
         data={
             "property_id": "harbor-12",
-            "unit": "1A",
+            "unit": unit,
             "name": who.name,
             "email": who.email,
             "description": LEAK,
@@ -109,16 +112,15 @@ async def test_a_stranger_s_report_waits_for_the_tenant_on_file_who_confirms_it_
             e.event for e in on_file_state.timeline
         ]
 
-        # The receipt: the follow link only with the token the form's redirect carries.
+        # The receipt says who checks the report, and carries no follow link: whoever typed
+        # the tenant's address must not get a link to their visits here.
+        assert "follow" not in receipt
         shown = await http.get(receipt)
         assert shown.status_code == 200
-        follow = re.search(r'href="(/follow/[^"]+)" data-follow-link', shown.text)
-        assert follow is not None
-        bare = await http.get(f"/report/received/{request_id}")
-        assert "data-follow-link" not in bare.text
-        token = receipt.split("?follow=", 1)[1]
-        other = await http.get(f"/report/received/{request_id_of(on_file.id)}?follow={token}")
-        assert "data-follow-link" not in other.text
+        assert "The tenant on file for this home is asked to confirm your report" in shown.text
+        assert "We will ask the owner and a vendor" not in shown.text
+        assert "We emailed you a copy, with a link to follow your request." in shown.text
+        assert "/follow/" not in shown.text
 
         # The question goes to the tenant on file; the reporter gets the receipt and its
         # follow link, never a link that confirms their own report.
@@ -128,6 +130,11 @@ async def test_a_stranger_s_report_waits_for_the_tenant_on_file_who_confirms_it_
         )
         assert link_stages(settings, to_reporter) == ["follow"]
         assert "Follow your request" in to_reporter[0].body_text
+        # Told what happens next as it is: the tenant on file checks first.
+        assert "The tenant on file for unit 1A is asked to confirm your report" in (
+            to_reporter[0].body_text
+        )
+        assert "ask you for the times you are at home" not in to_reporter[0].body_text
 
         # The follow link from the email leads to the follow page: where the request is,
         # and no one else's name or address.
@@ -136,6 +143,10 @@ async def test_a_stranger_s_report_waits_for_the_tenant_on_file_who_confirms_it_
         led = await http.get(from_email.group(1))
         assert led.status_code == 303
         assert led.headers["location"].startswith("/follow/")
+        token = led.headers["location"].removeprefix("/follow/")
+        signer = LinkSigner(link_key(settings), settings.resolved_public_url)
+        lasts = signer.verify(token).expires_at - datetime.now(UTC)
+        assert timedelta(days=89) < lasts <= timedelta(days=90)
         page = await http.get(led.headers["location"])
         assert page.status_code == 200, page.text
         assert "checking the report with the tenant on file" in page.text
@@ -148,6 +159,18 @@ async def test_a_stranger_s_report_waits_for_the_tenant_on_file_who_confirms_it_
         assert "Alex Stone" in asked.text
         assert STRANGER.email not in asked.text
         assert 'value="confirm"' in asked.text
+        # The tenant on file is asked whether they know of the report, not to authorise work.
+        assert "Yes, I know about this report" in asked.text
+        assert "No, I did not report this" in asked.text
+        assert "go ahead with the repair" not in asked.text
+
+        # Ops see who reported, not on file, apart from the tenant on file.
+        shown = await http.get(f"/maintenance/{request_id}", headers={"Accept": "text/html"})
+        assert "<dt>Reported by</dt>" in shown.text
+        assert 'Alex Stone <span class="muted">(not on file)</span>' in shown.text
+        assert "<dt>Tenant on file</dt><dd data-tenant-on-file>Sam Rivera" in shown.text
+        assert "<dt>Tenant</dt>" not in shown.text
+        assert "Waiting for Sam Rivera, the tenant on file for unit 1A, to confirm" in shown.text
         confirmed = await http.post(path, data={"answer": "confirm"})
         assert confirmed.status_code == 200, confirmed.text
         assert "you confirmed the report with this link." in confirmed.text
@@ -166,7 +189,7 @@ async def test_a_stranger_s_report_waits_for_the_tenant_on_file_who_confirms_it_
         assert "already answered by Sam Rivera by email on" in late.text
         assert "confirmed the report" in late.text
 
-        page = await http.get(follow.group(1))
+        page = await http.get(f"/follow/{token}")
         assert "We asked the tenant on file for this home to confirm the report." in page.text
         assert "The tenant on file confirmed the report." in page.text
         assert "waiting for the owner to approve the repair" in page.text
@@ -179,12 +202,36 @@ async def test_a_stranger_s_report_waits_for_the_tenant_on_file_who_confirms_it_
         assert wrong.status_code == 403
         assert "does not show a request" in wrong.text
 
+        # A follow link opened at the survey's address, and a survey's at the follow page's,
+        # each lead to their own page.
+        at_survey = await http.get(f"/survey/{token}")
+        assert at_survey.status_code == 303
+        assert at_survey.headers["location"] == f"/follow/{token}"
+        survey = signer.token(
+            LinkGrant(
+                link_id="survey-link",
+                request_id=request_id,
+                stage=SURVEY,
+                round=1,
+                role="tenant",
+                answers=("1", "2", "3", "4", "5"),
+                expires_at=datetime.now(UTC) + timedelta(days=1),
+            )
+        )
+        at_follow = await http.get(f"/follow/{survey}")
+        assert at_follow.status_code == 303
+        assert at_follow.headers["location"] == f"/survey/{survey}"
+
 
 async def test_ops_accept_refuse_and_answer_for_a_unit_with_no_tenant_on_file(
     dev_env: WorkflowEnvironment, db: Database, settings: Settings, directory: Directory
 ) -> None:
     async with served_desk(dev_env, db, settings) as http:
-        accepted = await start(dev_env.client, settings, BURST, unit="2B", tenant=STRANGER)
+        # The deadlines as the settings give them, chosen by the triage's priority.
+        policy = maintenance_policy(settings)
+        accepted = await start(
+            dev_env.client, settings, BURST, policy=policy, unit="2B", tenant=STRANGER
+        )
         refused = await start(dev_env.client, settings, unit="2B", tenant=STRANGER)
         nobody = await start(dev_env.client, settings, unit="3C", tenant=STRANGER)
         accepted_id, refused_id, nobody_id = (
@@ -195,8 +242,13 @@ async def test_ops_accept_refuse_and_answer_for_a_unit_with_no_tenant_on_file(
         state = await waiting_for(accepted, Stage.REPORT_CHECK)
         assert state.triage is not None
         assert state.triage.emergency
+        assert state.question is not None
+        assert state.question.deadline - state.question.asked_at == timedelta(hours=4)
         alert = await eventually(lambda: mail_to(db, accepted_id, OPS), lambda rows: len(rows) >= 1)
-        assert alert[0].subject.startswith(f"EMERGENCY {accepted_id} needs your check")
+        assert alert[0].subject.startswith(
+            "Emergency reported by someone not on file: accept it so a vendor is sent"
+        )
+        assert accepted_id in alert[0].subject
         ok = await http.post(
             f"/api/maintenance/requests/{accepted_id}/answers/report_check",
             json={"approve": True, "note": "Priya's partner, phoned"},
@@ -231,12 +283,52 @@ async def test_ops_accept_refuse_and_answer_for_a_unit_with_no_tenant_on_file(
         refusal = next(r for r in told if "will not go ahead" in r.subject)
         assert "Nobody by that name lives there" in refusal.body_text
 
-        # No tenant on file: nobody is emailed the question; ops are told to decide.
+        # No tenant on file: nobody is emailed the question; ops are told to decide, and the
+        # request is theirs: their queue, their words, never the tenant's.
         state = await waiting_for(nobody, Stage.REPORT_CHECK)
         assert state.question is not None
         assert state.question.asked == []
+        assert state.question.deadline - state.question.asked_at == timedelta(hours=48)
         alert = await eventually(lambda: mail_to(db, nobody_id, OPS), lambda rows: len(rows) >= 1)
-        assert "no tenant on file" in alert[0].body_text
+        assert "Nobody is on file for unit 3C" in alert[0].body_text
+        await eventually(
+            lambda: http.get("/api/maintenance/requests", params={"queue": "ops"}),
+            lambda r: nobody_id in r.text,
+        )
+        to_tenants = await http.get("/api/maintenance/requests", params={"queue": "tenant"})
+        assert nobody_id not in to_tenants.text
+        shown = await http.get(f"/maintenance/{nobody_id}", headers={"Accept": "text/html"})
+        assert (
+            "Waiting for the office to accept or refuse the report: nobody is on file for unit 3C."
+        ) in shown.text
+        assert "Accept or refuse the report" in shown.text
+        assert "report to check" in shown.text
+        assert "Answer as they told you" not in shown.text
+        assert "(tenant)" not in shown.text
+        assert "in your home" not in shown.text
+        assert '<dt>Tenant on file</dt><dd data-tenant-on-file><span class="muted">nobody' in (
+            shown.text
+        )
+        asked = next(e.event for e in state.timeline if e.event.startswith("Asked"))
+        assert asked.startswith(
+            "Asked the office on the request's page (nobody is on file for unit 3C): "
+            "Is this report genuine?"
+        )
+        # The reporter's follow page says the office checks it, not a tenant.
+        signer = LinkSigner(link_key(settings), settings.resolved_public_url)
+        followed = await http.get(
+            f"/follow/{signer.token(follow_grant(nobody_id, datetime.now(UTC)))}"
+        )
+        assert "We are waiting for our office to check the report." in followed.text
+        assert "checking the report with our office before anyone is sent" in followed.text
+        assert "tenant on file" not in followed.text
+        # Someone not on file reporting on the form for that unit is told the office checks.
+        receipt = await reported_on_the_form(http, STRANGER, "stranger-3c", unit="3C")
+        assert receipt.endswith("?check=office")
+        received = await http.get(receipt)
+        assert "Nobody is on file for this home, so our office checks your report" in (
+            received.text
+        )
         await http.post(
             f"/api/maintenance/requests/{nobody_id}/answers/report_check",
             json={"approve": True},
@@ -255,6 +347,14 @@ async def test_a_report_nobody_confirms_expires_and_the_reporter_is_told(
             tenant=STRANGER,
             policy=MaintenancePolicy(report_check=seconds),
         )
+        # An emergency nobody checks in time goes ahead: a burst pipe must not end unrepaired.
+        burst = await start(
+            dev_env.client,
+            settings,
+            BURST,
+            tenant=STRANGER,
+            policy=MaintenancePolicy(report_check=seconds),
+        )
         state = await ended(handle)
         assert state.status is RequestStatus.EXPIRED
         assert state.ended_reason == "Expired: the report was not confirmed in time"
@@ -270,3 +370,16 @@ async def test_a_report_nobody_confirms_expires_and_the_reporter_is_told(
         assert "did not confirm the report in time" in stopped.body_text
         # Nobody but the tenant on file was ever asked.
         assert await mail_to(db, request_id, OWNER) == []
+
+        went_ahead = await waiting_for(burst, Stage.VENDOR_QUOTE)
+        check = went_ahead.latest(Stage.REPORT_CHECK)
+        assert check is not None
+        assert check.lapsed
+        # The pages said so while it waited, as the emails did.
+        assert check.on_silence == "go_ahead"
+        assert EMERGENCY_CHECK_LAPSED in [e.event for e in went_ahead.timeline]
+        burst_id = request_id_of(burst.id)
+        await eventually(
+            lambda: mail_to(db, burst_id, OPS),
+            lambda rows: any("goes ahead unchecked" in r.subject for r in rows),
+        )

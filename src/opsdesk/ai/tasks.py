@@ -330,6 +330,10 @@ class Triager:
                     "trade": by_rules.trade,
                 }
             )
+        elif triage.emergency and triage.priority != "emergency":
+            # An emergency is one in every part that reads its priority (the queue, the
+            # deadlines: a report's check waits 4 hours, not 48).
+            triage = triage.model_copy(update={"priority": "emergency"})
         return TriageResult(
             triage=triage, provider=self.provider.name, usage=usage, emergency=met, raised=raised
         )

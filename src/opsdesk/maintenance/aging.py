@@ -58,6 +58,8 @@ def aging_words(aged: AgedRequest, recipient_zone: str) -> dict[str, Any]:
         if row.waiting_on is not None and row.stage is not None
         else f"It is {row.status.words}."
     )
+    if row.waiting_on == "ops":
+        waiting = "It is waiting for you to accept or refuse the report: nobody is on file."
     details: list[dict[str, Any]] = [
         {"label": "Request", "text": row.request_id},
         {"label": "Where", "text": f"{row.property_name}, unit {row.unit}"},

@@ -74,6 +74,8 @@ def where_now(state: RequestState) -> str:
     """Where the request is, in a sentence: what it waits for, or how it ended."""
     if state.status in _ENDED:
         return f"{_ENDED[state.status]}."
+    if state.office_checks:
+        return "We are waiting for our office to check the report."
     if state.question is not None:
         return f"We are waiting for {state.question.stage.words}."
     if state.status is RequestStatus.PAYMENT:

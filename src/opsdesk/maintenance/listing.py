@@ -30,8 +30,10 @@ from opsdesk.temporal.visibility import count, fetch_page, page_token_key, quote
 
 EXPIRING_WITHIN = timedelta(days=1)
 
-Queue = Literal["owner", "vendor", "tenant", "emergency", "expiring"]
+Queue = Literal["ops", "owner", "vendor", "tenant", "emergency", "expiring"]
 QUEUES: dict[Queue, str] = {
+    # Reports from someone not on file, for a unit with nobody on file to confirm them.
+    "ops": "Reports for ops to check",
     "owner": "Waiting on an owner",
     "vendor": "Waiting on a vendor",
     "tenant": "Waiting on a tenant",

@@ -35,10 +35,16 @@ QUESTIONS: dict[Stage, tuple[str, str]] = {
         "Review the invoice",
     ),
     Stage.REPORT_CHECK: (
-        "Someone reported a repair in your home: did you, or someone you know, report it?",
+        "Is this report genuine? Someone who is not a tenant on file for the unit made it.",
         "Confirm or refuse the report",
     ),
 }
+
+REPORT_CHECK_FOR_TENANT = (
+    "Someone reported a repair in your home: did you, or someone you know, report it?"
+)
+"""What the tenant on file's email and link page ask; ``QUESTIONS`` words it for the
+timeline and ops, who read it about someone else's home."""
 
 ANSWERS: dict[Stage, tuple[str, ...]] = {
     Stage.OWNER_APPROVAL: ("approve", "decline"),
@@ -320,7 +326,9 @@ def not_taken(state: RequestState, why: str) -> Words:
 
 FOLLOW = "follow"
 """The stage a follow link names: it shows the request, and answers nothing."""
-FOLLOW_LINK_LIFETIME = timedelta(days=365)
+FOLLOW_LINK_LIFETIME = timedelta(days=90)
+"""Long enough to follow a repair to its end, short enough that a forwarded email does not
+show the tenant's visits for long."""
 FOLLOW_BUTTON = "Follow your request"
 
 
@@ -340,11 +348,14 @@ def follow_grant(request_id: str, now: datetime) -> LinkGrant:
 
 
 def acknowledged(state: RequestState) -> Words:
-    paragraphs = [
-        "Thank you for reporting this. We will keep you posted at every step that "
-        "concerns you, and ask you for the times you are at home once a vendor is "
-        "ready to visit."
-    ]
+    if state.report_to_check:
+        paragraphs = [f"Thank you for reporting this. {report_check_ahead(state)}"]
+    else:
+        paragraphs = [
+            "Thank you for reporting this. We will keep you posted at every step that "
+            "concerns you, and ask you for the times you are at home once a vendor is "
+            "ready to visit."
+        ]
     met = state.emergency_criterion
     if met is not None and met.call_first:
         paragraphs.insert(0, call_first(met.call_first))
@@ -395,6 +406,25 @@ _EMERGENCY_PARAGRAPHS = [
 ]
 
 
+def report_check_ahead(state: RequestState) -> str:
+    """For the person who reported, not on file: who checks the report before anything is
+    done, and when it goes ahead."""
+    unit = f"unit {state.form.unit}"
+    if state.tenant_on_file is None:
+        ahead = (
+            f"Nobody is on file for {unit}, so our office checks your report first; we go "
+            "ahead as soon as they accept it."
+        )
+    else:
+        ahead = (
+            f"The tenant on file for {unit} is asked to confirm your report; we go ahead "
+            "once they or our office do."
+        )
+    if state.triage is not None and state.triage.emergency:
+        ahead += " As it is an emergency, our office has been told at once."
+    return ahead + " We will email you at each step that concerns you."
+
+
 def report_to_check(state: RequestState) -> Words:
     """For ops: a web-form report someone made who is not the unit's tenant on file, and
     the unit has no tenant on file to confirm it; or it is an emergency, which must not
@@ -402,25 +432,57 @@ def report_to_check(state: RequestState) -> Words:
     assert state.premises is not None
     emergency = bool(state.triage and state.triage.emergency)
     summary = state.triage.summary if state.triage else state.form.description[:140]
-    subject = f"{'EMERGENCY ' if emergency else ''}{state.request_id} needs your check: {summary}"
+    unit = f"unit {state.form.unit}"
     who = f"{state.form.tenant.name} ({state.form.tenant.email})"
-    first = f"{who} reported this on the web form and is not the tenant on file for this unit."
+    first = f"{who} reported this on the web form and is not a tenant on file for {unit}."
+    if emergency:
+        subject = (
+            f"Emergency reported by someone not on file: accept it so a vendor is sent "
+            f"({state.request_id}: {summary})"
+        )
+    else:
+        subject = (
+            f"Accept or refuse a report by someone not on file ({state.request_id}: {summary})"
+        )
     if state.tenant_on_file is None:
-        after = "The unit has no tenant on file, so nobody else can confirm the report."
+        after = f"Nobody is on file for {unit}, so only you can accept or refuse the report."
     else:
         after = (
-            "We have asked the tenant on file to confirm it; as it is an emergency, you "
-            "may accept it yourself now."
+            "We have asked the tenant on file to confirm it; as it is an emergency, accept "
+            "it yourself now rather than wait for them."
         )
+    then = (
+        "Nobody is asked or sent until the report is accepted: accept or refuse it on the "
+        "request's page."
+    )
+    if emergency:
+        then = (
+            "No vendor is sent until the report is accepted: accept or refuse it on the "
+            "request's page. If nobody answers by the check's deadline, it goes ahead as "
+            "if accepted, as it is an emergency."
+        )
+    return Words(subject, [first, after, then])
+
+
+def emergency_check_lapsed(state: RequestState) -> Words:
+    """For ops: nobody accepted or refused an emergency's report in time, so it went ahead."""
+    summary = state.triage.summary if state.triage else state.form.description[:140]
     return Words(
-        subject,
+        f"Emergency {state.request_id} goes ahead unchecked: {summary}",
         [
-            first,
-            after,
-            "Nobody is asked or sent until the report is accepted: accept or refuse it on "
-            "the request's page.",
+            f"Nobody accepted or refused the report {state.form.tenant.name} made, who is not "
+            f"a tenant on file for unit {state.form.unit}, before its deadline.",
+            "As it is an emergency, it goes ahead as if accepted: a vendor is being sent. "
+            "If the report is not genuine, cancel the request on its page.",
         ],
     )
+
+
+EMERGENCY_CHECK_LAPSED = (
+    "Nobody accepted or refused the report in time: as it is an emergency, it goes ahead "
+    "as if accepted"
+)
+"""The timeline's line when an emergency's report check lapses."""
 
 
 def report_refused(state: RequestState, note: str) -> Words:
@@ -439,7 +501,12 @@ def report_refused(state: RequestState, note: str) -> Words:
 def question(state: RequestState, stage: Stage) -> Words:
     """The email that asks ``stage``; its button's label is ``QUESTIONS[stage][1]``."""
     text, button = QUESTIONS[stage]
-    paragraphs = [text, f"Please answer by the time below; after that, {LAPSE[stage]}."]
+    lapse = LAPSE[stage]
+    if stage is Stage.REPORT_CHECK:
+        text = REPORT_CHECK_FOR_TENANT
+        if state.triage is not None and state.triage.emergency:
+            lapse = "as it is an emergency, the repair goes ahead without your answer"
+    paragraphs = [text, f"Please answer by the time below; after that, {lapse}."]
     if stage is Stage.AVAILABILITY and _no_window_fitted(state):
         paragraphs.insert(0, f"{state.vendor_name} cannot come at any of the times you gave.")
     return Words(f"{button}: request {state.request_id}", paragraphs)

@@ -13,6 +13,7 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -46,7 +47,7 @@ from opsdesk.maintenance.invoice_form import (
     uploaded_document,
 )
 from opsdesk.maintenance.link_uses import LinkUses
-from opsdesk.maintenance.notices import FOLLOW, QUESTIONS, SURVEY, follow_grant
+from opsdesk.maintenance.notices import FOLLOW, QUESTIONS, REPORT_CHECK_FOR_TENANT, SURVEY
 from opsdesk.maintenance.rules import window_problem
 from opsdesk.maintenance.state import Question, RequestState
 from opsdesk.maintenance.status import Stage
@@ -237,7 +238,7 @@ async def _report(request: Request, values: dict[str, str], files: list[UploadFi
     except ValidationError as exc:
         return await _form(request, values, errors=_form_errors(exc) + again, status=422)
     try:
-        await Directory(db_of(request)).property_facts(form.property_id, form.unit)
+        premises = await Directory(db_of(request)).property_facts(form.property_id, form.unit)
     except UnknownProperty as exc:
         return await _form(request, values, errors=[f"{exc}.", *again], status=422)
     settings = settings_of(request)
@@ -259,14 +260,19 @@ async def _report(request: Request, values: dict[str, str], files: list[UploadFi
             errors=["This form was already sent with other details; please send it again."],
             status=409,
         )
-    # The receipt carries the reporter's follow link: the page alone, found by a request
-    # number anyone may guess, shows none.
-    follow = signer_of(request).token(follow_grant(request_id, datetime.now(UTC)))
-    received = f"/report/received/{request_id}?follow={follow}"
+    # The follow link goes only to the address typed, in the acknowledgement: whoever typed
+    # someone else's address must not get a link to that tenant's visits here.
+    query: dict[str, str] = {}
+    if premises.tenant_with(form.tenant.email) is None:
+        # Who checks the report first; a word for the page, no one's name.
+        query["check"] = "tenant" if premises.tenants else "office"
     met = policy_of(request).match(form.description)
     if met is not None and met.call_first:
         # Gas, smoke or carbon monoxide: the page says to call the emergency services first.
-        received += f"&call={met.criterion}"
+        query["call"] = met.criterion
+    received = f"/report/received/{request_id}"
+    if query:
+        received += f"?{urlencode(query)}"
     return RedirectResponse(received, status_code=303)
 
 
@@ -282,7 +288,7 @@ def _form_errors(exc: ValidationError) -> list[str]:
 
 @router.get("/report/received/{request_id}")
 async def received(
-    request: Request, request_id: str, follow: str | None = None, call: str = ""
+    request: Request, request_id: str, call: str = "", check: str = ""
 ) -> HTMLResponse:
     # Thank the tenant only for a report we have: the address may be mistyped or made up.
     if re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", request_id):
@@ -298,7 +304,7 @@ async def received(
                 request,
                 "received",
                 request_id=request_id,
-                follow_path=_follow_path(request, request_id, follow),
+                check=check if check in ("tenant", "office") else "",
                 call_first=notices.call_first(number) if number else "",
             )
     return outcome(
@@ -311,26 +317,16 @@ async def received(
     )
 
 
-def _follow_path(request: Request, request_id: str, token: str | None) -> str:
-    """The follow page's path when ``token`` is a good follow link for this request."""
-    if not token:
-        return ""
-    try:
-        grant = signer_of(request).verify(token)
-    except LinkRefused:
-        return ""
-    if grant.stage != FOLLOW or grant.request_id != request_id:
-        return ""
-    return f"/follow/{token}"
-
-
 @router.get("/follow/{token}")
-async def follow_page(request: Request, token: str) -> HTMLResponse:
+async def follow_page(request: Request, token: str) -> Response:
     """The reporter's read-only view of their request's progress."""
     grant, refused = await _verify(request, token)
     if refused is not None:
         return refused
     assert grant is not None
+    if grant.stage == SURVEY:
+        # The survey's link opened here: its own page asks the question.
+        return RedirectResponse(f"/survey/{token}", status_code=303)
     if grant.stage != FOLLOW:
         return outcome(
             request,
@@ -622,7 +618,7 @@ def _question_page(
         request,
         "link",
         status,
-        heading=QUESTIONS[stage][0],
+        heading=REPORT_CHECK_FOR_TENANT if stage is Stage.REPORT_CHECK else QUESTIONS[stage][0],
         stage=stage.value,
         request_id=state.request_id,
         deadline=clock.moment(question.deadline, zone) if question else "",

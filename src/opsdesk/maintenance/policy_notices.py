@@ -37,6 +37,8 @@ def lapse(state: RequestState, question: Question) -> str:
         )
     if question.on_silence == "approve":
         return "the quote counts as approved, as this property's policy says"
+    if question.on_silence == "go_ahead":
+        return "the report goes ahead as if accepted, as it is an emergency"
     return LAPSE[question.stage]
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from opsdesk.maintenance import policy_notices
+from opsdesk.maintenance.notices import LAPSE
 from opsdesk.maintenance.state import RequestState
 from opsdesk.maintenance.status import CHANNEL_WORDS, Channel, RequestStatus, Stage
 from opsdesk.values import format_money
@@ -21,7 +22,7 @@ _ASKED_TO = {
     Stage.COMPLETION: "confirm the repair is fixed",
     Stage.INVOICE: "send the invoice",
     Stage.INVOICE_APPROVAL: "approve the invoice",
-    Stage.REPORT_CHECK: "confirm someone else's report for the unit",
+    Stage.REPORT_CHECK: "accept or refuse a report by someone not on file",
 }
 
 _ENDED = {
@@ -64,10 +65,9 @@ def next_step(state: RequestState, when: Callable[[datetime], str], due: str = "
     the reader's zone, ``due`` says how long is left."""
     question = state.question
     if question is not None:
+        if question.stage is Stage.REPORT_CHECK:
+            return _report_check_step(state, when(question.deadline), due)
         asked = question.asked[-1].name if question.asked else question.stage.role
-        if question.stage is Stage.REPORT_CHECK and not question.asked:
-            # No tenant on file to ask: the office decides.
-            asked = "ops"
         left = f" ({due})" if due else ""
         return (
             f"Waiting for {asked} ({question.stage.role}) to {_ASKED_TO[question.stage]}, "
@@ -81,6 +81,30 @@ def next_step(state: RequestState, when: Callable[[datetime], str], due: str = "
     if state.status is RequestStatus.SUBMITTED:
         return "Being triaged: the owner or a vendor is asked next."
     return "Working on the next step; this page updates by itself."
+
+
+def _report_check_step(state: RequestState, by: str, due: str) -> str:
+    """What a report's check waits for: the tenant on file, or the office alone when
+    nobody is on file; and what its lapse does (an emergency goes ahead)."""
+    left = f" ({due})" if due else ""
+    unit = f"unit {state.form.unit}"
+    question = state.question
+    lapse = (
+        policy_notices.lapse(state, question) if question is not None else LAPSE[Stage.REPORT_CHECK]
+    )
+    tenant = state.tenant_on_file
+    if state.office_checks or tenant is None:
+        waiting = (
+            f"Waiting for the office to accept or refuse the report: nobody is on file for "
+            f"{unit}. Accept or refuse it below by {by}{left}."
+        )
+    else:
+        waiting = (
+            f"Waiting for {tenant.name}, the tenant on file for {unit}, to confirm the report "
+            f"{state.form.tenant.name} made, by {by}{left}. You may accept or refuse it below "
+            "yourself."
+        )
+    return f"{waiting} If nobody answers by then, {lapse}."
 
 
 def cancel_title(request_label: str) -> str:

@@ -218,10 +218,12 @@ def next_step(state: RequestState, role: str) -> str:
         return "We are arranging the next step and will email you if we need you."
     asked = question.stage
     if asked is Stage.REPORT_CHECK:
-        # Asked of the tenant on file, who may not be the person reading.
+        # Asked of the tenant on file, who may not be the person reading; with nobody on
+        # file, of the office.
+        who = "our office" if state.tenant_on_file is None else "the tenant on file for this home"
         return (
-            "We are checking the report with the tenant on file for this home before "
-            "anyone is sent; we will email you once it goes ahead."
+            f"We are checking the report with {who} before anyone is sent; we will email "
+            "you once it goes ahead."
         )
     if asked.role == role:
         return (

@@ -97,10 +97,11 @@ class Question(BaseModel):
     """Its deadline passed unanswered."""
     withdrawn: bool = False
     """Closed unanswered because a person changed course (a cancel, another vendor)."""
-    on_silence: Literal["expire", "approve", "make_safe"] = "expire"
+    on_silence: Literal["expire", "approve", "make_safe", "go_ahead"] = "expire"
     """What the owner's policy lets happen if nobody answers by the deadline: the request
-    expires (the stage's usual lapse), the quote counts as approved, or make-safe work only.
-    Kept here so the pages say what the emails say."""
+    expires (the stage's usual lapse), the quote counts as approved, or make-safe work only;
+    an emergency's report check goes ahead as if accepted. Kept here so the pages say what the
+    emails say."""
 
 
 class Attachment(BaseModel):
@@ -176,6 +177,21 @@ class RequestState(BaseModel):
         return tenants[0] if tenants else None
 
     @property
+    def report_to_check(self) -> bool:
+        """Whether the report waits for the unit's tenant on file (or ops) to confirm it:
+        made on the web form by someone whose address is not one on file for the unit."""
+        if self.source != "form" or self.premises is None:
+            return False
+        return self.premises.tenant_with(self.form.tenant.email) is None
+
+    @property
+    def office_checks(self) -> bool:
+        """Whether the open question is a report's check nobody on file was asked: ops
+        accept or refuse it themselves."""
+        question = self.question
+        return question is not None and question.stage is Stage.REPORT_CHECK and not question.asked
+
+    @property
     def vendor_name(self) -> str:
         return self.vendor.name if self.vendor else "the vendor"
 
@@ -201,7 +217,8 @@ class RequestRow(BaseModel):
     summary: str
     property_name: str = ""
     unit: str = ""
-    waiting_on: Role | None = None
+    waiting_on: Role | Literal["ops"] | None = None
+    """``ops``: a report's check nobody on file can answer."""
     stage: Stage | None = None
     deadline: datetime | None = None
     vendor_name: str = ""
@@ -226,7 +243,7 @@ class RequestRow(BaseModel):
             summary=state.triage.summary if state.triage else state.form.description[:140],
             property_name=state.premises.name if state.premises else state.form.property_id,
             unit=state.form.unit,
-            waiting_on=state.waiting_on,
+            waiting_on="ops" if state.office_checks else state.waiting_on,
             stage=question.stage if question else None,
             deadline=question.deadline if question else None,
             vendor_name=state.vendor.name if state.vendor else "",

@@ -10,14 +10,14 @@ from __future__ import annotations
 import textwrap
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError
 
 from opsdesk import clock
 from opsdesk.db.tables import Property, SurveyAnswer
 from opsdesk.maintenance import service
-from opsdesk.maintenance.notices import RATINGS, SURVEY
+from opsdesk.maintenance.notices import FOLLOW, RATINGS, SURVEY
 from opsdesk.maintenance.pages import outcome, page, signer_of
 from opsdesk.maintenance.state import RequestState
 from opsdesk.maintenance.surveys import COMMENT_MAX_LENGTH, RATING_WORDS, Surveys
@@ -85,11 +85,14 @@ async def _refused(request: Request, exc: LinkRefused) -> HTMLResponse:
     )
 
 
-async def _grant(request: Request, token: str) -> LinkGrant | HTMLResponse:
+async def _grant(request: Request, token: str) -> LinkGrant | Response:
     try:
         grant = signer_of(request).verify(token)
     except LinkRefused as exc:
         return await _refused(request, exc)
+    if grant.stage == FOLLOW:
+        # The reporter's follow link opened here: its own page shows the request.
+        return RedirectResponse(f"/follow/{token}", status_code=303)
     if grant.stage != SURVEY or grant.role != "tenant" or grant.channel != "email":
         return await _refused(request, LinkRefused("forged", "not a survey link"))
     return grant
@@ -145,9 +148,9 @@ async def _question(
 
 
 @router.get("/survey/{token}")
-async def survey_page(request: Request, token: str) -> HTMLResponse:
+async def survey_page(request: Request, token: str) -> Response:
     grant = await _grant(request, token)
-    if isinstance(grant, HTMLResponse):
+    if isinstance(grant, Response):
         return grant
     first = await Surveys(db_of(request)).of_request(grant.request_id)
     if first is not None:
@@ -156,9 +159,9 @@ async def survey_page(request: Request, token: str) -> HTMLResponse:
 
 
 @router.post("/survey/{token}")
-async def answer_survey(request: Request, token: str) -> HTMLResponse:
+async def answer_survey(request: Request, token: str) -> Response:
     grant = await _grant(request, token)
-    if isinstance(grant, HTMLResponse):
+    if isinstance(grant, Response):
         return grant
     fields = await read_form(request)
     rating, comment = fields.get("rating", "").strip(), fields.get("comment", "").strip()

@@ -150,6 +150,12 @@ VENDOR_DOCUMENTS = "vendor-documents"
 """A vendor whose compliance documents keep them from a job (an insurance certificate or
 licence that expired, or a required one missing) is not offered it: the next one is, and
 the timeline says who was not asked and why."""
+REPORT_CHECK_BY_OFFICE = "report-check-by-office"
+"""A report's check that nobody on file can answer waits in ops' own queue
+(``RequestWaitingOn`` "ops", not "tenant"); an emergency's check that nobody answers in
+time goes ahead as if accepted, the timeline and ops told why (before: it expired)."""
+OFFICE = "ops"
+"""``RequestWaitingOn`` while ops, not the person the stage names, must answer."""
 
 
 class _Interrupted(Exception):
@@ -166,6 +172,9 @@ class _Reassignment:
 
 @workflow.defn
 class MaintenanceRequestWorkflow(DeskWorkflow):
+    _office_checks = False
+    """The open report check is ops' to answer: nobody is on file to ask."""
+
     @workflow.init
     def __init__(self, submission: RequestSubmission) -> None:
         self._start_core()
@@ -350,14 +359,23 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
         assert state.triage is not None
         if state.source != "form":
             return True
-        if state.premises.tenant_with(state.form.tenant.email) is not None:
+        if not state.report_to_check:
             self._note("Reported by a tenant on file for the unit")
             return True
-        if state.tenant_on_file is None or state.triage.emergency:
+        by_office = workflow.patched(REPORT_CHECK_BY_OFFICE)
+        emergency = state.triage.emergency
+        if state.tenant_on_file is None or emergency:
             # Nobody else can confirm it, or it must not wait on the tenant alone.
             self._tell_ops(notices.report_to_check(state))
+        self._office_checks = by_office and state.tenant_on_file is None
         decision = await self._ask(Stage.REPORT_CHECK)
+        self._office_checks = False
         if decision is None:
+            if by_office and emergency:
+                # A gas leak must not end for want of an answer: someone is sent.
+                self._note(notices.EMERGENCY_CHECK_LAPSED)
+                self._tell_ops(notices.emergency_check_lapsed(state))
+                return True
             self._expire(Stage.REPORT_CHECK, "the report was not confirmed in time")
             return False
         assert isinstance(decision, Decision)
@@ -619,6 +637,12 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
         question = Question(stage=stage, round=round, asked_at=now, deadline=now + limit)
         if self._silence is not None:
             question.on_silence = self._silence[0]
+        elif (
+            stage is Stage.REPORT_CHECK
+            and self._emergency()
+            and workflow.patched(REPORT_CHECK_BY_OFFICE)
+        ):
+            question.on_silence = "go_ahead"
         state.question = question
         state.questions.append(question)
         name, address = self._asked_person(stage)
@@ -911,7 +935,8 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
         if stage is Stage.REPORT_CHECK:
             tenant = self._state.tenant_on_file
             if tenant is None:
-                return "ops on the request's page", self._policy.ops_email
+                where = f"nobody is on file for unit {self._state.form.unit}"
+                return f"the office on the request's page ({where})", self._policy.ops_email
             return tenant.name, tenant.email
         return self._person(stage.role)
 
@@ -1307,6 +1332,15 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
         )
         self._publish()
 
+    def _waiting_on(self) -> str:
+        """Whose answer the request waits for, as lists filter on it."""
+        question = self._state.question
+        if question is None:
+            return NOBODY
+        if self._office_checks and question.stage is Stage.REPORT_CHECK:
+            return OFFICE
+        return question.stage.role
+
     def _publish(self) -> None:
         """Search attributes and memo: what lists, filters and counts read. No personal
         data goes into search attributes (they are not encrypted)."""
@@ -1318,7 +1352,7 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
             sa.UPDATED.value_set(state.updated_at),
             # "nobody" rather than an unset value: the time-skipping test server cannot
             # take an unset attribute, and a list filters on a value more simply anyway.
-            sa.REQUEST_WAITING_ON.value_set(question.stage.role if question else NOBODY),
+            sa.REQUEST_WAITING_ON.value_set(self._waiting_on()),
         ]
         if question is not None:
             # Kept after the question closes; lists read it only while someone is asked.
