@@ -10,6 +10,7 @@ import subprocess
 import sys
 from typing import Any
 
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.db import Database
@@ -127,3 +128,45 @@ def test_the_console_logs_the_requests_a_person_looks_for() -> None:
     # A log pipeline gets every request but the probes.
     assert probe_line(_access("GET", "/readyz", 503))
     assert not probe_line(_access("GET", "/static/app.css", 200))
+
+
+_SECRETS = """
+import logging, sys
+from opsdesk.logs import configure
+configure("info", sys.argv[1])
+access = logging.getLogger("uvicorn.access")
+for path in sys.argv[2:]:
+    access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "POST", path, "1.1", 303)
+"""
+
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJSLTAwMDcifQ.c2lnbmF0dXJl"
+
+
+@pytest.mark.parametrize("log_format", ["console", "json"])
+def test_the_access_log_never_carries_a_secret(log_format: str) -> None:
+    paths = [
+        "/signin/link/s3cr3t-one-time-sign-in",
+        f"/links/{JWT}",
+        f"/phone/calls/{JWT}/gather",
+        f"/report?again={JWT}",
+        f"/follow/{JWT}",
+        f"/survey/{JWT}",
+        f"/files/{JWT}",
+    ]
+    result = subprocess.run(
+        [sys.executable, "-c", _SECRETS, log_format, *paths],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    # Every request still has its line (a person can tell which route was used)...
+    assert len(lines) == len(paths)
+    for shown in ("/signin/link/[redacted]", "/links/[redacted]", "/phone/calls/[redacted]/gather"):
+        assert any(shown in line for line in lines), (shown, lines)
+    assert any("/report?again=[redacted]" in line for line in lines)
+    # ...and none carries the key it was called with.
+    assert "s3cr3t" not in result.stderr
+    assert "c2lnbmF0dXJl" not in result.stderr

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +21,29 @@ PROBES = ("/healthz", "/readyz", "/metrics")
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
 MACHINE_CHANGES = ("/codec/",)
 """Posts a program makes for each page it shows (the Temporal UI decoding payloads)."""
+
+
+SECRET_PATHS = re.compile(
+    r"^(/signin/link/|/links/|/follow/|/survey/|/files/|/phone/calls/)[^/?#]+"
+)
+"""Routes whose next segment is a secret: whoever holds it signs in, answers an owner's
+question, follows a request or opens a tenant's photo."""
+TOKEN = re.compile(r"eyJ[\w-]*\.[\w-]+\.[\w-]+")
+"""A signed token (a JWT) anywhere else in an address, such as ``/report?again=<token>``."""
+REDACTED = "[redacted]"
+
+
+def redacted(path: str) -> str:
+    """``path`` with the secrets it carries replaced, so a log line never works as a key."""
+    return TOKEN.sub(REDACTED, SECRET_PATHS.sub(rf"\1{REDACTED}", path))
+
+
+def redact_secrets(record: logging.LogRecord) -> bool:
+    """A ``uvicorn.access`` filter that keeps every record and rewrites its path."""
+    args = record.args
+    if isinstance(args, tuple) and len(args) == 5:
+        record.args = (*args[:2], redacted(str(args[2])), *args[3:])
+    return True
 
 
 class JsonLines(logging.Formatter):
@@ -90,6 +114,7 @@ def configure(level: str, log_format: str) -> None:
     access = logging.getLogger("uvicorn.access")
     for old in list(access.filters):
         access.removeFilter(old)
+    access.addFilter(redact_secrets)
     access.addFilter(worth_a_line if log_format != "json" else lambda r: not probe_line(r))
     # A line per outgoing call (the poller's every fetch); traces show them instead.
     logging.getLogger("httpx").setLevel(logging.WARNING)
