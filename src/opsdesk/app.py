@@ -55,7 +55,7 @@ from opsdesk.web import (
     saved_views,
     signin,
 )
-from opsdesk.web.auth import Credentials
+from opsdesk.web.auth import AuthenticateFirst, Credentials
 from opsdesk.web.cache import Snapshot
 from opsdesk.web.events import Change, ChangeFeed
 from opsdesk.web.guard import AllowedHosts, SecurityHeaders, same_origin_changes
@@ -134,6 +134,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     # probes, scrapes and static files would only be noise.
     FastAPIInstrumentor.instrument_app(app, excluded_urls="/healthz$,/readyz$,/metrics$,/static/")
     app.state.http_metrics = metrics.HttpMetrics()
+    app.add_middleware(AuthenticateFirst, routes_of=app)
     app.add_middleware(metrics.MeasureRequests, metrics=app.state.http_metrics)
     app.add_middleware(
         BodyLimit,

@@ -87,6 +87,27 @@ async def test_without_credentials_a_program_gets_401_and_a_person_the_sign_in_p
     assert 'name="next" value="/maintenance?status=OPEN"' in form.text
 
 
+async def test_who_is_asking_is_settled_before_the_body_is_read(desk: Desk) -> None:
+    json = {"Content-Type": "application/json"}
+    anonymous = await desk.http.post("/api/orders", content=b"{not json", headers=json)
+    assert "send an API token" in error_of(anonymous, 401)
+    viewer = _bearer(await token_for(desk.db, Role.VIEWER, "auditor"))
+    refused = await desk.http.post("/api/orders", content=b"{not json", headers={**json, **viewer})
+    assert "needs the operator role" in error_of(refused, 403)
+    # A person's form to a page they may not use goes to the sign-in page, unread.
+    page = await desk.http.post(
+        "/maintenance/R-0001/answer",
+        content=b"\xff\xfe not a form",
+        headers={"Accept": "text/html", "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert page.status_code == 303
+    assert page.headers["location"].startswith("/signin")
+    # Once it is known who is asking, the body is read and its fault named.
+    operator = _bearer(await token_for(desk.db, Role.OPERATOR, "dana"))
+    unread = await desk.http.post("/api/orders", content=b"{not json", headers={**json, **operator})
+    assert unread.status_code == 422
+
+
 async def test_a_viewer_reads_but_may_not_act(desk: Desk) -> None:
     viewer = _bearer(await token_for(desk.db, Role.VIEWER, "auditor"))
     me = await desk.http.get("/api/me", headers=viewer)

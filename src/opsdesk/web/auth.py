@@ -16,13 +16,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import inspect
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.responses import Response
+from fastapi.routing import iter_route_contexts
+from starlette.routing import BaseRoute, Match
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from opsdesk.access.credentials import digest
 from opsdesk.access.roles import Identity, Role
@@ -190,6 +195,58 @@ Operator = Annotated[Identity, Depends(as_operator)]
 """A handler parameter: may act on orders and requests."""
 Admin = Annotated[Identity, Depends(as_admin)]
 """A handler parameter: may manage users and tokens."""
+
+
+def _requirements(dependant: Dependant) -> Iterator[requires]:
+    for dependency in dependant.dependencies:
+        if isinstance(dependency.call, requires):
+            yield dependency.call
+        yield from _requirements(dependency)
+
+
+class AuthenticateFirst:
+    """Settles who is asking before a route reads its body: FastAPI parses a body before it
+    runs a route's dependencies, so a request without credentials would otherwise hear
+    what is wrong with a body it had no right to send (422), not 401 or the sign-in page.
+
+    For each request it finds the route that will answer and runs that route's ``requires``
+    checks on the headers alone. The identity found is kept in the request's state, so the
+    route's own dependency does not look it up again."""
+
+    def __init__(self, app: ASGIApp, routes_of: FastAPI) -> None:
+        self.app = app
+        self._routes_of = routes_of
+        self._table: list[tuple[BaseRoute, list[requires]]] | None = None
+
+    def _needs(self, scope: Scope) -> list[requires]:
+        if self._table is None:
+            self._table = []
+            for context in iter_route_contexts(self._routes_of.routes):
+                dependant = getattr(context, "dependant", None)
+                needs = list(_requirements(dependant)) if dependant is not None else []
+                self._table.append((context.route, needs))
+        for route, needs in self._table:
+            match, _ = route.matches(scope)
+            if match is Match.FULL:
+                return needs
+        return []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        needs = self._needs(scope) if scope["type"] == "http" else []
+        if needs:
+            request = Request(scope)
+            try:
+                for need in needs:
+                    await need(request)
+            except (ApiError, Redirect) as refused:
+                # Answered as the route's own check would be: the app's handler for it.
+                handlers = self._routes_of.exception_handlers
+                handler = next(handlers[kind] for kind in type(refused).__mro__ if kind in handlers)
+                answer = handler(request, refused)
+                response = await answer if inspect.isawaitable(answer) else answer
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def set_session_cookie(
