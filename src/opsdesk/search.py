@@ -64,6 +64,16 @@ def hashed(settings: Settings, word: str) -> str:
     return digest[:_HASH_CHARS]
 
 
+def private_customer_id(settings: Settings, customer_id: str) -> str:
+    """A customer id as visibility may hold it: an id that is an email address (a shop's, or
+    the dashboard's form, which has no other) becomes ``cus-`` and its keyed hash, the same
+    for the same address; any other id is the client's own and stays as it came. Search
+    attributes are readable by anyone with access to the namespace, and never by our key."""
+    if "@" not in customer_id:
+        return customer_id
+    return f"cus-{hashed(settings, customer_id)}"
+
+
 def keys_for(settings: Settings, *, name: str, email: str) -> list[str]:
     """What an order stores to be found: each word of the name, and the whole address."""
     return sorted({hashed(settings, w) for w in words(name)} | {hashed(settings, email.strip())})

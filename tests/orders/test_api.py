@@ -22,6 +22,7 @@ from opsdesk.orders.service import start_order
 from opsdesk.orders.status import OrderStatus as S
 from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.settings import Settings
+from opsdesk.temporal import search_attributes as sa
 from opsdesk.web import signatures
 from tests.http import serve_http
 from tests.orders.factory import order_request
@@ -72,6 +73,25 @@ async def test_an_idempotency_key_returns_the_same_order(
     await until_status(api, first.json()["order_id"], "CONFIRMED")
     assert len(await listed(api, "customer=cus-idem", 1)) == 1
     assert len(await Records(db).charges(first.json()["order_id"])) == 1
+
+
+async def test_a_customer_id_that_is_an_email_never_reaches_visibility(
+    api: httpx.AsyncClient, dev_env: WorkflowEnvironment
+) -> None:
+    # What the dashboard's form sends when the customer has no id of their own.
+    sent = await api.post("/api/orders", json=body(customer="Ada@Example.com"))
+    assert sent.status_code == 201, sent.text
+    order = sent.json()
+    customer_id = order["customer"]["id"]
+    assert customer_id.startswith("cus-")
+    assert "@" not in customer_id
+    assert order["customer"]["email"] == "ada@example.com"
+    described = await dev_env.client.get_workflow_handle(f"order-{order['order_id']}").describe()
+    assert described.typed_search_attributes.get(sa.ORDER_CUSTOMER) == customer_id
+    # The same address is the same customer, and a person may still filter by it.
+    again = await api.post("/api/orders", json=body(customer="ada@example.com"))
+    assert again.json()["customer"]["id"] == customer_id
+    assert len(await listed(api, "customer=ada@example.com", 2)) == 2
 
 
 async def test_bad_input_is_refused_and_starts_nothing(api: httpx.AsyncClient) -> None:

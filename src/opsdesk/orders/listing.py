@@ -29,7 +29,7 @@ from opsdesk.orders.ids import ORDER_ID_PATTERN, order_workflow_id
 from opsdesk.orders.state import OrderRow
 from opsdesk.orders.status import OrderStatus
 from opsdesk.orders.workflow import OrderWorkflow
-from opsdesk.search import query_keys
+from opsdesk.search import private_customer_id, query_keys
 from opsdesk.settings import Settings
 from opsdesk.temporal import search_attributes as sa
 from opsdesk.temporal.visibility import count, fetch_page, page_token_key, quote
@@ -96,7 +96,8 @@ def visibility_query(settings: Settings, where: OrderFilter | None = None) -> st
         if where.status is not None:
             clauses.append(f"OrderStatus = {quote(where.status.value)}")
         if where.customer is not None:
-            clauses.append(f"OrderCustomer = {quote(where.customer)}")
+            customer = private_customer_id(settings, where.customer)
+            clauses.append(f"OrderCustomer = {quote(customer)}")
         if where.escalated is not None:
             clauses.append(f"OrderEscalated = {'true' if where.escalated else 'false'}")
         if where.q:

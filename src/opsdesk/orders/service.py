@@ -50,7 +50,7 @@ from opsdesk.orders.restock import RestockWorkflow
 from opsdesk.orders.state import OrderRow, OrderState, StuckOrder
 from opsdesk.orders.status import OrderStatus
 from opsdesk.orders.workflow import OrderWorkflow
-from opsdesk.search import keys_for
+from opsdesk.search import keys_for, private_customer_id
 from opsdesk.settings import Settings
 from opsdesk.temporal import search_attributes as sa
 from opsdesk.temporal.updates import start_update_when_ready
@@ -103,9 +103,20 @@ def order_handle(client: Client, order_id: str) -> OrderHandle:
     return client.get_workflow_handle_for(OrderWorkflow.run, order_workflow_id(order_id))
 
 
+def without_personal_ids(settings: Settings, request: OrderRequest) -> OrderRequest:
+    """``request`` with a customer id that is an email address replaced by its keyed hash
+    (``search.private_customer_id``): the id becomes a search attribute."""
+    private = private_customer_id(settings, request.customer.id)
+    if private == request.customer.id:
+        return request
+    customer = request.customer.model_copy(update={"id": private})
+    return request.model_copy(update={"customer": customer})
+
+
 async def start_order(client: Client, settings: Settings, request: OrderRequest) -> OrderHandle:
     """Start the order's workflow. Raises ``WorkflowAlreadyStartedError`` if an order
     with this id exists, running or finished: an order id is used once."""
+    request = without_personal_ids(settings, request)
     return await client.start_workflow(
         OrderWorkflow.run,
         OrderInput(request=request, policy=order_policy(settings)),
@@ -137,6 +148,7 @@ async def submit_order(
     Returns the state and whether this call created it. The same id with a different
     body raises ``IntakeConflict``: nothing is started and nothing is changed.
     """
+    request = without_personal_ids(settings, request)
     try:
         handle = await start_order(client, settings, request)
         created = True
