@@ -74,6 +74,21 @@ def test_a_chosen_ai_provider_without_its_key_is_named() -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_production_without_the_shared_keys_refuses_to_start() -> None:
+    for command in ("api", "worker"):
+        result = _opsdesk(
+            command,
+            OPSDESK_ENVIRONMENT="production",
+            OPSDESK_LINK_SECRET="a-link-secret-of-at-least-32-chars",
+        )
+        assert result.returncode == 2, result.stderr
+        said = " ".join(result.stderr.split())
+        assert "OPSDESK_ENVIRONMENT=production needs OPSDESK_SESSION_SECRET, " in said
+        assert "OPSDESK_PAYLOAD_KEYS" in said
+        assert "OPSDESK_LINK_SECRET," not in said  # the one that is set is not named
+        assert "Traceback" not in result.stderr
+
+
 def test_api_on_a_taken_port_says_so() -> None:
     port = free_port()
     with socket.socket() as squatter:

@@ -27,6 +27,14 @@ def commands() -> set[str]:
     return {c.name or c.callback.__name__ for c in cli.registered_commands if c.callback}
 
 
+SECRET = {
+    "OPSDESK_PAYLOAD_KEYS": "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+    "OPSDESK_SESSION_SECRET": "a-session-secret-of-at-least-32-chars",
+    "OPSDESK_LINK_SECRET": "a-link-secret-of-at-least-32-chars",
+}
+"""What the Kubernetes files' Secret holds (its keys are in the manifest's header)."""
+
+
 def check_environment(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     """Every variable is Ops Desk's or Temporal's, and Ops Desk's settings read them all."""
     for name in env:
@@ -98,7 +106,10 @@ def test_the_kubernetes_manifests_probe_real_routes_with_real_settings(
         assert container["resources"]["requests"]
         assert deployment["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"]
         env = {**config, **{e["name"]: e["value"] for e in container.get("env", [])}}
-        check_environment(env, monkeypatch)
+        assert env["OPSDESK_ENVIRONMENT"] == "production"
+        with pytest.raises(ValueError, match="OPSDESK_LINK_SECRET, OPSDESK_SESSION_SECRET"):
+            check_environment(env, monkeypatch)  # without the Secret: refuses to start
+        check_environment({**env, **SECRET}, monkeypatch)
     [api] = by_name["Deployment", "opsdesk-api"]["spec"]["template"]["spec"]["containers"]
     probes = {api["livenessProbe"]["httpGet"]["path"], api["readinessProbe"]["httpGet"]["path"]}
     assert probes == {"/healthz", "/readyz"}

@@ -33,6 +33,12 @@ compensation) or a trade licence (``opsdesk.maintenance.documents``)."""
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OPSDESK_", extra="ignore")
 
+    environment: Literal["development", "production"] = "development"
+    """``production`` refuses to start without the keys every process must share
+    (``OPSDESK_LINK_SECRET``, ``OPSDESK_SESSION_SECRET``, ``OPSDESK_PAYLOAD_KEYS``): in
+    development each is generated once into ``data_dir``, which on several hosts would give
+    each host keys of its own, silently."""
+
     data_dir: Path = Path(".opsdesk")
     """Where the embedded Temporal server and the default SQLite database keep their files."""
 
@@ -362,6 +368,24 @@ class Settings(BaseSettings):
         # HS256 wants a key at least as long as its hash: 32 bytes.
         if self.link_secret is not None and len(self.link_secret.get_secret_value()) < 32:
             raise ValueError("OPSDESK_LINK_SECRET must be at least 32 characters long")
+        return self
+
+    @model_validator(mode="after")
+    def _shared_keys_in_production(self) -> Settings:
+        if self.environment != "production":
+            return self
+        shared = {
+            "OPSDESK_LINK_SECRET": self.link_secret,
+            "OPSDESK_SESSION_SECRET": self.session_secret,
+            "OPSDESK_PAYLOAD_KEYS": self.payload_keys,
+        }
+        missing = [name for name, value in shared.items() if value is None]
+        if missing:
+            raise ValueError(
+                f"OPSDESK_ENVIRONMENT=production needs {', '.join(missing)}: without them each "
+                "host would make keys of its own, and a link, a session or a payload made on "
+                "one would be refused on another"
+            )
         return self
 
     @model_validator(mode="after")
