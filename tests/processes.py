@@ -18,6 +18,8 @@ from tests.conftest import free_port
 
 READY_LINE = "Ops Desk is ready"
 """What ``opsdesk dev`` prints once it has seen the stack ready."""
+LAST_LINE = "Press Ctrl-C to stop."
+"""The end of what it prints then (the addresses and a first sign-in link come between)."""
 
 
 @dataclass
@@ -73,7 +75,10 @@ class DevStackProcess:
                 answered = httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200
             except httpx.HTTPError:
                 answered = False
-            if answered and READY_LINE in self.output():
+            # The whole banner: on a busy machine its lines (the sign-in link among them)
+            # reach the output file some moments after the first.
+            output = self.output()
+            if answered and READY_LINE in output and LAST_LINE in output.split(READY_LINE)[-1]:
                 return
             time.sleep(0.25)
         self.stop()
