@@ -37,6 +37,7 @@ async def served(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
         host="127.0.0.1",
         port=port or free_port(),
         log_level="warning",
+        proxy_headers=False,  # as `opsdesk api` runs it: the app decides whom to believe
         timeout_graceful_shutdown=1,
     )
     server = uvicorn.Server(config)

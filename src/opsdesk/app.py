@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from temporalio.client import Client
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
@@ -107,6 +108,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
             partial(maintenance_api.status_gauges, app.state.maintenance_metrics),
         ]
         app.state.rate_limits = RateLimits(
+            db,
             settings.public_rate_limit,
             settings.webhook_rate_limit,
             settings.sign_in_rate_limit,
@@ -146,6 +148,9 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     app.add_middleware(AllowedHosts, allowed_hosts=settings.resolved_allowed_hosts)
     # Outermost: the Temporal UI reads even the refusals of the layers inside.
     app.add_middleware(codec.CodecCors, ui_url=settings.resolved_temporal_ui_url)
+    # Before anything reads the client's address or scheme: only a configured proxy's
+    # X-Forwarded-For/-Proto are believed (the server itself is told to believe none).
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     errors.install(app)
     oidc.install(app, settings)
     app.include_router(health.router)
