@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
+from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -75,6 +76,12 @@ UPLOAD_PATHS = (
 )
 """The routes that take files (photos and videos, invoices, certificates): their bodies may
 be ``max_upload_body_bytes``."""
+
+UVICORN_OPTIONS: dict[str, Any] = {"proxy_headers": False}
+"""How uvicorn serves the app (``opsdesk api``, and the tests): uvicorn would believe
+``X-Forwarded-For`` from any local peer (its ``FORWARDED_ALLOW_IPS`` defaults to
+127.0.0.1), so a client on the same host, or behind any local proxy, could pick the address
+its rate limits count; the app believes only ``OPSDESK_TRUSTED_PROXIES`` instead."""
 
 
 def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:

@@ -176,7 +176,7 @@ def api(port: PortOption = None, host: HostOption = None) -> None:
     """Serve the JSON API and the dashboard (run several behind a load balancer)."""
     import uvicorn
 
-    from opsdesk.app import create_app
+    from opsdesk.app import UVICORN_OPTIONS, create_app
     from opsdesk.devstack import port_in_use
 
     settings = load_settings(port=port, host=host)
@@ -195,9 +195,7 @@ def api(port: PortOption = None, host: HostOption = None) -> None:
         log_level=settings.log_level.lower(),
         # JSON lines: uvicorn's loggers go through the root logger's formatter, not its own.
         log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
-        # Uvicorn would believe X-Forwarded-For from any local peer (FORWARDED_ALLOW_IPS
-        # defaults to 127.0.0.1); the app believes only OPSDESK_TRUSTED_PROXIES.
-        proxy_headers=False,
+        **UVICORN_OPTIONS,
         timeout_graceful_shutdown=10,
     )
 
