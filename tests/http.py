@@ -10,6 +10,7 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
+from opsdesk.app import UVICORN_OPTIONS
 from tests.conftest import free_port
 from tests.staff import bearer
 
@@ -37,6 +38,7 @@ async def served(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
         host="127.0.0.1",
         port=port or free_port(),
         log_level="warning",
+        **UVICORN_OPTIONS,  # as `opsdesk api` serves it
         timeout_graceful_shutdown=1,
     )
     server = uvicorn.Server(config)

@@ -7,11 +7,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
+from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from temporalio.client import Client
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
@@ -75,6 +77,12 @@ UPLOAD_PATHS = (
 """The routes that take files (photos and videos, invoices, certificates): their bodies may
 be ``max_upload_body_bytes``."""
 
+UVICORN_OPTIONS: dict[str, Any] = {"proxy_headers": False}
+"""How uvicorn serves the app (``opsdesk api``, and the tests): uvicorn would believe
+``X-Forwarded-For`` from any local peer (its ``FORWARDED_ALLOW_IPS`` defaults to
+127.0.0.1), so a client on the same host, or behind any local proxy, could pick the address
+its rate limits count; the app believes only ``OPSDESK_TRUSTED_PROXIES`` instead."""
+
 
 def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     """The app; ``temporal`` replaces the connection made from settings (tests pass theirs)."""
@@ -107,6 +115,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
             partial(maintenance_api.status_gauges, app.state.maintenance_metrics),
         ]
         app.state.rate_limits = RateLimits(
+            db,
             settings.public_rate_limit,
             settings.webhook_rate_limit,
             settings.sign_in_rate_limit,
@@ -146,6 +155,9 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     app.add_middleware(AllowedHosts, allowed_hosts=settings.resolved_allowed_hosts)
     # Outermost: the Temporal UI reads even the refusals of the layers inside.
     app.add_middleware(codec.CodecCors, ui_url=settings.resolved_temporal_ui_url)
+    # Before anything reads the client's address or scheme: only a configured proxy's
+    # X-Forwarded-For/-Proto are believed (the server itself is told to believe none).
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     errors.install(app)
     oidc.install(app, settings)
     app.include_router(health.router)

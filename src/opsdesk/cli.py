@@ -176,7 +176,7 @@ def api(port: PortOption = None, host: HostOption = None) -> None:
     """Serve the JSON API and the dashboard (run several behind a load balancer)."""
     import uvicorn
 
-    from opsdesk.app import create_app
+    from opsdesk.app import UVICORN_OPTIONS, create_app
     from opsdesk.devstack import port_in_use
 
     settings = load_settings(port=port, host=host)
@@ -195,6 +195,7 @@ def api(port: PortOption = None, host: HostOption = None) -> None:
         log_level=settings.log_level.lower(),
         # JSON lines: uvicorn's loggers go through the root logger's formatter, not its own.
         log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
+        **UVICORN_OPTIONS,
         timeout_graceful_shutdown=10,
     )
 
@@ -628,6 +629,7 @@ def _account_change(settings: Settings, work: Callable[[Database], Awaitable[T]]
     """``_in_database`` for a change to users or tokens: a refusal is a sentence, exit 1."""
     from opsdesk.access.users import AccountError
 
+    _configure_logging(settings)  # the change is a security event (opsdesk.security_events)
     try:
         return _in_database(settings, work)
     except AccountError as exc:
@@ -703,8 +705,10 @@ def users_list() -> None:
 def users_remove(name: Annotated[str, typer.Argument(help="Who.")]) -> None:
     """Remove a person; they are signed out everywhere."""
     from opsdesk.access.users import Users
+    from opsdesk.security_events import command_line_actor, record
 
     _account_change(load_settings(), lambda db: Users(db).remove(name))
+    record("user_removed", "success", actor=command_line_actor(), target=name.strip().lower())
     err.print(f"removed {name}")
 
 
@@ -715,8 +719,10 @@ def users_set_role(
 ) -> None:
     """Change a person's role (it applies to their next request)."""
     from opsdesk.access.users import Users
+    from opsdesk.security_events import command_line_actor, record
 
-    _account_change(load_settings(), lambda db: Users(db).set_role(name, role))
+    user = _account_change(load_settings(), lambda db: Users(db).set_role(name, role))
+    record("role_changed", "success", actor=command_line_actor(), target=user.name, role=role)
     err.print(f"{name} is now {role.value}")
 
 
@@ -743,8 +749,10 @@ def tokens_create(
 ) -> None:
     """Create a token and print it, once: it is stored only as a digest."""
     from opsdesk.access.tokens import ApiTokens
+    from opsdesk.security_events import command_line_actor, record
 
     info, secret = _account_change(load_settings(), lambda db: ApiTokens(db).create(name, role))
+    record("token_created", "success", actor=command_line_actor(), target=info.name, role=role)
     err.print(f"created token {info.name} ({info.role.value}); it is shown this once:")
     typer.echo(secret)
 
@@ -776,8 +784,10 @@ def tokens_revoke(name: Annotated[str, typer.Argument(help="Which token.")]) -> 
     """Revoke a token: refused from now on (within OPSDESK_CREDENTIALS_CACHE seconds by API
     processes that saw it recently)."""
     from opsdesk.access.tokens import ApiTokens
+    from opsdesk.security_events import command_line_actor, record
 
-    _account_change(load_settings(), lambda db: ApiTokens(db).revoke(name))
+    info = _account_change(load_settings(), lambda db: ApiTokens(db).revoke(name))
+    record("token_revoked", "success", actor=command_line_actor(), target=info.name)
     err.print(f"revoked {name}")
 
 

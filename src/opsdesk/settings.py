@@ -9,6 +9,7 @@ Temporal CLI. See ``opsdesk.temporal.client``.
 from __future__ import annotations
 
 from datetime import time, timedelta
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -99,6 +100,11 @@ class Settings(BaseSettings):
     """Password sign-in attempts per account name (a guess at one person's password)."""
     sign_in_address_rate_limit: str = "20/minute"
     """Password sign-in attempts per client address (guesses spread over many names)."""
+    trusted_proxies: list[str] = []
+    """Addresses or networks (``10.0.0.0/8``) of the proxies in front of the API whose
+    ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed; from anyone else they are
+    ignored, so a client cannot pick the address its rate limits count against. Unset:
+    none (the peer's address counts). JSON: ``["10.0.0.0/8"]``."""
     max_body_bytes: Annotated[int, Field(ge=1024)] = 64 * 1024
     action_wait: timedelta = timedelta(seconds=10)
     """How long an advance or cancel waits for the order to settle before answering 202."""
@@ -409,6 +415,18 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(
                     f"OPSDESK_{name.upper()} must read like 60/minute or 1000/hour"
+                ) from None
+        return self
+
+    @model_validator(mode="after")
+    def _trusted_proxies_readable(self) -> Settings:
+        for proxy in self.trusted_proxies:
+            try:
+                ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"OPSDESK_TRUSTED_PROXIES: {proxy!r} is not an address or a network "
+                    "such as 10.0.0.0/8"
                 ) from None
         return self
 

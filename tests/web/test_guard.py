@@ -114,7 +114,8 @@ async def test_public_pages_and_probes_take_a_bounded_number_of_requests(
         pages = [await http.get("/report", headers={"Accept": "text/html"}) for _ in range(4)]
         assert [p.status_code for p in pages] == [200, 200, 200, 429]
         slow = pages[-1]
-        assert 1 <= int(slow.headers["retry-after"]) <= 60
+        # A sliding window: this minute's count still weighs on the next one for a while.
+        assert 1 <= int(slow.headers["retry-after"]) <= 120
         assert "Too many requests from your address; try again in" in slow.text
         # Each group counts on its own: the probes still answer, up to their own limit.
         probes = [await http.get("/healthz") for _ in range(6)]

@@ -722,3 +722,22 @@ class VendorDocumentReminder(Base):
     run_id: Mapped[str] = mapped_column(String(200))
     """The reminder run that claimed it: a retry of that run sends it again, no other run."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# -- issue 28, item 9: rate limits every API replica shares ------------------------------------
+
+
+class RateCount(Base):
+    """Requests one client made against one rate limit in one window. Every replica adds to
+    the same row, so N replicas allow the limit once, not N times."""
+
+    __tablename__ = "rate_counts"
+
+    limit_name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    client_key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    """The client address, or the account name for the sign-in limit per name."""
+    window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    """Unix seconds, a multiple of the window's length."""
+    hits: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
+    """Unix seconds after which the row no longer counts (two windows on): then it is deleted."""

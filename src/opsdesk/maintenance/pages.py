@@ -53,6 +53,7 @@ from opsdesk.maintenance.state import Question, RequestState
 from opsdesk.maintenance.status import Stage
 from opsdesk.notify.links import LinkGrant
 from opsdesk.notify.signing import LinkRefused, LinkSigner, link_key
+from opsdesk.security_events import record
 from opsdesk.settings import Settings
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.files import files_of
@@ -144,7 +145,9 @@ async def report_form(request: Request, again: str | None = None) -> HTMLRespons
                 "kind": "ok",
                 "text": f"Filled in from request {old.request_id}: check it and send it again.",
             }
-        except (LinkRefused, service.RequestNotFound):
+        except (LinkRefused, service.RequestNotFound) as exc:
+            reason = exc.kind if isinstance(exc, LinkRefused) else "request gone"
+            record("link_refused", "refused", request=request, reason=reason, link="resubmit")
             notice = {
                 "kind": "error",
                 "text": "That link cannot fill in the form any more; please fill it in again.",
@@ -467,6 +470,7 @@ async def _verify(request: Request, token: str) -> tuple[LinkGrant | None, HTMLR
             # A call's token answers through the call's webhook, never through a page.
             raise LinkRefused("forged", "not an email link")
     except LinkRefused as exc:
+        record("link_refused", "refused", **_about(exc.grant), request=request, reason=exc.kind)
         if exc.kind == "expired" and exc.grant is not None:
             zone = await _zone_for(request, exc.grant.request_id)
             return None, outcome(
@@ -489,6 +493,7 @@ async def _verify(request: Request, token: str) -> tuple[LinkGrant | None, HTMLR
     if grant.stage not in (RESUBMIT, SURVEY, FOLLOW) and (
         grant.stage not in Stage._value2member_map_ or Stage(grant.stage).role != grant.role
     ):
+        record("link_refused", "refused", **_about(grant), request=request, reason="wrong_role")
         return None, outcome(
             request,
             403,
@@ -497,6 +502,13 @@ async def _verify(request: Request, token: str) -> tuple[LinkGrant | None, HTMLR
             "It was made for someone else's part of the repair.",
         )
     return grant, None
+
+
+def _about(grant: LinkGrant | None) -> dict[str, str]:
+    """A security event's target and the link's role (owner, vendor, tenant), when known."""
+    if grant is None:
+        return {}
+    return {"target": f"request:{grant.request_id}", "link": grant.role}
 
 
 async def _zone_for(request: Request, request_id: str) -> str:
@@ -523,6 +535,7 @@ async def _open_question(
     answer = question.answer if question else None
     zone = words.zone_of_request(state)
     if used is not None:
+        record("link_refused", "refused", **_about(grant), request=request, reason="used")
         if answer is not None and answer.answer_id == grant.link_id:
             said = words.who_answered(answer, stage, state, link_id=grant.link_id, role=grant.role)
         else:

@@ -50,6 +50,7 @@ from opsdesk.notify.voice import (
     call_urls,
     webhook_auth_token,
 )
+from opsdesk.security_events import record
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.forms import read_form
 from opsdesk.web.limits import rate_limited
@@ -136,6 +137,9 @@ async def _from_twilio(request: Request) -> dict[str, str]:
     if not _signature(request).valid(url, params, request.headers.get(SIGNATURE_HEADER, "")):
         client = request.client.host if request.client else "unknown"
         log.warning("refused a phone webhook without a valid Twilio signature from %s", client)
+        record(
+            "webhook_refused", "refused", target="twilio", request=request, reason="bad signature"
+        )
         raise _Refused
     return params
 
@@ -152,9 +156,11 @@ def _grant(request: Request, token: str, *, expired_ok: bool = False) -> LinkGra
                 return _goodbye("Sorry, this question closed at its deadline.")
         else:
             log.warning("refused a phone webhook: its token is not one of ours")
+            record("link_refused", "refused", request=request, reason="forged", link="call")
             raise _Refused from None
     if grant.channel != "phone" or grant.stage not in {s.value for s in CALLED_STAGES}:
         log.warning("refused a phone webhook: its token is not a call's")
+        record("link_refused", "refused", request=request, reason="not a call's", link="call")
         raise _Refused
     return grant
 

@@ -24,6 +24,7 @@ from opsdesk.maintenance.surveys import COMMENT_MAX_LENGTH, RATING_WORDS, Survey
 from opsdesk.maintenance.vendor_jobs import VendorJobs
 from opsdesk.notify.links import LinkGrant
 from opsdesk.notify.signing import LinkRefused
+from opsdesk.security_events import record
 from opsdesk.web.deps import client_of, db_of
 from opsdesk.web.forms import read_form
 from opsdesk.web.limits import rate_limited
@@ -64,6 +65,10 @@ async def _request_state(request: Request, request_id: str) -> RequestState | No
 
 
 async def _refused(request: Request, exc: LinkRefused) -> HTMLResponse:
+    target = f"request:{exc.grant.request_id}" if exc.grant else None
+    record(
+        "link_refused", "refused", target=target, request=request, reason=exc.kind, link="survey"
+    )
     if exc.kind == "expired" and exc.grant is not None:
         zone = await _zone(request, exc.grant.request_id)
         return outcome(

@@ -43,6 +43,7 @@ from opsdesk.orders.listing import (
 from opsdesk.orders.payloads import RestockResult
 from opsdesk.orders.state import OrderState, StuckOrder
 from opsdesk.orders.status import OrderStatus
+from opsdesk.security_events import record
 from opsdesk.settings import Settings
 from opsdesk.temporal.visibility import BadPageToken
 from opsdesk.values import pattern
@@ -478,6 +479,7 @@ async def shop_webhook(
             active, raw, signature, now=time.time(), tolerance=settings.webhook_tolerance
         )
     except signatures.SignatureRefused as exc:
+        record("webhook_refused", "refused", target="shop_orders", request=request, reason=str(exc))
         raise ApiError(401, "unauthorized", str(exc)) from None
     try:
         shop = ShopOrder.model_validate_json(raw)

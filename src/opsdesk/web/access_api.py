@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from opsdesk.access.roles import NAME_PATTERN, Role
 from opsdesk.access.tokens import TokenInfo
 from opsdesk.access.users import AccountError
+from opsdesk.security_events import record
 from opsdesk.web.auth import Admin, Viewer, credentials_of
 from opsdesk.web.errors import ApiError
 
@@ -76,18 +77,26 @@ async def list_tokens(request: Request, _: Admin) -> list[TokenOut]:
 
 
 @router.post("/tokens", status_code=201)
-async def create_token(request: Request, body: NewToken, _: Admin) -> CreatedToken:
+async def create_token(request: Request, body: NewToken, who: Admin) -> CreatedToken:
     """A new API token; its secret is in this answer only."""
     try:
         info, secret = await credentials_of(request).tokens.create(body.name, body.role)
     except AccountError as exc:
         raise ApiError(409, "conflict", str(exc)) from None
+    record(
+        "token_created",
+        "success",
+        actor=who.name,
+        target=info.name,
+        request=request,
+        role=info.role,
+    )
     return CreatedToken(**info.__dict__, token=secret)
 
 
 @router.delete("/tokens/{name}")
 async def revoke_token(
-    request: Request, name: Annotated[str, Path(max_length=64)], _: Admin
+    request: Request, name: Annotated[str, Path(max_length=64)], who: Admin
 ) -> TokenOut:
     """Revoke the token: it is refused from now on, and stays listed as revoked."""
     credentials = credentials_of(request)
@@ -96,4 +105,5 @@ async def revoke_token(
     except AccountError as exc:
         raise ApiError(404, "not_found", str(exc)) from None
     credentials.forget()
+    record("token_revoked", "success", actor=who.name, target=info.name, request=request)
     return _token_out(info)

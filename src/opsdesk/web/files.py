@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from opsdesk.files.signing import FILES_PATH, FileLinkRefused, FileSigner
 from opsdesk.files.store import BlobMissing, BlobStore, FolderStore, store_for
+from opsdesk.security_events import record
 from opsdesk.web.deps import settings_of
 from opsdesk.web.errors import error_page
 from opsdesk.web.pages import anyone
@@ -33,6 +34,8 @@ async def file(request: Request, token: str) -> Response:
     try:
         ref = signer.verify(token)
     except FileLinkRefused as refused:
+        reason = "expired" if refused.expired else "forged"
+        record("link_refused", "refused", request=request, reason=reason, link="file")
         if refused.expired:
             return error_page(
                 request,

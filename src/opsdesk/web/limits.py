@@ -1,19 +1,29 @@
 """Limits on requests: oversize bodies are refused with the API's JSON error shape (413)
 before a handler reads them, whether the client declared a Content-Length or streamed the
 body; and the public routes (the tenant's form, the pages behind links, webhooks, health
-probes) take a bounded number of requests per client address (429)."""
+probes) take a bounded number of requests per client address (429), counted in the
+database so that every replica sees the same counts. The client address is the peer's,
+or what a proxy in ``OPSDESK_TRUSTED_PROXIES`` forwarded (``trust_proxies``): a header
+anyone else sends is ignored."""
 
 from __future__ import annotations
 
+import logging
+import math
 import time
+from collections.abc import Callable
 from typing import Literal
 
 from fastapi import Request
 from limits import RateLimitItem, parse
-from limits.aio.storage import MemoryStorage
-from limits.aio.strategies import MovingWindowRateLimiter
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from opsdesk.db import Database
+from opsdesk.db.tables import RateCount
 from opsdesk.web.errors import ApiError, error_page, error_response, wants_html
 
 
@@ -105,35 +115,111 @@ class BodyLimit:
 
 Audience = Literal["people", "machines", "sign_in_account", "sign_in_address"]
 
+SWEEP_EVERY = 60.0
+"""Seconds between a process's deletions of the counts no window needs any more."""
+
+log = logging.getLogger(__name__)
+
 
 class RateLimits:
-    """Requests per client address (or per account name, for sign-in), in a moving window,
-    per group of routes. In memory: each API process counts its own, so N replicas allow N
-    times the limit."""
+    """Requests per client address (or per account name, for sign-in), per group of routes,
+    counted in the database so every API replica adds to the same counts.
 
-    def __init__(self, people: str, machines: str, sign_in: str, sign_in_address: str) -> None:
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+    A sliding window, estimated from two fixed ones: the count so far in this window plus
+    the last window's count, weighted by the share of it still within one window of now.
+    Each request is one atomic insert-or-increment (``INSERT … ON CONFLICT DO UPDATE``, on
+    SQLite as on PostgreSQL) and one read. Refused requests count too, so a client that
+    keeps trying stays refused. If the database cannot count, the request goes ahead: a
+    health probe must not fail because the database is down, and everything that matters
+    behind a limit needs the database anyway."""
+
+    def __init__(
+        self,
+        db: Database,
+        people: str,
+        machines: str,
+        sign_in: str,
+        sign_in_address: str,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.db = db
         self.items: dict[Audience, RateLimitItem] = {
             "people": parse(people),
             "machines": parse(machines),
             "sign_in_account": parse(sign_in),
             "sign_in_address": parse(sign_in_address),
         }
+        self._clock = clock
+        self._next_sweep = 0.0
 
     async def hit(self, audience: Audience, key: str) -> int | None:
         """Counts a request; None if it may go ahead, else the seconds until one may."""
         item = self.items[audience]
-        if await self.limiter.hit(item, audience, key):
+        window = item.get_expiry()
+        now = self._clock()
+        start = int(now // window) * window
+        try:
+            current, previous = await self._count(audience, key[:128], start, window, now)
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("rate limit %s not counted (%s): request let through", audience, exc)
             return None
-        return await self._wait(item, audience, key)
+        elapsed = now - start
+        if previous * (1 - elapsed / window) + current <= item.amount:
+            return None
+        return _wait(item.amount, window, elapsed, previous, current)
 
     async def clear(self, audience: Audience, key: str) -> None:
         """Forget ``key``'s count (a name's, once the right password has been given)."""
-        await self.limiter.clear(self.items[audience], audience, key)
+        async with self.db.transaction() as session:
+            await session.execute(
+                delete(RateCount).where(
+                    RateCount.limit_name == audience, RateCount.client_key == key[:128]
+                )
+            )
 
-    async def _wait(self, item: RateLimitItem, audience: Audience, key: str) -> int:
-        stats = await self.limiter.get_window_stats(item, audience, key)
-        return max(1, round(stats.reset_time - time.time()))
+    async def _count(
+        self, audience: Audience, key: str, start: int, window: int, now: float
+    ) -> tuple[int, int]:
+        insert = sqlite_insert if self.db.is_sqlite else postgresql_insert
+        add_one = (
+            insert(RateCount)
+            .values(
+                limit_name=audience,
+                client_key=key,
+                window_start=start,
+                hits=1,
+                expires_at=start + 2 * window,
+            )
+            .on_conflict_do_update(
+                index_elements=["limit_name", "client_key", "window_start"],
+                set_={"hits": RateCount.hits + 1},
+            )
+            .returning(RateCount.hits)
+        )
+        async with self.db.transaction() as session:
+            current = (await session.execute(add_one)).scalar_one()
+            previous = await session.scalar(
+                select(RateCount.hits).where(
+                    RateCount.limit_name == audience,
+                    RateCount.client_key == key,
+                    RateCount.window_start == start - window,
+                )
+            )
+            if now >= self._next_sweep:
+                self._next_sweep = now + SWEEP_EVERY
+                await session.execute(delete(RateCount).where(RateCount.expires_at <= now))
+        return current, previous or 0
+
+
+def _wait(limit: int, window: int, elapsed: float, previous: int, current: int) -> int:
+    """Seconds until one more request fits, if none comes meanwhile."""
+    room = limit - current - 1
+    if room >= 0 and previous > 0:
+        # Within this window, as the last one's weight shrinks.
+        return max(1, math.ceil(window * (1 - room / previous) - elapsed))
+    # In the next window, where this one's count weighs in as the last one's did.
+    share = 1 - (limit - 1) / current if current > limit - 1 else 0
+    return max(1, math.ceil(window - elapsed + window * share))
 
 
 def too_many(wait: int, whose: str = "your address") -> ApiError:

@@ -23,6 +23,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from opsdesk.access.roles import role_for
 from opsdesk.access.users import AccountError
+from opsdesk.security_events import record
 from opsdesk.settings import Settings
 from opsdesk.web.auth import credentials_of, session_key, set_session_cookie
 from opsdesk.web.limits import rate_limited
@@ -107,6 +108,7 @@ async def callback(request: Request, _: Public) -> Response:
         token = await client.authorize_access_token(request)
     except (AuthlibBaseError, JoseError) as exc:  # OAuthError is an AuthlibBaseError
         log.info("OpenID Connect sign-in refused: %s", exc)
+        record("sign_in", "failure", request=request, method="oidc", reason=str(exc))
         return _failed(request, "the provider's answer could not be used; try again.", 400)
     except (httpx.HTTPError, OSError, ValueError) as exc:
         log.warning("OpenID Connect sign-in failed: %s", exc)
@@ -120,15 +122,26 @@ async def callback(request: Request, _: Public) -> Response:
     name = str(email or claims.get("preferred_username") or "").lower()
     role = role_for(claims.get(settings.oidc_role_claim), settings.oidc_roles)
     if not claims.get("sub") or not name:
+        record("sign_in", "failure", request=request, method="oidc", reason="no verified email")
         return _failed(request, "the provider did not say who you are (no verified email).", 403)
     if role is None:
+        record("sign_in", "failure", target=name, request=request, method="oidc", reason="no role")
         return _failed(request, f"{name} has no Ops Desk role there; ask an admin.", 403)
     credentials = credentials_of(request)
     try:
         identity = await credentials.users.from_provider(subject, name, role)
     except (AccountError, ValueError) as exc:
+        record("sign_in", "failure", target=name, request=request, method="oidc", reason=str(exc))
         return _failed(request, f"{exc}.", 403)
     secret = await credentials.sessions.open(identity.name)
+    record(
+        "sign_in",
+        "success",
+        actor=identity.name,
+        target=identity.name,
+        request=request,
+        method="oidc",
+    )
     next_path = safe_next(request.session.pop("next", None))
     response = redirect_with(
         next_path, Notice("ok", f"Signed in as {identity.name} ({role.value}).")

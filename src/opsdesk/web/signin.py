@@ -13,6 +13,7 @@ from opsdesk import clock
 from opsdesk.access.passwords import MIN_LENGTH
 from opsdesk.access.sessions import LinkRefusal
 from opsdesk.access.users import AccountError, time_zones
+from opsdesk.security_events import record
 from opsdesk.web.auth import (
     SESSION_COOKIE,
     Viewer,
@@ -107,6 +108,7 @@ async def count_attempt(request: Request, name: str) -> None:
     address = address_of(request)
     wait = await limits.hit("sign_in_address", address) or await limits.hit("sign_in_account", name)
     if wait is not None:
+        record("lockout", "refused", target=name, request=request, reason="too many attempts")
         raise too_many(wait, "this address or for this name")
 
 
@@ -120,6 +122,7 @@ async def sign_in(request: Request, _: Public) -> Response:
     credentials = credentials_of(request)
     identity = await credentials.users.authenticate(name, fields.get("password", ""))
     if identity is None:
+        record("sign_in", "failure", target=name, request=request, method="password")
         return sign_in_page(
             request, next_path, name, "That name and password do not match.", status_code=401
         )
@@ -127,6 +130,7 @@ async def sign_in(request: Request, _: Public) -> Response:
     # devices is not held up by their own earlier sign-ins.
     limits: RateLimits = request.app.state.rate_limits
     await limits.clear("sign_in_account", name)
+    record("sign_in", "success", actor=name, target=name, request=request, method="password")
     return _signed_in(request, await credentials.sessions.open(identity.name), next_path)
 
 
@@ -152,6 +156,7 @@ async def use_sign_in_link(request: Request, _: Public, secret: str) -> Response
     credentials = credentials_of(request)
     outcome = await credentials.sessions.redeem_link(secret)
     if isinstance(outcome, LinkRefusal):
+        record("sign_in", "failure", request=request, method="email_link", reason=outcome.value)
         return _page(
             request,
             "signin_link.html",
@@ -164,6 +169,9 @@ async def use_sign_in_link(request: Request, _: Public, secret: str) -> Response
     if user is not None and not user.has_password:
         notice = Notice("ok", f"Signed in as {outcome}. Set a password to sign in next time.")
     secret = await credentials.sessions.open(outcome, by_link=True)
+    record(
+        "sign_in", "success", actor=outcome, target=outcome, request=request, method="email_link"
+    )
     return _signed_in(request, secret, "/account", notice)
 
 
