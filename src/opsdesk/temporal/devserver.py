@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import sys
@@ -26,7 +27,15 @@ SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL")
 # client back off for about a second past that. The dashboard's metrics are one count per
 # status (visibility counts group by execution status only), so one open dashboard alone
 # would trip it; on a laptop there is nobody to protect.
-DYNAMIC_CONFIG = {"frontend.namespaceRPS.visibility": 500}
+#
+# The priority matcher and fairness are off by default in the server this binary runs
+# (1.32): without them priority and fairness keys are recorded but the task queue stays
+# first in, first out, and an emergency waits behind a routine backlog (``priorities``).
+DYNAMIC_CONFIG: dict[str, object] = {
+    "frontend.namespaceRPS.visibility": 500,
+    "matching.useNewMatcher": True,
+    "matching.enableFairness": True,
+}
 
 
 class BinaryNotFound(RuntimeError):
@@ -63,7 +72,7 @@ async def keep_history(client: Client, retention: timedelta) -> None:
 def dynamic_config_args() -> list[str]:
     args: list[str] = []
     for key, value in DYNAMIC_CONFIG.items():
-        args += ["--dynamic-config-value", f"{key}={value}"]
+        args += ["--dynamic-config-value", f"{key}={json.dumps(value)}"]
     return args
 
 
