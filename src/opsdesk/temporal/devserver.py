@@ -69,9 +69,10 @@ async def keep_history(client: Client, retention: timedelta) -> None:
     )
 
 
-def dynamic_config_args() -> list[str]:
+def dynamic_config_args(overrides: dict[str, object] | None = None) -> list[str]:
+    """``DYNAMIC_CONFIG`` as the dev server's flags, with ``overrides`` (a benchmark's)."""
     args: list[str] = []
-    for key, value in DYNAMIC_CONFIG.items():
+    for key, value in (DYNAMIC_CONFIG | (overrides or {})).items():
         args += ["--dynamic-config-value", f"{key}={json.dumps(value)}"]
     return args
 
@@ -90,9 +91,14 @@ def spare_port(*taken: int) -> int:
             return port
 
 
-def command(settings: Settings, ui_port: int | None = None) -> list[str]:
+def command(
+    settings: Settings,
+    ui_port: int | None = None,
+    dynamic_config: dict[str, object] | None = None,
+) -> list[str]:
     """The dev server's command line; its web UI listens on ``ui_port`` (default the
-    settings' UI port; ``opsdesk dev`` serves it there through ``opsdesk.temporal.uiproxy``)."""
+    settings' UI port; ``opsdesk dev`` serves it there through ``opsdesk.temporal.uiproxy``).
+    ``dynamic_config`` overrides ``DYNAMIC_CONFIG`` (a benchmark's other variant)."""
     ui_port = ui_port or settings.ui_port
     # The server's HTTP API and metrics ports are chosen here, not left to the server: it
     # picks them before binding its own ports, and may pick the gRPC port it is about to
@@ -116,5 +122,5 @@ def command(settings: Settings, ui_port: int | None = None) -> list[str]:
     ]  # fmt: skip
     for pragma in SQLITE_PRAGMAS:
         args += ["--sqlite-pragma", pragma]
-    args += dynamic_config_args()
+    args += dynamic_config_args(dynamic_config)
     return args + search_attributes.dev_server_args()
