@@ -18,9 +18,10 @@ Harbor Lane Holdings) are started at once through ``service.submit_request`` as 
 starts them, then ``--emergencies`` burst pipes at 48 Elm Street (another owner). Measured:
 each request's time from its start to its first question to a person
 (``RequestState.question.asked_at``, the workflow's clock): for an emergency the vendor's
-quote (the owner is only told), for a routine repair the owner's approval. A round starts
-once the last one's notifications have finished. A warm-up round of 5 routine requests and
-one emergency comes first and is not counted.
+quote (the owner is only told), for a routine repair the owner's approval. The round ends
+when visibility lists every request as waiting on someone (a query would be a task on the
+very queue measured), and the next starts once its notifications have finished. A warm-up
+round of 5 routine requests and one emergency comes first and is not counted.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
@@ -47,6 +49,7 @@ from bench.maintenance_stack import count, fill_directory, stop
 from opsdesk.db import Database
 from opsdesk.maintenance import service
 from opsdesk.maintenance.directory import Directory
+from opsdesk.maintenance.ids import request_workflow_id
 from opsdesk.maintenance.inputs import RequestForm
 from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow
 from opsdesk.notify.workflows import NotificationWorkflow, PhoneCallWorkflow
@@ -66,6 +69,7 @@ WORKFLOW_SLOTS = 2
 and fairness act (a worker with a free slot for every task has no queue to order)."""
 ROUND_LIMIT = 600.0
 WARM_UP = (5, 1)
+QUERY_WAIT = timedelta(seconds=30)
 BUSY = "WorkflowType = 'NotificationWorkflow' AND ExecutionStatus = 'Running'"
 FIFO: dict[str, object] = {"matching.useNewMatcher": False, "matching.enableFairness": False}
 """The dev server's dynamic config without the priority matcher: keys are ignored."""
@@ -96,10 +100,11 @@ class Variant:
     """Each property's owner, as the API looks it up before the start."""
 
 
-async def submit(variant: Variant, fields: dict[str, Any]) -> tuple[str, float]:
-    """Start one request as the API does (source "api": no report check); its id and when."""
+async def submit(variant: Variant, tag: str, fields: dict[str, Any]) -> tuple[str, float]:
+    """Start one request as the API does (source "api": no report check), its id starting
+    with the round's ``tag``; its id and when it started."""
     form = RequestForm.model_validate(fields)
-    request_id = f"B-{uuid.uuid4().hex[:10]}"
+    request_id = f"{tag}-{uuid.uuid4().hex[:10]}"
     settings = variant.running.settings
     submission = service.submission_of(settings, request_id, form, source="api")
     began = time.time()
@@ -109,12 +114,15 @@ async def submit(variant: Variant, fields: dict[str, Any]) -> tuple[str, float]:
     return request_id, began
 
 
-async def first_question(variant: Variant, request_id: str, began: float) -> float | None:
-    """Seconds from the start to the request's first question, or None before it."""
-    state = await service.get_request(variant.client, request_id)
+async def asked_at(variant: Variant, request_id: str) -> float:
+    """When the request asked its first question, on the workflow's clock."""
+    handle = variant.client.get_workflow_handle_for(
+        MaintenanceRequestWorkflow.run, request_workflow_id(request_id)
+    )
+    state = await handle.query(MaintenanceRequestWorkflow.get_state, rpc_timeout=QUERY_WAIT)
     if state.question is None:
-        return None
-    return state.question.asked_at.timestamp() - began
+        raise RuntimeError(f"{request_id} is listed as asking but asks nothing")
+    return state.question.asked_at.timestamp()
 
 
 async def idle(client: Client) -> None:
@@ -128,20 +136,24 @@ async def idle(client: Client) -> None:
 
 async def one_round(variant: Variant, burst: int, emergencies: int) -> dict[str, Any]:
     await idle(variant.client)
-    routine = await asyncio.gather(*(submit(variant, ROUTINE) for _ in range(burst)))
-    urgent = await asyncio.gather(*(submit(variant, EMERGENCY) for _ in range(emergencies)))
-    waits: dict[str, float] = {}
-    pending = dict(routine + urgent)
+    tag = f"B{uuid.uuid4().hex[:6]}"
+    routine = await asyncio.gather(*(submit(variant, tag, ROUTINE) for _ in range(burst)))
+    urgent = await asyncio.gather(*(submit(variant, tag, EMERGENCY) for _ in range(emergencies)))
+    # Visibility, not queries, says when all have asked: a query is a task on the same queue,
+    # and would wait in (and add to) the backlog being measured.
+    asking = (
+        f"WorkflowId STARTS_WITH '{request_workflow_id(tag)}' "
+        "AND RequestWaitingOn IN ('owner', 'vendor')"
+    )
     deadline = time.monotonic() + ROUND_LIMIT
-    while pending:
+    while await count(variant.client, asking) < burst + emergencies:
         if time.monotonic() > deadline:
-            raise TimeoutError(f"{variant.name}: {len(pending)} requests never asked anyone")
-        for request_id, began in list(pending.items()):
-            asked = await first_question(variant, request_id, began)
-            if asked is not None:
-                waits[request_id] = asked
-                del pending[request_id]
+            raise TimeoutError(f"{variant.name}: not every request asked within the limit")
         await asyncio.sleep(0.5)
+    waits = {
+        request_id: await asked_at(variant, request_id) - began
+        for request_id, began in routine + urgent
+    }
     emergency = [waits[i] for i, _ in urgent]
     routine_waits = [waits[i] for i, _ in routine]
     result = {

@@ -648,9 +648,15 @@ def priority(result: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        f"With priorities the emergencies were asked {ratio['median']:.2f} times as long after "
-        f"their start as without (the median of the rounds' ratios, range {ratio['min']:.2f} "
-        f"to {ratio['max']:.2f}). {result.get('conditions', '')} Rerun it with "
+        "With priorities and fairness the emergencies were asked in "
+        f"{ratio['median']:.2f} of the time they waited without (the median of the rounds' "
+        f"ratios, range {ratio['min']:.2f} to {ratio['max']:.2f}), and the routine burst's "
+        f"last question came after {keyed['routine_max_s']['median']:.1f} s against "
+        f"{fifo['routine_max_s']['median']:.1f} s: the emergencies went ahead of the burst, "
+        "which as a whole is done when the worker gets through it either way. Both keys act "
+        "together here (the emergencies are priority 1 and another owner's); "
+        "`tests/maintenance/test_priorities.py` checks that both are set. "
+        f"{result.get('conditions', '')} Rerun it with "
         "`uv run python -m bench.priority --burst 40 --emergencies 3 --rounds 4`, then "
         "`uv run --group bench python -m bench.report`.",
     ]
