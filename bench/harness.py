@@ -135,8 +135,11 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def temporal_server(data_dir: Path, **overrides: Any) -> Iterator[Settings]:
-    """The dev server exactly as `opsdesk dev` starts it: SQLite file, WAL, our attributes."""
+def temporal_server(
+    data_dir: Path, dynamic_config: dict[str, object] | None = None, **overrides: Any
+) -> Iterator[Settings]:
+    """The dev server exactly as `opsdesk dev` starts it: SQLite file, WAL, our attributes
+    (``dynamic_config`` overrides its dynamic config: a variant a benchmark compares)."""
     settings = Settings(
         data_dir=data_dir,
         temporal_port=free_port(),
@@ -146,7 +149,8 @@ def temporal_server(data_dir: Path, **overrides: Any) -> Iterator[Settings]:
     )
     data_dir.mkdir(parents=True, exist_ok=True)
     log = open(data_dir / "temporal.log", "ab")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(devserver.command(settings), stdout=log, stderr=log)
+    command = devserver.command(settings, dynamic_config=dynamic_config)
+    process = subprocess.Popen(command, stdout=log, stderr=log)
     try:
         _wait_for(f"http://127.0.0.1:{settings.ui_port}/", process)
         yield settings
@@ -162,15 +166,17 @@ def stack(
     worker: bool = False,
     api_env: dict[str, str] | None = None,
     prepare: Callable[[Settings], None] | None = None,
+    dynamic_config: dict[str, object] | None = None,
     **overrides: Any,
 ) -> Iterator[Stack]:
     """A dev server, the API as its own process (so that the benchmark's own work is not in
     the API's event loop) and, with ``worker``, `opsdesk worker` as another, as in
     production. ``api_env`` adds ``OPSDESK_*`` settings for both; ``prepare`` runs before
-    they start (to migrate and fill the database, say)."""
+    they start (to migrate and fill the database, say); ``dynamic_config`` overrides the
+    server's dynamic config."""
     with (
         tempfile.TemporaryDirectory(prefix="opsdesk-bench-") as tmp,
-        temporal_server(Path(tmp), **overrides) as settings,
+        temporal_server(Path(tmp), dynamic_config, **overrides) as settings,
     ):
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OPSDESK_", "TEMPORAL_"))}
         env |= {

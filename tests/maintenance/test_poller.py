@@ -190,6 +190,10 @@ async def test_a_bad_record_is_set_aside_and_the_rest_of_its_batch_starts(
                     # Started as every request is: its form's fingerprint kept, and listed.
                     assert (await described.memo())["intake"] == fingerprint(state_of.form)
                     assert described.typed_search_attributes.get(sa.STATUS) is not None
+                    # With its owner's fairness key and the criteria's priority (``priorities``).
+                    priority = described.raw_description.workflow_execution_info.priority
+                    assert priority.fairness_key == "owner:own-harbor"
+                    assert priority.priority_key > 0
 
                 rejects = {r.external_id: r.reason for r in await Rejects(db).list(s.pms_source)}
                 assert rejects.keys() == {"WO-2", "WO-3"}

@@ -147,7 +147,7 @@ async def create_request(
     returns the same request (200) instead of starting another."""
     form = RequestForm(**body.model_dump(exclude={"request_id"}))
     try:
-        await Directory(db_of(request)).property_facts(form.property_id, form.unit)
+        premises = await Directory(db_of(request)).property_facts(form.property_id, form.unit)
     except UnknownProperty as exc:
         raise ApiError(422, "invalid_input", str(exc)) from None
     settings = settings_of(request)
@@ -159,10 +159,17 @@ async def create_request(
                 client_of(request),
                 settings,
                 service.submission_of(settings, request_id, form, source="api"),
+                premises.owner_id,
             )
         else:
             request_id, state, created = await service.submit_numbered_request(
-                client_of(request), settings, db_of(request), form, idempotency_key, source="api"
+                client_of(request),
+                settings,
+                db_of(request),
+                form,
+                idempotency_key,
+                source="api",
+                owner_id=premises.owner_id,
             )
     except service.IntakeConflict as exc:
         raise ApiError(409, "conflict", str(exc)) from None

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import select
 from temporalio import activity
+from temporalio.common import Priority as TaskPriority
 from temporalio.common import SearchAttributeIndexedValueType, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
@@ -215,11 +216,13 @@ class IntakeActivities:
 
     async def _request(self, source: str, raw: Any) -> PolledRequest:
         problems = record_problems(raw)
+        owner_id = None
         if isinstance(raw, dict) and not problems.keys() & {"property_id", "unit"}:
             try:
-                await self.directory.property_facts(
+                premises = await self.directory.property_facts(
                     str(raw["property_id"]), str(raw["unit"]).strip()
                 )
+                owner_id = premises.owner_id
             except UnknownProperty as exc:
                 # Said beside the record's other problems, never instead of them.
                 problems = {"property_id": str(exc), **problems}
@@ -233,13 +236,16 @@ class IntakeActivities:
             source="pms",
             external_id=record.id,
         )
-        options = start_options(self.settings, submission)
+        options = start_options(self.settings, submission, owner_id)
+        priority: TaskPriority = options["priority"]
         return PolledRequest(
             submission=submission,
             workflow_id=options["id"],
             task_queue=options["task_queue"],
             memo=options["memo"],
             keywords=_keywords(options["search_attributes"]),
+            priority_key=priority.priority_key,
+            fairness_key=priority.fairness_key,
         )
 
     @activity.defn(name=CLAIM_PMS_RECORDS)

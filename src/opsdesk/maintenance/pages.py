@@ -254,7 +254,12 @@ async def _report(request: Request, values: dict[str, str], files: list[UploadFi
     key = values.get("key") or new_key()
     try:
         request_id, _, _ = await service.submit_numbered_request(
-            client_of(request), settings_of(request), db_of(request), form, f"report:{key}"
+            client_of(request),
+            settings_of(request),
+            db_of(request),
+            form,
+            f"report:{key}",
+            owner_id=premises.owner_id,
         )
     except service.IntakeConflict:
         return await _form(

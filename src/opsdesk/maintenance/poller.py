@@ -249,6 +249,7 @@ class PmsPollerWorkflow:
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 parent_close_policy=ParentClosePolicy.ABANDON,
                 memo=request.memo,
+                priority=request.priority,
                 search_attributes=TypedSearchAttributes(
                     [
                         SearchAttributePair(SearchAttributeKey.for_keyword(name), value)

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
+from temporalio.common import Priority as TaskPriority
 
 from opsdesk.maintenance.inputs import RequestSubmission
 
@@ -44,6 +45,14 @@ class PolledRequest(BaseModel):
     memo: dict[str, Any]
     keywords: dict[str, str]
     """Keyword search attributes set at the start (the request is listed at once)."""
+    priority_key: int | None = None
+    fairness_key: str | None = None
+    """The start's task priority (``service.start_priority``); None in batches taken
+    before priorities, whose requests start with the server's default."""
+
+    @property
+    def priority(self) -> TaskPriority:
+        return TaskPriority(priority_key=self.priority_key, fairness_key=self.fairness_key)
 
     @property
     def external_id(self) -> str:

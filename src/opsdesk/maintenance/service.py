@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from temporalio.client import (
@@ -18,6 +20,7 @@ from temporalio.client import (
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
 )
+from temporalio.common import Priority as TaskPriority
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -26,6 +29,8 @@ from temporalio.common import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from opsdesk.ai.emergency import EmergencyPolicy, PolicyFileError, default_policy, load_policy
+from opsdesk.ai.tasks import rules_triage
 from opsdesk.db import Database
 from opsdesk.db.numbers import Numbers
 from opsdesk.db.tables import RequestNumber
@@ -39,6 +44,7 @@ from opsdesk.maintenance.inputs import (
     RequestForm,
     RequestSubmission,
 )
+from opsdesk.maintenance.priorities import task_priority
 from opsdesk.maintenance.rules import ALREADY_ANSWERED, INVALID_ANSWER, why_not_answer
 from opsdesk.maintenance.state import RequestState
 from opsdesk.maintenance.status import RequestStatus, Stage
@@ -141,9 +147,34 @@ def submission_of(
     )
 
 
-def start_options(settings: Settings, submission: RequestSubmission) -> dict[str, Any]:
+@cache
+def _criteria(path: Path | None) -> EmergencyPolicy:
+    try:
+        return load_policy(path)
+    except PolicyFileError:
+        # The worker refuses to start on such a file and says why; a start only guesses.
+        return default_policy()
+
+
+def start_priority(
+    settings: Settings, submission: RequestSubmission, owner_id: str | None
+) -> TaskPriority:
+    """The task priority a request starts with, from what is known before its triage: the
+    priority the written emergency criteria and keyword rules give its description (a
+    preventive job's is routine), and its owner's fairness key when the caller looked the
+    property up (``priorities``)."""
+    if submission.preventive is not None:
+        return task_priority("routine", owner_id)
+    triage = rules_triage(submission.form.description, _criteria(settings.emergency_criteria))
+    return task_priority(triage.priority, owner_id)
+
+
+def start_options(
+    settings: Settings, submission: RequestSubmission, owner_id: str | None = None
+) -> dict[str, Any]:
     """How every request's workflow is started, by a client or by the poller: an id is
-    used once, and the request is listed before its first workflow task runs."""
+    used once, the request is listed before its first workflow task runs, and an evident
+    emergency's tasks go first from the start (``start_priority``)."""
     return {
         "id": request_workflow_id(submission.request_id),
         "task_queue": settings.maintenance_task_queue,
@@ -152,19 +183,27 @@ def start_options(settings: Settings, submission: RequestSubmission) -> dict[str
         "search_attributes": TypedSearchAttributes(
             [SearchAttributePair(sa.STATUS, RequestStatus.SUBMITTED.value)]
         ),
+        "priority": start_priority(settings, submission, owner_id),
     }
 
 
 async def submit_request(
-    client: Client, settings: Settings, submission: RequestSubmission
+    client: Client,
+    settings: Settings,
+    submission: RequestSubmission,
+    owner_id: str | None = None,
 ) -> tuple[RequestState | None, bool]:
     """Start the request, or find it if this very request was submitted before.
 
-    Returns the state (None while no worker has run it yet) and whether this call created
-    it. The same id with a different form raises ``IntakeConflict``."""
+    ``owner_id``: the property's owner, when the caller looked the property up (their
+    requests share one fairness key). Returns the state (None while no worker has run it
+    yet) and whether this call created it. The same id with a different form raises
+    ``IntakeConflict``."""
     try:
         handle = await client.start_workflow(
-            MaintenanceRequestWorkflow.run, submission, **start_options(settings, submission)
+            MaintenanceRequestWorkflow.run,
+            submission,
+            **start_options(settings, submission, owner_id),
         )
         created = True
     except WorkflowAlreadyStartedError:
@@ -194,6 +233,7 @@ async def submit_numbered_request(
     form: RequestForm,
     idempotency_key: str | None = None,
     source: str = "form",
+    owner_id: str | None = None,
 ) -> tuple[str, RequestState | None, bool]:
     """Start a request that came without an id of its own under the next request number,
     or, for a retry with the same ``idempotency_key``, find the request its first try
@@ -207,7 +247,7 @@ async def submit_numbered_request(
         request_id = numbered_request_id(drawn.number)
         submission = submission_of(settings, request_id, form, source=source)
         try:
-            state, created = await submit_request(client, settings, submission)
+            state, created = await submit_request(client, settings, submission, owner_id)
         except IntakeConflict:
             if not drawn.fresh:
                 raise

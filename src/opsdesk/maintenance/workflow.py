@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from temporalio import workflow
+from temporalio.common import Priority as TaskPriority
 from temporalio.common import SearchAttributeUpdate
 from temporalio.exceptions import ActivityError
 
@@ -62,6 +63,7 @@ from opsdesk.maintenance.payloads import (
     VendorChoice,
 )
 from opsdesk.maintenance.policy_notices import Silence
+from opsdesk.maintenance.priorities import task_priority
 from opsdesk.maintenance.rules import (
     INVALID_ANSWER,
     NOT_WAITING,
@@ -264,6 +266,17 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
         self._finish(RequestStatus.FAILED, f"Stopped: {error}")
         self._tell_ops(notices.stopped_for_ops(state, error))
         self._tell_involved(notices.stopped(state))
+
+    def _step_priority(self) -> TaskPriority:
+        # Before triage the steps inherit what the start knew; after it, an emergency's
+        # steps, notifications and calls go ahead of routine work (``priorities``). The
+        # options do not make a command of their own: histories replay as they ran.
+        state = self._state
+        triage = state.triage
+        return task_priority(
+            None if triage is None else triage.priority,
+            None if state.premises is None else state.premises.owner_id,
+        )
 
     async def _lifecycle_until_cancelled(self) -> None:
         try:

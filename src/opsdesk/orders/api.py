@@ -41,6 +41,7 @@ from opsdesk.orders.listing import (
     list_orders,
 )
 from opsdesk.orders.payloads import RestockResult
+from opsdesk.orders.priorities import SHOP_PREFIX
 from opsdesk.orders.state import OrderState, StuckOrder
 from opsdesk.orders.status import OrderStatus
 from opsdesk.security_events import record
@@ -489,7 +490,7 @@ async def shop_webhook(
         raise ApiError(
             422, "invalid_input", f"{where}: {first['msg']}" if where else first["msg"]
         ) from None
-    order = OrderRequest(**shop.model_dump(exclude={"id"}), order_id=f"shop-{shop.id}")
+    order = OrderRequest(**shop.model_dump(exclude={"id"}), order_id=f"{SHOP_PREFIX}{shop.id}")
     state, created = await _submit(request, order)
     if not created:
         response.status_code = 200

@@ -46,6 +46,7 @@ from opsdesk.orders.inputs import (
     OrderRequest,
 )
 from opsdesk.orders.payloads import RestockInput, RestockResult
+from opsdesk.orders.priorities import order_priority
 from opsdesk.orders.restock import RestockWorkflow
 from opsdesk.orders.state import OrderRow, OrderState, StuckOrder
 from opsdesk.orders.status import OrderStatus
@@ -124,6 +125,7 @@ async def start_order(client: Client, settings: Settings, request: OrderRequest)
         task_queue=settings.orders_task_queue,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         memo={"intake": fingerprint(request)},
+        priority=order_priority(request),
         # Set at start too, so the order is listed before its first workflow task runs.
         search_attributes=TypedSearchAttributes(
             [

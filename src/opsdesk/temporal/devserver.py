@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import sys
@@ -26,7 +27,15 @@ SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL")
 # client back off for about a second past that. The dashboard's metrics are one count per
 # status (visibility counts group by execution status only), so one open dashboard alone
 # would trip it; on a laptop there is nobody to protect.
-DYNAMIC_CONFIG = {"frontend.namespaceRPS.visibility": 500}
+#
+# The priority matcher and fairness are off by default in the server this binary runs
+# (1.32): without them priority and fairness keys are recorded but the task queue stays
+# first in, first out, and an emergency waits behind a routine backlog (``priorities``).
+DYNAMIC_CONFIG: dict[str, object] = {
+    "frontend.namespaceRPS.visibility": 500,
+    "matching.useNewMatcher": True,
+    "matching.enableFairness": True,
+}
 
 
 class BinaryNotFound(RuntimeError):
@@ -60,10 +69,11 @@ async def keep_history(client: Client, retention: timedelta) -> None:
     )
 
 
-def dynamic_config_args() -> list[str]:
+def dynamic_config_args(overrides: dict[str, object] | None = None) -> list[str]:
+    """``DYNAMIC_CONFIG`` as the dev server's flags, with ``overrides`` (a benchmark's)."""
     args: list[str] = []
-    for key, value in DYNAMIC_CONFIG.items():
-        args += ["--dynamic-config-value", f"{key}={value}"]
+    for key, value in (DYNAMIC_CONFIG | (overrides or {})).items():
+        args += ["--dynamic-config-value", f"{key}={json.dumps(value)}"]
     return args
 
 
@@ -81,9 +91,14 @@ def spare_port(*taken: int) -> int:
             return port
 
 
-def command(settings: Settings, ui_port: int | None = None) -> list[str]:
+def command(
+    settings: Settings,
+    ui_port: int | None = None,
+    dynamic_config: dict[str, object] | None = None,
+) -> list[str]:
     """The dev server's command line; its web UI listens on ``ui_port`` (default the
-    settings' UI port; ``opsdesk dev`` serves it there through ``opsdesk.temporal.uiproxy``)."""
+    settings' UI port; ``opsdesk dev`` serves it there through ``opsdesk.temporal.uiproxy``).
+    ``dynamic_config`` overrides ``DYNAMIC_CONFIG`` (a benchmark's other variant)."""
     ui_port = ui_port or settings.ui_port
     # The server's HTTP API and metrics ports are chosen here, not left to the server: it
     # picks them before binding its own ports, and may pick the gRPC port it is about to
@@ -107,5 +122,5 @@ def command(settings: Settings, ui_port: int | None = None) -> list[str]:
     ]  # fmt: skip
     for pragma in SQLITE_PRAGMAS:
         args += ["--sqlite-pragma", pragma]
-    args += dynamic_config_args()
+    args += dynamic_config_args(dynamic_config)
     return args + search_attributes.dev_server_args()

@@ -32,6 +32,7 @@ from datetime import timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
+from temporalio.common import Priority
 from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 
 from opsdesk.temporal.steps import Step, describe_failure
@@ -77,6 +78,11 @@ class DeskWorkflow(ABC):
     async def _gave_up(self, error: str) -> None:
         """A step gave up: undo what was done and end in a state people are told about."""
 
+    def _step_priority(self) -> Priority:
+        """The task priority and fairness key of the steps and children started now; the
+        default inherits the workflow's own (a desk refines it as it learns more)."""
+        return Priority.default
+
     # -- the closing sequence ------------------------------------------------------------
 
     async def _run_to_end(self, lifecycle: Callable[[], Awaitable[None]]) -> None:
@@ -108,6 +114,7 @@ class DeskWorkflow(ABC):
                 schedule_to_close_timeout=step.schedule_to_close,
                 heartbeat_timeout=step.heartbeat,
                 retry_policy=step.retry_policy,
+                priority=self._step_priority(),
             )
         )
 
@@ -139,6 +146,7 @@ class DeskWorkflow(ABC):
                 arg,
                 id=workflow_id,
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                priority=self._step_priority(),
             )
         except WorkflowAlreadyStartedError:
             # Only after a reset replays past a child that was already started: it stands.
