@@ -722,3 +722,34 @@ class VendorDocumentReminder(Base):
     run_id: Mapped[str] = mapped_column(String(200))
     """The reminder run that claimed it: a retry of that run sends it again, no other run."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# Issue 28, item 10: a second factor for signing in (TOTP, and its recovery codes).
+
+
+class SecondFactor(Base):
+    """A person's authenticator app (TOTP, RFC 6238). Pending until a first code confirms
+    it: only a confirmed one is asked for at sign-in."""
+
+    __tablename__ = "second_factors"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    secret_sealed: Mapped[str] = mapped_column(Text)
+    """The shared secret, encrypted under the payload keys (never stored in the clear)."""
+    confirmed_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    """The 30-second step of the last code accepted: a code works once, and none older."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RecoveryCode(Base):
+    """A one-time code for signing in without the authenticator app, argon2-hashed like a
+    password; shown once, at enrolment."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(Text)
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
