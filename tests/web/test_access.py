@@ -53,8 +53,8 @@ def test_every_route_declares_its_access(tmp_path: Path) -> None:
     assert len(table) > 60  # the walk reached the routers' routes, not just the app's own
 
 
-# Changes a viewer may make: to their own password, second factor, time zone and saved views, and asking
-# the codec to decode (a read, over POST because of its protocol).
+# Changes a viewer may make: to their own password, second factor, time zone and saved
+# views, and asking the codec to decode (a read, over POST because of its protocol).
 VIEWER_CHANGES = {
     "POST /account/password",
     "POST /account/second-factor/confirm",

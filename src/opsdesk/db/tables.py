@@ -751,5 +751,8 @@ class RecoveryCode(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    hint: Mapped[str] = mapped_column(String(2))
+    """The code's first two characters: which hash to check, rather than all ten at argon2's
+    price (the other eight characters, 40 bits, stay secret)."""
     code_hash: Mapped[str] = mapped_column(Text)
     used_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -21,6 +21,7 @@ def upgrade() -> None:
         "recovery_codes",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("hint", sa.String(length=2), nullable=False),
         sa.Column("code_hash", sa.Text(), nullable=False),
         sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
