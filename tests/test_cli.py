@@ -210,3 +210,61 @@ def test_the_drill_refuses_what_it_cannot_run_on(tmp_path: Path) -> None:
     assert nowhere.returncode == 1
     assert "the drill stopped: ConnectionRefusedError" in " ".join(nowhere.stderr.split())
     assert "Traceback" not in nowhere.stderr
+
+
+async def test_users_refuses_a_common_password_and_turns_a_lost_second_factor_off(
+    tmp_path: Path,
+) -> None:
+    import asyncio
+
+    import pyotp
+
+    from opsdesk.access.second_factor import SecondFactors
+    from opsdesk.db import Database
+    from opsdesk.settings import Settings
+    from opsdesk.temporal.codec import EncryptionCodec, payload_keys
+
+    env = {"OPSDESK_DATA_DIR": str(tmp_path / "state")}
+
+    def users(*args: str, password: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "opsdesk", "users", *args],
+            env={k: v for k, v in os.environ.items() if not k.startswith("OPSDESK_")} | env,
+            input=password + "\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    common = await asyncio.to_thread(
+        users, "add", "dana", "--password-stdin", password="password1234"
+    )
+    assert common.returncode == 2
+    said = " ".join(common.stderr.split())
+    assert "This password is on a list of common or leaked passwords. Choose another." in said
+    assert "Traceback" not in common.stderr
+    added = await asyncio.to_thread(
+        users,
+        "add",
+        "dana",
+        "--role",
+        "admin",
+        "--password-stdin",
+        password="a long and private passphrase",
+    )
+    assert added.returncode == 0, added.stderr
+
+    settings = Settings(data_dir=tmp_path / "state")
+    db = Database(settings.resolved_database_url)
+    factors = SecondFactors(db, EncryptionCodec(payload_keys(settings)))
+    try:
+        enrolment = await factors.begin("dana")
+        await factors.confirm("dana", pyotp.TOTP(enrolment.secret).now())
+        assert await factors.enrolled("dana")
+        reset = await asyncio.to_thread(users, "reset-second-factor", "dana")
+        assert reset.returncode == 0, reset.stderr
+        assert "second factor is off" in reset.stderr
+        assert not await factors.enrolled("dana")
+    finally:
+        await db.dispose()

@@ -55,6 +55,7 @@ from opsdesk.web import (
     oidc,
     pages,
     saved_views,
+    second_factor,
     signin,
 )
 from opsdesk.web.auth import AuthenticateFirst, Credentials
@@ -163,6 +164,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(signin.router)
+    app.include_router(second_factor.router)
     app.include_router(oidc.router)
     app.include_router(access_api.router)
     app.include_router(codec.router)

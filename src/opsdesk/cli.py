@@ -726,12 +726,30 @@ def users_set_role(
     err.print(f"{name} is now {role.value}")
 
 
+@users_app.command("reset-second-factor")
+def users_reset_second_factor(name: Annotated[str, typer.Argument(help="Who.")]) -> None:
+    """Turn off a person's second factor (a lost phone, no recovery code left): they sign
+    in with their password alone until they set up an authenticator app again."""
+    from opsdesk.access.second_factor import SecondFactors
+    from opsdesk.security_events import command_line_actor, record
+    from opsdesk.temporal.codec import EncryptionCodec, payload_keys
+
+    settings = load_settings()
+    codec = EncryptionCodec(payload_keys(settings))
+    was_on = _account_change(settings, lambda db: SecondFactors(db, codec).turn_off(name))
+    who = name.strip().lower()
+    if was_on:
+        record("second_factor_off", "success", actor=command_line_actor(), target=who)
+        err.print(f"{who}'s second factor is off; they sign in with their password alone")
+    else:
+        err.print(f"{who} had no second factor on; nothing changed")
+
+
 @users_app.command("link")
 def users_link(name: Annotated[str, typer.Argument(help="Who.")]) -> None:
     """Print a one-time sign-in link for a person (a first sign-in, a forgotten password)."""
     from opsdesk.access.sessions import Sessions
 
-    settings = load_settings()
     settings = load_settings()
 
     def issue(db: Database) -> Awaitable[str]:

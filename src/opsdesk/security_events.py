@@ -1,5 +1,6 @@
 """Security events: who signed in or failed to, who was locked out, who made or revoked an
-API token, changed a role or removed a person, and which links and webhooks were refused.
+API token, turned a second factor on or off, changed a role or removed a person, and which
+links and webhooks were refused.
 
 Each is one JSON object a line on the ``opsdesk.security`` logger (``opsdesk.logs``
 configures it in every process): time (UTC), event, outcome, actor (the person or token
@@ -25,6 +26,8 @@ ANONYMOUS = "anonymous"
 Event = Literal[
     "sign_in",
     "lockout",
+    "second_factor_on",
+    "second_factor_off",
     "token_created",
     "token_revoked",
     "role_changed",

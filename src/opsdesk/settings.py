@@ -178,6 +178,11 @@ class Settings(BaseSettings):
     credentials_cache: Annotated[float, Field(ge=0)] = 5.0
     """Seconds an API process trusts a session or token it has looked up before it asks the
     database again: a revocation made elsewhere (the CLI, another replica) takes this long."""
+    admin_second_factor: Literal["offered", "required"] = "offered"
+    """``offered``: an admin may turn on a second factor (an authenticator app) on their
+    account page. ``required``: an admin who signs in with a password and has none acts
+    with an operator's rights until they turn one on. People signing in through OpenID
+    Connect use their provider's own second factor instead."""
     api_token: SecretStr | None = None
     """For commands that call the API as a client (``opsdesk load``): the API token they
     send (``opsdesk tokens create``)."""

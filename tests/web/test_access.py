@@ -53,10 +53,13 @@ def test_every_route_declares_its_access(tmp_path: Path) -> None:
     assert len(table) > 60  # the walk reached the routers' routes, not just the app's own
 
 
-# Changes a viewer may make: to their own password, time zone and saved views, and asking
-# the codec to decode (a read, over POST because of its protocol).
+# Changes a viewer may make: to their own password, second factor, time zone and saved
+# views, and asking the codec to decode (a read, over POST because of its protocol).
 VIEWER_CHANGES = {
     "POST /account/password",
+    "POST /account/second-factor/confirm",
+    "POST /account/second-factor/off",
+    "POST /account/second-factor/start",
     "POST /account/time-zone",
     "POST /codec/decode",
     "POST /codec/encode",
@@ -92,6 +95,7 @@ def test_the_public_routes_are_the_ones_meant_to_be(tmp_path: Path) -> None:
         "GET /report",
         "GET /report/received/{request_id}",
         "GET /signin",
+        "GET /signin/code",
         "GET /signin/link/{secret}",
         "GET /signin/oidc",
         "GET /signin/oidc/callback",
@@ -106,6 +110,7 @@ def test_the_public_routes_are_the_ones_meant_to_be(tmp_path: Path) -> None:
         "POST /phone/calls/{token}/status",
         "POST /report",
         "POST /signin",
+        "POST /signin/code",
         "POST /signin/link/{secret}",
         "POST /signout",
         "POST /survey/{token}",

@@ -741,3 +741,37 @@ class RateCount(Base):
     hits: Mapped[int] = mapped_column(Integer)
     expires_at: Mapped[int] = mapped_column(BigInteger, index=True)
     """Unix seconds after which the row no longer counts (two windows on): then it is deleted."""
+
+
+# Issue 28, item 10: a second factor for signing in (TOTP, and its recovery codes).
+
+
+class SecondFactor(Base):
+    """A person's authenticator app (TOTP, RFC 6238). Pending until a first code confirms
+    it: only a confirmed one is asked for at sign-in."""
+
+    __tablename__ = "second_factors"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    secret_sealed: Mapped[str] = mapped_column(Text)
+    """The shared secret, encrypted under the payload keys (never stored in the clear)."""
+    confirmed_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    """The 30-second step of the last code accepted: a code works once, and none older."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RecoveryCode(Base):
+    """A one-time code for signing in without the authenticator app, argon2-hashed like a
+    password; shown once, at enrolment."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    hint: Mapped[str] = mapped_column(String(2))
+    """The code's first two characters: which hash to check, rather than all ten at argon2's
+    price (the other eight characters, 40 bits, stay secret)."""
+    code_hash: Mapped[str] = mapped_column(Text)
+    used_at: Mapped[datetime | None] = mapped_column(default=None)

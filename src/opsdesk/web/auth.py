@@ -14,29 +14,36 @@ under the session key: a cookie we did not sign is refused before the database i
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import hashlib
 import hmac
 import inspect
+import json
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.dependencies.models import Dependant
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.routing import iter_route_contexts
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from opsdesk.access.credentials import digest
 from opsdesk.access.roles import Identity, Role
+from opsdesk.access.second_factor import SecondFactors
 from opsdesk.access.sessions import Sessions
 from opsdesk.access.tokens import ApiTokens
 from opsdesk.access.users import Users
 from opsdesk.db import Database
 from opsdesk.keys import local_secret
 from opsdesk.settings import Settings
+from opsdesk.temporal.codec import EncryptionCodec, payload_keys
 from opsdesk.web.errors import ApiError, Redirect, wants_html
 from opsdesk.web.navigation import page_posted_from
 
@@ -61,6 +68,8 @@ class Credentials:
         self.users = Users(db)
         self.tokens = ApiTokens(db)
         self.sessions = Sessions(db, settings.session_idle, settings.session_lifetime)
+        self.second_factors = SecondFactors(db, EncryptionCodec(payload_keys(settings)))
+        self._admins_need_second_factor = settings.admin_second_factor == "required"
         self._key = session_key(settings)
         self._ttl = settings.credentials_cache
         self._cache: dict[str, tuple[float, Identity | None]] = {}
@@ -83,7 +92,7 @@ class Credentials:
         secret = self.secret_of(cookie)
         if secret is None:
             return None
-        return await self._cached(f"s:{digest(secret)}", lambda: self.sessions.resolve(secret))
+        return await self._cached(f"s:{digest(secret)}", lambda: self._session_of(secret))
 
     def forget(self, session_secret: str | None = None) -> None:
         """Drop what was looked up: one session's entry, or everything (a token revoked,
@@ -92,6 +101,19 @@ class Credentials:
             self._cache.clear()
         else:
             self._cache.pop(f"s:{digest(session_secret)}", None)
+
+    async def _session_of(self, secret: str) -> Identity | None:
+        """The session's person; with ``OPSDESK_ADMIN_SECOND_FACTOR=required``, an admin
+        without a second factor acts as an operator until they turn one on."""
+        found = await self.sessions.resolve(secret)
+        if (
+            found is not None
+            and self._admins_need_second_factor
+            and found.role is Role.ADMIN
+            and await self.second_factors.lacking(found.name)
+        ):
+            return dataclasses.replace(found, role=Role.OPERATOR)
+        return found
 
     def _mac(self, secret: str) -> str:
         return hmac.new(self._key, secret.encode(), hashlib.sha256).hexdigest()
@@ -268,6 +290,64 @@ def clear_session_cookie(request: Request, response: Response) -> None:
     settings: Settings = request.app.state.settings
     response.delete_cookie(
         SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=_secure(request, settings)
+    )
+
+
+SECOND_STEP_COOKIE = "opsdesk_second_step"
+SECOND_STEP_PATH = "/signin/code"
+SECOND_STEP_TIME = timedelta(minutes=5)
+"""How long a right password (or a used link) waits for its second factor's code."""
+
+
+@dataclass(frozen=True)
+class SecondStep:
+    """A sign-in half done: the first factor was right, the code is still to come."""
+
+    name: str
+    next: str
+    by_link: bool
+
+
+def ask_second_factor(request: Request, step: SecondStep) -> RedirectResponse:
+    """Sends the browser to the code form, carrying the half-done sign-in in a signed
+    cookie that only that form reads; no session exists until the code is right."""
+    expires = int(time.time() + SECOND_STEP_TIME.total_seconds())
+    packed = json.dumps([step.name, step.next, step.by_link, expires]).encode()
+    value = credentials_of(request).cookie_value("2fa:" + base64.urlsafe_b64encode(packed).decode())
+    response = RedirectResponse(SECOND_STEP_PATH, status_code=303)
+    response.set_cookie(
+        SECOND_STEP_COOKIE,
+        value,
+        max_age=int(SECOND_STEP_TIME.total_seconds()),
+        path=SECOND_STEP_PATH,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request, request.app.state.settings),
+    )
+    return response
+
+
+def second_step_of(request: Request) -> SecondStep | None:
+    """The half-done sign-in this browser carries, if we signed it and it is fresh."""
+    signed = credentials_of(request).secret_of(request.cookies.get(SECOND_STEP_COOKIE, ""))
+    if signed is None or not signed.startswith("2fa:"):
+        return None
+    try:
+        name, next_path, by_link, expires = json.loads(base64.urlsafe_b64decode(signed[4:]))
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(expires, int) or expires < time.time():
+        return None
+    return SecondStep(name=str(name), next=str(next_path), by_link=bool(by_link))
+
+
+def clear_second_step(request: Request, response: Response) -> None:
+    response.delete_cookie(
+        SECOND_STEP_COOKIE,
+        path=SECOND_STEP_PATH,
+        httponly=True,
+        samesite="lax",
+        secure=_secure(request, request.app.state.settings),
     )
 
 

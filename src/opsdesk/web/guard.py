@@ -30,8 +30,12 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; frame-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
     "form-action 'self'; object-src 'none'"
 )
-# The API's reference pages load the Swagger and ReDoc bundles their own way.
-_OWN_POLICY = ("/docs", "/redoc")
+# ReDoc's bundle, and Swagger UI's OAuth2 redirect, run scripts of their own inline.
+# /docs itself lives under the policy above (opsdesk.web.apidocs).
+_OWN_POLICY = ("/docs/oauth2-redirect", "/redoc")
+PUBLIC_FILES = ("/static/", "/docs/assets/", "/favicon.ico", "/healthz", "/readyz")
+"""What carries nobody's data (assets, health probes): the only answers a browser or a
+proxy may keep. Everything else, pages and JSON alike, is ``Cache-Control: no-store``."""
 
 
 def origin_of(url: str) -> str:
@@ -68,7 +72,8 @@ async def same_origin_changes(request: Request) -> None:
 
 class SecurityHeaders:
     """Adds the headers every page wants, unless a route set its own (the Mailbox serves
-    a message's HTML under a stricter policy of its own)."""
+    a message's HTML under a stricter policy of its own): the content security policy,
+    and ``Cache-Control: no-store`` on everything but ``PUBLIC_FILES``."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -77,7 +82,12 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        own_policy = str(scope.get("path", "")).startswith(_OWN_POLICY)
+        path = str(scope.get("path", ""))
+        own_policy = path.startswith(_OWN_POLICY)
+        # Pages and JSON carry people's names, addresses and orders: a shared computer's
+        # back button or disk cache, or a proxy, must not keep them. A route that sets its
+        # own Cache-Control (a signed file link) keeps it.
+        kept = path.startswith(PUBLIC_FILES)
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -88,6 +98,8 @@ class SecurityHeaders:
                     b"referrer-policy": b"same-origin",
                     b"x-frame-options": b"DENY",
                 }
+                if not kept:
+                    wanted[b"cache-control"] = b"no-store"
                 if not own_policy:
                     wanted[b"content-security-policy"] = CONTENT_SECURITY_POLICY.encode()
                 headers += [(k, v) for k, v in wanted.items() if k not in present]

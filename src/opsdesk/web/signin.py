@@ -10,13 +10,15 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from opsdesk import clock
-from opsdesk.access.passwords import MIN_LENGTH
+from opsdesk.access.passwords import MIN_LENGTH, CommonPassword
 from opsdesk.access.sessions import LinkRefusal
 from opsdesk.access.users import AccountError, time_zones
 from opsdesk.security_events import record
 from opsdesk.web.auth import (
     SESSION_COOKIE,
+    SecondStep,
     Viewer,
+    ask_second_factor,
     clear_session_cookie,
     credentials_of,
     identity_of,
@@ -126,6 +128,9 @@ async def sign_in(request: Request, _: Public) -> Response:
         return sign_in_page(
             request, next_path, name, "That name and password do not match.", status_code=401
         )
+    if await credentials.second_factors.enrolled(identity.name):
+        # The count is left as it is: the code's attempts go on counting against it.
+        return ask_second_factor(request, SecondStep(identity.name, next_path, by_link=False))
     # The right password resets the name's count, so a person signing in on several
     # devices is not held up by their own earlier sign-ins.
     limits: RateLimits = request.app.state.rate_limits
@@ -164,6 +169,9 @@ async def use_sign_in_link(request: Request, _: Public, secret: str) -> Response
             section="signin",
             problem=_LINK_PROBLEMS[outcome],
         )
+    if await credentials.second_factors.enrolled(outcome):
+        # A link stands in for the password, not for the second factor.
+        return ask_second_factor(request, SecondStep(outcome, "/account", by_link=True))
     user = await credentials.users.get(outcome)
     notice = Notice("ok", f"Signed in as {outcome}.")
     if user is not None and not user.has_password:
@@ -238,6 +246,8 @@ async def set_password(request: Request, who: Viewer) -> RedirectResponse:
         return redirect_with("/account", Notice("error", "The two new passwords differ."))
     try:
         await users.set_password(who.name, fields.get("password", ""))
+    except CommonPassword as exc:
+        return redirect_with("/account", Notice("error", str(exc)))
     except (ValueError, AccountError) as exc:
         return redirect_with("/account", Notice("error", f"Not saved: {exc}."))
     await credentials.sessions.close_others(who.name, keep=secret)
