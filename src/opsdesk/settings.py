@@ -9,6 +9,7 @@ Temporal CLI. See ``opsdesk.temporal.client``.
 from __future__ import annotations
 
 from datetime import time, timedelta
+from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -28,6 +29,16 @@ Score = Annotated[int, Field(ge=0, le=101)]
 VendorDocumentKind = Literal["general_liability", "workers_comp", "licence"]
 """A vendor's compliance document: an insurance certificate (general liability, workers'
 compensation) or a trade licence (``opsdesk.maintenance.documents``)."""
+
+
+DEPLOYMENT_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
+BUILD_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$"
+"""Temporal names a version ``<deployment>:<build id>``; neither part may hold a colon."""
+
+
+def package_version() -> str:
+    """The installed package's version: the build id of a build that names none."""
+    return version("opsdesk")
 
 
 class Settings(BaseSettings):
@@ -81,6 +92,21 @@ class Settings(BaseSettings):
 
     orders_task_queue: str = "orders"
     maintenance_task_queue: str = "maintenance"
+
+    worker_versioning: bool = True
+    """Workers join a Temporal Worker Deployment (``deployment_name``) as the version
+    ``build_id``: an order stays on the build that started it, a repair request moves to
+    the current build (docs/deployment.md, "Rolling out workflow changes"). Off: the
+    workers are unversioned, for a Temporal server without Worker Deployments (before
+    1.28)."""
+    deployment_name: Annotated[str, Field(pattern=DEPLOYMENT_NAME_PATTERN)] = "opsdesk"
+    """The Worker Deployment every build of the worker belongs to."""
+    build_id: Annotated[str, Field(pattern=BUILD_ID_PATTERN)] = Field(
+        default_factory=package_version
+    )
+    """This build's version in the deployment: the image sets it (``OPSDESK_BUILD_ID``, the
+    commit it was built from); unset, the package's version. Two builds with different
+    workflow code must never share one."""
 
     # -- API -------------------------------------------------------------------------------
     webhook_secret: SecretStr | None = None
