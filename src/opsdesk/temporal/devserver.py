@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import sys
@@ -26,7 +27,14 @@ SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL")
 # client back off for about a second past that. The dashboard's metrics are one count per
 # status (visibility counts group by execution status only), so one open dashboard alone
 # would trip it; on a laptop there is nobody to protect.
-DYNAMIC_CONFIG = {"frontend.namespaceRPS.visibility": 500}
+#
+# A version that is no longer current is reported drained a few minutes after its last
+# pinned workflow ends on a cluster; on a laptop, and in the rollout drill, within seconds.
+DYNAMIC_CONFIG: dict[str, int | str] = {
+    "frontend.namespaceRPS.visibility": 500,
+    "matching.wv.VersionDrainageStatusVisibilityGracePeriod": "5s",
+    "matching.wv.VersionDrainageStatusRefreshInterval": "1s",
+}
 
 
 class BinaryNotFound(RuntimeError):
@@ -63,7 +71,8 @@ async def keep_history(client: Client, retention: timedelta) -> None:
 def dynamic_config_args() -> list[str]:
     args: list[str] = []
     for key, value in DYNAMIC_CONFIG.items():
-        args += ["--dynamic-config-value", f"{key}={value}"]
+        # The server reads each value as YAML: a duration must be a quoted string.
+        args += ["--dynamic-config-value", f"{key}={json.dumps(value)}"]
     return args
 
 
