@@ -39,9 +39,7 @@ async def test_a_worker_makes_its_version_current_only_on_a_deployment_without_o
     async with running(build_workers(client, db, first, deployment=deployment_config(first))):
         await settle_version(client, first)
         assert await current_build_id(client, first.deployment_name) == "1"
-        async with running(
-            build_workers(client, db, second, deployment=deployment_config(second))
-        ):
+        async with running(build_workers(client, db, second, deployment=deployment_config(second))):
             await settle_version(client, second)
             # A rollout's new build waits beside the current one until a person chooses it.
             assert await current_build_id(client, first.deployment_name) == "1"
