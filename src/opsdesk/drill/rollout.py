@@ -21,14 +21,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import WorkerDeploymentConfig
 
 from opsdesk.db import Database
+from opsdesk.db.migrate import upgrade_async
 from opsdesk.drill.maintenance import passing_answer
 from opsdesk.maintenance import service as requests
 from opsdesk.maintenance.directory import Directory, seed_sample_directory
@@ -44,6 +47,8 @@ from opsdesk.orders.catalog import seed_sample_catalog
 from opsdesk.orders.ids import order_workflow_id
 from opsdesk.orders.status import OrderStatus
 from opsdesk.settings import Settings
+from opsdesk.temporal import devserver, search_attributes
+from opsdesk.temporal.client import data_converter
 from opsdesk.temporal.deployments import (
     Drainage,
     drainage,
@@ -352,3 +357,24 @@ async def _until_asked(client: Client, request_id: str) -> RequestState:
     )
     assert found is not None
     return found
+
+
+async def rollout_on_dev_server(workdir: Path, say: Say = print) -> RolloutReport:
+    """The drill on a dev server and SQLite database of its own, both in ``workdir``'s
+    reach and gone afterwards (``opsdesk drill --rollout``)."""
+    settings = Settings(data_dir=workdir)
+    await upgrade_async(settings.resolved_database_url)
+    env = await WorkflowEnvironment.start_local(
+        data_converter=data_converter(settings),
+        search_attributes=search_attributes.ALL_KEYS,
+        dev_server_existing_path=str(devserver.find_binary("temporal")),
+        dev_server_extra_args=devserver.dynamic_config_args(),
+        dev_server_startup_timeout=timedelta(seconds=60),
+        dev_server_log_level="error",
+    )
+    db = Database(settings.resolved_database_url)
+    try:
+        return await run_rollout(env.client, db, settings, say=say)
+    finally:
+        await db.dispose()
+        await env.shutdown()
