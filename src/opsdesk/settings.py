@@ -16,7 +16,14 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from limits import parse as parse_limit
-from pydantic import AliasChoices, Field, NonNegativeFloat, SecretStr, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    NonNegativeFloat,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from opsdesk.keys import parse_keys
@@ -107,6 +114,12 @@ class Settings(BaseSettings):
     """This build's version in the deployment: the image sets it (``OPSDESK_BUILD_ID``, the
     commit it was built from); unset, the package's version. Two builds with different
     workflow code must never share one."""
+
+    @field_validator("build_id", mode="before")
+    @classmethod
+    def _unset_build_id(cls, value: object) -> object:
+        # An image built without a build id has the variable set to nothing.
+        return package_version() if value == "" else value
 
     # -- API -------------------------------------------------------------------------------
     webhook_secret: SecretStr | None = None
