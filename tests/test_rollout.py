@@ -5,7 +5,12 @@ deployment, but never takes over one that has a current version."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
@@ -43,3 +48,30 @@ async def test_a_worker_makes_its_version_current_only_on_a_deployment_without_o
             await settle_version(client, second)
             # A rollout's new build waits beside the current one until a person chooses it.
             assert await current_build_id(client, first.deployment_name) == "1"
+
+
+async def test_the_deployment_commands_refuse_what_they_cannot_do_in_a_sentence(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPSDESK_", "TEMPORAL_"))}
+    env |= {
+        "TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
+        "OPSDESK_DATA_DIR": str(tmp_path),
+        "OPSDESK_DEPLOYMENT_NAME": f"nobody-{uuid.uuid4().hex[:6]}",
+    }
+
+    def opsdesk(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "opsdesk", "deployment", *args],
+            env=env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+
+    unknown = await asyncio.to_thread(opsdesk, "status")
+    assert unknown.returncode == 1
+    assert "has polled yet" in unknown.stderr
+    bad = await asyncio.to_thread(opsdesk, "current", "not a build")
+    assert (bad.returncode, "is not a build id" in bad.stderr) == (2, True)
+    absent = await asyncio.to_thread(opsdesk, "current", "9.9.9")
+    assert absent.returncode == 1
+    assert "cannot take new workflows" in absent.stderr
+    assert "Traceback" not in unknown.stderr + bad.stderr + absent.stderr
