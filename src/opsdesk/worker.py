@@ -72,7 +72,7 @@ from opsdesk.temporal.deployments import (
     deployment_version,
     version_name,
 )
-from opsdesk.temporal.interceptors import OutcomeInterceptor
+from opsdesk.temporal.interceptors import OutcomeInterceptor, UnversionedInterceptor
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -210,7 +210,8 @@ def build_workers(
             workflows=[*workflows, NotificationWorkflow],
             activities=[*activities, *notify, *ai],
             workflow_runner=runner or workflow_runner(),
-            interceptors=[OutcomeInterceptor()],
+            interceptors=[OutcomeInterceptor()]
+            + ([] if deployment else [UnversionedInterceptor()]),
             max_cached_workflows=settings.worker_cache,
             graceful_shutdown_timeout=timedelta(seconds=10),
             deployment_config=deployment,

@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from temporalio import activity
+from temporalio import activity, workflow
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 from temporalio.worker import (
     ActivityInboundInterceptor,
     ExecuteActivityInput,
+    ExecuteWorkflowInput,
     Interceptor,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
 )
 
 from opsdesk.errors import NonRetryableError
@@ -46,3 +49,21 @@ class _ReportOutcomes(ActivityInboundInterceptor):
                 non_retryable=True,
                 category=ApplicationErrorCategory.BENIGN,
             ) from None
+
+
+class UnversionedInterceptor(Interceptor):
+    """For a worker outside any Worker Deployment (tests, benchmarks, versioning off): the
+    server refuses a workflow task that names a versioning behaviour from such a worker,
+    and the SDK names the one ``@workflow.defn`` declares whatever the worker is."""
+
+    def workflow_interceptor_class(
+        self, input: WorkflowInterceptorClassInput
+    ) -> type[WorkflowInboundInterceptor] | None:
+        return _NoVersioningBehavior
+
+
+class _NoVersioningBehavior(WorkflowInboundInterceptor):
+    async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
+        # The instance exists by now and reads its behaviour when it completes a task.
+        workflow._Runtime.current()._versioning_behavior = None  # type: ignore[attr-defined]
+        return await super().execute_workflow(input)
