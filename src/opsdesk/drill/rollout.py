@@ -176,18 +176,20 @@ async def run_rollout(
     queues = task_queues(settings)
     await seed_sample_catalog(db)
     await seed_sample_directory(db)
-    target = load.TemporalTarget(client, settings, db)
-    planned = [p for p in await load.prepare(target, orders * 12, seed=28) if p.plan == "delivered"]
-    if len(planned) < orders + 1:
-        raise ValueError("the catalog cannot make enough plain orders for the drill")
-    old_orders, new_order = planned[:orders], planned[orders]
-
     build_a = Build(client, db, settings, a)
     build_b = Build(client, db, settings, b)
     async with _builds(build_a, build_b):
         await build_a.start()
         await set_current(client, a, queues)
         say(f"{report.a} is current")
+        # Stock for the orders comes by a restock workflow: with A running.
+        target = load.TemporalTarget(client, settings, db)
+        planned = [
+            p for p in await load.prepare(target, orders * 12, seed=28) if p.plan == "delivered"
+        ]
+        if len(planned) < orders + 1:
+            raise ValueError("the catalog cannot make enough plain orders for the drill")
+        old_orders, new_order = planned[:orders], planned[orders]
 
         for order in old_orders:
             await target.create(order.request)

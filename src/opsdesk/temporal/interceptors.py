@@ -64,6 +64,11 @@ class UnversionedInterceptor(Interceptor):
 
 class _NoVersioningBehavior(WorkflowInboundInterceptor):
     async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
-        # The instance exists by now and reads its behaviour when it completes a task.
-        workflow._Runtime.current()._versioning_behavior = None  # type: ignore[attr-defined]
+        # The instance exists by now and reads its behaviour each time it completes a task.
+        # No public way to say "none" exists (a dynamic config is for dynamic workflows
+        # only), so this sets what the SDK's instance reads; if the SDK renames it, every
+        # unversioned test on the dev server fails with the server's refusal.
+        runtime = workflow._Runtime.current()
+        assert hasattr(runtime, "_versioning_behavior")
+        runtime._versioning_behavior = None
         return await super().execute_workflow(input)
