@@ -17,7 +17,11 @@ from temporalio.testing import WorkflowEnvironment
 from opsdesk.db import Database
 from opsdesk.drill.rollout import run_rollout
 from opsdesk.settings import Settings
-from opsdesk.temporal.deployments import current_build_id, deployment_config
+from opsdesk.temporal.deployments import (
+    current_build_id,
+    deployment_config,
+    deployment_status,
+)
 from opsdesk.worker import build_workers, running, settle_version
 
 
@@ -48,6 +52,12 @@ async def test_a_worker_makes_its_version_current_only_on_a_deployment_without_o
             await settle_version(client, second)
             # A rollout's new build waits beside the current one until a person chooses it.
             assert await current_build_id(client, first.deployment_name) == "1"
+            # What `opsdesk deployment status` shows: newest first, nothing pinned yet.
+            versions = await deployment_status(client, first.deployment_name)
+            assert [(v.build_id, v.current, v.open_pinned) for v in versions] == [
+                ("2", False, 0),
+                ("1", True, 0),
+            ]
 
 
 async def test_the_deployment_commands_refuse_what_they_cannot_do_in_a_sentence(
