@@ -15,6 +15,7 @@ import httpx
 import psutil
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.common import VersioningBehavior
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -24,7 +25,7 @@ from opsdesk.orders.inputs import LineItem
 from opsdesk.orders.service import order_handle, start_order
 from opsdesk.orders.status import OrderStatus
 from opsdesk.orders.workflow import OrderWorkflow
-from opsdesk.settings import Settings
+from opsdesk.settings import Settings, package_version
 from opsdesk.temporal import search_attributes
 from opsdesk.temporal.client import data_converter
 from opsdesk.temporal.devserver import command, find_binary
@@ -66,6 +67,12 @@ async def test_stack_stops_cleanly_and_restarts_with_its_workflows(tmp_path: Pat
     request = order_request([LineItem(sku="MUG-01", quantity=1)], order_id="devstack-1")
     handle = await start_order(client, Settings(), request)
     before = await wait_for_status(handle, OrderStatus.CONFIRMED)
+    # The worker runs as a version of the deployment and, the deployment being new, made
+    # itself current: the order started on it, pinned (docs/deployment.md).
+    versioning = (await handle.describe()).raw_description.workflow_execution_info
+    assert versioning.versioning_info.deployment_version.deployment_name == "opsdesk"
+    assert versioning.versioning_info.deployment_version.build_id == package_version()
+    assert versioning.versioning_info.behavior == VersioningBehavior.PINNED.value
     namespace = await client.workflow_service.describe_namespace(
         DescribeNamespaceRequest(namespace="default")
     )

@@ -21,7 +21,7 @@ from rich.console import Console
 
 from opsdesk import clock
 from opsdesk.access.roles import Role
-from opsdesk.settings import Settings
+from opsdesk.settings import BUILD_ID_PATTERN, Settings
 from opsdesk.stackfile import stack_url
 from opsdesk.values import format_money
 
@@ -412,6 +412,15 @@ def drill(
         bool,
         typer.Option(help="Keep the fleet's logs, mailbox and Temporal state (not the database)."),
     ] = False,
+    rollout: Annotated[
+        bool,
+        typer.Option(
+            "--rollout",
+            help="Instead: the rollout drill. Build B deployed beside build A with orders "
+            "and a repair request in flight (docs/deployment.md); the other options do not "
+            "apply.",
+        ),
+    ] = False,
 ) -> None:
     """Crash drill: a Temporal server, several workers and API replicas on one PostgreSQL
     database, orders and repair requests through every replica, and SIGKILL in turn of a
@@ -422,6 +431,9 @@ def drill(
     import shutil
     import subprocess
     import tempfile
+
+    if rollout:
+        _rollout_drill()
 
     import httpx
     from sqlalchemy.exc import SQLAlchemyError
@@ -1089,6 +1101,111 @@ def schedules_unpause(schedule_id: ScheduleId, note: NoteOption = None) -> None:
 
     _with_temporal(load_settings(), unpause, schedule_id)
     err.print(f"unpaused {schedule_id}")
+    _exit_now()
+
+
+def _rollout_drill() -> NoReturn:
+    """``opsdesk drill --rollout``: exits 1, naming what did not hold, if anything did not."""
+    import shutil
+    import tempfile
+
+    from opsdesk.drill.rollout import DrillTimeout, rollout_on_dev_server
+    from opsdesk.temporal.devserver import BinaryNotFound
+
+    console = Console()
+    workdir = Path(tempfile.mkdtemp(prefix="opsdesk-rollout-"))
+    try:
+        report = asyncio.run(rollout_on_dev_server(workdir, say=console.print))
+    except (BinaryNotFound, DrillTimeout, ValueError, RuntimeError) as exc:
+        err.print(f"[red]error:[/] the rollout drill stopped: {exc}")
+        _exit_now(1)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    for check in report.checks:
+        mark = "[green]ok[/]    " if check.ok else "[red]FAILED[/]"
+        console.print(f"{mark} {check.what} ({check.detail})")
+    if report.failures:
+        err.print(f"[red]error:[/] {len(report.failures)} step(s) of the rollout did not hold")
+        _exit_now(1)
+    console.print("The rollout held: pinned orders stayed, requests moved, the old build drained.")
+    _exit_now()
+
+
+deployment_app = typer.Typer(
+    help=(
+        "Worker Versioning: the builds of the worker deployment, which one new workflows "
+        "start on, and whether an old one has drained (docs/deployment.md)."
+    ),
+    no_args_is_help=True,
+)
+app.add_typer(deployment_app, name="deployment")
+
+
+@deployment_app.command("status")
+def deployment_status() -> None:
+    """Show each build of the deployment: current or not, drained or not, and how many
+    orders are still pinned to it. Stop a build's workers once it says drained."""
+    from rich.table import Table
+
+    from opsdesk.temporal.deployments import VersionStatus
+    from opsdesk.temporal.deployments import deployment_status as status_of
+
+    settings = load_settings()
+
+    async def look(client: Client) -> list[VersionStatus]:
+        return await status_of(client, settings.deployment_name)
+
+    versions = _with_temporal(settings, look)
+    if not versions:
+        fail(
+            f"no worker of deployment {settings.deployment_name!r} has polled yet: start one "
+            "(opsdesk worker), or set OPSDESK_DEPLOYMENT_NAME to the one the workers use"
+        )
+    table = Table("build", "new workflows", "drainage", "pinned and open")
+    for v in versions:
+        table.add_row(
+            v.build_id,
+            "start here" if v.current else "",
+            v.drainage.value,
+            str(v.open_pinned),
+        )
+    Console().print(table)
+    _exit_now()
+
+
+@deployment_app.command("current")
+def deployment_current(
+    build_id: Annotated[str, typer.Argument(help="The build new workflows should start on.")],
+) -> None:
+    """Make a build current: new orders and requests start on it, running repair requests
+    move to it at their next step, orders stay on the build that started them. To roll
+    back, make the previous build current again (its workers must still run)."""
+    from temporalio.common import WorkerDeploymentVersion
+
+    from opsdesk.temporal.deployments import VersionNotRegistered, set_current
+    from opsdesk.worker import task_queues
+
+    if not re.fullmatch(BUILD_ID_PATTERN, build_id):
+        fail(f"{build_id!r} is not a build id: letters, digits, '.', '_', '+' and '-'", code=2)
+    settings = load_settings()
+    version = WorkerDeploymentVersion(settings.deployment_name, build_id)
+
+    async def choose(client: Client) -> str | VersionNotRegistered | None:
+        try:
+            return await set_current(client, version, task_queues(settings), within=10.0)
+        except VersionNotRegistered as exc:
+            return exc
+
+    previous = _with_temporal(settings, choose)
+    if isinstance(previous, VersionNotRegistered):
+        fail(f"build {build_id} cannot take new workflows: {previous}")
+    if previous == build_id:
+        err.print(f"build {build_id} was already current")
+    else:
+        err.print(
+            f"build {build_id} is current (before: {previous or 'none'}): new workflows start "
+            "on it; `opsdesk deployment status` shows when the old build has drained"
+        )
     _exit_now()
 
 

@@ -9,6 +9,7 @@ Temporal CLI. See ``opsdesk.temporal.client``.
 from __future__ import annotations
 
 from datetime import time, timedelta
+from importlib.metadata import version
 from ipaddress import ip_network
 from pathlib import Path
 from typing import Annotated, Literal
@@ -16,7 +17,14 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from limits import parse as parse_limit
-from pydantic import AliasChoices, Field, NonNegativeFloat, SecretStr, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    NonNegativeFloat,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from opsdesk.keys import parse_keys
@@ -29,6 +37,16 @@ Score = Annotated[int, Field(ge=0, le=101)]
 VendorDocumentKind = Literal["general_liability", "workers_comp", "licence"]
 """A vendor's compliance document: an insurance certificate (general liability, workers'
 compensation) or a trade licence (``opsdesk.maintenance.documents``)."""
+
+
+DEPLOYMENT_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$"
+BUILD_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$"
+"""Temporal names a version ``<deployment>:<build id>``; neither part may hold a colon."""
+
+
+def package_version() -> str:
+    """The installed package's version: the build id of a build that names none."""
+    return version("opsdesk")
 
 
 class Settings(BaseSettings):
@@ -82,6 +100,27 @@ class Settings(BaseSettings):
 
     orders_task_queue: str = "orders"
     maintenance_task_queue: str = "maintenance"
+
+    worker_versioning: bool = True
+    """Workers join a Temporal Worker Deployment (``deployment_name``) as the version
+    ``build_id``: an order stays on the build that started it, a repair request moves to
+    the current build (docs/deployment.md, "Rolling out workflow changes"). Off: the
+    workers are unversioned, for a Temporal server without Worker Deployments (before
+    1.28)."""
+    deployment_name: Annotated[str, Field(pattern=DEPLOYMENT_NAME_PATTERN)] = "opsdesk"
+    """The Worker Deployment every build of the worker belongs to."""
+    build_id: Annotated[str, Field(pattern=BUILD_ID_PATTERN)] = Field(
+        default_factory=package_version
+    )
+    """This build's version in the deployment: the image sets it (``OPSDESK_BUILD_ID``, the
+    commit it was built from); unset, the package's version. Two builds with different
+    workflow code must never share one."""
+
+    @field_validator("build_id", mode="before")
+    @classmethod
+    def _unset_build_id(cls, value: object) -> object:
+        # An image built without a build id has the variable set to nothing.
+        return package_version() if value == "" else value
 
     # -- API -------------------------------------------------------------------------------
     webhook_secret: SecretStr | None = None

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
-from temporalio.worker import Worker, WorkflowRunner
+from temporalio.worker import Worker, WorkerDeploymentConfig, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from opsdesk.ai.activities import AiActivities
@@ -64,7 +64,15 @@ from opsdesk.reports.schedule import SCHEDULE_ID, ensure_report_schedule
 from opsdesk.reports.workflows import DailyReportWorkflow
 from opsdesk.settings import Settings
 from opsdesk.temporal.client import connect, metrics_runtime
-from opsdesk.temporal.interceptors import OutcomeInterceptor
+from opsdesk.temporal.deployments import (
+    VersionNotRegistered,
+    become_current_if_none,
+    current_build_id,
+    deployment_config,
+    deployment_version,
+    version_name,
+)
+from opsdesk.temporal.interceptors import OutcomeInterceptor, UnversionedInterceptor
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -180,10 +188,16 @@ def call_activities(db: Database, settings: Settings) -> CallActivities:
 
 
 def build_workers(
-    client: Client, db: Database, settings: Settings, runner: WorkflowRunner | None = None
+    client: Client,
+    db: Database,
+    settings: Settings,
+    runner: WorkflowRunner | None = None,
+    deployment: WorkerDeploymentConfig | None = None,
 ) -> list[Worker]:
     """The workers of every task queue, with the model provider the settings ask for.
-    ``runner`` replaces the sandbox as configured here (the benchmarks compare them)."""
+    ``runner`` replaces the sandbox as configured here (the benchmarks compare them);
+    ``deployment`` makes them a version of a Worker Deployment (``opsdesk worker`` passes
+    the settings' one, tests and benchmarks run unversioned unless they say so)."""
     provider = build_provider(settings)
     notify = notify_activities(db, settings, provider).all()
     ai = ai_activities(db, provider, settings).all()
@@ -196,9 +210,11 @@ def build_workers(
             workflows=[*workflows, NotificationWorkflow],
             activities=[*activities, *notify, *ai],
             workflow_runner=runner or workflow_runner(),
-            interceptors=[OutcomeInterceptor()],
+            interceptors=[OutcomeInterceptor()]
+            + ([] if deployment else [UnversionedInterceptor()]),
             max_cached_workflows=settings.worker_cache,
             graceful_shutdown_timeout=timedelta(seconds=10),
+            deployment_config=deployment,
         )
 
     return [
@@ -265,6 +281,35 @@ async def _set(whose: str, ensure: Awaitable[T]) -> T | None:
         return None
 
 
+async def settle_version(client: Client, settings: Settings) -> None:
+    """Say which version this worker is and whether new workflows start on it, making it
+    current when its deployment has no current version yet (a fresh stack): otherwise every
+    workflow would wait for a person to choose one."""
+    if not settings.worker_versioning:
+        return
+    version = deployment_version(settings)
+    name = version_name(version)
+    try:
+        made = await become_current_if_none(client, version, task_queues(settings))
+        current = await current_build_id(client, version.deployment_name)
+    except (RPCError, VersionNotRegistered) as exc:
+        log.warning("could not tell whether version %s is current: %s", name, exc)
+        return
+    if made:
+        log.info("version %s is current: the deployment had none", name)
+    elif current == version.build_id:
+        log.info("version %s is current", name)
+    else:
+        # A rollout: this build waits beside the current one until a person chooses it.
+        log.info(
+            "version %s is running beside the current build %s; new workflows start on it "
+            "once it is made current (opsdesk deployment current %s)",
+            name,
+            current,
+            version.build_id,
+        )
+
+
 async def run(settings: Settings, runner: WorkflowRunner | None = None) -> None:
     """Run every task queue's worker until SIGINT or SIGTERM, then drain and stop."""
     await upgrade_async(settings.resolved_database_url)
@@ -273,7 +318,7 @@ async def run(settings: Settings, runner: WorkflowRunner | None = None) -> None:
     if address:
         log.info("SDK metrics for Prometheus at http://%s/metrics", address)
     db = Database(settings.resolved_database_url)
-    workers = build_workers(client, db, settings, runner)
+    workers = build_workers(client, db, settings, runner, deployment_config(settings))
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -323,7 +368,9 @@ async def run(settings: Settings, runner: WorkflowRunner | None = None) -> None:
             log.info("intake from %s: %s", settings.pms_source, settings.pms_url)
         log.info("worker polling %s", ", ".join(task_queues(settings)))
         async with running(workers):
+            settle = asyncio.create_task(settle_version(client, settings))
             await stop.wait()
+            settle.cancel()
             log.info("worker stopping")
     finally:
         await db.dispose()

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from temporalio import workflow
+from temporalio.common import VersioningBehavior
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from opsdesk.maintenance.ids import request_workflow_id
@@ -88,7 +89,8 @@ def aging_words(aged: AgedRequest, recipient_zone: str) -> dict[str, Any]:
     }
 
 
-@workflow.defn
+# Pinned: a scheduled run that ends within its activity's schedule-to-close timeout.
+@workflow.defn(versioning_behavior=VersioningBehavior.PINNED)
 class AgingWorkflow:
     @workflow.run
     async def run(self, run: AgingRun) -> AgingResult:

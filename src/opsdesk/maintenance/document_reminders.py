@@ -5,6 +5,7 @@ make each reminder once, so a second run on the same day sends nothing."""
 from __future__ import annotations
 
 from temporalio import workflow
+from temporalio.common import VersioningBehavior
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from opsdesk.maintenance.payloads import ReminderClaim, ReminderRequest
@@ -18,7 +19,8 @@ REMINDERS_WORKFLOW_ID = "vendor-document-reminders"
 """Each run's id is this and its scheduled time; the claims name the run."""
 
 
-@workflow.defn
+# Pinned: a scheduled run that ends within its activity's schedule-to-close timeout.
+@workflow.defn(versioning_behavior=VersioningBehavior.PINNED)
 class DocumentRemindersWorkflow:
     @workflow.run
     async def run(self, request: ReminderRequest) -> int:

@@ -29,6 +29,7 @@ from temporalio.common import (
     SearchAttributeKey,
     SearchAttributePair,
     TypedSearchAttributes,
+    VersioningBehavior,
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import ActivityError, RetryState, WorkflowAlreadyStartedError
@@ -71,7 +72,9 @@ A = TypeVar("A")
 T = TypeVar("T")
 
 
-@workflow.defn
+# Auto-upgrade: the poller never ends (it continues as new); it moves to the current build
+# at its next poll, so changes stay behind a `workflow.patched`.
+@workflow.defn(versioning_behavior=VersioningBehavior.AUTO_UPGRADE)
 class PmsPollerWorkflow:
     @workflow.init
     def __init__(self, start: PollerInput) -> None:

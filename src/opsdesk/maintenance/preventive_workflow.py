@@ -5,6 +5,7 @@ other: the vendor flow as usual, without the owner's approval of the repair."""
 from __future__ import annotations
 
 from temporalio import workflow
+from temporalio.common import VersioningBehavior
 
 from opsdesk.maintenance.preventive import Opened, OpenRequest, PreventiveRunInput
 from opsdesk.maintenance.steps import OPEN_PREVENTIVE
@@ -13,7 +14,8 @@ with workflow.unsafe.imports_passed_through():
     from opsdesk.maintenance.preventive_runs import PreventiveActivities
 
 
-@workflow.defn
+# Pinned: a scheduled run that ends within its activity's schedule-to-close timeout.
+@workflow.defn(versioning_behavior=VersioningBehavior.PINNED)
 class PreventiveRunWorkflow:
     @workflow.run
     async def run(self, job: PreventiveRunInput) -> Opened:

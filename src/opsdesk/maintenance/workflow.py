@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from temporalio import workflow
 from temporalio.common import Priority as TaskPriority
-from temporalio.common import SearchAttributeUpdate
+from temporalio.common import SearchAttributeUpdate, VersioningBehavior
 from temporalio.exceptions import ActivityError
 
 from opsdesk.ai.models import CATEGORY_OF_TRADE, TRADE_WORDS, MaintenanceTriage, TriageRequest
@@ -172,7 +172,10 @@ class _Reassignment:
     """None: the next vendor of the trade."""
 
 
-@workflow.defn
+# Auto-upgrade: a repair waits weeks on people; pinned, it would keep its build running
+# that long. It moves to the current build at its next step, so every change of what it
+# does stays behind a `workflow.patched` (docs/deployment.md, "Retiring patches").
+@workflow.defn(versioning_behavior=VersioningBehavior.AUTO_UPGRADE)
 class MaintenanceRequestWorkflow(DeskWorkflow):
     _office_checks = False
     """The open report check is ops' to answer: nobody is on file to ask."""

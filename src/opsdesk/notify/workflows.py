@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, VersioningBehavior
 from temporalio.exceptions import ActivityError
 
 from opsdesk.errors import NON_RETRYABLE
@@ -70,7 +70,9 @@ _AI_RETRY = RetryPolicy(
 )
 
 
-@workflow.defn
+# Auto-upgrade: a delivery retries until the mail server takes it, however long that is;
+# pinned, it would keep an old build running. Changes stay behind a `workflow.patched`.
+@workflow.defn(versioning_behavior=VersioningBehavior.AUTO_UPGRADE)
 class NotificationWorkflow:
     @workflow.run
     async def run(self, notification: Notification) -> DeliveryOutcome:
@@ -122,7 +124,8 @@ class NotificationWorkflow:
         return content
 
 
-@workflow.defn
+# Auto-upgrade: a call is retried until its question's deadline, hours or days away.
+@workflow.defn(versioning_behavior=VersioningBehavior.AUTO_UPGRADE)
 class PhoneCallWorkflow:
     """Record the call in the outbox, then place it once. A call is worth placing only
     while its question is open, so the retries stop at the question's deadline."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from temporalio import workflow
+from temporalio.common import VersioningBehavior
 
 from opsdesk.orders.ids import order_workflow_id
 from opsdesk.orders.payloads import RestockInput, RestockResult
@@ -15,7 +16,8 @@ with workflow.unsafe.imports_passed_through():
     from opsdesk.orders.activities import OrderActivities
 
 
-@workflow.defn
+# Pinned: it ends within its activity's schedule-to-close timeout.
+@workflow.defn(versioning_behavior=VersioningBehavior.PINNED)
 class RestockWorkflow:
     """Add stock, then wake every order that was waiting for it. A workflow rather than a
     plain API call so that the wake-ups happen even if the caller dies after the stock

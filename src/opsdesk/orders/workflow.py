@@ -24,7 +24,7 @@ from enum import Enum
 from typing import Any, Literal
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeUpdate
+from temporalio.common import SearchAttributeUpdate, VersioningBehavior
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from opsdesk.ai.models import AiUsage
@@ -84,7 +84,9 @@ class Undo(Enum):
     CANCEL_FULFILMENT = "cancel fulfilment"
 
 
-@workflow.defn
+# Pinned: an order lives days at most and runs wholly on the build that started it, which
+# drains as its orders end (changes are still patched, so recorded histories replay).
+@workflow.defn(versioning_behavior=VersioningBehavior.PINNED)
 class OrderWorkflow(DeskWorkflow):
     @workflow.init
     def __init__(self, input: OrderInput) -> None:

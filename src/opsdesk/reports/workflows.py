@@ -4,6 +4,7 @@ dashboard, and email it to ops. A Temporal Schedule starts it (``schedule.py``).
 from __future__ import annotations
 
 from temporalio import workflow
+from temporalio.common import VersioningBehavior
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from opsdesk.notify.models import Notification
@@ -16,7 +17,8 @@ with workflow.unsafe.imports_passed_through():
     from opsdesk.reports.activities import ReportActivities
 
 
-@workflow.defn
+# Pinned: a scheduled run that ends within its activities' schedule-to-close timeouts.
+@workflow.defn(versioning_behavior=VersioningBehavior.PINNED)
 class DailyReportWorkflow:
     @workflow.run
     async def run(self, request: ReportRequest) -> DailyReport:

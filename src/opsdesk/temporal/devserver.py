@@ -31,10 +31,14 @@ SQLITE_PRAGMAS = ("journal_mode=WAL", "synchronous=NORMAL")
 # The priority matcher and fairness are off by default in the server this binary runs
 # (1.32): without them priority and fairness keys are recorded but the task queue stays
 # first in, first out, and an emergency waits behind a routine backlog (``priorities``).
+# A version that is no longer current is reported drained a few minutes after its last
+# pinned workflow ends on a cluster; on a laptop, and in the rollout drill, within seconds.
 DYNAMIC_CONFIG: dict[str, object] = {
     "frontend.namespaceRPS.visibility": 500,
     "matching.useNewMatcher": True,
     "matching.enableFairness": True,
+    "matching.wv.VersionDrainageStatusVisibilityGracePeriod": "5s",
+    "matching.wv.VersionDrainageStatusRefreshInterval": "1s",
 }
 
 
@@ -73,6 +77,7 @@ def dynamic_config_args(overrides: dict[str, object] | None = None) -> list[str]
     """``DYNAMIC_CONFIG`` as the dev server's flags, with ``overrides`` (a benchmark's)."""
     args: list[str] = []
     for key, value in (DYNAMIC_CONFIG | (overrides or {})).items():
+        # The server reads each value as YAML: a duration must be a quoted string.
         args += ["--dynamic-config-value", f"{key}={json.dumps(value)}"]
     return args
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from temporalio import activity
+from temporalio import activity, workflow
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 from temporalio.worker import (
     ActivityInboundInterceptor,
     ExecuteActivityInput,
+    ExecuteWorkflowInput,
     Interceptor,
+    WorkflowInboundInterceptor,
+    WorkflowInterceptorClassInput,
 )
 
 from opsdesk.errors import NonRetryableError
@@ -46,3 +49,26 @@ class _ReportOutcomes(ActivityInboundInterceptor):
                 non_retryable=True,
                 category=ApplicationErrorCategory.BENIGN,
             ) from None
+
+
+class UnversionedInterceptor(Interceptor):
+    """For a worker outside any Worker Deployment (tests, benchmarks, versioning off): the
+    server refuses a workflow task that names a versioning behaviour from such a worker,
+    and the SDK names the one ``@workflow.defn`` declares whatever the worker is."""
+
+    def workflow_interceptor_class(
+        self, input: WorkflowInterceptorClassInput
+    ) -> type[WorkflowInboundInterceptor] | None:
+        return _NoVersioningBehavior
+
+
+class _NoVersioningBehavior(WorkflowInboundInterceptor):
+    async def execute_workflow(self, input: ExecuteWorkflowInput) -> Any:
+        # The instance exists by now and reads its behaviour each time it completes a task.
+        # No public way to say "none" exists (a dynamic config is for dynamic workflows
+        # only), so this sets what the SDK's instance reads; if the SDK renames it, every
+        # unversioned test on the dev server fails with the server's refusal.
+        runtime = workflow._Runtime.current()
+        assert hasattr(runtime, "_versioning_behavior")
+        runtime._versioning_behavior = None
+        return await super().execute_workflow(input)
