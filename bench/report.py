@@ -615,6 +615,60 @@ def submit(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def roundtrip(result: dict[str, Any]) -> str:
+    rows, ratio = result["rows"], result["ratio"]
+
+    def cell(row: dict[str, Any]) -> str:
+        return f"{_range(row['round_medians_ms'], '.1f')} | {_triple(row)}"
+
+    lines = [
+        "## A new order in one round trip",
+        "",
+        "From the submission of a new order to its priced state (the answer the API and the "
+        "shop webhook give), and again for a retry of it with the same id and body; "
+        f"{result['orders_per_round']} new orders per way per round, {result['rounds']} "
+        "rounds after a warm-up order each, the ways taking turns one order at a time (the "
+        "first way turning with each round); an order is sent once the last one is CONFIRMED "
+        "and its emails are done. Same server, same run; the worker and the API are each "
+        "their own process. *Start, then update* is the way `submit_order` worked before "
+        "(start the workflow, then the `priced` update; a retry: start refused, describe to "
+        "compare the body, query), kept in `bench/roundtrip.py` only.",
+        "",
+        "| way | new: median of rounds (range), ms | new: p50 / p95 / p99 "
+        "| retry: median of rounds (range), ms | retry: p50 / p95 / p99 |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, row in rows.items():
+        lines.append(f"| {result['ways'][name]} | {cell(row['new'])} | {cell(row['retry'])} |")
+    lines += [
+        "",
+        f"Update-with-start answered a new order in {_range(ratio['new'])} of the time "
+        "start-then-update took (the median of the rounds' ratios, and their range), and "
+        f"a retry in {_range(ratio['retry'])}."
+        + (
+            " Measured while other work ran on the machine's cores: the ratios, from "
+            "orders taking turns, say more than the times."
+            if result.get("shared")
+            else ""
+        ),
+        "",
+        "- Most of a new order's round trip is the same in both ways: the order's first "
+        "workflow task, the activity that validates and prices its lines, and the task "
+        "that records them, each persisted by the dev server. Update-with-start saves the "
+        "second call and delivers the update with the first workflow task, where a "
+        "separate update could land after that task and need one of its own.",
+        "- A retry is one call now, answered by the order's own run (the same run id) "
+        "rather than a refused start, a describe and a query. It is not cheaper for that: "
+        "an accepted update is written to the history in a workflow task, where the "
+        "describe and the query only read. Retries are rare (a shop redelivering a "
+        "webhook); the answer is the one a new order gets, priced, even while the first "
+        "try is still being priced.",
+        "- Rerun it with `uv run python -m bench.roundtrip --orders 10 --rounds 5`, then "
+        "`uv run --group bench python -m bench.report`.",
+    ]
+    return "\n".join(lines)
+
+
 def _share(value: float) -> str:
     return f"{value:.0%}" if value in (0, 1) else f"{value:.1%}"
 
@@ -717,6 +771,7 @@ SECTIONS: dict[str, Callable[[dict[str, Any]], str]] = {
     "coldstart": coldstart,
     "intake": intake,
     "submit": submit,
+    "roundtrip": roundtrip,
     "triage": triage,
 }
 
