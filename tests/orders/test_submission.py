@@ -61,20 +61,28 @@ class Calls(Interceptor):
         return made
 
 
+@pytest.fixture(params=["time_env", "dev_env"])
+def env(request: pytest.FixtureRequest) -> WorkflowEnvironment:
+    """Both test servers: they tell of a finished order in different ways (the dev server
+    as a cluster does, the time-skipping one with a bare ALREADY_EXISTS)."""
+    server: WorkflowEnvironment = request.getfixturevalue(request.param)
+    return server
+
+
 async def test_a_new_order_and_its_retry_are_each_one_call_to_the_same_run(
-    time_env: WorkflowEnvironment,
+    env: WorkflowEnvironment,
     db: Database,
     catalog: Inventory,
     settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     calls = Calls()
-    config = time_env.client.config()
+    config = env.client.config()
     config["interceptors"] = [*config["interceptors"], calls]
     # Encrypted as in production: the order reads its memo through the codec.
     config["data_converter"] = data_converter(settings)
     client = Client(**config)
-    request = order_request(LOW_RISK)
+    order = order_request(LOW_RISK)
     # No worker yet: the submission is not answered, so it is read as it arrived.
     monkeypatch.setattr(service, "QUERY_TIMEOUT", timedelta(seconds=1))
     early = order_request(LOW_RISK)
@@ -91,28 +99,28 @@ async def test_a_new_order_and_its_retry_are_each_one_call_to_the_same_run(
         assert calls.take() == ["start_update_with_start_workflow"]
         calls.runs.clear()
 
-        state, created = await submit_order(client, settings, request)
+        state, created = await submit_order(client, settings, order)
         assert created
         # Answered priced, not with the empty lines of an order no step has seen yet.
         assert [line.sku for line in state.lines] == ["MUG-01", "TEE-M"]
         assert calls.take() == ["start_update_with_start_workflow"]
 
-        again, created = await submit_order(client, settings, request)
+        again, created = await submit_order(client, settings, order)
         assert not created
-        assert again.order_id == request.order_id
+        assert again.order_id == order.order_id
         assert again.total_cents == state.total_cents
         assert calls.take() == ["start_update_with_start_workflow"]
-        run_id = (await order_handle(client, request.order_id).describe()).run_id
+        run_id = (await order_handle(client, order.order_id).describe()).run_id
         assert calls.runs == [run_id, run_id]
         calls.take()
 
         # The same id with other contents is refused before the order hears of it: the
         # two submissions above are the only ones it took.
-        changed = request.model_copy(update={"note": "a different order"})
+        changed = order.model_copy(update={"note": "a different order"})
         with pytest.raises(IntakeConflict, match="already exists with different contents"):
             await submit_order(client, settings, changed)
         assert calls.take() == ["start_update_with_start_workflow"]
-        history = await order_handle(time_env.client, request.order_id).fetch_history()
+        history = await order_handle(env.client, order.order_id).fetch_history()
         taken = [
             e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
             for e in history.events
