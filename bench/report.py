@@ -617,6 +617,8 @@ def submit(result: dict[str, Any]) -> str:
 
 def roundtrip(result: dict[str, Any]) -> str:
     rows, ratio = result["rows"], result["ratio"]
+    before = rows["start, then update"]["new"]["round_medians_ms"]["median"]
+    saved = before - rows["update-with-start"]["new"]["round_medians_ms"]["median"]
 
     def cell(row: dict[str, Any]) -> str:
         return f"{_range(row['round_medians_ms'], '.1f')} | {_triple(row)}"
@@ -643,30 +645,44 @@ def roundtrip(result: dict[str, Any]) -> str:
     lines += [
         "",
         f"Update-with-start answered a new order in {_range(ratio['new'])} of the time "
-        "start-then-update took (the median of the rounds' ratios, and their range), and "
-        f"a retry in {_range(ratio['retry'])}."
+        "start-then-update took (the median of the rounds' ratios, and their range; "
+        f"{_against_noise(ratio['new'])}), and a retry in {_range(ratio['retry'])} "
+        f"({_against_noise(ratio['retry'])})."
         + (
-            " Measured while other work ran on the machine's cores: the ratios, from "
-            "orders taking turns, say more than the times."
+            " Measured while other work ran on the machine's two cores: the ratios, from "
+            "orders taking turns, say more than the times; rerun on a quiet machine to "
+            "narrow them."
             if result.get("shared")
             else ""
         ),
         "",
-        "- Most of a new order's round trip is the same in both ways: the order's first "
+        "- Most of a new order's round trip is the same either way: the order's first "
         "workflow task, the activity that validates and prices its lines, and the task "
-        "that records them, each persisted by the dev server. Update-with-start saves the "
-        "second call and delivers the update with the first workflow task, where a "
-        "separate update could land after that task and need one of its own.",
-        "- A retry is one call now, answered by the order's own run (the same run id) "
-        "rather than a refused start, a describe and a query. It is not cheaper for that: "
-        "an accepted update is written to the history in a workflow task, where the "
-        "describe and the query only read. Retries are rare (a shop redelivering a "
-        "webhook); the answer is the one a new order gets, priced, even while the first "
-        "try is still being priced.",
+        "that records them, each persisted by the dev server before the next. "
+        "Update-with-start saves the second call, and its update arrives with the first "
+        "workflow task rather than after it: the medians differ by "
+        f"{_ms(saved)} ms in {_ms(before)} ms.",
+        "- A retry is one call now, answered by the order's own run (the same run id, "
+        "`tests/orders/test_submission.py`) rather than a refused start, a describe and a "
+        "query, and it is answered priced even while the first try is still being priced. "
+        "The update is written to the order's history in a workflow task, where the "
+        "describe and the query only read, so fewer calls need not mean less time on a "
+        "slower server.",
+        "- The API row adds the HTTP hop and the API's own checks before the call (the "
+        "catalog, the id not used before), the same for a new order and a retry.",
         "- Rerun it with `uv run python -m bench.roundtrip --orders 10 --rounds 5`, then "
         "`uv run --group bench python -m bench.report`.",
     ]
     return "\n".join(lines)
+
+
+def _against_noise(ratio: dict[str, float]) -> str:
+    """Whether the rounds agree on which way is faster."""
+    if ratio["max"] < 1:
+        return "faster in every round"
+    if ratio["min"] > 1:
+        return "slower in every round"
+    return "the rounds disagree, so the difference is within their scatter"
 
 
 def _share(value: float) -> str:
