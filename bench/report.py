@@ -629,8 +629,9 @@ def roundtrip(result: dict[str, Any]) -> str:
         "From the submission of a new order to its priced state (the answer the API and the "
         "shop webhook give), and again for a retry of it with the same id and body; "
         f"{result['orders_per_round']} new orders per way per round, {result['rounds']} "
-        "rounds after a warm-up order each, the ways taking turns one order at a time (the "
-        "first way turning with each round); an order is sent once the last one is CONFIRMED "
+        f"rounds in each of {result.get('runs', 1)} runs (a fresh stack each) after a "
+        "warm-up order each, the ways taking turns one order at a time (the first way "
+        "turning with each round); an order is sent once the last one is CONFIRMED "
         "and its emails are done. Same server, same run; the worker and the API are each "
         "their own process. *Start, then update* is the way `submit_order` worked before "
         "(start the workflow, then the `priced` update; a retry: start refused, describe to "
@@ -647,7 +648,9 @@ def roundtrip(result: dict[str, Any]) -> str:
         f"Update-with-start answered a new order in {_range(ratio['new'])} of the time "
         "start-then-update took (the median of the rounds' ratios, and their range; "
         f"{_against_noise(ratio['new'])}), and a retry in {_range(ratio['retry'])} "
-        f"({_against_noise(ratio['retry'])})."
+        f"({_against_noise(ratio['retry'])}). The runs' medians: "
+        f"{_run_medians(ratio['new'])} for a new order, {_run_medians(ratio['retry'])} "
+        "for a retry."
         + (
             " Measured while other work ran on the machine's two cores: the ratios, from "
             "orders taking turns, say more than the times; rerun on a quiet machine to "
@@ -670,10 +673,14 @@ def roundtrip(result: dict[str, Any]) -> str:
         "slower server.",
         "- The API row adds the HTTP hop and the API's own checks before the call (the "
         "catalog, the id not used before), the same for a new order and a retry.",
-        "- Rerun it with `uv run python -m bench.roundtrip --orders 10 --rounds 5`, then "
-        "`uv run --group bench python -m bench.report`.",
+        "- Rerun it with `uv run python -m bench.roundtrip --orders 10 --rounds 5 --runs 3`, "
+        "then `uv run --group bench python -m bench.report`.",
     ]
     return "\n".join(lines)
+
+
+def _run_medians(ratio: dict[str, Any]) -> str:
+    return ", ".join(f"{r:.2f}" for r in ratio.get("runs", [ratio["median"]]))
 
 
 def _against_noise(ratio: dict[str, float]) -> str:

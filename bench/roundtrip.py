@@ -1,7 +1,7 @@
 """A new order's round trip: from the submission to its priced state, with update-with-start
 (one call) against the start-then-update it replaced (two calls; a retry took three).
 
-    uv run python -m bench.roundtrip [--orders 10] [--rounds 5]
+    uv run python -m bench.roundtrip [--orders 10] [--rounds 5] [--runs 3]
 
 Three ways, each ``--orders`` new orders a round, one order at a time, the ways taking turns
 (which goes first turns with each round), after a warm-up order each that is not counted:
@@ -16,7 +16,8 @@ Three ways, each ``--orders`` new orders a round, one order at a time, the ways 
 Each order is sent twice: new, then again with the same id and body (a retry), and both
 round trips are timed. The next order is sent once the last one is CONFIRMED and its emails
 are done, so each is measured on an idle worker. A round's figure is each way's median; the
-headline is the median of the rounds' medians, with their range.
+headline is the median of the rounds' medians, with their range, over ``--runs`` runs, each
+on a fresh stack (dev server, worker, API).
 """
 
 from __future__ import annotations
@@ -101,7 +102,23 @@ async def _settled(client: Client, order_id: str) -> None:
         await asyncio.sleep(0.05)
 
 
-async def measure(orders_per_round: int, rounds: int) -> dict[str, Any]:
+Samples = dict[str, dict[str, list[list[float]]]]
+"""Seconds taken, by way, then ``new`` or ``retry``, then round."""
+
+
+async def measure(orders_per_round: int, rounds: int, runs: int) -> dict[str, Any]:
+    samples: Samples = {name: {"new": [], "retry": []} for name in WAYS}
+    for run in range(runs):
+        print(f"run {run + 1} of {runs}", flush=True)
+        taken = await _one_run(orders_per_round, rounds)
+        for name, kinds in taken.items():
+            for kind, per_round in kinds.items():
+                samples[name][kind] += per_round
+    return _result(samples, orders_per_round, rounds, runs)
+
+
+async def _one_run(orders_per_round: int, rounds: int) -> Samples:
+    """``rounds`` rounds on a stack of their own, after a warm-up round (left out)."""
     with stack(worker=True, prepare=fill_catalog) as running:
         settings = running.settings
         client = await connect(settings)
@@ -113,9 +130,7 @@ async def measure(orders_per_round: int, rounds: int) -> dict[str, Any]:
                 if p.plan == "delivered"
             ]
         )
-        samples: dict[str, dict[str, list[list[float]]]] = {
-            name: {"new": [], "retry": []} for name in WAYS
-        }
+        samples: Samples = {name: {"new": [], "retry": []} for name in WAYS}
         async with running.api_client(timeout=30) as http:
             sends = _ways(client, http, settings)
             order = list(WAYS)
@@ -139,10 +154,10 @@ async def measure(orders_per_round: int, rounds: int) -> dict[str, Any]:
                         await _settled(client, request.order_id)
                 if number:
                     print(f"  round {number}: " + _round_line(samples), flush=True)
-    return _result(samples, orders_per_round, rounds)
+    return {name: {kind: r[1:] for kind, r in kinds.items()} for name, kinds in samples.items()}
 
 
-def _round_line(samples: dict[str, dict[str, list[list[float]]]]) -> str:
+def _round_line(samples: Samples) -> str:
     return "  ".join(
         f"{name} {statistics.median(kinds['new'][-1]) * 1000:.1f}/"
         f"{statistics.median(kinds['retry'][-1]) * 1000:.1f} ms"
@@ -150,27 +165,27 @@ def _round_line(samples: dict[str, dict[str, list[list[float]]]]) -> str:
     )
 
 
-def _result(
-    samples: dict[str, dict[str, list[list[float]]]], orders_per_round: int, rounds: int
-) -> dict[str, Any]:
+def _result(samples: Samples, orders_per_round: int, rounds: int, runs: int) -> dict[str, Any]:
     rows: dict[str, Any] = {}
     for name, kinds in samples.items():
         rows[name] = {}
         for kind, per_round in kinds.items():
-            measured = per_round[1:]  # round 0 was the warm-up
-            medians = [statistics.median(r) * 1000 for r in measured]
+            medians = [statistics.median(r) * 1000 for r in per_round]
             rows[name][kind] = {
                 "round_medians_ms": spread(medians, 1),
-                **summary_ms([s for r in measured for s in r]),
+                **summary_ms([s for r in per_round for s in r]),
             }
-    ratios = {}
+    ratios: dict[str, Any] = {}
     for kind in ("new", "retry"):
         after = rows["update-with-start"][kind]["round_medians_ms"]["rounds"]
         before = rows["start, then update"][kind]["round_medians_ms"]["rounds"]
-        ratios[kind] = spread([a / b for a, b in zip(after, before, strict=True)])
+        each = [a / b for a, b in zip(after, before, strict=True)]
+        per_run = [statistics.median(each[r * rounds : (r + 1) * rounds]) for r in range(runs)]
+        ratios[kind] = {**spread(each), "runs": [round(r, 3) for r in per_run]}
     return {
         "orders_per_round": orders_per_round,
         "rounds": rounds,
+        "runs": runs,
         "ways": WAYS,
         "rows": rows,
         "ratio": ratios,
@@ -180,12 +195,13 @@ def _result(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--orders", type=int, default=10, help="new orders per way per round")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=5, help="rounds per run")
+    parser.add_argument("--runs", type=int, default=3, help="runs, each on a fresh stack")
     parser.add_argument(
         "--shared", action="store_true", help="other work ran on the machine: say so by the figures"
     )
     args = parser.parse_args()
-    result = asyncio.run(measure(args.orders, args.rounds))
+    result = asyncio.run(measure(args.orders, args.rounds, args.runs))
     print(f"saved {save('roundtrip', {**result, 'shared': args.shared})}")
 
 
