@@ -50,6 +50,7 @@ from opsdesk.orders.inputs import (
 from opsdesk.orders.payloads import RestockInput, RestockResult
 from opsdesk.orders.restock import RestockWorkflow
 from opsdesk.orders.state import (
+    INTAKE_CONFLICT,
     INTAKE_MEMO,
     STARTED_BY_MEMO,
     OrderRow,
@@ -201,7 +202,7 @@ async def submit_order(
         )
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
-        if isinstance(cause, ApplicationError) and cause.type == "IntakeConflict":
+        if isinstance(cause, ApplicationError) and cause.type == INTAKE_CONFLICT:
             raise IntakeConflict(cause.message) from None
         # Not answered (the order cannot take updates now): read it as found.
     except RPCError as exc:

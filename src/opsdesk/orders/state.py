@@ -123,6 +123,8 @@ retry the same order, ``service.fingerprint``)."""
 STARTED_BY_MEMO = "intake_update"
 """Memo key: the update id of the submission whose start created the order, so that the
 order can tell that submission from its retries."""
+INTAKE_CONFLICT = "IntakeConflict"
+"""The failure type of a submission refused for naming an order that has other contents."""
 
 
 class Submitted(BaseModel):

@@ -44,6 +44,7 @@ from opsdesk.orders.payloads import (
 )
 from opsdesk.orders.rules import route, why_not_advance, why_not_cancel
 from opsdesk.orders.state import (
+    INTAKE_CONFLICT,
     INTAKE_MEMO,
     STARTED_BY_MEMO,
     OrderState,
@@ -638,7 +639,7 @@ class OrderWorkflow(DeskWorkflow):
         if workflow.memo_value(INTAKE_MEMO, None, type_hint=str) != intake:
             raise ApplicationError(
                 f"order {self._request.order_id} already exists with different contents",
-                type="IntakeConflict",
+                type=INTAKE_CONFLICT,
                 non_retryable=True,
             )
 
