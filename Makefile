@@ -75,6 +75,7 @@ bench: sync
 	$(RUN) python -m bench.memory --orders 300
 	$(RUN) python -m bench.intake --requests 40 --rounds 4
 	$(RUN) python -m bench.submit --requests 30
+	$(RUN) python -m bench.roundtrip --orders 8 --rounds 5 --runs 3
 	$(RUN) python -m bench.triage --model
 	$(RUN) python -m bench.priority --burst 40 --emergencies 3 --rounds 4
 	$(RUN) python -m bench.report

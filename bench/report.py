@@ -663,6 +663,87 @@ def priority(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def roundtrip(result: dict[str, Any]) -> str:
+    rows, ratio = result["rows"], result["ratio"]
+    before = rows["start, then update"]["new"]["round_medians_ms"]["median"]
+    after = rows["update-with-start"]["new"]["round_medians_ms"]["median"]
+
+    def cell(row: dict[str, Any]) -> str:
+        return f"{_range(row['round_medians_ms'], '.1f')} | {_triple(row)}"
+
+    lines = [
+        "## A new order in one round trip",
+        "",
+        "From the submission of a new order to its priced state (the answer the API and the "
+        "shop webhook give), and again for a retry of it with the same id and body; "
+        f"{result['orders_per_round']} new orders per way per round, {result['rounds']} "
+        f"rounds in each of {result.get('runs', 1)} runs (a fresh stack each) after a "
+        "warm-up order each, the ways taking turns one order at a time (the first way "
+        "turning with each round); an order is sent once the last one is CONFIRMED "
+        "and its emails are done. Same server, same run; the worker and the API are each "
+        "their own process. *Start, then update* is the way `submit_order` worked before "
+        "(start the workflow, then the `priced` update; a retry: start refused, describe to "
+        "compare the body, query), kept in `bench/roundtrip.py` only.",
+        "",
+        "| way | new: median of rounds (range), ms | new: p50 / p95 / p99 "
+        "| retry: median of rounds (range), ms | retry: p50 / p95 / p99 |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, row in rows.items():
+        lines.append(f"| {result['ways'][name]} | {cell(row['new'])} | {cell(row['retry'])} |")
+    lines += [
+        "",
+        f"Update-with-start answered a new order in {_range(ratio['new'])} of the time "
+        "start-then-update took (the median of the rounds' ratios, and their range; "
+        f"{_against_noise(ratio['new'])}), and a retry in {_range(ratio['retry'])} "
+        f"({_against_noise(ratio['retry'])}). The runs' medians: "
+        f"{_run_medians(ratio['new'])} for a new order, {_run_medians(ratio['retry'])} "
+        "for a retry."
+        + (
+            " Measured while other work ran on the machine's two cores: the ratios, from "
+            "orders taking turns, say more than the times; rerun on a quiet machine to "
+            "narrow them."
+            if result.get("shared")
+            else ""
+        ),
+        "",
+        "- Most of a new order's round trip is the same either way: the order's first "
+        "workflow task, the activity that validates and prices its lines, and the task "
+        "that records them, each persisted by the dev server before the next. "
+        "Update-with-start saves the client's second call, one round trip to the server, "
+        "small beside the scatter of those tasks: the answer waits for the same tasks and "
+        f"the same activity either way (medians of {_ms(after)} and {_ms(before)} ms).",
+        "- A retry is one call now, answered by the order's own run (the same run id, "
+        "`tests/orders/test_submission.py`) rather than a refused start, a describe and a "
+        "query, and it is answered priced even while the first try is still being priced. "
+        "It writes where they only read: the update is recorded in the order's history "
+        "in a workflow task.",
+        "- The API row adds the HTTP hop and the API's own checks before the call (the "
+        "catalog, the id not used before), the same for a new order and a retry.",
+        "- Rerun it with `uv run python -m bench.roundtrip --orders 8 --rounds 5 --runs 3`, "
+        "then `uv run --group bench python -m bench.report`.",
+    ]
+    return "\n".join(lines)
+
+
+def _run_medians(ratio: dict[str, Any]) -> str:
+    return ", ".join(f"{r:.2f}" for r in ratio.get("runs", [ratio["median"]]))
+
+
+def _against_noise(ratio: dict[str, Any]) -> str:
+    """Whether the rounds, or else the runs, agree on which way is faster."""
+    runs = ratio.get("runs", [ratio["median"]])
+    if ratio["max"] < 1:
+        return "faster in every round"
+    if ratio["min"] > 1:
+        return "slower in every round"
+    if len(runs) > 1 and max(runs) < 1:
+        return "faster in every run, though not in every round"
+    if len(runs) > 1 and min(runs) > 1:
+        return "slower in every run, though not in every round"
+    return "the rounds and runs disagree, so the difference is within their scatter"
+
+
 def _share(value: float) -> str:
     return f"{value:.0%}" if value in (0, 1) else f"{value:.1%}"
 
@@ -765,6 +846,7 @@ SECTIONS: dict[str, Callable[[dict[str, Any]], str]] = {
     "coldstart": coldstart,
     "intake": intake,
     "submit": submit,
+    "roundtrip": roundtrip,
     "triage": triage,
     "priority": priority,
 }

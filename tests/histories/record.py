@@ -85,7 +85,13 @@ from opsdesk.notify.links import LinkGrant
 from opsdesk.notify.signing import LinkSigner, link_key
 from opsdesk.orders.inputs import AdvanceRequest, CancelRequest
 from opsdesk.orders.inventory import Inventory
-from opsdesk.orders.service import restock, restock_workflow_id, start_order
+from opsdesk.orders.service import (
+    order_handle,
+    restock,
+    restock_workflow_id,
+    start_order,
+    submit_order,
+)
 from opsdesk.orders.state import OrderState
 from opsdesk.orders.status import OrderStatus
 from opsdesk.orders.workflow import OrderWorkflow
@@ -131,6 +137,18 @@ async def delivered_by_updates(env: WorkflowEnvironment, settings: Settings) -> 
         OrderWorkflow.advance, AdvanceRequest(request_id="s", tracking_number="1Z"), id="s"
     )
     await handle.execute_update(OrderWorkflow.advance, AdvanceRequest(request_id="d"), id="d")
+    return handle
+
+
+async def submitted_and_retried(env: WorkflowEnvironment, settings: Settings) -> Handle:
+    """As the API and the shop webhook do it since issue 28: update-with-start, whose
+    ``submitted`` update answers, then a retry of it; then cancelled."""
+    request = order_request(order_id="submitted")
+    await submit_order(env.client, settings, request)
+    await submit_order(env.client, settings, request)
+    handle = order_handle(env.client, request.order_id)
+    await _until(handle, OrderStatus.CONFIRMED)
+    await handle.signal(OrderWorkflow.request_cancel, CancelRequest(reason="changed mind"))
     return handle
 
 
@@ -868,6 +886,8 @@ SCENARIOS = {
     "rejected in review": Scenario(_plain(rejected_in_review), "order-rejected"),
     "restocked then cancelled": Scenario(_plain(restocked_then_cancelled), "order-restocked"),
     "escalated": Scenario(_plain(escalated), "order-escalated"),
+    # Recorded with issue 28, item 3: a submission answered by update-with-start, and a retry.
+    "submitted and retried": Scenario(_plain(submitted_and_retried), "order-submitted"),
     "scored and written by Claude": Scenario(
         _plain(claude_approved),
         "order-claude-approved",

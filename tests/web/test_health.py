@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 from temporalio.client import Client
@@ -9,7 +10,8 @@ from temporalio.testing import WorkflowEnvironment
 from opsdesk.app import create_app
 from opsdesk.db import Database
 from opsdesk.settings import Settings
-from opsdesk.worker import build_workers, running
+from opsdesk.temporal.deployments import deployment_config
+from opsdesk.worker import build_workers, running, settle_version
 from tests.conftest import free_port
 from tests.http import serve
 from tests.waiting import eventually
@@ -27,10 +29,13 @@ async def test_healthz_answers_without_dependencies(db: Database, tmp_path: Path
     assert response.json() == {"status": "ok"}
 
 
-async def test_readyz_waits_for_a_worker_on_every_task_queue(
+async def test_readyz_waits_for_a_worker_on_every_task_queue_and_a_current_build(
     dev_env: WorkflowEnvironment, db: Database, tmp_path: Path
 ) -> None:
-    settings = _settings(db, tmp_path)
+    # A deployment of its own on the shared dev server: no build of it is current yet.
+    settings = _settings(db, tmp_path).model_copy(
+        update={"deployment_name": f"health-{uuid.uuid4().hex[:8]}", "build_id": "a"}
+    )
     async with serve(create_app(settings, temporal=dev_env.client)) as http:
         response = await http.get("/readyz")
         assert response.status_code == 503
@@ -40,9 +45,24 @@ async def test_readyz_waits_for_a_worker_on_every_task_queue(
         assert body["checks"]["worker:orders"]["ok"] is False
         assert "worker:orders: no worker is polling" in body["reason"]
 
-        async with running(build_workers(dev_env.client, db, settings)):
+        workers = build_workers(
+            dev_env.client, db, settings, deployment=deployment_config(settings)
+        )
+        async with running(workers):
+            # Workers poll, but new workflows would wait until a build is current.
+            waiting = await eventually(
+                lambda: http.get("/readyz"),
+                lambda r: (
+                    r.json()["checks"]["worker:orders"]["ok"]
+                    and r.json()["checks"]["worker:maintenance"]["ok"]
+                ),
+            )
+            assert waiting.status_code == 503
+            assert "is current yet" in waiting.json()["reason"]
+            await settle_version(dev_env.client, settings)
             response = await eventually(lambda: http.get("/readyz"), lambda r: r.status_code != 503)
     assert response.status_code == 200, response.text
+    assert response.json()["checks"]["deployment"]["detail"] == "build a is current"
     assert response.json()["reason"] is None
 
 

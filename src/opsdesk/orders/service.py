@@ -7,15 +7,17 @@ these is done one way only.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryReverseRequest
 from temporalio.client import (
     Client,
+    WithStartWorkflowOperation,
     WorkflowExecutionDescription,
     WorkflowExecutionStatus,
     WorkflowHandle,
@@ -24,6 +26,7 @@ from temporalio.client import (
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import (
+    Priority,
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
@@ -48,7 +51,14 @@ from opsdesk.orders.inputs import (
 from opsdesk.orders.payloads import RestockInput, RestockResult
 from opsdesk.orders.priorities import order_priority
 from opsdesk.orders.restock import RestockWorkflow
-from opsdesk.orders.state import OrderRow, OrderState, StuckOrder
+from opsdesk.orders.state import (
+    INTAKE_CONFLICT,
+    INTAKE_MEMO,
+    STARTED_BY_MEMO,
+    OrderRow,
+    OrderState,
+    StuckOrder,
+)
 from opsdesk.orders.status import OrderStatus
 from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.search import keys_for, private_customer_id
@@ -114,17 +124,29 @@ def without_personal_ids(settings: Settings, request: OrderRequest) -> OrderRequ
     return request.model_copy(update={"customer": customer})
 
 
-async def start_order(client: Client, settings: Settings, request: OrderRequest) -> OrderHandle:
-    """Start the order's workflow. Raises ``WorkflowAlreadyStartedError`` if an order
-    with this id exists, running or finished: an order id is used once."""
-    request = without_personal_ids(settings, request)
-    return await client.start_workflow(
-        OrderWorkflow.run,
-        OrderInput(request=request, policy=order_policy(settings)),
+class OrderStart(TypedDict):
+    """How an order's workflow is started, whichever call starts it."""
+
+    id: str
+    task_queue: str
+    id_reuse_policy: WorkflowIDReusePolicy
+    memo: dict[str, Any]
+    priority: Priority
+    search_attributes: TypedSearchAttributes
+
+
+def order_start(
+    settings: Settings, request: OrderRequest, started_by: str | None = None
+) -> OrderStart:
+    """How the order ``request`` names (its personal ids already replaced) is started, by
+    ``start_order`` or by the submission whose update id is ``started_by``: set here only."""
+    memo = {STARTED_BY_MEMO: started_by} if started_by else {}
+    return OrderStart(
         id=order_workflow_id(request.order_id),
         task_queue=settings.orders_task_queue,
+        # An order id is used once: a finished order is not started again.
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        memo={"intake": fingerprint(request)},
+        memo={INTAKE_MEMO: fingerprint(request), **memo},
         priority=order_priority(request),
         # Set at start too, so the order is listed before its first workflow task runs.
         search_attributes=TypedSearchAttributes(
@@ -142,42 +164,94 @@ async def start_order(client: Client, settings: Settings, request: OrderRequest)
     )
 
 
+async def start_order(client: Client, settings: Settings, request: OrderRequest) -> OrderHandle:
+    """Start the order's workflow. Raises ``WorkflowAlreadyStartedError`` if an order
+    with this id exists, running or finished: an order id is used once."""
+    request = without_personal_ids(settings, request)
+    return await client.start_workflow(
+        OrderWorkflow.run,
+        OrderInput(request=request, policy=order_policy(settings)),
+        **order_start(settings, request),
+    )
+
+
 async def submit_order(
     client: Client, settings: Settings, request: OrderRequest
 ) -> tuple[OrderState, bool]:
     """Start the order, or find it if this very order was submitted before.
 
-    Returns the state and whether this call created it. The same id with a different
-    body raises ``IntakeConflict``: nothing is started and nothing is changed.
+    Returns the state once priced and whether this call created it. One call to Temporal
+    (update-with-start) does both: it starts the order unless it runs already, and its
+    ``submitted`` update answers. The same id with a different body raises
+    ``IntakeConflict``: nothing is started and nothing is changed.
     """
     request = without_personal_ids(settings, request)
+    call = uuid.uuid4().hex
+    start = WithStartWorkflowOperation(
+        OrderWorkflow.run,
+        OrderInput(request=request, policy=order_policy(settings)),
+        # A running order takes the submission as it is (a retry); a finished one refuses.
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        **order_start(settings, request, started_by=call),
+    )
     try:
-        handle = await start_order(client, settings, request)
-        created = True
-    except WorkflowAlreadyStartedError:
-        handle = order_handle(client, request.order_id)
-        description = await handle.describe()
-        if (await description.memo()).get("intake") != fingerprint(request):
-            raise IntakeConflict(
-                f"order {request.order_id} already exists with different contents"
-            ) from None
-        created = False
+        submitted = await asyncio.wait_for(
+            client.execute_update_with_start_workflow(
+                OrderWorkflow.submitted,
+                fingerprint(request),
+                id=call,
+                start_workflow_operation=start,
+            ),
+            QUERY_TIMEOUT.total_seconds(),
+        )
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        if isinstance(cause, ApplicationError) and cause.type == INTAKE_CONFLICT:
+            raise IntakeConflict(cause.message) from None
+        # Not answered (the order cannot take updates now): read it as found.
+    except RPCError as exc:
+        # ALREADY_EXISTS: the order has finished, and its id is not used again.
+        # FAILED_PRECONDITION: the update met a workflow task the server threw away.
+        if exc.status not in (RPCStatusCode.ALREADY_EXISTS, RPCStatusCode.FAILED_PRECONDITION):
+            raise
+    except (WorkflowAlreadyStartedError, WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError):
+        # Finished (the dev server's way of saying so), or no worker answered in time.
+        pass
+    else:
+        return submitted.state, submitted.created
+    await _read_start_error(start)
+    return await _found(client, request, call)
+
+
+async def _read_start_error(start: WithStartWorkflowOperation[Any, Any]) -> None:
+    """Take the start's outcome off the operation once the call has failed: the call has
+    raised its error already, and asyncio reports one never read."""
+    with contextlib.suppress(Exception, asyncio.CancelledError):
+        await start.workflow_handle()
+
+
+async def _found(client: Client, request: OrderRequest, call: str) -> tuple[OrderState, bool]:
+    """The order's state when its submission was not answered: it has finished, or no
+    worker has priced it yet (none is polling, or the one that picked it up died)."""
+    handle = order_handle(client, request.order_id)
     try:
-        if created:
-            state = await asyncio.wait_for(_priced(handle), QUERY_TIMEOUT.total_seconds())
-        else:
-            state = await handle.query(OrderWorkflow.get_state, rpc_timeout=QUERY_TIMEOUT)
-    except (
-        RPCError,
-        WorkflowQueryFailedError,
-        WorkflowUpdateFailedError,
-        WorkflowUpdateRPCTimeoutOrCancelledError,
-        TimeoutError,
-    ):
-        # Started, but no worker has priced it yet (none is polling, or the one that
-        # picked it up died): it is exactly as it arrived.
-        state = OrderState.received(request, datetime.now(UTC))
-    return state, created
+        memo = await (await handle.describe()).memo()
+    except RPCError as exc:
+        if exc.status is not RPCStatusCode.NOT_FOUND:
+            raise
+        # The call gave up before the server had started the order: retrying is safe.
+        raise WorkflowUpdateRPCTimeoutOrCancelledError() from None
+    if memo.get(INTAKE_MEMO) != fingerprint(request):
+        raise IntakeConflict(f"order {request.order_id} already exists with different contents")
+    created = memo.get(STARTED_BY_MEMO) == call
+    if not created:
+        with contextlib.suppress(RPCError, WorkflowQueryFailedError):
+            return (
+                await handle.query(OrderWorkflow.get_state, rpc_timeout=QUERY_TIMEOUT),
+                False,
+            )
+    # Started, but no step has run: it is exactly as it arrived.
+    return OrderState.received(request, datetime.now(UTC)), created
 
 
 def order_numbers(db: Database) -> Numbers:
@@ -223,12 +297,6 @@ async def submit_numbered_order(
                 return state, created
         # A client's own order holds this id: it stays theirs.
         drawn = await numbers.pass_over(drawn, idempotency_key)
-
-
-async def _priced(handle: OrderHandle) -> OrderState:
-    pending = await start_update_when_ready(handle, OrderWorkflow.priced, [], uuid.uuid4().hex)
-    state: OrderState = await pending.result()
-    return state
 
 
 async def order_exists(client: Client, order_id: str) -> bool:

@@ -113,3 +113,24 @@ class StuckOrder(BaseModel):
     since: datetime | None
     row: OrderRow | None
     """The list row the workflow last published, if it ever did."""
+
+
+# -- one round trip for a new order (issue 28, item 3) -----------------------------------------
+
+INTAKE_MEMO = "intake"
+"""Memo key: the fingerprint of the submission the order was started with (what makes a
+retry the same order, ``service.fingerprint``)."""
+STARTED_BY_MEMO = "intake_update"
+"""Memo key: the update id of the submission whose start created the order, so that the
+order can tell that submission from its retries."""
+INTAKE_CONFLICT = "IntakeConflict"
+"""The failure type of a submission refused for naming an order that has other contents."""
+
+
+class Submitted(BaseModel):
+    """What the order answers a submission with (``OrderWorkflow.submitted``)."""
+
+    state: OrderState
+    """Once its lines are priced, or it has ended without."""
+    created: bool
+    """Whether this submission started the order (False for a retry of one that did)."""

@@ -43,7 +43,14 @@ from opsdesk.orders.payloads import (
     ValidatedOrder,
 )
 from opsdesk.orders.rules import route, why_not_advance, why_not_cancel
-from opsdesk.orders.state import OrderState, Transition
+from opsdesk.orders.state import (
+    INTAKE_CONFLICT,
+    INTAKE_MEMO,
+    STARTED_BY_MEMO,
+    OrderState,
+    Submitted,
+    Transition,
+)
 from opsdesk.orders.status import OrderStatus
 from opsdesk.orders.steps import PAYMENT, REFUND, RISK, STORE, UNDO
 from opsdesk.payments.models import ChargeInput, RefundInput
@@ -612,9 +619,31 @@ class OrderWorkflow(DeskWorkflow):
     @workflow.update
     async def priced(self) -> OrderState:
         """The state once the order's lines are priced (or it has ended without): what
-        the API answers a new order with."""
+        the API answered a new order with, after starting it, before ``submitted``; kept for
+        an API of that release still running beside this worker during a rollout."""
         await self._until(lambda: bool(self._state.lines))
         return self._state
+
+    @workflow.update
+    async def submitted(self, intake: str) -> Submitted:
+        """A submission of the order, sent with its start (update-with-start): a new order
+        and a retry of it are both answered in that one call, once the lines are priced.
+        ``intake`` is the submission's fingerprint; the validator refuses a different one."""
+        await self._until(lambda: bool(self._state.lines))
+        update = workflow.current_update_info()
+        started_by = workflow.memo_value(STARTED_BY_MEMO, None, type_hint=str)
+        created = update is not None and update.id == started_by
+        return Submitted(state=self._state, created=created)
+
+    @submitted.validator
+    def _validate_submitted(self, intake: str) -> None:
+        # Refused before it is accepted: the same id with other contents changes nothing.
+        if workflow.memo_value(INTAKE_MEMO, None, type_hint=str) != intake:
+            raise ApplicationError(
+                f"order {self._request.order_id} already exists with different contents",
+                type=INTAKE_CONFLICT,
+                non_retryable=True,
+            )
 
     @workflow.query
     def get_state(self) -> OrderState:

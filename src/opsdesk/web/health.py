@@ -1,14 +1,17 @@
 """Liveness and readiness.
 
 ``/healthz`` says the process is up. ``/readyz`` says this replica can serve: Temporal
-answers, the database answers, and a worker is polling every task queue (a worker that
+answers, the database answers, a worker is polling every task queue (a worker that
 stopped polling more than ``POLLER_FRESHNESS`` ago counts as gone: a long poll lasts about
-a minute, so a live worker always shows a fresher poll than that).
+a minute, so a live worker always shows a fresher poll than that), and, with Worker
+Versioning, a build of the deployment is current (until one is, a new order or request
+waits for a worker that will never take it).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,6 +27,7 @@ from temporalio.api.workflowservice.v1 import (
 from temporalio.client import Client
 
 from opsdesk.db import Database
+from opsdesk.temporal.deployments import current_build_id
 from opsdesk.web.limits import rate_limited
 
 POLLER_FRESHNESS = timedelta(seconds=90)
@@ -92,15 +96,34 @@ async def _check_pollers(client: Client, task_queue: str) -> Check:
     return Check(ok=True, detail=f"{len(fresh)} worker(s) polling")
 
 
-async def check_readiness(client: Client, db: Database, task_queues: tuple[str, ...]) -> Readiness:
+async def _check_deployment(client: Client, name: str) -> Check:
+    try:
+        current = await current_build_id(client, name)
+    except Exception as exc:
+        return Check(ok=False, detail=f"cannot describe deployment {name} ({exc})")
+    if current is None:
+        return Check(ok=False, detail=f"no build of {name} is current yet")
+    return Check(ok=True, detail=f"build {current} is current")
+
+
+async def check_readiness(
+    client: Client, db: Database, task_queues: tuple[str, ...], deployment: str | None = None
+) -> Readiness:
+    """Whether this replica can serve; ``deployment``: the Worker Deployment whose current
+    build must exist (None: workers are not versioned)."""
     names = ["temporal", "database", *(f"worker:{q}" for q in task_queues)]
-    results = await asyncio.gather(
+    checks: list[Coroutine[Any, Any, Check]] = [
         _check_temporal(client),
         _check_database(db),
         *(_check_pollers(client, q) for q in task_queues),
+    ]
+    if deployment is not None:
+        names.append("deployment")
+        checks.append(_check_deployment(client, deployment))
+    results = await asyncio.gather(*checks)
+    return Readiness(
+        ready=all(c.ok for c in results), checks=dict(zip(names, results, strict=True))
     )
-    checks = dict(zip(names, results, strict=True))
-    return Readiness(ready=all(c.ok for c in results), checks=checks)
 
 
 @router.get("/healthz")
@@ -111,6 +134,8 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz", responses={503: {"description": "Not ready, with the reason"}})
 async def readyz(request: Request) -> Any:
     state = request.app.state
-    readiness = await check_readiness(state.temporal, state.db, state.task_queues)
+    settings = state.settings
+    deployment = settings.deployment_name if settings.worker_versioning else None
+    readiness = await check_readiness(state.temporal, state.db, state.task_queues, deployment)
     body = readiness.model_dump() | {"reason": readiness.reason or None}
     return JSONResponse(body, status_code=200 if readiness.ready else 503)
