@@ -62,6 +62,7 @@ from opsdesk.web.auth import AuthenticateFirst, Credentials
 from opsdesk.web.cache import Snapshot
 from opsdesk.web.events import Change, ChangeFeed
 from opsdesk.web.guard import AllowedHosts, SecurityHeaders, same_origin_changes
+from opsdesk.web.health import CurrentBuild
 from opsdesk.web.limits import BodyLimit, RateLimits
 from opsdesk.web.pages import STATIC_DIR
 from opsdesk.worker import task_queues
@@ -101,6 +102,9 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         app.state.db = db
         app.state.temporal = client
         app.state.task_queues = task_queues(settings)
+        app.state.current_build = (
+            CurrentBuild(settings.deployment_name) if settings.worker_versioning else None
+        )
         app.state.change_feed = feed
         # Live pages reread the numbers when they move, not on every change they hear of.
         app.state.metrics = Snapshot[OrderMetrics](

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
@@ -12,7 +13,7 @@ from typing import Any, TypeVar
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker, WorkerDeploymentConfig, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -281,6 +282,11 @@ async def _set(whose: str, ensure: Awaitable[T]) -> T | None:
         return None
 
 
+SETTLE_WITHIN = 60.0
+"""Seconds a worker keeps trying to learn (or set) its deployment's current version while
+the server answers "too many requests"."""
+
+
 async def settle_version(client: Client, settings: Settings) -> None:
     """Say which version this worker is and whether new workflows start on it, making it
     current when its deployment has no current version yet (a fresh stack): otherwise every
@@ -289,12 +295,24 @@ async def settle_version(client: Client, settings: Settings) -> None:
         return
     version = deployment_version(settings)
     name = version_name(version)
-    try:
-        made = await become_current_if_none(client, version, task_queues(settings))
-        current = await current_build_id(client, version.deployment_name)
-    except (RPCError, VersionNotRegistered) as exc:
-        log.warning("could not tell whether version %s is current: %s", name, exc)
-        return
+    # The server limits how often one deployment is asked about (API replicas' readiness
+    # probes ask too): "too many requests" is "not yet", tried again for a while.
+    deadline = time.monotonic() + SETTLE_WITHIN
+    while True:
+        try:
+            made = await become_current_if_none(client, version, task_queues(settings))
+            current = await current_build_id(client, version.deployment_name)
+            break
+        except RPCError as exc:
+            busy = exc.status in (RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.UNAVAILABLE)
+            if busy and time.monotonic() < deadline:
+                await asyncio.sleep(1.0)
+                continue
+            log.warning("could not tell whether version %s is current: %s", name, exc)
+            return
+        except VersionNotRegistered as exc:
+            log.warning("could not tell whether version %s is current: %s", name, exc)
+            return
     if made:
         log.info("version %s is current: the deployment had none", name)
     elif current == version.build_id:

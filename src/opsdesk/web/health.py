@@ -11,6 +11,7 @@ waits for a worker that will never take it).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -96,18 +97,42 @@ async def _check_pollers(client: Client, task_queue: str) -> Check:
     return Check(ok=True, detail=f"{len(fresh)} worker(s) polling")
 
 
-async def _check_deployment(client: Client, name: str) -> Check:
-    try:
-        current = await current_build_id(client, name)
-    except Exception as exc:
-        return Check(ok=False, detail=f"cannot describe deployment {name} ({exc})")
-    if current is None:
-        return Check(ok=False, detail=f"no build of {name} is current yet")
-    return Check(ok=True, detail=f"build {current} is current")
+class CurrentBuild:
+    """Whether deployment ``name`` has a current build, asked of Temporal seldom: the server
+    limits the requests about one deployment, and a worker setting its version current
+    must not be crowded out by probes. Once a build is current one stays current (a
+    rollout changes which), so a yes is kept ``KEEP_YES`` seconds, a no ``KEEP_NO``."""
+
+    KEEP_YES = 60.0
+    KEEP_NO = 3.0
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._check: Check | None = None
+        self._until = 0.0
+
+    async def check(self, client: Client) -> Check:
+        now = time.monotonic()
+        if self._check is not None and now < self._until:
+            return self._check
+        try:
+            current = await current_build_id(client, self.name)
+        except Exception as exc:
+            check = Check(ok=False, detail=f"cannot describe deployment {self.name} ({exc})")
+        else:
+            if current is None:
+                check = Check(ok=False, detail=f"no build of {self.name} is current yet")
+            else:
+                check = Check(ok=True, detail=f"build {current} is current")
+        self._check, self._until = check, now + (self.KEEP_YES if check.ok else self.KEEP_NO)
+        return check
 
 
 async def check_readiness(
-    client: Client, db: Database, task_queues: tuple[str, ...], deployment: str | None = None
+    client: Client,
+    db: Database,
+    task_queues: tuple[str, ...],
+    deployment: CurrentBuild | None = None,
 ) -> Readiness:
     """Whether this replica can serve; ``deployment``: the Worker Deployment whose current
     build must exist (None: workers are not versioned)."""
@@ -119,7 +144,7 @@ async def check_readiness(
     ]
     if deployment is not None:
         names.append("deployment")
-        checks.append(_check_deployment(client, deployment))
+        checks.append(deployment.check(client))
     results = await asyncio.gather(*checks)
     return Readiness(
         ready=all(c.ok for c in results), checks=dict(zip(names, results, strict=True))
@@ -134,8 +159,8 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz", responses={503: {"description": "Not ready, with the reason"}})
 async def readyz(request: Request) -> Any:
     state = request.app.state
-    settings = state.settings
-    deployment = settings.deployment_name if settings.worker_versioning else None
-    readiness = await check_readiness(state.temporal, state.db, state.task_queues, deployment)
+    readiness = await check_readiness(
+        state.temporal, state.db, state.task_queues, state.current_build
+    )
     body = readiness.model_dump() | {"reason": readiness.reason or None}
     return JSONResponse(body, status_code=200 if readiness.ready else 503)
