@@ -41,7 +41,14 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 
 from bench.harness import fill_catalog, save, stack
-from bench.throughput import BASELINE_QUEUE_PREFIX, BaselineTarget, one_round, spawn
+from bench.throughput import (
+    BASELINE_QUEUE_PREFIX,
+    VARIANTS,
+    BaselineTarget,
+    one_round,
+    polled_by,
+    spawn,
+)
 from opsdesk.db import Database
 from opsdesk.orders import load
 from opsdesk.orders.catalog import sample_catalog
@@ -130,7 +137,10 @@ def digest(stacks: Counter[tuple[str, ...]], orders: int) -> dict[str, Any]:
         entry = sandbox_entry(frames)
         if entry is not None:
             sandbox[entry] += count
-    share = lambda counts: {k: round(v / total, 3) for k, v in counts.most_common()}  # noqa: E731
+
+    def share(counts: Counter[str]) -> dict[str, float]:
+        return {k: round(v / total, 3) for k, v in counts.most_common()}
+
     return {
         "samples": total,
         "samples_per_order": round(total / orders, 1),
@@ -194,6 +204,7 @@ def cpu_s(process: psutil.Process) -> float:
 async def profile_side(
     name: str,
     client: Client,
+    orders_queue: str,
     env: dict[str, str],
     real: load.Target,
     planned: list[load.PlannedOrder],
@@ -202,7 +213,7 @@ async def profile_side(
     out: Path,
 ) -> dict[str, Any]:
     target: load.Target = real
-    worker = ["serve-real", "shipped"]
+    worker, queue = ["serve-real", name], orders_queue
     workflow_ids = [order_workflow_id(p.request.order_id) for p in planned]
     if name == "baseline":
         queue = f"{BASELINE_QUEUE_PREFIX}-{uuid.uuid4().hex[:6]}"
@@ -211,7 +222,9 @@ async def profile_side(
     process = spawn(env, *worker)
     spy = None
     try:
-        await asyncio.sleep(3)  # imports and first polls, as bench.throughput waits
+        # Started and polling, its imports done: neither the profile nor the CPU counts them.
+        await polled_by(client, queue, process.pid)
+        await asyncio.sleep(1)
         server, worker_ps = server_process(), psutil.Process(process.pid)
         spy = subprocess.Popen(  # noqa: ASYNC220 - started once, not waited on here
             [str(PY_SPY), "record", "--pid", str(process.pid), "--rate", str(rate),
@@ -243,7 +256,10 @@ async def profile_side(
 
 def merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """A side's rounds: medians of the per-order figures, profiles pooled by share."""
-    med = lambda key: round(statistics.median(r[key] for r in runs), 1)  # noqa: E731
+
+    def med(key: str) -> float:
+        return round(float(statistics.median(r[key] for r in runs)), 1)
+
     parts: Counter[str] = Counter()
     top: Counter[str] = Counter()
     for run in runs:
@@ -266,9 +282,14 @@ def merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 async def measure(
-    orders: int, rounds: int, concurrency: int, rate: int, keep: Path | None = None
+    orders: int,
+    rounds: int,
+    concurrency: int,
+    rate: int,
+    keep: Path | None = None,
+    sides: tuple[str, ...] = SIDES,
 ) -> dict[str, Any]:
-    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in SIDES}
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in sides}
     with (
         stack(api=False, prepare=fill_catalog) as running,
         tempfile.TemporaryDirectory(prefix="opsdesk-profile-") as tmp,
@@ -281,7 +302,8 @@ async def measure(
         catalog = sample_catalog()
         try:
             for number in range(rounds):
-                order = SIDES if number % 2 == 0 else tuple(reversed(SIDES))
+                # Each round one place further along, as bench.throughput rotates them.
+                order = sides[number % len(sides) :] + sides[: number % len(sides)]
                 for name in order:
                     seed = uuid.uuid4().int % 10_000
                     planned = [
@@ -290,7 +312,15 @@ async def measure(
                     ][:orders]  # fmt: skip
                     out = (keep or Path(tmp)) / f"{name}-{number}.txt"
                     run = await profile_side(
-                        name, client, env, real, planned, concurrency, rate, out
+                        name,
+                        client,
+                        settings.orders_task_queue,
+                        env,
+                        real,
+                        planned,
+                        concurrency,
+                        rate,
+                        out,
                     )
                     runs[name].append(run)
                     print(
@@ -307,6 +337,7 @@ async def measure(
         "rounds": rounds,
         "concurrency": concurrency,
         "rate_hz": rate,
+        "variants": {name: VARIANTS.get(name, "bare Temporal, same shape") for name in sides},
         "sides": {name: merge(side) for name, side in runs.items()},
     }
 
@@ -319,11 +350,22 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=100, help="py-spy samples a second")
     parser.add_argument("--name", default="throughput_profile", help="results file name")
     parser.add_argument("--keep", type=Path, help="keep py-spy's raw stacks in this folder")
+    parser.add_argument(
+        "--sides",
+        default=",".join(SIDES),
+        help="baseline and bench.throughput's worker variants (shipped, previous, unsandboxed)",
+    )
     args = parser.parse_args()
     if not PY_SPY.exists():
         parser.error("py-spy is in the bench group: uv sync --group bench")
     began = time.perf_counter()
-    result = asyncio.run(measure(args.orders, args.rounds, args.concurrency, args.rate, args.keep))
+    sides = tuple(args.sides.split(","))
+    unknown = set(sides) - {"baseline", *VARIANTS}
+    if unknown or "baseline" not in sides or "shipped" not in sides:
+        parser.error("--sides takes baseline, shipped and any of " + ", ".join(VARIANTS))
+    result = asyncio.run(
+        measure(args.orders, args.rounds, args.concurrency, args.rate, args.keep, sides)
+    )
     for name, side in result["sides"].items():
         print(f"{name}: {side['worker_cpu_ms_per_order']} ms worker CPU/order")
         for part, share in side["parts"].items():

@@ -35,7 +35,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.service import RPCError
@@ -54,6 +54,7 @@ from opsdesk.settings import Settings
 from opsdesk.stats import summary_ms
 from opsdesk.temporal.client import connect
 from opsdesk.temporal.updates import start_update_when_ready
+from opsdesk.web.health import fresh_pollers
 from opsdesk.worker import PASSTHROUGH_MODULES, workflow_runner
 from opsdesk.worker import run as run_worker
 
@@ -149,6 +150,17 @@ async def serve_baseline(task_queue: str) -> None:
         await stop.wait()
 
 
+async def polled_by(client: Client, task_queue: str, pid: int, limit_s: float = 180) -> None:
+    """Wait until the worker process ``pid`` polls ``task_queue``. The clock starts on a
+    worker that is ready: a fixed pause let a busy machine's slower start (the real worker
+    migrates the database and sets its schedules first) count against a side's rate."""
+    deadline = time.monotonic() + limit_s
+    while not any(p.startswith(f"{pid}@") for p in await fresh_pollers(client, task_queue)):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"worker {pid} did not poll {task_queue} within {limit_s:.0f} s")
+        await asyncio.sleep(0.2)
+
+
 def spawn(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "bench.throughput", *args], env=env)
 
@@ -208,7 +220,7 @@ async def measure(
             api=False,
             prepare=fill_catalog,
             api_env={f"OPSDESK_{k.upper()}": v for k, v in overrides.items()},
-            **overrides,
+            **cast(dict[str, Any], overrides),
         ) as running,
     ):
         settings = running.settings
@@ -225,14 +237,14 @@ async def measure(
 
         async def run_side(name: str) -> load.LoadReport:
             target: load.Target = real
-            worker = ["serve-real", name]
+            worker, queue = ["serve-real", name], settings.orders_task_queue
             if name == "baseline":
                 # A fresh queue each round: no task left over from the last round reaches it.
                 queue = f"{BASELINE_QUEUE_PREFIX}-{uuid.uuid4().hex[:6]}"
                 target, worker = BaselineTarget(client, queue), ["serve-baseline", queue]
             process = spawn(env, *worker)
             try:
-                await asyncio.sleep(3)  # imports and first polls
+                await polled_by(client, queue, process.pid)
                 return await one_round(target, plan(), concurrency, poll)
             finally:
                 stop(process)
