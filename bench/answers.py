@@ -166,10 +166,13 @@ def main() -> None:
     parser.add_argument("--label", default="as shipped", help="the row's name in the table")
     parser.add_argument("--compare", type=Path, help="a checkout whose API to time beside")
     parser.add_argument("--compare-label", default="before", help="its row's name")
+    parser.add_argument(
+        "--conditions", default="", help="what else ran on the machine, said beside the figures"
+    )
     args = parser.parse_args()
     rows = asyncio.run(measure(args.requests, args.label, args.compare, args.compare_label))
     for label, row in rows.items():
-        path = save_row("answers", label, row)
+        path = save_row("answers", label, {**row, "conditions": args.conditions})
     print(f"saved {path}")
 
 

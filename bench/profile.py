@@ -43,8 +43,10 @@ from temporalio.client import Client
 from bench.harness import fill_catalog, save, stack
 from bench.throughput import (
     BASELINE_QUEUE_PREFIX,
+    RETRIES,
     VARIANTS,
     BaselineTarget,
+    RoundFailed,
     one_round,
     polled_by,
     spawn,
@@ -305,24 +307,24 @@ async def measure(
                 # Each round one place further along, as bench.throughput rotates them.
                 order = sides[number % len(sides) :] + sides[: number % len(sides)]
                 for name in order:
-                    seed = uuid.uuid4().int % 10_000
-                    planned = [
-                        p for p in load.plan_orders(orders * 3, seed, catalog)
-                        if p.plan == "delivered"
-                    ][:orders]  # fmt: skip
                     out = (keep or Path(tmp)) / f"{name}-{number}.txt"
-                    run = await profile_side(
-                        name,
-                        client,
-                        settings.orders_task_queue,
-                        env,
-                        real,
-                        planned,
-                        concurrency,
-                        rate,
-                        out,
-                    )
-                    runs[name].append(run)
+                    for attempt in range(RETRIES + 1):
+                        seed = uuid.uuid4().int % 10_000
+                        planned = [
+                            p for p in load.plan_orders(orders * 3, seed, catalog)
+                            if p.plan == "delivered"
+                        ][:orders]  # fmt: skip
+                        try:
+                            run = await profile_side(
+                                name, client, settings.orders_task_queue, env, real, planned,
+                                concurrency, rate, out,
+                            )  # fmt: skip
+                            break
+                        except RoundFailed as exc:
+                            if attempt == RETRIES:
+                                raise
+                            print(f" {name} round again: {exc}", flush=True)
+                    runs[name].append({**run, "retried": attempt})
                     print(
                         f" round {number + 1} {name:<9} {run['orders_per_s']:5.2f} orders/s, "
                         f"worker {run['worker_cpu_ms_per_order']:.0f} ms CPU/order, "
@@ -351,6 +353,9 @@ def main() -> None:
     parser.add_argument("--name", default="throughput_profile", help="results file name")
     parser.add_argument("--keep", type=Path, help="keep py-spy's raw stacks in this folder")
     parser.add_argument(
+        "--conditions", default="", help="what else ran on the machine, said beside the figures"
+    )
+    parser.add_argument(
         "--sides",
         default=",".join(SIDES),
         help="baseline and bench.throughput's worker variants (shipped, previous, unsandboxed)",
@@ -366,6 +371,7 @@ def main() -> None:
     result = asyncio.run(
         measure(args.orders, args.rounds, args.concurrency, args.rate, args.keep, sides)
     )
+    result["conditions"] = args.conditions
     for name, side in result["sides"].items():
         print(f"{name}: {side['worker_cpu_ms_per_order']} ms worker CPU/order")
         for part, share in side["parts"].items():

@@ -305,6 +305,8 @@ def _throughput_measured(result: dict[str, Any]) -> list[str]:
             f"| {against} |"
         )
     lines += ["", _throughput_verdict(result["ratio"], int(result["rounds"]))]
+    if result.get("conditions"):
+        lines += ["", f"_{result['conditions']}_"]
     return lines
 
 
@@ -327,6 +329,8 @@ def _throughput_postgresql(result: dict[str, Any]) -> list[str]:
             f"| {against} |"
         )
     lines += ["", f"On PostgreSQL: {_throughput_verdict(result['ratio'], int(result['rounds']))}"]
+    if result.get("conditions"):
+        lines += ["", f"_{result['conditions']}_"]
     return lines
 
 
@@ -341,7 +345,9 @@ def _where_the_time_went(profile: dict[str, Any]) -> list[str]:
         f"{profile['recorded']}): CPU per order of each worker process and of the dev server, "
         "the events an order's history and its children's hold, and the worker's samples "
         f"(py-spy, {profile['rate_hz']} a second, threads holding the GIL) by part. "
-        "Medians of the rounds.",
+        "Medians of the rounds. The server is a stripped Go binary: `perf` names none of "
+        "its functions, so its side is its CPU and what it is asked to persist."
+        + (f" _{profile['conditions']}_" if profile.get("conditions") else ""),
         "",
         "| worker | worker CPU (ms/order) | server CPU (ms/order) | events / workflow "
         "tasks per order | history bytes per order |",
@@ -384,8 +390,9 @@ def _what_the_profile_says(sides: dict[str, Any]) -> list[str]:
     sandbox = "sandbox: creating instances, serialization contexts"
     lines = [
         f"- **The gap is CPU.** A real order cost the worker and the server {total:.0f} ms of "
-        f"CPU together against the baseline's {total_bare:.0f} ms, so on two shared cores "
-        f"the rate can be at most about {total_bare / total:.2f} of the baseline's. The "
+        f"CPU together against the baseline's {total_bare:.0f} ms: while these two processes "
+        "are what limits the rate on two cores, a real order's rate can be no better than "
+        f"about {total_bare / total:.2f} of the baseline's. The "
         f"worker's share grew by {worker_more:.0f} ms and the server's by {server_more:.0f} ms.",
         f"- **The server** is asked to persist {events_more:.0f} more events per order: "
         f"{more('UPSERT_WORKFLOW_SEARCH_ATTRIBUTES'):.0f} search-attribute upserts (one per "
@@ -517,6 +524,8 @@ def answers(result: dict[str, Any]) -> str:
     ]
     for name, row in rows.items():
         lines.append(f"| {name} | {row['n']} | {_triple(row)} | {row['recorded']} |")
+    conditions = {row.get("conditions") for row in rows.values()} - {None, ""}
+    lines += [f"\n_{c}_" for c in sorted(conditions)]
     lines += [
         "",
         "- **What an answer does.** The link is checked (its signature, its stage), then two "

@@ -181,8 +181,17 @@ async def one_round(
 ) -> load.LoadReport:
     report = await load.run_load(target, planned, concurrency, poll=poll)
     if report.errors():
-        raise RuntimeError(f"{len(report.errors())} orders failed: {report.errors()[:3]}")
+        raise RoundFailed(f"{len(report.errors())} orders failed: {report.errors()[:3]}")
     return report
+
+
+class RoundFailed(RuntimeError):
+    """An order of the round could not be driven to its end (on a loaded machine: a query
+    that timed out). Its rate would mean nothing: the side runs its round again."""
+
+
+RETRIES = 2
+"""Fresh attempts at a side's round after a failed one; each is counted in the results."""
 
 
 def rotation(names: list[str], rounds: int) -> list[list[str]]:
@@ -235,25 +244,31 @@ async def measure(
             planned = load.plan_orders(orders * 3, seed, catalog)
             return [o for o in planned if o.plan == "delivered"][:orders]
 
-        async def run_side(name: str) -> load.LoadReport:
+        async def run_side(name: str) -> tuple[load.LoadReport, int]:
             target: load.Target = real
             worker, queue = ["serve-real", name], settings.orders_task_queue
             if name == "baseline":
                 # A fresh queue each round: no task left over from the last round reaches it.
                 queue = f"{BASELINE_QUEUE_PREFIX}-{uuid.uuid4().hex[:6]}"
                 target, worker = BaselineTarget(client, queue), ["serve-baseline", queue]
-            process = spawn(env, *worker)
-            try:
-                await polled_by(client, queue, process.pid)
-                return await one_round(target, plan(), concurrency, poll)
-            finally:
-                stop(process)
+            for attempt in range(RETRIES + 1):
+                process = spawn(env, *worker)
+                try:
+                    await polled_by(client, queue, process.pid)
+                    return await one_round(target, plan(), concurrency, poll), attempt
+                except RoundFailed as exc:
+                    if attempt == RETRIES:
+                        raise
+                    print(f"  {name:<15} round again: {exc}", flush=True)
+                finally:
+                    stop(process)
+            raise AssertionError("unreachable: the last attempt returns or raises")
 
         try:
             for number, order in enumerate(orders_by_round, start=1):
                 print(f" round {number}: {', '.join(order)}", flush=True)
                 for place, name in enumerate(order, start=1):
-                    report = await run_side(name)
+                    report, retried = await run_side(name)
                     rates[name].append(report.orders_per_second)
                     latencies[name] += report.latencies_s
                     runs[name].append(
@@ -263,6 +278,7 @@ async def measure(
                             "orders": len(report.finished),
                             "elapsed_s": round(report.elapsed_s, 2),
                             "orders_per_s": round(report.orders_per_second, 3),
+                            "retried": retried,
                             **summary_ms(report.latencies_s),
                         }
                     )
@@ -322,6 +338,9 @@ def main() -> None:
     )
     parser.add_argument("--variants", default="unsandboxed", help="extra real-worker variants")
     parser.add_argument(
+        "--conditions", default="", help="what else ran on the machine, said beside the figures"
+    )
+    parser.add_argument(
         "--database",
         choices=["sqlite", "postgresql"],
         default="sqlite",
@@ -347,6 +366,7 @@ def main() -> None:
     result = asyncio.run(
         measure(args.orders, args.rounds, args.concurrency, args.poll, variants, args.database)
     )
+    result["conditions"] = args.conditions
     rows, ratio = result["rows"], result["ratio"]
     print(
         f"real {rows['shipped']['orders_per_s']['median']} orders/s vs baseline "
