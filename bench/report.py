@@ -543,7 +543,7 @@ def answers(result: dict[str, Any]) -> str:
         lines.append(f"| {name} | {row['n']} | {_triple(row)} | {row['recorded']} |")
     shipped = rows.get("as shipped")
     before = next((row for name, row in rows.items() if name.startswith("before")), None)
-    if shipped is not None and before is not None:
+    if shipped is not None and before is not None and shipped["recorded"] == before["recorded"]:
         lines += [
             "",
             f"An answer through the link took {_ms(shipped['p50_ms'])} ms at the median against "
