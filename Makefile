@@ -57,7 +57,7 @@ fuzz: export OPSDESK_FUZZ_EXAMPLES ?= 1000
 fuzz: sync
 	$(RUN) pytest tests/test_fuzz.py --timeout=0 -rA -n0
 
-# About 23 minutes on 2 cores; the PostgreSQL row needs its server binaries (apt-get install
+# About 26 minutes on 2 cores; the PostgreSQL rows needs its server binaries (apt-get install
 # postgresql), as the drill does. The long rows come from their own runs and stay in
 # bench/results/: `$(RUN) python -m bench.dashboard --sizes 50000` and
 # `$(RUN) python -m bench.memory --orders 10000`; see docs/benchmarks.md.
@@ -76,6 +76,7 @@ bench: sync
 	$(RUN) python -m bench.throughput --orders 40 --variants previous
 	$(RUN) python -m bench.throughput --orders 40 --variants previous --database postgresql
 	$(RUN) python -m bench.profile --orders 40 --rounds 3 --sides baseline,shipped,previous
+	$(RUN) python -m bench.profile --orders 40 --rounds 3 --database postgresql
 	$(RUN) python -m bench.actions
 	$(RUN) python -m bench.answers --requests 30
 	$(RUN) python -m bench.dashboard --sample 1000

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import statistics
@@ -33,7 +34,7 @@ import time
 import uuid
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import psutil
 from temporalio.api.enums.v1 import EventType
@@ -47,6 +48,7 @@ from bench.throughput import (
     VARIANTS,
     BaselineTarget,
     RoundFailed,
+    app_database,
     one_round,
     polled_by,
     spawn,
@@ -203,10 +205,27 @@ def cpu_s(process: psutil.Process) -> float:
     return times.user + times.system
 
 
+def database_cpu_s(url: str | None) -> float:
+    """CPU seconds so far of the PostgreSQL server at ``url`` (its postmaster and every
+    backend), 0 on SQLite, whose work is inside the worker's process."""
+    if url is None or not url.startswith("postgresql"):
+        return 0.0
+    port = url.rsplit(":", 1)[1].split("/", 1)[0]
+    total = 0.0
+    for process in psutil.process_iter(["name", "cmdline"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if process.info["name"] == "postgres" and f"-p {port}" in cmdline:
+            for one in [process, *process.children(recursive=True)]:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    total += cpu_s(one)
+    return total
+
+
 async def profile_side(
     name: str,
     client: Client,
     orders_queue: str,
+    database_url: str | None,
     env: dict[str, str],
     real: load.Target,
     planned: list[load.PlannedOrder],
@@ -229,13 +248,28 @@ async def profile_side(
         await asyncio.sleep(1)
         server, worker_ps = server_process(), psutil.Process(process.pid)
         spy = subprocess.Popen(  # noqa: ASYNC220 - started once, not waited on here
-            [str(PY_SPY), "record", "--pid", str(process.pid), "--rate", str(rate),
-             "--format", "raw", "--gil", "--nonblocking", "--output", str(out)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                str(PY_SPY),
+                "record",
+                "--pid",
+                str(process.pid),
+                "--rate",
+                str(rate),
+                "--format",
+                "raw",
+                "--gil",
+                "--nonblocking",
+                "--output",
+                str(out),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        database_before = database_cpu_s(database_url)
         server_before, worker_before = cpu_s(server), cpu_s(worker_ps)
         report = await one_round(target, planned, concurrency, 0.25)
         server_cpu, worker_cpu = cpu_s(server) - server_before, cpu_s(worker_ps) - worker_before
+        database_cpu = database_cpu_s(database_url) - database_before
     finally:
         if spy is not None:
             spy.send_signal(signal.SIGINT)  # py-spy writes its file when interrupted
@@ -251,6 +285,7 @@ async def profile_side(
         "orders_per_s": round(report.orders_per_second, 3),
         "worker_cpu_ms_per_order": round(1000 * worker_cpu / orders, 1),
         "server_cpu_ms_per_order": round(1000 * server_cpu / orders, 1),
+        "database_cpu_ms_per_order": round(1000 * database_cpu / orders, 1),
         "history": await history_counts(client, workflow_ids[:HISTORIES_READ]),
         "profile": digest(parse_raw(out), orders),
     }
@@ -273,6 +308,7 @@ def merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "orders_per_s": med("orders_per_s"),
         "worker_cpu_ms_per_order": med("worker_cpu_ms_per_order"),
         "server_cpu_ms_per_order": med("server_cpu_ms_per_order"),
+        "database_cpu_ms_per_order": med("database_cpu_ms_per_order"),
         "samples_per_order": round(
             statistics.median(r["profile"]["samples_per_order"] for r in runs), 1
         ),
@@ -290,10 +326,17 @@ async def measure(
     rate: int,
     keep: Path | None = None,
     sides: tuple[str, ...] = SIDES,
+    database: str = "sqlite",
 ) -> dict[str, Any]:
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in sides}
     with (
-        stack(api=False, prepare=fill_catalog) as running,
+        app_database(database) as overrides,
+        stack(
+            api=False,
+            prepare=fill_catalog,
+            api_env={f"OPSDESK_{k.upper()}": v for k, v in overrides.items()},
+            **cast(dict[str, Any], overrides),
+        ) as running,
         tempfile.TemporaryDirectory(prefix="opsdesk-profile-") as tmp,
     ):
         settings = running.settings
@@ -316,7 +359,8 @@ async def measure(
                         ][:orders]  # fmt: skip
                         try:
                             run = await profile_side(
-                                name, client, settings.orders_task_queue, env, real, planned,
+                                name, client, settings.orders_task_queue,
+                                settings.database_url, env, real, planned,
                                 concurrency, rate, out,
                             )  # fmt: skip
                             break
@@ -339,6 +383,7 @@ async def measure(
         "rounds": rounds,
         "concurrency": concurrency,
         "rate_hz": rate,
+        "database": database,
         "variants": {name: VARIANTS.get(name, "bare Temporal, same shape") for name in sides},
         "sides": {name: merge(side) for name, side in runs.items()},
     }
@@ -356,6 +401,12 @@ def main() -> None:
         "--conditions", default="", help="what else ran on the machine, said beside the figures"
     )
     parser.add_argument(
+        "--database",
+        choices=["sqlite", "postgresql"],
+        default="sqlite",
+        help="the app's database, as in bench.throughput; postgresql saves <name>_postgresql",
+    )
+    parser.add_argument(
         "--sides",
         default=",".join(SIDES),
         help="baseline and bench.throughput's worker variants (shipped, previous, unsandboxed)",
@@ -369,14 +420,23 @@ def main() -> None:
     if unknown or "baseline" not in sides or "shipped" not in sides:
         parser.error("--sides takes baseline, shipped and any of " + ", ".join(VARIANTS))
     result = asyncio.run(
-        measure(args.orders, args.rounds, args.concurrency, args.rate, args.keep, sides)
+        measure(
+            args.orders,
+            args.rounds,
+            args.concurrency,
+            args.rate,
+            args.keep,
+            sides,
+            args.database,
+        )
     )
     result["conditions"] = args.conditions
     for name, side in result["sides"].items():
         print(f"{name}: {side['worker_cpu_ms_per_order']} ms worker CPU/order")
         for part, share in side["parts"].items():
             print(f"   {share:6.1%}  {part}")
-    print(f"saved {save(args.name, result)} ({time.perf_counter() - began:.0f} s)")
+    name = args.name if args.database == "sqlite" else f"{args.name}_{args.database}"
+    print(f"saved {save(name, result)} ({time.perf_counter() - began:.0f} s)")
 
 
 if __name__ == "__main__":
