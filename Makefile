@@ -57,7 +57,8 @@ fuzz: export OPSDESK_FUZZ_EXAMPLES ?= 1000
 fuzz: sync
 	$(RUN) pytest tests/test_fuzz.py --timeout=0 -rA -n0
 
-# About 16 minutes on 2 cores. The long rows come from their own runs and stay in
+# About 26 minutes on 2 cores; the PostgreSQL rows needs its server binaries (apt-get install
+# postgresql), as the drill does. The long rows come from their own runs and stay in
 # bench/results/: `$(RUN) python -m bench.dashboard --sizes 50000` and
 # `$(RUN) python -m bench.memory --orders 10000`; see docs/benchmarks.md.
 # The bench group (matplotlib, py-spy) on top of what `make test` installs; `make test`
@@ -66,11 +67,18 @@ fuzz: sync
 drill: sync
 	$(RUN) opsdesk drill
 
+# bench/ is compiled as src/ is: a workflow module without its bytecode is compiled again
+# in every workflow sandbox where PYTHONDONTWRITEBYTECODE is set, which slowed the baseline.
 bench: sync
 	$(UV) sync --locked --all-extras --group bench --compile-bytecode
+	@$(RUN) python -m compileall -q bench
 	$(RUN) python -m bench.coldstart
-	$(RUN) python -m bench.throughput --orders 40
+	$(RUN) python -m bench.throughput --orders 40 --variants previous
+	$(RUN) python -m bench.throughput --orders 40 --variants previous --database postgresql
+	$(RUN) python -m bench.profile --orders 40 --rounds 3 --sides baseline,shipped,previous
+	$(RUN) python -m bench.profile --orders 40 --rounds 3 --database postgresql
 	$(RUN) python -m bench.actions
+	$(RUN) python -m bench.answers --requests 30
 	$(RUN) python -m bench.dashboard --sample 1000
 	$(RUN) python -m bench.memory --orders 300
 	$(RUN) python -m bench.intake --requests 40 --rounds 4

@@ -79,15 +79,16 @@ def fill_directory(settings: Settings) -> None:
 
 
 @contextlib.contextmanager
-def maintenance_stack() -> Iterator[Stack]:
+def maintenance_stack(**api_env: str) -> Iterator[Stack]:
     """A dev server and the API serving the demo feed behind ``TOKEN``, the triage offline
-    (a model would time the provider, not the desk)."""
+    (a model would time the provider, not the desk); ``api_env`` adds settings."""
     with stack(
         api=True,
         api_env={
             "OPSDESK_DEMO_PMS": "true",
             "OPSDESK_PMS_TOKEN": TOKEN,
             "OPSDESK_AI_PROVIDER": "rules",
+            **api_env,
         },
         prepare=fill_directory,
     ) as running:
