@@ -63,6 +63,12 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+def fail_now(message: str, code: int = 1) -> NoReturn:
+    """``fail`` for a command that made a Temporal client (see ``_exit_now``)."""
+    err.print(f"[red]error:[/] {message}")
+    _exit_now(code)
+
+
 def _exit_now(code: int = 0) -> NoReturn:
     """End a command that made a Temporal client without tearing the interpreter down: the
     SDK's native threads can outlive the event loop and abort the exit while Python
@@ -1157,7 +1163,7 @@ def deployment_status() -> None:
 
     versions = _with_temporal(settings, look)
     if not versions:
-        fail(
+        fail_now(
             f"no worker of deployment {settings.deployment_name!r} has polled yet: start one "
             "(opsdesk worker), or set OPSDESK_DEPLOYMENT_NAME to the one the workers use"
         )
@@ -1198,7 +1204,7 @@ def deployment_current(
 
     previous = _with_temporal(settings, choose)
     if isinstance(previous, VersionNotRegistered):
-        fail(f"build {build_id} cannot take new workflows: {previous}")
+        fail_now(f"build {build_id} cannot take new workflows: {previous}")
     if previous == build_id:
         err.print(f"build {build_id} was already current")
     else:
