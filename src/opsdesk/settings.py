@@ -232,6 +232,14 @@ class Settings(BaseSettings):
     twilio_api_url: str | None = None
     """Twilio's REST API base URL (default ``https://api.twilio.com``): for a proxy, or a
     local stand-in in tests."""
+    phone_conversation: Literal["auto", "on", "off"] = "auto"
+    """How an owner's call talks (docs/maintenance.md, "The call as a conversation"):
+    ``auto``: a conversation through Twilio's ConversationRelay when Claude is the AI
+    provider, else today's key-press call (``<Gather>``); ``on``: always a conversation,
+    spoken by offline rules without a model (the dev phone); ``off``: always key presses."""
+    phone_silence: Annotated[float, Field(gt=0)] = 8.0
+    """Seconds of silence in a conversation before the call asks whether anyone is there;
+    the third silence ends the call politely."""
 
     # -- property-management intake ----------------------------------------------------
     pms_url: str | None = None
