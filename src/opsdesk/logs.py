@@ -24,7 +24,7 @@ MACHINE_CHANGES = ("/codec/",)
 
 
 SECRET_PATHS = re.compile(
-    r"^(/signin/link/|/links/|/follow/|/survey/|/files/|/phone/calls/)[^/?#]+"
+    r"^(/signin/link/|/links/|/follow/|/survey/|/files/|/phone/calls/|/phone/relay/)[^/?#]+"
 )
 """Routes whose next segment is a secret: whoever holds it signs in, answers an owner's
 question, follows a request or opens a tenant's photo."""
@@ -43,6 +43,20 @@ def redact_secrets(record: logging.LogRecord) -> bool:
     args = record.args
     if isinstance(args, tuple) and len(args) == 5:
         record.args = (*args[:2], redacted(str(args[2])), *args[3:])
+    return True
+
+
+def redact_websocket_secrets(record: logging.LogRecord) -> bool:
+    """A ``uvicorn.error`` filter: uvicorn logs each WebSocket handshake there, with its
+    path (a call's conversation carries the call's token in it)."""
+    args = record.args
+    if (
+        isinstance(record.msg, str)
+        and record.msg.startswith('%s - "WebSocket %s"')
+        and isinstance(args, tuple)
+        and len(args) >= 2
+    ):
+        record.args = (args[0], redacted(str(args[1])), *args[2:])
     return True
 
 
@@ -115,6 +129,9 @@ def configure(level: str, log_format: str) -> None:
     for old in list(access.filters):
         access.removeFilter(old)
     access.addFilter(redact_secrets)
+    errors = logging.getLogger("uvicorn.error")
+    errors.removeFilter(redact_websocket_secrets)
+    errors.addFilter(redact_websocket_secrets)
     access.addFilter(worth_a_line if log_format != "json" else lambda r: not probe_line(r))
     # A line per outgoing call (the poller's every fetch); traces show them instead.
     logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -8,10 +8,11 @@ from __future__ import annotations
 import time
 from typing import Literal
 
-from fastapi import Request
+from fastapi import Request, WebSocketException
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from opsdesk.web.errors import ApiError, error_page, error_response, wants_html
@@ -145,7 +146,7 @@ def too_many(wait: int, whose: str = "your address") -> ApiError:
     )
 
 
-def address_of(request: Request) -> str:
+def address_of(request: HTTPConnection) -> str:
     return request.client.host if request.client else "unknown"
 
 
@@ -158,8 +159,11 @@ class rate_limited:  # noqa: N801 - used like the function it replaced: Depends(
     def __init__(self, audience: Audience) -> None:
         self.audience = audience
 
-    async def __call__(self, request: Request) -> None:
+    async def __call__(self, request: HTTPConnection) -> None:
         limits: RateLimits = request.app.state.rate_limits
         wait = await limits.hit(self.audience, address_of(request))
         if wait is not None:
+            if request.scope["type"] == "websocket":
+                # Refused before the handshake completes: the client sees a 403.
+                raise WebSocketException(code=1008, reason=f"too many requests; wait {wait} s")
             raise too_many(wait)

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 from contextlib import suppress
 from typing import Any
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
 from sqlalchemy.exc import IntegrityError
 
 from opsdesk.ai.providers import AnthropicProvider
@@ -48,10 +48,11 @@ from opsdesk.notify.voice import (
     webhook_auth_token,
 )
 from opsdesk.web.deps import db_of, settings_of
+from opsdesk.web.limits import rate_limited
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(rate_limited("machines"))])
 
 SETUP_WAIT = 10.0
 """Seconds Twilio has to send ``setup`` once the socket is open."""
