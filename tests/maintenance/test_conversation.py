@@ -151,6 +151,14 @@ def _answered(state: RequestState) -> bool:
     return asked is not None and asked.answer is not None
 
 
+async def transcribed(call: Call) -> RequestState:
+    """The state once a conversation that recorded nothing is on the timeline."""
+    return await eventually(
+        lambda: answer_of(call),
+        lambda s: "a conversation, nothing recorded" in s.timeline[-1].event,
+    )
+
+
 async def decided(call: Call) -> RequestState:
     """The state once the estimate's question has an answer."""
     return await eventually(lambda: answer_of(call), _answered)
@@ -198,6 +206,7 @@ async def test_offline_the_rules_talk_read_back_and_record_and_the_socket_is_gua
         assert (answer.channel, answer.what) == ("phone", "approved")
         assert "Owner: How much is it?" in answer.note
         assert any("Owner: How much is it?" in entry.note for entry in state.timeline)
+        assert not any("nothing recorded" in entry.event for entry in state.timeline)
 
         # The token opens one conversation: a second handshake is refused.
         with pytest.raises(InvalidStatus):
@@ -254,8 +263,10 @@ async def test_claude_answers_from_the_facts_and_records_only_what_was_read_back
         sent = llm.requests[-1]
         assert "SYSTEM NOTE" in sent["system"][1]["text"]
         assert "SYSTEM NOTE" not in sent["system"][0]["text"]
-        await asyncio.sleep(0)
-        state = await answer_of(call)
+        # The hang-up leaves the question open, and what was said on the timeline.
+        state = await transcribed(call)
+        assert "Owner: Hello?" in state.timeline[-1].note
+        assert "I can only record an approval of 300 dollars" in state.timeline[-1].note
         assert state.status is RequestStatus.ESTIMATE_APPROVAL
         assert state.question is not None
         assert state.question.answer is None
@@ -340,7 +351,9 @@ async def test_keys_interruptions_silence_and_a_failing_model(
             handoff = await caller.ending()
         assert handoff["recorded"] is False
         assert "nothing is recorded" in handoff["goodbye"]
-        assert (await answer_of(call)).question.answer is None  # type: ignore[union-attr]
+        state = await transcribed(call)
+        assert state.question.answer is None  # type: ignore[union-attr]
+        assert "Desk: Are you still there?" in state.timeline[-1].note
 
         # The model fails: the call goes on with the keypad, the question still open.
         call = await called_about_estimate(d)

@@ -22,15 +22,18 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
 from sqlalchemy.exc import IntegrityError
+from temporalio.service import RPCError
 
 from opsdesk.ai.providers import AnthropicProvider
 from opsdesk.ai.select import build_provider
 from opsdesk.db import Database
 from opsdesk.db.tables import CallRelayClaim
+from opsdesk.maintenance import service
 from opsdesk.maintenance.conversation.brains import ModelBrain, RulesBrain
 from opsdesk.maintenance.conversation.choice import Handoff
 from opsdesk.maintenance.conversation.engine import Brain, Conversation, Ending
 from opsdesk.maintenance.conversation.facts import call_facts
+from opsdesk.maintenance.inputs import CallTranscript
 from opsdesk.maintenance.phone import (
     open_question,
     other_way,
@@ -47,7 +50,7 @@ from opsdesk.notify.voice import (
     relay_url,
     webhook_auth_token,
 )
-from opsdesk.web.deps import db_of, settings_of
+from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.limits import rate_limited
 
 log = logging.getLogger(__name__)
@@ -136,7 +139,31 @@ async def relay(websocket: WebSocket, token: str) -> None:
         return
     conversation = _conversation(websocket, grant, found)
     session = RelaySession(websocket, conversation, settings_of(websocket).phone_silence)
-    await session.run()
+    try:
+        await session.run()
+    finally:
+        ending = conversation.ending
+        if ending is None or not ending.recorded:
+            # Shielded: the socket is gone, and the timeline should still hear of the call.
+            await asyncio.shield(_keep_transcript(websocket, grant, conversation))
+
+
+async def _keep_transcript(
+    websocket: WebSocket, grant: LinkGrant, conversation: Conversation
+) -> None:
+    event = CallTranscript(
+        call_id=grant.link_id,
+        stage=Stage(grant.stage),
+        round=grant.round,
+        transcript=conversation.note(),
+    )
+    try:
+        await service.call_transcript(client_of(websocket), grant.request_id, event)
+    except RPCError:
+        # The call's end still reaches the timeline through Twilio's status callback.
+        log.warning(
+            "a conversation's transcript for %s could not reach its request", grant.request_id
+        )
 
 
 def _conversation(websocket: WebSocket, grant: LinkGrant, state: RequestState) -> Conversation:
