@@ -76,6 +76,7 @@ bench: sync
 	$(RUN) python -m bench.intake --requests 40 --rounds 4
 	$(RUN) python -m bench.submit --requests 30
 	$(RUN) python -m bench.triage --model
+	$(RUN) python -m bench.call_turns
 	$(RUN) python -m bench.report
 
 clean:
