@@ -10,10 +10,12 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
@@ -21,11 +23,13 @@ from websockets.exceptions import InvalidStatus
 from opsdesk.app import create_app
 from opsdesk.db import Database
 from opsdesk.maintenance.conversation import relay
+from opsdesk.maintenance.conversation.choice import conversation_on
 from opsdesk.maintenance.directory import Directory
 from opsdesk.maintenance.service import RequestHandle, request_handle
 from opsdesk.maintenance.state import RequestState
 from opsdesk.maintenance.status import RequestStatus, Stage
 from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow as W
+from opsdesk.notify import devphone
 from opsdesk.notify.voice import SIGNATURE_HEADER, WebhookSignature, relay_url, webhook_auth_token
 from opsdesk.settings import Settings
 from tests.ai.fake_llm import anthropic_turn, fake_llm, with_claude
@@ -33,6 +37,7 @@ from tests.http import served
 from tests.maintenance.helpers import drive_to, link_for_stage, maintenance_worker, waiting_for
 from tests.maintenance.test_links import OWNER, report
 from tests.maintenance.test_phone import Twilio, call_url, listening_at, said
+from tests.notify.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, CALLER
 from tests.staff import bearer
 from tests.waiting import eventually
 
@@ -164,6 +169,25 @@ async def decided(call: Call) -> RequestState:
     return await eventually(lambda: answer_of(call), _answered)
 
 
+def test_which_call_the_owner_gets(tmp_path: Path) -> None:
+    twilio = {
+        "twilio_account_sid": ACCOUNT_SID,
+        "twilio_auth_token": SecretStr(AUTH_TOKEN),
+        "twilio_caller": CALLER,
+        "public_url": "https://desk.example.com",
+    }
+    claude = {"ai_provider": "anthropic", "anthropic_api_key": SecretStr("sk-ant-test")}
+
+    def call(**values: Any) -> bool:
+        return conversation_on(Settings(data_dir=tmp_path, **values))
+
+    assert call(**twilio, **claude)
+    assert not call(**twilio)  # no model: the keypad call
+    assert not call(**claude)  # the dev phone plays the keypad call
+    assert not call(**twilio, **claude, phone_conversation="off")
+    assert call(phone_conversation="on")  # offline rules speak for the desk
+
+
 async def test_offline_the_rules_talk_read_back_and_record_and_the_socket_is_guarded(
     dev_env: WorkflowEnvironment, db: Database, settings: Settings, directory: Directory
 ) -> None:
@@ -174,6 +198,8 @@ async def test_offline_the_rules_talk_read_back_and_record_and_the_socket_is_gua
         assert "<ConversationRelay" in picked.text
         assert relay_url(settings.resolved_public_url, call.token) in picked.text
         assert "relay-ended" in picked.text
+        # The dev phone plays only the keypad call, and says so rather than show nothing.
+        assert "dev phone plays only the keypad call" in devphone._read(picked.text, 200).problem
 
         # A handshake Twilio did not sign for our address is refused before it opens.
         with pytest.raises(InvalidStatus):
@@ -224,6 +250,7 @@ async def test_offline_the_rules_talk_read_back_and_record_and_the_socket_is_gua
 async def test_claude_answers_from_the_facts_and_records_only_what_was_read_back(
     dev_env: WorkflowEnvironment, db: Database, settings: Settings, directory: Directory
 ) -> None:
+    settings = settings.model_copy(update={"phone_conversation": "on"})
     async with fake_llm() as llm, desk(dev_env, db, with_claude(settings, llm)) as d:
         # Asks the cost, approves, confirms.
         call = await called_about_estimate(d)
@@ -318,7 +345,7 @@ async def test_keys_interruptions_silence_and_a_failing_model(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(relay, "WORDS_PER_SECOND", 1e6)
-    settings = settings.model_copy(update={"phone_silence": 0.3})
+    settings = settings.model_copy(update={"phone_silence": 0.3, "phone_conversation": "on"})
     async with fake_llm() as llm, desk(dev_env, db, with_claude(settings, llm)) as d:
         # Interrupted mid-sentence, then keys: the speech stops at once; 1 reads back,
         # 1 again records.

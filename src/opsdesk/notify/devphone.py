@@ -125,6 +125,13 @@ class DevPhone:
 def _read(twiml: str, status: int) -> PhoneTurn:
     turn = PhoneTurn(status=status)
     root = ET.fromstring(twiml)  # noqa: S314 (our own webhook's answer)
+    if root.find("Connect/ConversationRelay") is not None:
+        turn.problem = (
+            "This call is a conversation (OPSDESK_PHONE_CONVERSATION=on), and the dev phone "
+            "plays only the keypad call: set OPSDESK_PHONE_CONVERSATION=auto or off to "
+            "answer it here."
+        )
+        return turn
     for element in root:
         if element.tag == "Say":
             turn.said.append(element.text or "")
