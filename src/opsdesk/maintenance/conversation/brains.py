@@ -11,9 +11,11 @@ decide (``engine.Conversation``).
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Sequence
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from opsdesk.ai.models import AiUsage
 from opsdesk.ai.tasks import rules_spoken_answer
 from opsdesk.maintenance.conversation.engine import (
     KEYS,
@@ -29,6 +31,10 @@ if TYPE_CHECKING:
     import anthropic
 
 TOOL = "record_answer"
+TASK = "call_conversation"
+"""The AI task a conversation's turns are counted under (costs, ``/metrics``)."""
+UsageSink = Callable[[AiUsage, str], Awaitable[None]]
+"""Keeps one model call's usage with its outcome (``ok``, ``error``)."""
 MAX_REPLY_TOKENS = 300
 """A spoken reply is a sentence or three."""
 
@@ -109,15 +115,19 @@ class ModelBrain:
     written. The SDK's own retries are off: a person is waiting, and a failure hands the
     call to the key-press call instead."""
 
-    def __init__(self, client: anthropic.AsyncAnthropic, model: str) -> None:
+    def __init__(
+        self, client: anthropic.AsyncAnthropic, model: str, usage: UsageSink | None = None
+    ) -> None:
         self.client = client
         self.model = model
+        self.usage = usage
 
     async def reply(
         self, facts: CallFacts, transcript: Sequence[Line], pending: bool | None
     ) -> AsyncIterator[Event]:
         import anthropic  # noqa: PLC0415 - an extra, imported once chosen
 
+        started = time.perf_counter()
         try:
             async with self.client.messages.stream(
                 model=self.model,
@@ -131,11 +141,25 @@ class ModelBrain:
                         yield Say(event.text)
                 final = await stream.get_final_message()
         except anthropic.APIError as exc:
+            await self._count(AiUsage(provider="anthropic", model=self.model, task=TASK), "error")
             raise BrainFailed(str(exc)) from exc
+        spent = AiUsage(
+            provider="anthropic",
+            model=final.model or self.model,
+            task=TASK,
+            input_tokens=final.usage.input_tokens,
+            output_tokens=final.usage.output_tokens,
+            latency_ms=round((time.perf_counter() - started) * 1000),
+        )
+        await self._count(spent, "ok")
         for block in final.content:
             if block.type == "tool_use" and block.name == TOOL and isinstance(block.input, dict):
                 yield _record_call(block.input)
                 return
+
+    async def _count(self, spent: AiUsage, outcome: str) -> None:
+        if self.usage is not None:
+            await self.usage(spent, outcome)
 
 
 def _record_call(arguments: dict[str, Any]) -> RecordCall:

@@ -24,8 +24,10 @@ from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
 from sqlalchemy.exc import IntegrityError
 from temporalio.service import RPCError
 
+from opsdesk.ai.models import AiUsage
 from opsdesk.ai.providers import AnthropicProvider
 from opsdesk.ai.select import build_provider
+from opsdesk.ai.usage import UsageLog
 from opsdesk.db import Database
 from opsdesk.db.tables import CallRelayClaim
 from opsdesk.maintenance import service
@@ -33,6 +35,7 @@ from opsdesk.maintenance.conversation.brains import ModelBrain, RulesBrain
 from opsdesk.maintenance.conversation.choice import Handoff
 from opsdesk.maintenance.conversation.engine import Brain, Conversation, Ending
 from opsdesk.maintenance.conversation.facts import call_facts
+from opsdesk.maintenance.ids import request_workflow_id
 from opsdesk.maintenance.inputs import CallTranscript
 from opsdesk.maintenance.phone import (
     open_question,
@@ -83,17 +86,22 @@ class RelayClaims:
         return True
 
 
-def brain_of(websocket: WebSocket) -> Brain:
-    """Claude when it is the configured provider; the offline rules otherwise."""
-    brain: Brain | None = getattr(websocket.app.state, "conversation_brain", None)
-    if brain is None:
+def brain_of(websocket: WebSocket, reference: str) -> Brain:
+    """Claude when it is the configured provider (its turns counted under ``reference``,
+    as every model call is); the offline rules otherwise."""
+    state = websocket.app.state
+    provider = getattr(state, "conversation_provider", False)
+    if provider is False:
         provider = build_provider(settings_of(websocket))
-        if isinstance(provider, AnthropicProvider):
-            brain = ModelBrain(provider.client, provider.fast_model)
-        else:
-            brain = RulesBrain()
-        websocket.app.state.conversation_brain = brain
-    return brain
+        state.conversation_provider = provider
+    if not isinstance(provider, AnthropicProvider):
+        return RulesBrain()
+    log = UsageLog(db_of(websocket))
+
+    async def count(spent: AiUsage, outcome: str) -> None:
+        await log.record(reference, spent, outcome)
+
+    return ModelBrain(provider.client, provider.fast_model, usage=count)
 
 
 def _signed(websocket: WebSocket, token: str) -> bool:
@@ -178,7 +186,10 @@ def _conversation(websocket: WebSocket, grant: LinkGrant, state: RequestState) -
         return Ending(" ".join(sentences), recorded=recorded)
 
     return Conversation(
-        facts=facts, brain=brain_of(websocket), record=record, other_way=other_way(state)
+        facts=facts,
+        brain=brain_of(websocket, request_workflow_id(grant.request_id)),
+        record=record,
+        other_way=other_way(state),
     )
 
 
