@@ -265,16 +265,19 @@ class RelaySession:
 
     async def _speak(self, words: AsyncIterator[str]) -> int:
         count = 0
+        spoke = False
         try:
             async for token in words:
                 count += len(token.split())
+                spoke = True
                 await self.websocket.send_json({"type": "text", "token": token, "last": False})
         finally:
             # A stopped turn closes its brain's stream now, not whenever it is collected.
             close = getattr(words, "aclose", None)
             if close is not None:
                 await close()
-        await self.websocket.send_json({"type": "text", "token": "", "last": True})
+        if spoke:  # a turn that only recorded the answer says nothing: the end follows
+            await self.websocket.send_json({"type": "text", "token": "", "last": True})
         return count
 
     def _finished(self, turn: asyncio.Task[int]) -> int:
