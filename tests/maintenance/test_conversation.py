@@ -214,6 +214,8 @@ async def test_offline_the_rules_talk_read_back_and_record_and_the_socket_is_gua
             assert "300 dollars" in opening
             assert "Press 1" in opening
             assert "300 dollars" in await caller.say("How much is it?")
+            assert "FlowRight Plumbing" in await caller.say("Who is the plumber?")
+            assert "We need your answer by" in await caller.say("When do you need to know?")
             assert "I can only discuss this with the owner" in await caller.say(
                 "I'm just the tenant here"
             )

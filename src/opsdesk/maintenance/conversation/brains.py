@@ -245,9 +245,9 @@ def _answer(facts: CallFacts, topic: str) -> str:
         unit = f", unit {known['unit']}" if known.get("unit") else ""
         return f"It is at {known.get('address', 'your property')}{unit}."
     if topic == "deadline":
-        deadline = known.get("deadline_utc")
+        deadline = known.get("deadline")
         return (
-            f"We need your answer by {deadline}, UTC."
+            f"We need your answer by {deadline}."
             if deadline
             else "I do not know the deadline; our office can tell you."
         )

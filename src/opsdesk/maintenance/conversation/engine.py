@@ -105,6 +105,8 @@ class Conversation:
     _pending_turn: int = -1
     _turns: int = 0
     _silences: int = 0
+    recording: bool = False
+    """An answer is on its way to the request: the turn sending it must not be stopped."""
 
     def opening(self) -> str:
         """Who is calling and why, then the question."""
@@ -236,4 +238,8 @@ class Conversation:
         yield " " + self._read_back(approve)
 
     async def _record(self, approve: bool) -> None:
-        self.ending = await self.record(approve, self.note())
+        self.recording = True
+        try:
+            self.ending = await self.record(approve, self.note())
+        finally:
+            self.recording = False

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from opsdesk import clock
 from opsdesk.maintenance.invoice import LINE_KINDS
 from opsdesk.maintenance.notices import CallScript, call_script, over_estimate, spoken_money
 from opsdesk.maintenance.state import RequestState
@@ -78,7 +79,8 @@ def call_facts(state: RequestState, stage: Stage) -> CallFacts:
     }
     question = state.question
     if question is not None and question.stage is stage:
-        facts["deadline_utc"] = question.deadline.isoformat(timespec="minutes")
+        zone = premises.time_zone if premises else None
+        facts["deadline"] = f"{clock.spoken(question.deadline, zone)}, the property's time"
     amount: int | None = None
     if state.quote_cents is not None:
         facts["estimate"] = spoken_money(state.quote_cents, state.currency)

@@ -248,14 +248,15 @@ class RelaySession:
 
     async def _on(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
-        if kind == "prompt" and message.get("last", True):
+        if kind in ("prompt", "dtmf", "interrupt"):
             await self._stop()
+            if self.conversation.ending is not None:
+                return  # the answer was recorded as the caller spoke: the call ends
+        if kind == "prompt" and message.get("last", True):
             self._start(self.conversation.hear(str(message.get("voicePrompt", ""))[:1000]))
         elif kind == "dtmf":
-            await self._stop()
             self._start(self.conversation.press(str(message.get("digit", ""))[:1]))
         elif kind == "interrupt":
-            await self._stop()
             self.conversation.interrupted(str(message.get("utteranceUntilInterrupt", "")))
         elif kind == "error":
             log.warning("ConversationRelay reported: %s", message.get("description", ""))
@@ -293,9 +294,13 @@ class RelaySession:
         return turn.result()
 
     async def _stop(self) -> None:
-        """Stop the turn being spoken: no more of its words go out."""
+        """Stop the turn being spoken: no more of its words go out. A turn recording the
+        answer is let finish: the call must know whether its answer counted."""
         turn, self.turn = self.turn, None
-        if turn is not None and not turn.done():
+        if turn is not None and self.conversation.recording:
+            with suppress(Exception):
+                await turn
+        elif turn is not None and not turn.done():
             turn.cancel()
             with suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
                 await turn
