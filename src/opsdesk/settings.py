@@ -235,7 +235,7 @@ class Settings(BaseSettings):
     phone_conversation: Literal["auto", "on", "off"] = "auto"
     """How an owner's call talks (docs/maintenance.md, "The call as a conversation"):
     ``auto``: a conversation through Twilio's ConversationRelay when Twilio places calls
-    and Claude is the AI provider, else the key-press call (``<Gather>``, which the dev
+    and a model is the AI provider, else the key-press call (``<Gather>``, which the dev
     phone plays); ``on``: always a conversation, spoken by offline rules without a model;
     ``off``: always key presses."""
     phone_silence: Annotated[float, Field(gt=0)] = 8.0

@@ -37,6 +37,23 @@ class Reply:
     """Streamed: seconds before the first event (a model's time to first token)."""
 
 
+def openai_turn(*pieces: str, tool: dict[str, Any] | None = None) -> Reply:
+    """A streamed OpenAI reply: ``pieces`` of text, then maybe ``record_answer``."""
+    message: dict[str, Any] = {"role": "assistant", "content": "".join(pieces) or None}
+    if tool is not None:
+        message["tool_calls"] = [
+            {
+                "id": f"call_{next(_ids)}",
+                "type": "function",
+                "function": {"name": "record_answer", "arguments": json.dumps(tool)},
+            }
+        ]
+    reply = openai_tool("record_answer", tool or {})
+    reply.body["choices"][0]["message"] = message
+    reply.body["pieces"] = list(pieces)
+    return reply
+
+
 def anthropic_turn(
     *pieces: str, tool: dict[str, Any] | None = None, hold: asyncio.Event | None = None
 ) -> Reply:
@@ -173,6 +190,8 @@ class FakeLLM:
                 {"error": {"message": "the test queued no answer"}}, status_code=500
             )
         reply = self.replies.popleft()
+        if body.get("stream") and reply.status == 200 and "pieces" in reply.body:
+            return StreamingResponse(_openai_stream(reply), media_type="text/event-stream")
         if body.get("stream") and reply.status == 200:
             return StreamingResponse(self._stream(reply), media_type="text/event-stream")
         return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
@@ -220,6 +239,45 @@ class FakeLLM:
         except asyncio.CancelledError:
             self.cut += 1
             raise
+
+
+async def _openai_stream(reply: Reply) -> AsyncIterator[str]:
+    """OpenAI's server-sent chunks for ``reply``: each piece of text, the tool call's
+    arguments in two halves (as a stream splits them), the finish, the usage."""
+    body = reply.body
+
+    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+        choices = [{"index": 0, "delta": delta, "finish_reason": finish}] if delta or finish else []
+        data = {
+            "id": body["id"],
+            "object": "chat.completion.chunk",
+            "created": body["created"],
+            "model": body["model"],
+            "choices": choices,
+            **extra,
+        }
+        return f"data: {json.dumps(data)}\n\n"
+
+    yield chunk({"role": "assistant", "content": ""})
+    for piece in body["pieces"]:
+        yield chunk({"content": piece})
+    calls = body["choices"][0]["message"].get("tool_calls") or []
+    for index, call in enumerate(calls):
+        arguments = call["function"]["arguments"]
+        half = len(arguments) // 2
+        start = {"index": index, "id": call["id"], "type": "function"}
+        yield chunk(
+            {
+                "tool_calls": [
+                    {**start, "function": {"name": "record_answer", "arguments": arguments[:half]}}
+                ]
+            }
+        )
+        yield chunk({"tool_calls": [{"index": index, "function": {"arguments": arguments[half:]}}]})
+    yield chunk({}, "tool_calls" if calls else "stop")
+    usage = {"prompt_tokens": 600, "completion_tokens": 20, "total_tokens": 620}
+    yield chunk({}, None, usage=usage)
+    yield "data: [DONE]\n\n"
 
 
 def _sse(event: str, data: dict[str, Any]) -> str:

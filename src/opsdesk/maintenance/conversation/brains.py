@@ -10,6 +10,7 @@ decide (``engine.Conversation``).
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -29,6 +30,7 @@ from opsdesk.maintenance.conversation.facts import DECISIONS, CallFacts
 
 if TYPE_CHECKING:
     import anthropic
+    import openai
 
 TOOL = "record_answer"
 TASK = "call_conversation"
@@ -156,6 +158,95 @@ class ModelBrain:
             if block.type == "tool_use" and block.name == TOOL and isinstance(block.input, dict):
                 yield _record_call(block.input)
                 return
+
+    async def _count(self, spent: AiUsage, outcome: str) -> None:
+        if self.usage is not None:
+            await self.usage(spent, outcome)
+
+
+class OpenAIBrain:
+    """An OpenAI model (or a gateway speaking its API) speaking for the desk, streamed, with
+    the same instructions, facts and tool as ``ModelBrain``."""
+
+    def __init__(
+        self, client: openai.AsyncOpenAI, model: str, usage: UsageSink | None = None
+    ) -> None:
+        self.client = client
+        self.model = model
+        self.usage = usage
+
+    async def reply(
+        self, facts: CallFacts, transcript: Sequence[Line], pending: bool | None
+    ) -> AsyncIterator[Event]:
+        import openai  # noqa: PLC0415 - an extra, imported once chosen
+
+        started = time.perf_counter()
+        tool = _tool(facts)
+        system = [{"role": "system", "content": block["text"]} for block in system_blocks(facts)]
+        turns: Any = [*system, *messages(transcript)]
+        tools: Any = [
+            {
+                "type": "function",
+                "function": {
+                    "name": tool["name"],
+                    "description": tool["description"],
+                    "parameters": tool["input_schema"],
+                },
+            }
+        ]
+        names: dict[int, str] = {}
+        arguments: dict[int, str] = {}
+        tokens = (0, 0)
+        try:
+            async with await self.client.chat.completions.create(
+                model=self.model,
+                max_completion_tokens=MAX_REPLY_TOKENS,
+                messages=turns,
+                tools=tools,
+                stream=True,
+                stream_options={"include_usage": True},
+            ) as stream:
+                async for chunk in stream:
+                    if chunk.usage is not None:
+                        tokens = (chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
+                    if not chunk.choices:
+                        continue
+                    delta = chunk.choices[0].delta
+                    if delta.content:
+                        yield Say(delta.content)
+                    for call in delta.tool_calls or []:
+                        if call.function is None:
+                            continue
+                        if call.function.name:
+                            names[call.index] = call.function.name
+                        if call.function.arguments:
+                            arguments[call.index] = (
+                                arguments.get(call.index, "") + call.function.arguments
+                            )
+        except openai.APIError as exc:
+            await self._count(AiUsage(provider="openai", model=self.model, task=TASK), "error")
+            raise BrainFailed(str(exc)) from exc
+        await self._count(
+            AiUsage(
+                provider="openai",
+                model=self.model,
+                task=TASK,
+                input_tokens=tokens[0],
+                output_tokens=tokens[1],
+                latency_ms=round((time.perf_counter() - started) * 1000),
+            ),
+            "ok",
+        )
+        for index, name in sorted(names.items()):
+            if name != TOOL:
+                continue
+            try:
+                found = json.loads(arguments.get(index, "") or "{}")
+            except ValueError:
+                found = None
+            if isinstance(found, dict):
+                yield _record_call(found)
+            return
 
     async def _count(self, spent: AiUsage, outcome: str) -> None:
         if self.usage is not None:

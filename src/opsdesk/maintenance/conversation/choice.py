@@ -10,11 +10,11 @@ from opsdesk.settings import Settings
 
 
 def conversation_on(settings: Settings) -> bool:
-    """``phone_conversation``: on, off, or (auto) when Twilio places the call and Claude
-    speaks for the desk. The dev phone plays only the keypad call, so ``auto`` keeps it
-    there on a laptop with a key set."""
+    """``phone_conversation``: on, off, or (auto) when Twilio places the call and a model
+    speaks for the desk. A laptop's dev phone keeps the keypad call under ``auto``, key or
+    not; ``on`` makes it a conversation there too."""
     if settings.phone_conversation == "auto":
-        return settings.twilio_configured and settings.resolved_ai_provider == "anthropic"
+        return settings.twilio_configured and settings.resolved_ai_provider != "rules"
     return settings.phone_conversation == "on"
 
 

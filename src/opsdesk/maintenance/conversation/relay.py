@@ -25,13 +25,13 @@ from sqlalchemy.exc import IntegrityError
 from temporalio.service import RPCError
 
 from opsdesk.ai.models import AiUsage
-from opsdesk.ai.providers import AnthropicProvider
+from opsdesk.ai.providers import AnthropicProvider, OpenAIProvider
 from opsdesk.ai.select import build_provider
 from opsdesk.ai.usage import UsageLog
 from opsdesk.db import Database
 from opsdesk.db.tables import CallRelayClaim
 from opsdesk.maintenance import service
-from opsdesk.maintenance.conversation.brains import ModelBrain, RulesBrain
+from opsdesk.maintenance.conversation.brains import ModelBrain, OpenAIBrain, RulesBrain
 from opsdesk.maintenance.conversation.choice import Handoff
 from opsdesk.maintenance.conversation.engine import Brain, Conversation, Ending
 from opsdesk.maintenance.conversation.facts import call_facts
@@ -87,20 +87,22 @@ class RelayClaims:
 
 
 def brain_of(websocket: WebSocket, reference: str) -> Brain:
-    """Claude when it is the configured provider (its turns counted under ``reference``,
-    as every model call is); the offline rules otherwise."""
+    """The configured provider's fast model (its turns counted under ``reference``, as
+    every model call is); the offline rules otherwise."""
     state = websocket.app.state
     provider = getattr(state, "conversation_provider", False)
     if provider is False:
         provider = build_provider(settings_of(websocket))
         state.conversation_provider = provider
-    if not isinstance(provider, AnthropicProvider):
+    if not isinstance(provider, AnthropicProvider | OpenAIProvider):
         return RulesBrain()
     log = UsageLog(db_of(websocket))
 
     async def count(spent: AiUsage, outcome: str) -> None:
         await log.record(reference, spent, outcome)
 
+    if isinstance(provider, OpenAIProvider):
+        return OpenAIBrain(provider.client, provider.fast_model, usage=count)
     return ModelBrain(provider.client, provider.fast_model, usage=count)
 
 
