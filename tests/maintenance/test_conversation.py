@@ -406,14 +406,24 @@ async def test_keys_interruptions_silence_and_a_failing_model(
             await caller.send(type="interrupt", utteranceUntilInterrupt="The tap")
             await eventually(lambda: asyncio.sleep(0, llm.cut), lambda cut: cut == 1)
             hold.set()
-            assert "So you approve the estimate of 300 dollars" in await caller.press("1")
+            # A key pressed mid-sentence stops the sentence too, and reads back at once.
+            again = asyncio.Event()
+            llm.queue(anthropic_turn("The vendor ", "is FlowRight Plumbing.", hold=again))
+            await caller.send(type="prompt", voicePrompt="Who is the vendor?", last=True)
+            first = json.loads(await caller.ws.recv())
+            assert first == {"type": "text", "token": "The vendor ", "last": False}
+            read_back = await caller.press("1")
+            assert read_back.startswith("So you approve the estimate of 300 dollars")
+            await eventually(lambda: asyncio.sleep(0, llm.cut), lambda cut: cut == 2)
+            again.set()
             await caller.send(type="dtmf", digit="1")
             handoff = await caller.ending()
         assert handoff["recorded"] is True
         state = await decided(call)
         note = state.latest(Stage.ESTIMATE_APPROVAL).answer.note  # type: ignore[union-attr]
         assert "Desk: The tap (interrupted)" in note
-        assert "Owner: (pressed 1)" in note
+        assert "Desk: The vendor\nOwner: (pressed 1)" in note
+        assert "FlowRight Plumbing." not in note
 
         # Says nothing: asked twice, then the call ends politely with nothing recorded.
         call = await called_about_estimate(d)
