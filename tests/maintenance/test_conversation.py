@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -17,7 +16,6 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import select
 from temporalio.testing import WorkflowEnvironment
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
@@ -25,7 +23,6 @@ from websockets.exceptions import InvalidStatus
 from opsdesk.ai.usage import UsageLog
 from opsdesk.app import create_app
 from opsdesk.db import Database
-from opsdesk.db.tables import OutboxMessage
 from opsdesk.maintenance.conversation import relay
 from opsdesk.maintenance.conversation.choice import conversation_on
 from opsdesk.maintenance.directory import Directory
@@ -37,7 +34,6 @@ from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow as W
 from opsdesk.notify.voice import SIGNATURE_HEADER, WebhookSignature, relay_url, webhook_auth_token
 from opsdesk.settings import Settings
 from tests.ai.fake_llm import anthropic_turn, fake_llm, openai_turn, with_claude
-from tests.e2e.maildesk import mail_desk
 from tests.http import served
 from tests.maintenance.helpers import drive_to, link_for_stage, maintenance_worker, waiting_for
 from tests.maintenance.test_links import OWNER, report
@@ -459,46 +455,3 @@ async def test_keys_interruptions_silence_and_a_failing_model(
         cut = await d.twilio.post(call.voice + "/relay-ended", {"SessionStatus": "failed"})
         assert "Sorry, we were cut off" in said(cut.text)
         assert (await answer_of(call)).question.answer is None  # type: ignore[union-attr]
-
-
-async def test_the_dev_phone_plays_conversation_relay_against_the_real_socket(
-    dev_env: WorkflowEnvironment, db: Database, settings: Settings, directory: Directory
-) -> None:
-    settings = settings.model_copy(update={"phone_conversation": "on"})
-    async with mail_desk(dev_env, db, settings) as http:
-        created = await http.post("/api/maintenance/requests", json=report())
-        assert created.status_code == 201, created.text
-        request_id = created.json()["request_id"]
-        handle = request_handle(dev_env.client, request_id)
-        await drive_to(handle, Stage.ESTIMATE_APPROVAL, quote=ESTIMATE)
-        voice = await call_url(db, request_id, "estimate_approval")
-        async with db.transaction() as session:
-            entry_id = await session.scalar(
-                select(OutboxMessage.id).where(OutboxMessage.callback_url == voice)
-            )
-        call_page = f"/mailbox/phone/{entry_id}"
-
-        async def answer(**form: str) -> str:
-            shown = await http.get(call_page)
-            found = re.search(r'name="listening_at" value="([^"]+)"', shown.text)
-            assert found, shown.text
-            posted = await http.post(
-                f"{call_page}/answer", data={"listening_at": found.group(1), **form}
-            )
-            assert posted.status_code == 303, posted.text
-            return (await http.get(call_page)).text
-
-        assert (await http.post(f"{call_page}/pick-up")).status_code == 303
-        opening = (await http.get(call_page)).text
-        assert "Do you approve the estimate?" in opening
-        assert "ws://" in opening  # the next words go to the conversation's socket
-        assert "It is 300 dollars." in await answer(speech="How much is it?")
-        assert "Shall I record that?" in await answer(speech="Yes, go ahead.")
-        ended = await answer(digit="1")
-        card = ended[ended.find("<article") : ended.find("</article>")]
-        assert "I have recorded that you approve the estimate of 300 dollars" in card, card
-        assert "Thank you, goodbye." in ended
-        state = await eventually(lambda: handle.query(W.get_state), _answered)
-        answered = state.latest(Stage.ESTIMATE_APPROVAL).answer  # type: ignore[union-attr]
-        assert answered is not None
-        assert "Owner: (pressed 1)" in answered.note
