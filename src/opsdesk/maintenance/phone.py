@@ -116,7 +116,9 @@ def _goodbye(*sentences: str) -> Response:
     return _twiml(response)
 
 
-def _signature(request: Request) -> WebhookSignature:
+def webhook_signature(request: HTTPConnection) -> WebhookSignature:
+    """The check of Twilio's signatures, made once per app: the webhooks' and the
+    conversation's WebSocket's."""
     signature: WebhookSignature | None = getattr(request.app.state, "twilio_signature", None)
     if signature is None:
         signature = WebhookSignature(webhook_auth_token(settings_of(request)))
@@ -136,7 +138,7 @@ async def _from_twilio(request: Request) -> dict[str, str]:
     """The posted form, if Twilio signed it; else ``_Refused``."""
     params = await read_form(request)
     url = public_url_of(request)
-    if not _signature(request).valid(url, params, request.headers.get(SIGNATURE_HEADER, "")):
+    if not webhook_signature(request).valid(url, params, request.headers.get(SIGNATURE_HEADER, "")):
         client = request.client.host if request.client else "unknown"
         log.warning("refused a phone webhook without a valid Twilio signature from %s", client)
         raise _Refused

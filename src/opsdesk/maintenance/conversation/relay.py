@@ -42,6 +42,7 @@ from opsdesk.maintenance.phone import (
     other_way,
     record_call_answer,
     relay_grant,
+    webhook_signature,
 )
 from opsdesk.maintenance.state import RequestState
 from opsdesk.maintenance.status import Stage
@@ -49,9 +50,7 @@ from opsdesk.notify.links import LinkGrant
 from opsdesk.notify.voice import (
     RELAY_PATH,
     SIGNATURE_HEADER,
-    WebhookSignature,
     relay_url,
-    webhook_auth_token,
 )
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.limits import rate_limited
@@ -107,13 +106,10 @@ def brain_of(websocket: WebSocket, reference: str) -> Brain:
 
 
 def _signed(websocket: WebSocket, token: str) -> bool:
-    settings = settings_of(websocket)
-    signature: WebhookSignature | None = getattr(websocket.app.state, "twilio_signature", None)
-    if signature is None:
-        signature = WebhookSignature(webhook_auth_token(settings))
-        websocket.app.state.twilio_signature = signature
-    url = relay_url(settings.resolved_public_url, token)
-    return signature.valid(url, {}, websocket.headers.get(SIGNATURE_HEADER, ""))
+    """Twilio signs the handshake over our public ``wss`` URL, with no form."""
+    url = relay_url(settings_of(websocket).resolved_public_url, token)
+    signature = websocket.headers.get(SIGNATURE_HEADER, "")
+    return webhook_signature(websocket).valid(url, {}, signature)
 
 
 @router.websocket(RELAY_PATH + "/{token}")
