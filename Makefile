@@ -86,6 +86,7 @@ bench: sync
 	$(RUN) python -m bench.roundtrip --orders 8 --rounds 5 --runs 3
 	$(RUN) python -m bench.triage --model
 	$(RUN) python -m bench.priority --burst 40 --emergencies 3 --rounds 4
+	$(RUN) python -m bench.call_turns
 	$(RUN) python -m bench.report
 
 clean:

@@ -1070,6 +1070,42 @@ def triage(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def call_turns(result: dict[str, Any]) -> str:
+    rows = result["rows"]
+    alone, desk = rows["model_alone"], rows["through_the_desk"]
+    p50, p95 = result["overhead_p50_ms"], result["overhead_p95_ms"]
+    verdict = "met" if p95["median"] < 50 else "not met"
+    return "\n".join(
+        [
+            "## The owner's call: turn latency",
+            "",
+            f"{result['turns']} turns of a call's conversation, from the caller's `prompt` "
+            "message to the first `text` token back, with a stand-in for Claude's streaming "
+            f"API that starts answering {result['delay_ms']} ms after it is asked. Two ways "
+            "take turns, one turn each, in each of "
+            f"{result['rounds']} rounds: the Anthropic SDK streaming straight from the "
+            "stand-in (the model alone), and a caller on a real WebSocket (uvicorn) to the "
+            "call's relay session and conversation, which ask the same SDK (through the "
+            "desk). Client, desk and stand-in share one process and event loop, so the "
+            "overhead includes some of the client's own work. The call's setup (reading the "
+            "request from its workflow) happens once per call and is not in a turn.",
+            "",
+            "| way | p50 / p95 (ms) |",
+            "|---|---:|",
+            f"| model alone | {_ms(alone['p50_ms'])} / {_ms(alone['p95_ms'])} |",
+            f"| through the desk | {_ms(desk['p50_ms'])} / {_ms(desk['p95_ms'])} |",
+            "",
+            f"**Target: the desk's overhead under 50 ms at p95. Measured: "
+            f"{p95['median']} ms at p95 ({p95['min']} to {p95['max']} over the rounds), "
+            f"{p50['median']} ms at p50 ({p50['min']} to {p50['max']})** ({verdict}; "
+            "the median of the rounds' differences). "
+            "Measured while other work ran on the machine: rerun on a quiet one with "
+            "`uv run python -m bench.call_turns`, then "
+            "`uv run --group bench python -m bench.report`.",
+        ]
+    )
+
+
 def plots(results: dict[str, dict[str, Any]]) -> None:
     import matplotlib
 
@@ -1126,6 +1162,7 @@ SECTIONS: dict[str, Callable[[dict[str, Any]], str]] = {
     "roundtrip": roundtrip,
     "triage": triage,
     "priority": priority,
+    "call_turns": call_turns,
 }
 
 

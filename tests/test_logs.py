@@ -14,7 +14,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.db import Database
-from opsdesk.logs import JsonLines, probe_line, worth_a_line
+from opsdesk.logs import JsonLines, probe_line, redact_websocket_secrets, worth_a_line
 from opsdesk.orders.inputs import AdvanceRequest, LineItem
 from opsdesk.orders.inventory import Inventory
 from opsdesk.orders.service import start_order
@@ -170,3 +170,17 @@ def test_the_access_log_never_carries_a_secret(log_format: str) -> None:
     # ...and none carries the key it was called with.
     assert "s3cr3t" not in result.stderr
     assert "c2lnbmF0dXJl" not in result.stderr
+
+
+def test_a_call_conversation_s_handshake_line_carries_no_token() -> None:
+    record = logging.LogRecord(
+        "uvicorn.error",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "WebSocket %s" [accepted]',
+        ("127.0.0.1:5000", f"/phone/relay/{JWT}"),
+        None,
+    )
+    assert redact_websocket_secrets(record)
+    assert record.getMessage() == '127.0.0.1:5000 - "WebSocket /phone/relay/[redacted]" [accepted]'

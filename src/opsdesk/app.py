@@ -32,6 +32,7 @@ from opsdesk.maintenance import phone as maintenance_phone
 from opsdesk.maintenance import property_views as maintenance_properties
 from opsdesk.maintenance import vendor_views as maintenance_vendor_views
 from opsdesk.maintenance import views as maintenance_views
+from opsdesk.maintenance.conversation import relay as call_relay
 from opsdesk.maintenance.listing import MaintenanceMetrics, maintenance_metrics
 from opsdesk.notify import phone_views
 from opsdesk.notify import views as notify_views
@@ -186,6 +187,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     app.include_router(maintenance_pages.router)
     app.include_router(survey_pages.router)
     app.include_router(maintenance_phone.router)
+    app.include_router(call_relay.router)
     # Before the maintenance views, whose /maintenance/{request} would take these pages.
     app.include_router(scorecard_views.router)
     app.include_router(aging_views.router)

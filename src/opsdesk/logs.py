@@ -24,7 +24,7 @@ MACHINE_CHANGES = ("/codec/",)
 
 
 SECRET_PATHS = re.compile(
-    r"^(/signin/link/|/links/|/follow/|/survey/|/files/|/phone/calls/)[^/?#]+"
+    r"^(/signin/link/|/links/|/follow/|/survey/|/files/|/phone/calls/|/phone/relay/)[^/?#]+"
 )
 """Routes whose next segment is a secret: whoever holds it signs in, answers an owner's
 question, follows a request or opens a tenant's photo."""
@@ -45,6 +45,20 @@ def redact_secrets(record: logging.LogRecord) -> bool:
     args = record.args
     if isinstance(args, tuple) and len(args) == 5:
         record.args = (*args[:2], redacted(str(args[2])), *args[3:])
+    return True
+
+
+def redact_websocket_secrets(record: logging.LogRecord) -> bool:
+    """A ``uvicorn.error`` filter: uvicorn logs each WebSocket handshake there, with its
+    path (a call's conversation carries the call's token in it)."""
+    args = record.args
+    if (
+        isinstance(record.msg, str)
+        and record.msg.startswith('%s - "WebSocket %s"')
+        and isinstance(args, tuple)
+        and len(args) >= 2
+    ):
+        record.args = (args[0], redacted(str(args[1])), *args[2:])
     return True
 
 
@@ -141,6 +155,9 @@ def configure(level: str, log_format: str) -> None:
     for old in list(access.filters):
         access.removeFilter(old)
     access.addFilter(redact_secrets)
+    errors = logging.getLogger("uvicorn.error")
+    errors.removeFilter(redact_websocket_secrets)
+    errors.addFilter(redact_websocket_secrets)
     access.addFilter(worth_a_line if log_format != "json" else lambda r: not probe_line(r))
     # Security events are JSON lines in either format, kept at INFO whatever the level: an
     # audit trail a person can grep at the console and a pipeline can route by logger.

@@ -282,6 +282,15 @@ class Settings(BaseSettings):
     twilio_api_url: str | None = None
     """Twilio's REST API base URL (default ``https://api.twilio.com``): for a proxy, or a
     local stand-in in tests."""
+    phone_conversation: Literal["auto", "on", "off"] = "auto"
+    """How an owner's call talks (docs/maintenance.md, "The call as a conversation"):
+    ``auto``: a conversation through Twilio's ConversationRelay when Twilio places calls
+    and a model is the AI provider, else the key-press call (``<Gather>``, which the dev
+    phone plays); ``on``: always a conversation, spoken by offline rules without a model;
+    ``off``: always key presses."""
+    phone_silence: Annotated[float, Field(gt=0)] = 8.0
+    """Seconds of silence in a conversation before the call asks whether anyone is there;
+    the third silence ends the call politely."""
 
     # -- property-management intake ----------------------------------------------------
     pms_url: str | None = None

@@ -49,6 +49,7 @@ from opsdesk.maintenance.feed import FEED_PATH, DemoFeed
 from opsdesk.maintenance.ids import external_request_id, poller_workflow_id, request_workflow_id
 from opsdesk.maintenance.inputs import (
     CallEnded,
+    CallTranscript,
     CompletionAnswer,
     Decision,
     InvoiceAnswer,
@@ -736,6 +737,32 @@ async def phoned_owner(env: WorkflowEnvironment, settings: Settings, db: Databas
     return handle
 
 
+async def conversation_transcribed(
+    env: WorkflowEnvironment, settings: Settings, db: Database
+) -> RequestHandle:
+    """A call's conversation that recorded nothing keeps its transcript on the timeline
+    (patch ``call-transcripts``); the owner then declines the repair by email."""
+    handle = await _reported(env, settings, "history-conversation")
+    await waiting_for(handle, Stage.OWNER_APPROVAL)
+    call = await _call_grant(db, "history-conversation", Stage.OWNER_APPROVAL, settings)
+    await handle.signal(
+        MaintenanceRequestWorkflow.call_transcript,
+        CallTranscript(
+            call_id=call.link_id,
+            stage=Stage.OWNER_APPROVAL,
+            round=1,
+            transcript="Call transcript:\nDesk: (the call's opening)\nOwner: Who is the plumber?",
+        ),
+    )
+    await handle.execute_update(
+        MaintenanceRequestWorkflow.answer_owner_approval,
+        Decision(
+            answer_id="by-email", actor="Harbor Lane Holdings", channel="email", approve=False
+        ),
+    )
+    return handle
+
+
 @contextlib.asynccontextmanager
 async def policy_directory(
     env: WorkflowEnvironment, settings: Settings, db: Database
@@ -1038,6 +1065,12 @@ SCENARIOS = {
         Scenario(
             claimed_from_a_feed, poller_workflow_id(_CLAIMS_SOURCE), setup=pms_feed_with_claims
         )
+    ),
+    # Recorded with issue 29: a call's conversation that recorded nothing.
+    "a conversation that recorded nothing, then the repair declined by email": Scenario(
+        conversation_transcribed,
+        request_workflow_id("history-conversation"),
+        setup=maintenance_directory,
     ),
 }
 

@@ -85,6 +85,7 @@ def test_every_change_behind_sign_in_needs_an_operator(tmp_path: Path) -> None:
 def test_the_public_routes_are_the_ones_meant_to_be(tmp_path: Path) -> None:
     public = sorted(key for key, levels in route_levels(tmp_path).items() if levels == {"public"})
     assert public == [
+        "* /phone/relay/{token}",
         "GET /dev/pms/requests",
         "GET /favicon.ico",
         "GET /files/{token}",
@@ -107,6 +108,7 @@ def test_the_public_routes_are_the_ones_meant_to_be(tmp_path: Path) -> None:
         "POST /links/{token}",
         "POST /phone/calls/{token}",
         "POST /phone/calls/{token}/gather",
+        "POST /phone/calls/{token}/relay-ended",
         "POST /phone/calls/{token}/status",
         "POST /report",
         "POST /signin",

@@ -775,3 +775,18 @@ class RecoveryCode(Base):
     price (the other eight characters, 40 bits, stay secret)."""
     code_hash: Mapped[str] = mapped_column(Text)
     used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+# -- the owner's call as a conversation (issue 29) ---------------------------------------------
+
+
+class CallRelayClaim(Base):
+    """A call's conversation taken up: the WebSocket a call's token opens is opened once."""
+
+    __tablename__ = "call_relay_claims"
+
+    link_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """The call's grant id (its token's ``jti``)."""
+    request_id: Mapped[str] = mapped_column(String(64), index=True)
+    call_sid: Mapped[str] = mapped_column(String(64))
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)

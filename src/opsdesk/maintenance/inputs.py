@@ -329,6 +329,17 @@ def describe_answer(stage: Stage, answer: Answer) -> str:
     return "marked the work done"
 
 
+class CallTranscript(BaseModel):
+    """What was said on a call's conversation that recorded no answer (one that did keeps
+    its transcript as its answer's note). A signal; a repeat is ignored."""
+
+    call_id: str
+    """The id of the call's grant."""
+    stage: Stage
+    round: int
+    transcript: Note
+
+
 class CallEnded(BaseModel):
     """A call's status callback: how the call about one question ended. A signal: the
     provider wants no answer, and a repeat of one is ignored."""

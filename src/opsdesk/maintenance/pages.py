@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
+from starlette.requests import HTTPConnection
 from temporalio.service import RPCError, RPCStatusCode
 
 from opsdesk import clock
@@ -76,7 +77,7 @@ class BadAnswer(ValueError):
     """The form's fields do not make an answer; the message says what to fix."""
 
 
-def signer_of(request: Request) -> LinkSigner:
+def signer_of(request: HTTPConnection) -> LinkSigner:
     signer: LinkSigner | None = getattr(request.app.state, "link_signer", None)
     if signer is None:
         settings = settings_of(request)

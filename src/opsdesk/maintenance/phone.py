@@ -21,15 +21,17 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
+from starlette.requests import HTTPConnection
 from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError
-from twilio.twiml.voice_response import Gather, VoiceResponse
+from twilio.twiml.voice_response import Connect, Gather, VoiceResponse
 
 from opsdesk.ai.models import SpokenIntent
 from opsdesk.ai.select import build_provider
 from opsdesk.ai.tasks import SpokenAnswerTask, rules_spoken_answer
 from opsdesk.ai.usage import UsageLog
 from opsdesk.maintenance import service
+from opsdesk.maintenance.conversation.choice import Handoff, conversation_on
 from opsdesk.maintenance.ids import request_id_of, request_workflow_id
 from opsdesk.maintenance.inputs import CallEnded, Decision
 from opsdesk.maintenance.link_uses import LinkUses
@@ -48,6 +50,7 @@ from opsdesk.notify.voice import (
     SIGNATURE_HEADER,
     WebhookSignature,
     call_urls,
+    relay_url,
     webhook_auth_token,
 )
 from opsdesk.security_events import record
@@ -114,7 +117,9 @@ def _goodbye(*sentences: str) -> Response:
     return _twiml(response)
 
 
-def _signature(request: Request) -> WebhookSignature:
+def webhook_signature(request: HTTPConnection) -> WebhookSignature:
+    """The check of Twilio's signatures, made once per app: the webhooks' and the
+    conversation's WebSocket's."""
     signature: WebhookSignature | None = getattr(request.app.state, "twilio_signature", None)
     if signature is None:
         signature = WebhookSignature(webhook_auth_token(settings_of(request)))
@@ -134,7 +139,7 @@ async def _from_twilio(request: Request) -> dict[str, str]:
     """The posted form, if Twilio signed it; else ``_Refused``."""
     params = await read_form(request)
     url = public_url_of(request)
-    if not _signature(request).valid(url, params, request.headers.get(SIGNATURE_HEADER, "")):
+    if not webhook_signature(request).valid(url, params, request.headers.get(SIGNATURE_HEADER, "")):
         client = request.client.host if request.client else "unknown"
         log.warning("refused a phone webhook without a valid Twilio signature from %s", client)
         record(
@@ -144,7 +149,9 @@ async def _from_twilio(request: Request) -> dict[str, str]:
     return params
 
 
-def _grant(request: Request, token: str, *, expired_ok: bool = False) -> LinkGrant | Response:
+def _grant(
+    request: HTTPConnection, token: str, *, expired_ok: bool = False
+) -> LinkGrant | Response:
     """The call's grant, or what the caller hears instead (an expired question)."""
     try:
         grant = signer_of(request).verify(token)
@@ -165,6 +172,16 @@ def _grant(request: Request, token: str, *, expired_ok: bool = False) -> LinkGra
     return grant
 
 
+def relay_grant(conn: HTTPConnection, token: str) -> LinkGrant | None:
+    """The call's grant, for its conversation's WebSocket; None: refused (and logged), or
+    its question closed at its deadline."""
+    try:
+        found = _grant(conn, token)
+    except _Refused:
+        return None
+    return found if isinstance(found, LinkGrant) else None
+
+
 def _refused() -> Response:
     return PlainTextResponse("refused: not a valid request from Twilio", status_code=403)
 
@@ -172,18 +189,25 @@ def _refused() -> Response:
 async def _open(request: Request, grant: LinkGrant) -> RequestState | Response:
     """The request, while the call's question is open and the call has not answered it;
     else what the caller hears."""
-    used = await LinkUses(db_of(request)).find(grant.link_id)
+    found = await open_question(request, grant)
+    return _goodbye(*found) if isinstance(found, tuple) else found
+
+
+async def open_question(conn: HTTPConnection, grant: LinkGrant) -> RequestState | tuple[str, ...]:
+    """The request, while the call's question is open and the call has not answered it;
+    else the sentences that tell the caller why not."""
+    used = await LinkUses(db_of(conn)).find(grant.link_id)
     if used is not None:
-        return _goodbye("Your answer on this call is already recorded.")
+        return ("Your answer on this call is already recorded.",)
     try:
-        state = await service.get_request(client_of(request), grant.request_id)
+        state = await service.get_request(client_of(conn), grant.request_id)
     except service.RequestNotFound:
-        return _goodbye("Sorry, we cannot find this request any more.")
+        return ("Sorry, we cannot find this request any more.",)
     except (RPCError, WorkflowQueryFailedError):
         log.exception("a call could not read request %s", grant.request_id)
-        return _goodbye(
+        return (
             "Sorry, we cannot take answers right now. "
-            "Please use the link in our email, or contact our office."
+            "Please use the link in our email, or contact our office.",
         )
     stage = Stage(grant.stage)
     question = state.latest(stage, grant.round)
@@ -192,8 +216,8 @@ async def _open(request: Request, grant: LinkGrant) -> RequestState | Response:
         return state
     if question is not None and question.answer is not None:
         first = answered_by(question.answer, zone_of(state), outsider=True, spoken=True)
-        return _goodbye(f"This was {first}.")
-    return _goodbye(f"This question is closed: the request is now {state.status.words}.")
+        return (f"This was {first}.",)
+    return (f"This question is closed: the request is now {state.status.words}.",)
 
 
 def _count(request: Request, name: str, default: int) -> int:
@@ -235,8 +259,54 @@ async def call_answered(request: Request, token: str) -> Response:
     state = await _open(request, found)
     if isinstance(state, Response):
         return state
+    if conversation_on(settings_of(request)):
+        return _converse(request, token)
     script = call_script(state, Stage(found.stage))
     return _ask(request, token, script.full, misses=0, plays=1)
+
+
+def _converse(request: Request, token: str) -> Response:
+    """Hand the call to Twilio's ConversationRelay, which opens our WebSocket; when the
+    conversation ends (or fails) Twilio asks ``relay-ended`` what comes next."""
+    public = settings_of(request).resolved_public_url
+    connect = Connect(action=f"{call_urls(public, token).voice}/relay-ended", method="POST")
+    connect.conversation_relay(
+        url=relay_url(public, token),
+        dtmf_detection=True,
+        interruptible="any",
+        language="en-US",
+    )
+    response = VoiceResponse()
+    response.append(connect)
+    return _twiml(response)
+
+
+@router.post(CALLS_PATH + "/{token}/relay-ended")
+async def relay_ended(request: Request, token: str) -> Response:
+    """The conversation is over: its last words, or, when it failed or the process that
+    held it stopped, the question asked as the key-press call asks it, while it is open."""
+    try:
+        params = await _from_twilio(request)
+        found = _grant(request, token)
+    except _Refused:
+        return _refused()
+    if isinstance(found, Response):
+        return found
+    handoff = Handoff.read(params.get("HandoffData", ""))
+    if handoff is not None and not handoff.fallback:
+        return _goodbye(handoff.goodbye) if handoff.goodbye else _goodbye()
+    state = await _open(request, found)
+    if isinstance(state, Response):
+        return state
+    script = call_script(state, Stage(found.stage))
+    sorry = handoff.goodbye if handoff is not None else "Sorry, we were cut off."
+    return _ask(
+        request,
+        token,
+        f"{sorry} Let us finish with the keypad. {script.question} {KEYS}",
+        misses=0,
+        plays=1,
+    )
 
 
 @router.post(CALLS_PATH + "/{token}/gather")
@@ -283,7 +353,7 @@ async def call_gathered(request: Request, token: str) -> Response:
     if misses >= MAX_MISSES:
         return _goodbye(
             "Sorry, I could not understand your answer, so nothing is recorded.",
-            _other_way(state),
+            other_way(state),
         )
     opening = "Sorry, I did not hear an answer." if not heard else "Sorry, I did not catch that."
     return _ask(
@@ -321,40 +391,56 @@ async def _record(
     approve: bool,
     heard: str,
 ) -> Response:
+    _, sentences = await record_call_answer(
+        request, grant, state, script, approve, f"On the phone: {heard}" if heard else ""
+    )
+    return _goodbye(*sentences)
+
+
+async def record_call_answer(
+    conn: HTTPConnection,
+    grant: LinkGrant,
+    state: RequestState,
+    script: CallScript,
+    approve: bool,
+    note: str,
+) -> tuple[bool, tuple[str, ...]]:
+    """Send the call's answer to its request as the email link would: whether it counted,
+    and the sentences that tell the caller what happened."""
     stage = Stage(grant.stage)
     decision = Decision(
         answer_id=grant.link_id,
         actor=_owner(state),
         channel="phone",
         round=grant.round,
-        note=f"On the phone: {heard}" if heard else "",
+        note=note,
         approve=approve,
     )
     try:
         await service.answer_request(
-            client_of(request), grant.request_id, stage, decision, wait=ANSWER_WAIT
+            client_of(conn), grant.request_id, stage, decision, wait=ANSWER_WAIT
         )
     except service.AnswerRefused as exc:
         if exc.already_answered:
-            return _goodbye(
-                f"Someone answered first: {exc.reason}.", "Your answer was not recorded."
-            )
-        return _goodbye(f"Sorry, your answer could not be recorded: {exc.reason}.")
+            first = f"Someone answered first: {exc.reason}."
+            return False, (first, "Your answer was not recorded.")
+        return False, (f"Sorry, your answer could not be recorded: {exc.reason}.",)
     except service.RequestNotFound:
-        return _goodbye("Sorry, we cannot find this request any more.")
+        return False, ("Sorry, we cannot find this request any more.",)
     except (RPCError, WorkflowQueryFailedError):
         log.exception("a phone answer for %s could not reach its request", grant.request_id)
-        return _goodbye("Sorry, we could not record your answer just now.", _other_way(state))
-    await LinkUses(db_of(request)).record(grant, "approve" if approve else "decline")
+        return False, ("Sorry, we could not record your answer just now.", other_way(state))
+    await LinkUses(db_of(conn)).record(grant, "approve" if approve else "decline")
     verb = "approve" if approve else "decline"
-    return _goodbye(f"I have recorded that you {verb} {script.decision}.")
+    return True, (f"I have recorded that you {verb} {script.decision}.",)
 
 
 def _owner(state: RequestState) -> str:
     return state.premises.owner_name if state.premises else "the owner"
 
 
-def _other_way(state: RequestState) -> str:
+def other_way(state: RequestState) -> str:
+    """How the owner can still answer when the call recorded nothing."""
     question = state.question
     emailed = question is not None and any(a.channel == "email" for a in question.asked)
     if emailed:

@@ -38,6 +38,7 @@ from opsdesk.maintenance.ids import FIRST_REQUEST_NUMBER, numbered_request_id, r
 from opsdesk.maintenance.inputs import (
     Answer,
     CallEnded,
+    CallTranscript,
     CancelRequest,
     MaintenancePolicy,
     ReassignRequest,
@@ -301,6 +302,20 @@ async def call_ended(client: Client, request_id: str, event: CallEnded) -> bool:
     try:
         await request_handle(client, request_id).signal(
             MaintenanceRequestWorkflow.call_ended, event
+        )
+    except RPCError as exc:
+        if exc.status is RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True
+
+
+async def call_transcript(client: Client, request_id: str, event: CallTranscript) -> bool:
+    """Keep a conversation that recorded nothing on the request's timeline. False when the
+    request has ended (or never existed)."""
+    try:
+        await request_handle(client, request_id).signal(
+            MaintenanceRequestWorkflow.call_transcript, event
         )
     except RPCError as exc:
         if exc.status is RPCStatusCode.NOT_FOUND:

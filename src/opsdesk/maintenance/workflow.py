@@ -31,6 +31,7 @@ from opsdesk.maintenance.inputs import (
     Answer,
     AvailabilityAnswer,
     CallEnded,
+    CallTranscript,
     CancelRequest,
     CompletionAnswer,
     Decision,
@@ -156,6 +157,9 @@ REPORT_CHECK_BY_OFFICE = "report-check-by-office"
 """A report's check that nobody on file can answer waits in ops' own queue
 (``RequestWaitingOn`` "ops", not "tenant"); an emergency's check that nobody answers in
 time goes ahead as if accepted, the timeline and ops told why (before: it expired)."""
+CALL_TRANSCRIPTS = "call-transcripts"
+"""A call's conversation that recorded no answer is kept on the timeline with what was
+said (``call_transcript``); before, only how the call ended was."""
 OFFICE = "ops"
 """``RequestWaitingOn`` while ops, not the person the stage names, must answer."""
 
@@ -226,6 +230,7 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
         self._calls: dict[str, str] = {}
         """The call ids placed, and who each one called."""
         self._calls_ended: set[str] = set()
+        self._calls_transcribed: set[str] = set()
         self._done_from: datetime | None = None
         """When the work may be marked done: the booked visit's start."""
         self._silence: tuple[Silence, timedelta] | None = None
@@ -899,6 +904,22 @@ class MaintenanceRequestWorkflow(DeskWorkflow):
                 Asked(role=question.stage.role, name=name, channel="email", at=workflow.now())
             )
             self._email_question(question, name, address)
+
+    @workflow.signal
+    def call_transcript(self, event: CallTranscript) -> None:
+        """A call's conversation recorded no answer: what was said goes on the timeline, once
+        per call."""
+        who = self._calls.get(event.call_id)
+        if who is None or event.call_id in self._calls_transcribed:
+            return
+        if not workflow.patched(CALL_TRANSCRIPTS):
+            return
+        self._calls_transcribed.add(event.call_id)
+        self._note(
+            f"Call with {who} about {event.stage.words}: a conversation, nothing recorded",
+            channel="phone",
+            note=event.transcript,
+        )
 
     def _grant(self, question: Question, channel: Literal["email", "phone"]) -> LinkGrant:
         """What a link or a call may do: answer ``question`` once, until its deadline."""

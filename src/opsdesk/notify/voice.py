@@ -24,6 +24,8 @@ from opsdesk.keys import local_secret
 from opsdesk.settings import Settings
 
 CALLS_PATH = "/phone/calls"
+RELAY_PATH = "/phone/relay"
+"""A call's conversation: the WebSocket Twilio's ConversationRelay opens (``/<token>``)."""
 DEV_AUTH_TOKEN_FILE = "dev-phone.key"  # noqa: S105 (a file name, not a secret)
 SIGNATURE_HEADER = "X-Twilio-Signature"
 RING_SECONDS = 30
@@ -49,6 +51,15 @@ def call_sid(key: str) -> str:
 def call_urls(public_url: str, token: str) -> CallUrls:
     voice = f"{public_url.rstrip('/')}{CALLS_PATH}/{token}"
     return CallUrls(voice=voice, gather=f"{voice}/gather", status=f"{voice}/status")
+
+
+def relay_url(public_url: str, token: str) -> str:
+    """The conversation's WebSocket address: our public URL's host, ``wss`` (``ws`` for a
+    plain-http laptop)."""
+    base = public_url.rstrip("/")
+    scheme, _, rest = base.partition("://")
+    ws = "wss" if scheme == "https" else "ws"
+    return f"{ws}://{rest}{RELAY_PATH}/{token}"
 
 
 class VoiceProvider(Protocol):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+from starlette.requests import HTTPConnection
 from temporalio.client import Client
 
 from opsdesk.db import Database
@@ -10,21 +10,21 @@ from opsdesk.settings import Settings
 from opsdesk.web.events import ChangeFeed
 
 
-def settings_of(request: Request) -> Settings:
+def settings_of(request: HTTPConnection) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def client_of(request: Request) -> Client:
+def client_of(request: HTTPConnection) -> Client:
     client: Client = request.app.state.temporal
     return client
 
 
-def db_of(request: Request) -> Database:
+def db_of(request: HTTPConnection) -> Database:
     db: Database = request.app.state.db
     return db
 
 
-def feed_of(request: Request) -> ChangeFeed:
+def feed_of(request: HTTPConnection) -> ChangeFeed:
     feed: ChangeFeed = request.app.state.change_feed
     return feed

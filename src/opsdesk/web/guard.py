@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from fastapi import Request
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from opsdesk.web.deps import settings_of
@@ -43,10 +43,11 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-async def same_origin_changes(request: Request) -> None:
-    """An app-wide dependency: refuse a change a browser sent from another site's page."""
+async def same_origin_changes(request: HTTPConnection) -> None:
+    """An app-wide dependency: refuse a change a browser sent from another site's page. A
+    WebSocket (a call's conversation) is no browser's change: its handshake is signed."""
     path = request.url.path
-    if request.method not in CHANGES or path.startswith(SIGNED):
+    if request.scope.get("method") not in CHANGES or path.startswith(SIGNED):
         return
     settings = settings_of(request)
     allowed = {

@@ -14,12 +14,13 @@ import time
 from collections.abc import Callable
 from typing import Literal
 
-from fastapi import Request
+from fastapi import Request, WebSocketException
 from limits import RateLimitItem, parse
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from opsdesk.db import Database
@@ -231,7 +232,7 @@ def too_many(wait: int, whose: str = "your address") -> ApiError:
     )
 
 
-def address_of(request: Request) -> str:
+def address_of(request: HTTPConnection) -> str:
     return request.client.host if request.client else "unknown"
 
 
@@ -244,8 +245,11 @@ class rate_limited:  # noqa: N801 - used like the function it replaced: Depends(
     def __init__(self, audience: Audience) -> None:
         self.audience = audience
 
-    async def __call__(self, request: Request) -> None:
+    async def __call__(self, request: HTTPConnection) -> None:
         limits: RateLimits = request.app.state.rate_limits
         wait = await limits.hit(self.audience, address_of(request))
         if wait is not None:
+            if request.scope["type"] == "websocket":
+                # Refused before the handshake completes: the client sees a 403.
+                raise WebSocketException(code=1008, reason=f"too many requests; wait {wait} s")
             raise too_many(wait)

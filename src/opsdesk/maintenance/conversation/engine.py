@@ -1,0 +1,245 @@
+"""The call as a conversation: the owner's turns in, the desk's turns out, and at most one
+answer recorded.
+
+A brain (a model, or the offline rules) speaks for the desk and asks for an answer to be
+recorded through one structured call, ``record_answer``. The engine, not the brain,
+decides whether that call counts:
+
+- the decision must be one the question allows (approve or decline), and an approval
+  must name the amount on file, so no conversation can approve another amount;
+- the first ``record_answer`` is never recorded: the engine reads the decision back in its
+  own words ("So you approve the invoice of 412 dollars ... Shall I record that?") and
+  only the same decision asked for again in the owner's very next turn records it, unless
+  that turn plainly says no;
+- a read-back that was interrupted, or not confirmed at once, is forgotten.
+
+Keys work at any moment and need no brain: 1 is yes and 2 is no. With no read-back
+pending, 1 or 2 reads back approve or decline; with one pending, 1 confirms it and 2
+drops it. 9 says the whole message again. So a key press is read back and confirmed like
+words, where today's ``<Gather>`` call records a key at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from opsdesk.ai.tasks import rules_spoken_answer
+from opsdesk.maintenance.conversation.facts import DECISIONS, CallFacts
+
+KEYS = "Press 1 to approve, 2 to decline, or 9 to hear this again."
+CONFIRM_KEYS = "Say yes or press 1 to record it; say no or press 2 if not."
+MAX_SILENCES = 2
+"""Silences asked about before the call ends politely."""
+NOTE_LIMIT = 1000
+"""What an answer's note holds (``inputs.Note``): the transcript's end, if it is longer."""
+
+
+@dataclass(frozen=True)
+class Line:
+    """One turn of the transcript."""
+
+    who: Literal["desk", "owner"]
+    text: str
+
+
+@dataclass(frozen=True)
+class Say:
+    """Words for the desk to speak, a few at a time."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class RecordCall:
+    """The brain asks for an answer to be recorded (the ``record_answer`` tool call)."""
+
+    decision: str
+    amount_cents: int | None = None
+
+
+Event = Say | RecordCall
+
+
+class Brain(Protocol):
+    """Speaks for the desk: given the facts and the transcript so far (the owner's turn
+    last), the desk's words and at most one ``RecordCall``."""
+
+    def reply(
+        self, facts: CallFacts, transcript: Sequence[Line], pending: bool | None
+    ) -> AsyncIterator[Event]: ...
+
+
+class BrainFailed(Exception):
+    """The brain could not answer (a model that is down): the call goes on without it."""
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How the call ends: what the owner hears last, and whether an answer was recorded."""
+
+    goodbye: str
+    recorded: bool = False
+    fallback: bool = False
+    """The conversation failed: the call goes on as today's key-press call."""
+
+
+Recorder = Callable[[bool, str], Awaitable[Ending]]
+"""Records ``approve`` with the call's note (its transcript): how the call ends."""
+
+
+@dataclass
+class Conversation:
+    """One call's conversation; the relay feeds it the owner's turns and speaks its own."""
+
+    facts: CallFacts
+    brain: Brain
+    record: Recorder
+    other_way: str = ""
+    """How the owner can still answer if the call records nothing."""
+    transcript: list[Line] = field(default_factory=list)
+    ending: Ending | None = None
+    _pending: bool | None = None
+    """The decision read back (True: approve) and awaiting the owner's next turn."""
+    _pending_turn: int = -1
+    _turns: int = 0
+    _silences: int = 0
+    recording: bool = False
+    """An answer is on its way to the request: the turn sending it must not be stopped."""
+
+    def opening(self) -> str:
+        """Who is calling and why, then the question."""
+        script = self.facts.script
+        text = (
+            f"{script.intro} {script.question} You can ask me about it, "
+            f"or just tell me your answer. {KEYS}"
+        )
+        self.transcript.append(Line("desk", text))
+        return text
+
+    async def hear(self, text: str) -> AsyncIterator[str]:
+        """The owner said ``text``: the desk's reply, as it is spoken."""
+        self._turns += 1
+        self._silences = 0
+        self.transcript.append(Line("owner", text))
+        pending, self._pending = self._take_pending(), None
+        said: list[str] = []
+        try:
+            async for event in self.brain.reply(self.facts, self.transcript, pending):
+                if isinstance(event, Say):
+                    said.append(event.text)
+                    yield event.text
+                else:
+                    async for words in self._asked_to_record(event, text, pending):
+                        said.append(words)
+                        yield words
+                    break
+        except BrainFailed:
+            self.ending = Ending(
+                "Sorry, I am having trouble with this conversation.", fallback=True
+            )
+        finally:
+            self._desk("".join(said))
+
+    async def press(self, digit: str) -> AsyncIterator[str]:
+        """The owner pressed ``digit``: handled here, whatever the brain is doing."""
+        self._turns += 1
+        self._silences = 0
+        self.transcript.append(Line("owner", f"(pressed {digit})"))
+        pending, self._pending = self._take_pending(), None
+        if digit == "9":
+            words = self._words(self.opening_words())
+        elif digit == "1" and pending is not None:
+            await self._record(pending)
+            return
+        elif digit == "2" and pending is not None:
+            words = self._words(f"All right, I have not recorded anything. {self._question()}")
+        elif digit in ("1", "2"):
+            words = self._words(self._read_back(digit == "1"))
+        else:
+            words = self._words(f"Sorry, that key does nothing here. {KEYS}")
+        yield words
+
+    async def silence(self) -> AsyncIterator[str]:
+        """Nothing heard for a while: ask again, then end politely."""
+        self._pending = None
+        self._silences += 1
+        if self._silences > MAX_SILENCES:
+            self.ending = Ending(
+                f"Sorry, I did not hear an answer, so nothing is recorded. {self.other_way}"
+            )
+            return
+        yield self._words(f"Are you still there? {self._question()}")
+
+    def interrupted(self, heard: str) -> None:
+        """The owner spoke over the desk: only ``heard`` reached them, and a read-back cut
+        short was not heard, so it cannot be confirmed."""
+        self._pending = None
+        if self.transcript and self.transcript[-1].who == "desk":
+            self.transcript[-1] = Line("desk", f"{heard.strip()} (interrupted)")
+
+    def opening_words(self) -> str:
+        script = self.facts.script
+        return f"{script.intro} {script.question} {KEYS}"
+
+    def note(self) -> str:
+        """The transcript as the answer's note, its end kept when it is too long."""
+        # The opening is the call's script, the same for every call: named, not repeated.
+        lines = ["Desk: (the call's opening)"] + [
+            f"{'Desk' if line.who == 'desk' else 'Owner'}: {line.text.strip()}"
+            for line in self.transcript[1:]
+            if line.text.strip()
+        ]
+        text = "Call transcript:\n" + "\n".join(lines)
+        if len(text) > NOTE_LIMIT:
+            text = "…" + text[-(NOTE_LIMIT - 1) :]
+        return text
+
+    # -- inside ------------------------------------------------------------------------------
+
+    def _take_pending(self) -> bool | None:
+        # A read-back counts only for the turn right after it.
+        return self._pending if self._pending_turn == self._turns - 1 else None
+
+    def _question(self) -> str:
+        return f"{self.facts.script.question} {KEYS}"
+
+    def _read_back(self, approve: bool) -> str:
+        self._pending = approve
+        self._pending_turn = self._turns
+        return f"{self.facts.read_back(approve)} {CONFIRM_KEYS}"
+
+    def _words(self, text: str) -> str:
+        self._desk(text)
+        return text
+
+    def _desk(self, text: str) -> None:
+        if text:
+            self.transcript.append(Line("desk", text))
+
+    async def _asked_to_record(
+        self, call: RecordCall, heard: str, pending: bool | None
+    ) -> AsyncIterator[str]:
+        if call.decision not in DECISIONS:
+            yield f" I can only record a yes or a no to this question. {self._question()}"
+            return
+        approve = call.decision == "approve"
+        wanted = self.facts.amount_cents
+        if approve and wanted is not None and call.amount_cents != wanted:
+            yield (
+                f" I can only record an approval of {self.facts.amount_words}, "
+                f"the amount on file. {self._question()}"
+            )
+            return
+        if pending is not None and pending == approve and rules_spoken_answer(heard) != "decline":
+            await self._record(approve)
+            return
+        yield " " + self._read_back(approve)
+
+    async def _record(self, approve: bool) -> None:
+        self.recording = True
+        try:
+            self.ending = await self.record(approve, self.note())
+        finally:
+            self.recording = False
