@@ -34,6 +34,9 @@ SECRET = {
 }
 """What the Kubernetes files' Secret holds (its keys are in the manifest's header)."""
 
+IMAGE = {"OPSDESK_BUILD_ID": "3f2a9c1"}
+"""What the image bakes in (deploy/Dockerfile's build argument)."""
+
 
 def check_environment(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     """Every variable is Ops Desk's or Temporal's, and Ops Desk's settings read them all."""
@@ -109,7 +112,10 @@ def test_the_kubernetes_manifests_probe_real_routes_with_real_settings(
         assert env["OPSDESK_ENVIRONMENT"] == "production"
         with pytest.raises(ValueError, match="OPSDESK_LINK_SECRET, OPSDESK_SESSION_SECRET"):
             check_environment(env, monkeypatch)  # without the Secret: refuses to start
-        check_environment({**env, **SECRET}, monkeypatch)
+        # An image built without its build id refuses too; one built with it starts.
+        with pytest.raises(ValueError, match="needs OPSDESK_BUILD_ID"):
+            check_environment({**env, **SECRET, "OPSDESK_BUILD_ID": ""}, monkeypatch)
+        check_environment({**env, **SECRET, **IMAGE}, monkeypatch)
     [api] = by_name["Deployment", "opsdesk-api"]["spec"]["template"]["spec"]["containers"]
     probes = {api["livenessProbe"]["httpGet"]["path"], api["readinessProbe"]["httpGet"]["path"]}
     assert probes == {"/healthz", "/readyz"}

@@ -448,6 +448,24 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _build_id_in_production(self) -> Settings:
+        # An image built without a build id falls back to the package's version: two such
+        # images with different workflow code would be one version, and an order pinned to
+        # it would be replayed by the other's code.
+        if (
+            self.environment == "production"
+            and self.worker_versioning
+            and self.build_id == package_version()
+        ):
+            raise ValueError(
+                "OPSDESK_ENVIRONMENT=production needs OPSDESK_BUILD_ID, set to what tells this "
+                "build's workflow code apart (the commit it was built from: the image's "
+                "build argument): left to the package's version, two builds would share one "
+                "Worker Deployment version"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _s3_has_a_bucket(self) -> Settings:
         if self.blob_store == "s3" and not self.s3_bucket:
             raise ValueError(

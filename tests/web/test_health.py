@@ -11,6 +11,7 @@ from opsdesk.app import create_app
 from opsdesk.db import Database
 from opsdesk.settings import Settings
 from opsdesk.temporal.deployments import deployment_config
+from opsdesk.web.health import CurrentBuild
 from opsdesk.worker import build_workers, running, settle_version
 from tests.conftest import free_port
 from tests.http import serve
@@ -63,6 +64,14 @@ async def test_readyz_waits_for_a_worker_on_every_task_queue_and_a_current_build
             response = await eventually(lambda: http.get("/readyz"), lambda r: r.status_code != 503)
     assert response.status_code == 200, response.text
     assert response.json()["checks"]["deployment"]["detail"] == "build a is current"
+    # A describe that fails (throttled, say) keeps a build once seen current, rather than
+    # take every replica out of the load balancer at once; never seen, it is not ready.
+    seen = CurrentBuild(settings.deployment_name)
+    seen.KEEP_YES = 0.0
+    assert (await seen.check(dev_env.client)).ok
+    nowhere = await Client.connect(f"127.0.0.1:{free_port()}", lazy=True)
+    assert (await seen.check(nowhere)).ok
+    assert not (await CurrentBuild(settings.deployment_name).check(nowhere)).ok
     assert response.json()["reason"] is None
 
 

@@ -118,6 +118,12 @@ class CurrentBuild:
         try:
             current = await current_build_id(client, self.name)
         except Exception as exc:
+            # A throttled or failed describe says nothing new about a deployment already
+            # seen with a current build: every replica failing it at once would take the
+            # whole API out of the load balancer. Temporal being down fails its own check.
+            if self._check is not None and self._check.ok:
+                self._until = now + self.KEEP_NO
+                return self._check
             check = Check(ok=False, detail=f"cannot describe deployment {self.name} ({exc})")
         else:
             if current is None:
