@@ -12,11 +12,13 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from opsdesk.db import Database
 from opsdesk.drill.rollout import run_rollout
 from opsdesk.settings import Settings
+from opsdesk.temporal import interceptors
 from opsdesk.temporal.deployments import (
     current_build_id,
     deployment_config,
@@ -85,3 +87,12 @@ async def test_the_deployment_commands_refuse_what_they_cannot_do_in_a_sentence(
     assert absent.returncode == 1
     assert "cannot take new workflows" in absent.stderr
     assert "Traceback" not in unknown.stderr + bad.stderr + absent.stderr
+
+
+def test_unversioned_workers_check_the_sdk_they_reach_into(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The attribute UnversionedInterceptor clears is where this SDK keeps it...
+    assert interceptors.sdk_keeps_versioning_behavior()
+    # ...and an SDK that moved it stops the worker at start, saying so.
+    monkeypatch.setattr(interceptors, "sdk_keeps_versioning_behavior", lambda: False)
+    with pytest.raises(RuntimeError, match="UnversionedInterceptor updated"):
+        interceptors.UnversionedInterceptor()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from typing import Any
 
@@ -14,6 +15,7 @@ from temporalio.worker import (
     Interceptor,
     WorkflowInboundInterceptor,
     WorkflowInterceptorClassInput,
+    _workflow_instance,
 )
 
 from opsdesk.errors import NonRetryableError
@@ -54,12 +56,31 @@ class _ReportOutcomes(ActivityInboundInterceptor):
 class UnversionedInterceptor(Interceptor):
     """For a worker outside any Worker Deployment (tests, benchmarks, versioning off): the
     server refuses a workflow task that names a versioning behaviour from such a worker,
-    and the SDK names the one ``@workflow.defn`` declares whatever the worker is."""
+    and the SDK names the one ``@workflow.defn`` declares whatever the worker is.
+
+    It clears a private attribute of the SDK's workflow instance; made where the worker
+    is built, it first checks the SDK still has it, so an SDK upgrade that renames it
+    stops the worker at start with a sentence rather than fail every workflow task."""
+
+    def __init__(self) -> None:
+        if not sdk_keeps_versioning_behavior():
+            raise RuntimeError(
+                "this temporalio release keeps a workflow's versioning behaviour elsewhere: "
+                "unversioned workers (OPSDESK_WORKER_VERSIONING=false) need "
+                "opsdesk.temporal.interceptors.UnversionedInterceptor updated for it"
+            )
 
     def workflow_interceptor_class(
         self, input: WorkflowInterceptorClassInput
     ) -> type[WorkflowInboundInterceptor] | None:
         return _NoVersioningBehavior
+
+
+def sdk_keeps_versioning_behavior() -> bool:
+    """Whether the SDK's workflow instance holds its behaviour in ``_versioning_behavior``,
+    the attribute ``UnversionedInterceptor`` clears."""
+    source = inspect.getsource(_workflow_instance._WorkflowInstanceImpl)
+    return "self._versioning_behavior" in source
 
 
 class _NoVersioningBehavior(WorkflowInboundInterceptor):
@@ -69,6 +90,5 @@ class _NoVersioningBehavior(WorkflowInboundInterceptor):
         # only), so this sets what the SDK's instance reads; if the SDK renames it, every
         # unversioned test on the dev server fails with the server's refusal.
         runtime = workflow._Runtime.current()
-        assert hasattr(runtime, "_versioning_behavior")
-        runtime._versioning_behavior = None
+        runtime._versioning_behavior = None  # type: ignore[attr-defined]
         return await super().execute_workflow(input)
