@@ -101,7 +101,7 @@ def test_the_kubernetes_manifests_probe_real_routes_with_real_settings(
         getattr(route, "path", "")
         for route in iter_route_contexts(create_app(Settings(data_dir=tmp_path)).routes)
     }
-    for name in ("opsdesk-api", "opsdesk-worker"):
+    for name in ("opsdesk-api", "opsdesk-worker-3f2a9c1"):
         deployment = by_name["Deployment", name]
         assert deployment["spec"]["replicas"] >= 2
         [container] = deployment["spec"]["template"]["spec"]["containers"]
@@ -116,6 +116,10 @@ def test_the_kubernetes_manifests_probe_real_routes_with_real_settings(
         with pytest.raises(ValueError, match="needs OPSDESK_BUILD_ID"):
             check_environment({**env, **SECRET, "OPSDESK_BUILD_ID": ""}, monkeypatch)
         check_environment({**env, **SECRET, **IMAGE}, monkeypatch)
+    # The workers are one build's: its id names them, selects their pods and tags the image.
+    workers = by_name["Deployment", "opsdesk-worker-3f2a9c1"]["spec"]
+    assert workers["selector"]["matchLabels"]["build"] == "3f2a9c1"
+    assert workers["template"]["spec"]["containers"][0]["image"].endswith(":3f2a9c1")
     [api] = by_name["Deployment", "opsdesk-api"]["spec"]["template"]["spec"]["containers"]
     probes = {api["livenessProbe"]["httpGet"]["path"], api["readinessProbe"]["httpGet"]["path"]}
     assert probes == {"/healthz", "/readyz"}
