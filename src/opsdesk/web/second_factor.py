@@ -5,9 +5,9 @@ Sign-in is two steps when a person has turned a second factor on: ``POST /signin
 the password and, instead of a session, hands the browser a signed five-minute cookie
 (``opsdesk.web.auth.ask_second_factor``); ``POST /signin/code`` checks the code and only
 then opens the session. Each code counts against the same sign-in limits as a password;
-besides, one password buys ``SECOND_STEP_CODES`` codes (counted per cookie, by its nonce),
-and an account takes ``WRONG_CODES_A_DAY`` wrong codes a day, so that a known password does
-not let the six digits be guessed over days.
+besides, one password buys ``limits.SECOND_STEP_CODES`` codes (counted per cookie, by its
+nonce), and an account takes ``limits.WRONG_CODES_A_DAY`` wrong codes a day, so that a
+known password does not let the six digits be guessed over days.
 
 Turning an app on asks for the password first: a borrowed session must not be able to put
 its holder's app on someone else's account (and, with ``OPSDESK_ADMIN_SECOND_FACTOR=
@@ -34,7 +34,7 @@ from opsdesk.web.auth import (
     second_step_of,
 )
 from opsdesk.web.forms import read_form
-from opsdesk.web.limits import SECOND_STEP_CODES, RateLimits, rate_limited
+from opsdesk.web.limits import RateLimits, rate_limited
 from opsdesk.web.navigation import Notice, redirect_with
 from opsdesk.web.signin import _page, _signed_in, count_attempt
 
@@ -49,8 +49,8 @@ _WRONG_CODE = (
 _TOO_LATE = Notice("error", "That sign-in waited too long for its code. Sign in again.")
 _TOO_MANY_FOR_ONE = Notice(
     "error",
-    f"{SECOND_STEP_CODES} codes were typed after that password without a right one. "
-    "Sign in again with your password, then type the code your app shows.",
+    "Too many codes were typed after that password. Sign in again with your password, then "
+    "type the code your app shows.",
 )
 
 
