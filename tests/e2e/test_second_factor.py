@@ -64,6 +64,7 @@ async def test_an_admin_turns_on_a_second_factor_and_signs_in_with_it(
         await expect(page.locator("[data-who]")).to_have_text("ops")
         await page.get_by_role("link", name="A code from an authenticator app").click()
         await expect(page.locator("[data-factor-state]")).to_contain_text("Off.")
+        await page.get_by_label("Your password").fill(PASSWORD)
         await page.get_by_role("button", name="Set up an authenticator app").click()
 
         qr = page.get_by_role("img", name="QR code for your authenticator app")

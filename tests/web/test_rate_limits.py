@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, text
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
@@ -108,3 +108,22 @@ async def test_a_count_slides_out_of_its_window_and_is_swept(db: Database) -> No
     async with db.transaction() as session:
         keys = (await session.execute(select(RateCount.client_key))).scalars().all()
     assert keys == []
+
+
+async def test_sign_in_is_refused_while_its_limits_cannot_be_counted(
+    db: Database, tmp_path: Path
+) -> None:
+    """A flood that breaks the count (SQLite's "database is locked") must not switch the
+    sign-in limits off; other limits still let requests through, health probes first."""
+    async for [http] in _replicas(db, tmp_path, 1):
+        async with db.transaction() as session:
+            await session.execute(text("DROP TABLE rate_counts"))
+        page = {"Accept": "text/html"}
+        busy = await http.post(
+            "/signin", data={"name": "dana", "password": "guess", "next": "/"}, headers=page
+        )
+        assert busy.status_code == 503
+        assert busy.headers["retry-after"] == "5"
+        assert "Sign-in is busy; try again in a few seconds." in busy.text
+        assert (await http.get("/healthz")).status_code == 200
+        assert (await http.get("/signin", headers=page)).status_code == 200

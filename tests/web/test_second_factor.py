@@ -9,12 +9,13 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pyotp
 import pytest
+from sqlalchemy import update
 
 from opsdesk.access.roles import Role
 from opsdesk.access.sessions import Sessions
@@ -49,7 +50,7 @@ def code(secret: str, steps_ahead: int = 0) -> str:
 
 async def enrol(http: httpx.AsyncClient) -> tuple[str, list[str]]:
     """Turns a second factor on from the account page; the secret and recovery codes."""
-    await http.post("/account/second-factor/start")
+    await http.post("/account/second-factor/start", data={"password": PASSWORD})
     secret = secret_on((await http.get("/account/second-factor")).text)
     shown = await http.post("/account/second-factor/confirm", data={"code": code(secret)})
     assert shown.status_code == 200, shown.text
@@ -143,15 +144,118 @@ async def test_a_second_factor_is_asked_for_after_the_password(
         assert (await by_link.get("/api/me")).status_code == 401
 
 
-async def test_an_admin_can_be_held_to_a_second_factor(db: Database, tmp_path: Path) -> None:
+async def test_an_admin_can_be_held_to_a_second_factor(
+    db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=SECURITY_LOGGER)
     async for desk in _desk(db, tmp_path, admin_second_factor="required"):
         await person(desk.db, "dana", Role.ADMIN)
         await _sign_in(desk.http, "dana", PASSWORD)
         assert (await desk.http.get("/api/users")).status_code == 403
         account = (await desk.http.get("/account")).text
         assert "Admins here must use a second factor" in account
+
+        # A borrowed session cannot put its holder's app on the account: the password is
+        # asked for first, and a wrong one counts like a sign-in.
+        for given in ({"password": ""}, {"password": "not-her-password"}):
+            said = await desk.http.post(
+                "/account/second-factor/start", data=given, follow_redirects=True
+            )
+            assert "That is not your password, so nothing was set up." in html.unescape(said.text)
+            assert "Off." in said.text
+            assert "data-secret" not in said.text
+        refusals = [
+            r.__dict__["security"]
+            for r in caplog.records
+            if r.name == SECURITY_LOGGER and r.__dict__["security"]["event"] == "second_factor_on"
+        ]
+        assert [(f["outcome"], f["reason"]) for f in refusals] == [
+            ("refused", "wrong password")
+        ] * 2
+        # A secret left waiting is not shown, nor taken, once its quarter of an hour is over.
+        await desk.http.post("/account/second-factor/start", data={"password": PASSWORD})
+        secret = secret_on((await desk.http.get("/account/second-factor")).text)
+        async with desk.db.transaction() as session:
+            await session.execute(
+                update(SecondFactor).values(created_at=datetime.now(UTC) - timedelta(minutes=16))
+            )
+        assert "data-secret" not in (await desk.http.get("/account/second-factor")).text
+        late = await desk.http.post(
+            "/account/second-factor/confirm", data={"code": code(secret)}, follow_redirects=True
+        )
+        assert "set it up again" in late.text
+        assert (await desk.http.get("/api/users")).status_code == 403
+
         await enrol(desk.http)
         assert (await desk.http.get("/api/users")).status_code == 200
+        # A password typed there counts against the name's five a minute: the sixth wrong
+        # one is refused.
+        for _ in range(5):
+            await desk.http.post("/account/second-factor/start", data={"password": "x"})
+        limited = await desk.http.post("/account/second-factor/start", data={"password": "x"})
+        assert limited.status_code == 429
+
+
+async def test_one_password_buys_five_codes_and_an_account_twenty_wrong_ones_a_day(
+    db: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With the password known, the six digits cannot be guessed over days: each sign-in
+    takes five codes, then the password again; twenty wrong codes end the account's day."""
+    caplog.set_level(logging.INFO, logger=SECURITY_LOGGER)
+    roomy = {"sign_in_rate_limit": "100/minute", "sign_in_address_rate_limit": "100/minute"}
+    async for desk in _desk(db, tmp_path, **roomy):
+        await person(desk.db, "dana")
+        await _sign_in(desk.http, "dana", PASSWORD)
+        secret, recovery = await enrol(desk.http)
+        async with httpx.AsyncClient(base_url=desk.http.base_url) as thief:
+            await _sign_in(thief, "dana", PASSWORD)
+            for _ in range(5):
+                assert (
+                    await thief.post("/signin/code", data={"code": "000000"})
+                ).status_code == 401
+            # The sixth, right or not, voids the step: back to the password.
+            void = await thief.post(
+                "/signin/code", data={"code": code(secret, 1)}, follow_redirects=True
+            )
+            assert "Sign in again with your password" in void.text
+            assert (await thief.get("/api/me")).status_code == 401
+            assert (await thief.get("/signin/code")).headers["location"] == "/signin"
+            # A fresh password buys a fresh five: the right code signs in.
+            await _sign_in(thief, "dana", PASSWORD)
+            assert (
+                await thief.post("/signin/code", data={"code": code(secret, 1)})
+            ).status_code == 303
+            await thief.post("/signout")
+            # Fifteen more wrong codes make the day's twenty.
+            for _ in range(3):
+                await _sign_in(thief, "dana", PASSWORD)
+                for _ in range(5):
+                    wrong = await thief.post("/signin/code", data={"code": "000000"})
+                    assert wrong.status_code == 401
+            # Now not even a right code is taken, nor a recovery code, till the count slides.
+            await _sign_in(thief, "dana", PASSWORD)
+            over = await thief.post(
+                "/signin/code", data={"code": recovery[0]}, follow_redirects=True
+            )
+            assert "Too many wrong codes were typed for your account today" in over.text
+            assert "ask an admin to turn your second factor off" in over.text
+            assert (await thief.get("/api/me")).status_code == 401
+        # Turning it off asks for a code too, and is held to the same day's count.
+        said = await desk.http.post(
+            "/account/second-factor/off", data={"code": recovery[1]}, follow_redirects=True
+        )
+        assert "Too many wrong codes" in html.unescape(said.text)
+        assert "On." in (await desk.http.get("/account/second-factor")).text
+    lockouts = [
+        r.__dict__["security"]["reason"]
+        for r in caplog.records
+        if r.name == SECURITY_LOGGER and r.__dict__["security"]["event"] == "lockout"
+    ]
+    assert lockouts == [
+        "too many codes after one password",
+        "too many wrong second-factor codes today",
+        "too many wrong second-factor codes today",
+    ]
 
 
 async def test_pages_and_json_are_not_kept_by_the_browser(desk: Desk) -> None:

@@ -17,6 +17,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pyotp
 from sqlalchemy import delete, func, select, update
@@ -35,6 +36,9 @@ STEP_SECONDS = 30
 DRIFT_STEPS = 1
 """Codes of the step before and after now are taken too: a phone's clock is seldom exact."""
 RECOVERY_CODES = 10
+PENDING_TIME = timedelta(minutes=15)
+"""How long a new secret waits for its first code (and is shown on the person's page): not
+for ever, so that whoever borrows a session later cannot read and confirm one left there."""
 _RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i to misread
 _RECOVERY = re.compile(r"[a-z2-9]{10}")
 
@@ -128,7 +132,11 @@ class SecondFactors:
             row = await session.scalar(
                 select(SecondFactor)
                 .join(User, User.id == SecondFactor.user_id)
-                .where(User.name == name, SecondFactor.confirmed_at.is_(None))
+                .where(
+                    User.name == name,
+                    SecondFactor.confirmed_at.is_(None),
+                    SecondFactor.created_at > utcnow() - PENDING_TIME,
+                )
             )
         return self._enrolment(name, self._unseal(row.secret_sealed)) if row else None
 
@@ -141,11 +149,15 @@ class SecondFactors:
             user = await self._user(session, name)
             row = await session.scalar(
                 select(SecondFactor).where(
-                    SecondFactor.user_id == user.id, SecondFactor.confirmed_at.is_(None)
+                    SecondFactor.user_id == user.id,
+                    SecondFactor.confirmed_at.is_(None),
+                    SecondFactor.created_at > utcnow() - PENDING_TIME,
                 )
             )
             if row is None:
-                raise AccountError("there is no authenticator app waiting to be confirmed")
+                raise AccountError(
+                    "no authenticator app is waiting to be confirmed; set it up again"
+                )
             step = self._matching_step(self._unseal(row.secret_sealed), code, after=None)
             if step is None:
                 raise AccountError("that code does not match; try the one your app shows now")

@@ -20,9 +20,10 @@ import hashlib
 import hmac
 import inspect
 import json
+import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated
 from urllib.parse import quote
@@ -306,13 +307,16 @@ class SecondStep:
     name: str
     next: str
     by_link: bool
+    nonce: str = field(default_factory=lambda: secrets.token_urlsafe(12))
+    """This half-done sign-in's own: the wrong codes typed after it are counted under it
+    (``opsdesk.web.limits.SECOND_STEP_CODES``), on every replica."""
 
 
 def ask_second_factor(request: Request, step: SecondStep) -> RedirectResponse:
     """Sends the browser to the code form, carrying the half-done sign-in in a signed
     cookie that only that form reads; no session exists until the code is right."""
     expires = int(time.time() + SECOND_STEP_TIME.total_seconds())
-    packed = json.dumps([step.name, step.next, step.by_link, expires]).encode()
+    packed = json.dumps([step.name, step.next, step.by_link, expires, step.nonce]).encode()
     value = credentials_of(request).cookie_value("2fa:" + base64.urlsafe_b64encode(packed).decode())
     response = RedirectResponse(SECOND_STEP_PATH, status_code=303)
     response.set_cookie(
@@ -333,12 +337,13 @@ def second_step_of(request: Request) -> SecondStep | None:
     if signed is None or not signed.startswith("2fa:"):
         return None
     try:
-        name, next_path, by_link, expires = json.loads(base64.urlsafe_b64decode(signed[4:]))
+        name, next_path, by_link, expires, nonce = json.loads(base64.urlsafe_b64decode(signed[4:]))
     except (ValueError, TypeError):
+        # Unreadable, or made before steps had a nonce: the password is asked for again.
         return None
     if not isinstance(expires, int) or expires < time.time():
         return None
-    return SecondStep(name=str(name), next=str(next_path), by_link=bool(by_link))
+    return SecondStep(name=str(name), next=str(next_path), by_link=bool(by_link), nonce=str(nonce))
 
 
 def clear_second_step(request: Request, response: Response) -> None:

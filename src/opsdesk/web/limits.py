@@ -3,8 +3,9 @@ before a handler reads them, whether the client declared a Content-Length or str
 body; and the public routes (the tenant's form, the pages behind links, webhooks, health
 probes) take a bounded number of requests per client address (429), counted in the
 database so that every replica sees the same counts. The client address is the peer's,
-or what a proxy in ``OPSDESK_TRUSTED_PROXIES`` forwarded (``trust_proxies``): a header
-anyone else sends is ignored."""
+or what a proxy in ``OPSDESK_TRUSTED_PROXIES`` forwarded: ``opsdesk.app`` installs uvicorn's
+``ProxyHeadersMiddleware`` with those proxies alone, so a forwarded header anyone else
+sends is ignored."""
 
 from __future__ import annotations
 
@@ -114,7 +115,30 @@ class BodyLimit:
                 await self._refusal(scope, limit)(scope, receive, send)
 
 
-Audience = Literal["people", "machines", "sign_in_account", "sign_in_address"]
+Audience = Literal[
+    "people",
+    "machines",
+    "sign_in_account",
+    "sign_in_address",
+    "second_step",
+    "second_factor_account",
+]
+
+SECOND_STEP_CODES = 5
+"""Codes one right password (or link) may be followed by; after them the half-done sign-in
+is void and the password must be typed again. Counted per second-step cookie."""
+WRONG_CODES_A_DAY = 20
+"""Wrong second-factor codes an account takes in a day; after them no code is taken until
+the count has slid out of its window."""
+
+FAILS_CLOSED: frozenset[Audience] = frozenset(
+    {"sign_in_account", "sign_in_address", "second_step", "second_factor_account"}
+)
+"""The limits on guesses at a password or a code: when the database cannot count one (a
+flood makes SQLite say "database is locked"), the attempt is refused, for an attacker's
+flood must not switch its own limit off."""
+BUSY_WAIT = 5
+"""Seconds a sign-in refused for want of a count is told to wait."""
 
 SWEEP_EVERY = 60.0
 """Seconds between a process's deletions of the counts no window needs any more."""
@@ -130,9 +154,10 @@ class RateLimits:
     the last window's count, weighted by the share of it still within one window of now.
     Each request is one atomic insert-or-increment (``INSERT … ON CONFLICT DO UPDATE``, on
     SQLite as on PostgreSQL) and one read. Refused requests count too, so a client that
-    keeps trying stays refused. If the database cannot count, the request goes ahead: a
-    health probe must not fail because the database is down, and everything that matters
-    behind a limit needs the database anyway."""
+    keeps trying stays refused. If the database cannot count, a sign-in's password or code
+    is refused (503, ``FAILS_CLOSED``) and any other request goes ahead: a health probe must
+    not fail because the database is down, and the rest behind a limit needs the database
+    anyway."""
 
     def __init__(
         self,
@@ -149,6 +174,10 @@ class RateLimits:
             "machines": parse(machines),
             "sign_in_account": parse(sign_in),
             "sign_in_address": parse(sign_in_address),
+            # A day's window for a five-minute cookie: its count cannot slide away while the
+            # cookie lives.
+            "second_step": parse(f"{SECOND_STEP_CODES}/day"),
+            "second_factor_account": parse(f"{WRONG_CODES_A_DAY}/day"),
         }
         self._clock = clock
         self._next_sweep = 0.0
@@ -162,12 +191,38 @@ class RateLimits:
         try:
             current, previous = await self._count(audience, key[:128], start, window, now)
         except (SQLAlchemyError, OSError) as exc:
-            log.warning("rate limit %s not counted (%s): request let through", audience, exc)
+            self._uncounted(audience, exc)
             return None
-        elapsed = now - start
-        if previous * (1 - elapsed / window) + current <= item.amount:
+        return _judge(item.amount, window, now - start, previous, current)
+
+    async def refused(self, audience: Audience, key: str) -> int | None:
+        """Whether one more hit would be refused, counting none: None if it would go ahead,
+        else the seconds until one may. For a limit on failures, counted once they fail."""
+        item = self.items[audience]
+        window = item.get_expiry()
+        now = self._clock()
+        start = int(now // window) * window
+        try:
+            async with self.db.transaction() as session:
+                rows = await session.execute(
+                    select(RateCount.window_start, RateCount.hits).where(
+                        RateCount.limit_name == audience,
+                        RateCount.client_key == key[:128],
+                        RateCount.window_start.in_([start, start - window]),
+                    )
+                )
+                counts = {window_start: hits for window_start, hits in rows}
+        except (SQLAlchemyError, OSError) as exc:
+            self._uncounted(audience, exc)
             return None
-        return _wait(item.amount, window, elapsed, previous, current)
+        current = counts.get(start, 0) + 1
+        return _judge(item.amount, window, now - start, counts.get(start - window, 0), current)
+
+    def _uncounted(self, audience: Audience, exc: Exception) -> None:
+        if audience in FAILS_CLOSED:
+            log.warning("rate limit %s not counted (%s): sign-in refused", audience, exc)
+            raise sign_in_busy()
+        log.warning("rate limit %s not counted (%s): request let through", audience, exc)
 
     async def clear(self, audience: Audience, key: str) -> None:
         """Forget ``key``'s count (a name's, once the right password has been given)."""
@@ -212,6 +267,14 @@ class RateLimits:
         return current, previous or 0
 
 
+def _judge(limit: int, window: int, elapsed: float, previous: int, current: int) -> int | None:
+    """None if ``current`` (this window's count, this request included) is within the limit,
+    else the seconds until one more request fits."""
+    if previous * (1 - elapsed / window) + current <= limit:
+        return None
+    return _wait(limit, window, elapsed, previous, current)
+
+
 def _wait(limit: int, window: int, elapsed: float, previous: int, current: int) -> int:
     """Seconds until one more request fits, if none comes meanwhile."""
     room = limit - current - 1
@@ -229,6 +292,16 @@ def too_many(wait: int, whose: str = "your address") -> ApiError:
         "too_many_requests",
         f"too many requests from {whose}; try again in {wait} s",
         headers={"Retry-After": str(wait)},
+    )
+
+
+def sign_in_busy() -> ApiError:
+    """A sign-in refused because its attempt could not be counted."""
+    return ApiError(
+        503,
+        "unavailable",
+        "Sign-in is busy; try again in a few seconds.",
+        headers={"Retry-After": str(BUSY_WAIT)},
     )
 
 
