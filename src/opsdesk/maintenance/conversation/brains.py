@@ -60,9 +60,9 @@ discuss it with the owner, and discuss nothing more.
 
 Recording the answer: when the caller gives an answer, call {tool} with decision \
 "approve" or "decline" (for an approval, amount_cents must be the amount to decide, in \
-cents: {amount}). The desk then reads the decision back and asks the caller to confirm; \
-call {tool} again, with the same decision, only if the caller clearly confirms in their \
-next words. Nothing else records an answer: never say an answer is recorded yourself.\
+cents: {amount}). The desk then reads the decision back and hears the caller's \
+confirmation itself: you never confirm for them. If the caller asks something instead, \
+answer it. Never say an answer is recorded yourself.\
 """
 
 
