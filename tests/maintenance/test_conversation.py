@@ -309,6 +309,9 @@ async def test_offline_the_rules_talk_read_back_and_record_and_the_socket_is_gua
             )
             read_back = await caller.say("Yes, go ahead.")
             assert "So you approve the estimate of 300 dollars. Shall I record that?" in read_back
+            # A question after the read-back is answered, and the read-back dropped.
+            assert "FlowRight Plumbing" in await caller.say("OK, who is the plumber again?")
+            assert "So you approve" in await caller.say("Fine, approve it.")
             # Nothing is recorded until the owner confirms.
             assert (await answer_of(call)).question.answer is None  # type: ignore[union-attr]
             await caller.send(type="prompt", voicePrompt="Yes.", last=True)
@@ -320,8 +323,8 @@ async def test_offline_the_rules_talk_read_back_and_record_and_the_socket_is_gua
         answer = state.latest(Stage.ESTIMATE_APPROVAL).answer  # type: ignore[union-attr]
         assert answer is not None
         assert (answer.channel, answer.what) == ("phone", "approved")
-        assert "Owner: How much is it?" in answer.note
-        assert any("Owner: How much is it?" in entry.note for entry in state.timeline)
+        assert "Owner: OK, who is the plumber again?" in answer.note
+        assert any("Owner: OK, who is the plumber again?" in entry.note for entry in state.timeline)
         assert not any("nothing recorded" in entry.event for entry in state.timeline)
 
         # The token opens one conversation: a second handshake is refused.
