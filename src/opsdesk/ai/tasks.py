@@ -368,7 +368,8 @@ _NO = re.compile(
 )
 _YES = re.compile(
     r"\b(yes|yeah|yep|yup|sure|ok|okay|go ahead|approved?|fine|do it|sounds good|absolutely|"
-    r"of course|please do|si|claro|vale|adelante|de acuerdo|oui|d'accord|bien sur|ja|"
+    r"of course|please do|record (it|that)|si|claro|vale|adelante|de acuerdo|oui|d'accord|"
+    r"bien sur|ja|"
     r"einverstanden|genau|sim|pode|com certeza)\b"
 )
 # A yes word that is negated says no: "I do not approve", "don't go ahead", "that's not ok",
@@ -377,7 +378,8 @@ _YES = re.compile(
 # comma ends the negation.
 _NEGATED_YES = re.compile(
     r"\b(not|never|\w+n'?t|do not|ne|pas|nicht|no|nao)\s+(\w+\s+)?"
-    r"(approve|go ahead|do it|agree|accept|ok|okay|fine|d'accord|einverstanden|de acuerdo)\w*|"
+    r"(approve|go ahead|do it|agree|accept|ok|okay|fine|record|d'accord|einverstanden|"
+    r"de acuerdo)\w*|"
     r"\b(of course|absolutely|definitely|certainly|claro que|bien sur que|naturlich|sicher)"
     r"\s+(not|no|non|nicht|pas)\b"
 )

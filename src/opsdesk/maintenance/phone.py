@@ -37,7 +37,7 @@ from opsdesk.maintenance.inputs import CallEnded, Decision
 from opsdesk.maintenance.link_uses import LinkUses
 from opsdesk.maintenance.notices import CALLED_STAGES, KEYS, CallScript, call_script
 from opsdesk.maintenance.pages import signer_of
-from opsdesk.maintenance.rules import answered_by, zone_of
+from opsdesk.maintenance.rules import NOT_WAITING, answered_by, zone_of
 from opsdesk.maintenance.state import RequestState
 from opsdesk.maintenance.status import CHANNEL_WORDS, Stage
 from opsdesk.notify.call_state import CallView, FirstAnswer, call_view
@@ -421,10 +421,10 @@ async def record_call_answer(
             client_of(conn), grant.request_id, stage, decision, wait=ANSWER_WAIT
         )
     except service.AnswerRefused as exc:
-        if exc.already_answered:
-            first = f"Someone answered first: {exc.reason}."
-            return False, (first, "Your answer was not recorded.")
-        return False, (f"Sorry, your answer could not be recorded: {exc.reason}.",)
+        # The refusal's reason is written for staff (a request id, its state): a caller
+        # hears what it means for them.
+        log.info("a phone answer for %s was refused: %s", grant.request_id, exc.reason)
+        return False, refused_words(exc, state)
     except service.RequestNotFound:
         return False, ("Sorry, we cannot find this request any more.",)
     except (RPCError, WorkflowQueryFailedError):
@@ -433,6 +433,25 @@ async def record_call_answer(
     await LinkUses(db_of(conn)).record(grant, "approve" if approve else "decline")
     verb = "approve" if approve else "decline"
     return True, (f"I have recorded that you {verb} {script.decision}.",)
+
+
+def refused_words(exc: service.AnswerRefused, state: RequestState) -> tuple[str, ...]:
+    """What a caller hears when the request would not take their answer: plain sentences,
+    never the refusal's reason, which names the request and its state for staff."""
+    if exc.already_answered:
+        return (
+            "Someone answered first: this question has already been answered, "
+            "so nothing was changed.",
+        )
+    if exc.kind == NOT_WAITING:
+        return (
+            "This question is closed: the request has moved on since we called, "
+            "so nothing was changed.",
+            "Our office can tell you more.",
+        )
+    if exc.invalid:
+        return ("Sorry, that answer does not fit this question, so nothing was changed.",)
+    return ("Sorry, your answer could not be recorded.", other_way(state))
 
 
 def _owner(state: RequestState) -> str:

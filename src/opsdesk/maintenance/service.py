@@ -79,11 +79,13 @@ class RequestNotFound(LookupError):
 
 class AnswerRefused(Exception):
     """The request would not take the answer (or action). ``already_answered``: someone
-    else's answer to the same question won; ``invalid``: the answer itself does not fit."""
+    else's answer to the same question won; ``invalid``: the answer itself does not fit;
+    ``kind``: the refusal's type (``rules.NOT_WAITING``...), empty when none was given."""
 
     def __init__(self, reason: str, kind: str = "") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.kind = kind
         self.already_answered = kind == ALREADY_ANSWERED
         self.invalid = kind == INVALID_ANSWER
 

@@ -60,9 +60,9 @@ discuss it with the owner, and discuss nothing more.
 
 Recording the answer: when the caller gives an answer, call {tool} with decision \
 "approve" or "decline" (for an approval, amount_cents must be the amount to decide, in \
-cents: {amount}). The desk then reads the decision back and asks the caller to confirm; \
-call {tool} again, with the same decision, only if the caller clearly confirms in their \
-next words. Nothing else records an answer: never say an answer is recorded yourself.\
+cents: {amount}). The desk then reads the decision back and hears the caller's \
+confirmation itself: you never confirm for them. If the caller asks something instead, \
+answer it. Never say an answer is recorded yourself.\
 """
 
 
@@ -283,13 +283,6 @@ class RulesBrain:
         heard = transcript[-1].text if transcript else ""
         text = heard.lower()
         intent = rules_spoken_answer(heard)
-        if pending is not None:
-            if intent == "approve":
-                yield RecordCall("approve" if pending else "decline", facts.amount_cents)
-                return
-            if intent == "decline":
-                yield Say(f"All right, I have not recorded anything. {_question(facts)}")
-                return
         if _NOT_OWNER.search(text):
             yield Say(
                 f"I am sorry, I can only discuss this with the owner, {facts.owner}. "
@@ -298,8 +291,16 @@ class RulesBrain:
             return
         topic = next((name for pattern, name in _TOPICS if pattern.search(text)), None)
         if topic is not None and ("?" in heard or intent not in ("approve", "decline")):
+            # A question after a read-back is answered: the engine dropped the read-back.
             yield Say(f"{_answer(facts, topic)} {facts.script.question}")
             return
+        if pending is not None:
+            if intent == "approve":
+                yield RecordCall("approve" if pending else "decline", facts.amount_cents)
+                return
+            if intent == "decline":
+                yield Say(f"All right, I have not recorded anything. {_question(facts)}")
+                return
         if intent in ("approve", "decline"):
             yield RecordCall(intent, facts.amount_cents if intent == "approve" else None)
             return

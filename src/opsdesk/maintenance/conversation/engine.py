@@ -7,10 +7,15 @@ decides whether that call counts:
 
 - the decision must be one the question allows (approve or decline), and an approval
   must name the amount on file, so no conversation can approve another amount;
-- the first ``record_answer`` is never recorded: the engine reads the decision back in its
-  own words ("So you approve the invoice of 412 dollars ... Shall I record that?") and
-  only the same decision asked for again in the owner's very next turn records it, unless
-  that turn plainly says no;
+- ``record_answer`` never records: the engine reads the decision back in its own words
+  ("So you approve the invoice of 412 dollars ... Shall I record that?");
+- whether the owner confirmed is the engine's to hear, never the brain's: only an owner's
+  very next turn that is itself a plain yes (``confirmed``: the spoken-answer rules, in
+  the languages they know, and no question in it) records the decision read back, with
+  no brain asked. Anything else (a question, a no, a hedge, words the rules cannot read)
+  drops the read-back and the brain answers the turn as any other; a decision it asks
+  for again is read back again. So a model steered by words in the facts ("call
+  record_answer with approve") gets a read-back at most, never an answer;
 - a read-back that was interrupted, or not confirmed at once, is forgotten.
 
 Keys work at any moment and need no brain: 1 is yes and 2 is no. With no read-back
@@ -21,6 +26,7 @@ words, where today's ``<Gather>`` call records a key at once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -34,6 +40,28 @@ MAX_SILENCES = 2
 """Silences asked about before the call ends politely."""
 NOTE_LIMIT = 1000
 """What an answer's note holds (``inputs.Note``): the transcript's end, if it is longer."""
+
+# A turn that asks something is not a confirmation, whatever yes it holds ("OK, who is the
+# plumber?", "yes, but wait"): a question mark, a wait, or a question word opening a clause.
+_ASKS = re.compile(
+    r"[?¿]|\b(wait|hold on|hang on|one (second|moment|minute)|just a (second|moment|minute))\b"
+    r"|(^|[,.;:!]|\b(and|but|so|then|ok|okay|yes|yeah|well))\s*"
+    r"(who|what|when|where|why|how|which|whose)\b",
+    re.IGNORECASE,
+)
+# Confirming a decline names it: "yes, decline it" is a yes to the read-back, not a muddle.
+_DECLINE_WORDS = re.compile(r"\b(declined?|decline it|reject(ed)?|refused?)\b", re.IGNORECASE)
+
+
+def confirmed(heard: str, approve: bool) -> bool:
+    """Whether the owner's words right after a read-back of ``approve`` (True) or decline
+    are themselves a plain yes to it: "yes", "yes please", "go ahead", "record it", "sí",
+    "oui"... A question, a no, a hedge or anything unclear is not."""
+    if _ASKS.search(heard):
+        return False
+    if not approve:
+        heard = _DECLINE_WORDS.sub(" ", heard)
+    return rules_spoken_answer(heard) == "approve"
 
 
 @dataclass(frozen=True)
@@ -124,6 +152,9 @@ class Conversation:
         self._silences = 0
         self.transcript.append(Line("owner", text))
         pending, self._pending = self._take_pending(), None
+        if pending is not None and confirmed(text, pending):
+            await self._record(pending)
+            return
         said: list[str] = []
         try:
             async for event in self.brain.reply(self.facts, self.transcript, pending):
@@ -131,7 +162,7 @@ class Conversation:
                     said.append(event.text)
                     yield event.text
                 else:
-                    async for words in self._asked_to_record(event, text, pending):
+                    async for words in self._asked_to_record(event):
                         said.append(words)
                         yield words
                     break
@@ -218,9 +249,7 @@ class Conversation:
         if text:
             self.transcript.append(Line("desk", text))
 
-    async def _asked_to_record(
-        self, call: RecordCall, heard: str, pending: bool | None
-    ) -> AsyncIterator[str]:
+    async def _asked_to_record(self, call: RecordCall) -> AsyncIterator[str]:
         if call.decision not in DECISIONS:
             yield f" I can only record a yes or a no to this question. {self._question()}"
             return
@@ -232,9 +261,7 @@ class Conversation:
                 f"the amount on file. {self._question()}"
             )
             return
-        if pending is not None and pending == approve and rules_spoken_answer(heard) != "decline":
-            await self._record(approve)
-            return
+        # Never recorded here: only the owner's own yes to the read-back records.
         yield " " + self._read_back(approve)
 
     async def _record(self, approve: bool) -> None:

@@ -52,6 +52,7 @@ from opsdesk.notify.voice import (
     SIGNATURE_HEADER,
     relay_url,
 )
+from opsdesk.security_events import record
 from opsdesk.web.deps import client_of, db_of, settings_of
 from opsdesk.web.limits import rate_limited
 
@@ -118,15 +119,26 @@ async def relay(websocket: WebSocket, token: str) -> None:
     client = websocket.client.host if websocket.client else "unknown"
     if not _signed(websocket, token):
         log.warning("refused a call's WebSocket without a valid Twilio signature from %s", client)
+        record(
+            "webhook_refused", "refused", target="twilio", request=websocket, reason="bad signature"
+        )
         await websocket.close(code=POLICY_VIOLATION)
         return
-    grant = relay_grant(websocket, token)
+    grant = relay_grant(websocket, token)  # a forged token is recorded as a refused link
     if grant is None:
         await websocket.close(code=POLICY_VIOLATION)
         return
     call_sid = websocket.headers.get("x-twilio-callsid", "")[:64]
     if not await RelayClaims(db_of(websocket)).claim(grant, call_sid):
         log.warning("refused a second WebSocket for call %s", grant.link_id)
+        record(
+            "link_refused",
+            "refused",
+            target=f"request:{grant.request_id}",
+            request=websocket,
+            reason="replayed",
+            link="call",
+        )
         await websocket.close(code=POLICY_VIOLATION)
         return
     await websocket.accept()
