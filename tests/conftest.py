@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import os
 import random
 import shutil
@@ -31,6 +32,7 @@ from temporalio.testing import WorkflowEnvironment
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
 from opsdesk.db.tables import OrderNumber, RequestNumber
+from opsdesk.logs import SECURITY_LOGGER, SecurityLines
 from opsdesk.orders.inventory import Inventory
 from opsdesk.settings import Settings
 from opsdesk.temporal import devserver, search_attributes
@@ -39,6 +41,7 @@ from opsdesk.temporal.devserver import find_binary
 from tests.orders.factory import CATALOG
 from tests.postgres import POSTGRES_URL_VARIABLE, postgres_server
 from tests.s3 import s3_server
+from tests.security_log import Lines
 
 # Below Linux's default ephemeral range (32768-60999), which bind(0) and every outgoing
 # connection draw from: a port handed out here is never taken meanwhile by a connection.
@@ -292,3 +295,18 @@ def settings(db: Database, tmp_path: Path) -> Settings:
         orders_task_queue=f"orders-{uuid.uuid4().hex[:8]}",
         maintenance_task_queue=f"maintenance-{uuid.uuid4().hex[:8]}",
     )
+
+
+@pytest.fixture
+def security_log() -> Iterator[Lines]:
+    """The security events written while the test runs (``opsdesk.security``)."""
+    logger = logging.getLogger(SECURITY_LOGGER)
+    lines = Lines()
+    handler = logging.StreamHandler(lines.stream)
+    handler.setFormatter(SecurityLines())
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield lines
+    logger.removeHandler(handler)
+    logger.setLevel(level)

@@ -50,9 +50,9 @@ from tests.maintenance.helpers import drive_to, link_for_stage, maintenance_work
 from tests.maintenance.test_links import OWNER, report
 from tests.maintenance.test_phone import Twilio, call_url, listening_at, said
 from tests.notify.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, CALLER
+from tests.security_log import Lines
 from tests.staff import bearer
 from tests.waiting import eventually
-from tests.web.test_security_events import Lines, security_log  # noqa: F401
 
 ESTIMATE = 30000  # over the sample property's 25000 limit: the owner is asked
 INJECTION = (
@@ -271,7 +271,7 @@ async def test_offline_the_rules_talk_read_back_and_record_and_the_socket_is_gua
     db: Database,
     settings: Settings,
     directory: Directory,
-    security_log: Lines,  # noqa: F811 (the fixture, imported above)
+    security_log: Lines,
 ) -> None:
     settings = settings.model_copy(update={"phone_conversation": "on"})
     async with desk(dev_env, db, settings) as d:

@@ -5,13 +5,11 @@ and refused links and webhooks; never with a password or a secret in it."""
 from __future__ import annotations
 
 import asyncio
-import io
 import json
-import logging
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -26,42 +24,13 @@ from opsdesk.access.users import Users
 from opsdesk.app import create_app
 from opsdesk.db import Database
 from opsdesk.db.migrate import upgrade_async
-from opsdesk.logs import SECURITY_LOGGER, SecurityLines
 from opsdesk.settings import Settings
 from tests.conftest import free_port
 from tests.http import served
+from tests.security_log import Lines
 from tests.staff import PASSWORD, person, token_for
 
 WEBHOOK_SECRET = "a-shop-webhook-secret"
-
-
-class Lines:
-    """What the security logger wrote, as the JSON objects its formatter makes."""
-
-    def __init__(self) -> None:
-        self.stream = io.StringIO()
-
-    @property
-    def text(self) -> str:
-        return self.stream.getvalue()
-
-    def events(self, event: str) -> list[dict[str, Any]]:
-        lines = [json.loads(line) for line in self.text.splitlines()]
-        return [line for line in lines if line["event"] == event]
-
-
-@pytest.fixture
-def security_log() -> Iterator[Lines]:
-    logger = logging.getLogger(SECURITY_LOGGER)
-    lines = Lines()
-    handler = logging.StreamHandler(lines.stream)
-    handler.setFormatter(SecurityLines())
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    yield lines
-    logger.removeHandler(handler)
-    logger.setLevel(level)
 
 
 @pytest.fixture
