@@ -195,8 +195,17 @@ async def test_an_owner_talks_with_the_desk_on_the_call_screen(
     assert (asked.answer.channel, asked.answer.what) == ("phone", "approved")
     assert "Owner: how much is it?" in asked.answer.note
     assert "Owner: (pressed 1)" in asked.answer.note
+    call_page = page.url
     await page.get_by_role("button", name="Done: end the call").click()
     await expect(page.locator("[data-notice]")).to_contain_text("hung up")
+    # The call has ended: asking relay-ended again is refused with a sentence.
+    again = await page.request.post(
+        f"{call_page}/relay-ended", form={"handoff": ""}, headers={"Accept": "application/json"}
+    )
+    assert again.status == 409
+    assert (await again.json())["error"]["message"] == (
+        "this call has ended, so there is nothing to answer"
+    )
     await page.goto(f"{desk.base_url}/maintenance/{request_id}")
     await expect(page.get_by_text("Owner: how much is it?").first).to_be_attached()
     assert complaints == []

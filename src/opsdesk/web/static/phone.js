@@ -310,7 +310,11 @@
     const body = new URLSearchParams({ handoff });
     let answer = null;
     try {
-      const response = await fetch(screen.dataset.relayEnded, { method: "POST", body });
+      const response = await fetch(screen.dataset.relayEnded, {
+        method: "POST",
+        headers: { Accept: "application/json" },
+        body,
+      });
       answer = await response.json().catch(() => null);
       if (!response.ok) {
         const why = answer && answer.error ? answer.error.message : "the server refused";
@@ -334,7 +338,6 @@
 
   function finish(text, keypad) {
     show(text);
-    after.querySelector("[data-after-text]").textContent = text;
     after.querySelector("[data-keypad-link]").hidden = !keypad;
     after.querySelector("[data-done]").hidden = keypad;
     $("[data-hang-up-form]").hidden = !keypad;
