@@ -215,6 +215,7 @@
     recognition.interimResults = true;
     recognition.continuous = false;
     let final = "";
+    let problem = "";
     recognition.onspeechstart = () => interrupt();
     recognition.onresult = (event) => {
       interrupt();
@@ -227,9 +228,13 @@
       input.value = (final + interim).trim();
     };
     recognition.onerror = (event) => {
-      if (event.error === "not-allowed" || event.error === "service-not-allowed") {
-        show("The browser may not use the microphone here: type your words instead.");
-      }
+      if (event.error === "no-speech" || event.error === "aborted") return;
+      // Chromium builds without Google's speech service fail with "network".
+      final = "";
+      const why = event.error === "not-allowed" || event.error === "service-not-allowed"
+        ? "The browser may not use the microphone here"
+        : "The browser could not listen";
+      problem = `${why}: type your words instead.`;
     };
     recognition.onend = () => {
       listening = null;
@@ -237,7 +242,8 @@
       listenButton.textContent = "Speak";
       input.value = "";
       say(final.trim());
-      yourTurn();
+      if (problem) show(problem);
+      else yourTurn();
     };
     listening = recognition;
     listenButton.setAttribute("aria-pressed", "true");
