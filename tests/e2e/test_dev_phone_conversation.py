@@ -15,14 +15,18 @@ import json
 
 import httpx
 import pytest
-from playwright.async_api import ConsoleMessage, Page, WebSocket, expect
+from playwright.async_api import Browser, ConsoleMessage, Page, WebSocket, expect
 from temporalio.testing import WorkflowEnvironment
 
+from opsdesk.access.roles import Role
+from opsdesk.db import Database
 from opsdesk.maintenance.service import get_request, request_handle
 from opsdesk.maintenance.status import Stage
 from opsdesk.settings import Settings
 from tests.conftest import BROWSER
+from tests.e2e.people import sign_in
 from tests.maintenance.helpers import drive_to
+from tests.staff import person
 from tests.waiting import eventually
 
 pytestmark = BROWSER
@@ -212,7 +216,11 @@ async def test_an_owner_talks_with_the_desk_on_the_call_screen(
 
 
 async def test_speaking_over_the_desk_stops_its_turn(
-    desk: httpx.AsyncClient, page: Page, dev_env: WorkflowEnvironment
+    desk: httpx.AsyncClient,
+    page: Page,
+    dev_env: WorkflowEnvironment,
+    browser: Browser,
+    db: Database,
 ) -> None:
     page.on("pageerror", lambda error: pytest.fail(f"the call screen failed: {error}"))
     await page.add_init_script(FAKE_SPEECH)
@@ -225,6 +233,27 @@ async def test_speaking_over_the_desk_stops_its_turn(
     await expect(state).to_have_text("The desk is speaking…")
     opening = await page.evaluate("fakeVoice.spoken.join(' ')")
     assert "Do you approve the estimate?" in opening
+
+    # A viewer may watch the call but not take it: their page signs no handshake.
+    await person(db, "watcher", Role.VIEWER)
+    watching = await browser.new_context()
+    try:
+        viewer = await watching.new_page()
+        sockets: list[WebSocket] = []
+
+        def opened(socket: WebSocket) -> None:
+            sockets.append(socket)
+
+        viewer.on("websocket", opened)
+        await sign_in(viewer, str(desk.base_url), "watcher")
+        await viewer.goto(page.url)
+        await expect(viewer.locator("[data-conversation-note]")).to_contain_text(
+            "Only someone who may act on requests"
+        )
+        assert "opsdesk-signature" not in await viewer.content()
+        assert sockets == []
+    finally:
+        await watching.close()
 
     # Typing while the desk speaks: the voice stops at once, and the desk hears how far
     # its words got (three words, as far as the voice had read).
@@ -256,8 +285,13 @@ async def test_speaking_over_the_desk_stops_its_turn(
 
     # Hanging up closes the line: the call ends, nothing is recorded, and what was said
     # (the cut read-back marked) goes on the request's timeline.
+    call_page = page.url
     await page.get_by_role("button", name="Hang up").click()
     await expect(page.locator("[data-notice]")).to_contain_text("hung up")
+    await page.goto(call_page)
+    await expect(page.locator("[data-conversation-note]")).to_contain_text(
+        "This call was a conversation"
+    )
 
     def transcribed(state_now: object) -> bool:
         timeline = getattr(state_now, "timeline", [])

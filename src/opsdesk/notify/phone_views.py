@@ -27,6 +27,7 @@ from opsdesk.web.deps import db_of
 from opsdesk.web.errors import ApiError
 from opsdesk.web.forms import read_form
 from opsdesk.web.navigation import NOTICE_COOKIE, Notice, read_notice, redirect_with
+from opsdesk.web.pages import may_act
 from opsdesk.web.params import RowId
 
 
@@ -94,7 +95,9 @@ async def call_page(request: Request, entry_id: RowId) -> HTMLResponse:
     views = await call_views(request, [entry])
     phone = _phone(request)
     screen = phone.screen(entry.id)
+    # The screen signs the handshake: only for someone who may answer the call's question.
     relay = screen.turn.relay_url if screen and not entry.call_outcome else None
+    relay = relay if may_act(request) else None
     return _with_notice(
         request,
         render(
