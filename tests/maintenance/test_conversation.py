@@ -19,6 +19,7 @@ from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
+from websockets.typing import Subprotocol
 
 from opsdesk.ai.usage import UsageLog
 from opsdesk.app import create_app
@@ -42,6 +43,7 @@ from opsdesk.maintenance.service import RequestHandle, request_handle
 from opsdesk.maintenance.state import RequestState
 from opsdesk.maintenance.status import RequestStatus, Stage
 from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow as W
+from opsdesk.notify.devphone import handshake_protocols
 from opsdesk.notify.voice import SIGNATURE_HEADER, WebhookSignature, relay_url, webhook_auth_token
 from opsdesk.settings import Settings
 from tests.ai.fake_llm import anthropic_turn, fake_llm, openai_turn, with_claude
@@ -293,6 +295,16 @@ async def test_offline_the_rules_talk_read_back_and_record_and_the_socket_is_gua
                 pass
         [not_ours] = security_log.events("link_refused")
         assert (not_ours["link"], not_ours["reason"]) == ("call", "forged")
+        # The dev phone's call screen offers the signature as a subprotocol (a browser
+        # cannot set the header): that counts only while the dev phone is on, never here.
+        assert settings.dev_mailbox_port is None
+        public = relay_url(settings.resolved_public_url, call.token)
+        signed = WebhookSignature(webhook_auth_token(settings)).sign(public, {})
+        offered = [Subprotocol(p) for p in handshake_protocols(signed)]
+        address = "ws" + d.url.removeprefix("http") + "/" + public.split("/", 3)[3]
+        with pytest.raises(InvalidStatus):
+            async with connect(address, subprotocols=offered):
+                pass
 
         async with on_the_line(call) as caller:
             opening = await caller.turn()

@@ -7,27 +7,26 @@ path (signature check, token, update) runs end to end, with a person at the keyp
 Each turn is kept as the call's screen: a key press posts once and the browser is sent to
 the call's page, which shows the last turn again however often it is reloaded.
 
-A call that is a conversation (``<Connect><ConversationRelay>``) is played the same way:
-the dev phone opens the call's real WebSocket, signed as Twilio signs its handshake, sends
-what the person types or presses as ConversationRelay's ``prompt`` and ``dtmf``, shows the
-desk's turn, and when the desk ends the conversation asks ``relay-ended`` what comes next,
-as Twilio would. Staying silent says nothing (an empty prompt): Twilio's own wait for
-speech is not played.
+A call that is a conversation (``<Connect><ConversationRelay>``) is played in the browser:
+the call's page becomes a call screen (``web/static/phone.js``) that opens the call's real
+WebSocket as ConversationRelay does and sends ``setup``, ``prompt``, ``dtmf`` and
+``interrupt`` while the desk's words stream in. A browser cannot set the handshake's
+``X-Twilio-Signature`` header, so the page offers the same signature, made here with the
+webhook key, as a WebSocket subprotocol (``handshake_protocols``); the endpoint reads it
+there only while the dev phone is on. When the desk ends the conversation, or the line
+drops, the page asks the server to post ``relay-ended`` as Twilio would.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
+import base64
+import binascii
 import xml.etree.ElementTree as ET  # parses only our own webhook's TwiML
-from contextlib import suppress
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 import httpx
 from starlette.types import ASGIApp
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import WebSocketException
 
 from opsdesk.notify.models import OutboxEntry
 from opsdesk.notify.voice import (
@@ -38,11 +37,35 @@ from opsdesk.notify.voice import (
     relay_url,
 )
 
-TURN_WAIT = 60.0
-"""Seconds the dev phone waits for the desk's turn in a conversation (a model's reply)."""
-
 DEV_CALLER = "+15005550006"
 """The number dev calls come from (Twilio's test number that always works)."""
+
+
+DEV_PHONE_PROTOCOL = "opsdesk-dev-phone"
+"""The subprotocol the call screen asks for, and the endpoint picks when it signed in."""
+SIGNED_PROTOCOL = "opsdesk-signature."
+"""Prefix of the subprotocol carrying the handshake's signature (base64url, unpadded: a
+subprotocol is an HTTP token, where ``/`` and ``=`` may not appear)."""
+
+
+def handshake_protocols(signature: str) -> list[str]:
+    """The subprotocols the call screen offers: the signature Twilio would send."""
+    encoded = base64.urlsafe_b64encode(base64.b64decode(signature)).decode().rstrip("=")
+    return [DEV_PHONE_PROTOCOL, SIGNED_PROTOCOL + encoded]
+
+
+def offered_signature(protocols: Iterable[str]) -> str:
+    """The signature a call screen offered among ``protocols``, as Twilio writes it; "" if
+    none (or a malformed one)."""
+    for protocol in protocols:
+        if protocol.startswith(SIGNED_PROTOCOL):
+            encoded = protocol.removeprefix(SIGNED_PROTOCOL)
+            try:
+                raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+            except (binascii.Error, ValueError):
+                return ""
+            return base64.b64encode(raw).decode()
+    return ""
 
 
 class NotOurs(ValueError):
@@ -61,7 +84,8 @@ class PhoneTurn:
     problem: str = ""
     """Why the webhook did not answer with TwiML (a refused signature, say)."""
     relay_url: str | None = None
-    """The call is a conversation: ConversationRelay's WebSocket address."""
+    """The call is a conversation: ConversationRelay's WebSocket address, which the call
+    screen opens."""
 
 
 @dataclass
@@ -86,8 +110,6 @@ class DevPhone:
         self.public_url = public_url.rstrip("/")
         self.signature = signature
         self._screens: dict[int, Screen] = {}
-        self._relays: dict[int, ClientConnection] = {}
-        """Conversations on the line, by call."""
 
     def show(self, entry_id: int, screen: Screen) -> None:
         """Keep ``screen`` as the call's page."""
@@ -106,16 +128,23 @@ class DevPhone:
         return url.startswith(relay_url(self.public_url, ""))
 
     async def pick_up(self, entry: OutboxEntry) -> PhoneTurn:
+        """What the callee hears first; for a conversation, the address the call screen
+        opens (this stack's only: the screen signs for nothing else)."""
         turn = await self._post(entry, self._voice_url(entry), {"CallStatus": "in-progress"})
-        if turn.relay_url:
-            return await self._converse(entry, turn.relay_url)
+        if turn.relay_url and not self._our_relay(turn.relay_url):
+            raise NotOurs(f"{turn.relay_url} is not this stack's conversation address")
         return turn
+
+    def handshake(self, url: str) -> list[str]:
+        """The subprotocols that sign the call screen's handshake to ``url``, as Twilio
+        signs ConversationRelay's (over the URL, with no form)."""
+        if not self._our_relay(url):
+            raise NotOurs(f"{url} is not this stack's conversation address")
+        return handshake_protocols(self.signature.sign(url, {}))
 
     async def answer(
         self, entry: OutboxEntry, listening_at: str, *, digits: str = "", speech: str = ""
     ) -> PhoneTurn:
-        if self._our_relay(listening_at):
-            return await self._say(entry, digits=digits, speech=speech)
         params = {"CallStatus": "in-progress"}
         if digits:
             params["Digits"] = digits
@@ -124,82 +153,18 @@ class DevPhone:
             params["Confidence"] = "0.9"
         return await self._post(entry, listening_at, params)
 
+    async def relay_ended(self, entry: OutboxEntry, handoff: str) -> PhoneTurn:
+        """The conversation is over (``handoff``: the ``end`` message's ``handoffData``; ""
+        when the line dropped): what comes next, as Twilio asks the ``<Connect>`` action."""
+        params = {"CallStatus": "in-progress"}
+        if handoff:
+            params["HandoffData"] = handoff
+        return await self._post(entry, self._voice_url(entry) + "/relay-ended", params)
+
     async def end(self, entry: OutboxEntry, outcome: str, seconds: int = 0) -> PhoneTurn:
         """How the call ended, as Twilio's status callback says it."""
-        await self._hang_up(entry)
         params = {"CallStatus": outcome, "CallDuration": str(seconds)}
         return await self._post(entry, self._voice_url(entry) + "/status", params)
-
-    async def _converse(self, entry: OutboxEntry, url: str) -> PhoneTurn:
-        """Open the call's conversation as ConversationRelay does; its first turn."""
-        if not self._our_relay(url):
-            raise NotOurs(f"{url} is not this stack's conversation address")
-        await self._hang_up(entry)
-        headers = {SIGNATURE_HEADER: self.signature.sign(url, {})}
-        try:
-            relay = await connect(url, additional_headers=headers, open_timeout=TURN_WAIT)
-        except (OSError, WebSocketException, TimeoutError) as exc:
-            return PhoneTurn(status=502, problem=f"the conversation did not open: {exc}")
-        self._relays[entry.id] = relay
-        setup = {
-            "type": "setup",
-            "callSid": entry.provider_id or call_sid(entry.key),
-            "from": DEV_CALLER,
-            "to": entry.to,
-            "direction": "outbound-api",
-            "customParameters": {},
-        }
-        await relay.send(json.dumps(setup))
-        return await self._turn(entry)
-
-    async def _say(self, entry: OutboxEntry, *, digits: str, speech: str) -> PhoneTurn:
-        relay = self._relays.get(entry.id)
-        if relay is None:
-            return PhoneTurn(problem="this conversation has ended: pick up again")
-        if digits:
-            message: dict[str, Any] = {"type": "dtmf", "digit": digits[:1]}
-        else:
-            message = {"type": "prompt", "voicePrompt": speech, "lang": "en-US", "last": True}
-        try:
-            await relay.send(json.dumps(message))
-        except WebSocketException:
-            self._relays.pop(entry.id, None)
-            return PhoneTurn(problem="this conversation has ended: pick up again")
-        return await self._turn(entry)
-
-    async def _turn(self, entry: OutboxEntry) -> PhoneTurn:
-        """The desk's next turn; or, when it ended the conversation, what ``relay-ended``
-        answers (its last words, or the question asked with the keypad)."""
-        relay = self._relays[entry.id]
-        words: list[str] = []
-        try:
-            while True:
-                message = json.loads(await asyncio.wait_for(relay.recv(), TURN_WAIT))
-                if message.get("type") == "end":
-                    break
-                if message.get("type") == "text":
-                    words.append(str(message.get("token", "")))
-                    if message.get("last"):
-                        listening = relay_url(self.public_url, _token_of(entry))
-                        return PhoneTurn(said=["".join(words)], listening_at=listening)
-        except (WebSocketException, TimeoutError):
-            await self._hang_up(entry)
-            ended = await self._post(entry, self._voice_url(entry) + "/relay-ended", {})
-            ended.said[:0] = ["".join(words)] if words else []
-            return ended
-        await self._hang_up(entry)
-        handoff = str(message.get("handoffData", ""))
-        ended = await self._post(
-            entry, self._voice_url(entry) + "/relay-ended", {"HandoffData": handoff}
-        )
-        ended.said[:0] = ["".join(words)] if words else []
-        return ended
-
-    async def _hang_up(self, entry: OutboxEntry) -> None:
-        relay = self._relays.pop(entry.id, None)
-        if relay is not None:
-            with suppress(WebSocketException, OSError):
-                await relay.close()
 
     def _voice_url(self, entry: OutboxEntry) -> str:
         if entry.channel != "phone" or not entry.callback_url:
@@ -242,7 +207,3 @@ def _read(twiml: str, status: int) -> PhoneTurn:
             turn.said.extend(say.text or "" for say in element.iter("Say"))
             turn.listening_at = element.get("action")
     return turn
-
-
-def _token_of(entry: OutboxEntry) -> str:
-    return (entry.callback_url or "").rsplit("/", 1)[-1]

@@ -1,7 +1,9 @@
 """The Mailbox's phone: calls placed while Twilio is not configured land here. The page
 lists each call, and picking one up plays Twilio's part against the call's real webhooks
-(``opsdesk.notify.devphone``), with a keypad for the answer. A dev tool, like the Mailbox:
-on only while ``opsdesk dev``'s mailbox is in use and Twilio is not configured.
+(``opsdesk.notify.devphone``), with a keypad for the answer; a call that is a conversation
+becomes a call screen (``web/static/phone.js``) talking to the call's real WebSocket. A dev
+tool, like the Mailbox: on only while ``opsdesk dev``'s mailbox is in use and Twilio is not
+configured.
 """
 
 from __future__ import annotations
@@ -10,21 +12,22 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from opsdesk.notify.call_state import call_views
 from opsdesk.notify.devmail import uses_dev_mailbox
-from opsdesk.notify.devphone import DevPhone, NotOurs, Screen
+from opsdesk.notify.devphone import DEV_CALLER, DevPhone, NotOurs, Screen
 from opsdesk.notify.models import OutboxEntry
 from opsdesk.notify.outbox import Outbox
 from opsdesk.notify.views import PAGE_SIZE, render
-from opsdesk.notify.voice import WebhookSignature, webhook_auth_token
+from opsdesk.notify.voice import WebhookSignature, call_sid, webhook_auth_token
 from opsdesk.settings import Settings
 from opsdesk.web.auth import OPERATOR, VIEWER
 from opsdesk.web.deps import db_of
 from opsdesk.web.errors import ApiError
 from opsdesk.web.forms import read_form
 from opsdesk.web.navigation import NOTICE_COOKIE, Notice, read_notice, redirect_with
+from opsdesk.web.pages import may_act
 from opsdesk.web.params import RowId
 
 
@@ -90,6 +93,11 @@ async def call_page(request: Request, entry_id: RowId) -> HTMLResponse:
     """The call as its last turn left it: reading it again posts nothing."""
     entry = await _call(request, entry_id)
     views = await call_views(request, [entry])
+    phone = _phone(request)
+    screen = phone.screen(entry.id)
+    # The screen signs the handshake: only for someone who may answer the call's question.
+    relay = screen.turn.relay_url if screen and not entry.call_outcome else None
+    relay = relay if may_act(request) else None
     return _with_notice(
         request,
         render(
@@ -97,11 +105,24 @@ async def call_page(request: Request, entry_id: RowId) -> HTMLResponse:
             "notify/call.html",
             call=entry,
             view=views[entry.id],
-            screen=_phone(request).screen(entry.id),
+            screen=screen,
             notice=read_notice(request),
             outcomes=CALL_OUTCOMES,
+            line=_line(phone, entry, relay) if relay else None,
         ),
     )
+
+
+def _line(phone: DevPhone, entry: OutboxEntry, relay: str) -> dict[str, str]:
+    """What the call screen needs to open the conversation as ConversationRelay does."""
+    return {
+        "url": relay,
+        "protocols": " ".join(phone.handshake(relay)),
+        "call_sid": entry.provider_id or call_sid(entry.key),
+        "from": DEV_CALLER,
+        "to": entry.to,
+        "ended": f"{_call_path(entry)}/relay-ended",
+    }
 
 
 def _with_notice(request: Request, response: HTMLResponse) -> HTMLResponse:
@@ -133,7 +154,11 @@ async def pick_up(request: Request, entry_id: RowId) -> RedirectResponse:
     if ended := _ended(entry):
         return ended
     phone = _phone(request)
-    phone.show(entry.id, Screen(await phone.pick_up(entry)))
+    try:
+        turn = await phone.pick_up(entry)
+    except NotOurs as exc:
+        raise ApiError(422, "invalid_input", str(exc)) from None
+    phone.show(entry.id, Screen(turn))
     return _to_call(entry)
 
 
@@ -158,6 +183,31 @@ async def answer_call(request: Request, entry_id: RowId) -> RedirectResponse:
     heard = f"You pressed {digits}" if digits else f"You said “{speech}”" if speech else ""
     phone.show(entry.id, Screen(turn, heard or "You said nothing"))
     return _to_call(entry)
+
+
+HANDOFF_LIMIT = 4000
+"""The longest ``handoffData`` the call screen passes on (the desk's own: a sentence or
+three and two flags)."""
+
+
+@router.post("/mailbox/phone/{entry_id}/relay-ended", dependencies=OPERATOR)
+async def relay_ended(request: Request, entry_id: RowId) -> JSONResponse:
+    """The call screen's conversation is over (the desk ended it, or the line dropped):
+    what Twilio's ``<Connect>`` action answers, for the screen to show. That turn is kept
+    as the call's page, so a keypad question (the fallback) is answered there."""
+    entry = await _call(request, entry_id)
+    if entry.call_outcome is not None:
+        raise ApiError(409, "conflict", "this call has ended, so there is nothing to answer")
+    fields = await read_form(request)
+    handoff = fields.get("handoff", "")
+    if len(handoff) > HANDOFF_LIMIT:
+        raise ApiError(422, "invalid_input", "the conversation's last words are too long")
+    phone = _phone(request)
+    turn = await phone.relay_ended(entry, handoff)
+    phone.show(entry.id, Screen(turn))
+    return JSONResponse(
+        {"said": turn.said, "listening": turn.listening_at is not None, "problem": turn.problem}
+    )
 
 
 @router.post("/mailbox/phone/{entry_id}/end", dependencies=OPERATOR)

@@ -46,6 +46,7 @@ from opsdesk.maintenance.phone import (
 )
 from opsdesk.maintenance.state import RequestState
 from opsdesk.maintenance.status import Stage
+from opsdesk.notify.devphone import DEV_PHONE_PROTOCOL, offered_signature
 from opsdesk.notify.links import LinkGrant
 from opsdesk.notify.voice import (
     RELAY_PATH,
@@ -110,7 +111,17 @@ def _signed(websocket: WebSocket, token: str) -> bool:
     """Twilio signs the handshake over our public ``wss`` URL, with no form."""
     url = relay_url(settings_of(websocket).resolved_public_url, token)
     signature = websocket.headers.get(SIGNATURE_HEADER, "")
+    if not signature and _dev_phone(websocket):
+        signature = offered_signature(websocket.scope.get("subprotocols", []))
     return webhook_signature(websocket).valid(url, {}, signature)
+
+
+def _dev_phone(websocket: WebSocket) -> bool:
+    """The dev phone's call screen asks: a browser cannot send the signature's header, so
+    it offers the signature as a subprotocol. Only while the dev phone is on (``opsdesk
+    dev`` without Twilio): in production only Twilio's header counts."""
+    on = getattr(websocket.app.state, "dev_phone", None) is not None
+    return on and DEV_PHONE_PROTOCOL in websocket.scope.get("subprotocols", [])
 
 
 @router.websocket(RELAY_PATH + "/{token}")
@@ -141,7 +152,7 @@ async def relay(websocket: WebSocket, token: str) -> None:
         )
         await websocket.close(code=POLICY_VIOLATION)
         return
-    await websocket.accept()
+    await websocket.accept(subprotocol=DEV_PHONE_PROTOCOL if _dev_phone(websocket) else None)
     try:
         setup = await asyncio.wait_for(websocket.receive_json(), SETUP_WAIT)
     except (TimeoutError, WebSocketDisconnect, ValueError):
