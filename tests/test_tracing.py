@@ -96,13 +96,14 @@ async def test_a_click_is_one_trace_through_the_api_the_workflow_and_its_activit
     assert chain(charged, in_trace) == [
         "RunActivity:charge_payment",
         "StartActivity:charge_payment",
-        "StartWorkflow:OrderWorkflow",
+        # The order is started and asked for its priced state in one call.
+        "StartUpdateWithStartWorkflow:OrderWorkflow",
         "POST /api/orders",
     ]
     ran = next(s for s in in_trace if s.name == "RunWorkflow:OrderWorkflow")
     assert chain(ran, in_trace) == [
         "RunWorkflow:OrderWorkflow",
-        "StartWorkflow:OrderWorkflow",
+        "StartUpdateWithStartWorkflow:OrderWorkflow",
         "POST /api/orders",
     ]
 

@@ -43,6 +43,7 @@ from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow
 from opsdesk.notify.signing import LinkSigner, link_key
 from opsdesk.notify.workflows import NotificationWorkflow, PhoneCallWorkflow
 from opsdesk.settings import Settings
+from opsdesk.temporal.interceptors import UnversionedInterceptor
 from opsdesk.worker import (
     ai_activities,
     build_workers,
@@ -314,6 +315,9 @@ async def maintenance_worker_with(
             *call_activities(db, settings).all(),
         ],
         workflow_runner=workflow_runner(),
+        # As `build_workers` makes an unversioned worker (the workflows declare how they
+        # are versioned, which the server refuses from a worker outside a deployment).
+        interceptors=[UnversionedInterceptor()],
     )
     async with worker:
         yield

@@ -24,6 +24,7 @@ from opsdesk.orders.warehouse import Warehouse
 from opsdesk.orders.workflow import OrderWorkflow
 from opsdesk.payments.ledger import PaymentGateway
 from opsdesk.settings import Settings
+from opsdesk.temporal.interceptors import UnversionedInterceptor
 from opsdesk.worker import (
     build_workers,
     notify_activities,
@@ -139,6 +140,9 @@ async def order_worker_with(
         workflows=[OrderWorkflow, NotificationWorkflow],
         activities=[*activities.all(), *notify_activities(db, settings, None).all()],
         workflow_runner=workflow_runner(),
+        # As `build_workers` makes an unversioned worker (the workflows declare how they
+        # are versioned, which the server refuses from a worker outside a deployment).
+        interceptors=[UnversionedInterceptor()],
     )
     async with worker:
         yield
