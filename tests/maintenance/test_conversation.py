@@ -36,6 +36,7 @@ from opsdesk.maintenance.conversation.engine import (
     Say,
 )
 from opsdesk.maintenance.conversation.facts import CallFacts
+from opsdesk.maintenance.conversation.languages import asked_language
 from opsdesk.maintenance.directory import Directory, dump_directory, parse_directory
 from opsdesk.maintenance.ids import request_workflow_id
 from opsdesk.maintenance.notices import CallScript
@@ -372,6 +373,16 @@ async def test_offline_the_rules_talk_read_back_and_record_and_the_socket_is_gua
         assert handoff["recorded"] is False
         assert "This question is closed" in handoff["goodbye"]
         plainly(handoff["goodbye"], call)
+
+
+def test_which_language_a_caller_asks_for() -> None:
+    assert asked_language("¿Habla español?", "en-US") == "es-US"
+    assert asked_language("Can we do this in Spanish?", "en-US") == "es-US"
+    assert asked_language("Sorry, in English please.", "es-MX") == "en-US"
+    # Already spoken, or only named to say no to it: no switch.
+    assert asked_language("¿Habla español?", "es-MX") is None
+    assert asked_language("No hablo inglés.", "es-US") is None
+    assert asked_language("I don't speak Spanish.", "en-US") is None
 
 
 async def speaks(directory: Directory, language: str | None) -> None:

@@ -122,6 +122,12 @@ _ASKED_FOR = (
     (re.compile(r"\b(espanol|spanish|castellano)\b"), "es-US"),
     (re.compile(r"\b(english|ingles)\b"), "en-US"),
 )
+# A language named only to say no to it asks for nothing: "I don't speak Spanish",
+# "no hablo ingles".
+_NEGATED = re.compile(
+    r"\b(no|not|never|nunca|\w+n't|cannot)(\s+\w+){0,2}?\s+"
+    r"(espanol|spanish|castellano|english|ingles)\b"
+)
 _SPANISH_MONEY = {"USD": ("dólar", "dólares"), "EUR": ("euro", "euros"), "MXN": ("peso", "pesos")}
 
 
@@ -133,7 +139,7 @@ def phrases(language: str) -> Phrases:
 def asked_language(heard: str, current: str) -> str | None:
     """The language the caller asks the call to speak instead of ``current``, if they
     ask for one the desk has sentences in; None otherwise."""
-    text = fold(heard)
+    text = _NEGATED.sub(" ", fold(heard))
     for pattern, tag in _ASKED_FOR:
         if pattern.search(text) and phrases(tag) is not phrases(current):
             return tag
