@@ -193,6 +193,14 @@ def test_maintenance_directory_round_trips_and_bad_files_get_a_sentence(tmp_path
     refused = _opsdesk("maintenance", "import", str(zone), **env)
     assert refused.returncode == 2
     assert "unknown time zone 'Mars/Olympus'" in " ".join(refused.stderr.split())
+    # An owner's spoken language is a language tag Twilio can speak and listen in.
+    spoken = tmp_path / "spoken.json"
+    owner = {"id": "ana", "name": "Ana Ruiz", "email": "ana@example.com", "language": "Spanish"}
+    spoken.write_text(json.dumps({"owners": [owner]}))
+    refused = _opsdesk("maintenance", "import", str(spoken), **env)
+    assert refused.returncode == 2
+    assert "'Spanish' is not a language tag" in " ".join(refused.stderr.split())
+    assert "Traceback" not in refused.stderr
 
 
 def test_the_drill_refuses_what_it_cannot_run_on(tmp_path: Path) -> None:

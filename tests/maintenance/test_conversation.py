@@ -36,7 +36,8 @@ from opsdesk.maintenance.conversation.engine import (
     Say,
 )
 from opsdesk.maintenance.conversation.facts import CallFacts
-from opsdesk.maintenance.directory import Directory
+from opsdesk.maintenance.conversation.languages import asked_language
+from opsdesk.maintenance.directory import Directory, dump_directory, parse_directory
 from opsdesk.maintenance.ids import request_workflow_id
 from opsdesk.maintenance.notices import CallScript
 from opsdesk.maintenance.service import RequestHandle, request_handle
@@ -116,6 +117,8 @@ class Caller:
 
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
+        self.languages: list[dict[str, Any]] = []
+        """The language switches the desk asked Twilio for."""
 
     async def send(self, **message: Any) -> None:
         await self.ws.send(json.dumps(message))
@@ -135,6 +138,9 @@ class Caller:
             message = json.loads(await asyncio.wait_for(self.ws.recv(), 60))
             if message["type"] == "end":
                 raise Ended(json.loads(message["handoffData"]))
+            if message["type"] == "language":
+                self.languages.append(message)
+                continue
             assert message["type"] == "text", message
             if message["last"]:
                 return "".join(words)
@@ -367,6 +373,88 @@ async def test_offline_the_rules_talk_read_back_and_record_and_the_socket_is_gua
         assert handoff["recorded"] is False
         assert "This question is closed" in handoff["goodbye"]
         plainly(handoff["goodbye"], call)
+
+
+def test_which_language_a_caller_asks_for() -> None:
+    assert asked_language("¿Habla español?", "en-US") == "es-US"
+    assert asked_language("Can we do this in Spanish?", "en-US") == "es-US"
+    assert asked_language("Sorry, in English please.", "es-MX") == "en-US"
+    # Already spoken, or only named to say no to it: no switch.
+    assert asked_language("¿Habla español?", "es-MX") is None
+    assert asked_language("No hablo inglés.", "es-US") is None
+    assert asked_language("I don't speak Spanish.", "en-US") is None
+
+
+async def speaks(directory: Directory, language: str | None) -> None:
+    """The sample property's owner speaks ``language``, as a directory file would say."""
+    on_file = json.loads(dump_directory(await directory.export()))
+    for owner in on_file["owners"]:
+        if owner["id"] == "own-harbor":
+            owner.pop("language", None)
+            if language is not None:
+                owner["language"] = language
+    await directory.import_directory(parse_directory(json.dumps(on_file)))
+
+
+async def test_an_owner_is_called_in_their_language_and_may_switch(
+    dev_env: WorkflowEnvironment, db: Database, settings: Settings, directory: Directory
+) -> None:
+    settings = settings.model_copy(update={"phone_conversation": "on"})
+    async with desk(dev_env, db, settings) as d:
+        # An owner with no language on file is called in the desk's own.
+        await speaks(directory, None)
+        call = await called_about_estimate(d)
+        picked = await d.twilio.pick_up(call.voice)
+        assert 'language="en-US"' in picked.text
+        await cancelled(call)
+
+        await speaks(directory, "es-us")  # written in any case, kept as es-US
+        assert "es-US" in [owner.language for owner in (await directory.export()).owners]
+        call = await called_about_estimate(d)
+        picked = await d.twilio.pick_up(call.voice)
+        for attribute in ("language", "ttsLanguage", "transcriptionLanguage"):
+            assert f'{attribute}="es-US"' in picked.text
+        async with on_the_line(call) as caller:
+            opening = await caller.turn()
+            assert opening.startswith("Hola Harbor Lane Holdings")
+            assert "300 dólares" in opening
+            assert "¿Aprueba el presupuesto?" in opening
+            assert "Pulse 1 para aprobar" in opening
+            # The owner asks for English, then for Spanish again: Twilio switches, the
+            # question is asked anew in it.
+            english = await caller.say("Sorry, in English please.")
+            assert "Do you approve the estimate?" in english
+            assert "Press 1" in english
+            back = await caller.say("¿Habla español?")
+            assert "¿Aprueba el presupuesto?" in back
+            assert [(m["ttsLanguage"], m["transcriptionLanguage"]) for m in caller.languages] == [
+                ("en-US", "en-US"),
+                ("es-US", "es-US"),
+            ]
+            read_back = await caller.say("Sí.")
+            assert (
+                "Entonces usted aprueba el presupuesto de 300 dólares. ¿Lo registro?" in read_back
+            )
+            assert "Diga sí o pulse 1" in read_back
+            assert (await answer_of(call)).question.answer is None  # type: ignore[union-attr]
+            await caller.send(type="prompt", voicePrompt="Sí, adelante.", lang="es-US", last=True)
+            handoff = await caller.ending()
+        assert handoff["recorded"] is True
+        assert (
+            handoff["goodbye"] == "He registrado que usted aprueba el presupuesto de 300 dólares."
+        )
+        state = await decided(call)
+        answer = state.latest(Stage.ESTIMATE_APPROVAL).answer  # type: ignore[union-attr]
+        assert answer is not None
+        assert (answer.channel, answer.what) == ("phone", "approved")
+        assert "Owner: ¿Habla español?" in answer.note
+        # Twilio says the last words in the call's language.
+        ended = await d.twilio.post(
+            call.voice + "/relay-ended",
+            {"HandoffData": json.dumps(handoff), "SessionStatus": "ended"},
+        )
+        assert 'language="es-US"' in ended.text
+        assert said(ended.text).endswith("Gracias, adiós.")
 
 
 async def test_claude_answers_from_the_facts_and_records_only_what_was_read_back(

@@ -78,7 +78,7 @@ class Twilio:
 
 
 def said(twiml: str) -> str:
-    return " ".join(re.findall(r"<Say>(.*?)</Say>", twiml, re.S))
+    return " ".join(re.findall(r"<Say(?: [^>]*)?>(.*?)</Say>", twiml, re.S))
 
 
 def listening_at(twiml: str) -> str:

@@ -265,6 +265,8 @@ class Owner(Base):
     phone: Mapped[str | None] = mapped_column(String(32), default=None)
     calls: Mapped[str] = mapped_column(String(24), default="email_and_call")
     """email_and_call | email_only | call_only_after_hours (see CallPreference)."""
+    # The owner's spoken language (issue 29): a BCP-47 tag; None is the desk's own (en-US).
+    language: Mapped[str | None] = mapped_column(String(35), default=None)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -22,6 +22,7 @@ from opsdesk.db import Database
 from opsdesk.db.tables import Owner, PreventiveJob, Property, PropertyPolicy, Tenant, Unit, Vendor
 from opsdesk.errors import UnknownProperty, UnknownVendor
 from opsdesk.maintenance.compliance import VendorDocuments, import_listed
+from opsdesk.maintenance.conversation.languages import DEFAULT_LANGUAGE, language_tag
 from opsdesk.maintenance.documents import DocumentKind, DocumentSpec, VendorDocumentOut
 from opsdesk.maintenance.inputs import DirectoryId, Phone, ShortText
 from opsdesk.maintenance.owner_policy import OwnerPolicy
@@ -44,6 +45,14 @@ class OwnerSpec(BaseModel):
     calls: CallPreference = "email_and_call"
     """Whether approvals also phone the owner (needs a phone number in E.164 form); a
     property's ``policy.channel``, when set, decides instead for that property."""
+    language: str | None = None
+    """The language the owner's calls speak and listen in, a BCP-47 tag such as ``es-US``;
+    none: the desk's own, ``en-US``."""
+
+    @field_validator("language")
+    @classmethod
+    def _language_tag(cls, value: str | None) -> str | None:
+        return None if value is None else language_tag(value)
 
 
 class TenantSpec(BaseModel):
@@ -217,7 +226,14 @@ class Directory:
         documents = await VendorDocuments(self.db).current()
         return DirectorySpec(
             owners=[
-                OwnerSpec(id=o.id, name=o.name, email=o.email, phone=o.phone, calls=o.calls)
+                OwnerSpec(
+                    id=o.id,
+                    name=o.name,
+                    email=o.email,
+                    phone=o.phone,
+                    calls=o.calls,
+                    language=o.language,
+                )
                 for o in owners
             ],
             properties=[
@@ -302,6 +318,13 @@ class Directory:
                 policy=policy,
                 tenants=[TenantOnFile(name=t.name, email=t.email, phone=t.phone) for t in tenants],
             )
+
+    async def owner_language(self, owner_id: str) -> str:
+        """The language the owner's calls speak (a BCP-47 tag), read when the call is
+        made: the desk's own for an owner with none on file, or no longer on file."""
+        async with self.db.transaction() as session:
+            owner = await session.get(Owner, owner_id)
+        return owner.language if owner is not None and owner.language else DEFAULT_LANGUAGE
 
     async def next_vendor(self, trade: str, exclude: Sequence[str]) -> VendorFacts | None:
         """The first active vendor of the trade by rank, then id (or by scorecard, then

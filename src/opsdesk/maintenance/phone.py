@@ -32,6 +32,8 @@ from opsdesk.ai.tasks import SpokenAnswerTask, rules_spoken_answer
 from opsdesk.ai.usage import UsageLog
 from opsdesk.maintenance import service
 from opsdesk.maintenance.conversation.choice import Handoff, conversation_on
+from opsdesk.maintenance.conversation.languages import DEFAULT_LANGUAGE, phrases
+from opsdesk.maintenance.directory import Directory
 from opsdesk.maintenance.ids import request_id_of, request_workflow_id
 from opsdesk.maintenance.inputs import CallEnded, Decision
 from opsdesk.maintenance.link_uses import LinkUses
@@ -106,12 +108,15 @@ def _twiml(response: VoiceResponse) -> Response:
     return Response(str(response), media_type="application/xml")
 
 
-def _goodbye(*sentences: str) -> Response:
-    """Say the sentences, then thank and hang up: never a goodbye mid-sentence."""
+def _goodbye(*sentences: str, language: str = DEFAULT_LANGUAGE) -> Response:
+    """Say the sentences (in ``language``, a conversation's), then thank and hang up:
+    never a goodbye mid-sentence."""
     response = VoiceResponse()
+    # The desk's own language keeps Twilio's default voice, as the key-press call has it.
+    spoken = {} if language == DEFAULT_LANGUAGE else {"language": language}
     for sentence in sentences:
-        response.say(sentence)
-    response.say("Thank you, goodbye.")
+        response.say(sentence, **spoken)
+    response.say(phrases(language).thanks, **spoken)
     response.pause(length=1)
     response.hangup()
     return _twiml(response)
@@ -260,21 +265,32 @@ async def call_answered(request: Request, token: str) -> Response:
     if isinstance(state, Response):
         return state
     if conversation_on(settings_of(request)):
-        return _converse(request, token)
+        return _converse(request, token, await owner_language(request, state))
     script = call_script(state, Stage(found.stage))
     return _ask(request, token, script.full, misses=0, plays=1)
 
 
-def _converse(request: Request, token: str) -> Response:
-    """Hand the call to Twilio's ConversationRelay, which opens our WebSocket; when the
-    conversation ends (or fails) Twilio asks ``relay-ended`` what comes next."""
+async def owner_language(conn: HTTPConnection, state: RequestState) -> str:
+    """The language the owner's call speaks, from the directory as the call is made (the
+    request's state does not carry it): the desk's own without a property on file."""
+    if state.premises is None:
+        return DEFAULT_LANGUAGE
+    return await Directory(db_of(conn)).owner_language(state.premises.owner_id)
+
+
+def _converse(request: Request, token: str, language: str) -> Response:
+    """Hand the call to Twilio's ConversationRelay, which opens our WebSocket, speaking and
+    listening in the owner's ``language``; when the conversation ends (or fails) Twilio
+    asks ``relay-ended`` what comes next."""
     public = settings_of(request).resolved_public_url
     connect = Connect(action=f"{call_urls(public, token).voice}/relay-ended", method="POST")
     connect.conversation_relay(
         url=relay_url(public, token),
         dtmf_detection=True,
         interruptible="any",
-        language="en-US",
+        language=language,
+        tts_language=language,
+        transcription_language=language,
     )
     response = VoiceResponse()
     response.append(connect)
@@ -294,7 +310,8 @@ async def relay_ended(request: Request, token: str) -> Response:
         return found
     handoff = Handoff.read(params.get("HandoffData", ""))
     if handoff is not None and not handoff.fallback:
-        return _goodbye(handoff.goodbye) if handoff.goodbye else _goodbye()
+        goodbye = (handoff.goodbye,) if handoff.goodbye else ()
+        return _goodbye(*goodbye, language=handoff.language)
     state = await _open(request, found)
     if isinstance(state, Response):
         return state

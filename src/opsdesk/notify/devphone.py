@@ -86,6 +86,8 @@ class PhoneTurn:
     relay_url: str | None = None
     """The call is a conversation: ConversationRelay's WebSocket address, which the call
     screen opens."""
+    relay_language: str = "en-US"
+    """The language ConversationRelay is told to hear and speak: the call screen's too."""
 
 
 @dataclass
@@ -199,6 +201,7 @@ def _read(twiml: str, status: int) -> PhoneTurn:
     relay = root.find("Connect/ConversationRelay")
     if relay is not None:
         turn.relay_url = relay.get("url")
+        turn.relay_language = relay.get("language") or turn.relay_language
         return turn
     for element in root:
         if element.tag == "Say":

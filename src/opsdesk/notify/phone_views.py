@@ -108,15 +108,18 @@ async def call_page(request: Request, entry_id: RowId) -> HTMLResponse:
             screen=screen,
             notice=read_notice(request),
             outcomes=CALL_OUTCOMES,
-            line=_line(phone, entry, relay) if relay else None,
+            line=_line(phone, entry, relay, screen.turn.relay_language)
+            if relay and screen
+            else None,
         ),
     )
 
 
-def _line(phone: DevPhone, entry: OutboxEntry, relay: str) -> dict[str, str]:
+def _line(phone: DevPhone, entry: OutboxEntry, relay: str, language: str) -> dict[str, str]:
     """What the call screen needs to open the conversation as ConversationRelay does."""
     return {
         "url": relay,
+        "language": language,
         "protocols": " ".join(phone.handshake(relay)),
         "call_sid": entry.provider_id or call_sid(entry.key),
         "from": DEV_CALLER,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
+from opsdesk.maintenance.conversation.languages import DEFAULT_LANGUAGE, language_tag
 from opsdesk.settings import Settings
 
 
@@ -27,6 +28,8 @@ class Handoff:
     recorded: bool = False
     fallback: bool = False
     """The conversation failed: the call asks the question with the keypad instead."""
+    language: str = DEFAULT_LANGUAGE
+    """The language the conversation ended in: its last words are said in it."""
 
     def dumps(self) -> str:
         return json.dumps(asdict(self))
@@ -44,4 +47,12 @@ class Handoff:
             goodbye=str(found.get("goodbye", ""))[:500],
             recorded=found.get("recorded") is True,
             fallback=found.get("fallback") is True,
+            language=_tag(found.get("language")),
         )
+
+
+def _tag(value: object) -> str:
+    try:
+        return language_tag(value) if isinstance(value, str) else DEFAULT_LANGUAGE
+    except ValueError:
+        return DEFAULT_LANGUAGE

@@ -33,9 +33,8 @@ from typing import Literal, Protocol
 
 from opsdesk.ai.tasks import rules_spoken_answer
 from opsdesk.maintenance.conversation.facts import DECISIONS, CallFacts
+from opsdesk.maintenance.conversation.languages import asked_language
 
-KEYS = "Press 1 to approve, 2 to decline, or 9 to hear this again."
-CONFIRM_KEYS = "Say yes or press 1 to record it; say no or press 2 if not."
 MAX_SILENCES = 2
 """Silences asked about before the call ends politely."""
 NOTE_LIMIT = 1000
@@ -115,6 +114,8 @@ class Ending:
 
 Recorder = Callable[[bool, str], Awaitable[Ending]]
 """Records ``approve`` with the call's note (its transcript): how the call ends."""
+Switcher = Callable[[str], Awaitable[CallFacts]]
+"""Switches the call's speech to a language (a BCP-47 tag): the facts told in it."""
 
 
 @dataclass
@@ -126,6 +127,9 @@ class Conversation:
     record: Recorder
     other_way: str = ""
     """How the owner can still answer if the call records nothing."""
+    switch: Switcher | None = None
+    """How the call changes language when the owner asks for another one; None: it
+    cannot."""
     transcript: list[Line] = field(default_factory=list)
     ending: Ending | None = None
     _pending: bool | None = None
@@ -138,11 +142,8 @@ class Conversation:
 
     def opening(self) -> str:
         """Who is calling and why, then the question."""
-        script = self.facts.script
-        text = (
-            f"{script.intro} {script.question} You can ask me about it, "
-            f"or just tell me your answer. {KEYS}"
-        )
+        script, words = self.facts.script, self.facts.phrases
+        text = f"{script.intro} {script.question} {words.invite} {words.keys}"
         self.transcript.append(Line("desk", text))
         return text
 
@@ -154,6 +155,12 @@ class Conversation:
         pending, self._pending = self._take_pending(), None
         if pending is not None and confirmed(text, pending):
             await self._record(pending)
+            return
+        wanted = asked_language(text, self.facts.language)
+        if wanted is not None and self.switch is not None:
+            # A read-back in the other language is dropped: the question is asked anew.
+            self.facts = await self.switch(wanted)
+            yield self._words(self.opening_words())
             return
         said: list[str] = []
         try:
@@ -167,9 +174,7 @@ class Conversation:
                         yield words
                     break
         except BrainFailed:
-            self.ending = Ending(
-                "Sorry, I am having trouble with this conversation.", fallback=True
-            )
+            self.ending = Ending(self.facts.phrases.trouble, fallback=True)
         finally:
             self._desk("".join(said))
 
@@ -185,11 +190,11 @@ class Conversation:
             await self._record(pending)
             return
         elif digit == "2" and pending is not None:
-            words = self._words(f"All right, I have not recorded anything. {self._question()}")
+            words = self._words(f"{self.facts.phrases.not_recorded} {self._question()}")
         elif digit in ("1", "2"):
             words = self._words(self._read_back(digit == "1"))
         else:
-            words = self._words(f"Sorry, that key does nothing here. {KEYS}")
+            words = self._words(f"{self.facts.phrases.no_such_key} {self.facts.phrases.keys}")
         yield words
 
     async def silence(self) -> AsyncIterator[str]:
@@ -197,11 +202,9 @@ class Conversation:
         self._pending = None
         self._silences += 1
         if self._silences > MAX_SILENCES:
-            self.ending = Ending(
-                f"Sorry, I did not hear an answer, so nothing is recorded. {self.other_way}"
-            )
+            self.ending = Ending(f"{self.facts.phrases.no_answer} {self.other_way}")
             return
-        yield self._words(f"Are you still there? {self._question()}")
+        yield self._words(f"{self.facts.phrases.still_there} {self._question()}")
 
     def interrupted(self, heard: str) -> None:
         """The owner spoke over the desk: only ``heard`` reached them, and a read-back cut
@@ -212,7 +215,7 @@ class Conversation:
 
     def opening_words(self) -> str:
         script = self.facts.script
-        return f"{script.intro} {script.question} {KEYS}"
+        return f"{script.intro} {script.question} {self.facts.phrases.keys}"
 
     def note(self) -> str:
         """The transcript as the answer's note, its end kept when it is too long."""
@@ -234,12 +237,12 @@ class Conversation:
         return self._pending if self._pending_turn == self._turns - 1 else None
 
     def _question(self) -> str:
-        return f"{self.facts.script.question} {KEYS}"
+        return f"{self.facts.script.question} {self.facts.phrases.keys}"
 
     def _read_back(self, approve: bool) -> str:
         self._pending = approve
         self._pending_turn = self._turns
-        return f"{self.facts.read_back(approve)} {CONFIRM_KEYS}"
+        return f"{self.facts.read_back(approve)} {self.facts.phrases.confirm_keys}"
 
     def _words(self, text: str) -> str:
         self._desk(text)
@@ -251,15 +254,13 @@ class Conversation:
 
     async def _asked_to_record(self, call: RecordCall) -> AsyncIterator[str]:
         if call.decision not in DECISIONS:
-            yield f" I can only record a yes or a no to this question. {self._question()}"
+            yield f" {self.facts.phrases.only_yes_or_no} {self._question()}"
             return
         approve = call.decision == "approve"
         wanted = self.facts.amount_cents
         if approve and wanted is not None and call.amount_cents != wanted:
-            yield (
-                f" I can only record an approval of {self.facts.amount_words}, "
-                f"the amount on file. {self._question()}"
-            )
+            only = self.facts.phrases.only_amount.format(amount=self.facts.amount_words)
+            yield f" {only} {self._question()}"
             return
         # Never recorded here: only the owner's own yes to the read-back records.
         yield " " + self._read_back(approve)

@@ -14,6 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opsdesk import clock
+from opsdesk.maintenance.conversation.languages import (
+    DEFAULT_LANGUAGE,
+    Phrases,
+    call_script_in,
+    phrases,
+)
 from opsdesk.maintenance.invoice import LINE_KINDS
 from opsdesk.maintenance.notices import CallScript, call_script, over_estimate, spoken_money
 from opsdesk.maintenance.state import RequestState
@@ -37,6 +43,13 @@ class CallFacts:
     currency: str
     facts: dict[str, Any] = field(default_factory=dict)
     """Everything the owner may ask about, by name."""
+    language: str = DEFAULT_LANGUAGE
+    """The owner's spoken language (a BCP-47 tag): the one the call speaks and hears."""
+
+    @property
+    def phrases(self) -> Phrases:
+        """The engine's own sentences in the call's language."""
+        return phrases(self.language)
 
     @property
     def amount_words(self) -> str:
@@ -47,18 +60,26 @@ class CallFacts:
 
     def read_back(self, approve: bool) -> str:
         """The decision said back before it is recorded: what, for whom, how much."""
-        verb = "approve" if approve else "decline"
-        return f"So you {verb} {self.script.decision}. Shall I record that?"
+        words = self.phrases
+        verb = words.approve if approve else words.decline
+        return words.read_back.format(verb=verb, decision=self.script.decision)
+
+    def recorded(self, approve: bool) -> str:
+        """What the owner hears once their answer is recorded."""
+        words = self.phrases
+        verb = words.approve if approve else words.decline
+        return words.recorded.format(verb=verb, decision=self.script.decision)
 
     def as_data(self) -> str:
         """The facts as a JSON document, for a model to read as data."""
         return json.dumps(self.facts, indent=1, ensure_ascii=False, sort_keys=True)
 
 
-def call_facts(state: RequestState, stage: Stage) -> CallFacts:
-    """The facts of ``state`` the owner may ask about while deciding ``stage``."""
+def call_facts(state: RequestState, stage: Stage, language: str = DEFAULT_LANGUAGE) -> CallFacts:
+    """The facts of ``state`` the owner may ask about while deciding ``stage``, for a call
+    in ``language`` (the owner's, a BCP-47 tag)."""
     premises = state.premises
-    script = call_script(state, stage)
+    script = call_script_in(state, stage, language, call_script(state, stage))
     facts: dict[str, Any] = {
         "question": script.question,
         "request_number": state.request_id,
@@ -76,6 +97,7 @@ def call_facts(state: RequestState, stage: Stage) -> CallFacts:
         if premises
         else None,
         "currency": state.currency,
+        "owner_language": language,
     }
     question = state.question
     if question is not None and question.stage is stage:
@@ -112,4 +134,5 @@ def call_facts(state: RequestState, stage: Stage) -> CallFacts:
         amount_cents=amount,
         currency=state.currency,
         facts={key: value for key, value in facts.items() if value is not None},
+        language=language,
     )

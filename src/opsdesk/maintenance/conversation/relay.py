@@ -34,12 +34,13 @@ from opsdesk.maintenance import service
 from opsdesk.maintenance.conversation.brains import ModelBrain, OpenAIBrain, RulesBrain
 from opsdesk.maintenance.conversation.choice import Handoff
 from opsdesk.maintenance.conversation.engine import Brain, Conversation, Ending
-from opsdesk.maintenance.conversation.facts import call_facts
+from opsdesk.maintenance.conversation.facts import CallFacts, call_facts
 from opsdesk.maintenance.ids import request_workflow_id
 from opsdesk.maintenance.inputs import CallTranscript
 from opsdesk.maintenance.phone import (
     open_question,
     other_way,
+    owner_language,
     record_call_answer,
     relay_grant,
     webhook_signature,
@@ -166,7 +167,7 @@ async def relay(websocket: WebSocket, token: str) -> None:
     if isinstance(found, tuple):
         await _end(websocket, Handoff(" ".join(found)))
         return
-    conversation = _conversation(websocket, grant, found)
+    conversation = _conversation(websocket, grant, found, await owner_language(websocket, found))
     session = RelaySession(websocket, conversation, settings_of(websocket).phone_silence)
     try:
         await session.run()
@@ -195,22 +196,36 @@ async def _keep_transcript(
         )
 
 
-def _conversation(websocket: WebSocket, grant: LinkGrant, state: RequestState) -> Conversation:
+def _conversation(
+    websocket: WebSocket, grant: LinkGrant, state: RequestState, language: str
+) -> Conversation:
     stage = Stage(grant.stage)
-    facts = call_facts(state, stage)
+    facts = call_facts(state, stage, language)
 
     async def record(approve: bool, note: str) -> Ending:
         # Shielded: a caller who hangs up (or talks) as they confirm still gets their answer.
         recorded, sentences = await asyncio.shield(
             record_call_answer(websocket, grant, state, facts.script, approve, note)
         )
-        return Ending(" ".join(sentences), recorded=recorded)
+        # Said in the call's language; a refusal's sentences are the key-press call's.
+        said = facts.recorded(approve) if recorded else " ".join(sentences)
+        return Ending(said, recorded=recorded)
+
+    async def switch(language: str) -> CallFacts:
+        nonlocal facts
+        # Twilio listens and speaks in the new language from the next words on.
+        await websocket.send_json(
+            {"type": "language", "ttsLanguage": language, "transcriptionLanguage": language}
+        )
+        facts = call_facts(state, stage, language)
+        return facts
 
     return Conversation(
         facts=facts,
         brain=brain_of(websocket, request_workflow_id(grant.request_id)),
         record=record,
         other_way=other_way(state),
+        switch=switch,
     )
 
 
@@ -262,7 +277,7 @@ class RelaySession:
                 if isinstance(message, dict):
                     await self._on(message)
             await self._stop_after_record()
-            await _end(self.websocket, _handoff(self.conversation.ending))
+            await _end(self.websocket, _handoff(self.conversation))
         finally:
             receiver.cancel()
             await self._stop()
@@ -309,7 +324,7 @@ class RelaySession:
         if problem is not None:
             log.error("a call's turn failed", exc_info=problem)
             self.conversation.ending = Ending(
-                "Sorry, I am having trouble with this conversation.", fallback=True
+                self.conversation.facts.phrases.trouble, fallback=True
             )
             return 0
         return turn.result()
@@ -337,10 +352,13 @@ class RelaySession:
         return self.silence + self.spoken_words / WORDS_PER_SECOND
 
 
-def _handoff(ending: Ending | None) -> Handoff:
+def _handoff(conversation: Conversation) -> Handoff:
+    ending, language = conversation.ending, conversation.facts.language
     if ending is None:
-        return Handoff(fallback=True)
-    return Handoff(ending.goodbye, recorded=ending.recorded, fallback=ending.fallback)
+        return Handoff(fallback=True, language=language)
+    return Handoff(
+        ending.goodbye, recorded=ending.recorded, fallback=ending.fallback, language=language
+    )
 
 
 async def _one(text: str) -> AsyncIterator[str]:

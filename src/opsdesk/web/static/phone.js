@@ -27,6 +27,8 @@
       ? window.speechSynthesis
       : null;
   const Recognition = window.SpeechRecognition || window.webkitSpeechRecognition || null;
+  // The owner's language, as the call's <ConversationRelay> names it; the desk may switch it.
+  let language = screen.dataset.language || "en-US";
 
   let socket = null;
   let over = false; // the conversation ended: the desk's end, a dropped line, or a hang-up
@@ -102,7 +104,7 @@
     const offset = turn.queued;
     turn.queued += end;
     const utterance = new SpeechSynthesisUtterance(rest.slice(0, end));
-    utterance.lang = "en-US";
+    utterance.lang = language;
     let started = false;
     utterance.onstart = () => {
       started = true;
@@ -178,7 +180,7 @@
     interrupt();
     dropping = false;
     bubble("owner", text);
-    send({ type: "prompt", voicePrompt: text, lang: "en-US", last: true });
+    send({ type: "prompt", voicePrompt: text, lang: language, last: true });
   }
 
   function press(key) {
@@ -211,7 +213,7 @@
       return;
     }
     const recognition = new Recognition();
-    recognition.lang = "en-US";
+    recognition.lang = language;
     recognition.interimResults = true;
     recognition.continuous = false;
     let final = "";
@@ -297,6 +299,10 @@
       }
       if (message.type === "text") heardToken(String(message.token || ""), Boolean(message.last));
       else if (message.type === "end") ended(String(message.handoffData || ""));
+      else if (message.type === "language" && message.ttsLanguage) {
+        // The desk switched language, as it asks ConversationRelay to: speak and hear it.
+        language = String(message.ttsLanguage);
+      }
     });
     socket.addEventListener("close", () => {
       if (!over) ended("");
