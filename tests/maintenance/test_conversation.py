@@ -10,6 +10,7 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +37,12 @@ from opsdesk.maintenance.conversation.engine import (
     Say,
 )
 from opsdesk.maintenance.conversation.facts import CallFacts
-from opsdesk.maintenance.conversation.languages import asked_language
+from opsdesk.maintenance.conversation.languages import ENGLISH, SPANISH, asked_language
 from opsdesk.maintenance.directory import Directory, dump_directory, parse_directory
 from opsdesk.maintenance.ids import request_workflow_id
 from opsdesk.maintenance.notices import CallScript
-from opsdesk.maintenance.service import RequestHandle, request_handle
+from opsdesk.maintenance.rules import ALREADY_ANSWERED, INVALID_ANSWER, NOT_WAITING
+from opsdesk.maintenance.service import AnswerRefused, RequestHandle, request_handle
 from opsdesk.maintenance.state import RequestState
 from opsdesk.maintenance.status import RequestStatus, Stage
 from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow as W
@@ -49,7 +51,13 @@ from opsdesk.notify.voice import SIGNATURE_HEADER, WebhookSignature, relay_url, 
 from opsdesk.settings import Settings
 from tests.ai.fake_llm import anthropic_turn, fake_llm, openai_turn, with_claude
 from tests.http import served
-from tests.maintenance.helpers import drive_to, link_for_stage, maintenance_worker, waiting_for
+from tests.maintenance.helpers import (
+    drive_to,
+    form,
+    link_for_stage,
+    maintenance_worker,
+    waiting_for,
+)
 from tests.maintenance.test_links import OWNER, report
 from tests.maintenance.test_phone import Twilio, call_url, listening_at, said
 from tests.notify.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, CALLER
@@ -383,6 +391,29 @@ def test_which_language_a_caller_asks_for() -> None:
     assert asked_language("¿Habla español?", "es-MX") is None
     assert asked_language("No hablo inglés.", "es-US") is None
     assert asked_language("I don't speak Spanish.", "en-US") is None
+
+
+def test_a_refused_answer_is_said_in_the_calls_language() -> None:
+    opened = datetime(2030, 5, 1, tzinfo=UTC)
+    state = RequestState(
+        request_id="MR-1",
+        status=RequestStatus.OWNER_APPROVAL,
+        source="form",
+        form=form(),
+        created_at=opened,
+        updated_at=opened,
+    )
+    kinds = (ALREADY_ANSWERED, NOT_WAITING, INVALID_ANSWER, "")
+    said = {
+        words: [" ".join(phone.refused_words(AnswerRefused("r", k), state, words)) for k in kinds]
+        for words in (ENGLISH, SPANISH)
+    }
+    assert said[ENGLISH][0].startswith("Someone answered first")
+    assert said[SPANISH][0].startswith("Alguien respondió primero")
+    assert "Nuestra oficina" in said[SPANISH][1]
+    # Nothing English in a Spanish refusal, however it was refused.
+    assert not any(english in spanish for english, spanish in zip(*said.values(), strict=True))
+    assert all("nothing" not in s and "Sorry" not in s for s in said[SPANISH])
 
 
 async def speaks(directory: Directory, language: str | None) -> None:

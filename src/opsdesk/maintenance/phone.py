@@ -32,7 +32,12 @@ from opsdesk.ai.tasks import SpokenAnswerTask, rules_spoken_answer
 from opsdesk.ai.usage import UsageLog
 from opsdesk.maintenance import service
 from opsdesk.maintenance.conversation.choice import Handoff, conversation_on
-from opsdesk.maintenance.conversation.languages import DEFAULT_LANGUAGE, phrases
+from opsdesk.maintenance.conversation.languages import (
+    DEFAULT_LANGUAGE,
+    ENGLISH,
+    Phrases,
+    phrases,
+)
 from opsdesk.maintenance.directory import Directory
 from opsdesk.maintenance.ids import request_id_of, request_workflow_id
 from opsdesk.maintenance.inputs import CallEnded, Decision
@@ -421,9 +426,10 @@ async def record_call_answer(
     script: CallScript,
     approve: bool,
     note: str,
+    words: Phrases = ENGLISH,
 ) -> tuple[bool, tuple[str, ...]]:
     """Send the call's answer to its request as the email link would: whether it counted,
-    and the sentences that tell the caller what happened."""
+    and the sentences, in the call's ``words``, that tell the caller what happened."""
     stage = Stage(grant.stage)
     decision = Decision(
         answer_id=grant.link_id,
@@ -441,47 +447,41 @@ async def record_call_answer(
         # The refusal's reason is written for staff (a request id, its state): a caller
         # hears what it means for them.
         log.info("a phone answer for %s was refused: %s", grant.request_id, exc.reason)
-        return False, refused_words(exc, state)
+        return False, refused_words(exc, state, words)
     except service.RequestNotFound:
-        return False, ("Sorry, we cannot find this request any more.",)
+        return False, (words.not_found,)
     except (RPCError, WorkflowQueryFailedError):
         log.exception("a phone answer for %s could not reach its request", grant.request_id)
-        return False, ("Sorry, we could not record your answer just now.", other_way(state))
+        return False, (words.could_not, other_way(state, words))
     await LinkUses(db_of(conn)).record(grant, "approve" if approve else "decline")
     verb = "approve" if approve else "decline"
     return True, (f"I have recorded that you {verb} {script.decision}.",)
 
 
-def refused_words(exc: service.AnswerRefused, state: RequestState) -> tuple[str, ...]:
-    """What a caller hears when the request would not take their answer: plain sentences,
-    never the refusal's reason, which names the request and its state for staff."""
+def refused_words(
+    exc: service.AnswerRefused, state: RequestState, words: Phrases = ENGLISH
+) -> tuple[str, ...]:
+    """What a caller hears when the request would not take their answer: plain sentences
+    in the call's ``words``, never the refusal's reason, which names the request and its
+    state for staff."""
     if exc.already_answered:
-        return (
-            "Someone answered first: this question has already been answered, "
-            "so nothing was changed.",
-        )
+        return (words.answered_first,)
     if exc.kind == NOT_WAITING:
-        return (
-            "This question is closed: the request has moved on since we called, "
-            "so nothing was changed.",
-            "Our office can tell you more.",
-        )
+        return (words.moved_on,)
     if exc.invalid:
-        return ("Sorry, that answer does not fit this question, so nothing was changed.",)
-    return ("Sorry, your answer could not be recorded.", other_way(state))
+        return (words.does_not_fit,)
+    return (words.could_not, other_way(state, words))
 
 
 def _owner(state: RequestState) -> str:
     return state.premises.owner_name if state.premises else "the owner"
 
 
-def other_way(state: RequestState) -> str:
+def other_way(state: RequestState, words: Phrases = ENGLISH) -> str:
     """How the owner can still answer when the call recorded nothing."""
     question = state.question
     emailed = question is not None and any(a.channel == "email" for a in question.asked)
-    if emailed:
-        return "You can still answer with the link in the email we sent you."
-    return "We will email you the question, so you can answer from there."
+    return words.link_in_email if emailed else words.will_email
 
 
 @router.post(CALLS_PATH + "/{token}/status")

@@ -67,6 +67,17 @@ class Phrases:
     off_topic: str
     thanks: str
     """The call's last words."""
+    answered_first: str
+    moved_on: str
+    """The question closed while the call went on: the request moved on."""
+    does_not_fit: str
+    not_found: str
+    could_not: str
+    """The answer could not reach the request just now."""
+    link_in_email: str
+    """How the owner can still answer: the link in the email they were sent..."""
+    will_email: str
+    """...or the email the question will come in."""
 
 
 ENGLISH = Phrases(
@@ -90,6 +101,18 @@ ENGLISH = Phrases(
     ),
     off_topic="Sorry, I can only help with this request, and I did not catch an answer.",
     thanks="Thank you, goodbye.",
+    answered_first=(
+        "Someone answered first: this question has already been answered, so nothing was changed."
+    ),
+    moved_on=(
+        "This question is closed: the request has moved on since we called, "
+        "so nothing was changed. Our office can tell you more."
+    ),
+    does_not_fit="Sorry, that answer does not fit this question, so nothing was changed.",
+    not_found="Sorry, we cannot find this request any more.",
+    could_not="Sorry, we could not record your answer just now.",
+    link_in_email="You can still answer with the link in the email we sent you.",
+    will_email="We will email you the question, so you can answer from there.",
 )
 
 SPANISH = Phrases(
@@ -113,6 +136,18 @@ SPANISH = Phrases(
     ),
     off_topic="Lo siento, solo puedo ayudar con esta solicitud, y no entendí una respuesta.",
     thanks="Gracias, adiós.",
+    answered_first=(
+        "Alguien respondió primero: esta pregunta ya tiene respuesta, así que no se cambió nada."
+    ),
+    moved_on=(
+        "Esta pregunta está cerrada: la solicitud avanzó desde que le llamamos, así que no "
+        "se cambió nada. Nuestra oficina puede darle más detalles."
+    ),
+    does_not_fit="Lo siento, esa respuesta no corresponde a esta pregunta; no se cambió nada.",
+    not_found="Lo siento, ya no encontramos esta solicitud.",
+    could_not="Lo siento, no pudimos registrar su respuesta en este momento.",
+    link_in_email="Todavía puede responder con el enlace del correo que le enviamos.",
+    will_email="Le enviaremos la pregunta por correo, para que pueda responder desde allí.",
 )
 
 _TABLES = {"en": ENGLISH, "es": SPANISH}

@@ -205,9 +205,9 @@ def _conversation(
     async def record(approve: bool, note: str) -> Ending:
         # Shielded: a caller who hangs up (or talks) as they confirm still gets their answer.
         recorded, sentences = await asyncio.shield(
-            record_call_answer(websocket, grant, state, facts.script, approve, note)
+            record_call_answer(websocket, grant, state, facts.script, approve, note, facts.phrases)
         )
-        # Said in the call's language; a refusal's sentences are the key-press call's.
+        # Said in the call's language, a refusal as much as a recorded answer.
         said = facts.recorded(approve) if recorded else " ".join(sentences)
         return Ending(said, recorded=recorded)
 
@@ -224,7 +224,7 @@ def _conversation(
         facts=facts,
         brain=brain_of(websocket, request_workflow_id(grant.request_id)),
         record=record,
-        other_way=other_way(state),
+        other_way=other_way(state, facts.phrases),
         switch=switch,
     )
 
