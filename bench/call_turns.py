@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import time
 from collections.abc import AsyncIterator
@@ -227,7 +228,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--delay", type=float, default=0.1)
     args = parser.parse_args()
+    # Kept with the figures: a busy machine's scheduler shows in the p95.
+    load = os.getloadavg()[0]
     result = asyncio.run(run(args.turns, args.rounds, args.delay))
+    result["load_average"] = round(load, 2)
     path = save("call_turns", result)
     print(json.dumps(result, indent=2))
     print(f"saved {path}")

@@ -1099,11 +1099,18 @@ def call_turns(result: dict[str, Any]) -> str:
             f"{p95['median']} ms at p95 ({p95['min']} to {p95['max']} over the rounds), "
             f"{p50['median']} ms at p50 ({p50['min']} to {p50['max']})** ({verdict}; "
             "the median of the rounds' differences). "
-            "Measured while other work ran on the machine: rerun on a quiet one with "
-            "`uv run python -m bench.call_turns`, then "
+            + _call_turns_load(result.get("load_average"))
+            + " Rerun with `uv run python -m bench.call_turns`, then "
             "`uv run --group bench python -m bench.report`.",
         ]
     )
+
+
+def _call_turns_load(load: float | None) -> str:
+    if load is None:
+        return "Measured while other work ran on the machine."
+    quiet = "a quiet machine" if load < 1.5 else "a busy machine"
+    return f"Measured on {quiet} (load average {load} on 2 cores as it started)."
 
 
 def plots(results: dict[str, dict[str, Any]]) -> None:
