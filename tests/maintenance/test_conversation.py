@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -281,6 +282,66 @@ async def test_only_the_owners_own_yes_to_a_read_back_records() -> None:
     assert await heard(call, "Yes, decline it.") == ""
     assert recorded == [True, False]
 
+    # "Approve it" to a decline's read-back is no yes to it, in any language it knows.
+    for words in ("Approve it.", "Yes, I approve.", "Sí, lo apruebo."):
+        call = Conversation(facts=facts, brain=AlwaysApproves(), record=record)
+        call.opening()
+        assert "So you decline" in "".join([w async for w in call.press("2")])
+        assert "So you approve" in await heard(call, words)
+        assert recorded == [True, False]
+
+
+async def test_a_read_back_counts_only_once_its_question_was_heard() -> None:
+    recorded: list[bool] = []
+
+    async def record(approve: bool, note: str) -> Ending:
+        recorded.append(approve)
+        return Ending("Recorded.", recorded=True)
+
+    script = CallScript("Ops Desk calling.", "Do you approve?", "the estimate of 300 dollars")
+    facts = CallFacts(Stage.ESTIMATE_APPROVAL, script, "Harbor Lane", ESTIMATE, "USD")
+    call = Conversation(facts=facts, brain=AlwaysApproves(), record=record)
+    call.opening()
+    read_back = "".join([w async for w in call.press("2")])
+    assert read_back.startswith("So you decline the estimate of 300 dollars. Shall I record")
+    # The owner pressed 1 over the words before the question: what they heard was cut
+    # short of it, so the key reads its own answer back instead of confirming the decline.
+    call.interrupted("So you decline the")
+    assert "So you approve" in "".join([w async for w in call.press("1")])
+    assert recorded == []
+    # Answering over "say yes or press 1" after the whole question counts.
+    call.interrupted("So you approve the estimate of 300 dollars. Shall I record that? Say yes")
+    assert "".join([w async for w in call.press("1")]) == ""
+    assert recorded == [True]
+
+
+async def test_how_to_answer_another_way_is_said_in_the_language_the_call_ended_in() -> None:
+    async def record(approve: bool, note: str) -> Ending:
+        raise AssertionError("nothing is recorded")
+
+    english = CallFacts(
+        Stage.ESTIMATE_APPROVAL, CallScript("Hi.", "Approve?", "it"), "Harbor", ESTIMATE, "USD"
+    )
+    spanish = replace(english, script=CallScript("Hola.", "¿Aprueba?", "eso"), language="es-US")
+
+    async def switch(language: str) -> CallFacts:
+        assert language == "es-US"
+        return spanish
+
+    call = Conversation(
+        facts=english,
+        brain=AlwaysApproves(),
+        record=record,
+        other_way=lambda words: words.link_in_email,
+        switch=switch,
+    )
+    call.opening()
+    assert "¿Aprueba?" in "".join([w async for w in call.hear("Spanish, please.")])
+    for _ in range(3):
+        [_ async for _ in call.silence()]
+    assert call.ending is not None
+    assert call.ending.goodbye == f"{SPANISH.no_answer} {SPANISH.link_in_email}"
+
 
 async def test_offline_the_rules_talk_read_back_and_record_and_the_socket_is_guarded(
     dev_env: WorkflowEnvironment,
@@ -386,11 +447,21 @@ async def test_offline_the_rules_talk_read_back_and_record_and_the_socket_is_gua
 def test_which_language_a_caller_asks_for() -> None:
     assert asked_language("¿Habla español?", "en-US") == "es-US"
     assert asked_language("Can we do this in Spanish?", "en-US") == "es-US"
+    assert asked_language("Spanish, please.", "en-US") == "es-US"
+    assert asked_language("I'd prefer English.", "es-US") == "en-US"
     assert asked_language("Sorry, in English please.", "es-MX") == "en-US"
-    # Already spoken, or only named to say no to it: no switch.
+    # An owner on file in another language the desk has no sentences in may still ask.
+    assert asked_language("English, please.", "fr-CA", "fr-CA") == "en-US"
+    # Back to the owner's own, region and all.
+    assert asked_language("¿Habla español?", "en-US", "es-MX") == "es-MX"
+    # Already spoken, only named to say no to it, or only talked about: no switch.
     assert asked_language("¿Habla español?", "es-MX") is None
     assert asked_language("No hablo inglés.", "es-US") is None
+    assert asked_language("No hablo bien el inglés, siga en español.", "es-US") is None
     assert asked_language("I don't speak Spanish.", "en-US") is None
+    assert asked_language("Does the plumber speak Spanish?", "en-US") is None
+    assert asked_language("¿El plomero habla español?", "en-US") is None
+    assert asked_language("The tenant is Spanish.", "en-US") is None
 
 
 def test_a_refused_answer_is_said_in_the_calls_language() -> None:
@@ -458,6 +529,15 @@ async def test_an_owner_is_called_in_their_language_and_may_switch(
             assert "Press 1" in english
             back = await caller.say("¿Habla español?")
             assert "¿Aprueba el presupuesto?" in back
+            # The offline rules answer in it too: amounts, names and the deadline.
+            assert "Son 300 dólares." in await caller.say("¿Cuánto cuesta?")
+            assert "El proveedor es FlowRight Plumbing." in await caller.say(
+                "¿Quién es el plomero?"
+            )
+            deadline = await caller.say("¿Para cuándo necesitan la respuesta?")
+            assert "Necesitamos su respuesta antes del" in deadline
+            assert "hora de la propiedad" in deadline
+            assert not any(day in deadline for day in ("Monday", "Tuesday", "Friday", " at "))
             assert [(m["ttsLanguage"], m["transcriptionLanguage"]) for m in caller.languages] == [
                 ("en-US", "en-US"),
                 ("es-US", "es-US"),
@@ -486,6 +566,34 @@ async def test_an_owner_is_called_in_their_language_and_may_switch(
         )
         assert 'language="es-US"' in ended.text
         assert said(ended.text).endswith("Gracias, adiós.")
+
+        # The conversation is lost (the process holding it stopped): the keypad call that
+        # finishes it speaks and listens in the owner's language, from first word to last.
+        call = await called_about_estimate(d)
+        cut = await d.twilio.post(call.voice + "/relay-ended", {"SessionStatus": "failed"})
+        assert re.search(r'<Gather [^>]*language="es-US"', cut.text), cut.text
+        assert said(cut.text) == (
+            "Lo siento, se cortó la llamada. Terminemos con el teclado. "
+            "¿Aprueba el presupuesto? Pulse 1 para aprobar, 2 para rechazar, o 9 para "
+            "escuchar esto de nuevo. O simplemente diga su respuesta."
+        )
+        again = await d.twilio.press(listening_at(cut.text), digits="9")
+        assert "presupuesta 300 dólares, por encima de su límite de 250 dólares" in said(again.text)
+        pressed = await d.twilio.press(listening_at(again.text), digits="2")
+        assert said(pressed.text) == (
+            "He registrado que usted rechaza el presupuesto de 300 dólares. Gracias, adiós."
+        )
+        # A key after the answer is recorded is told so, in Spanish too.
+        late = await d.twilio.press(listening_at(again.text), digits="1")
+        assert said(late.text).startswith("Su respuesta en esta llamada ya está registrada.")
+        state = await decided(call)
+        answer = state.latest(Stage.ESTIMATE_APPROVAL).answer  # type: ignore[union-attr]
+        assert answer is not None
+        assert (answer.channel, answer.what, answer.note) == (
+            "phone",
+            "declined",
+            "On the phone: pressed 2",
+        )
 
 
 async def test_claude_answers_from_the_facts_and_records_only_what_was_read_back(
@@ -719,3 +827,21 @@ async def test_keys_interruptions_silence_and_a_failing_model(
         pressed = await d.twilio.press(listening_at(cut.text), digits="1")
         assert "This question is closed" in said(pressed.text)
         plainly(said(pressed.text), call)
+        monkeypatch.setattr(phone, "open_question", looked)
+
+        # Keeping the answer fails while the owner presses on: the call says so and goes on
+        # with the keypad, never on as if the answer had been kept.
+        async def fails(*args: Any) -> Any:
+            await asyncio.sleep(0.2)
+            raise RuntimeError("the database went away")
+
+        monkeypatch.setattr(relay, "record_call_answer", fails)
+        call = await called_about_estimate(d)
+        async with on_the_line(call) as caller:
+            await caller.turn()
+            assert "So you approve" in await caller.press("1")
+            await caller.send(type="dtmf", digit="1")
+            await caller.send(type="dtmf", digit="9")
+            handoff = await asyncio.wait_for(caller.ending(), 5)
+        assert handoff["fallback"] is True
+        assert handoff["goodbye"] == ENGLISH.trouble

@@ -364,11 +364,12 @@ _REPEAT = re.compile(
 )
 _NO = re.compile(
     r"\b(no|nope|nah|decline[sd]?|reject(ed)?|refuse[sd]?|\w+n't|do not|not approve|cancel|"
-    r"negative|nein|non|nao|pas question)\b"
+    r"negative|nein|non|nao|pas question|recha[zc]\w*)\b"
 )
 _YES = re.compile(
     r"\b(yes|yeah|yep|yup|sure|ok|okay|go ahead|approved?|fine|do it|sounds good|absolutely|"
-    r"of course|please do|record (it|that)|si|claro|vale|adelante|de acuerdo|oui|d'accord|"
+    r"of course|please do|record (it|that)|si|claro|vale|adelante|de acuerdo|apruebo|"
+    r"aprobado|acepto|registr[ae]lo|oui|d'accord|"
     r"bien sur|ja|"
     r"einverstanden|genau|sim|pode|com certeza)\b"
 )
@@ -379,6 +380,7 @@ _YES = re.compile(
 _NEGATED_YES = re.compile(
     r"\b(not|never|\w+n'?t|do not|ne|pas|nicht|no|nao)\s+(\w+\s+)?"
     r"(approve|go ahead|do it|agree|accept|ok|okay|fine|record|d'accord|einverstanden|"
+    r"apruebo|acepto|"
     r"de acuerdo)\w*|"
     r"\b(of course|absolutely|definitely|certainly|claro que|bien sur que|naturlich|sicher)"
     r"\s+(not|no|non|nicht|pas)\b"

@@ -32,14 +32,15 @@ def number_of(request_id: str) -> int:
     return int(numbered.group(1))
 
 
-def spoken_request_id(request_id: str) -> str:
+def spoken_request_id(request_id: str, number: str = "number") -> str:
     """A request id as a voice should read it, so a listener can write it down: the desk's
     own ``R-0007`` is "number 7"; any other id (a property system's ``demo-WO-8F3A21BC``)
     is read piece by piece: a lower-case word as a word, a number of up to four digits as
-    a number, anything else one character at a time: "demo, W O, 8 F 3 A 2 1 B C"."""
+    a number, anything else one character at a time: "demo, W O, 8 F 3 A 2 1 B C".
+    ``number`` is the word in the call's language ("número 7")."""
     numbered = _NUMBERED.fullmatch(request_id)
     if numbered:
-        return f"number {int(numbered.group(1))}"
+        return f"{number} {int(numbered.group(1))}"
     said = []
     for group in re.split(r"[-_.]+", request_id):
         if _WORD.fullmatch(group) or _SHORT_NUMBER.fullmatch(group):

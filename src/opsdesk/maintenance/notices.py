@@ -4,6 +4,7 @@ strings with the property's time zone, and the template shows them in local time
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -212,10 +213,12 @@ class CallScript:
     decision: str
     """The answer in a few words, for "I have recorded that you approve ...": e.g. ``the
     invoice of 412 dollars and 50 cents from Ace Plumbing``."""
+    keys: str = KEYS
+    """How to answer with the keypad, in the script's language."""
 
     @property
     def full(self) -> str:
-        return f"{self.intro} {self.question} {KEYS}"
+        return f"{self.intro} {self.question} {self.keys}"
 
 
 def spoken_money(cents: int | None, currency: str) -> str:
@@ -232,48 +235,126 @@ def spoken_money(cents: int | None, currency: str) -> str:
     return f"{whole:,} {word}{cents_words}"
 
 
-def call_script(state: RequestState, stage: Stage) -> CallScript:
+# Compared as the one table it is (its dicts cannot be hashed).
+@dataclass(frozen=True, eq=False)
+class ScriptWords:
+    """A call script's sentences in one language: each ``{name}`` is filled from the
+    request, its amounts said by ``money``."""
+
+    money: Callable[[int | None, str], str]
+    number: str
+    """How a request number is said: ``number 7``."""
+    hello: str
+    """``{name}``, ``{request}``, ``{where}``, ``{problem}``."""
+    where: str
+    your_property: str
+    the_owner: str
+    the_vendor: str
+    estimate: str
+    estimate_question: str
+    estimate_decision: str
+    invoice: str
+    invoice_line: str
+    invoice_tax: str
+    and_: str
+    over: str
+    invoice_question: str
+    invoice_decision: str
+    rated: str
+    repair_question: str
+    repair_decision: str
+    keys: str
+    line_kinds: dict[LineKind, str]
+    priorities: dict[str, str]
+
+
+ENGLISH_SCRIPT = ScriptWords(
+    money=spoken_money,
+    number="number",
+    hello="Hello {name}, this is Ops Desk calling about request {request} at {where}. "
+    "The problem: {problem}.",
+    where="{address}, unit {unit}",
+    your_property="your property",
+    the_owner="the owner",
+    the_vendor="the vendor",
+    estimate=" {vendor} estimates {amount}, above your limit of {limit}.",
+    estimate_question="Do you approve the estimate?",
+    estimate_decision="the estimate of {amount}",
+    invoice=" {vendor} has done the work and invoices {amount}",
+    invoice_line="{amount} for {kind}",
+    invoice_tax="{amount} of tax",
+    and_="and",
+    over=" That is {amount} over the estimate.",
+    invoice_question="Do you approve paying the invoice?",
+    invoice_decision="the invoice of {amount} from {vendor}",
+    rated=" We rate it {priority}.",
+    repair_question="May we go ahead with this repair?",
+    repair_decision="the repair",
+    keys=KEYS,
+    line_kinds={kind: label.lower() for kind, label in LINE_KINDS.items()},
+    priorities={},
+)
+"""The desk's own language: what the key-press call has always said."""
+
+
+def call_script(
+    state: RequestState, stage: Stage, words: ScriptWords = ENGLISH_SCRIPT
+) -> CallScript:
     """What the owner hears for ``stage``: the address, the problem, the vendor and the
-    amount, whatever they need to decide without the email in front of them."""
+    amount, whatever they need to decide without the email in front of them, in
+    ``words``' language (the problem and the names stay as written: they are data)."""
     premises = state.premises
-    where = f"{premises.address}, unit {state.form.unit}" if premises else "your property"
-    name = premises.owner_name if premises else "the owner"
+    money = words.money
+    where = (
+        words.where.format(address=premises.address, unit=state.form.unit)
+        if premises
+        else words.your_property
+    )
     problem = state.triage.summary if state.triage else state.form.description[:200]
-    vendor = state.vendor.name if state.vendor else "the vendor"
-    intro = (
-        f"Hello {name}, this is Ops Desk calling about request "
-        f"{spoken_request_id(state.request_id)} "
-        f"at {where}. The problem: {problem.rstrip('.')}."
+    vendor = state.vendor.name if state.vendor else words.the_vendor
+    intro = words.hello.format(
+        name=premises.owner_name if premises else words.the_owner,
+        request=spoken_request_id(state.request_id, words.number),
+        where=where,
+        problem=problem.rstrip("."),
     )
     if stage is Stage.ESTIMATE_APPROVAL:
-        amount = spoken_money(state.quote_cents, state.currency)
-        limit = spoken_money(premises.auto_approve_cents if premises else 0, state.currency)
-        intro += f" {vendor} estimates {amount}, above your limit of {limit}."
-        return CallScript(intro, "Do you approve the estimate?", f"the estimate of {amount}")
+        amount = money(state.quote_cents, state.currency)
+        limit = money(premises.auto_approve_cents if premises else 0, state.currency)
+        intro += words.estimate.format(vendor=vendor, amount=amount, limit=limit)
+        return CallScript(
+            intro,
+            words.estimate_question,
+            words.estimate_decision.format(amount=amount),
+            words.keys,
+        )
     if stage is Stage.INVOICE_APPROVAL:
-        amount = spoken_money(state.invoice_cents, state.currency)
-        intro += f" {vendor} has done the work and invoices {amount}"
+        amount = money(state.invoice_cents, state.currency)
+        intro += words.invoice.format(vendor=vendor, amount=amount)
         invoice = state.invoice
         if invoice is not None and invoice.lines:
             # Said as the owner would add it up: labour, materials, then the tax.
             parts = [
-                f"{spoken_money(cents, state.currency)} for {LINE_KINDS[kind].lower()}"
+                words.invoice_line.format(
+                    amount=money(cents, state.currency), kind=words.line_kinds[kind]
+                )
                 for kind, cents in _by_kind(invoice).items()
             ]
-            parts.append(f"{spoken_money(invoice.tax_cents, state.currency)} of tax")
-            intro += f": {', '.join(parts[:-1])} and {parts[-1]}"
+            parts.append(words.invoice_tax.format(amount=money(invoice.tax_cents, state.currency)))
+            intro += f": {', '.join(parts[:-1])} {words.and_} {parts[-1]}"
         intro += "."
         over = over_estimate(state)
         if over:
-            intro += f" That is {spoken_money(over, state.currency)} over the estimate."
+            intro += words.over.format(amount=money(over, state.currency))
         return CallScript(
             intro,
-            "Do you approve paying the invoice?",
-            f"the invoice of {amount} from {vendor}",
+            words.invoice_question,
+            words.invoice_decision.format(amount=amount, vendor=vendor),
+            words.keys,
         )
     priority = state.triage.priority if state.triage else "routine"
-    intro += f" We rate it {priority}."
-    return CallScript(intro, "May we go ahead with this repair?", "the repair")
+    intro += words.rated.format(priority=words.priorities.get(priority, priority))
+    return CallScript(intro, words.repair_question, words.repair_decision, words.keys)
 
 
 # -- what the request tells people as it goes ------------------------------------------------

@@ -17,6 +17,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -42,7 +43,7 @@ from opsdesk.maintenance.directory import Directory
 from opsdesk.maintenance.ids import request_id_of, request_workflow_id
 from opsdesk.maintenance.inputs import CallEnded, Decision
 from opsdesk.maintenance.link_uses import LinkUses
-from opsdesk.maintenance.notices import CALLED_STAGES, KEYS, CallScript, call_script
+from opsdesk.maintenance.notices import CALLED_STAGES, CallScript, call_script
 from opsdesk.maintenance.pages import signer_of
 from opsdesk.maintenance.rules import NOT_WAITING, answered_by, zone_of
 from opsdesk.maintenance.state import RequestState
@@ -113,12 +114,16 @@ def _twiml(response: VoiceResponse) -> Response:
     return Response(str(response), media_type="application/xml")
 
 
+def _spoken(language: str) -> dict[str, str]:
+    """``<Say>``'s and ``<Gather>``'s language: the desk's own keeps Twilio's defaults."""
+    return {} if language == DEFAULT_LANGUAGE else {"language": language}
+
+
 def _goodbye(*sentences: str, language: str = DEFAULT_LANGUAGE) -> Response:
-    """Say the sentences (in ``language``, a conversation's), then thank and hang up:
-    never a goodbye mid-sentence."""
+    """Say the sentences (in the call's ``language``), then thank and hang up: never a
+    goodbye mid-sentence."""
     response = VoiceResponse()
-    # The desk's own language keeps Twilio's default voice, as the key-press call has it.
-    spoken = {} if language == DEFAULT_LANGUAGE else {"language": language}
+    spoken = _spoken(language)
     for sentence in sentences:
         response.say(sentence, **spoken)
     response.say(phrases(language).thanks, **spoken)
@@ -196,38 +201,59 @@ def _refused() -> Response:
     return PlainTextResponse("refused: not a valid request from Twilio", status_code=403)
 
 
-async def _open(request: Request, grant: LinkGrant) -> RequestState | Response:
-    """The request, while the call's question is open and the call has not answered it;
-    else what the caller hears."""
+@dataclass(frozen=True)
+class OpenCall:
+    """A call's question, open: the request, and the language the call speaks."""
+
+    state: RequestState
+    language: str
+
+
+@dataclass(frozen=True)
+class Closed:
+    """A call's question that takes no answer: what the caller hears, in the call's
+    language."""
+
+    sentences: tuple[str, ...]
+    language: str = DEFAULT_LANGUAGE
+
+
+async def _open(request: Request, grant: LinkGrant) -> OpenCall | Response:
+    """The call's open question; else what the caller hears."""
     found = await open_question(request, grant)
-    return _goodbye(*found) if isinstance(found, tuple) else found
+    if isinstance(found, Closed):
+        return _goodbye(*found.sentences, language=found.language)
+    return found
 
 
-async def open_question(conn: HTTPConnection, grant: LinkGrant) -> RequestState | tuple[str, ...]:
-    """The request, while the call's question is open and the call has not answered it;
-    else the sentences that tell the caller why not."""
-    used = await LinkUses(db_of(conn)).find(grant.link_id)
-    if used is not None:
-        return ("Your answer on this call is already recorded.",)
+async def open_question(conn: HTTPConnection, grant: LinkGrant) -> OpenCall | Closed:
+    """The request and the owner's language, while the call's question is open and the
+    call has not answered it; else the sentences that tell the caller why not."""
     try:
         state = await service.get_request(client_of(conn), grant.request_id)
     except service.RequestNotFound:
-        return ("Sorry, we cannot find this request any more.",)
+        return Closed((ENGLISH.not_found,))
     except (RPCError, WorkflowQueryFailedError):
         log.exception("a call could not read request %s", grant.request_id)
-        return (
-            "Sorry, we cannot take answers right now. "
-            "Please use the link in our email, or contact our office.",
-        )
+        return Closed((ENGLISH.cannot_take,))
+    language = await owner_language(conn, state)
+    words = phrases(language)
+    if await LinkUses(db_of(conn)).find(grant.link_id) is not None:
+        return Closed((words.already_recorded,), language)
     stage = Stage(grant.stage)
     question = state.latest(stage, grant.round)
     current = state.question
     if current is not None and (current.stage, current.round) == (stage, grant.round):
-        return state
+        return OpenCall(state, language)
+    if words is not ENGLISH:
+        # Who answered and the request's state are said in the desk's words: a table's
+        # language says what they mean for the caller.
+        answered = question is not None and question.answer is not None
+        return Closed((words.answered_first if answered else words.moved_on,), language)
     if question is not None and question.answer is not None:
         first = answered_by(question.answer, zone_of(state), outsider=True, spoken=True)
-        return (f"This was {first}.",)
-    return (f"This question is closed: the request is now {state.status.words}.",)
+        return Closed((f"This was {first}.",), language)
+    return Closed((f"This question is closed: the request is now {state.status.words}.",), language)
 
 
 def _count(request: Request, name: str, default: int) -> int:
@@ -235,8 +261,10 @@ def _count(request: Request, name: str, default: int) -> int:
     return default if count is None else count
 
 
-def _ask(request: Request, token: str, say: str, *, misses: int, plays: int) -> Response:
-    """Say ``say`` and listen for a key or a few words."""
+def _ask(
+    request: Request, token: str, say: str, *, misses: int, plays: int, language: str
+) -> Response:
+    """Say ``say`` and listen for a key or a few words, in the call's ``language``."""
     urls = call_urls(settings_of(request).resolved_public_url, token)
     gather = Gather(
         input="dtmf speech",
@@ -246,8 +274,9 @@ def _ask(request: Request, token: str, say: str, *, misses: int, plays: int) -> 
         timeout=6,
         speech_timeout="auto",
         action_on_empty_result=True,
+        **_spoken(language),
     )
-    gather.say(say)
+    gather.say(say, **_spoken(language))
     response = VoiceResponse()
     response.append(gather)
     return _twiml(response)
@@ -266,13 +295,13 @@ async def call_answered(request: Request, token: str) -> Response:
         await Outbox(db_of(request)).call_answered(sid)
     if isinstance(found, Response):
         return found
-    state = await _open(request, found)
-    if isinstance(state, Response):
-        return state
+    call = await _open(request, found)
+    if isinstance(call, Response):
+        return call
     if conversation_on(settings_of(request)):
-        return _converse(request, token, await owner_language(request, state))
-    script = call_script(state, Stage(found.stage))
-    return _ask(request, token, script.full, misses=0, plays=1)
+        return _converse(request, token, call.language)
+    script = call_script(call.state, Stage(found.stage), phrases(call.language).script)
+    return _ask(request, token, script.full, misses=0, plays=1, language=call.language)
 
 
 async def owner_language(conn: HTTPConnection, state: RequestState) -> str:
@@ -317,17 +346,21 @@ async def relay_ended(request: Request, token: str) -> Response:
     if handoff is not None and not handoff.fallback:
         goodbye = (handoff.goodbye,) if handoff.goodbye else ()
         return _goodbye(*goodbye, language=handoff.language)
-    state = await _open(request, found)
-    if isinstance(state, Response):
-        return state
-    script = call_script(state, Stage(found.stage))
-    sorry = handoff.goodbye if handoff is not None else "Sorry, we were cut off."
+    call = await _open(request, found)
+    if isinstance(call, Response):
+        return call
+    # The language the conversation ended in: the owner may have asked for another.
+    language = handoff.language if handoff is not None else call.language
+    words = phrases(language)
+    script = call_script(call.state, Stage(found.stage), words.script)
+    sorry = handoff.goodbye if handoff is not None else words.cut_off
     return _ask(
         request,
         token,
-        f"{sorry} Let us finish with the keypad. {script.question} {KEYS}",
+        f"{sorry} {words.finish_with_keys} {script.question} {script.keys}",
         misses=0,
         plays=1,
+        language=language,
     )
 
 
@@ -345,11 +378,13 @@ async def call_gathered(request: Request, token: str) -> Response:
     if isinstance(found, Response):
         return found
     grant = found
-    state = await _open(request, grant)
-    if isinstance(state, Response):
-        return state
+    call = await _open(request, grant)
+    if isinstance(call, Response):
+        return call
+    state, language = call.state, call.language
+    words = phrases(language)
     stage = Stage(grant.stage)
-    script = call_script(state, stage)
+    script = call_script(state, stage, words.script)
     digits = params.get("Digits", "").strip()
     speech = params.get("SpeechResult", "").strip()
     if digits:
@@ -362,24 +397,29 @@ async def call_gathered(request: Request, token: str) -> Response:
         intent, heard = "unclear", ""
     if intent == "repeat":
         if plays < MAX_PLAYS:
-            return _ask(request, token, script.full, misses=misses, plays=plays + 1)
+            return _ask(
+                request, token, script.full, misses=misses, plays=plays + 1, language=language
+            )
         return _ask(
             request,
             token,
-            f"That was the last time through. {script.question} {KEYS}",
+            f"{words.last_time} {script.question} {script.keys}",
             misses=misses,
             plays=plays,
+            language=language,
         )
     if intent in ("approve", "decline"):
-        return await _record(request, grant, state, script, intent == "approve", heard)
+        return await _record(request, grant, call, script, intent == "approve", heard)
     if misses >= MAX_MISSES:
-        return _goodbye(
-            "Sorry, I could not understand your answer, so nothing is recorded.",
-            other_way(state),
-        )
-    opening = "Sorry, I did not hear an answer." if not heard else "Sorry, I did not catch that."
+        return _goodbye(words.not_understood, other_way(state, words), language=language)
+    opening = words.did_not_catch if heard else words.did_not_hear
     return _ask(
-        request, token, f"{opening} {script.question} {KEYS}", misses=misses + 1, plays=plays
+        request,
+        token,
+        f"{opening} {script.question} {script.keys}",
+        misses=misses + 1,
+        plays=plays,
+        language=language,
     )
 
 
@@ -408,15 +448,18 @@ def _spoken_answers(request: Request) -> SpokenAnswerTask:
 async def _record(
     request: Request,
     grant: LinkGrant,
-    state: RequestState,
+    call: OpenCall,
     script: CallScript,
     approve: bool,
     heard: str,
 ) -> Response:
+    words = phrases(call.language)
+    # The note is for staff, on the timeline: in the desk's words.
+    note = f"On the phone: {heard}" if heard else ""
     _, sentences = await record_call_answer(
-        request, grant, state, script, approve, f"On the phone: {heard}" if heard else ""
+        request, grant, call.state, script, approve, note, words
     )
-    return _goodbye(*sentences)
+    return _goodbye(*sentences, language=call.language)
 
 
 async def record_call_answer(
@@ -454,8 +497,8 @@ async def record_call_answer(
         log.exception("a phone answer for %s could not reach its request", grant.request_id)
         return False, (words.could_not, other_way(state, words))
     await LinkUses(db_of(conn)).record(grant, "approve" if approve else "decline")
-    verb = "approve" if approve else "decline"
-    return True, (f"I have recorded that you {verb} {script.decision}.",)
+    verb = words.approve if approve else words.decline
+    return True, (words.recorded.format(verb=verb, decision=script.decision),)
 
 
 def refused_words(

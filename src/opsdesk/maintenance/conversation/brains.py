@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from opsdesk.ai.emergency import fold
 from opsdesk.ai.models import AiUsage
 from opsdesk.ai.tasks import rules_spoken_answer
 from opsdesk.maintenance.conversation.engine import (
@@ -265,16 +266,42 @@ def _record_call(arguments: dict[str, Any]) -> RecordCall:
     )
 
 
+# Read on folded words (lower case, no accents), in the languages the desk has sentences in.
 _NOT_OWNER = re.compile(
-    r"\b(not the owner|wrong (number|person)|doesn't own|don't own|tenant here|just the tenant)\b"
+    r"\b(not the owner|wrong (number|person)|doesn't own|don't own|tenant here|just the tenant"
+    r"|no soy (el|la) (propietari[oa]|duen[oa])|numero equivocado|soy (el|la) inquilin[oa])\b"
 )
 _TOPICS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"\b(cost|price|how much|amount|expensive|total|estimate|invoice|charge)"), "cost"),
-    (re.compile(r"\b(who|vendor|plumber|electrician|company|contractor|technician)"), "vendor"),
-    (re.compile(r"\b(where|address|which (property|building|unit))"), "address"),
-    (re.compile(r"\b(when|deadline|how long|by what time|until)"), "deadline"),
-    (re.compile(r"\b(problem|wrong|what happened|issue|broken|leak)"), "problem"),
-    (re.compile(r"\b(photo|picture|video)"), "photos"),
+    (
+        re.compile(
+            r"\b(cost|price|how much|amount|expensive|total|estimate|invoice|charge"
+            r"|cuanto|cuesta|precio|importe|presupuesto|factura|cobr)"
+        ),
+        "cost",
+    ),
+    (
+        re.compile(
+            r"\b(who|vendor|plumber|electrician|company|contractor|technician"
+            r"|quien|proveedor|plomero|fontanero|electricista|empresa|contratista|tecnico)"
+        ),
+        "vendor",
+    ),
+    (
+        re.compile(
+            r"\b(where|address|which (property|building|unit)"
+            r"|donde|direccion|que (propiedad|edificio|unidad))"
+        ),
+        "address",
+    ),
+    (re.compile(r"\b(when|deadline|how long|by what time|until|cuando|plazo)"), "deadline"),
+    (
+        re.compile(
+            r"\b(problem|wrong|what happened|issue|broken|leak"
+            r"|problema|que paso|averia|roto|fuga|gotera)"
+        ),
+        "problem",
+    ),
+    (re.compile(r"\b(photo|picture|video|foto|imagen)"), "photos"),
 ]
 
 
@@ -285,7 +312,7 @@ class RulesBrain:
         self, facts: CallFacts, transcript: Sequence[Line], pending: bool | None
     ) -> AsyncIterator[Event]:
         heard = transcript[-1].text if transcript else ""
-        text = heard.lower()
+        text = fold(heard)
         intent = rules_spoken_answer(heard)
         if _NOT_OWNER.search(text):
             yield Say(facts.phrases.not_owner.format(owner=facts.owner))
@@ -300,47 +327,38 @@ class RulesBrain:
                 yield RecordCall("approve" if pending else "decline", facts.amount_cents)
                 return
             if intent == "decline":
-                yield Say(f"{facts.phrases.not_recorded} {_question(facts)}")
+                yield Say(f"{facts.phrases.not_recorded} {facts.asked}")
                 return
         if intent in ("approve", "decline"):
             yield RecordCall(intent, facts.amount_cents if intent == "approve" else None)
             return
         if intent == "repeat":
-            yield Say(f"{facts.script.intro} {_question(facts)}")
+            yield Say(f"{facts.script.intro} {facts.asked}")
             return
-        yield Say(f"{facts.phrases.off_topic} {_question(facts)}")
-
-
-def _question(facts: CallFacts) -> str:
-    return f"{facts.script.question} {facts.phrases.keys}"
+        yield Say(f"{facts.phrases.off_topic} {facts.asked}")
 
 
 def _answer(facts: CallFacts, topic: str) -> str:
-    known = facts.facts
+    known, words = facts.facts, facts.phrases
     if topic == "cost":
         if facts.amount_cents is None:
             estimate = known.get("estimate")
-            return (
-                f"The vendor's estimate is {estimate}."
-                if estimate
-                else "There is no price yet: the vendor quotes once you approve the repair."
-            )
+            return words.estimate_is.format(amount=estimate) if estimate else words.no_price
         over = known.get("over_estimate_by")
-        beyond = f" That is {over} over the estimate." if over else ""
-        return f"It is {facts.amount_words}.{beyond}"
+        beyond = words.script.over.format(amount=over) if over else ""
+        return words.cost_is.format(amount=facts.amount_words) + beyond
     if topic == "vendor":
         vendor = known.get("vendor")
-        return f"The vendor is {vendor}." if vendor else "No vendor is chosen yet."
+        return words.vendor_is.format(vendor=vendor) if vendor else words.no_vendor
     if topic == "address":
-        unit = f", unit {known['unit']}" if known.get("unit") else ""
-        return f"It is at {known.get('address', 'your property')}{unit}."
+        unit = words.unit.format(unit=known["unit"]) if known.get("unit") else ""
+        address = known.get("address", words.script.your_property)
+        return words.address_is.format(address=address, unit=unit)
     if topic == "deadline":
         deadline = known.get("deadline")
-        return (
-            f"We need your answer by {deadline}."
-            if deadline
-            else "I do not know the deadline; our office can tell you."
-        )
+        return words.deadline_is.format(deadline=deadline) if deadline else words.no_deadline
     if topic == "photos":
-        return f"The tenant sent {known.get('photos', 'no photos')}."
-    return f"The problem: {known.get('problem') or known.get('tenant_description', 'not known')}."
+        count = facts.photo_count
+        return words.photos.format(count=count) if count else words.no_photos
+    problem = known.get("problem") or known.get("tenant_description") or words.not_known
+    return words.problem_is.format(problem=problem.rstrip("."))

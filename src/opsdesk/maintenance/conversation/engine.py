@@ -16,7 +16,11 @@ decides whether that call counts:
   drops the read-back and the brain answers the turn as any other; a decision it asks
   for again is read back again. So a model steered by words in the facts ("call
   record_answer with approve") gets a read-back at most, never an answer;
-- a read-back that was interrupted, or not confirmed at once, is forgotten.
+- a read-back not confirmed at once is forgotten, and so is one cut short before the owner
+  heard its question: ConversationRelay tells the app what the caller heard before they
+  spoke or pressed over the desk (``interrupt``), so a key meant for the words before a
+  read-back never confirms it. A caller who answers over the "say yes or press 1" that
+  follows the question heard it, and their answer counts.
 
 Keys work at any moment and need no brain: 1 is yes and 2 is no. With no read-back
 pending, 1 or 2 reads back approve or decline; with one pending, 1 confirms it and 2
@@ -26,14 +30,18 @@ words, where today's ``<Gather>`` call records a key at once.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from opsdesk.ai.emergency import fold
 from opsdesk.ai.tasks import rules_spoken_answer
 from opsdesk.maintenance.conversation.facts import DECISIONS, CallFacts
-from opsdesk.maintenance.conversation.languages import asked_language
+from opsdesk.maintenance.conversation.languages import Phrases, asked_language
+
+log = logging.getLogger(__name__)
 
 MAX_SILENCES = 2
 """Silences asked about before the call ends politely."""
@@ -41,24 +49,31 @@ NOTE_LIMIT = 1000
 """What an answer's note holds (``inputs.Note``): the transcript's end, if it is longer."""
 
 # A turn that asks something is not a confirmation, whatever yes it holds ("OK, who is the
-# plumber?", "yes, but wait"): a question mark, a wait, or a question word opening a clause.
+# plumber?", "yes, but wait", "sí, pero ¿cuánto es?"): a question mark, a wait, or a question
+# word opening a clause. Read on folded words (lower case, no accents).
 _ASKS = re.compile(
-    r"[?¿]|\b(wait|hold on|hang on|one (second|moment|minute)|just a (second|moment|minute))\b"
-    r"|(^|[,.;:!]|\b(and|but|so|then|ok|okay|yes|yeah|well))\s*"
-    r"(who|what|when|where|why|how|which|whose)\b",
-    re.IGNORECASE,
+    r"[?¿]|\b(wait|hold on|hang on|one (second|moment|minute)|just a (second|moment|minute)"
+    r"|espere|un momento|un segundo)\b"
+    r"|(^|[,.;:!]|\b(and|but|so|then|ok|okay|yes|yeah|well|y|pero|entonces|bueno|vale|si))\s*"
+    r"(who|what|when|where|why|how|which|whose|quien|cuando|donde|por que|como|cual|cuanto)\b"
 )
 # Confirming a decline names it: "yes, decline it" is a yes to the read-back, not a muddle.
-_DECLINE_WORDS = re.compile(r"\b(declined?|decline it|reject(ed)?|refused?)\b", re.IGNORECASE)
+_DECLINE_WORDS = re.compile(r"\b(declined?|decline it|reject(ed)?|refused?|recha[zc]\w*)\b")
+# ...but an approval said to a decline's read-back is no yes to it: "approve it" must never
+# record a decline.
+_APPROVE_WORDS = re.compile(r"\b(approv\w*|aprue\w*|aprob\w*|acept\w*|accept\w*)\b")
 
 
 def confirmed(heard: str, approve: bool) -> bool:
     """Whether the owner's words right after a read-back of ``approve`` (True) or decline
     are themselves a plain yes to it: "yes", "yes please", "go ahead", "record it", "sí",
     "oui"... A question, a no, a hedge or anything unclear is not."""
+    heard = fold(heard)
     if _ASKS.search(heard):
         return False
     if not approve:
+        if _APPROVE_WORDS.search(heard):
+            return False
         heard = _DECLINE_WORDS.sub(" ", heard)
     return rules_spoken_answer(heard) == "approve"
 
@@ -125,13 +140,17 @@ class Conversation:
     facts: CallFacts
     brain: Brain
     record: Recorder
-    other_way: str = ""
-    """How the owner can still answer if the call records nothing."""
+    other_way: Callable[[Phrases], str] = lambda words: ""
+    """How the owner can still answer if the call records nothing, in the call's words
+    (the language may change mid-call)."""
     switch: Switcher | None = None
     """How the call changes language when the owner asks for another one; None: it
     cannot."""
     transcript: list[Line] = field(default_factory=list)
     ending: Ending | None = None
+    home: str = ""
+    """The owner's language on file (the facts' at the start): a switch back returns to
+    it, region and all."""
     _pending: bool | None = None
     """The decision read back (True: approve) and awaiting the owner's next turn."""
     _pending_turn: int = -1
@@ -140,8 +159,11 @@ class Conversation:
     recording: bool = False
     """An answer is on its way to the request: the turn sending it must not be stopped."""
 
+    def __post_init__(self) -> None:
+        self.home = self.home or self.facts.language
+
     def opening(self) -> str:
-        """Who is calling and why, then the question."""
+        """Who is calling and why, then the question, and that the owner may ask."""
         script, words = self.facts.script, self.facts.phrases
         text = f"{script.intro} {script.question} {words.invite} {words.keys}"
         self.transcript.append(Line("desk", text))
@@ -156,7 +178,7 @@ class Conversation:
         if pending is not None and confirmed(text, pending):
             await self._record(pending)
             return
-        wanted = asked_language(text, self.facts.language)
+        wanted = asked_language(text, self.facts.language, self.home)
         if wanted is not None and self.switch is not None:
             # A read-back in the other language is dropped: the question is asked anew.
             self.facts = await self.switch(wanted)
@@ -173,7 +195,9 @@ class Conversation:
                         said.append(words)
                         yield words
                     break
-        except BrainFailed:
+        except BrainFailed as exc:
+            # Expected of a model that is down: the call goes on as the key-press call.
+            log.warning("a call's model failed, so it goes on with the keypad: %s", exc)
             self.ending = Ending(self.facts.phrases.trouble, fallback=True)
         finally:
             self._desk("".join(said))
@@ -190,7 +214,7 @@ class Conversation:
             await self._record(pending)
             return
         elif digit == "2" and pending is not None:
-            words = self._words(f"{self.facts.phrases.not_recorded} {self._question()}")
+            words = self._words(f"{self.facts.phrases.not_recorded} {self.facts.asked}")
         elif digit in ("1", "2"):
             words = self._words(self._read_back(digit == "1"))
         else:
@@ -202,20 +226,23 @@ class Conversation:
         self._pending = None
         self._silences += 1
         if self._silences > MAX_SILENCES:
-            self.ending = Ending(f"{self.facts.phrases.no_answer} {self.other_way}")
+            words = self.facts.phrases
+            self.ending = Ending(f"{words.no_answer} {self.other_way(words)}")
             return
-        yield self._words(f"{self.facts.phrases.still_there} {self._question()}")
+        yield self._words(f"{self.facts.phrases.still_there} {self.facts.asked}")
 
     def interrupted(self, heard: str) -> None:
-        """The owner spoke over the desk: only ``heard`` reached them, and a read-back cut
-        short was not heard, so it cannot be confirmed."""
-        self._pending = None
+        """The owner spoke (or pressed a key) over the desk: only ``heard`` reached them. A
+        read-back whose question they did not hear cannot be confirmed."""
+        pending = self._pending
+        if pending is None or _said(self.facts.read_back(pending)) not in _said(heard):
+            self._pending = None
         if self.transcript and self.transcript[-1].who == "desk":
             self.transcript[-1] = Line("desk", f"{heard.strip()} (interrupted)")
 
     def opening_words(self) -> str:
-        script = self.facts.script
-        return f"{script.intro} {script.question} {self.facts.phrases.keys}"
+        """The greeting and the question, with the keys."""
+        return f"{self.facts.script.intro} {self.facts.asked}"
 
     def note(self) -> str:
         """The transcript as the answer's note, its end kept when it is too long."""
@@ -236,9 +263,6 @@ class Conversation:
         # A read-back counts only for the turn right after it.
         return self._pending if self._pending_turn == self._turns - 1 else None
 
-    def _question(self) -> str:
-        return f"{self.facts.script.question} {self.facts.phrases.keys}"
-
     def _read_back(self, approve: bool) -> str:
         self._pending = approve
         self._pending_turn = self._turns
@@ -254,13 +278,13 @@ class Conversation:
 
     async def _asked_to_record(self, call: RecordCall) -> AsyncIterator[str]:
         if call.decision not in DECISIONS:
-            yield f" {self.facts.phrases.only_yes_or_no} {self._question()}"
+            yield f" {self.facts.phrases.only_yes_or_no} {self.facts.asked}"
             return
         approve = call.decision == "approve"
         wanted = self.facts.amount_cents
         if approve and wanted is not None and call.amount_cents != wanted:
             only = self.facts.phrases.only_amount.format(amount=self.facts.amount_words)
-            yield f" {only} {self._question()}"
+            yield f" {only} {self.facts.asked}"
             return
         # Never recorded here: only the owner's own yes to the read-back records.
         yield " " + self._read_back(approve)
@@ -271,3 +295,8 @@ class Conversation:
             self.ending = await self.record(approve, self.note())
         finally:
             self.recording = False
+
+
+def _said(text: str) -> str:
+    """Words alone, to compare what was spoken with what was heard of it."""
+    return " ".join(re.findall(r"\w+", fold(text)))

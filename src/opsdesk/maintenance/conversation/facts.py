@@ -13,15 +13,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from opsdesk import clock
 from opsdesk.maintenance.conversation.languages import (
     DEFAULT_LANGUAGE,
     Phrases,
-    call_script_in,
     phrases,
+    spoken_time,
 )
-from opsdesk.maintenance.invoice import LINE_KINDS
-from opsdesk.maintenance.notices import CallScript, call_script, over_estimate, spoken_money
+from opsdesk.maintenance.ids import spoken_request_id
+from opsdesk.maintenance.notices import CallScript, call_script, over_estimate
 from opsdesk.maintenance.state import RequestState
 from opsdesk.maintenance.status import Stage
 
@@ -45,6 +44,8 @@ class CallFacts:
     """Everything the owner may ask about, by name."""
     language: str = DEFAULT_LANGUAGE
     """The owner's spoken language (a BCP-47 tag): the one the call speaks and hears."""
+    photo_count: int = 0
+    """The photos and videos the tenant sent, for an answer in the call's words."""
 
     @property
     def phrases(self) -> Phrases:
@@ -52,23 +53,24 @@ class CallFacts:
         return phrases(self.language)
 
     @property
+    def asked(self) -> str:
+        """The question, and how to answer it with the keys."""
+        return f"{self.script.question} {self.phrases.keys}"
+
+    @property
     def amount_words(self) -> str:
-        return spoken_money(self.amount_cents, self.currency)
+        """The amount to decide, said in the call's language."""
+        return self.money(self.amount_cents)
 
     def money(self, cents: int | None) -> str:
-        return spoken_money(cents, self.currency)
+        """An amount said in the call's language."""
+        return self.phrases.script.money(cents, self.currency)
 
     def read_back(self, approve: bool) -> str:
         """The decision said back before it is recorded: what, for whom, how much."""
         words = self.phrases
         verb = words.approve if approve else words.decline
         return words.read_back.format(verb=verb, decision=self.script.decision)
-
-    def recorded(self, approve: bool) -> str:
-        """What the owner hears once their answer is recorded."""
-        words = self.phrases
-        verb = words.approve if approve else words.decline
-        return words.recorded.format(verb=verb, decision=self.script.decision)
 
     def as_data(self) -> str:
         """The facts as a JSON document, for a model to read as data."""
@@ -77,12 +79,14 @@ class CallFacts:
 
 def call_facts(state: RequestState, stage: Stage, language: str = DEFAULT_LANGUAGE) -> CallFacts:
     """The facts of ``state`` the owner may ask about while deciding ``stage``, for a call
-    in ``language`` (the owner's, a BCP-47 tag)."""
+    in ``language`` (the owner's, a BCP-47 tag): amounts and times as the call says them,
+    so the offline rules can say them too."""
     premises = state.premises
-    script = call_script_in(state, stage, language, call_script(state, stage))
+    words = phrases(language).script
+    script = call_script(state, stage, words)
     facts: dict[str, Any] = {
         "question": script.question,
-        "request_number": state.request_id,
+        "request_number": spoken_request_id(state.request_id, words.number),
         "address": premises.address if premises else None,
         "unit": state.form.unit or None,
         "problem": state.triage.summary if state.triage else None,
@@ -93,7 +97,7 @@ def call_facts(state: RequestState, stage: Stage, language: str = DEFAULT_LANGUA
         else "no photos",
         "vendor": state.vendor.name if state.vendor else None,
         "owner": premises.owner_name if premises else None,
-        "approval_limit": spoken_money(premises.auto_approve_cents, state.currency)
+        "approval_limit": words.money(premises.auto_approve_cents, state.currency)
         if premises
         else None,
         "currency": state.currency,
@@ -102,31 +106,31 @@ def call_facts(state: RequestState, stage: Stage, language: str = DEFAULT_LANGUA
     question = state.question
     if question is not None and question.stage is stage:
         zone = premises.time_zone if premises else None
-        facts["deadline"] = f"{clock.spoken(question.deadline, zone)}, the property's time"
+        facts["deadline"] = spoken_time(question.deadline, zone, language)
     amount: int | None = None
     if state.quote_cents is not None:
-        facts["estimate"] = spoken_money(state.quote_cents, state.currency)
+        facts["estimate"] = words.money(state.quote_cents, state.currency)
     if stage is Stage.ESTIMATE_APPROVAL:
         amount = state.quote_cents
     if stage is Stage.INVOICE_APPROVAL:
         amount = state.invoice_cents
-        facts["invoice_total"] = spoken_money(state.invoice_cents, state.currency)
+        facts["invoice_total"] = words.money(state.invoice_cents, state.currency)
         invoice = state.invoice
         if invoice is not None:
             facts["invoice_lines"] = [
                 {
-                    "kind": LINE_KINDS[line.kind],
+                    "kind": words.line_kinds[line.kind],
                     "description": line.description,
-                    "amount": spoken_money(line.total_cents, state.currency),
+                    "amount": words.money(line.total_cents, state.currency),
                 }
                 for line in invoice.lines
             ]
-            facts["invoice_tax"] = spoken_money(invoice.tax_cents, state.currency)
+            facts["invoice_tax"] = words.money(invoice.tax_cents, state.currency)
         over = over_estimate(state)
         if over:
-            facts["over_estimate_by"] = spoken_money(over, state.currency)
+            facts["over_estimate_by"] = words.money(over, state.currency)
     if amount is not None:
-        facts["amount_to_decide"] = spoken_money(amount, state.currency)
+        facts["amount_to_decide"] = words.money(amount, state.currency)
     return CallFacts(
         stage=stage,
         script=script,
@@ -135,4 +139,5 @@ def call_facts(state: RequestState, stage: Stage, language: str = DEFAULT_LANGUA
         currency=state.currency,
         facts={key: value for key, value in facts.items() if value is not None},
         language=language,
+        photo_count=len(state.photos),
     )

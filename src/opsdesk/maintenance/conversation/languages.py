@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
+
+from babel.core import UnknownLocaleError
+from babel.dates import format_datetime
 
 from opsdesk.ai.emergency import fold
-from opsdesk.maintenance.ids import spoken_request_id
-from opsdesk.maintenance.notices import CallScript, spoken_money
-from opsdesk.maintenance.state import RequestState
-from opsdesk.maintenance.status import Stage
+from opsdesk.clock import zone_of
+from opsdesk.maintenance.notices import ENGLISH_SCRIPT, ScriptWords, spoken_money
 
 DEFAULT_LANGUAGE = "en-US"
 """The desk's language: an owner with no language on file is called in it."""
@@ -40,10 +42,32 @@ def language_tag(value: str) -> str:
     return language.lower() + (f"-{script[1:].title()}" if script else "") + region.upper()
 
 
+_SPANISH_MONEY = {"USD": ("dólar", "dólares"), "EUR": ("euro", "euros"), "MXN": ("peso", "pesos")}
+
+
+def _spanish_money(cents: int | None, currency: str) -> str:
+    """An amount as a Spanish voice reads it: ``412 dólares con 50 centavos``."""
+    if cents is None:
+        return "un importe aún no conocido"
+    words = _SPANISH_MONEY.get(currency)
+    if words is None:
+        return spoken_money(cents, currency)
+    whole, part = divmod(cents, 100)
+    word = words[0] if whole == 1 else words[1]
+    return f"{whole:,} {word}" + (f" con {part} centavos" if part else "")
+
+
 @dataclass(frozen=True)
 class Phrases:
-    """The engine's own sentences in one language."""
+    """The desk's own sentences in one language: a conversation's, and the key-press
+    call's."""
 
+    script: ScriptWords
+    """The call's greeting and question."""
+    when: str
+    """A time as the call says it, a Babel pattern: ``EEEE d MMMM 'at' h:mm a``."""
+    property_time: str
+    """After a deadline: whose clock it is."""
     keys: str
     confirm_keys: str
     invite: str
@@ -78,9 +102,37 @@ class Phrases:
     """How the owner can still answer: the link in the email they were sent..."""
     will_email: str
     """...or the email the question will come in."""
+    # The key-press call's sentences.
+    cut_off: str
+    finish_with_keys: str
+    """A conversation failed: the question is asked again for the keypad."""
+    last_time: str
+    not_understood: str
+    did_not_hear: str
+    did_not_catch: str
+    already_recorded: str
+    cannot_take: str
+    # The offline rules' answers to the questions a call usually hears.
+    cost_is: str
+    estimate_is: str
+    no_price: str
+    vendor_is: str
+    no_vendor: str
+    address_is: str
+    unit: str
+    deadline_is: str
+    no_deadline: str
+    photos: str
+    """``{count}`` photos or videos."""
+    no_photos: str
+    problem_is: str
+    not_known: str
 
 
 ENGLISH = Phrases(
+    script=ENGLISH_SCRIPT,
+    when="EEEE d MMMM 'at' h:mm a",
+    property_time="the property's time",
     keys="Press 1 to approve, 2 to decline, or 9 to hear this again.",
     confirm_keys="Say yes or press 1 to record it; say no or press 2 if not.",
     invite="You can ask me about it, or just tell me your answer.",
@@ -113,9 +165,64 @@ ENGLISH = Phrases(
     could_not="Sorry, we could not record your answer just now.",
     link_in_email="You can still answer with the link in the email we sent you.",
     will_email="We will email you the question, so you can answer from there.",
+    cut_off="Sorry, we were cut off.",
+    finish_with_keys="Let us finish with the keypad.",
+    last_time="That was the last time through.",
+    not_understood="Sorry, I could not understand your answer, so nothing is recorded.",
+    did_not_hear="Sorry, I did not hear an answer.",
+    did_not_catch="Sorry, I did not catch that.",
+    already_recorded="Your answer on this call is already recorded.",
+    cannot_take=(
+        "Sorry, we cannot take answers right now. "
+        "Please use the link in our email, or contact our office."
+    ),
+    cost_is="It is {amount}.",
+    estimate_is="The vendor's estimate is {amount}.",
+    no_price="There is no price yet: the vendor quotes once you approve the repair.",
+    vendor_is="The vendor is {vendor}.",
+    no_vendor="No vendor is chosen yet.",
+    address_is="It is at {address}{unit}.",
+    unit=", unit {unit}",
+    deadline_is="We need your answer by {deadline}.",
+    no_deadline="I do not know the deadline; our office can tell you.",
+    photos="The tenant sent {count} photos or videos.",
+    no_photos="The tenant sent no photos.",
+    problem_is="The problem: {problem}.",
+    not_known="not known",
+)
+
+SPANISH_SCRIPT = ScriptWords(
+    money=_spanish_money,
+    number="número",
+    hello="Hola {name}, le llama Ops Desk por la solicitud {request} en {where}. "
+    "El problema: {problem}.",
+    where="{address}, unidad {unit}",
+    your_property="su propiedad",
+    the_owner="propietario",
+    the_vendor="el proveedor",
+    estimate=" {vendor} presupuesta {amount}, por encima de su límite de {limit}.",
+    estimate_question="¿Aprueba el presupuesto?",
+    estimate_decision="el presupuesto de {amount}",
+    invoice=" {vendor} ha hecho el trabajo y factura {amount}",
+    invoice_line="{amount} de {kind}",
+    invoice_tax="{amount} de impuestos",
+    and_="y",
+    over=" Son {amount} por encima del presupuesto.",
+    invoice_question="¿Aprueba el pago de la factura?",
+    invoice_decision="la factura de {amount} de {vendor}",
+    rated=" La consideramos {priority}.",
+    repair_question="¿Podemos seguir adelante con esta reparación?",
+    repair_decision="la reparación",
+    keys="Pulse 1 para aprobar, 2 para rechazar, o 9 para escuchar esto de nuevo. "
+    "O simplemente diga su respuesta.",
+    line_kinds={"labour": "mano de obra", "materials": "materiales"},
+    priorities={"emergency": "una emergencia", "urgent": "urgente", "routine": "rutinaria"},
 )
 
 SPANISH = Phrases(
+    script=SPANISH_SCRIPT,
+    when="EEEE d 'de' MMMM 'a las' h:mm a",
+    property_time="hora de la propiedad",
     keys="Pulse 1 para aprobar, 2 para rechazar, o 9 para escuchar esto de nuevo.",
     confirm_keys="Diga sí o pulse 1 para registrarlo; diga no o pulse 2 si no.",
     invite="Puede preguntarme sobre esto, o simplemente darme su respuesta.",
@@ -148,22 +255,58 @@ SPANISH = Phrases(
     could_not="Lo siento, no pudimos registrar su respuesta en este momento.",
     link_in_email="Todavía puede responder con el enlace del correo que le enviamos.",
     will_email="Le enviaremos la pregunta por correo, para que pueda responder desde allí.",
+    cut_off="Lo siento, se cortó la llamada.",
+    finish_with_keys="Terminemos con el teclado.",
+    last_time="Esa fue la última vez.",
+    not_understood="Lo siento, no entendí su respuesta, así que no se registró nada.",
+    did_not_hear="Lo siento, no escuché una respuesta.",
+    did_not_catch="Lo siento, no le entendí.",
+    already_recorded="Su respuesta en esta llamada ya está registrada.",
+    cannot_take=(
+        "Lo siento, ahora no podemos recibir respuestas. "
+        "Use el enlace de nuestro correo, o llame a nuestra oficina."
+    ),
+    cost_is="Son {amount}.",
+    estimate_is="El presupuesto del proveedor es de {amount}.",
+    no_price=(
+        "Todavía no hay precio: el proveedor presupuesta cuando usted aprueba la reparación."
+    ),
+    vendor_is="El proveedor es {vendor}.",
+    no_vendor="Todavía no se ha elegido proveedor.",
+    address_is="Está en {address}{unit}.",
+    unit=", unidad {unit}",
+    deadline_is="Necesitamos su respuesta antes del {deadline}.",
+    no_deadline="No sé el plazo; nuestra oficina se lo puede decir.",
+    photos="El inquilino envió {count} fotos o videos.",
+    no_photos="El inquilino no envió fotos.",
+    problem_is="El problema: {problem}.",
+    not_known="no se sabe",
 )
 
 _TABLES = {"en": ENGLISH, "es": SPANISH}
-# "¿Habla español?", "in English please": the caller asks for the other language the desk
-# has a table for. Read on folded words (no accents, lower case).
-_ASKED_FOR = (
-    (re.compile(r"\b(espanol|spanish|castellano)\b"), "es-US"),
-    (re.compile(r"\b(english|ingles)\b"), "en-US"),
+# The languages a caller may ask for by name: those the desk has sentences in. Read on
+# folded words (no accents, lower case).
+_NAMES = {"espanol": "es", "spanish": "es", "castellano": "es", "english": "en", "ingles": "en"}
+_NAME = "(" + "|".join(_NAMES) + ")"
+_TAGS = {"es": "es-US", "en": "en-US"}
+"""Each language's tag when the owner has no other on file in it."""
+# Asking the desk for a language: the language alone ("Spanish, please"), "in Spanish",
+# "speak Spanish" said to the desk ("can you speak Spanish?", "¿habla español?"), or "I'd
+# prefer Spanish". Named any other way ("does the plumber speak Spanish?") it is only
+# talked about.
+_ASKED = re.compile(
+    rf"^\W*(please\W+|por favor\W+)?{_NAME}(\W+please|\W+por favor)?\W*$"
+    rf"|\b(in|en)\s+{_NAME}\b"
+    rf"|\b(can|could|would|will|do)\s+(you|we)\s+(please\s+)?(speak|talk|continue|go on)"
+    rf"\s+(in\s+)?{_NAME}\b"
+    rf"|(^|[,.;:!?¿]\s*)(please\s+)?(speak|talk)\s+(in\s+)?{_NAME}\b"
+    rf"|(^|[,.;:!?¿]\s*)(usted\s+|tu\s+)?(habla|hablas|hable|hableme|podemos hablar|"
+    rf"puede hablar)\s+(usted\s+)?(en\s+)?{_NAME}\b"
+    rf"|\b(prefer|prefiero|rather|want|quiero)\b[\w\s']{{0,20}}?\b{_NAME}\b"
 )
 # A language named only to say no to it asks for nothing: "I don't speak Spanish",
-# "no hablo ingles".
-_NEGATED = re.compile(
-    r"\b(no|not|never|nunca|\w+n't|cannot)(\s+\w+){0,2}?\s+"
-    r"(espanol|spanish|castellano|english|ingles)\b"
-)
-_SPANISH_MONEY = {"USD": ("dólar", "dólares"), "EUR": ("euro", "euros"), "MXN": ("peso", "pesos")}
+# "no hablo bien el ingles".
+_NEGATED = re.compile(rf"\b(no|not|never|nunca|\w+n't|cannot)(\s+\w+){{0,3}}?\s+{_NAME}\b")
 
 
 def phrases(language: str) -> Phrases:
@@ -171,52 +314,34 @@ def phrases(language: str) -> Phrases:
     return _TABLES.get(language.split("-", 1)[0].lower(), ENGLISH)
 
 
-def asked_language(heard: str, current: str) -> str | None:
-    """The language the caller asks the call to speak instead of ``current``, if they
-    ask for one the desk has sentences in; None otherwise."""
+def asked_language(heard: str, current: str, home: str = DEFAULT_LANGUAGE) -> str | None:
+    """The language the caller asks the call to speak instead of ``current``, if they ask
+    for one the desk has sentences in: ``home`` (the owner's on file) when it is that
+    language, its usual tag otherwise; None when they ask for none, or for ``current``."""
     text = _NEGATED.sub(" ", fold(heard))
-    for pattern, tag in _ASKED_FOR:
-        if pattern.search(text) and phrases(tag) is not phrases(current):
-            return tag
-    return None
+    found = _ASKED.search(text)
+    if found is None:
+        return None
+    name = next(group for group in reversed(found.groups()) if group in _NAMES)
+    wanted = _NAMES[name]
+    if wanted == _base(current):
+        return None
+    return home if _base(home) == wanted else _TAGS[wanted]
 
 
-def _spanish_money(cents: int | None, currency: str) -> str:
-    if cents is None:
-        return "un importe aún no conocido"
-    words = _SPANISH_MONEY.get(currency)
-    if words is None:
-        return spoken_money(cents, currency)
-    whole, part = divmod(cents, 100)
-    word = words[0] if whole == 1 else words[1]
-    return f"{whole:,} {word}" + (f" con {part} centavos" if part else "")
+def _base(tag: str) -> str:
+    return tag.split("-", 1)[0].lower()
 
 
-def call_script_in(
-    state: RequestState, stage: Stage, language: str, english: CallScript
-) -> CallScript:
-    """The call's greeting and question in ``language`` (``english`` for a language
-    without a table). The problem and names stay as written: they are the request's data."""
-    if phrases(language) is not SPANISH:
-        return english
-    premises = state.premises
-    where = f"{premises.address}, unidad {state.form.unit}" if premises else "su propiedad"
-    name = premises.owner_name if premises else "propietario"
-    problem = state.triage.summary if state.triage else state.form.description[:200]
-    vendor = state.vendor.name if state.vendor else "el proveedor"
-    intro = (
-        f"Hola {name}, le llama Ops Desk por la solicitud "
-        f"{spoken_request_id(state.request_id)} en {where}. El problema: {problem.rstrip('.')}."
-    )
-    if stage is Stage.ESTIMATE_APPROVAL:
-        amount = _spanish_money(state.quote_cents, state.currency)
-        limit = _spanish_money(premises.auto_approve_cents if premises else 0, state.currency)
-        intro += f" {vendor} presupuesta {amount}, por encima de su límite de {limit}."
-        return CallScript(intro, "¿Aprueba el presupuesto?", f"el presupuesto de {amount}")
-    if stage is Stage.INVOICE_APPROVAL:
-        amount = _spanish_money(state.invoice_cents, state.currency)
-        intro += f" {vendor} ha hecho el trabajo y factura {amount}."
-        return CallScript(
-            intro, "¿Aprueba el pago de la factura?", f"la factura de {amount} de {vendor}"
-        )
-    return CallScript(intro, "¿Podemos seguir adelante con esta reparación?", "la reparación")
+def spoken_time(at: datetime, zone: str | None, language: str) -> str:
+    """A time as the call says it in ``language``, on the property's clock, its clock
+    named: "Tuesday 8 December at 5:00 PM, the property's time"."""
+    words = phrases(language)
+    # The table's own language names the days: an owner without one hears English.
+    tag = language if language.split("-", 1)[0].lower() in _TABLES else DEFAULT_LANGUAGE
+    local = at.astimezone(zone_of(zone))
+    try:
+        said = format_datetime(local, words.when, locale=tag.replace("-", "_"))
+    except UnknownLocaleError:  # a region Babel does not know: the language alone
+        said = format_datetime(local, words.when, locale=tag.split("-", 1)[0])
+    return f"{said}, {words.property_time}"

@@ -21,6 +21,7 @@ from contextlib import suppress
 from typing import Any
 
 from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from temporalio.service import RPCError
 
@@ -38,9 +39,9 @@ from opsdesk.maintenance.conversation.facts import CallFacts, call_facts
 from opsdesk.maintenance.ids import request_workflow_id
 from opsdesk.maintenance.inputs import CallTranscript
 from opsdesk.maintenance.phone import (
+    Closed,
     open_question,
     other_way,
-    owner_language,
     record_call_answer,
     relay_grant,
     webhook_signature,
@@ -75,17 +76,25 @@ class RelayClaims:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def claim(self, grant: LinkGrant, call_sid: str) -> bool:
+    async def claim(self, grant: LinkGrant) -> bool:
+        """Whether this is the call's first conversation (and now its only one)."""
         try:
             async with self.db.transaction() as session:
                 session.add(
-                    CallRelayClaim(
-                        link_id=grant.link_id, request_id=grant.request_id, call_sid=call_sid
-                    )
+                    CallRelayClaim(link_id=grant.link_id, request_id=grant.request_id, call_sid="")
                 )
         except IntegrityError:
             return False
         return True
+
+    async def called(self, grant: LinkGrant, call_sid: str) -> None:
+        """The call the conversation is on, as Twilio's ``setup`` names it."""
+        async with self.db.transaction() as session:
+            await session.execute(
+                update(CallRelayClaim)
+                .where(CallRelayClaim.link_id == grant.link_id)
+                .values(call_sid=call_sid[:64])
+            )
 
 
 def brain_of(websocket: WebSocket, reference: str) -> Brain:
@@ -140,8 +149,8 @@ async def relay(websocket: WebSocket, token: str) -> None:
     if grant is None:
         await websocket.close(code=POLICY_VIOLATION)
         return
-    call_sid = websocket.headers.get("x-twilio-callsid", "")[:64]
-    if not await RelayClaims(db_of(websocket)).claim(grant, call_sid):
+    claims = RelayClaims(db_of(websocket))
+    if not await claims.claim(grant):
         log.warning("refused a second WebSocket for call %s", grant.link_id)
         record(
             "link_refused",
@@ -163,11 +172,12 @@ async def relay(websocket: WebSocket, token: str) -> None:
     if not isinstance(setup, dict) or setup.get("type") != "setup":
         await _end(websocket, Handoff(fallback=True))
         return
+    await claims.called(grant, str(setup.get("callSid", "")))
     found = await open_question(websocket, grant)
-    if isinstance(found, tuple):
-        await _end(websocket, Handoff(" ".join(found)))
+    if isinstance(found, Closed):
+        await _end(websocket, Handoff(" ".join(found.sentences), language=found.language))
         return
-    conversation = _conversation(websocket, grant, found, await owner_language(websocket, found))
+    conversation = _conversation(websocket, grant, found.state, found.language)
     session = RelaySession(websocket, conversation, settings_of(websocket).phone_silence)
     try:
         await session.run()
@@ -207,9 +217,7 @@ def _conversation(
         recorded, sentences = await asyncio.shield(
             record_call_answer(websocket, grant, state, facts.script, approve, note, facts.phrases)
         )
-        # Said in the call's language, a refusal as much as a recorded answer.
-        said = facts.recorded(approve) if recorded else " ".join(sentences)
-        return Ending(said, recorded=recorded)
+        return Ending(" ".join(sentences), recorded=recorded)
 
     async def switch(language: str) -> CallFacts:
         nonlocal facts
@@ -224,7 +232,7 @@ def _conversation(
         facts=facts,
         brain=brain_of(websocket, request_workflow_id(grant.request_id)),
         record=record,
-        other_way=other_way(state, facts.phrases),
+        other_way=lambda words: other_way(state, words),
         switch=switch,
     )
 
@@ -271,8 +279,8 @@ class RelaySession:
                     log.info("a caller hung up mid-conversation")
                     await self._stop()
                     return
-                except ValueError:
-                    message = None
+                except (ValueError, KeyError, TypeError):
+                    message = None  # not JSON, or a binary frame: not Twilio's, ignored
                 receiver = asyncio.create_task(self.websocket.receive_text())
                 if isinstance(message, dict):
                     await self._on(message)
@@ -336,6 +344,8 @@ class RelaySession:
         if turn is not None and self.conversation.recording:
             with suppress(Exception):
                 await turn
+            # A recording that failed ends the call as a failed turn does: said, not lost.
+            self._finished(turn)
         elif turn is not None and not turn.done():
             turn.cancel()
             with suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):

@@ -139,13 +139,13 @@
     return end;
   }
 
-  // Speaking (or typing) over the desk: ConversationRelay stops the voice at once and tells
-  // the app how much of the turn the caller heard.
-  function interrupt() {
+  // Speaking, typing or pressing a key over the desk: ConversationRelay stops the voice at
+  // once and tells the app how much of the turn the caller heard.
+  function interrupt(why = "you spoke over the desk") {
     if (!deskSpeaking()) return;
     const turn = desk;
     const heard = turn.voiced ? turn.text.slice(0, turn.spokenTo) : turn.text;
-    stopTurn(turn, "you spoke over the desk");
+    stopTurn(turn, why);
     send({
       type: "interrupt",
       utteranceUntilInterrupt: heard.trim(),
@@ -185,8 +185,8 @@
 
   function press(key) {
     if (over) return;
-    // A key cuts the desk's voice too; Twilio sends the key, and the desk stops its turn.
-    if (deskSpeaking()) stopTurn(desk, `you pressed ${key}`);
+    // A key cuts the desk's voice too, and the desk hears what was said before it.
+    interrupt(`you pressed ${key}`);
     dropping = false;
     bubble("owner", `You pressed ${key}`);
     send({ type: "dtmf", digit: key });
