@@ -9,7 +9,7 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +20,7 @@ import pytest
 from pydantic import SecretStr
 from temporalio.testing import WorkflowEnvironment
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
 from opsdesk.ai.usage import UsageLog
@@ -51,6 +51,7 @@ from opsdesk.notify.devphone import handshake_protocols
 from opsdesk.notify.voice import SIGNATURE_HEADER, WebhookSignature, relay_url, webhook_auth_token
 from opsdesk.settings import Settings
 from tests.ai.fake_llm import anthropic_turn, fake_llm, openai_turn, with_claude
+from tests.conftest import free_port
 from tests.http import served
 from tests.maintenance.helpers import (
     drive_to,
@@ -845,3 +846,47 @@ async def test_keys_interruptions_silence_and_a_failing_model(
             handoff = await asyncio.wait_for(caller.ending(), 5)
         assert handoff["fallback"] is True
         assert handoff["goodbye"] == ENGLISH.trouble
+
+
+async def test_an_api_process_that_stops_mid_call_leaves_the_question_open(
+    dev_env: WorkflowEnvironment, db: Database, settings: Settings, directory: Directory
+) -> None:
+    """The process holding a conversation stops with a read-back pending: the socket
+    drops, Twilio asks the call's action URL what next (no handoff), another process
+    answers it with the keypad, and the question is still open for the owner's key."""
+    settings = settings.model_copy(update={"phone_conversation": "on"})
+    port = free_port()
+    async with maintenance_worker(dev_env, db, settings), AsyncExitStack() as first:
+        app = create_app(settings, dev_env.client)
+        url = await first.enter_async_context(served(app, port))
+        http = await first.enter_async_context(
+            httpx.AsyncClient(base_url=url, timeout=30, headers=await bearer(app))
+        )
+        d = Desk(url, http, Twilio(http, settings), settings, dev_env, db)
+        call = await called_about_estimate(d)
+        await d.twilio.pick_up(call.voice)
+        async with on_the_line(call) as caller:
+            await caller.turn()
+            assert "So you approve" in await caller.say("Yes, go ahead.")
+            await first.aclose()  # the process stops, the owner's yes not yet said
+            with pytest.raises(ConnectionClosed):
+                await caller.say("Yes.")
+        assert (await answer_of(call)).question.answer is None  # type: ignore[union-attr]
+
+        restarted = create_app(settings, dev_env.client)
+        async with (
+            served(restarted, port) as url,
+            httpx.AsyncClient(base_url=url, timeout=30) as http,
+        ):
+            twilio = Twilio(http, settings)
+            cut = await twilio.post(call.voice + "/relay-ended", {"SessionStatus": "failed"})
+            assert said(cut.text).startswith("Sorry, we were cut off. Let us finish with the")
+            pressed = await twilio.press(listening_at(cut.text), digits="1")
+            assert "I have recorded that you approve the estimate" in said(pressed.text)
+        answer = (await decided(call)).latest(Stage.ESTIMATE_APPROVAL).answer  # type: ignore[union-attr]
+        assert answer is not None
+        assert (answer.channel, answer.what, answer.note) == (
+            "phone",
+            "approved",
+            "On the phone: pressed 1",
+        )

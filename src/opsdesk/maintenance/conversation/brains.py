@@ -117,17 +117,26 @@ def messages(transcript: Sequence[Line]) -> list[dict[str, Any]]:
     return turns
 
 
-class ModelBrain:
+class _SdkBrain:
+    """A model behind its provider's official SDK client (each brain names its client's
+    type), its calls counted."""
+
+    def __init__(self, client: Any, model: str, usage: UsageSink | None = None) -> None:
+        self.client = client
+        self.model = model
+        self.usage = usage
+
+    async def _count(self, spent: AiUsage, outcome: str) -> None:
+        if self.usage is not None:
+            await self.usage(spent, outcome)
+
+
+class ModelBrain(_SdkBrain):
     """Claude speaking for the desk, streamed: the first words go out while the rest are
     written. The SDK's own retries are off: a person is waiting, and a failure hands the
     call to the key-press call instead."""
 
-    def __init__(
-        self, client: anthropic.AsyncAnthropic, model: str, usage: UsageSink | None = None
-    ) -> None:
-        self.client = client
-        self.model = model
-        self.usage = usage
+    client: anthropic.AsyncAnthropic
 
     async def reply(
         self, facts: CallFacts, transcript: Sequence[Line], pending: bool | None
@@ -164,21 +173,11 @@ class ModelBrain:
                 yield _record_call(block.input)
                 return
 
-    async def _count(self, spent: AiUsage, outcome: str) -> None:
-        if self.usage is not None:
-            await self.usage(spent, outcome)
-
-
-class OpenAIBrain:
+class OpenAIBrain(_SdkBrain):
     """An OpenAI model (or a gateway speaking its API) speaking for the desk, streamed, with
     the same instructions, facts and tool as ``ModelBrain``."""
 
-    def __init__(
-        self, client: openai.AsyncOpenAI, model: str, usage: UsageSink | None = None
-    ) -> None:
-        self.client = client
-        self.model = model
-        self.usage = usage
+    client: openai.AsyncOpenAI
 
     async def reply(
         self, facts: CallFacts, transcript: Sequence[Line], pending: bool | None
@@ -252,11 +251,6 @@ class OpenAIBrain:
             if isinstance(found, dict):
                 yield _record_call(found)
             return
-
-    async def _count(self, spent: AiUsage, outcome: str) -> None:
-        if self.usage is not None:
-            await self.usage(spent, outcome)
-
 
 def _record_call(arguments: dict[str, Any]) -> RecordCall:
     amount = arguments.get("amount_cents")
