@@ -29,6 +29,9 @@ TRIAGE = {
 }
 
 
+SHOWN = "Water pooling in the cabinet under a corroded pipe joint."
+
+
 @pytest.fixture
 async def llm() -> AsyncIterator[FakeLLM]:
     async with fake_llm() as fake:
@@ -64,9 +67,13 @@ async def test_a_model_that_reads_images_sees_the_photos(
     encoded = base64.b64encode(photo).decode()
 
     claude = AnthropicProvider.connect("sk-ant-test", llm.url, "claude-haiku-4-5", "s", 10)
-    llm.queue(anthropic_tool("record_triage", TRIAGE))
+    llm.queue(anthropic_tool("record_triage", {**TRIAGE, "photos_show": SHOWN}))
     result = await ai_activities(db, claude, reads).triage_maintenance_request(request)
     assert result.triage.trade == "plumber"
+    # What the photos show, in words, for an owner who hears about them on the phone.
+    assert result.triage.photos_show == SHOWN
+    tool = llm.requests_for("record_triage")[-1]["tools"][0]
+    assert "photos_show" in tool["input_schema"]["properties"]
     blocks = _content(llm.requests_for("record_triage")[-1])
     images = [b for b in blocks if b["type"] == "image"]
     assert images == [

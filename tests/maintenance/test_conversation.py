@@ -23,11 +23,14 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
+from opsdesk.ai.models import MaintenanceTriage
 from opsdesk.ai.usage import UsageLog
 from opsdesk.app import create_app
 from opsdesk.db import Database
+from opsdesk.files.refs import FileRef
 from opsdesk.maintenance import phone
 from opsdesk.maintenance.conversation import relay
+from opsdesk.maintenance.conversation.brains import RulesBrain
 from opsdesk.maintenance.conversation.choice import conversation_on
 from opsdesk.maintenance.conversation.engine import (
     Conversation,
@@ -37,14 +40,14 @@ from opsdesk.maintenance.conversation.engine import (
     RecordCall,
     Say,
 )
-from opsdesk.maintenance.conversation.facts import CallFacts
+from opsdesk.maintenance.conversation.facts import CallFacts, call_facts
 from opsdesk.maintenance.conversation.languages import ENGLISH, SPANISH, asked_language
 from opsdesk.maintenance.directory import Directory, dump_directory, parse_directory
 from opsdesk.maintenance.ids import request_workflow_id
 from opsdesk.maintenance.notices import CallScript
 from opsdesk.maintenance.rules import ALREADY_ANSWERED, INVALID_ANSWER, NOT_WAITING
 from opsdesk.maintenance.service import AnswerRefused, RequestHandle, request_handle
-from opsdesk.maintenance.state import RequestState
+from opsdesk.maintenance.state import Attachment, RequestState
 from opsdesk.maintenance.status import RequestStatus, Stage
 from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow as W
 from opsdesk.notify.devphone import handshake_protocols
@@ -890,3 +893,62 @@ async def test_an_api_process_that_stops_mid_call_leaves_the_question_open(
             "approved",
             "On the phone: pressed 1",
         )
+
+
+def test_every_language_table_says_every_sentence_with_the_same_blanks() -> None:
+    """A table is a translation of the English one: the same sentences, each with the same
+    ``{blanks}`` for the request's facts, so none is left English or fails to fill."""
+
+    def blanks(text: str) -> set[str]:
+        return set(re.findall(r"{(\w+)}", text))
+
+    english = {**vars(ENGLISH), **vars(ENGLISH.script)}
+    for table in (SPANISH,):
+        other = {**vars(table), **vars(table.script)}
+        for name, sentence in english.items():
+            if not isinstance(sentence, str):
+                continue
+            assert isinstance(other[name], str), name
+            assert blanks(other[name]) == blanks(sentence), name
+            if sentence.strip() and name not in ("unit", "where"):
+                assert other[name] != sentence, f"{name} is left in English"
+        assert set(table.script.line_kinds) == set(ENGLISH.script.line_kinds)
+        assert set(table.script.priorities) == {"emergency", "urgent", "routine"}
+
+
+async def test_the_photos_are_described_in_words_in_the_calls_language() -> None:
+    opened = datetime(2030, 5, 1, tzinfo=UTC)
+    photo = FileRef(key="uploads/" + "a" * 64, content_type="image/jpeg", size=10)
+    state = RequestState(
+        request_id="R-0042",
+        status=RequestStatus.OWNER_APPROVAL,
+        source="form",
+        form=form(),
+        created_at=opened,
+        updated_at=opened,
+        triage=MaintenanceTriage(
+            category="plumbing",
+            priority="urgent",
+            emergency=False,
+            summary="Leak under the kitchen sink",
+            trade="plumber",
+            photos_show="Water pooling under a corroded pipe joint.",
+        ),
+        photos=[Attachment(file=photo, by="Tenant", role="tenant", at=opened)] * 2,
+    )
+
+    async def answer(language: str, question: str) -> str:
+        facts = call_facts(state, Stage.OWNER_APPROVAL, language)
+        assert facts.facts["photos_show"] == "Water pooling under a corroded pipe joint."
+        turns = [Line("desk", "(greeting)"), Line("owner", question)]
+        return "".join(
+            [e.text async for e in RulesBrain().reply(facts, turns, None) if isinstance(e, Say)]
+        )
+
+    assert (await answer("en-US", "What do the photos show?")).startswith(
+        "The tenant sent 2 photos or videos. What they show: Water pooling under a corroded "
+        "pipe joint. May we go ahead"
+    )
+    assert (await answer("es-MX", "¿Qué muestran las fotos?")).startswith(
+        "El inquilino envió 2 fotos o videos. Lo que muestran: Water pooling"
+    )

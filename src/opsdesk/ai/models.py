@@ -120,6 +120,13 @@ class MaintenanceTriage(BaseModel):
     emergency: bool = Field(description="Danger to people or property right now.")
     summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=140)]
     trade: Trade = Field(description="Who should do the work.")
+    photos_show: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] = Field(
+        "",
+        description="What the tenant's photos show, in one plain sentence the owner can "
+        "picture; empty when you were shown none.",
+    )
+    """The photos in words, for an owner on the phone (empty from the offline rules, from a
+    model that reads no images, and in triages from before)."""
 
 
 class TriageRequest(BaseModel):

@@ -56,7 +56,9 @@ def triage_system(criteria: str) -> str:
         f"{criteria}\n"
         "Read what the tenant says is happening now: a problem they say was fixed or is "
         "not there (no smell of gas, a leak repaired last week) does not meet a criterion, "
-        "and neither does a detector that only chirps for a new battery. " + UNTRUSTED
+        "and neither does a detector that only chirps for a new battery. When you are shown "
+        "the tenant's photos, say what they show in one plain sentence (photos_show), only "
+        "what can be seen. " + UNTRUSTED
     )
 
 

@@ -173,6 +173,7 @@ class ModelBrain(_SdkBrain):
                 yield _record_call(block.input)
                 return
 
+
 class OpenAIBrain(_SdkBrain):
     """An OpenAI model (or a gateway speaking its API) speaking for the desk, streamed, with
     the same instructions, facts and tool as ``ModelBrain``."""
@@ -251,6 +252,7 @@ class OpenAIBrain(_SdkBrain):
             if isinstance(found, dict):
                 yield _record_call(found)
             return
+
 
 def _record_call(arguments: dict[str, Any]) -> RecordCall:
     amount = arguments.get("amount_cents")
@@ -353,6 +355,10 @@ def _answer(facts: CallFacts, topic: str) -> str:
         return words.deadline_is.format(deadline=deadline) if deadline else words.no_deadline
     if topic == "photos":
         count = facts.photo_count
-        return words.photos.format(count=count) if count else words.no_photos
+        if not count:
+            return words.no_photos
+        sent = words.one_photo if count == 1 else words.photos.format(count=count)
+        shown = facts.photos_show.rstrip(".")
+        return f"{sent} {words.photos_show.format(what=shown)}." if shown else sent
     problem = known.get("problem") or known.get("tenant_description") or words.not_known
     return words.problem_is.format(problem=problem.rstrip("."))

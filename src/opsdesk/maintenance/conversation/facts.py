@@ -46,6 +46,8 @@ class CallFacts:
     """The owner's spoken language (a BCP-47 tag): the one the call speaks and hears."""
     photo_count: int = 0
     """The photos and videos the tenant sent, for an answer in the call's words."""
+    photos_show: str = ""
+    """What the photos show, in words (triage's, when a model saw them)."""
 
     @property
     def phrases(self) -> Phrases:
@@ -95,6 +97,7 @@ def call_facts(state: RequestState, stage: Stage, language: str = DEFAULT_LANGUA
         "photos": f"{len(state.photos)} photo(s) or video(s) sent by the tenant"
         if state.photos
         else "no photos",
+        "photos_show": state.triage.photos_show or None if state.triage else None,
         "vendor": state.vendor.name if state.vendor else None,
         "owner": premises.owner_name if premises else None,
         "approval_limit": words.money(premises.auto_approve_cents, state.currency)
@@ -140,4 +143,5 @@ def call_facts(state: RequestState, stage: Stage, language: str = DEFAULT_LANGUA
         facts={key: value for key, value in facts.items() if value is not None},
         language=language,
         photo_count=len(state.photos),
+        photos_show=state.triage.photos_show if state.triage else "",
     )

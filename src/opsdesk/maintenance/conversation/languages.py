@@ -124,7 +124,10 @@ class Phrases:
     no_deadline: str
     photos: str
     """``{count}`` photos or videos."""
+    one_photo: str
     no_photos: str
+    photos_show: str
+    """``{what}``: the photos in words, as triage described them."""
     problem_is: str
     not_known: str
 
@@ -186,7 +189,9 @@ ENGLISH = Phrases(
     deadline_is="We need your answer by {deadline}.",
     no_deadline="I do not know the deadline; our office can tell you.",
     photos="The tenant sent {count} photos or videos.",
+    one_photo="The tenant sent one photo or video.",
     no_photos="The tenant sent no photos.",
+    photos_show="What they show: {what}",
     problem_is="The problem: {problem}.",
     not_known="not known",
 )
@@ -278,7 +283,9 @@ SPANISH = Phrases(
     deadline_is="Necesitamos su respuesta antes del {deadline}.",
     no_deadline="No sé el plazo; nuestra oficina se lo puede decir.",
     photos="El inquilino envió {count} fotos o videos.",
+    one_photo="El inquilino envió una foto o un video.",
     no_photos="El inquilino no envió fotos.",
+    photos_show="Lo que muestran: {what}",
     problem_is="El problema: {problem}.",
     not_known="no se sabe",
 )
