@@ -11,7 +11,7 @@ import re
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ from opsdesk.maintenance.conversation.facts import CallFacts, call_facts
 from opsdesk.maintenance.conversation.languages import ENGLISH, SPANISH, asked_language
 from opsdesk.maintenance.directory import Directory, dump_directory, parse_directory
 from opsdesk.maintenance.ids import request_workflow_id
+from opsdesk.maintenance.inputs import Window
 from opsdesk.maintenance.notices import CallScript
 from opsdesk.maintenance.rules import ALREADY_ANSWERED, INVALID_ANSWER, NOT_WAITING
 from opsdesk.maintenance.service import AnswerRefused, RequestHandle, request_handle
@@ -392,6 +393,10 @@ async def test_offline_the_rules_talk_read_back_and_record_and_the_socket_is_gua
             assert "300 dollars" in await caller.say("How much is it?")
             assert "FlowRight Plumbing" in await caller.say("Who is the plumber?")
             assert "We need your answer by" in await caller.say("When do you need to know?")
+            # Nothing the facts hold moves a visit: the desk says who can.
+            assert "I cannot change days on this call, but our office can" in await caller.say(
+                "Can they come Thursday instead?"
+            )
             assert "I can only discuss this with the owner" in await caller.say(
                 "I'm just the tenant here"
             )
@@ -520,6 +525,9 @@ async def test_an_owner_is_called_in_their_language_and_may_switch(
         picked = await d.twilio.pick_up(call.voice)
         for attribute in ("language", "ttsLanguage", "transcriptionLanguage"):
             assert f'{attribute}="es-US"' in picked.text
+        # The languages the call may switch to are declared; keys count while it speaks.
+        assert '<Language code="es-US" /><Language code="en-US" />' in picked.text
+        assert 'reportInputDuringAgentSpeech="any"' in picked.text
         async with on_the_line(call) as caller:
             opening = await caller.turn()
             assert opening.startswith("Hola Harbor Lane Holdings")
@@ -541,6 +549,9 @@ async def test_an_owner_is_called_in_their_language_and_may_switch(
             deadline = await caller.say("¿Para cuándo necesitan la respuesta?")
             assert "Necesitamos su respuesta antes del" in deadline
             assert "hora de la propiedad" in deadline
+            assert "No puedo cambiar días en esta llamada" in await caller.say(
+                "¿Pueden venir el jueves?"
+            )
             assert not any(day in deadline for day in ("Monday", "Tuesday", "Friday", " at "))
             assert [(m["ttsLanguage"], m["transcriptionLanguage"]) for m in caller.languages] == [
                 ("en-US", "en-US"),
@@ -937,8 +948,8 @@ async def test_the_photos_are_described_in_words_in_the_calls_language() -> None
         photos=[Attachment(file=photo, by="Tenant", role="tenant", at=opened)] * 2,
     )
 
-    async def answer(language: str, question: str) -> str:
-        facts = call_facts(state, Stage.OWNER_APPROVAL, language)
+    async def answer(language: str, question: str, on: RequestState = state) -> str:
+        facts = call_facts(on, Stage.OWNER_APPROVAL, language)
         assert facts.facts["photos_show"] == "Water pooling under a corroded pipe joint."
         turns = [Line("desk", "(greeting)"), Line("owner", question)]
         return "".join(
@@ -951,4 +962,13 @@ async def test_the_photos_are_described_in_words_in_the_calls_language() -> None
     )
     assert (await answer("es-MX", "¿Qué muestran las fotos?")).startswith(
         "El inquilino envió 2 fotos o videos. Lo que muestran: Water pooling"
+    )
+    # A visit booked is said on the property's clock (UTC without a property on file).
+    visit = datetime(2030, 5, 2, 16, tzinfo=UTC)
+    booked = state.model_copy(update={"slot": Window(start=visit, end=visit + timedelta(hours=2))})
+    assert (await answer("en-US", "When is the visit?", booked)).startswith(
+        "The vendor's visit is booked for Thursday 2 May at 4:00 PM, the property's time."
+    )
+    assert (await answer("es-US", "¿Cuándo es la visita?", booked)).startswith(
+        "La visita del proveedor está reservada para el jueves 2 de mayo a las 4:00 p.m."
     )

@@ -37,6 +37,7 @@ from opsdesk.maintenance.conversation.languages import (
     DEFAULT_LANGUAGE,
     ENGLISH,
     Phrases,
+    call_languages,
     phrases,
 )
 from opsdesk.maintenance.directory import Directory
@@ -318,14 +319,21 @@ def _converse(request: Request, token: str, language: str) -> Response:
     asks ``relay-ended`` what comes next."""
     public = settings_of(request).resolved_public_url
     connect = Connect(action=f"{call_urls(public, token).voice}/relay-ended", method="POST")
-    connect.conversation_relay(
+    relay = connect.conversation_relay(
         url=relay_url(public, token),
         dtmf_detection=True,
         interruptible="any",
+        # A key works at any moment: Twilio's default holds back what the caller says or
+        # presses while the desk is speaking.
+        report_input_during_agent_speech="any",
         language=language,
         tts_language=language,
         transcription_language=language,
     )
+    # Each language the call may switch to is declared, as ConversationRelay asks; each
+    # takes Twilio's default voice and transcription for it.
+    for code in call_languages(language):
+        relay.language(code=code)
     response = VoiceResponse()
     response.append(connect)
     return _twiml(response)

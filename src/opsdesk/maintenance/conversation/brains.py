@@ -289,6 +289,14 @@ _TOPICS: list[tuple[re.Pattern[str], str]] = [
         ),
         "address",
     ),
+    (
+        re.compile(
+            r"\b(visit|come(?! again)|coming|appointment|schedule|reschedule|monday|tuesday"
+            r"|wednesday|thursday|friday|saturday|sunday|tomorrow|visita|cita|venir|vienen|viene|lunes"
+            r"|martes|miercoles|jueves|viernes|sabado|domingo|manana)"
+        ),
+        "visit",
+    ),
     (re.compile(r"\b(when|deadline|how long|by what time|until|cuando|plazo)"), "deadline"),
     (
         re.compile(
@@ -353,6 +361,9 @@ def _answer(facts: CallFacts, topic: str) -> str:
     if topic == "deadline":
         deadline = known.get("deadline")
         return words.deadline_is.format(deadline=deadline) if deadline else words.no_deadline
+    if topic == "visit":
+        visit = known.get("visit")
+        return words.visit_is.format(when=visit) if visit else words.no_visit
     if topic == "photos":
         count = facts.photo_count
         if not count:

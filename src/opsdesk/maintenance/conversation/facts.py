@@ -110,6 +110,9 @@ def call_facts(state: RequestState, stage: Stage, language: str = DEFAULT_LANGUA
     if question is not None and question.stage is stage:
         zone = premises.time_zone if premises else None
         facts["deadline"] = spoken_time(question.deadline, zone, language)
+    if state.slot is not None:
+        zone = premises.time_zone if premises else None
+        facts["visit"] = spoken_time(state.slot.start, zone, language)
     amount: int | None = None
     if state.quote_cents is not None:
         facts["estimate"] = words.money(state.quote_cents, state.currency)

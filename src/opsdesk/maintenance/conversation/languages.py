@@ -128,6 +128,10 @@ class Phrases:
     no_photos: str
     photos_show: str
     """``{what}``: the photos in words, as triage described them."""
+    visit_is: str
+    """``{when}``: the visit booked."""
+    no_visit: str
+    """No visit booked yet: when it will be, and that a call cannot move it."""
     problem_is: str
     not_known: str
 
@@ -192,6 +196,11 @@ ENGLISH = Phrases(
     one_photo="The tenant sent one photo or video.",
     no_photos="The tenant sent no photos.",
     photos_show="What they show: {what}",
+    visit_is="The vendor's visit is booked for {when}.",
+    no_visit=(
+        "The vendor books the visit with the tenant once the repair goes ahead. I cannot "
+        "change days on this call, but our office can pass on your wishes."
+    ),
     problem_is="The problem: {problem}.",
     not_known="not known",
 )
@@ -286,6 +295,12 @@ SPANISH = Phrases(
     one_photo="El inquilino envió una foto o un video.",
     no_photos="El inquilino no envió fotos.",
     photos_show="Lo que muestran: {what}",
+    visit_is="La visita del proveedor está reservada para el {when}.",
+    no_visit=(
+        "El proveedor acuerda la visita con el inquilino cuando la reparación sigue adelante. "
+        "No puedo cambiar días en esta llamada, pero nuestra oficina puede transmitir sus "
+        "preferencias."
+    ),
     problem_is="El problema: {problem}.",
     not_known="no se sabe",
 )
@@ -334,6 +349,12 @@ def asked_language(heard: str, current: str, home: str = DEFAULT_LANGUAGE) -> st
     if wanted == _base(current):
         return None
     return home if _base(home) == wanted else _TAGS[wanted]
+
+
+def call_languages(language: str) -> list[str]:
+    """The languages a call in ``language`` (the owner's) may speak: its own, then each
+    other one a caller may ask for (``asked_language``)."""
+    return [language] + [tag for base, tag in _TAGS.items() if base != _base(language)]
 
 
 def _base(tag: str) -> str:
