@@ -573,7 +573,7 @@ async def test_an_owner_is_called_in_their_language_and_may_switch(
         answer = state.latest(Stage.ESTIMATE_APPROVAL).answer  # type: ignore[union-attr]
         assert answer is not None
         assert (answer.channel, answer.what) == ("phone", "approved")
-        assert "Owner: ¿Habla español?" in answer.note
+        assert "Owner: ¿Pueden venir el jueves?" in answer.note
         # Twilio says the last words in the call's language.
         ended = await d.twilio.post(
             call.voice + "/relay-ended",
