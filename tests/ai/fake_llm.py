@@ -163,6 +163,8 @@ class FakeLLM:
         self.cut = 0
         """Streams the client stopped reading before their end."""
         self.requests: list[dict[str, Any]] = []
+        self.standing: dict[str, Reply] = {}
+        """Answers to every request for a tool, by its name, whatever is queued."""
         self.url = ""
         self.app = FastAPI()
         self.app.post("/v1/messages")(self._answer)
@@ -185,6 +187,10 @@ class FakeLLM:
     async def _answer(self, request: Request) -> Response:
         body = await request.json()
         self.requests.append(body)
+        names = {t.get("name") or t.get("function", {}).get("name") for t in body.get("tools", [])}
+        standing = next((self.standing[n] for n in names if n in self.standing), None)
+        if standing is not None:
+            return JSONResponse(standing.body, status_code=standing.status)
         if not self.replies:
             return JSONResponse(
                 {"error": {"message": "the test queued no answer"}}, status_code=500
