@@ -85,6 +85,25 @@ def form(
     return RequestForm(property_id=property_id, unit=unit, tenant=tenant, description=description)
 
 
+OPENED = datetime(2030, 5, 1, tzinfo=UTC)
+
+
+def request_state(
+    status: RequestStatus = RequestStatus.OWNER_APPROVAL, **fields: Any
+) -> RequestState:
+    """A request's state as its workflow would hold it, opened at ``OPENED`` from ``form()``,
+    with ``fields`` set: for code that reads a state, without a workflow."""
+    return RequestState(
+        request_id="MR-1",
+        status=status,
+        source="form",
+        form=form(),
+        created_at=OPENED,
+        updated_at=OPENED,
+        **fields,
+    )
+
+
 async def start(
     client: Client,
     settings: Settings,

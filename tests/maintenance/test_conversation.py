@@ -41,14 +41,19 @@ from opsdesk.maintenance.conversation.engine import (
     Say,
 )
 from opsdesk.maintenance.conversation.facts import CallFacts, call_facts
-from opsdesk.maintenance.conversation.languages import ENGLISH, SPANISH, asked_language
+from opsdesk.maintenance.conversation.languages import (
+    ENGLISH,
+    FRENCH,
+    SPANISH,
+    asked_language,
+)
 from opsdesk.maintenance.directory import Directory, dump_directory, parse_directory
 from opsdesk.maintenance.ids import request_workflow_id
 from opsdesk.maintenance.inputs import Window
 from opsdesk.maintenance.notices import CallScript
 from opsdesk.maintenance.rules import ALREADY_ANSWERED, INVALID_ANSWER, NOT_WAITING
 from opsdesk.maintenance.service import AnswerRefused, RequestHandle, request_handle
-from opsdesk.maintenance.state import Attachment, RequestState
+from opsdesk.maintenance.state import Attachment, Question, RequestState, VendorFacts
 from opsdesk.maintenance.status import RequestStatus, Stage
 from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow as W
 from opsdesk.notify.devphone import handshake_protocols
@@ -67,10 +72,11 @@ from tests.ai.fake_llm import (
 from tests.conftest import free_port
 from tests.http import served
 from tests.maintenance.helpers import (
+    OPENED,
     drive_to,
-    form,
     link_for_stage,
     maintenance_worker,
+    request_state,
     waiting_for,
 )
 from tests.maintenance.test_links import OWNER, report
@@ -496,18 +502,13 @@ def test_which_language_a_caller_asks_for() -> None:
     assert asked_language("Does the plumber speak Spanish?", "en-US") is None
     assert asked_language("¿El plomero habla español?", "en-US") is None
     assert asked_language("The tenant is Spanish.", "en-US") is None
+    assert asked_language("Parlez-vous français?", "en-US") == "fr-CA"
+    assert asked_language("En anglais, s'il vous plaît.", "fr-CA", "fr-CA") == "en-US"
+    assert asked_language("Je ne parle pas français.", "en-US") is None
 
 
 def test_a_refused_answer_is_said_in_the_calls_language() -> None:
-    opened = datetime(2030, 5, 1, tzinfo=UTC)
-    state = RequestState(
-        request_id="MR-1",
-        status=RequestStatus.OWNER_APPROVAL,
-        source="form",
-        form=form(),
-        created_at=opened,
-        updated_at=opened,
-    )
+    state = request_state()
     kinds = (ALREADY_ANSWERED, NOT_WAITING, INVALID_ANSWER, "")
     said = {
         words: [" ".join(phone.refused_words(AnswerRefused("r", k), state, words)) for k in kinds]
@@ -551,7 +552,10 @@ async def test_an_owner_is_called_in_their_language_and_may_switch(
         for attribute in ("language", "ttsLanguage", "transcriptionLanguage"):
             assert f'{attribute}="es-US"' in picked.text
         # The languages the call may switch to are declared; keys count while it speaks.
-        assert '<Language code="es-US" /><Language code="en-US" />' in picked.text
+        assert (
+            '<Language code="es-US" /><Language code="en-US" /><Language code="fr-CA" />'
+            in picked.text
+        )
         assert 'reportInputDuringAgentSpeech="any"' in picked.text
         async with on_the_line(call) as caller:
             opening = await caller.turn()
@@ -942,7 +946,7 @@ def test_every_language_table_says_every_sentence_with_the_same_blanks() -> None
         return set(re.findall(r"{(\w+)}", text))
 
     english = {**vars(ENGLISH), **vars(ENGLISH.script)}
-    for table in (SPANISH,):
+    for table in (SPANISH, FRENCH):
         other = {**vars(table), **vars(table.script)}
         for name, sentence in english.items():
             if not isinstance(sentence, str):
@@ -956,15 +960,8 @@ def test_every_language_table_says_every_sentence_with_the_same_blanks() -> None
 
 
 async def test_the_photos_are_described_in_words_in_the_calls_language() -> None:
-    opened = datetime(2030, 5, 1, tzinfo=UTC)
     photo = FileRef(key="uploads/" + "a" * 64, content_type="image/jpeg", size=10)
-    state = RequestState(
-        request_id="R-0042",
-        status=RequestStatus.OWNER_APPROVAL,
-        source="form",
-        form=form(),
-        created_at=opened,
-        updated_at=opened,
+    state = request_state(
         triage=MaintenanceTriage(
             category="plumbing",
             priority="urgent",
@@ -973,7 +970,7 @@ async def test_the_photos_are_described_in_words_in_the_calls_language() -> None
             trade="plumber",
             photos_show="Water pooling under a corroded pipe joint.",
         ),
-        photos=[Attachment(file=photo, by="Tenant", role="tenant", at=opened)] * 2,
+        photos=[Attachment(file=photo, by="Tenant", role="tenant", at=OPENED)] * 2,
     )
 
     async def answer(language: str, question: str, on: RequestState = state) -> str:
@@ -1000,3 +997,45 @@ async def test_the_photos_are_described_in_words_in_the_calls_language() -> None
     assert (await answer("es-US", "¿Cuándo es la visita?", booked)).startswith(
         "La visita del proveedor está reservada para el jueves 2 de mayo a las 4:00 p.m."
     )
+
+
+async def test_a_french_speaking_owner_hears_the_call_in_french() -> None:
+    """Canadian French, from the greeting to the read-back and the answers the rules give:
+    amounts and times said as a French voice says them."""
+    deadline = datetime(2030, 5, 2, 21, tzinfo=UTC)
+    state = request_state(
+        RequestStatus.ESTIMATE_APPROVAL,
+        quote_cents=141250,
+        vendor=VendorFacts(
+            vendor_id="flowright", name="FlowRight Plumbing", email="a@b.c", trades=["plumber"]
+        ),
+        question=Question(
+            stage=Stage.ESTIMATE_APPROVAL, round=1, asked_at=OPENED, deadline=deadline
+        ),
+    )
+    facts = call_facts(state, Stage.ESTIMATE_APPROVAL, "fr-CA")
+    call = Conversation(facts=facts, brain=RulesBrain(), record=_never)
+    opening = call.opening()
+    assert opening.startswith("Bonjour propriétaire, ici Ops Desk.")
+    assert "FlowRight Plumbing estime les travaux à 1 412 dollars et 50 cents" in opening
+    assert "Approuvez-vous le devis? Vous pouvez me poser des questions" in opening
+
+    async def heard(words: str) -> str:
+        return "".join([w async for w in call.hear(words)])
+
+    assert (await heard("Combien ça coûte?")).startswith("C'est 1 412 dollars et 50 cents.")
+    assert (await heard("Qui est le plombier?")).startswith("Le fournisseur est FlowRight")
+    assert (await heard("C'est pour quand?")).startswith(
+        "Nous avons besoin de votre réponse avant le jeudi 2 mai à 21 h 00, heure de la propriété."
+    )
+    assert "Donc, vous approuvez le devis de 1 412 dollars et 50 cents. Dois-je l'enregistrer?" in (
+        await heard("Oui, allez-y.")
+    )
+    # A no drops the read-back; a decline is read back; "j'approuve" then changes it.
+    assert (await heard("Non, je n'approuve pas.")).startswith("D'accord, je n'ai rien")
+    assert "Donc, vous refusez le devis" in await heard("Je refuse.")
+    assert "Donc, vous approuvez le devis" in await heard("J'approuve.")
+
+
+async def _never(approve: bool, note: str) -> Ending:
+    raise AssertionError("nothing is recorded here")

@@ -32,7 +32,14 @@ from opsdesk.maintenance.views import _answer_of, _pager
 from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow
 from opsdesk.settings import Settings
 from opsdesk.web.errors import ApiError
-from tests.maintenance.helpers import BURST, LEAK, RequestHandle, form, start, waiting_for
+from tests.maintenance.helpers import (
+    BURST,
+    LEAK,
+    RequestHandle,
+    request_state,
+    start,
+    waiting_for,
+)
 from tests.orders.helpers import served_api
 from tests.waiting import eventually
 
@@ -369,15 +376,7 @@ DOCUMENT = FileRef(
 
 
 def test_each_question_reads_its_own_form() -> None:
-    submitted = datetime(2030, 5, 1, tzinfo=UTC)
-    state = RequestState(
-        request_id="MR-1",
-        status=RequestStatus.VENDOR_QUOTE,
-        source="form",
-        form=form(),
-        created_at=submitted,
-        updated_at=submitted,
-    )
+    state = request_state(RequestStatus.VENDOR_QUOTE)
     common = {"actor": "Dana Ops", "note": "by phone", "idempotency_key": "k1"}
 
     def read(stage: str, **fields: str) -> object:

@@ -364,18 +364,19 @@ _REPEAT = re.compile(
 )
 _NO = re.compile(
     r"\b(no|nope|nah|decline[sd]?|reject(ed)?|refuse[sd]?|\w+n't|do not|not approve|cancel|"
-    r"negative|nein|non|nao|pas question|recha[zc]\w*)\b"
+    r"negative|nein|non|nao|pas question|recha[zc]\w*|refusez|je refuse)\b"
 )
 _YES = re.compile(
     r"\b(yes|yeah|yep|yup|sure|ok|okay|go ahead|approved?|fine|do it|sounds good|absolutely|"
     r"of course|please do|record (it|that)|si|claro|vale|adelante|de acuerdo|apruebo|"
-    r"aprobado|acepto|registr[ae]lo|oui|d'accord|"
+    r"aprobado|acepto|registr[ae]lo|oui|d'accord|allez-y|j'approuve|approuve|"
     r"bien sur|ja|"
     r"einverstanden|genau|sim|pode|com certeza)\b"
 )
 # A yes word that is negated says no: "I do not approve", "don't go ahead", "that's not ok",
 # "je ne suis pas d'accord", "nicht einverstanden", "no estoy de acuerdo", and an emphatic
-# word turned round: "of course not", "claro que no". Only spaces may come between: a
+# word turned round: "of course not", "claro que no", and French's "(je n')approuve pas".
+# Only spaces may come between: a
 # comma ends the negation.
 _NEGATED_YES = re.compile(
     r"\b(not|never|\w+n'?t|do not|ne|pas|nicht|no|nao)\s+(\w+\s+)?"
@@ -383,7 +384,9 @@ _NEGATED_YES = re.compile(
     r"apruebo|acepto|"
     r"de acuerdo)\w*|"
     r"\b(of course|absolutely|definitely|certainly|claro que|bien sur que|naturlich|sicher)"
-    r"\s+(not|no|non|nicht|pas)\b"
+    r"\s+(not|no|non|nicht|pas)\b|"
+    # French says its no after the verb: "(je n')approuve pas".
+    r"\b(approuv|accept)\w*\s+pas\b"
 )
 _LEADING_NO = re.compile(r"^\W*(no|don'?t|do not|nein|non|nao)\b")
 

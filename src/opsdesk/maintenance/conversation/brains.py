@@ -25,6 +25,7 @@ from opsdesk.maintenance.conversation.engine import (
     Line,
     RecordCall,
     Say,
+    names_approval,
 )
 from opsdesk.maintenance.conversation.facts import DECISIONS, CallFacts
 
@@ -265,27 +266,31 @@ def _record_call(arguments: dict[str, Any]) -> RecordCall:
 # Read on folded words (lower case, no accents), in the languages the desk has sentences in.
 _NOT_OWNER = re.compile(
     r"\b(not the owner|wrong (number|person)|doesn't own|don't own|tenant here|just the tenant"
-    r"|no soy (el|la) (propietari[oa]|duen[oa])|numero equivocado|soy (el|la) inquilin[oa])\b"
+    r"|no soy (el|la) (propietari[oa]|duen[oa])|numero equivocado|soy (el|la) inquilin[oa]"
+    r"|je ne suis pas (le|la) proprietaire|mauvais numero|je suis (le|la) locataire)\b"
 )
 _TOPICS: list[tuple[re.Pattern[str], str]] = [
     (
         re.compile(
             r"\b(cost|price|how much|amount|expensive|total|estimate|invoice|charge"
-            r"|cuanto|cuesta|precio|importe|presupuesto|factura|cobr)"
+            r"|cuanto|cuesta|precio|importe|presupuesto|factura|cobr"
+            r"|combien|coute|prix|montant|devis)"
         ),
         "cost",
     ),
     (
         re.compile(
             r"\b(who|vendor|plumber|electrician|company|contractor|technician"
-            r"|quien|proveedor|plomero|fontanero|electricista|empresa|contratista|tecnico)"
+            r"|quien|proveedor|plomero|fontanero|electricista|empresa|contratista|tecnico"
+            r"|qui|fournisseur|plombier|electricien|entreprise|entrepreneur)"
         ),
         "vendor",
     ),
     (
         re.compile(
             r"\b(where|address|which (property|building|unit)"
-            r"|donde|direccion|que (propiedad|edificio|unidad))"
+            r"|donde|direccion|que (propiedad|edificio|unidad)"
+            r"|ou est|adresse|quel (immeuble|logement))"
         ),
         "address",
     ),
@@ -293,19 +298,23 @@ _TOPICS: list[tuple[re.Pattern[str], str]] = [
         re.compile(
             r"\b(visit|come(?! again)|coming|appointment|schedule|reschedule|monday|tuesday"
             r"|wednesday|thursday|friday|saturday|sunday|tomorrow|visita|cita|venir|vienen|viene|lunes"
-            r"|martes|miercoles|jueves|viernes|sabado|domingo|manana)"
+            r"|martes|miercoles|jueves|viernes|sabado|domingo|manana|visite|venir|rendez-vous"
+            r"|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|demain)"
         ),
         "visit",
     ),
-    (re.compile(r"\b(when|deadline|how long|by what time|until|cuando|plazo)"), "deadline"),
+    (
+        re.compile(r"\b(when|deadline|how long|by what time|until|cuando|plazo|quand|delai)"),
+        "deadline",
+    ),
     (
         re.compile(
             r"\b(problem|wrong|what happened|issue|broken|leak"
-            r"|problema|que paso|averia|roto|fuga|gotera)"
+            r"|problema|que paso|averia|roto|fuga|gotera|probleme|fuite|panne|casse)"
         ),
         "problem",
     ),
-    (re.compile(r"\b(photo|picture|video|foto|imagen)"), "photos"),
+    (re.compile(r"\b(photo|picture|video|foto|imagen|image)"), "photos"),
 ]
 
 
@@ -328,7 +337,9 @@ class RulesBrain:
             return
         if pending is not None:
             if intent == "approve":
-                yield RecordCall("approve" if pending else "decline", facts.amount_cents)
+                # "Approve it" to a decline read back changes the answer; a yes repeats it.
+                approve = pending or names_approval(heard)
+                yield RecordCall("approve" if approve else "decline", facts.amount_cents)
                 return
             if intent == "decline":
                 yield Say(f"{facts.phrases.not_recorded} {facts.asked}")

@@ -53,15 +53,24 @@ NOTE_LIMIT = 1000
 # word opening a clause. Read on folded words (lower case, no accents).
 _ASKS = re.compile(
     r"[?¿]|\b(wait|hold on|hang on|one (second|moment|minute)|just a (second|moment|minute)"
-    r"|espere|un momento|un segundo)\b"
-    r"|(^|[,.;:!]|\b(and|but|so|then|ok|okay|yes|yeah|well|y|pero|entonces|bueno|vale|si))\s*"
-    r"(who|what|when|where|why|how|which|whose|quien|cuando|donde|por que|como|cual|cuanto)\b"
+    r"|espere|un momento|un segundo|attendez|un instant|une seconde)\b"
+    r"|(^|[,.;:!]|\b(and|but|so|then|ok|okay|yes|yeah|well|y|pero|entonces|bueno|vale|si"
+    r"|et|mais|alors|bon|oui))\s*"
+    r"(who|what|when|where|why|how|which|whose|quien|cuando|donde|por que|como|cual|cuanto"
+    r"|qui|quand|combien|comment|pourquoi|quel|quelle)\b"
 )
 # Confirming a decline names it: "yes, decline it" is a yes to the read-back, not a muddle.
-_DECLINE_WORDS = re.compile(r"\b(declined?|decline it|reject(ed)?|refused?|recha[zc]\w*)\b")
+_DECLINE_WORDS = re.compile(
+    r"\b(declined?|decline it|reject(ed)?|refus\w*|recha[zc]\w*|rejet\w*)\b"
+)
 # ...but an approval said to a decline's read-back is no yes to it: "approve it" must never
 # record a decline.
-_APPROVE_WORDS = re.compile(r"\b(approv\w*|aprue\w*|aprob\w*|acept\w*|accept\w*)\b")
+_APPROVE_WORDS = re.compile(r"\b(approv\w*|approuv\w*|aprue\w*|aprob\w*|acept\w*|accept\w*)\b")
+
+
+def names_approval(heard: str) -> bool:
+    """Whether the words name an approval ("approve it", "lo apruebo", "j'approuve")."""
+    return _APPROVE_WORDS.search(fold(heard)) is not None
 
 
 def confirmed(heard: str, approve: bool) -> bool:
@@ -72,7 +81,7 @@ def confirmed(heard: str, approve: bool) -> bool:
     if _ASKS.search(heard):
         return False
     if not approve:
-        if _APPROVE_WORDS.search(heard):
+        if names_approval(heard):
             return False
         heard = _DECLINE_WORDS.sub(" ", heard)
     return rules_spoken_answer(heard) == "approve"

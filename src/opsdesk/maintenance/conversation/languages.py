@@ -57,6 +57,22 @@ def _spanish_money(cents: int | None, currency: str) -> str:
     return f"{whole:,} {word}" + (f" con {part} centavos" if part else "")
 
 
+_FRENCH_MONEY = {"USD": "dollar", "CAD": "dollar", "EUR": "euro"}
+
+
+def _french_money(cents: int | None, currency: str) -> str:
+    """An amount as a French voice reads it: ``1 412 dollars et 50 cents``."""
+    if cents is None:
+        return "un montant encore inconnu"
+    word = _FRENCH_MONEY.get(currency)
+    if word is None:
+        return spoken_money(cents, currency)
+    whole, part = divmod(cents, 100)
+    small = "centimes" if currency == "EUR" else "cents"
+    said = f"{whole:,}".replace(",", " ") + f" {word}{'s' if whole > 1 else ''}"
+    return said + (f" et {part} {small}" if part else "")
+
+
 @dataclass(frozen=True)
 class Phrases:
     """The desk's own sentences in one language: a conversation's, and the key-press
@@ -305,30 +321,151 @@ SPANISH = Phrases(
     not_known="no se sabe",
 )
 
-_TABLES = {"en": ENGLISH, "es": SPANISH}
+FRENCH_SCRIPT = ScriptWords(
+    money=_french_money,
+    number="numéro",
+    hello="Bonjour {name}, ici Ops Desk. Nous vous appelons au sujet de la demande {request}, "
+    "{where}. Le problème : {problem}.",
+    where="{address}, logement {unit}",
+    your_property="votre propriété",
+    the_owner="propriétaire",
+    the_vendor="le fournisseur",
+    estimate=" {vendor} estime les travaux à {amount}, au-delà de votre limite de {limit}.",
+    estimate_question="Approuvez-vous le devis?",
+    estimate_decision="le devis de {amount}",
+    invoice=" {vendor} a terminé les travaux et facture {amount}",
+    invoice_line="{amount} de {kind}",
+    invoice_tax="{amount} de taxes",
+    and_="et",
+    over=" C'est {amount} de plus que le devis.",
+    invoice_question="Approuvez-vous le paiement de la facture?",
+    invoice_decision="la facture de {amount} de {vendor}",
+    rated=" Priorité : {priority}.",
+    repair_question="Pouvons-nous aller de l'avant avec cette réparation?",
+    repair_decision="la réparation",
+    keys="Appuyez sur 1 pour approuver, 2 pour refuser, ou 9 pour réentendre ce message. "
+    "Ou dites simplement votre réponse.",
+    line_kinds={"labour": "main-d'œuvre", "materials": "matériaux"},
+    priorities={"emergency": "urgence immédiate", "urgent": "urgente", "routine": "normale"},
+)
+
+FRENCH = Phrases(
+    script=FRENCH_SCRIPT,
+    when="EEEE d MMMM 'à' H 'h' mm",
+    property_time="heure de la propriété",
+    keys="Appuyez sur 1 pour approuver, 2 pour refuser, ou 9 pour réentendre ce message.",
+    confirm_keys="Dites oui ou appuyez sur 1 pour l'enregistrer; dites non ou appuyez sur 2 sinon.",
+    invite="Vous pouvez me poser des questions, ou simplement me donner votre réponse.",
+    read_back="Donc, vous {verb} {decision}. Dois-je l'enregistrer?",
+    approve="approuvez",
+    decline="refusez",
+    recorded="J'ai enregistré que vous {verb} {decision}.",
+    not_recorded="D'accord, je n'ai rien enregistré.",
+    no_such_key="Désolé, cette touche ne fait rien ici.",
+    still_there="Êtes-vous toujours là?",
+    no_answer="Désolé, je n'ai pas entendu de réponse, donc rien n'est enregistré.",
+    trouble="Désolé, j'ai des difficultés avec cette conversation.",
+    only_yes_or_no="Je peux seulement enregistrer un oui ou un non à cette question.",
+    only_amount=(
+        "Je peux seulement enregistrer une approbation de {amount}, le montant au dossier."
+    ),
+    not_owner=(
+        "Je suis désolé, je peux seulement en discuter avec le propriétaire, {owner}. "
+        "Veuillez lui demander d'appeler notre bureau."
+    ),
+    off_topic=(
+        "Désolé, je peux seulement vous aider avec cette demande, et je n'ai pas saisi de réponse."
+    ),
+    thanks="Merci, au revoir.",
+    answered_first=(
+        "Quelqu'un a répondu en premier : cette question a déjà une réponse, donc rien n'a "
+        "été changé."
+    ),
+    moved_on=(
+        "Cette question est fermée : la demande a avancé depuis notre appel, donc rien n'a "
+        "été changé. Notre bureau peut vous en dire plus."
+    ),
+    does_not_fit=(
+        "Désolé, cette réponse ne correspond pas à cette question, donc rien n'a été changé."
+    ),
+    not_found="Désolé, nous ne trouvons plus cette demande.",
+    could_not="Désolé, nous n'avons pas pu enregistrer votre réponse pour le moment.",
+    link_in_email=(
+        "Vous pouvez encore répondre avec le lien dans le courriel que nous vous avons envoyé."
+    ),
+    will_email="Nous vous enverrons la question par courriel, pour que vous puissiez y répondre.",
+    cut_off="Désolé, l'appel a été coupé.",
+    finish_with_keys="Terminons avec le clavier.",
+    last_time="C'était la dernière fois.",
+    not_understood="Désolé, je n'ai pas compris votre réponse, donc rien n'est enregistré.",
+    did_not_hear="Désolé, je n'ai pas entendu de réponse.",
+    did_not_catch="Désolé, je n'ai pas compris.",
+    already_recorded="Votre réponse à cet appel est déjà enregistrée.",
+    cannot_take=(
+        "Désolé, nous ne pouvons pas prendre de réponses pour le moment. "
+        "Utilisez le lien dans notre courriel, ou contactez notre bureau."
+    ),
+    cost_is="C'est {amount}.",
+    estimate_is="Le devis du fournisseur est de {amount}.",
+    no_price=(
+        "Il n'y a pas encore de prix : le fournisseur fait son devis une fois la réparation "
+        "approuvée."
+    ),
+    vendor_is="Le fournisseur est {vendor}.",
+    no_vendor="Aucun fournisseur n'est encore choisi.",
+    address_is="C'est au {address}{unit}.",
+    unit=", logement {unit}",
+    deadline_is="Nous avons besoin de votre réponse avant le {deadline}.",
+    no_deadline="Je ne connais pas le délai; notre bureau peut vous le dire.",
+    photos="Le locataire a envoyé {count} photos ou vidéos.",
+    one_photo="Le locataire a envoyé une photo ou une vidéo.",
+    no_photos="Le locataire n'a envoyé aucune photo.",
+    photos_show="Ce qu'elles montrent : {what}",
+    visit_is="La visite du fournisseur est prévue le {when}.",
+    no_visit=(
+        "Le fournisseur fixe la visite avec le locataire une fois la réparation approuvée. "
+        "Je ne peux pas changer de jour pendant cet appel, mais notre bureau peut transmettre "
+        "vos souhaits."
+    ),
+    problem_is="Le problème : {problem}.",
+    not_known="inconnu",
+)
+
+_TABLES = {"en": ENGLISH, "es": SPANISH, "fr": FRENCH}
 # The languages a caller may ask for by name: those the desk has sentences in. Read on
 # folded words (no accents, lower case).
-_NAMES = {"espanol": "es", "spanish": "es", "castellano": "es", "english": "en", "ingles": "en"}
+_NAMES = {
+    "espanol": "es",
+    "spanish": "es",
+    "castellano": "es",
+    "english": "en",
+    "ingles": "en",
+    "anglais": "en",
+    "francais": "fr",
+    "french": "fr",
+    "frances": "fr",
+}
 _NAME = "(" + "|".join(_NAMES) + ")"
-_TAGS = {"es": "es-US", "en": "en-US"}
+_TAGS = {"es": "es-US", "en": "en-US", "fr": "fr-CA"}
 """Each language's tag when the owner has no other on file in it."""
 # Asking the desk for a language: the language alone ("Spanish, please"), "in Spanish",
 # "speak Spanish" said to the desk ("can you speak Spanish?", "¿habla español?"), or "I'd
 # prefer Spanish". Named any other way ("does the plumber speak Spanish?") it is only
 # talked about.
 _ASKED = re.compile(
-    rf"^\W*(please\W+|por favor\W+)?{_NAME}(\W+please|\W+por favor)?\W*$"
+    rf"^\W*(please\W+|por favor\W+)?{_NAME}(\W+please|\W+por favor|\W+s'il vous plait)?\W*$"
     rf"|\b(in|en)\s+{_NAME}\b"
     rf"|\b(can|could|would|will|do)\s+(you|we)\s+(please\s+)?(speak|talk|continue|go on)"
     rf"\s+(in\s+)?{_NAME}\b"
     rf"|(^|[,.;:!?¿]\s*)(please\s+)?(speak|talk)\s+(in\s+)?{_NAME}\b"
     rf"|(^|[,.;:!?¿]\s*)(usted\s+|tu\s+)?(habla|hablas|hable|hableme|podemos hablar|"
-    rf"puede hablar)\s+(usted\s+)?(en\s+)?{_NAME}\b"
-    rf"|\b(prefer|prefiero|rather|want|quiero)\b[\w\s']{{0,20}}?\b{_NAME}\b"
+    rf"puede hablar|parlez-vous|parlez|pouvez-vous parler|on peut parler)\s+(usted\s+)?"
+    rf"(en\s+)?{_NAME}\b"
+    rf"|\b(prefer|prefiero|prefere|rather|want|quiero|voudrais)\b[\w\s']{{0,20}}?\b{_NAME}\b"
 )
 # A language named only to say no to it asks for nothing: "I don't speak Spanish",
 # "no hablo bien el ingles".
-_NEGATED = re.compile(rf"\b(no|not|never|nunca|\w+n't|cannot)(\s+\w+){{0,3}}?\s+{_NAME}\b")
+_NEGATED = re.compile(rf"\b(no|not|never|nunca|ne|pas|\w+n't|cannot)(\s+\w+){{0,3}}?\s+{_NAME}\b")
 
 
 def phrases(language: str) -> Phrases:
