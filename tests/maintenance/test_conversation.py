@@ -24,6 +24,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
 from opsdesk.ai.models import MaintenanceTriage
+from opsdesk.ai.tasks import rules_spoken_answer
 from opsdesk.ai.usage import UsageLog
 from opsdesk.app import create_app
 from opsdesk.db import Database
@@ -502,6 +503,11 @@ def test_which_language_a_caller_asks_for() -> None:
     assert asked_language("Does the plumber speak Spanish?", "en-US") is None
     assert asked_language("¿El plomero habla español?", "en-US") is None
     assert asked_language("The tenant is Spanish.", "en-US") is None
+    assert asked_language("Is the invoice in Spanish?", "en-US") is None
+    assert asked_language("Does the plumber speak in Spanish?", "en-US") is None
+    assert asked_language("I'd rather the vendor spoke Spanish.", "en-US") is None
+    assert asked_language("¿El plomero habla en inglés?", "es-US") is None
+    assert asked_language("¿Podemos seguir en inglés?", "es-US") == "en-US"
     assert asked_language("Parlez-vous français?", "en-US") == "fr-CA"
     assert asked_language("En anglais, s'il vous plaît.", "fr-CA", "fr-CA") == "en-US"
     assert asked_language("Je ne parle pas français.", "en-US") is None
@@ -561,17 +567,17 @@ async def test_an_owner_is_called_in_their_language_and_may_switch(
             opening = await caller.turn()
             assert opening.startswith("Hola Harbor Lane Holdings")
             assert "300 dólares" in opening
-            assert "¿Aprueba el presupuesto?" in opening
-            assert "Pulse 1 para aprobar" in opening
+            assert "¿Aprueba la cotización?" in opening
+            assert "Oprima 1 para aprobar" in opening
             # The owner asks for English, then for Spanish again: Twilio switches, the
             # question is asked anew in it.
             english = await caller.say("Sorry, in English please.")
             assert "Do you approve the estimate?" in english
             assert "Press 1" in english
             back = await caller.say("¿Habla español?")
-            assert "¿Aprueba el presupuesto?" in back
+            assert "¿Aprueba la cotización?" in back
             # The offline rules answer in it too: amounts, names and the deadline.
-            assert "Son 300 dólares." in await caller.say("¿Cuánto cuesta?")
+            assert "El monto es de 300 dólares." in await caller.say("¿Cuánto cuesta?")
             assert "El proveedor es FlowRight Plumbing." in await caller.say(
                 "¿Quién es el plomero?"
             )
@@ -587,17 +593,13 @@ async def test_an_owner_is_called_in_their_language_and_may_switch(
                 ("es-US", "es-US"),
             ]
             read_back = await caller.say("Sí.")
-            assert (
-                "Entonces usted aprueba el presupuesto de 300 dólares. ¿Lo registro?" in read_back
-            )
-            assert "Diga sí o pulse 1" in read_back
+            assert "Entonces usted aprueba la cotización de 300 dólares. ¿Lo registro?" in read_back
+            assert "Diga sí u oprima 1" in read_back
             assert (await answer_of(call)).question.answer is None  # type: ignore[union-attr]
             await caller.send(type="prompt", voicePrompt="Sí, adelante.", lang="es-US", last=True)
             handoff = await caller.ending()
         assert handoff["recorded"] is True
-        assert (
-            handoff["goodbye"] == "He registrado que usted aprueba el presupuesto de 300 dólares."
-        )
+        assert handoff["goodbye"] == "He registrado que usted aprueba la cotización de 300 dólares."
         state = await decided(call)
         answer = state.latest(Stage.ESTIMATE_APPROVAL).answer  # type: ignore[union-attr]
         assert answer is not None
@@ -618,14 +620,14 @@ async def test_an_owner_is_called_in_their_language_and_may_switch(
         assert re.search(r'<Gather [^>]*language="es-US"', cut.text), cut.text
         assert said(cut.text) == (
             "Lo siento, se cortó la llamada. Terminemos con el teclado. "
-            "¿Aprueba el presupuesto? Pulse 1 para aprobar, 2 para rechazar, o 9 para "
-            "escuchar esto de nuevo. O simplemente diga su respuesta."
+            "¿Aprueba la cotización? Oprima 1 para aprobar, 2 para rechazar, o 9 para "
+            "escuchar esto de nuevo."
         )
         again = await d.twilio.press(listening_at(cut.text), digits="9")
-        assert "presupuesta 300 dólares, por encima de su límite de 250 dólares" in said(again.text)
+        assert "cotiza 300 dólares, por encima de su límite de 250 dólares" in said(again.text)
         pressed = await d.twilio.press(listening_at(again.text), digits="2")
         assert said(pressed.text) == (
-            "He registrado que usted rechaza el presupuesto de 300 dólares. Gracias, adiós."
+            "He registrado que usted rechaza la cotización de 300 dólares. Gracias, adiós."
         )
         # A key after the answer is recorded is told so, in Spanish too.
         late = await d.twilio.press(listening_at(again.text), digits="1")
@@ -945,15 +947,17 @@ def test_every_language_table_says_every_sentence_with_the_same_blanks() -> None
     def blanks(text: str) -> set[str]:
         return set(re.findall(r"{(\w+)}", text))
 
-    english = {**vars(ENGLISH), **vars(ENGLISH.script)}
     for table in (SPANISH, FRENCH):
-        other = {**vars(table), **vars(table.script)}
-        for name, sentence in english.items():
-            if not isinstance(sentence, str):
-                continue
-            assert isinstance(other[name], str), name
-            assert blanks(other[name]) == blanks(sentence), name
-            if sentence.strip() and name not in ("unit", "where"):
+        # The call's sentences, and its script's: compared apart (both have ``keys``).
+        for english, other in (
+            (vars(ENGLISH), vars(table)),
+            (vars(ENGLISH.script), vars(table.script)),
+        ):
+            for name, sentence in english.items():
+                if not isinstance(sentence, str):
+                    continue
+                assert isinstance(other[name], str), name
+                assert blanks(other[name]) == blanks(sentence), name
                 assert other[name] != sentence, f"{name} is left in English"
         assert set(table.script.line_kinds) == set(ENGLISH.script.line_kinds)
         assert set(table.script.priorities) == {"emergency", "urgent", "routine"}
@@ -995,7 +999,7 @@ async def test_the_photos_are_described_in_words_in_the_calls_language() -> None
         "The vendor's visit is booked for Thursday 2 May at 4:00 PM, the property's time."
     )
     assert (await answer("es-US", "¿Cuándo es la visita?", booked)).startswith(
-        "La visita del proveedor está reservada para el jueves 2 de mayo a las 4:00 p.m."
+        "La visita del proveedor está programada para el jueves 2 de mayo a las 4:00 p.m."
     )
 
 
@@ -1039,3 +1043,29 @@ async def test_a_french_speaking_owner_hears_the_call_in_french() -> None:
 
 async def _never(approve: bool, note: str) -> Ending:
     raise AssertionError("nothing is recorded here")
+
+
+@pytest.mark.parametrize(
+    ("heard", "read"),
+    [
+        ("Sí, adelante.", "approve"),
+        ("¡Cómo no!", "approve"),
+        ("Por supuesto.", "approve"),
+        ("Está bien.", "approve"),
+        ("Apruébelo.", "approve"),
+        ("No lo apruebo.", "decline"),
+        ("No, gracias.", "decline"),
+        ("Recházelo.", "decline"),
+        ("No estoy seguro.", "unclear"),
+        ("Sí, si es menos de 500.", "unclear"),
+        ("No le entendí.", "repeat"),
+        ("Oui, allez-y.", "approve"),
+        ("Je n'approuve pas.", "decline"),
+        ("Oui, si c'est moins de 500.", "unclear"),
+        ("Je n'ai pas compris.", "repeat"),
+    ],
+)
+def test_the_offline_rules_read_spanish_and_french_answers(heard: str, read: str) -> None:
+    # The keypad call records what these rules read at once, with no read-back: a condition,
+    # a doubt or "I did not understand" must never be taken for an answer.
+    assert rules_spoken_answer(heard) == read

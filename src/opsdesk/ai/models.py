@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from opsdesk.files.refs import FileRef
 
@@ -120,7 +120,8 @@ class MaintenanceTriage(BaseModel):
     emergency: bool = Field(description="Danger to people or property right now.")
     summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=140)]
     trade: Trade = Field(description="Who should do the work.")
-    photos_show: Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)] = Field(
+    # Cut, not refused: a long description must not cost the triage it came with.
+    photos_show: Annotated[str, AfterValidator(lambda text: text.strip()[:300])] = Field(
         "",
         description="What the tenant's photos show, in one plain sentence the owner can "
         "picture; empty when you were shown none.",

@@ -346,21 +346,23 @@ MIN_SPOKEN_CONFIDENCE = 0.8
 
 # Yes in a few words that contain a no: taken out before the no words are looked for.
 _YES_IDIOMS = re.compile(
-    r"\b(no problem|no worries|sin problema|pas de probleme|kein problem|sem problema)\b"
+    r"\b(no problem|no worries|sin problema|como no|pas de probleme|kein problem|sem problema)\b"
 )
 # A hedge is never a yes, whatever else was said.
 _HEDGE = re.compile(
     r"\b(maybe|perhaps|not sure|unsure|i guess|probably|depends|let me think|i don'?t know|"
-    r"dunno|quizas?|tal vez|no se|peut-etre|je ne sais pas|vielleicht|weiss nicht|talvez|"
-    r"nao sei|"
+    r"dunno|quizas?|tal vez|no se|no estoy segur[oa]|peut-etre|je ne sais pas|pas sur|"
+    r"vielleicht|weiss nicht|talvez|nao sei|"
     # A condition ("only if it's under 300") is not a yes the call can act on.
-    r"if|unless|as long as)\b"
+    r"if|unless|as long as|siempre que|a menos que|con tal de que|solo si|seulement si|"
+    r"a condition que)\b"
 )
 _REPEAT = re.compile(
     r"\b(repeat|again|say that|pardon|come again|how much|what does it cost|what did you say|"
     r"who is the vendor|otra vez|repita|repite|cuanto|repetez|encore une fois|combien|"
     r"wiederholen|noch einmal|wie viel|repetir|de novo|quanto|(didn|couldn|can)'?t (catch|hear)|"
-    r"what was that|what'?s the (amount|price|cost))\b|^\s*(what|sorry)\W*$"
+    r"what was that|what'?s the (amount|price|cost)|no (le |lo )?(entendi|escuche|oi|comprendo)|"
+    r"je n'ai pas (compris|entendu))\b|^\s*(what|sorry)\W*$"
 )
 _NO = re.compile(
     r"\b(no|nope|nah|decline[sd]?|reject(ed)?|refuse[sd]?|\w+n't|do not|not approve|cancel|"
@@ -368,8 +370,9 @@ _NO = re.compile(
 )
 _YES = re.compile(
     r"\b(yes|yeah|yep|yup|sure|ok|okay|go ahead|approved?|fine|do it|sounds good|absolutely|"
-    r"of course|please do|record (it|that)|si|claro|vale|adelante|de acuerdo|apruebo|"
-    r"aprobado|acepto|registr[ae]lo|oui|d'accord|allez-y|j'approuve|approuve|"
+    r"of course|please do|record (it|that)|si|claro|vale|adelante|de acuerdo|aprue\w*|"
+    r"aprob\w*|acept\w*|registr[ae]lo|por supuesto|esta bien|como no|oui|d'accord|allez-y|"
+    r"j'approuve|approuve|"
     r"bien sur|ja|"
     r"einverstanden|genau|sim|pode|com certeza)\b"
 )
@@ -395,10 +398,15 @@ def _plain(text: str) -> str:
     return fold(text).strip()
 
 
+# "Si" without its accent is "if" in Spanish and French: "sí, si es menos de 500" sets a
+# condition. Read before the accents are folded away.
+_CONDITIONAL_SI = re.compile(r"\bsi\s+(es|son|no|el|la|lo|cuesta|sale|queda|baja|c'est|ca)\b")
+
+
 def rules_spoken_answer(transcript: str) -> SpokenIntent:
     """Keyword rules: the offline reading of a spoken answer. Unclear unless it is plain."""
     text = _plain(transcript)
-    if not text or _HEDGE.search(text):
+    if not text or _HEDGE.search(text) or _CONDITIONAL_SI.search(transcript.lower()):
         return "unclear"
     if _REPEAT.search(text):
         return "repeat"

@@ -39,6 +39,7 @@ from opsdesk.maintenance.conversation.languages import (
     Phrases,
     call_languages,
     phrases,
+    sentences_language,
 )
 from opsdesk.maintenance.directory import Directory
 from opsdesk.maintenance.ids import request_id_of, request_workflow_id
@@ -116,8 +117,11 @@ def _twiml(response: VoiceResponse) -> Response:
 
 
 def _spoken(language: str) -> dict[str, str]:
-    """``<Say>``'s and ``<Gather>``'s language: the desk's own keeps Twilio's defaults."""
-    return {} if language == DEFAULT_LANGUAGE else {"language": language}
+    """``<Say>``'s and ``<Gather>``'s language: the one the sentences are in (an owner whose
+    language has no table hears English, in an English voice); the desk's own keeps
+    Twilio's defaults."""
+    said = sentences_language(language)
+    return {} if said == DEFAULT_LANGUAGE else {"language": said}
 
 
 def _goodbye(*sentences: str, language: str = DEFAULT_LANGUAGE) -> Response:
@@ -230,16 +234,19 @@ async def _open(request: Request, grant: LinkGrant) -> OpenCall | Response:
 async def open_question(conn: HTTPConnection, grant: LinkGrant) -> OpenCall | Closed:
     """The request and the owner's language, while the call's question is open and the
     call has not answered it; else the sentences that tell the caller why not."""
+    # An answer this call recorded is said so even when the request cannot be read (in
+    # English then: the owner's language is read with it).
+    used = await LinkUses(db_of(conn)).find(grant.link_id) is not None
     try:
         state = await service.get_request(client_of(conn), grant.request_id)
     except service.RequestNotFound:
-        return Closed((ENGLISH.not_found,))
+        return Closed((ENGLISH.already_recorded if used else ENGLISH.not_found,))
     except (RPCError, WorkflowQueryFailedError):
         log.exception("a call could not read request %s", grant.request_id)
-        return Closed((ENGLISH.cannot_take,))
+        return Closed((ENGLISH.already_recorded if used else ENGLISH.cannot_take,))
     language = await owner_language(conn, state)
     words = phrases(language)
-    if await LinkUses(db_of(conn)).find(grant.link_id) is not None:
+    if used:
         return Closed((words.already_recorded,), language)
     stage = Stage(grant.stage)
     question = state.latest(stage, grant.round)
@@ -365,7 +372,7 @@ async def relay_ended(request: Request, token: str) -> Response:
     return _ask(
         request,
         token,
-        f"{sorry} {words.finish_with_keys} {script.question} {script.keys}",
+        f"{sorry} {words.finish_with_keys} {script.question} {words.keys}",
         misses=0,
         plays=1,
         language=language,

@@ -269,7 +269,16 @@ _NOT_OWNER = re.compile(
     r"|no soy (el|la) (propietari[oa]|duen[oa])|numero equivocado|soy (el|la) inquilin[oa]"
     r"|je ne suis pas (le|la) proprietaire|mauvais numero|je suis (le|la) locataire)\b"
 )
+# The first topic that matches answers: the time left before cost ("how much time"), the
+# visit before the deadline ("when is the visit").
 _TOPICS: list[tuple[re.Pattern[str], str]] = [
+    (
+        re.compile(
+            r"\b(how long|how much time|by when|cuanto tiempo|para cuando|hasta cuando"
+            r"|combien de temps|d'ici quand)"
+        ),
+        "deadline",
+    ),
     (
         re.compile(
             r"\b(cost|price|how much|amount|expensive|total|estimate|invoice|charge"
@@ -296,7 +305,8 @@ _TOPICS: list[tuple[re.Pattern[str], str]] = [
     ),
     (
         re.compile(
-            r"\b(visit|come(?! again)|coming|appointment|schedule|reschedule|monday|tuesday"
+            r"\b(visit|(they|he|she|vendor|plumber|electrician|technician|someone) come"
+            r"|appointment|schedule|reschedule|monday|tuesday"
             r"|wednesday|thursday|friday|saturday|sunday|tomorrow|visita|cita|venir|vienen|viene|lunes"
             r"|martes|miercoles|jueves|viernes|sabado|domingo|manana|visite|venir|rendez-vous"
             r"|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|demain)"

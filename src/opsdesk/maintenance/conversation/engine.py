@@ -49,15 +49,15 @@ NOTE_LIMIT = 1000
 """What an answer's note holds (``inputs.Note``): the transcript's end, if it is longer."""
 
 # A turn that asks something is not a confirmation, whatever yes it holds ("OK, who is the
-# plumber?", "yes, but wait", "sí, pero ¿cuánto es?"): a question mark, a wait, or a question
-# word opening a clause. Read on folded words (lower case, no accents).
+# plumber?", "yes, but wait", "sí, pero ¿cuánto es?"): a question mark, a wait, or an
+# English question word opening a clause. Spanish and French are read by their question
+# marks alone: their question words open plain answers too ("sí, cómo no", "sí, cuando
+# quiera"). Read on folded words (lower case, no accents).
 _ASKS = re.compile(
     r"[?¿]|\b(wait|hold on|hang on|one (second|moment|minute)|just a (second|moment|minute)"
     r"|espere|un momento|un segundo|attendez|un instant|une seconde)\b"
-    r"|(^|[,.;:!]|\b(and|but|so|then|ok|okay|yes|yeah|well|y|pero|entonces|bueno|vale|si"
-    r"|et|mais|alors|bon|oui))\s*"
-    r"(who|what|when|where|why|how|which|whose|quien|cuando|donde|por que|como|cual|cuanto"
-    r"|qui|quand|combien|comment|pourquoi|quel|quelle)\b"
+    r"|(^|[,.;:!]|\b(and|but|so|then|ok|okay|yes|yeah|well))\s*"
+    r"(who|what|when|where|why|how|which|whose)\b"
 )
 # Confirming a decline names it: "yes, decline it" is a yes to the read-back, not a muddle.
 _DECLINE_WORDS = re.compile(

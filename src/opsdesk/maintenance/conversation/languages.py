@@ -42,13 +42,19 @@ def language_tag(value: str) -> str:
     return language.lower() + (f"-{script[1:].title()}" if script else "") + region.upper()
 
 
-_SPANISH_MONEY = {"USD": ("dólar", "dólares"), "EUR": ("euro", "euros"), "MXN": ("peso", "pesos")}
+_SPANISH_MONEY = {
+    "USD": ("dólar", "dólares"),
+    "CAD": ("dólar", "dólares"),
+    "AUD": ("dólar", "dólares"),
+    "EUR": ("euro", "euros"),
+    "MXN": ("peso", "pesos"),
+}
 
 
 def _spanish_money(cents: int | None, currency: str) -> str:
     """An amount as a Spanish voice reads it: ``412 dólares con 50 centavos``."""
     if cents is None:
-        return "un importe aún no conocido"
+        return "un monto aún no conocido"
     words = _SPANISH_MONEY.get(currency)
     if words is None:
         return spoken_money(cents, currency)
@@ -230,20 +236,20 @@ SPANISH_SCRIPT = ScriptWords(
     your_property="su propiedad",
     the_owner="propietario",
     the_vendor="el proveedor",
-    estimate=" {vendor} presupuesta {amount}, por encima de su límite de {limit}.",
-    estimate_question="¿Aprueba el presupuesto?",
-    estimate_decision="el presupuesto de {amount}",
+    estimate=" {vendor} cotiza {amount}, por encima de su límite de {limit}.",
+    estimate_question="¿Aprueba la cotización?",
+    estimate_decision="la cotización de {amount}",
     invoice=" {vendor} ha hecho el trabajo y factura {amount}",
     invoice_line="{amount} de {kind}",
     invoice_tax="{amount} de impuestos",
     and_="y",
-    over=" Son {amount} por encima del presupuesto.",
+    over=" Eso es {amount} más que la cotización.",
     invoice_question="¿Aprueba el pago de la factura?",
     invoice_decision="la factura de {amount} de {vendor}",
     rated=" La consideramos {priority}.",
     repair_question="¿Podemos seguir adelante con esta reparación?",
     repair_decision="la reparación",
-    keys="Pulse 1 para aprobar, 2 para rechazar, o 9 para escuchar esto de nuevo. "
+    keys="Oprima 1 para aprobar, 2 para rechazar, o 9 para escuchar esto de nuevo. "
     "O simplemente diga su respuesta.",
     line_kinds={"labour": "mano de obra", "materials": "materiales"},
     priorities={"emergency": "una emergencia", "urgent": "urgente", "routine": "rutinaria"},
@@ -253,8 +259,8 @@ SPANISH = Phrases(
     script=SPANISH_SCRIPT,
     when="EEEE d 'de' MMMM 'a las' h:mm a",
     property_time="hora de la propiedad",
-    keys="Pulse 1 para aprobar, 2 para rechazar, o 9 para escuchar esto de nuevo.",
-    confirm_keys="Diga sí o pulse 1 para registrarlo; diga no o pulse 2 si no.",
+    keys="Oprima 1 para aprobar, 2 para rechazar, o 9 para escuchar esto de nuevo.",
+    confirm_keys="Diga sí u oprima 1 para registrarlo; diga no u oprima 2 si no.",
     invite="Puede preguntarme sobre esto, o simplemente darme su respuesta.",
     read_back="Entonces usted {verb} {decision}. ¿Lo registro?",
     approve="aprueba",
@@ -266,7 +272,7 @@ SPANISH = Phrases(
     no_answer="Lo siento, no escuché una respuesta, así que no se registró nada.",
     trouble="Lo siento, tengo problemas con esta conversación.",
     only_yes_or_no="Solo puedo registrar un sí o un no a esta pregunta.",
-    only_amount="Solo puedo registrar una aprobación de {amount}, el importe registrado.",
+    only_amount="Solo puedo registrar una aprobación de {amount}, el monto registrado.",
     not_owner=(
         "Lo siento, solo puedo hablar de esto con el propietario, {owner}. "
         "Por favor, pídale que llame a nuestra oficina."
@@ -287,7 +293,7 @@ SPANISH = Phrases(
     will_email="Le enviaremos la pregunta por correo, para que pueda responder desde allí.",
     cut_off="Lo siento, se cortó la llamada.",
     finish_with_keys="Terminemos con el teclado.",
-    last_time="Esa fue la última vez.",
+    last_time="Esa fue la última repetición.",
     not_understood="Lo siento, no entendí su respuesta, así que no se registró nada.",
     did_not_hear="Lo siento, no escuché una respuesta.",
     did_not_catch="Lo siento, no le entendí.",
@@ -296,11 +302,9 @@ SPANISH = Phrases(
         "Lo siento, ahora no podemos recibir respuestas. "
         "Use el enlace de nuestro correo, o llame a nuestra oficina."
     ),
-    cost_is="Son {amount}.",
-    estimate_is="El presupuesto del proveedor es de {amount}.",
-    no_price=(
-        "Todavía no hay precio: el proveedor presupuesta cuando usted aprueba la reparación."
-    ),
+    cost_is="El monto es de {amount}.",
+    estimate_is="La cotización del proveedor es de {amount}.",
+    no_price="Todavía no hay precio: el proveedor cotiza cuando usted aprueba la reparación.",
     vendor_is="El proveedor es {vendor}.",
     no_vendor="Todavía no se ha elegido proveedor.",
     address_is="Está en {address}{unit}.",
@@ -311,7 +315,7 @@ SPANISH = Phrases(
     one_photo="El inquilino envió una foto o un video.",
     no_photos="El inquilino no envió fotos.",
     photos_show="Lo que muestran: {what}",
-    visit_is="La visita del proveedor está reservada para el {when}.",
+    visit_is="La visita del proveedor está programada para el {when}.",
     no_visit=(
         "El proveedor acuerda la visita con el inquilino cuando la reparación sigue adelante. "
         "No puedo cambiar días en esta llamada, pero nuestra oficina puede transmitir sus "
@@ -454,14 +458,17 @@ _TAGS = {"es": "es-US", "en": "en-US", "fr": "fr-CA"}
 # talked about.
 _ASKED = re.compile(
     rf"^\W*(please\W+|por favor\W+)?{_NAME}(\W+please|\W+por favor|\W+s'il vous plait)?\W*$"
-    rf"|\b(in|en)\s+{_NAME}\b"
+    rf"|(^|[,.;:!?¿]\s*)(please\s+|por favor\s+)?(in|en)\s+{_NAME}\b"
+    rf"|\b(this|it|todo|esto|eso|continue|continuar|seguir|sigamos|siga|hablemos|go on)"
+    rf"\s+(in|en)\s+{_NAME}\b"
     rf"|\b(can|could|would|will|do)\s+(you|we)\s+(please\s+)?(speak|talk|continue|go on)"
     rf"\s+(in\s+)?{_NAME}\b"
     rf"|(^|[,.;:!?¿]\s*)(please\s+)?(speak|talk)\s+(in\s+)?{_NAME}\b"
     rf"|(^|[,.;:!?¿]\s*)(usted\s+|tu\s+)?(habla|hablas|hable|hableme|podemos hablar|"
     rf"puede hablar|parlez-vous|parlez|pouvez-vous parler|on peut parler)\s+(usted\s+)?"
     rf"(en\s+)?{_NAME}\b"
-    rf"|\b(prefer|prefiero|prefere|rather|want|quiero|voudrais)\b[\w\s']{{0,20}}?\b{_NAME}\b"
+    rf"|\b(prefer|prefiero|prefere|rather|want|quiero|voudrais)\s+(to\s+|que\s+)?"
+    rf"(speak\s+|talk\s+|hablar\s+|parler\s+|continue\s+|continuar\s+)?(in\s+|en\s+)?{_NAME}\b"
 )
 # A language named only to say no to it asks for nothing: "I don't speak Spanish",
 # "no hablo bien el ingles".
@@ -488,6 +495,12 @@ def asked_language(heard: str, current: str, home: str = DEFAULT_LANGUAGE) -> st
     return home if _base(home) == wanted else _TAGS[wanted]
 
 
+def sentences_language(language: str) -> str:
+    """The language the desk's own sentences for ``language`` are in: it, when the desk has
+    a table for it; the desk's own otherwise."""
+    return language if _base(language) in _TABLES else DEFAULT_LANGUAGE
+
+
 def call_languages(language: str) -> list[str]:
     """The languages a call in ``language`` (the owner's) may speak: its own, then each
     other one a caller may ask for (``asked_language``)."""
@@ -509,4 +522,6 @@ def spoken_time(at: datetime, zone: str | None, language: str) -> str:
         said = format_datetime(local, words.when, locale=tag.replace("-", "_"))
     except UnknownLocaleError:  # a region Babel does not know: the language alone
         said = format_datetime(local, words.when, locale=tag.split("-", 1)[0])
+    if words is SPANISH and local.hour % 12 == 1:
+        said = said.replace(" a las ", " a la ")  # "a la 1:05", one hour is singular
     return f"{said}, {words.property_time}"
