@@ -641,6 +641,14 @@ async def test_an_owner_is_called_in_their_language_and_may_switch(
             "On the phone: pressed 2",
         )
 
+        # An owner whose language the desk has no sentences in: the keypad call's English
+        # sentences are said in Twilio's English voice, not a Portuguese one.
+        await speaks(directory, "pt-BR")
+        call = await called_about_estimate(d)
+        cut = await d.twilio.post(call.voice + "/relay-ended", {"SessionStatus": "failed"})
+        assert said(cut.text).startswith("Sorry, we were cut off. Let us finish with the keypad.")
+        assert "language=" not in cut.text
+
 
 async def test_claude_answers_from_the_facts_and_records_only_what_was_read_back(
     dev_env: WorkflowEnvironment, db: Database, settings: Settings, directory: Directory
