@@ -86,8 +86,9 @@ class PhoneTurn:
     relay_url: str | None = None
     """The call is a conversation: ConversationRelay's WebSocket address, which the call
     screen opens."""
-    relay_language: str = "en-US"
-    """The language ConversationRelay is told to hear and speak: the call screen's too."""
+    language: str = "en-US"
+    """The language the call speaks (``<Say language>``, or ConversationRelay's): the
+    page's for its words, and the call screen's to hear and speak."""
 
 
 @dataclass
@@ -201,12 +202,14 @@ def _read(twiml: str, status: int) -> PhoneTurn:
     relay = root.find("Connect/ConversationRelay")
     if relay is not None:
         turn.relay_url = relay.get("url")
-        turn.relay_language = relay.get("language") or turn.relay_language
+        turn.language = relay.get("language") or turn.language
         return turn
     for element in root:
         if element.tag == "Say":
             turn.said.append(element.text or "")
+            turn.language = element.get("language") or turn.language
         elif element.tag == "Gather":
             turn.said.extend(say.text or "" for say in element.iter("Say"))
+            turn.language = element.get("language") or turn.language
             turn.listening_at = element.get("action")
     return turn
