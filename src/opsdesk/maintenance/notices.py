@@ -201,9 +201,6 @@ CALLED_STAGES = (Stage.OWNER_APPROVAL, Stage.ESTIMATE_APPROVAL, Stage.INVOICE_AP
 """The owner's yes-or-no questions: asked by phone as well as by email."""
 KEYS = "Press 1 to approve, 2 to decline, or 9 to hear this again. Or just say your answer."
 
-_CURRENCY_WORDS = {"USD": "dollars", "CAD": "dollars", "AUD": "dollars", "EUR": "euros"}
-
-
 @dataclass(frozen=True)
 class CallScript:
     """What a call says: who is calling and why, then the question."""
@@ -221,18 +218,57 @@ class CallScript:
         return f"{self.intro} {self.question} {self.keys}"
 
 
+# Compared as the one table it is (its dicts cannot be hashed).
+@dataclass(frozen=True, eq=False)
+class MoneyWords:
+    """How a voice says amounts in one language: ``412 dollars and 50 cents``. A currency
+    without words is said as written (``12.50 GBP``)."""
+
+    units: dict[str, tuple[str, str]]
+    """Each currency's word for one and for more: ``("dollar", "dollars")``."""
+    small: dict[str, tuple[str, str]]
+    """The hundredth's word, by currency (``""``: any other)."""
+    joiner: str
+    """Between the whole and the hundredths: `` and ``."""
+    unknown: str
+    """An amount not known yet."""
+    thousands: str = ","
+    zero_is_one: bool = False
+    """Whether none takes the word for one ("0 dollar", as French says it)."""
+
+    def __call__(self, cents: int | None, currency: str) -> str:
+        if cents is None:
+            return self.unknown
+        unit = self.units.get(currency)
+        if unit is None:
+            return format_money(cents, currency)
+        whole, part = divmod(cents, 100)
+        said = f"{whole:,}".replace(",", self.thousands) + " " + unit[self._many(whole)]
+        if part:
+            small = self.small.get(currency, self.small[""])
+            said += f"{self.joiner}{part} {small[self._many(part)]}"
+        return said
+
+    def _many(self, count: int) -> int:
+        return 0 if count == 1 or (count == 0 and self.zero_is_one) else 1
+
+
+ENGLISH_MONEY = MoneyWords(
+    units={
+        "USD": ("dollar", "dollars"),
+        "CAD": ("dollar", "dollars"),
+        "AUD": ("dollar", "dollars"),
+        "EUR": ("euro", "euros"),
+    },
+    small={"": ("cent", "cents")},
+    joiner=" and ",
+    unknown="an amount not yet known",
+)
+
+
 def spoken_money(cents: int | None, currency: str) -> str:
     """An amount as a voice reads it well: ``412 dollars and 50 cents``."""
-    if cents is None:
-        return "an amount not yet known"
-    word = _CURRENCY_WORDS.get(currency)
-    if word is None:
-        return format_money(cents, currency)
-    whole, part = divmod(cents, 100)
-    if whole == 1:
-        word = word.removesuffix("s")
-    cents_words = f" and {part} cent{'s' if part != 1 else ''}" if part else ""
-    return f"{whole:,} {word}{cents_words}"
+    return ENGLISH_MONEY(cents, currency)
 
 
 # Compared as the one table it is (its dicts cannot be hashed).

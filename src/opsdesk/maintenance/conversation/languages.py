@@ -19,7 +19,7 @@ from babel.dates import format_datetime
 
 from opsdesk.ai.emergency import fold
 from opsdesk.clock import zone_of
-from opsdesk.maintenance.notices import ENGLISH_SCRIPT, ScriptWords, spoken_money
+from opsdesk.maintenance.notices import ENGLISH_SCRIPT, MoneyWords, ScriptWords
 
 DEFAULT_LANGUAGE = "en-US"
 """The desk's language: an owner with no language on file is called in it."""
@@ -42,41 +42,31 @@ def language_tag(value: str) -> str:
     return language.lower() + (f"-{script[1:].title()}" if script else "") + region.upper()
 
 
-_SPANISH_MONEY = {
-    "USD": ("dólar", "dólares"),
-    "CAD": ("dólar", "dólares"),
-    "AUD": ("dólar", "dólares"),
-    "EUR": ("euro", "euros"),
-    "MXN": ("peso", "pesos"),
-}
-
-
-def _spanish_money(cents: int | None, currency: str) -> str:
-    """An amount as a Spanish voice reads it: ``412 dólares con 50 centavos``."""
-    if cents is None:
-        return "un monto aún no conocido"
-    words = _SPANISH_MONEY.get(currency)
-    if words is None:
-        return spoken_money(cents, currency)
-    whole, part = divmod(cents, 100)
-    word = words[0] if whole == 1 else words[1]
-    return f"{whole:,} {word}" + (f" con {part} centavos" if part else "")
-
-
-_FRENCH_MONEY = {"USD": "dollar", "CAD": "dollar", "EUR": "euro"}
-
-
-def _french_money(cents: int | None, currency: str) -> str:
-    """An amount as a French voice reads it: ``1 412 dollars et 50 cents``."""
-    if cents is None:
-        return "un montant encore inconnu"
-    word = _FRENCH_MONEY.get(currency)
-    if word is None:
-        return spoken_money(cents, currency)
-    whole, part = divmod(cents, 100)
-    small = "centimes" if currency == "EUR" else "cents"
-    said = f"{whole:,}".replace(",", " ") + f" {word}{'s' if whole > 1 else ''}"
-    return said + (f" et {part} {small}" if part else "")
+_SPANISH_MONEY = MoneyWords(
+    units={
+        "USD": ("dólar", "dólares"),
+        "CAD": ("dólar", "dólares"),
+        "AUD": ("dólar", "dólares"),
+        "EUR": ("euro", "euros"),
+        "MXN": ("peso", "pesos"),
+    },
+    small={"": ("centavo", "centavos")},
+    joiner=" con ",
+    unknown="un monto aún no conocido",
+)
+_FRENCH_MONEY = MoneyWords(
+    units={
+        "USD": ("dollar", "dollars"),
+        "CAD": ("dollar", "dollars"),
+        "AUD": ("dollar", "dollars"),
+        "EUR": ("euro", "euros"),
+    },
+    small={"": ("cent", "cents"), "EUR": ("centime", "centimes")},
+    joiner=" et ",
+    unknown="un montant encore inconnu",
+    thousands=" ",
+    zero_is_one=True,
+)
 
 
 @dataclass(frozen=True)
@@ -228,7 +218,7 @@ ENGLISH = Phrases(
 )
 
 SPANISH_SCRIPT = ScriptWords(
-    money=_spanish_money,
+    money=_SPANISH_MONEY,
     number="número",
     hello="Hola {name}, le llama Ops Desk por la solicitud {request} en {where}. "
     "El problema: {problem}.",
@@ -326,7 +316,7 @@ SPANISH = Phrases(
 )
 
 FRENCH_SCRIPT = ScriptWords(
-    money=_french_money,
+    money=_FRENCH_MONEY,
     number="numéro",
     hello="Bonjour {name}, ici Ops Desk. Nous vous appelons au sujet de la demande {request}, "
     "{where}. Le problème : {problem}.",
