@@ -39,6 +39,7 @@ from opsdesk.maintenance.conversation.engine import (
     Event,
     Line,
     RecordCall,
+    Recorder,
     Say,
 )
 from opsdesk.maintenance.conversation.facts import CallFacts, call_facts
@@ -286,15 +287,29 @@ class AlwaysApproves:
         yield RecordCall("approve", facts.amount_cents)
 
 
-async def test_only_the_owners_own_yes_to_a_read_back_records() -> None:
-    recorded: list[bool] = []
+ESTIMATE_FACTS = CallFacts(
+    Stage.ESTIMATE_APPROVAL,
+    CallScript("Ops Desk calling.", "Do you approve?", "the estimate of 300 dollars"),
+    "Harbor Lane",
+    ESTIMATE,
+    "USD",
+)
+"""An estimate's question, told in a few words."""
+
+
+def _recording(recorded: list[bool]) -> Recorder:
+    """A recorder that keeps each answer in ``recorded``, and says it was recorded."""
 
     async def record(approve: bool, note: str) -> Ending:
         recorded.append(approve)
         return Ending("Recorded.", recorded=True)
 
-    script = CallScript("Ops Desk calling.", "Do you approve?", "the estimate of 300 dollars")
-    facts = CallFacts(Stage.ESTIMATE_APPROVAL, script, "Harbor Lane", ESTIMATE, "USD")
+    return record
+
+
+async def test_only_the_owners_own_yes_to_a_read_back_records() -> None:
+    recorded: list[bool] = []
+    record, facts = _recording(recorded), ESTIMATE_FACTS
 
     async def heard(conversation: Conversation, words: str) -> str:
         return "".join([w async for w in conversation.hear(words)])
@@ -330,13 +345,7 @@ async def test_only_the_owners_own_yes_to_a_read_back_records() -> None:
 
 async def test_a_read_back_counts_only_once_its_question_was_heard() -> None:
     recorded: list[bool] = []
-
-    async def record(approve: bool, note: str) -> Ending:
-        recorded.append(approve)
-        return Ending("Recorded.", recorded=True)
-
-    script = CallScript("Ops Desk calling.", "Do you approve?", "the estimate of 300 dollars")
-    facts = CallFacts(Stage.ESTIMATE_APPROVAL, script, "Harbor Lane", ESTIMATE, "USD")
+    record, facts = _recording(recorded), ESTIMATE_FACTS
     call = Conversation(facts=facts, brain=AlwaysApproves(), record=record)
     call.opening()
     read_back = "".join([w async for w in call.press("2")])

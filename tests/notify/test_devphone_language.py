@@ -14,7 +14,7 @@ def test_the_dev_phone_reads_the_language_the_call_speaks() -> None:
     turn = _read(keypad, 200)
     assert (turn.language, turn.said) == ("es-US", ["¿Aprueba la cotización?"])
     # The desk's own language keeps Twilio's defaults, and names none.
-    english = '<Response><Say>Thank you, goodbye.</Say><Hangup/></Response>'
+    english = "<Response><Say>Thank you, goodbye.</Say><Hangup/></Response>"
     assert _read(english, 200).language == "en-US"
     relay = (
         '<Response><Connect><ConversationRelay url="wss://desk.example/r" language="fr-CA">'
