@@ -52,10 +52,17 @@ from opsdesk.maintenance.conversation.languages import (
 from opsdesk.maintenance.directory import Directory, dump_directory, parse_directory
 from opsdesk.maintenance.ids import request_workflow_id
 from opsdesk.maintenance.inputs import Window
+from opsdesk.maintenance.invoice import Invoice, InvoiceLine
 from opsdesk.maintenance.notices import CallScript
 from opsdesk.maintenance.rules import ALREADY_ANSWERED, INVALID_ANSWER, NOT_WAITING
 from opsdesk.maintenance.service import AnswerRefused, RequestHandle, request_handle
-from opsdesk.maintenance.state import Attachment, Question, RequestState, VendorFacts
+from opsdesk.maintenance.state import (
+    Attachment,
+    PropertyFacts,
+    Question,
+    RequestState,
+    VendorFacts,
+)
 from opsdesk.maintenance.status import RequestStatus, Stage
 from opsdesk.maintenance.workflow import MaintenanceRequestWorkflow as W
 from opsdesk.notify.devphone import handshake_protocols
@@ -1086,3 +1093,51 @@ def test_the_offline_rules_read_spanish_and_french_answers(heard: str, read: str
     # The keypad call records what these rules read at once, with no read-back: a condition,
     # a doubt or "I did not understand" must never be taken for an answer.
     assert rules_spoken_answer(heard) == read
+
+
+async def test_the_rules_read_out_the_invoice_and_the_owners_limit() -> None:
+    premises = PropertyFacts(
+        property_id="harbor-12",
+        name="12 Harbor Lane",
+        address="12 Harbor Lane",
+        unit="1A",
+        owner_id="own-harbor",
+        owner_name="Harbor Lane Holdings",
+        owner_email="owner@example.com",
+        auto_approve_cents=25000,
+        currency="USD",
+        time_zone="America/New_York",
+    )
+    lines = [
+        InvoiceLine(kind="labour", description="Two hours", quantity=2, unit_price_cents=9000),
+        InvoiceLine(kind="materials", description="Trap", quantity=1, unit_price_cents=2250),
+    ]
+    state = request_state(
+        RequestStatus.INVOICE_APPROVAL,
+        premises=premises,
+        invoice_cents=21250,
+        invoice=Invoice(lines=lines, tax_cents=1000, total_cents=21250),
+    )
+
+    async def answer(language: str, question: str, stage: Stage) -> str:
+        facts = call_facts(state, stage, language)
+        turns = [Line("desk", "(greeting)"), Line("owner", question)]
+        return "".join(
+            [e.text async for e in RulesBrain().reply(facts, turns, None) if isinstance(e, Say)]
+        )
+
+    invoice = Stage.INVOICE_APPROVAL
+    assert (await answer("en-US", "What's the labour on it?", invoice)).startswith(
+        "The invoice: 180 dollars for labour, 22 dollars and 50 cents for materials and "
+        "10 dollars of tax."
+    )
+    assert (await answer("es-US", "¿Me da el desglose?", invoice)).startswith(
+        "La factura: 180 dólares de mano de obra, 22 dólares con 50 centavos de materiales y "
+        "10 dólares de impuestos."
+    )
+    assert (await answer("en-US", "What is my limit again?", invoice)).startswith(
+        "Your approval limit is 250 dollars: above it, we ask you first."
+    )
+    assert (await answer("en-US", "Any taxes?", Stage.OWNER_APPROVAL)).startswith(
+        "There is no invoice yet"
+    )

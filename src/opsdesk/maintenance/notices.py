@@ -201,6 +201,7 @@ CALLED_STAGES = (Stage.OWNER_APPROVAL, Stage.ESTIMATE_APPROVAL, Stage.INVOICE_AP
 """The owner's yes-or-no questions: asked by phone as well as by email."""
 KEYS = "Press 1 to approve, 2 to decline, or 9 to hear this again. Or just say your answer."
 
+
 @dataclass(frozen=True)
 class CallScript:
     """What a call says: who is calling and why, then the question."""

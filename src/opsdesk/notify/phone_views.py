@@ -108,9 +108,7 @@ async def call_page(request: Request, entry_id: RowId) -> HTMLResponse:
             screen=screen,
             notice=read_notice(request),
             outcomes=CALL_OUTCOMES,
-            line=_line(phone, entry, relay, screen.turn.language)
-            if relay and screen
-            else None,
+            line=_line(phone, entry, relay, screen.turn.language) if relay and screen else None,
         ),
     )
 

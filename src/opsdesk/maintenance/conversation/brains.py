@@ -279,6 +279,14 @@ _TOPICS: list[tuple[re.Pattern[str], str]] = [
         ),
         "deadline",
     ),
+    (re.compile(r"\b(limit|limite)"), "limit"),
+    (
+        re.compile(
+            r"\b(labou?r|material|parts|tax|breakdown|itemi[sz]e|lines|mano de obra|impuesto"
+            r"|desglose|main-d'(oe|œ)uvre|materiaux|taxe|detail)"
+        ),
+        "invoice",
+    ),
     (
         re.compile(
             r"\b(cost|price|how much|amount|expensive|total|estimate|invoice|charge"
@@ -365,6 +373,19 @@ class RulesBrain:
 
 def _answer(facts: CallFacts, topic: str) -> str:
     known, words = facts.facts, facts.phrases
+    if topic == "limit":
+        limit = known.get("approval_limit")
+        return words.limit_is.format(limit=limit) if limit else words.dont_know
+    if topic == "invoice":
+        lines = known.get("invoice_lines")
+        if not lines:
+            return words.no_invoice
+        script = words.script
+        said = [
+            script.invoice_line.format(amount=line["amount"], kind=line["kind"]) for line in lines
+        ]
+        said.append(script.invoice_tax.format(amount=known.get("invoice_tax", "")))
+        return words.invoice_is.format(lines=f"{', '.join(said[:-1])} {script.and_} {said[-1]}")
     if topic == "cost":
         if facts.amount_cents is None:
             estimate = known.get("estimate")

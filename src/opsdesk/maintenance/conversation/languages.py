@@ -146,6 +146,13 @@ class Phrases:
     """No visit booked yet: when it will be, and that a call cannot move it."""
     problem_is: str
     not_known: str
+    limit_is: str
+    """``{limit}``: the owner's approval limit."""
+    dont_know: str
+    """Asked about something the facts do not hold."""
+    invoice_is: str
+    """``{lines}``: the invoice's lines and tax, as the script says them."""
+    no_invoice: str
 
 
 ENGLISH = Phrases(
@@ -215,6 +222,10 @@ ENGLISH = Phrases(
     ),
     problem_is="The problem: {problem}.",
     not_known="not known",
+    limit_is="Your approval limit is {limit}: above it, we ask you first.",
+    dont_know="I do not know; our office can tell you.",
+    invoice_is="The invoice: {lines}.",
+    no_invoice="There is no invoice yet: the vendor sends it once the work is done.",
 )
 
 SPANISH_SCRIPT = ScriptWords(
@@ -313,6 +324,10 @@ SPANISH = Phrases(
     ),
     problem_is="El problema: {problem}.",
     not_known="no se sabe",
+    limit_is="Su límite de aprobación es de {limit}: por encima, le preguntamos primero.",
+    dont_know="No lo sé; nuestra oficina se lo puede decir.",
+    invoice_is="La factura: {lines}.",
+    no_invoice="Todavía no hay factura: el proveedor la envía cuando termina el trabajo.",
 )
 
 FRENCH_SCRIPT = ScriptWords(
@@ -423,6 +438,11 @@ FRENCH = Phrases(
     ),
     problem_is="Le problème : {problem}.",
     not_known="inconnu",
+    limit_is="Votre limite d'approbation est de {limit} : au-delà, nous vous demandons d'abord.",
+    dont_know="Je ne sais pas; notre bureau peut vous le dire.",
+    invoice_is="La facture : {lines}.",
+    no_invoice="Il n'y a pas encore de facture : le fournisseur l'envoie une fois les travaux "
+    "terminés.",
 )
 
 _TABLES = {"en": ENGLISH, "es": SPANISH, "fr": FRENCH}
