@@ -65,7 +65,13 @@ async def test_approve_and_reject_in_one_task_both_answer_and_the_order_closes(
 
     assert final.status is S.REJECTED
     assert reject.status is S.REJECTED
-    assert refused(approve) == "the order is rejected; there is nothing left to advance"
+    # The approval is refused in plain words. On a loaded server a workflow task can fail
+    # under the queued updates ("context canceled"), and the client sends the approval again
+    # after the rejection was taken: it then meets the cancellation under way instead.
+    assert refused(approve) in (
+        "the order is rejected; there is nothing left to advance",
+        "the order is being cancelled",
+    )
     assert await Records(db).charges(request.order_id) == []
 
 
