@@ -13,16 +13,21 @@ import uuid
 from pathlib import Path
 
 import pytest
+from temporalio import workflow
+from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkerDeploymentConfig
 
 from opsdesk.db import Database
 from opsdesk.drill.rollout import run_rollout
 from opsdesk.settings import Settings
 from opsdesk.temporal import interceptors
 from opsdesk.temporal.deployments import (
+    VersionNotRegistered,
     current_build_id,
     deployment_config,
     deployment_status,
+    set_current,
 )
 from opsdesk.worker import build_workers, running, settle_version
 
@@ -96,3 +101,41 @@ def test_unversioned_workers_check_the_sdk_they_reach_into(monkeypatch: pytest.M
     monkeypatch.setattr(interceptors, "sdk_keeps_versioning_behavior", lambda: False)
     with pytest.raises(RuntimeError, match="UnversionedInterceptor updated"):
         interceptors.UnversionedInterceptor()
+
+
+@workflow.defn(versioning_behavior=VersioningBehavior.AUTO_UPGRADE)
+class Idle:
+    """A workflow that waits, keeping its task queue in use."""
+
+    @workflow.run
+    async def run(self) -> None:
+        await workflow.wait_condition(lambda: False)
+
+
+async def test_a_build_missing_a_queue_of_the_current_one_is_not_made_current(
+    dev_env: WorkflowEnvironment,
+) -> None:
+    client = dev_env.client
+    name = f"queues-{uuid.uuid4().hex[:6]}"
+    first, second = f"{name}-first", f"{name}-second"
+    a = WorkerDeploymentVersion(deployment_name=name, build_id="a")
+    b = WorkerDeploymentVersion(deployment_name=name, build_id="b")
+
+    def worker(version: WorkerDeploymentVersion, queue: str) -> Worker:
+        return Worker(
+            client,
+            task_queue=queue,
+            workflows=[Idle],
+            workflow_runner=UnsandboxedWorkflowRunner(),  # a test module's workflow
+            deployment_config=WorkerDeploymentConfig(version=version, use_worker_versioning=True),
+        )
+
+    async with worker(a, first), worker(a, second), worker(b, first):
+        await set_current(client, a, (first, second))
+        waiting = await client.start_workflow(Idle.run, id=f"{name}-idle", task_queue=second)
+        # B polls one of A's two queues: the server would leave the other unversioned.
+        # Waited on as "not yet" (its workers may still be starting), then said plainly.
+        with pytest.raises(VersionNotRegistered, match="does not poll every task queue"):
+            await set_current(client, b, (first,), within=3)
+        assert await current_build_id(client, name) == "a"
+        await waiting.terminate()

@@ -154,16 +154,32 @@ async def set_current(
     """Make ``version`` current once its workers poll every queue; the build id that was
     current before (None: none). New workflows start on it from now, and auto-upgrade ones
     move to it at their next step; pinned ones stay where they are."""
+    deadline = time.monotonic() + within
     await wait_until_registered(client, version, task_queues, within)
-    response = await client.workflow_service.set_worker_deployment_current_version(
-        SetWorkerDeploymentCurrentVersionRequest(
-            namespace=client.namespace,
-            deployment_name=version.deployment_name,
-            build_id=version.build_id,
-            identity=IDENTITY,
-        )
-    )
-    return response.previous_deployment_version.build_id or None
+    while True:
+        try:
+            response = await client.workflow_service.set_worker_deployment_current_version(
+                SetWorkerDeploymentCurrentVersionRequest(
+                    namespace=client.namespace,
+                    deployment_name=version.deployment_name,
+                    build_id=version.build_id,
+                    identity=IDENTITY,
+                )
+            )
+        except RPCError as exc:
+            # The server's own view of the version's queues can lag the description we
+            # waited on ("missing active task queues from the current version"): not yet.
+            lagging = exc.status is RPCStatusCode.FAILED_PRECONDITION and "task queues" in str(exc)
+            if not lagging:
+                raise
+            if time.monotonic() > deadline:
+                raise VersionNotRegistered(
+                    f"{version_name(version)} does not poll every task queue the current "
+                    f"version does, after {within:.0f} s: {exc.message}"
+                ) from exc
+            await asyncio.sleep(_POLL)
+            continue
+        return response.previous_deployment_version.build_id or None
 
 
 async def become_current_if_none(
