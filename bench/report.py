@@ -297,16 +297,8 @@ def _throughput_measured(result: dict[str, Any]) -> list[str]:
         "brackets; its ratio to the baseline is taken within each round and given the same "
         "way. Latencies pool every round's orders.",
         "",
-        "| worker | orders/s: median (range) | end-to-end p50 / p95 / p99 (ms) "
-        "| vs baseline: median (range) |",
-        "|---|---:|---:|---:|",
     ]
-    for name, row in rows.items():
-        against = "1.00" if name == "baseline" else _range(row["vs_baseline"])
-        lines.append(
-            f"| {result['variants'][name]} | {_range(row['orders_per_s'])} | {_triple(row)} "
-            f"| {against} |"
-        )
+    lines += _throughput_rows(result)
     lines += ["", _throughput_verdict(result["ratio"], int(result["rounds"]))]
     if "previous" in rows:
         lines += [
@@ -321,24 +313,32 @@ def _throughput_measured(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _throughput_rows(result: dict[str, Any]) -> list[str]:
+    """The throughput table: a row per worker, its rate and latencies against the
+    baseline's."""
+    lines = [
+        "| worker | orders/s: median (range) | end-to-end p50 / p95 / p99 (ms) "
+        "| vs baseline: median (range) |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, row in result["rows"].items():
+        against = "1.00" if name == "baseline" else _range(row["vs_baseline"])
+        lines.append(
+            f"| {result['variants'][name]} | {_range(row['orders_per_s'])} | {_triple(row)} "
+            f"| {against} |"
+        )
+    return lines
+
+
 def _throughput_postgresql(result: dict[str, Any]) -> list[str]:
-    rows = result["rows"]
     lines = [
         "**The app's database on PostgreSQL** (a scratch server from Debian's binaries, "
         "durable as in production; Temporal's dev server stays on its SQLite file): the same "
         f"driver, {result['orders_per_round']} orders per worker and round, "
         f"{result['rounds']} rounds, recorded {result['recorded']}.",
         "",
-        "| worker | orders/s: median (range) | end-to-end p50 / p95 / p99 (ms) "
-        "| vs baseline: median (range) |",
-        "|---|---:|---:|---:|",
     ]
-    for name, row in rows.items():
-        against = "1.00" if name == "baseline" else _range(row["vs_baseline"])
-        lines.append(
-            f"| {result['variants'][name]} | {_range(row['orders_per_s'])} | {_triple(row)} "
-            f"| {against} |"
-        )
+    lines += _throughput_rows(result)
     lines += ["", f"On PostgreSQL: {_throughput_verdict(result['ratio'], int(result['rounds']))}"]
     if result.get("note"):
         lines += ["", result["note"]]

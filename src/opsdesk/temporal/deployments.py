@@ -25,6 +25,7 @@ from temporalio.api.workflowservice.v1 import (
     DescribeWorkerDeploymentRequest,
     DescribeWorkerDeploymentResponse,
     DescribeWorkerDeploymentVersionRequest,
+    DescribeWorkerDeploymentVersionResponse,
     SetWorkerDeploymentCurrentVersionRequest,
 )
 from temporalio.client import Client
@@ -107,18 +108,27 @@ async def current_build_id(client: Client, name: str) -> str | None:
     return info.routing_config.current_deployment_version.build_id or None
 
 
-async def task_queues_of(client: Client, version: WorkerDeploymentVersion) -> set[str]:
-    """The task queues the version's workers have polled; empty for an unknown version."""
+async def _describe_version(
+    client: Client, version: WorkerDeploymentVersion
+) -> DescribeWorkerDeploymentVersionResponse | None:
+    """What the server knows of the version; None for a version it does not know."""
     try:
-        response = await client.workflow_service.describe_worker_deployment_version(
+        return await client.workflow_service.describe_worker_deployment_version(
             DescribeWorkerDeploymentVersionRequest(
                 namespace=client.namespace, deployment_version=_message(version)
             )
         )
     except RPCError as exc:
         if exc.status is RPCStatusCode.NOT_FOUND:
-            return set()
+            return None
         raise
+
+
+async def task_queues_of(client: Client, version: WorkerDeploymentVersion) -> set[str]:
+    """The task queues the version's workers have polled; empty for an unknown version."""
+    response = await _describe_version(client, version)
+    if response is None:
+        return set()
     return {q.name for q in response.worker_deployment_version_info.task_queue_infos}
 
 
@@ -220,16 +230,9 @@ async def become_current_if_none(
 async def drainage(client: Client, version: WorkerDeploymentVersion) -> Drainage:
     """Whether the version still has pinned workflows open, as the server last looked
     (it looks every few minutes on a cluster, every second on the dev server)."""
-    try:
-        response = await client.workflow_service.describe_worker_deployment_version(
-            DescribeWorkerDeploymentVersionRequest(
-                namespace=client.namespace, deployment_version=_message(version)
-            )
-        )
-    except RPCError as exc:
-        if exc.status is RPCStatusCode.NOT_FOUND:
-            return Drainage.UNKNOWN
-        raise
+    response = await _describe_version(client, version)
+    if response is None:
+        return Drainage.UNKNOWN
     info = response.worker_deployment_version_info
     status = info.drainage_info.status
     if status == VersionDrainageStatus.VERSION_DRAINAGE_STATUS_DRAINED:
