@@ -25,9 +25,8 @@ SERVER_WAIT = 15_000
 OWNER_EMAIL = "owner@harborlane.example"
 
 
-async def _at_invoice_approval(desk: httpx.AsyncClient, dev_env: WorkflowEnvironment) -> str:
-    """A request whose owner is being asked, by email and by phone, to approve an invoice
-    over the estimate; its id once the call is on the dev phone."""
+async def reported(desk: httpx.AsyncClient) -> str:
+    """A tenant reports a slow sink at the sample property: the new request's id."""
     created = await desk.post(
         "/api/maintenance/requests",
         json={
@@ -39,6 +38,13 @@ async def _at_invoice_approval(desk: httpx.AsyncClient, dev_env: WorkflowEnviron
     )
     assert created.status_code == 201, created.text
     request_id: str = created.json()["request_id"]
+    return request_id
+
+
+async def _at_invoice_approval(desk: httpx.AsyncClient, dev_env: WorkflowEnvironment) -> str:
+    """A request whose owner is being asked, by email and by phone, to approve an invoice
+    over the estimate; its id once the call is on the dev phone."""
+    request_id = await reported(desk)
     # A quote within the owner's limit: the next question for the owner is the invoice
     # (which the helper sends at 300.00, over the 200.00 estimate).
     await drive_to(request_handle(dev_env.client, request_id), Stage.INVOICE_APPROVAL, 20000)

@@ -25,6 +25,7 @@ from opsdesk.maintenance.status import Stage
 from opsdesk.settings import Settings
 from tests.conftest import BROWSER
 from tests.e2e.people import sign_in
+from tests.e2e.test_dev_phone import reported
 from tests.maintenance.helpers import drive_to
 from tests.staff import person
 from tests.waiting import eventually
@@ -95,17 +96,7 @@ def settings(settings: Settings) -> Settings:
 
 async def _call_waiting(desk: httpx.AsyncClient, dev_env: WorkflowEnvironment) -> str:
     """A request whose owner is phoned to approve the estimate; the call's title."""
-    created = await desk.post(
-        "/api/maintenance/requests",
-        json={
-            "property_id": "harbor-12",
-            "unit": "1A",
-            "tenant": {"name": "Sam Rivera", "email": "sam.rivera@example.com"},
-            "description": "The bathroom sink drains slowly and its tap drips all night",
-        },
-    )
-    assert created.status_code == 201, created.text
-    request_id: str = created.json()["request_id"]
+    request_id = await reported(desk)
     # Over the owner's 250 dollar limit: the owner is asked to approve the estimate.
     await drive_to(request_handle(dev_env.client, request_id), Stage.ESTIMATE_APPROVAL, 30000)
     title = f"Call: review the estimate, request {request_id}"
